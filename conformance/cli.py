@@ -1,0 +1,133 @@
+"""The ``conformance`` command line."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .cassette import CassetteError, load
+from .errors import InputError
+from .mitm import MitmProcess, addon_path, check_port_free, check_reachable, free_port, run_until_interrupted
+from .redaction import Redactor
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="card-conformance")
+def main() -> None:
+    """Record, serve and conformance-test Stripe's card endpoints."""
+
+
+def _writable_cassette(path: Path) -> None:
+    """Fail before starting anything if the cassette cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create directory {path.parent} for the cassette: {error.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"cassette path {path} is a directory; give a file such as {path / 'session.yaml'}")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"cannot write cassette {path}: permission denied")
+
+
+@main.command()
+@click.option("--upstream", metavar="URL", help="Stripe-compatible server to record (reverse mode), e.g. https://api.stripe.com.")
+@click.option("--cassette", "cassette_path", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Cassette file to write; an existing file is replaced.")
+@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+              help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
+@click.option("--name", help="Cassette name stored in its header (default: the file name).")
+@click.option("--record-paths", default=r"^/v1/", show_default=True, metavar="REGEX",
+              help="Only requests whose path matches are recorded.")
+@click.option("--redact-field", "redact_fields", multiple=True, metavar="NAME",
+              help="Also redact the value of this field or header (repeatable).")
+@click.option("--redact-pattern", "redact_patterns", multiple=True, metavar="REGEX",
+              help="Also redact text matching this regular expression (repeatable).")
+@click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
+              help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+def record(
+    upstream: str | None,
+    cassette_path: Path,
+    mode: str,
+    listen_host: str,
+    listen_port: int,
+    name: str | None,
+    record_paths: str,
+    redact_fields: tuple[str, ...],
+    redact_patterns: tuple[str, ...],
+    confdir: Path | None,
+) -> None:
+    """Record the traffic of an application into a YAML cassette.
+
+    Start it, point the application at the address it prints, exercise the
+    application, then press Ctrl-C. Secrets are redacted before anything is written.
+    """
+    import re
+
+    for pattern in (record_paths, *redact_patterns):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise InputError(f"invalid regular expression {pattern!r}: {error}") from None
+    if mode == "reverse":
+        if not upstream:
+            raise click.UsageError("reverse mode needs --upstream URL (the server the application talks to)")
+        check_reachable(upstream)
+    _writable_cassette(cassette_path)
+    if listen_port:
+        check_port_free(listen_host, listen_port)
+    else:
+        listen_port = free_port(listen_host)
+
+    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch:
+        if confdir is None:
+            confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
+        args = [
+            "--mode", f"reverse:{upstream}" if mode == "reverse" else "regular",
+            "-s", addon_path("recorder"),
+            "--set", f"confdir={confdir}",
+            "--set", f"cassette={cassette_path}",
+            "--set", f"record_paths={record_paths}",
+            "--set", "flow_detail=0",
+            "--set", "termlog_verbosity=info",
+        ]
+        if name:
+            args += ["--set", f"cassette_name={name}"]
+        for value in redact_fields:
+            args += ["--set", f"redact_fields={value}"]
+        for value in redact_patterns:
+            args += ["--set", f"redact_patterns={value}"]
+        redactor = Redactor(redact_fields, redact_patterns)
+        mitm = MitmProcess(args, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line))
+        mitm.start()
+        address = f"http://{listen_host}:{listen_port}"
+        if mode == "reverse":
+            click.echo(f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {address}")
+        else:
+            ca = confdir / "mitmproxy-ca-cert.pem"
+            click.echo(f"Recording into {cassette_path}: use {address} as the application's HTTPS proxy; trust {ca}:")
+            click.echo(f"  export HTTPS_PROXY={address} SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} NODE_EXTRA_CA_CERTS={ca}")
+        click.echo("Press Ctrl-C to stop.")
+        interrupted = run_until_interrupted(mitm)
+        code = mitm.stop()
+    _report_written(cassette_path)
+    if not interrupted:
+        raise click.ClickException(f"mitmdump stopped unexpectedly (exit code {code})")
+
+
+def _report_written(path: Path) -> None:
+    try:
+        cassette = load(path)
+    except CassetteError as error:
+        raise InputError(str(error)) from None
+    for warning in cassette.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    count = len(cassette.interactions)
+    click.echo(f"Wrote {count} interaction{'s' if count != 1 else ''} to {path}")

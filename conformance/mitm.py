@@ -1,0 +1,183 @@
+"""Running mitmdump with one of our addons as a child process.
+
+``conformance record`` (and ``serve``) check what a user can get wrong before
+starting anything, start mitmdump bound to loopback, wait until it accepts
+connections, pass its output through redaction, and stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import InputError
+from .redaction import Redactor
+
+__all__ = ["MitmProcess", "free_port", "check_port_free", "check_reachable", "addon_path", "parse_upstream"]
+
+READY_TIMEOUT = 20.0
+
+
+def addon_path(name: str) -> str:
+    """File of an addon in the ``proxy`` package, for ``mitmdump -s``."""
+    import proxy
+
+    return str(Path(proxy.__file__).with_name(f"{name}.py"))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} on {host} is already in use; choose another with --listen-port, "
+                    "or omit it to get a free one"
+                ) from None
+            raise InputError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def parse_upstream(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an upstream URL, or an InputError saying what is wrong."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"upstream {url!r} is not an http:// or https:// URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InputError(f"upstream {url!r} has an invalid port") from None
+    return parts.scheme, parts.hostname, port
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> None:
+    _, host, port = parse_upstream(url)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise InputError(f"cannot reach upstream {url}: {reason}; is it running?") from None
+
+
+@dataclass
+class MitmProcess:
+    """mitmdump with our addon, bound to ``host:port``."""
+
+    args: Sequence[str]
+    host: str
+    port: int
+    redactor: Redactor = field(default_factory=Redactor)
+    echo: Callable[[str], None] = print
+    process: subprocess.Popen[str] | None = None
+    _pump: threading.Thread | None = None
+    _last_lines: list[str] = field(default_factory=list)
+    _ready: threading.Event = field(default_factory=threading.Event)
+    _stopping: bool = False
+
+    def start(self) -> None:
+        command = [
+            sys.executable,
+            "-c",
+            "from mitmproxy.tools.main import mitmdump; mitmdump()",
+            "--listen-host", self.host,
+            "--listen-port", str(self.port),
+            *self.args,
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        self._pump = threading.Thread(target=self._pump_output, daemon=True)
+        self._pump.start()
+        self._wait_ready()
+
+    def _pump_output(self) -> None:
+        assert self.process and self.process.stdout
+        for line in self.process.stdout:
+            line = self.redactor.text(line.rstrip("\n"))
+            self._last_lines = (self._last_lines + [line])[-20:]
+            # Start-up chatter is kept for error messages (the caller prints its own ready line);
+            # shutdown chatter (connections cancelled mid-flight) is not the user's business.
+            if self._ready.is_set() and not self._stopping and line.strip():
+                self.echo(line)
+
+    def _wait_ready(self) -> None:
+        assert self.process
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self._join_pump()
+                detail = next((l for l in reversed(self._last_lines) if l.strip()), "no output")
+                raise InputError(f"mitmdump exited at start-up (code {self.process.returncode}): {detail}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    self._ready.set()
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise InputError(f"mitmdump did not accept connections on {self.host}:{self.port} within {READY_TIMEOUT:.0f}s")
+
+    def _join_pump(self) -> None:
+        if self._pump is not None:
+            self._pump.join(timeout=5)
+
+    def wait(self) -> int:
+        assert self.process
+        code = self.process.wait()
+        self._join_pump()
+        return code
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (mitmproxy shuts down and runs its addons' ``done``), then SIGKILL if it hangs."""
+        if self.process is None:
+            return None
+        self._stopping = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._join_pump()
+        return self.process.returncode
+
+
+def run_until_interrupted(mitm: MitmProcess) -> bool:
+    """Block until Ctrl-C/SIGTERM (True) or until mitmdump exits on its own (False)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert mitm.process
+        while not stop.is_set() and mitm.process.poll() is None:
+            stop.wait(0.2)
+        return stop.is_set()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,110 @@
+"""Turning one HTTP exchange into a redacted :class:`~conformance.cassette.Interaction`.
+
+Independent of mitmproxy so the same rules serve the recorder addon and tests:
+keep only the headers that matter, decode bodies for review, and redact
+everything before the interaction exists as data anyone could write out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
+
+from . import forms
+from .cassette import Body, Interaction, Request, Response, body_from_bytes
+from .redaction import Redactor
+
+__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "decode_query"]
+
+# Headers that change what Stripe does or says; everything else (Date, Request-Id,
+# Content-Length, Server, User-Agent, ...) varies between runs and is left out.
+REQUEST_HEADERS = ("Authorization", "Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account")
+RESPONSE_HEADERS = ("Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account")
+
+# The SDKs send a random UUID as Idempotency-Key on every POST; storing it would
+# change the file on each re-recording, and replaying it could hit Stripe's
+# idempotency cache. It is stored as this placeholder and sent fresh on replay.
+GENERATED_KEY = "<generated>"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _canonical(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def select_headers(
+    headers: Iterable[tuple[str, str]], keep: Iterable[str], redactor: Redactor
+) -> dict[str, str]:
+    wanted = {name.lower(): _canonical(name) for name in keep}
+    selected: dict[str, str] = {}
+    for name, value in headers:
+        canonical = wanted.get(name.lower())
+        if canonical is None:
+            continue
+        if canonical == "Idempotency-Key" and _UUID.fullmatch(value.strip()):
+            value = GENERATED_KEY
+        selected[canonical] = redactor.header(canonical, value)
+    return dict(sorted(selected.items()))
+
+
+def decode_query(raw: str) -> dict | str:
+    """A query string as nested data when lossless, else the raw string."""
+    if not raw:
+        return {}
+    try:
+        decoded = forms.decode(forms.parse_pairs(raw))
+    except UnicodeDecodeError:
+        decoded = None
+    return decoded if decoded is not None else raw
+
+
+def _redact_body(body: Body | None, redactor: Redactor, *, request: bool) -> Body | None:
+    if body is None or body.kind == "base64":
+        return body
+    if body.kind in ("json", "form") and not isinstance(body.value, str):
+        value = redactor.request_data(body.value) if request else redactor.response_data(body.value)
+    else:
+        value = redactor.text(body.value)
+    return Body(body.kind, value)
+
+
+def build_interaction(
+    *,
+    method: str,
+    url_path: str,
+    request_headers: Iterable[tuple[str, str]],
+    request_content: bytes,
+    status: int,
+    response_headers: Iterable[tuple[str, str]],
+    response_content: bytes,
+    redactor: Redactor,
+    extra_headers: Iterable[str] = (),
+) -> Interaction:
+    """One redacted interaction from the raw parts of an exchange (bodies already content-decoded)."""
+    request_headers = list(request_headers)
+    response_headers = list(response_headers)
+    split = urlsplit(url_path)
+    query = decode_query(split.query)
+    query = redactor.request_data(query) if isinstance(query, dict) else redactor.text(query)
+    request = Request(
+        method=method.upper(),
+        path=redactor.text(split.path or "/"),
+        query=query,
+        headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
+        body=_redact_body(body_from_bytes(request_content, _content_type(request_headers)), redactor, request=True),
+    )
+    response = Response(
+        status=status,
+        headers=select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
+        body=_redact_body(body_from_bytes(response_content, _content_type(response_headers)), redactor, request=False),
+    )
+    return Interaction(request, response)
+
+
+def _content_type(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> str:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in items:
+        if name.lower() == "content-type":
+            return value
+    return ""

@@ -1,0 +1,118 @@
+"""Card scenarios driven by the official ``stripe`` SDK, for recording real traffic.
+
+The SDK is pointed at a base URL (a recording proxy in front of an upstream) and
+walks the card endpoints the way an application does. ``tokens="magic"`` uses
+Stripe's documented test tokens (``tok_visa``…), which the real API in test mode
+understands; ``tokens="create"`` first creates tokens from test card numbers,
+for servers such as localstripe that do not know the magic tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+
+__all__ = ["TEST_CARDS", "Session", "card_lifecycle"]
+
+# Stripe's documented test cards: magic token -> (number, cvc).
+TEST_CARDS = {
+    "tok_visa": ("4242424242424242", "314"),
+    "tok_mastercard": ("5555555555554444", "314"),
+    "tok_amex": ("378282246310005", "3141"),
+    "tok_visa_debit": ("4000056655665556", "314"),
+}
+
+
+@dataclass
+class Session:
+    """An SDK client bound to one base URL, and a log of what was done."""
+
+    base_url: str
+    api_key: str
+    tokens: str = "magic"
+    steps: list[str] = field(default_factory=list)
+    client: stripe.StripeClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = stripe.StripeClient(
+            self.api_key,
+            base_addresses={"api": self.base_url},
+            max_network_retries=0,
+        )
+
+    def step(self, label: str, call: Callable[[], Any]) -> Any:
+        """Run one SDK call; an API error is an answer too, recorded like any other."""
+        try:
+            result = call()
+        except stripe.StripeError as error:
+            self.steps.append(f"{label}: {type(error).__name__} {error.http_status}")
+            return None
+        self.steps.append(label)
+        return result
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.client.raw_request("get", path, **params)
+        return self.client.deserialize(response, api_mode="V1")
+
+    def source_for(self, token: str) -> str | None:
+        """The ``source`` to attach a test card: the magic token, or a token made from its number."""
+        if self.tokens == "magic":
+            return token
+        number, cvc = TEST_CARDS[token]
+        card = {"number": number, "cvc": cvc, "exp_month": "8", "exp_year": "2031"}
+        created = self.step(f"create a token for {token}", lambda: self.client.v1.tokens.create({"card": card}))
+        return created.id if created is not None else None
+
+
+def card_lifecycle(session: Session) -> None:
+    """Create a customer and four cards; update, retrieve, list, page and delete them."""
+    v1 = session.client.v1
+    customer = session.step(
+        "create customer",
+        lambda: v1.customers.create({"email": "jenny.rosen@example.com", "description": "card lifecycle"}),
+    )
+    if customer is None:
+        raise RuntimeError("the upstream did not create a customer; is the API key accepted?")
+    cards = []
+    for token in TEST_CARDS:
+        source = session.source_for(token)
+        if source is None:
+            continue
+        card = session.step(f"attach {token}", lambda: v1.customers.payment_sources.create(customer.id, {"source": source}))
+        if card is not None:
+            cards.append(card.id)
+    if len(cards) < 2:
+        raise RuntimeError("the upstream did not attach the test cards")
+    first, second = cards[0], cards[1]
+    sources = v1.customers.payment_sources
+    session.step(
+        "update name, address, expiry, metadata",
+        lambda: sources.update(customer.id, first, {
+            "name": "Jenny Rosen",
+            "address_line1": "510 Townsend St",
+            "address_line2": "Floor 2",
+            "address_city": "San Francisco",
+            "address_state": "CA",
+            "address_zip": "94103",
+            "address_country": "US",
+            "exp_month": "12",
+            "exp_year": "2032",
+            "metadata": {"order_id": "6735", "channel": "web"},
+        }),
+    )
+    session.step("unset one metadata key", lambda: sources.update(customer.id, first, {"metadata": {"channel": ""}}))
+    session.step("retrieve via /cards/:id", lambda: session.get(f"/v1/customers/{customer.id}/cards/{first}"))
+    session.step("retrieve via /sources/:id", lambda: sources.retrieve(customer.id, first))
+    page = session.step("list cards, limit 3", lambda: session.get(f"/v1/customers/{customer.id}/cards", limit=3))
+    if page is not None and page.get("data"):
+        last = page["data"][-1]["id"]
+        session.step(
+            "list cards after the first page",
+            lambda: session.get(f"/v1/customers/{customer.id}/cards", limit=3, starting_after=last),
+        )
+    session.step("list sources of type card", lambda: sources.list(customer.id, {"object": "card", "limit": 10}))
+    session.step("delete a card", lambda: sources.delete(customer.id, second))
+    session.step("retrieve the deleted card", lambda: session.get(f"/v1/customers/{customer.id}/cards/{second}"))

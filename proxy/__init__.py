@@ -1,0 +1,4 @@
+"""mitmproxy addons of card-conformance: what runs inside mitmproxy.
+
+Load one with ``mitmdump -s proxy/recorder.py`` (or through ``conformance record``).
+"""

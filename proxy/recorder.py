@@ -1,0 +1,119 @@
+"""The recording addon: writes every matching exchange into a YAML cassette.
+
+    mitmdump -s proxy/recorder.py --mode reverse:https://api.stripe.com \
+        --set cassette=cassettes/session.yaml --set flow_detail=0
+
+Each interaction is redacted, serialized and appended on a worker thread, and
+the response hook waits for that write before mitmproxy answers the client:
+the event loop keeps serving other flows, and every response a client has
+received is already on disk, so a SIGKILL loses at most the exchanges in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from mitmproxy import exceptions, http
+
+from conformance.cassette import CassetteWriter
+from conformance.recording import build_interaction
+from conformance.redaction import Redactor
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.writer: CassetteWriter | None = None
+        self.redactor = Redactor()
+        self.paths = re.compile(r"^/v1/")
+        self.extra_headers: tuple[str, ...] = ()
+        # One worker: writes stay in completion order and never interleave.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cassette-writer")
+
+    def load(self, loader) -> None:
+        loader.add_option("cassette", str, "", "Cassette file to record into; it is overwritten.")
+        loader.add_option("cassette_name", str, "", "Name stored in the cassette header (default: the file name).")
+        loader.add_option(
+            "record_paths", str, r"^/v1/", "Regular expression; only requests whose path matches are recorded."
+        )
+        loader.add_option(
+            "record_headers", Sequence[str], [], "Headers to record besides the ones that matter to Stripe."
+        )
+        loader.add_option(
+            "redact_fields", Sequence[str], [], "Extra field or header names whose values are redacted."
+        )
+        loader.add_option(
+            "redact_patterns", Sequence[str], [], "Extra regular expressions redacted wherever they match."
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        from mitmproxy import ctx
+
+        options = ctx.options
+        if {"redact_fields", "redact_patterns"} & updated:
+            try:
+                self.redactor = Redactor(options.redact_fields, options.redact_patterns)
+            except re.error as error:
+                raise exceptions.OptionsError(f"redact_patterns: invalid regular expression: {error}")
+        if "record_paths" in updated:
+            try:
+                self.paths = re.compile(options.record_paths)
+            except re.error as error:
+                raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}")
+        if "record_headers" in updated:
+            self.extra_headers = tuple(options.record_headers)
+        if {"cassette", "cassette_name"} & updated:
+            self._close()
+            if options.cassette:
+                try:
+                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None)
+                except OSError as error:
+                    raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}")
+                logger.info(f"recording into {options.cassette}")
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self._record, flow, self.writer)
+
+    def _record(self, flow: http.HTTPFlow, writer: CassetteWriter) -> None:
+        request, response = flow.request, flow.response
+        assert response is not None
+        interaction = build_interaction(
+            method=request.method,
+            url_path=request.path,
+            request_headers=request.headers.items(multi=True),
+            request_content=request.get_content(strict=False) or b"",
+            status=response.status_code,
+            response_headers=response.headers.items(multi=True),
+            response_content=response.get_content(strict=False) or b"",
+            redactor=self.redactor,
+            extra_headers=self.extra_headers,
+        )
+        try:
+            index = writer.append(interaction)
+        except OSError as error:
+            logger.error(f"could not write to {writer.path}: {error.strerror}; interaction not recorded")
+            return
+        logger.info(
+            f"recorded #{index} {interaction.endpoint} {interaction.request.method} "
+            f"{interaction.request.url_path} -> {interaction.response.status}"
+        )
+
+    def _close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def done(self) -> None:
+        self.executor.shutdown(wait=True)
+        self._close()
+
+
+addons = [Recorder()]
