@@ -369,20 +369,30 @@ def _documents(path: Path) -> Iterator[tuple[int, Any]]:
             loader.dispose()
 
 
-def _truncated_tail(path: Path, error: CassetteError) -> bool:
-    """A last document cut short by a killed recorder: the file does not end a line."""
+DOCUMENT_END = b"\n...\n"
+
+
+def _cut_after_line(path: Path) -> int | None:
+    """For a recorded cassette whose last write was cut short, the line after which it was cut.
+
+    The recorder ends every document with ``...``; a file that starts that way but
+    does not end with it was killed in the middle of a write. Hand-written
+    cassettes without ``...`` are never considered cut.
+    """
     try:
         with open(path, "rb") as stream:
+            if DOCUMENT_END not in stream.read(4096):
+                return None
             stream.seek(0, os.SEEK_END)
             size = stream.tell()
-            stream.seek(max(0, size - 1))
-            if size == 0 or stream.read(1) == b"\n":
-                return False
+            stream.seek(max(0, size - len(DOCUMENT_END)))
+            if stream.read() == DOCUMENT_END:
+                return None
             stream.seek(0)
-            starts = [n for n, line in enumerate(stream, 1) if line.startswith(b"---")]
+            data = stream.read()
     except OSError:
-        return False
-    return bool(starts) and error.line is not None and error.line >= starts[-1]
+        return None
+    return data[: data.rfind(DOCUMENT_END) + len(DOCUMENT_END)].count(b"\n")
 
 
 def _header(path: Path, line: int, doc: Any) -> tuple[str, dict[str, Any]]:
@@ -406,9 +416,12 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
     ``header``, when given, is filled with the header document's fields.
     """
     path = Path(path)
+    cut = _cut_after_line(path)
     number = -1
     try:
         for number, (line, doc) in enumerate(_documents(path)):
+            if cut is not None and line > cut:
+                break
             if number == 0:
                 name, meta = _header(path, line, doc)
                 if header is not None:
@@ -422,13 +435,12 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
             interaction.line = line
             yield interaction
     except CassetteError as error:
-        if number > 0 and _truncated_tail(path, error):
-            if header is not None:
-                header.setdefault("warnings", []).append(
-                    f"{path}: the last interaction is incomplete (the recording was interrupted) and was skipped"
-                )
-            return
-        raise
+        if cut is None or (error.line is not None and error.line <= cut):
+            raise
+    if cut is not None and header is not None:
+        header.setdefault("warnings", []).append(
+            f"{path}:{cut + 1}: the last interaction is incomplete (the recording was interrupted) and was skipped"
+        )
     if number < 0:
         raise CassetteError(path, None, "empty file: not a cassette (expected a header with 'version: 1')")
 
@@ -477,6 +489,7 @@ def dump_document(data: Any) -> bytes:
         data,
         Dumper=_Dumper,
         explicit_start=True,
+        explicit_end=True,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,

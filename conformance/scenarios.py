@@ -107,7 +107,7 @@ def card_lifecycle(session: Session) -> None:
     session.step("retrieve via /cards/:id", lambda: session.get(f"/v1/customers/{customer.id}/cards/{first}"))
     session.step("retrieve via /sources/:id", lambda: sources.retrieve(customer.id, first))
     page = session.step("list cards, limit 3", lambda: session.get(f"/v1/customers/{customer.id}/cards", limit=3))
-    if page is not None and page.get("data"):
+    if page is not None and "data" in page and page["data"]:
         last = page["data"][-1]["id"]
         session.step(
             "list cards after the first page",

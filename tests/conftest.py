@@ -1,0 +1,118 @@
+"""Shared fixtures: real processes on 127.0.0.1, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conformance.localstripe_target import running
+
+from .stripe_fake import FakeStripe
+
+API_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"  # a documented example key, split so it is not a literal secret
+
+
+@pytest.fixture
+def fake_stripe():
+    with FakeStripe() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    with running() as url:
+        yield url
+
+
+@dataclass
+class CLIProcess:
+    """``conformance ...`` as a real process; its output is collected line by line."""
+
+    args: list[str]
+    process: subprocess.Popen[str] = field(init=False)
+    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    output: list[str] = field(default_factory=list)
+    reader: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "conformance", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # so a test can signal the whole group, mitmdump included
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r} within {timeout}s; output: {''.join(self.output)}")
+            if line is None:
+                raise AssertionError(f"process ended before {pattern!r}; output: {''.join(self.output)}")
+            found = re.search(pattern, line)
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no line matching {pattern!r}; output: {''.join(self.output)}")
+
+    def interrupt(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.finish(timeout)
+
+    def kill_group(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.finish(10)
+
+    def finish(self, timeout: float = 30) -> int:
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            raise
+        self.reader.join(timeout=5)
+        return code
+
+    @property
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+@pytest.fixture
+def cli():
+    started: list[CLIProcess] = []
+
+    def start(*args: str | Path) -> CLIProcess:
+        process = CLIProcess([str(a) for a in args])
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.close()

@@ -1,0 +1,246 @@
+"""A small in-memory server following Stripe's documented card behaviour, for tests.
+
+It covers what the tests drive and localstripe lacks: magic test tokens
+(``tok_visa``…), ``/v1/customers/:id/cards`` with ``limit``/``starting_after``,
+retrieval through ``/cards/:id`` and ``/sources/:id``, metadata unsetting, the
+documented null fields, deleted objects and error shapes. Bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance import forms
+
+TOKENS = {
+    "tok_visa": ("Visa", "credit", "4242", "US"),
+    "tok_mastercard": ("MasterCard", "credit", "4444", "US"),
+    "tok_amex": ("American Express", "credit", "8431", "US"),
+    "tok_visa_debit": ("Visa", "debit", "5556", "US"),
+}
+CARD_FIELDS = ("name", "address_line1", "address_line2", "address_city", "address_state", "address_zip", "address_country")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, type_: str, message: str, code: str | None = None, param: str | None = None):
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message}}
+        if code:
+            self.body["error"]["code"] = code
+        if param:
+            self.body["error"]["param"] = param
+
+
+def missing(kind: str, id_: str, param: str = "id") -> ApiError:
+    return ApiError(404, "invalid_request_error", f"No such {kind}: '{id_}'", "resource_missing", param)
+
+
+def new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(8)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.cards: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.lock = threading.Lock()
+
+    # -- objects -------------------------------------------------------------------
+    def card(self, customer: str, token: str) -> dict[str, Any]:
+        if token not in TOKENS:
+            raise missing("token", token, "source")
+        brand, funding, last4, country = TOKENS[token]
+        return {
+            "id": new_id("card_"), "object": "card",
+            "address_city": None, "address_country": None, "address_line1": None, "address_line1_check": None,
+            "address_line2": None, "address_state": None, "address_zip": None, "address_zip_check": None,
+            "brand": brand, "country": country, "customer": customer, "cvc_check": "pass", "dynamic_last4": None,
+            "exp_month": 8, "exp_year": 2030, "fingerprint": secrets.token_hex(8), "funding": funding,
+            "last4": last4, "metadata": {}, "name": None, "tokenization_method": None, "wallet": None,
+        }
+
+    def customer(self, id_: str) -> dict[str, Any]:
+        if id_ not in self.customers:
+            raise missing("customer", id_)
+        customer = self.customers[id_]
+        cards = self.cards[id_]
+        recent = list(reversed(cards))[:10]
+        customer["sources"] = {"object": "list", "data": recent, "has_more": len(cards) > 10,
+                               "url": f"/v1/customers/{id_}/sources"}
+        customer["default_source"] = customer["default_source"] if cards else None
+        return customer
+
+    def find_card(self, customer: str, card: str) -> dict[str, Any]:
+        self.customer(customer)
+        for item in self.cards[customer]:
+            if item["id"] == card:
+                return item
+        raise missing("source", card)
+
+    def page(self, customer: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.customer(customer)
+        items = list(reversed(self.cards[customer]))  # newest first
+        try:
+            limit = int(params.get("limit", 10))
+        except ValueError:
+            raise ApiError(400, "invalid_request_error", "Invalid integer: limit", "parameter_invalid_integer", "limit")
+        if not 1 <= limit <= 100:
+            raise ApiError(400, "invalid_request_error", "limit must be between 1 and 100", "parameter_invalid_integer", "limit")
+        after = params.get("starting_after")
+        if after:
+            ids = [item["id"] for item in items]
+            if after not in ids:
+                raise missing("source", after, "starting_after")
+            items = items[ids.index(after) + 1:]
+        return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
+
+    def update(self, card: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        for key, value in params.items():
+            if key in CARD_FIELDS:
+                card[key] = value or None
+            elif key in ("exp_month", "exp_year"):
+                try:
+                    number = int(value)
+                except ValueError:
+                    number = -1
+                if key == "exp_month" and not 1 <= number <= 12:
+                    raise ApiError(400, "card_error", "Your card's expiration month is invalid.",
+                                   "invalid_expiry_month", "exp_month")
+                if key == "exp_year" and number < 2000:
+                    raise ApiError(400, "card_error", "Your card's expiration year is invalid.",
+                                   "invalid_expiry_year", "exp_year")
+                card[key] = number
+            elif key == "metadata":
+                if value == "":
+                    card["metadata"] = {}
+                elif isinstance(value, dict):
+                    for meta_key, meta_value in value.items():
+                        if meta_value == "":
+                            card["metadata"].pop(meta_key, None)
+                        else:
+                            card["metadata"][meta_key] = meta_value
+            elif key != "expand":
+                raise ApiError(400, "invalid_request_error", f"Received unknown parameter: {key}",
+                               "parameter_unknown", key)
+        return card
+
+    # -- routing -------------------------------------------------------------------
+    def handle(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        parts = path.strip("/").split("/")
+        if parts[:2] != ["v1", "customers"]:
+            raise ApiError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+        rest = parts[2:]
+        if not rest and method == "POST":
+            customer = {"id": new_id("cus_"), "object": "customer", "created": int(time.time()),
+                        "default_source": None, "email": params.get("email"),
+                        "description": params.get("description"), "metadata": {}}
+            self.customers[customer["id"]] = customer
+            self.cards[customer["id"]] = []
+            if params.get("source"):
+                self.attach(customer["id"], params["source"])
+            return self.customer(customer["id"])
+        if len(rest) == 1 and method == "GET":
+            return self.customer(rest[0])
+        if len(rest) == 2 and rest[1] in ("sources", "cards"):
+            customer = rest[0]
+            if method == "POST":
+                return self.attach(customer, params.get("source", ""))
+            if method == "GET":
+                if rest[1] == "sources" and params.get("object") not in (None, "card"):
+                    return {"object": "list", "data": [], "has_more": False, "url": f"/v1/customers/{customer}/sources"}
+                return self.page(customer, f"/v1/customers/{customer}/{rest[1]}",
+                                 {k: v for k, v in params.items() if k != "object"})
+        if len(rest) == 3 and rest[1] in ("sources", "cards"):
+            customer, card_id = rest[0], rest[2]
+            card = self.find_card(customer, card_id)
+            if method == "GET":
+                return card
+            if method == "POST":
+                return self.update(card, params)
+            if method == "DELETE":
+                self.cards[customer].remove(card)
+                record = self.customers[customer]
+                if record["default_source"] == card_id:
+                    remaining = self.cards[customer]
+                    record["default_source"] = remaining[-1]["id"] if remaining else None
+                return {"id": card_id, "object": "card", "deleted": True}
+        raise ApiError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+
+    def attach(self, customer: str, token: str) -> dict[str, Any]:
+        self.customer(customer)
+        card = self.card(customer, token)
+        self.cards[customer].append(card)
+        if self.customers[customer]["default_source"] is None:
+            self.customers[customer]["default_source"] = card["id"]
+        return card
+
+
+def _authorized(header: str) -> bool:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            value = base64.b64decode(value).decode().partition(":")[0]
+        except ValueError:
+            return False
+    return value.startswith("sk_test_")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    store: Store
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        params = forms.decode(forms.parse_pairs(split.query + ("&" + body if body else ""))) or {}
+        try:
+            if not _authorized(self.headers.get("Authorization", "")):
+                raise ApiError(401, "invalid_request_error",
+                               "You did not provide an API key. You need to provide your API key in the "
+                               "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+            with self.store.lock:
+                status, payload = 200, self.store.handle(self.command, split.path, params)
+        except ApiError as error:
+            status, payload = error.status, error.body
+        data = json.dumps(payload, indent=2).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Request-Id", new_id("req_"))
+        self.send_header("Stripe-Version", self.headers.get("Stripe-Version") or "2023-08-16")
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _serve
+
+
+class FakeStripe:
+    """Context manager running the fake on a free loopback port in a thread."""
+
+    def __enter__(self) -> str:
+        handler = type("BoundHandler", (Handler,), {"store": Store()})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,177 @@
+"""``conformance record`` as a real process, in front of real servers on 127.0.0.1, driven by the stripe SDK."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+
+from conformance.cassette import load
+from conformance.scenarios import Session, card_lifecycle
+
+from .conftest import API_KEY
+
+pytestmark = pytest.mark.integration
+
+SECRETS = (API_KEY, "4242424242424242", "5555555555554444", "4000056655665556")
+READY = r"API base at (http://127\.0\.0\.1:\d+)"
+
+
+def record_lifecycle(cli, upstream, cassette, tokens):
+    recorder = cli("record", "--upstream", upstream, "--cassette", cassette)
+    address = recorder.wait_for(READY).group(1)
+    session = Session(address, API_KEY, tokens=tokens)
+    card_lifecycle(session)
+    assert recorder.interrupt() == 0, recorder.text
+    return recorder, session
+
+
+def test_sdk_card_lifecycle_is_recorded_decoded_and_redacted(cli, fake_stripe, tmp_path):
+    path = tmp_path / "cassettes" / "lifecycle.yaml"  # a missing directory is created
+    recorder, session = record_lifecycle(cli, fake_stripe, path, tokens="magic")
+    interactions = load(path).interactions
+    assert f"Wrote {len(interactions)} interactions to {path}" in recorder.text
+    assert len(interactions) == len(session.steps)
+
+    endpoints = [i.endpoint for i in interactions]
+    assert endpoints == [
+        "customers.create", "sources.create", "sources.create", "sources.create", "sources.create",
+        "cards.update", "cards.update", "cards.retrieve", "sources.retrieve", "cards.list", "cards.list",
+        "sources.list", "cards.delete", "cards.retrieve",
+    ]
+    update, unset = interactions[5], interactions[6]
+    assert update.request.body.value == {
+        "name": "Jenny Rosen", "address_line1": "510 Townsend St", "address_line2": "Floor 2",
+        "address_city": "San Francisco", "address_state": "CA", "address_zip": "94103", "address_country": "US",
+        "exp_month": "12", "exp_year": "2032", "metadata": {"order_id": "6735", "channel": "web"},
+    }
+    assert update.response.json()["exp_month"] == 12
+    assert unset.request.body.value == {"metadata": {"channel": ""}}
+    assert unset.response.json()["metadata"] == {"order_id": "6735"}
+
+    first_page, second_page = interactions[9], interactions[10]
+    assert first_page.request.query == {"limit": "3"}
+    assert first_page.response.json()["has_more"] is True
+    last_id = first_page.response.json()["data"][-1]["id"]
+    assert second_page.request.query == {"limit": "3", "starting_after": last_id}
+    assert second_page.response.json()["has_more"] is False
+
+    deleted = interactions[12].response.json()
+    assert deleted["deleted"] is True
+    gone = interactions[13]
+    assert gone.response.status == 404 and gone.response.json()["error"]["code"] == "resource_missing"
+
+    for interaction in interactions:
+        assert interaction.request.headers["Authorization"] == "Bearer [REDACTED:sk_test]"
+    text = path.read_text()
+    for secret in SECRETS:
+        assert secret not in text
+        assert secret not in recorder.text
+
+
+def test_card_numbers_sent_to_localstripe_never_reach_disk(cli, localstripe_url, tmp_path):
+    path = tmp_path / "localstripe.yaml"
+    recorder, session = record_lifecycle(cli, localstripe_url, path, tokens="create")
+    interactions = load(path).interactions
+    tokens = [i for i in interactions if i.endpoint == "tokens.create"]
+    assert tokens, session.steps
+    for interaction in tokens:
+        card = interaction.request.body.value["card"]
+        assert card["number"] == "[REDACTED:card-number]" and card["cvc"] == "[REDACTED:cvc]"
+        assert card["exp_month"] == "8"
+    text = path.read_text()
+    for secret in SECRETS:
+        assert secret not in text and secret not in recorder.text
+
+
+def test_sigkill_during_traffic_leaves_a_cassette_holding_every_completed_interaction(cli, fake_stripe, tmp_path):
+    path = tmp_path / "killed.yaml"
+    recorder = cli("record", "--upstream", fake_stripe, "--cassette", path)
+    address = recorder.wait_for(READY).group(1)
+    completed = 0
+    enough = threading.Event()
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+
+    def traffic():
+        nonlocal completed
+        with httpx.Client(base_url=address, headers=auth, timeout=5) as client:
+            customer = client.post("/v1/customers", data={"email": "k@example.com"}).json()["id"]
+            completed += 1
+            try:
+                while True:
+                    client.post(f"/v1/customers/{customer}/sources", data={"source": "tok_visa"}).raise_for_status()
+                    completed += 1
+                    if completed >= 25:
+                        enough.set()
+            except httpx.HTTPError:
+                enough.set()
+
+    thread = threading.Thread(target=traffic, daemon=True)
+    thread.start()
+    assert enough.wait(30)
+    recorder.kill_group()
+    thread.join(10)
+    interactions = load(path).interactions
+    assert len(interactions) >= completed
+    assert len(interactions) <= completed + 1  # at most the one in flight
+    assert [i.index for i in interactions] == list(range(1, len(interactions) + 1))
+
+
+def test_forward_mode_records_through_the_proxy_and_prints_how_to_trust_it(cli, fake_stripe, tmp_path):
+    path = tmp_path / "forward.yaml"
+    recorder = cli("record", "--mode", "forward", "--cassette", path, "--confdir", tmp_path / "mitm")
+    proxy = recorder.wait_for(r"use (http://127\.0\.0\.1:\d+) as the application's HTTPS proxy").group(1)
+    env_line = recorder.wait_for(r"export HTTPS_PROXY=\S+ SSL_CERT_FILE=(\S+)")
+    assert (tmp_path / "mitm" / "mitmproxy-ca-cert.pem").exists()
+    assert env_line.group(1) == str(tmp_path / "mitm" / "mitmproxy-ca-cert.pem")
+    with httpx.Client(proxy=proxy, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=5) as client:
+        assert client.post(f"{fake_stripe}/v1/customers", data={"email": "f@example.com"}).status_code == 200
+    assert recorder.interrupt() == 0
+    (interaction,) = load(path).interactions
+    assert interaction.endpoint == "customers.create"
+    assert interaction.request.body.value == {"email": "f@example.com"}
+
+
+def run_cli(cli, *args):
+    process = cli(*args)
+    code = process.finish(30)
+    return code, process.text
+
+
+def test_unreachable_upstream_is_one_clear_line_and_exit_2(cli, tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, output = run_cli(cli, "record", "--upstream", f"http://127.0.0.1:{port}", "--cassette", tmp_path / "x.yaml")
+    assert code == 2
+    assert output.strip() == f"Error: cannot reach upstream http://127.0.0.1:{port}: Connection refused; is it running?"
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_port_in_use_is_one_clear_line_and_exit_2(cli, fake_stripe, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, output = run_cli(cli, "record", "--upstream", fake_stripe, "--cassette", tmp_path / "x.yaml",
+                               "--listen-port", str(port))
+    assert code == 2
+    assert output.strip().startswith(f"Error: port {port} on 127.0.0.1 is already in use")
+    assert "Traceback" not in output
+
+
+def test_unwritable_cassette_path_is_one_clear_line_and_exit_2(cli, fake_stripe, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    code, output = run_cli(cli, "record", "--upstream", fake_stripe, "--cassette", blocker / "x.yaml")
+    assert code == 2
+    assert output.startswith("Error: cannot create directory") and output.count("\n") == 1
+
+
+def test_bad_upstream_url_and_missing_upstream(cli, tmp_path):
+    code, output = run_cli(cli, "record", "--upstream", "ftp://example", "--cassette", tmp_path / "x.yaml")
+    assert code == 2 and "is not an http:// or https:// URL" in output
+    code, output = run_cli(cli, "record", "--cassette", tmp_path / "x.yaml")
+    assert code == 2 and "reverse mode needs --upstream URL" in output

@@ -1,0 +1,64 @@
+import base64
+
+import pytest
+
+from conformance.redaction import Redactor, luhn_valid
+
+KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
+
+
+@pytest.mark.parametrize(
+    "secret, marker",
+    [
+        (KEY, "[REDACTED:sk_test]"),
+        ("sk_live_" + "51Habc0123456789", "[REDACTED:sk_live]"),
+        ("rk_test_" + "abcdef0123456789", "[REDACTED:rk_test]"),
+        ("whsec_" + "abcdefghijklmnop", "[REDACTED:whsec]"),
+        ("pi_3Nabc_secret_XyZ123", "[REDACTED:client_secret]"),
+        ("4242424242424242", "[REDACTED:card-number]"),
+        ("4242 4242 4242 4242", "[REDACTED:card-number]"),
+        ("378282246310005", "[REDACTED:card-number]"),
+    ],
+)
+def test_secrets_inside_text_become_markers(secret, marker):
+    redacted = Redactor().text(f"before {secret} after")
+    assert redacted == f"before {marker} after"
+
+
+@pytest.mark.parametrize("text", ["4242424242424241", "1700000000", "cus_NffrFeUfNV2Hib", "card_1NBLeN2eZvKYlo2C"])
+def test_ordinary_values_are_left_alone(text):
+    assert Redactor().text(text) == text
+
+
+def test_luhn():
+    assert luhn_valid("4242424242424242")
+    assert not luhn_valid("4242424242424243")
+
+
+def test_authorization_headers_keep_their_scheme_and_say_what_was_removed():
+    r = Redactor()
+    assert r.header("Authorization", f"Bearer {KEY}") == "Bearer [REDACTED:sk_test]"
+    curl_basic = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
+    assert r.header("Authorization", curl_basic) == "Basic [REDACTED:sk_test]"
+    other_basic = "Basic " + base64.b64encode(b"jenny:hunter2").decode()
+    assert r.header("Authorization", other_basic) == "Basic [REDACTED:credentials]"
+    assert r.header("Cookie", "session=abc") == "[REDACTED:cookie]"
+    assert r.header("Set-Cookie", "session=abc; HttpOnly") == "[REDACTED:set-cookie]"
+
+
+def test_request_fields_are_redacted_at_any_depth_and_responses_lose_client_secrets():
+    r = Redactor()
+    request = r.request_data({"card": {"number": "4000056655665556", "cvc": "123", "exp_month": "8"}, "list": [{"cvc": "9"}]})
+    assert request == {"card": {"number": "[REDACTED:card-number]", "cvc": "[REDACTED:cvc]", "exp_month": "8"},
+                       "list": [{"cvc": "[REDACTED:cvc]"}]}
+    response = r.response_data({"client_secret": "opaque", "nested": [{"note": f"key {KEY}"}]})
+    assert response == {"client_secret": "[REDACTED:client_secret]", "nested": [{"note": "key [REDACTED:sk_test]"}]}
+
+
+def test_user_fields_and_patterns():
+    r = Redactor(fields=["email"], patterns=[r"acct_[A-Za-z0-9]+"])
+    assert r.request_data({"email": "jenny@example.com", "note": "acct_123 paid"}) == {
+        "email": "[REDACTED:email]",
+        "note": "[REDACTED:pattern] paid",
+    }
+    assert r.header("Email", "x@example.com") == "[REDACTED:email]"
