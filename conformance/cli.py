@@ -131,3 +131,13 @@ def _report_written(path: Path) -> None:
         click.echo(f"warning: {warning}", err=True)
     count = len(cassette.interactions)
     click.echo(f"Wrote {count} interaction{'s' if count != 1 else ''} to {path}")
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/demo"),
+              show_default=True, help="Where the demo writes what it produced.")
+def demo(out_dir: Path) -> None:
+    """Record the card lifecycle against a local localstripe (needs the 'demo' extra)."""
+    from .demo import record_demo
+
+    record_demo(out_dir)

@@ -8,6 +8,7 @@ connections, pass its output through redaction, and stop it cleanly.
 from __future__ import annotations
 
 import errno
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +26,8 @@ from .redaction import Redactor
 __all__ = ["MitmProcess", "free_port", "check_port_free", "check_reachable", "addon_path", "parse_upstream"]
 
 READY_TIMEOUT = 20.0
+# Per-connection bookkeeping mitmproxy logs at info level; our addons' own lines stay.
+_CHATTER = re.compile(r"\] (client|server) (connect|disconnect)( |$)")
 
 
 def addon_path(name: str) -> str:
@@ -119,7 +122,7 @@ class MitmProcess:
             self._last_lines = (self._last_lines + [line])[-20:]
             # Start-up chatter is kept for error messages (the caller prints its own ready line);
             # shutdown chatter (connections cancelled mid-flight) is not the user's business.
-            if self._ready.is_set() and not self._stopping and line.strip():
+            if self._ready.is_set() and not self._stopping and line.strip() and not _CHATTER.search(line):
                 self.echo(line)
 
     def _wait_ready(self) -> None:
