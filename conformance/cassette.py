@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from . import forms
+from . import emitter, forms
 from .routes import endpoint_for
 
 __all__ = [
@@ -45,7 +45,6 @@ HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 SUFFIXES = (".yaml", ".yml")
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class CassetteError(Exception):
@@ -471,30 +470,8 @@ def find_cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
 # ---------------------------------------------------------------------- writing
 
 
-class _Dumper(_BaseDumper):
-    """Block style, key order kept, multi-line text as literal blocks for review."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_str(value)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def dump_document(data: Any) -> bytes:
-    return yaml.dump(
-        data,
-        Dumper=_Dumper,
-        explicit_start=True,
-        explicit_end=True,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=1 << 30,
-    ).encode("utf-8")
+def dump_document(data: dict[str, Any]) -> bytes:
+    return emitter.dump_document(data).encode("utf-8")
 
 
 HEADER_COMMENT = b"# card-conformance cassette (format: docs/cassette-format.md)\n"

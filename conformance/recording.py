@@ -8,12 +8,13 @@ everything before the interaction exists as data anyone could write out.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from . import forms
 from .cassette import Body, Interaction, Request, Response, body_from_bytes
-from .redaction import Redactor
+from .redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
 __all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "decode_query"]
 
@@ -33,10 +34,13 @@ def _canonical(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
 
 
-def select_headers(
-    headers: Iterable[tuple[str, str]], keep: Iterable[str], redactor: Redactor
-) -> dict[str, str]:
-    wanted = {name.lower(): _canonical(name) for name in keep}
+@lru_cache(maxsize=64)
+def _wanted(keep: tuple[str, ...]) -> dict[str, str]:
+    return {name.lower(): _canonical(name) for name in keep}
+
+
+def select_headers(headers: Iterable[tuple[str, str]], keep: tuple[str, ...], redactor: Redactor) -> dict[str, str]:
+    wanted = _wanted(keep)
     selected: dict[str, str] = {}
     for name, value in headers:
         canonical = wanted.get(name.lower())
@@ -59,14 +63,20 @@ def decode_query(raw: str) -> dict | str:
     return decoded if decoded is not None else raw
 
 
-def _redact_body(body: Body | None, redactor: Redactor, *, request: bool) -> Body | None:
+def _redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: bool) -> Body | None:
     if body is None or body.kind == "base64":
         return body
     if body.kind in ("json", "form") and not isinstance(body.value, str):
-        value = redactor.request_data(body.value) if request else redactor.response_data(body.value)
-    else:
-        value = redactor.text(body.value)
-    return Body(body.kind, value)
+        # Walking every string of a body is the recorder's main cost; most bodies hold
+        # no secret at all, which one scan of the raw text shows.
+        text = raw.decode("utf-8")
+        if body.kind == "form":
+            text = unquote_plus(text)
+        fields = REQUEST_FIELDS if request else RESPONSE_FIELDS
+        if not redactor.finds_secret(text, fields):
+            return body
+        return Body(body.kind, redactor.data(body.value, fields))
+    return Body(body.kind, redactor.text(body.value))
 
 
 def build_interaction(
@@ -92,12 +102,16 @@ def build_interaction(
         path=redactor.text(split.path or "/"),
         query=query,
         headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
-        body=_redact_body(body_from_bytes(request_content, _content_type(request_headers)), redactor, request=True),
+        body=_redact_body(
+            body_from_bytes(request_content, _content_type(request_headers)), request_content, redactor, request=True
+        ),
     )
     response = Response(
         status=status,
         headers=select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
-        body=_redact_body(body_from_bytes(response_content, _content_type(response_headers)), redactor, request=False),
+        body=_redact_body(
+            body_from_bytes(response_content, _content_type(response_headers)), response_content, redactor, request=False
+        ),
     )
     return Interaction(request, response)
 

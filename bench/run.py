@@ -1,0 +1,157 @@
+"""Run the benchmarks side by side on this machine; print a table and write bench/results/latest.json.
+
+    python bench/run.py [--requests N] [--rounds R] [--only NAME]
+
+Benchmarks are measurements, not tests: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from conformance.mitm import MitmProcess, addon_path, free_port  # noqa: E402
+
+API_KEY = "sk_test_" + "bench0000000000000000000"
+
+
+@contextmanager
+def upstream(delay_ms: float = 0.0) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(HERE / "upstream.py"), str(port), str(delay_ms)])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("benchmark upstream did not start")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def mitmdump(upstream_url: str, *extra: str) -> Iterator[MitmProcess]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as confdir:
+        mitm = MitmProcess(
+            ["--mode", f"reverse:{upstream_url}", "--set", f"confdir={confdir}", *extra],
+            "127.0.0.1", port, echo=lambda line: None,
+        )
+        mitm.start()
+        try:
+            yield mitm
+        finally:
+            mitm.stop()
+
+
+def sequential_requests(proxy: MitmProcess, count: int) -> tuple[float, float]:
+    """One keep-alive client sending card updates one after another: (requests/s, proxy CPU µs per request)."""
+    base_url = f"http://{proxy.host}:{proxy.port}"
+    assert proxy.process
+    body = {"name": "Jenny Rosen", "metadata[order_id]": "6735", "address_city": "Paris"}
+    headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        for _ in range(50):  # warm-up: connections, caches
+            client.post("/v1/customers/cus_NhD8HD2bY8dP3V/sources/card_1NBLeN2eZvKYlo2CIg1o7Pzs", data=body)
+        cpu = cpu_seconds(proxy.process.pid)
+        started = time.perf_counter()
+        for _ in range(count):
+            client.post("/v1/customers/cus_NhD8HD2bY8dP3V/sources/card_1NBLeN2eZvKYlo2CIg1o7Pzs", data=body)
+        elapsed = time.perf_counter() - started
+        return count / elapsed, (cpu_seconds(proxy.process.pid) - cpu) / count * 1e6
+
+
+def bench_record(requests: int, rounds: int) -> list[dict[str, object]]:
+    """Recorder throughput vs plain mitmdump: same upstream and client, variants interleaved in every round.
+
+    Two pairs: mitmdump as it runs by default (one line per flow) against the
+    recorder as ``conformance record`` runs it (one line per recorded
+    interaction instead), and both silent.
+    """
+    recorder = ["-s", addon_path("recorder")]
+    variants = {
+        "plain mitmdump": [],
+        "mitmdump + recorder": [*recorder, "--set", "flow_detail=0"],
+        "plain mitmdump, silent": ["--set", "flow_detail=0"],
+        "mitmdump + recorder, silent": [*recorder, "--set", "flow_detail=0", "--set", "record_echo=false"],
+    }
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    with upstream() as up, tempfile.TemporaryDirectory() as out:
+        for round_ in range(rounds):
+            for name, extra in variants.items():
+                if "-s" in extra:
+                    extra = [*extra, "--set", f"cassette={out}/{round_}.yaml"]
+                with mitmdump(up, *extra) as proxy:
+                    samples[name].append(sequential_requests(proxy, requests))
+    rows: list[dict[str, object]] = []
+    for name, runs in samples.items():
+        row: dict[str, object] = {
+            "benchmark": "record",
+            "case": name,
+            "req_per_s": round(statistics.median(r for r, _ in runs), 1),
+            "proxy_cpu_us_per_req": round(statistics.median(c for _, c in runs)),
+        }
+        if "recorder" in name:
+            baseline = rows[-1]["req_per_s"]
+            row["ratio"] = round(float(row["req_per_s"]) / float(baseline), 3)  # type: ignore[arg-type]
+            row["goal"] = ">= 0.9"
+        rows.append(row)
+    return rows
+
+
+BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
+    "record": bench_record,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median is reported")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args()
+
+    rows: list[dict[str, object]] = []
+    for name in args.only or BENCHMARKS:
+        rows.extend(BENCHMARKS[name](args.requests, args.rounds))
+    machine = f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}"
+    print(f"{'benchmark':<10} {'case':<30} {'req/s':>9} {'cpu µs/req':>11} {'ratio':>7}  goal   ({machine})")
+    for row in rows:
+        ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
+        cpu = row.get("proxy_cpu_us_per_req", "")
+        print(f"{row['benchmark']:<10} {row['case']:<30} {row['req_per_s']:>9} {cpu:>11} {ratio:>7}  {row.get('goal', '')}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
