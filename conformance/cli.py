@@ -52,6 +52,8 @@ def _writable_cassette(path: Path) -> None:
               help="Also redact text matching this regular expression (repeatable).")
 @click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE",
+              help="Pass an option to mitmproxy, e.g. ssl_verify_upstream_trusted_ca=ca.pem (repeatable).")
 def record(
     upstream: str | None,
     cassette_path: Path,
@@ -63,6 +65,7 @@ def record(
     redact_fields: tuple[str, ...],
     redact_patterns: tuple[str, ...],
     confdir: Path | None,
+    mitm_options: tuple[str, ...],
 ) -> None:
     """Record the traffic of an application into a YAML cassette.
 
@@ -71,6 +74,9 @@ def record(
     """
     import re
 
+    for option in mitm_options:
+        if "=" not in option:
+            raise click.UsageError(f"--set {option!r}: expected OPTION=VALUE")
     for pattern in (record_paths, *redact_patterns):
         try:
             re.compile(pattern)
@@ -104,6 +110,8 @@ def record(
             args += ["--set", f"redact_fields={value}"]
         for value in redact_patterns:
             args += ["--set", f"redact_patterns={value}"]
+        for option in mitm_options:
+            args += ["--set", option]
         redactor = Redactor(redact_fields, redact_patterns)
         mitm = MitmProcess(args, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line))
         mitm.start()

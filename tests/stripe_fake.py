@@ -12,6 +12,7 @@ import base64
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -231,15 +232,24 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class FakeStripe:
-    """Context manager running the fake on a free loopback port in a thread."""
+    """Context manager running the fake on a free loopback port in a thread (HTTPS with ``tls=(cert, key)``)."""
+
+    def __init__(self, tls: tuple[Any, Any] | None = None) -> None:
+        self.tls = tls
 
     def __enter__(self) -> str:
         handler = type("BoundHandler", (Handler,), {"store": Store()})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
+        scheme = "http"
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()

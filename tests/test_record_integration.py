@@ -6,6 +6,7 @@ import socket
 import threading
 
 import httpx
+import stripe
 import pytest
 
 from conformance.cassette import load
@@ -33,6 +34,7 @@ def test_sdk_card_lifecycle_is_recorded_decoded_and_redacted(cli, fake_stripe, t
     recorder, session = record_lifecycle(cli, fake_stripe, path, tokens="magic")
     interactions = load(path).interactions
     assert f"Wrote {len(interactions)} interactions to {path}" in recorder.text
+    assert recorder.text.count("recorded #") == len(interactions)  # one redacted line per interaction
     assert len(interactions) == len(session.steps)
 
     endpoints = [i.endpoint for i in interactions]
@@ -175,3 +177,25 @@ def test_bad_upstream_url_and_missing_upstream(cli, tmp_path):
     assert code == 2 and "is not an http:// or https:// URL" in output
     code, output = run_cli(cli, "record", "--cassette", tmp_path / "x.yaml")
     assert code == 2 and "reverse mode needs --upstream URL" in output
+
+
+def test_forward_mode_intercepts_https_for_the_stripe_sdk(cli, tmp_path, monkeypatch):
+    from .stripe_fake import FakeStripe
+    from .tls import self_signed
+
+    cert, key = self_signed(tmp_path)
+    with FakeStripe(tls=(cert, key)) as upstream:
+        path = tmp_path / "https.yaml"
+        recorder = cli("record", "--mode", "forward", "--cassette", path, "--confdir", tmp_path / "mitm",
+                       "--set", f"ssl_verify_upstream_trusted_ca={cert}")
+        proxy = recorder.wait_for(r"use (http://127\.0\.0\.1:\d+) as the application's HTTPS proxy").group(1)
+        ca = tmp_path / "mitm" / "mitmproxy-ca-cert.pem"
+        monkeypatch.setattr(stripe, "ca_bundle_path", str(ca))  # the SDK trusts mitmproxy's CA, and only it
+        client = stripe.StripeClient(API_KEY, base_addresses={"api": upstream}, proxy=proxy, max_network_retries=0)
+        customer = client.v1.customers.create({"email": "tls@example.com"})
+        card = client.v1.customers.payment_sources.create(customer.id, {"source": "tok_visa"})
+        assert recorder.interrupt() == 0, recorder.text
+    interactions = load(path).interactions
+    assert [i.endpoint for i in interactions] == ["customers.create", "sources.create"]
+    assert interactions[1].response.json()["id"] == card.id
+    assert API_KEY not in path.read_text()

@@ -39,18 +39,18 @@ def recorder():
     addon.done()
 
 
-async def record(recorder, tmp_path, *flows, **options):
+def record(recorder, tmp_path, *flows, **options):
     path = tmp_path / "session.yaml"
     with taddons.context(recorder) as tctx:
         tctx.configure(recorder, cassette=str(path), **options)
         for flow in flows:
-            await recorder.response(flow)
+            recorder.response(flow)
     recorder.done()
     return path
 
 
-async def test_records_a_decoded_redacted_interaction(recorder, tmp_path):
-    path = await record(recorder, tmp_path, card_flow())
+def test_records_a_decoded_redacted_interaction(recorder, tmp_path):
+    path = record(recorder, tmp_path, card_flow())
     text = path.read_text()
     assert KEY not in text
     (interaction,) = load(path).interactions
@@ -67,28 +67,28 @@ async def test_records_a_decoded_redacted_interaction(recorder, tmp_path):
                                            "metadata": {"order_id": "6735"}}
 
 
-async def test_only_matching_paths_are_recorded(recorder, tmp_path):
+def test_only_matching_paths_are_recorded(recorder, tmp_path):
     flows = [card_flow(), card_flow(path="/healthz"), card_flow(path="/v1/customers/cus_1/cards?limit=3")]
-    path = await record(recorder, tmp_path, *flows)
+    path = record(recorder, tmp_path, *flows)
     loaded = load(path).interactions
     assert [i.request.path for i in loaded] == ["/v1/customers/cus_1/sources/card_1", "/v1/customers/cus_1/cards"]
     assert loaded[1].request.query == {"limit": "3"}
 
 
-async def test_user_redaction_and_path_options(recorder, tmp_path):
+def test_user_redaction_and_path_options(recorder, tmp_path):
     flow = card_flow(path="/api/customers/cus_1/sources/card_1", body=b"name=Jenny+Rosen&metadata[email]=j@example.com")
-    path = await record(recorder, tmp_path, flow, record_paths="^/api/", redact_fields=["email"])
+    path = record(recorder, tmp_path, flow, record_paths="^/api/", redact_fields=["email"])
     (interaction,) = load(path).interactions
     assert interaction.request.body.value["metadata"] == {"email": "[REDACTED:email]"}
     assert interaction.endpoint == "other"
 
 
-async def test_secrets_in_paths_queries_and_echoed_responses_are_redacted(recorder, tmp_path):
+def test_secrets_in_paths_queries_and_echoed_responses_are_redacted(recorder, tmp_path):
     flow = card_flow(path=f"/v1/customers/cus_1/cards?key={KEY}&card[number]=4242424242424242")
     flow.response.headers["Content-Encoding"] = "identity"
     flow.response.content = json.dumps({"error": {"message": f"Invalid API Key provided: {KEY}",
                                                   "client_secret": "seti_1_secret_2"}}).encode()
-    path = await record(recorder, tmp_path, flow)
+    path = record(recorder, tmp_path, flow)
     text = path.read_text()
     assert KEY not in text and "4242424242424242" not in text and "seti_1_secret_2" not in text
     (interaction,) = load(path).interactions
