@@ -141,6 +141,88 @@ def _report_written(path: Path) -> None:
     click.echo(f"Wrote {count} interaction{'s' if count != 1 else ''} to {path}")
 
 
+@main.command("run")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
+@click.option("--target-cmd", metavar="CMD",
+              help="Start the target with this command ({port} becomes a free port), run, then stop it.")
+@click.option("--api-key", envvar="STRIPE_API_KEY", default="sk_test_card_conformance", show_default=True,
+              help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette.")
+@click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
+@click.option("--strict", is_flag=True, help="Keys not in the recording are failures, not warnings.")
+@click.option("--ignore", "ignore", multiple=True, metavar="PATH",
+              help="Do not compare this key or path (data[*].fingerprint); repeatable.")
+@click.option("--exact", "exact", multiple=True, metavar="PATH",
+              help="Compare this key or path exactly, e.g. error.message or created; repeatable.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cassettes replayed at once (interactions of a cassette stay in order).")
+@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+def run_command(
+    paths: tuple[Path, ...],
+    target: str | None,
+    target_cmd: str | None,
+    api_key: str,
+    allow_live: bool,
+    strict: bool,
+    ignore: tuple[str, ...],
+    exact: tuple[str, ...],
+    timeout: float,
+    workers: int,
+    json_report: Path | None,
+    junit_xml: Path | None,
+) -> None:
+    """Replay cassettes against a target and report every deviation.
+
+    Exit code 0: everything conforms; 1: deviations found; 2: usage or input error.
+    """
+    import contextlib
+
+    from rich.console import Console
+
+    from .cassette import find_cassettes
+    from .compare import CompareRules
+    from .replay import ReplayOptions
+    from .reports import write_json, write_junit
+    from .runner import LIVE_PREFIXES, check_target, count_interactions, run, target_process
+    from .terminal import print_result, progress
+
+    if bool(target) == bool(target_cmd):
+        raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    if api_key.startswith(LIVE_PREFIXES) and not allow_live:
+        raise InputError("refusing a live API key: a run creates and deletes objects; use a test key "
+                         "(sk_test_…) or pass --allow-live")
+    try:
+        cassettes = find_cassettes(list(paths))
+    except CassetteError as error:
+        raise InputError(str(error)) from None
+    if not cassettes:
+        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    redactor = Redactor()
+    options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
+                            redactor=redactor)
+    console = Console(highlight=False)
+    with contextlib.ExitStack() as stack:
+        if target_cmd:
+            target = stack.enter_context(target_process(target_cmd))
+        assert target is not None
+        check_target(target)
+        total = sum(count_interactions(path) for path in cassettes)
+        advance = stack.enter_context(progress(console, total))
+        result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
+                     on_interaction=advance)
+    print_result(console, result)
+    if json_report:
+        write_json(result, json_report)
+        console.print(f"JSON report: {json_report}")
+    if junit_xml:
+        write_junit(result, junit_xml)
+        console.print(f"JUnit XML: {junit_xml}")
+    raise SystemExit(result.exit_code)
+
+
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/demo"),
               show_default=True, help="Where the demo writes what it produced.")

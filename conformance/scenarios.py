@@ -15,15 +15,9 @@ from typing import Any
 
 import stripe
 
-__all__ = ["TEST_CARDS", "Session", "card_lifecycle"]
+from .testcards import TEST_CARDS
 
-# Stripe's documented test cards: magic token -> (number, cvc).
-TEST_CARDS = {
-    "tok_visa": ("4242424242424242", "314"),
-    "tok_mastercard": ("5555555555554444", "314"),
-    "tok_amex": ("378282246310005", "3141"),
-    "tok_visa_debit": ("4000056655665556", "314"),
-}
+__all__ = ["TEST_CARDS", "Session", "card_lifecycle"]
 
 
 @dataclass
@@ -116,3 +110,6 @@ def card_lifecycle(session: Session) -> None:
     session.step("list sources of type card", lambda: sources.list(customer.id, {"object": "card", "limit": 10}))
     session.step("delete a card", lambda: sources.delete(customer.id, second))
     session.step("retrieve the deleted card", lambda: session.get(f"/v1/customers/{customer.id}/cards/{second}"))
+    session.step("retrieve the deleted card via /sources", lambda: sources.retrieve(customer.id, second))
+    session.step("delete the default card", lambda: sources.delete(customer.id, first))
+    session.step("retrieve the customer: default_source moved", lambda: v1.customers.retrieve(customer.id))

@@ -48,17 +48,21 @@ def new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(8)
 
 
+BRANDS = {"4": ("Visa", "credit"), "5": ("MasterCard", "credit"), "3": ("American Express", "credit")}
+
+
 class Store:
     def __init__(self) -> None:
+        self.tokens: dict[str, tuple[str, str, str, str]] = dict(TOKENS)
         self.customers: dict[str, dict[str, Any]] = {}
         self.cards: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.lock = threading.Lock()
 
     # -- objects -------------------------------------------------------------------
-    def card(self, customer: str, token: str) -> dict[str, Any]:
-        if token not in TOKENS:
+    def card(self, customer: str | None, token: str) -> dict[str, Any]:
+        if token not in self.tokens:
             raise missing("token", token, "source")
-        brand, funding, last4, country = TOKENS[token]
+        brand, funding, last4, country = self.tokens[token]
         return {
             "id": new_id("card_"), "object": "card",
             "address_city": None, "address_country": None, "address_line1": None, "address_line1_check": None,
@@ -134,7 +138,23 @@ class Store:
         return card
 
     # -- routing -------------------------------------------------------------------
+    def token(self, params: dict[str, Any]) -> dict[str, Any]:
+        card = params.get("card")
+        if not isinstance(card, dict) or not str(card.get("number", "")).isdigit():
+            raise ApiError(400, "invalid_request_error", "Missing required param: card[number].",
+                           "parameter_missing", "card[number]")
+        number = card["number"]
+        brand, funding = BRANDS.get(number[0], ("Unknown", "unknown"))
+        token_id = new_id("tok_")
+        self.tokens[token_id] = (brand, funding, number[-4:], "US")
+        card = self.card(None, token_id)
+        card.pop("customer")
+        return {"id": token_id, "object": "token", "card": card, "type": "card", "used": False, "livemode": False,
+                "created": int(time.time())}
+
     def handle(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "POST" and path.rstrip("/") == "/v1/tokens":
+            return self.token(params)
         parts = path.strip("/").split("/")
         if parts[:2] != ["v1", "customers"]:
             raise ApiError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")

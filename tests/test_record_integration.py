@@ -41,7 +41,7 @@ def test_sdk_card_lifecycle_is_recorded_decoded_and_redacted(cli, fake_stripe, t
     assert endpoints == [
         "customers.create", "sources.create", "sources.create", "sources.create", "sources.create",
         "cards.update", "cards.update", "cards.retrieve", "sources.retrieve", "cards.list", "cards.list",
-        "sources.list", "cards.delete", "cards.retrieve",
+        "sources.list", "cards.delete", "cards.retrieve", "sources.retrieve", "cards.delete", "customers.retrieve",
     ]
     update, unset = interactions[5], interactions[6]
     assert update.request.body.value == {

@@ -1,0 +1,71 @@
+"""Id binding: the target mints its own ids; recorded ids are mapped to the ones it returned.
+
+When a response carries an id where the recording had one (same JSON path,
+same prefix), the recorded id is bound to the actual one. Every later request
+is sent with bound ids substituted — in the path, the query, the body — and
+every later recorded response is compared with them substituted, so
+``card.customer`` must be the bound customer and a list's ``url`` must name it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["ID_PREFIXES", "IdBindings", "id_prefix"]
+
+# Prefixes of the objects a card conformance run meets (and their neighbours).
+ID_PREFIXES = (
+    "cus", "card", "src", "tok", "ba", "btok", "pm", "acct", "ch", "pi", "seti", "sub", "in", "ii",
+    "prod", "price", "txn", "evt", "re", "py", "po", "cs", "si", "req",
+)
+_ID = re.compile(r"(?<![0-9A-Za-z_])(?:" + "|".join(ID_PREFIXES) + r")_[0-9A-Za-z]{8,}(?![0-9A-Za-z])")
+
+
+def id_prefix(value: Any) -> str | None:
+    """The prefix (``card``) of a string that is a whole Stripe-style id, else None."""
+    if isinstance(value, str) and _ID.fullmatch(value):
+        return value.split("_", 1)[0]
+    return None
+
+
+class IdBindings:
+    """recorded id -> actual id, learnt response by response."""
+
+    def __init__(self) -> None:
+        self.actual: dict[str, str] = {}
+
+    def __contains__(self, recorded: str) -> bool:
+        return recorded in self.actual
+
+    def learn(self, recorded: Any, actual: Any) -> None:
+        """Walk a recorded and an actual response together; bind ids met at the same place."""
+        if isinstance(recorded, dict) and isinstance(actual, dict):
+            for key, value in recorded.items():
+                if key in actual:
+                    self.learn(value, actual[key])
+        elif isinstance(recorded, list) and isinstance(actual, list):
+            for value, other in zip(recorded, actual):
+                self.learn(value, other)
+        elif isinstance(recorded, str) and recorded not in self.actual:
+            prefix = id_prefix(recorded)
+            if prefix is not None and prefix == id_prefix(actual):
+                self.actual[recorded] = actual
+
+    def text(self, value: str) -> str:
+        """A string with every bound id inside it replaced (paths, urls, messages)."""
+        if not self.actual or "_" not in value:
+            return value
+        return _ID.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+
+    def substitute(self, value: Any) -> Any:
+        """Data with bound ids replaced in every string, keys included."""
+        if not self.actual:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.substitute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.substitute(v) for v in value]
+        return value

@@ -1,0 +1,106 @@
+"""Running a set of cassettes against a target: the engine behind ``conformance run``."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import InputError
+from .findings import CassetteResult, RunResult
+from .replay import ReplayOptions, replay_cassette
+
+__all__ = ["run", "target_process", "check_target", "count_interactions", "LIVE_PREFIXES"]
+
+LIVE_PREFIXES = ("sk_live_", "rk_live_")
+
+
+def check_target(url: str, timeout: float = 5.0) -> None:
+    """One clear error before the first request when the target is not there."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"target {url!r} is not an http:// or https:// URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as error:
+        raise InputError(f"cannot reach target {url}: {error.strerror or error}; is it running?") from None
+
+
+@contextlib.contextmanager
+def target_process(command: str, timeout: float = 30.0) -> Iterator[str]:
+    """Start a target from a command line (``{port}`` becomes a free port); yields its URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = shlex.split(command.replace("{port}", str(port)))
+    if not argv:
+        raise InputError("--target-cmd is empty")
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+    except OSError as error:
+        raise InputError(f"cannot start target {argv[0]!r}: {error.strerror or error}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                tail = (process.stderr.read() if process.stderr else "").strip().splitlines()[-1:] or ["no output"]
+                raise InputError(f"target command exited with code {process.returncode} before answering: {tail[0]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise InputError(f"target command did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def count_interactions(path: Path) -> int:
+    """A cheap count (document starts) for progress; the replay validates for real."""
+    try:
+        with open(path, "rb") as stream:
+            return max(0, sum(1 for line in stream if line.startswith(b"---")) - 1)
+    except OSError:
+        return 0
+
+
+def run(
+    cassettes: Sequence[Path],
+    target: str,
+    options: ReplayOptions,
+    *,
+    timeout: float = 10.0,
+    workers: int = 1,
+    on_interaction: Callable[[], None] | None = None,
+) -> RunResult:
+    """Replay cassettes (concurrently across cassettes, in order within each) and gather the results."""
+    started = time.perf_counter()
+    limits = httpx.Limits(max_connections=max(workers, 1) * 2, max_keepalive_connections=max(workers, 1) * 2)
+    with httpx.Client(base_url=target, timeout=timeout, limits=limits, follow_redirects=False) as client:
+        def one(path: Path) -> CassetteResult:
+            return replay_cassette(path, client, options, on_interaction)
+
+        if workers <= 1:
+            results = [one(path) for path in cassettes]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
+                results = list(pool.map(one, cassettes))
+    return RunResult(target, results, time.perf_counter() - started)

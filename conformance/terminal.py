@@ -1,0 +1,83 @@
+"""What ``conformance run`` prints: a progress bar on long runs, a diff per deviation, a summary table."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .findings import FAILURE, RunResult
+from .reports import finding_line
+
+__all__ = ["progress", "print_result"]
+
+PROGRESS_THRESHOLD = 200  # interactions; shorter runs finish before a bar would help
+MAX_FINDINGS_SHOWN = 8
+MAX_INTERACTIONS_SHOWN = 30
+
+
+@contextlib.contextmanager
+def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
+    """A callback advancing a progress bar (a no-op when not on a terminal or the run is short)."""
+    if not console.is_terminal or total < PROGRESS_THRESHOLD:
+        yield lambda: None
+        return
+    bar = Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=console, transient=True)
+    task = bar.add_task("replay", total=total)
+    with bar:
+        yield lambda: bar.advance(task)
+
+
+def print_result(console: Console, result: RunResult) -> None:
+    for cassette in result.input_errors:
+        console.print(f"[red]error[/red] {escape(cassette.error or '')}")
+    shown = 0
+    for cassette, interaction in result.interactions():
+        if not interaction.findings:
+            continue
+        shown += 1
+        if shown > MAX_INTERACTIONS_SHOWN:
+            continue
+        mark = "[red]✗[/red]" if interaction.outcome == "failed" else "[yellow]![/yellow]"
+        status = f"{interaction.status}" if interaction.actual_status in (None, interaction.status) else (
+            f"{interaction.status}→{interaction.actual_status}")
+        console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
+                      f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} ({status})")
+        for finding in interaction.findings[:MAX_FINDINGS_SHOWN]:
+            colour = "red" if finding.severity == FAILURE else "yellow"
+            console.print(f"    [{colour}]{escape(finding_line(finding, 100))}[/{colour}]", soft_wrap=True)
+        if len(interaction.findings) > MAX_FINDINGS_SHOWN:
+            console.print(f"    … {len(interaction.findings) - MAX_FINDINGS_SHOWN} more (see the reports)")
+    if shown > MAX_INTERACTIONS_SHOWN:
+        console.print(f"… {shown - MAX_INTERACTIONS_SHOWN} more deviating interactions (see the reports)")
+
+    per_endpoint: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "warning": 0})
+    per_rule: dict[str, int] = defaultdict(int)
+    for _, interaction in result.interactions():
+        per_endpoint[interaction.endpoint][interaction.outcome] += 1
+        for finding in interaction.findings:
+            per_rule[finding.rule] += 1
+    if per_endpoint:
+        table = Table(title=f"Conformance of {escape(result.target)}", title_justify="left")
+        table.add_column("endpoint")
+        table.add_column("passed", justify="right", style="green")
+        table.add_column("failed", justify="right", style="red")
+        table.add_column("warnings", justify="right", style="yellow")
+        for endpoint in sorted(per_endpoint):
+            counts = per_endpoint[endpoint]
+            table.add_row(endpoint, str(counts["passed"]), str(counts["failed"]), str(counts["warning"]))
+        console.print(table)
+    if per_rule:
+        console.print("findings by rule: " + ", ".join(f"{rule} {count}" for rule, count in sorted(per_rule.items())))
+    counts = result.counts()
+    total = sum(counts.values())
+    verdict = {0: "[green]conforms[/green]", 1: "[red]deviations found[/red]", 2: "[red]input errors[/red]"}
+    console.print(f"{total} interactions in {len(result.cassettes)} cassettes: {counts['passed']} passed, "
+                  f"{counts['failed']} failed, {counts['warning']} with warnings — {verdict[result.exit_code]} "
+                  f"({result.seconds:.2f}s)")
