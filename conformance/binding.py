@@ -38,18 +38,25 @@ class IdBindings:
     def __contains__(self, recorded: str) -> bool:
         return recorded in self.actual
 
-    def learn(self, recorded: Any, actual: Any) -> None:
-        """Walk a recorded and an actual response together; bind ids met at the same place."""
+    def learn(self, recorded: Any, actual: Any, key: Any = None) -> None:
+        """Walk a recorded and an actual response together; bind ids met at the same place.
+
+        An object's own ``id`` binds even when the prefix differs (the target
+        named the object; later requests must use that name, and the comparison
+        reports the prefix); elsewhere an id binds only to one of its kind.
+        """
         if isinstance(recorded, dict) and isinstance(actual, dict):
-            for key, value in recorded.items():
-                if key in actual:
-                    self.learn(value, actual[key])
+            for child, value in recorded.items():
+                if child in actual:
+                    self.learn(value, actual[child], child)
         elif isinstance(recorded, list) and isinstance(actual, list):
             for value, other in zip(recorded, actual):
                 self.learn(value, other)
         elif isinstance(recorded, str) and recorded not in self.actual:
             prefix = id_prefix(recorded)
-            if prefix is not None and prefix == id_prefix(actual):
+            if prefix is None or not isinstance(actual, str) or not actual:
+                return
+            if prefix == id_prefix(actual) or (key == "id" and "/" not in actual):
                 self.actual[recorded] = actual
 
     def text(self, value: str) -> str:

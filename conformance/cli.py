@@ -203,7 +203,7 @@ def run_command(
     redactor = Redactor()
     options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
                             redactor=redactor)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     with contextlib.ExitStack() as stack:
         if target_cmd:
             target = stack.enter_context(target_process(target_cmd))

@@ -14,7 +14,7 @@ the rule it breaks:
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,37 +50,37 @@ def display_path(parts: Iterable[Any]) -> str:
     return out
 
 
-def _generic(path: str) -> str:
-    """``data[3].id`` -> ``data[*].id`` for matching patterns."""
-    out, depth = [], 0
-    for char in path:
-        if char == "[":
-            depth += 1
-            out.append("[*]")
-        elif char == "]":
-            depth -= 1
-        elif not depth:
-            out.append(char)
-    return "".join(out)
+def path_pattern(pattern: str) -> re.Pattern[str]:
+    """``data[*].name`` (any index), ``*_check`` (within one key), ``**`` (any depth) as a regex."""
+    regex = re.escape(pattern)
+    regex = regex.replace(r"\[\*\]", r"\[\d+\]").replace(r"\*\*", ".*").replace(r"\*", r"[^.\[\]]*")
+    return re.compile(regex.replace(r"\?", "."))
 
 
 @dataclass(frozen=True)
 class CompareRules:
-    """The comparison rules of a run; ``ignore``/``exact`` take key names or paths (``data[*].name``)."""
+    """The comparison rules of a run.
+
+    ``ignore``/``exact`` take key names (``fingerprint``, ``*_check``: that key at
+    any depth) or paths (``error.message``, ``data[*].name``, ``**.created``).
+    """
 
     strict: bool = False
     ignore: tuple[str, ...] = ()
     exact: tuple[str, ...] = ()
     _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    _paths: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         keys: dict[str, str] = {}
-        paths: list[tuple[str, str]] = []
+        paths: list[tuple[re.Pattern[str], str]] = []
         for mode, patterns in ((EXACT, self.exact), (IGNORE, self.ignore)):  # ignore wins
             for pattern in patterns:
-                if any(c in pattern for c in ".[*?"):
-                    paths.append((pattern, mode))
+                if "." in pattern or "[" in pattern:
+                    paths.append((path_pattern(pattern), mode))
+                elif "*" in pattern or "?" in pattern:
+                    paths.append((path_pattern("**." + pattern), mode))  # a key glob, at any depth
+                    paths.append((path_pattern(pattern), mode))
                 else:
                     keys[pattern] = mode
         object.__setattr__(self, "_keys", keys)
@@ -94,9 +94,8 @@ class CompareRules:
         mode = None
         if self._paths:
             path = display_path(parts)
-            generic = _generic(path)
             for pattern, pattern_mode in self._paths:
-                if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(generic, pattern):
+                if pattern.fullmatch(path):
                     mode = IGNORE if IGNORE in (mode, pattern_mode) else pattern_mode
         if isinstance(key, str) and key in self._keys:
             mode = IGNORE if mode == IGNORE else self._keys[key]

@@ -51,7 +51,18 @@ def new_id(prefix: str) -> str:
 BRANDS = {"4": ("Visa", "credit"), "5": ("MasterCard", "credit"), "3": ("American Express", "credit")}
 
 
+DEVIATIONS = (
+    "missing-null-field", "empty-string-for-null", "deleted-false", "has-more-string", "wrong-list-url",
+    "integer-as-string", "201-for-200", "400-for-404", "wrong-error-code", "starting-after-ignored",
+    "metadata-unset-ignored", "update-ignores-name", "wrong-card-customer", "stale-default-source",
+    "wrong-id-prefix", "extra-field",
+)
+
+
 class Store:
+    deviation: str | None = None
+    gone = False
+
     def __init__(self) -> None:
         self.tokens: dict[str, tuple[str, str, str, str]] = dict(TOKENS)
         self.customers: dict[str, dict[str, Any]] = {}
@@ -64,7 +75,7 @@ class Store:
             raise missing("token", token, "source")
         brand, funding, last4, country = self.tokens[token]
         return {
-            "id": new_id("card_"), "object": "card",
+            "id": new_id("src_" if self.deviation == "wrong-id-prefix" else "card_"), "object": "card",
             "address_city": None, "address_country": None, "address_line1": None, "address_line1_check": None,
             "address_line2": None, "address_state": None, "address_zip": None, "address_zip_check": None,
             "brand": brand, "country": country, "customer": customer, "cvc_check": "pass", "dynamic_last4": None,
@@ -100,7 +111,7 @@ class Store:
         if not 1 <= limit <= 100:
             raise ApiError(400, "invalid_request_error", "limit must be between 1 and 100", "parameter_invalid_integer", "limit")
         after = params.get("starting_after")
-        if after:
+        if after and self.deviation != "starting-after-ignored":
             ids = [item["id"] for item in items]
             if after not in ids:
                 raise missing("source", after, "starting_after")
@@ -110,6 +121,8 @@ class Store:
     def update(self, card: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         for key, value in params.items():
             if key in CARD_FIELDS:
+                if key == "name" and self.deviation == "update-ignores-name":
+                    continue
                 card[key] = value or None
             elif key in ("exp_month", "exp_year"):
                 try:
@@ -128,7 +141,7 @@ class Store:
                     card["metadata"] = {}
                 elif isinstance(value, dict):
                     for meta_key, meta_value in value.items():
-                        if meta_value == "":
+                        if meta_value == "" and self.deviation != "metadata-unset-ignored":
                             card["metadata"].pop(meta_key, None)
                         else:
                             card["metadata"][meta_key] = meta_value
@@ -189,7 +202,7 @@ class Store:
             if method == "DELETE":
                 self.cards[customer].remove(card)
                 record = self.customers[customer]
-                if record["default_source"] == card_id:
+                if record["default_source"] == card_id and self.deviation != "stale-default-source":
                     remaining = self.cards[customer]
                     record["default_source"] = remaining[-1]["id"] if remaining else None
                 return {"id": card_id, "object": "card", "deleted": True}
@@ -202,6 +215,51 @@ class Store:
         if self.customers[customer]["default_source"] is None:
             self.customers[customer]["default_source"] = card["id"]
         return card
+
+
+def _walk_cards(value: Any):
+    if isinstance(value, dict):
+        if value.get("object") == "card" and "deleted" not in value:
+            yield value
+        for child in value.values():
+            yield from _walk_cards(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _walk_cards(child)
+
+
+def deviate(deviation: str | None, method: str, status: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Change an answer the way a target with one known deviation would (on a copy)."""
+    if not deviation:
+        return status, payload
+    payload = json.loads(json.dumps(payload))
+    for card in _walk_cards(payload):
+        if deviation == "missing-null-field":
+            card.pop("address_line2", None)
+        elif deviation == "empty-string-for-null" and card.get("address_line2") is None:
+            card["address_line2"] = ""
+        elif deviation == "integer-as-string":
+            card["exp_month"] = str(card["exp_month"])
+        elif deviation == "wrong-card-customer":
+            card["customer"] = "cus_" + "0" * 14
+        elif deviation == "extra-field":
+            card["display_brand"] = card.get("brand")
+    if payload.get("deleted") is True and deviation == "deleted-false":
+        payload["deleted"] = False
+    if payload.get("object") == "list":
+        if deviation == "has-more-string":
+            payload["has_more"] = str(payload["has_more"]).lower()
+        elif deviation == "wrong-list-url":
+            payload["url"] = "/v1/cards"
+    error = payload.get("error")
+    if error and error.get("code") == "resource_missing":
+        if deviation == "400-for-404":
+            status = 400
+        elif deviation == "wrong-error-code":
+            error["code"] = "not_found"
+    if deviation == "201-for-200" and method == "POST" and status == 200:
+        status = 201
+    return status, payload
 
 
 def _authorized(header: str) -> bool:
@@ -226,6 +284,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _serve(self) -> None:
+        if self.store.gone:  # the target went away: drop open connections without an answer
+            self.close_connection = True
+            return
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
@@ -239,6 +300,7 @@ class Handler(BaseHTTPRequestHandler):
                 status, payload = 200, self.store.handle(self.command, split.path, params)
         except ApiError as error:
             status, payload = error.status, error.body
+        status, payload = deviate(self.store.deviation, self.command, status, payload)
         data = json.dumps(payload, indent=2).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -254,13 +316,17 @@ class Handler(BaseHTTPRequestHandler):
 class FakeStripe:
     """Context manager running the fake on a free loopback port in a thread (HTTPS with ``tls=(cert, key)``)."""
 
-    def __init__(self, tls: tuple[Any, Any] | None = None) -> None:
+    def __init__(self, tls: tuple[Any, Any] | None = None, deviation: str | None = None) -> None:
         self.tls = tls
+        self.deviation = deviation
 
     def __enter__(self) -> str:
-        handler = type("BoundHandler", (Handler,), {"store": Store()})
+        store = Store()
+        store.deviation = self.deviation
+        handler = type("BoundHandler", (Handler,), {"store": store})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # a client that gave up is not news
         scheme = "http"
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -274,3 +340,22 @@ class FakeStripe:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def main() -> None:
+    """``python -m tests.stripe_fake --port N [--deviation NAME]``: the fake as a process (for --target-cmd)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--deviation", choices=DEVIATIONS)
+    args = parser.parse_args()
+    store = Store()
+    store.deviation = args.deviation
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), type("BoundHandler", (Handler,), {"store": store}))
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""A target that misbehaves in one chosen way, on 127.0.0.1, for the fault matrix of ``conformance run``."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAULTS = ("http-500", "html-502", "text-plain", "invalid-json", "empty-body", "truncated", "reset", "slow", "redirect")
+
+
+class FaultHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    fault = "http-500"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        fault = self.fault
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            self.close_connection = True
+            return
+        if fault == "slow":
+            time.sleep(3)
+        status, content_type, body = {
+            "http-500": (500, "application/json", b'{"error": {"type": "api_error", "message": "boom"}}'),
+            "html-502": (502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
+            "text-plain": (200, "text/plain", b"ok"),
+            "invalid-json": (200, "application/json", b'{"id": "card_1", '),
+            "empty-body": (200, "application/json", b""),
+            "truncated": (200, "application/json", b'{"id": "card_1", "object": "card"}'),
+            "slow": (200, "application/json", b"{}"),
+            "redirect": (302, "text/html", b""),
+        }[fault]
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        if fault == "redirect":
+            self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+        # a truncated body: announce more than is sent, then close
+        self.send_header("Content-Length", str(len(body) + (100 if fault == "truncated" else 0)))
+        self.end_headers()
+        self.wfile.write(body)
+        if fault == "truncated":
+            self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = answer
+
+
+class FaultTarget:
+    def __init__(self, fault: str) -> None:
+        self.fault = fault
+
+    def __enter__(self) -> str:
+        handler = type("Handler", (FaultHandler,), {"fault": self.fault})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # a client that gave up is not news
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

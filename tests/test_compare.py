@@ -1,0 +1,144 @@
+"""Comparison rules, id binding and invariants, on plain data."""
+
+import pytest
+
+from conformance.binding import IdBindings, id_prefix
+from conformance.compare import CompareRules, compare_bodies
+from conformance.findings import MISSING, WARNING
+from conformance.invariants import InvariantState, check_response
+
+CARD = {
+    "id": "card_1NBLeN2eZvKYlo2CIg1o7Pzs", "object": "card", "address_city": None, "address_country": None,
+    "address_line1": None, "address_line1_check": None, "address_line2": None, "address_state": None,
+    "address_zip": None, "address_zip_check": None, "brand": "Visa", "country": "US",
+    "customer": "cus_NhD8HD2bY8dP3V", "cvc_check": "pass", "dynamic_last4": None, "exp_month": 8,
+    "exp_year": 2024, "fingerprint": "Xt5EWLLDS7FJjR1c", "funding": "credit", "last4": "4242",
+    "metadata": {"order_id": "6735"}, "name": "Jenny Rosen", "tokenization_method": None, "wallet": None,
+}
+
+
+def rules_of(findings):
+    return sorted((f.rule, f.path) for f in findings)
+
+
+def changed(**changes):
+    card = dict(CARD)
+    for key, value in changes.items():
+        if value is MISSING:
+            card.pop(key)
+        else:
+            card[key] = value
+    return card
+
+
+def test_minted_values_compare_by_shape_only():
+    actual = changed(fingerprint="zzzzzzzzzzzzzzzz", exp_month=4, exp_year=2031)
+    assert compare_bodies(CARD, actual, CompareRules()) == []
+
+
+def test_expiry_set_by_a_request_is_compared_exactly():
+    actual = changed(exp_month=4)
+    findings = compare_bodies(CARD, actual, CompareRules(), set_fields={CARD["id"]: {"exp_month"}})
+    assert rules_of(findings) == [("value", "exp_month")]
+
+
+@pytest.mark.parametrize(
+    "change, rule, path",
+    [
+        ({"address_line2": MISSING}, "keys.missing", "address_line2"),
+        ({"address_line2": ""}, "type", "address_line2"),
+        ({"exp_year": "2024"}, "type", "exp_year"),
+        ({"fingerprint": 12}, "type", "fingerprint"),
+        ({"brand": "MasterCard"}, "value", "brand"),
+        ({"object": "source"}, "object", "object"),
+        ({"customer": "cus_OTHER0000000"}, "id.binding", "customer"),
+        ({"customer": "acct_OTHER0000000"}, "id.prefix", "customer"),
+        ({"metadata": {"order_id": "6735", "channel": ""}}, "value", "metadata.channel"),
+        ({"metadata": {}}, "value", "metadata.order_id"),
+    ],
+)
+def test_each_deviation_names_its_rule_and_path(change, rule, path):
+    assert rules_of(compare_bodies(CARD, changed(**change), CompareRules())) == [(rule, path)]
+
+
+def test_extra_keys_warn_unless_strict():
+    actual = changed(display_brand="visa")
+    (finding,) = compare_bodies(CARD, actual, CompareRules())
+    assert (finding.rule, finding.severity) == ("keys.extra", WARNING)
+    (strict,) = compare_bodies(CARD, actual, CompareRules(strict=True))
+    assert strict.severity == "failure"
+
+
+def test_overrides_by_key_and_by_path():
+    actual = changed(brand="MasterCard", name="Someone")
+    assert rules_of(compare_bodies(CARD, actual, CompareRules(ignore=("brand", "name")))) == []
+    listing = {"object": "list", "data": [CARD, CARD]}
+    other = {"object": "list", "data": [changed(name="A"), changed(name="B")]}
+    assert rules_of(compare_bodies(listing, other, CompareRules(ignore=("data[*].name",)))) == []
+    assert rules_of(compare_bodies(CARD, changed(created=2), CompareRules())) == [("keys.extra", "created")]
+    recorded = dict(CARD, created=1)
+    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules())) == []
+    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules(exact=("created",)))) == [
+        ("value", "created")]
+
+
+def test_list_length_is_one_finding():
+    listing = {"object": "list", "data": [CARD, CARD, CARD], "has_more": True}
+    shorter = {"object": "list", "data": [CARD], "has_more": True}
+    assert rules_of(compare_bodies(listing, shorter, CompareRules())) == [("list.length", "data")]
+
+
+def test_errors_compare_type_code_param_and_the_message_loosely():
+    recorded = {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
+                          "message": "No such source: 'card_123'", "request_log_url": "https://x/req_1"}}
+    actual = {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
+                        "message": "Card not found"}}
+    assert compare_bodies(recorded, actual, CompareRules(), is_error=True) == []
+    no_code = {"error": {"type": "invalid_request_error", "message": "nope"}}
+    assert rules_of(compare_bodies(recorded, no_code, CompareRules(), is_error=True)) == [
+        ("keys.missing", "error.code"), ("keys.missing", "error.param")]
+    exact = compare_bodies(recorded, actual, CompareRules(exact=("error.message",)), is_error=True)
+    assert rules_of(exact) == [("value", "error.message")]
+
+
+def test_bindings_follow_ids_into_paths_urls_and_bodies():
+    bindings = IdBindings()
+    bindings.learn({"id": "cus_RECORDED01", "sources": {"data": [{"id": "card_RECORDED01"}]}},
+                   {"id": "cus_ACTUAL0001", "sources": {"data": [{"id": "card_ACTUAL0001"}]}})
+    assert bindings.text("/v1/customers/cus_RECORDED01/cards/card_RECORDED01") == \
+        "/v1/customers/cus_ACTUAL0001/cards/card_ACTUAL0001"
+    assert bindings.substitute({"starting_after": "card_RECORDED01", "n": 1}) == {"starting_after": "card_ACTUAL0001", "n": 1}
+    assert bindings.text("cus_RECORDED0199") == "cus_RECORDED0199"  # a longer id is another id
+    bindings.learn({"customer": "cus_NEWRECORDED"}, {"customer": "acct_NOTACUSTOMER"})
+    assert "cus_NEWRECORDED" not in bindings  # only ids of one kind bind, except an object's own id
+    assert id_prefix("resource_missing") is None and id_prefix("card_1NBLeN2e") == "card"
+
+
+def test_invariants_of_delete_list_and_card():
+    state = InvariantState()
+    path = "/v1/customers/cus_A0000000/sources/card_A0000000"
+    assert check_response("cards.delete", "DELETE", path, {}, 200,
+                          {"id": "card_A0000000", "object": "card", "deleted": True}, state) == []
+    bad = check_response("cards.delete", "DELETE", path, {}, 200,
+                         {"id": "card_A0000000", "object": "card", "deleted": "true"}, InvariantState())
+    assert rules_of(bad) == [("invariant.deleted", "deleted")]
+    gone = check_response("cards.retrieve", "GET", "/v1/customers/cus_A0000000/cards/card_A0000000", {}, 200, CARD, state)
+    assert rules_of(gone) == [("invariant.deleted-card", "")]
+    listing = {"object": "list", "data": [CARD] * 4, "has_more": "false", "url": "/v1/cards"}
+    found = check_response("cards.list", "GET", "/v1/customers/cus_A0000000/cards", {"limit": "3"}, 200, listing,
+                           InvariantState())
+    assert rules_of(found) == [("invariant.list", "data"), ("invariant.list", "has_more"), ("invariant.list", "url")]
+    broken_card = changed(exp_month=13, last4="42", wallet=MISSING)
+    found = check_response("cards.retrieve", "GET", "/v1/customers/c/cards/card_X0000000", {}, 200, broken_card,
+                           InvariantState())
+    assert rules_of(found) == [("invariant.card", "exp_month"), ("invariant.card", "last4"), ("invariant.card", "wallet")]
+
+
+def test_paging_consistency():
+    state = InvariantState()
+    url = "/v1/customers/cus_A0000000/cards"
+    first = {"object": "list", "url": url, "has_more": False, "data": [dict(CARD, id="card_P0000001")]}
+    assert check_response("cards.list", "GET", url, {"limit": "1"}, 200, first, state) == []
+    second = {"object": "list", "url": url, "has_more": False, "data": [dict(CARD, id="card_P0000001")]}
+    found = check_response("cards.list", "GET", url, {"limit": "1", "starting_after": "card_P0000001"}, 200, second, state)
+    assert rules_of(found) == [("invariant.list", "data"), ("invariant.list", "has_more")]

@@ -1,0 +1,244 @@
+"""``conformance run`` against real servers on 127.0.0.1, replaying cassettes recorded by the real recorder."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+from conformance.scenarios import Session, card_lifecycle
+
+from .conftest import API_KEY, CLIProcess
+from .fault_target import FAULTS, FaultTarget
+from .stripe_fake import DEVIATIONS, FakeStripe
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def record(directory: Path, tokens: str) -> Path:
+    """The card lifecycle through the real recorder in front of the documented fake."""
+    path = directory / f"lifecycle-{tokens}.yaml"
+    with FakeStripe() as upstream:
+        recorder = CLIProcess(["record", "--upstream", upstream, "--cassette", str(path)])
+        try:
+            address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+            card_lifecycle(Session(address, API_KEY, tokens=tokens))
+            assert recorder.interrupt() == 0
+        finally:
+            recorder.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def lifecycle(tmp_path_factory):
+    return record(tmp_path_factory.mktemp("recorded"), "magic")
+
+
+@pytest.fixture(scope="session")
+def token_lifecycle(tmp_path_factory):
+    return record(tmp_path_factory.mktemp("recorded"), "create")
+
+
+def run_cli(*args, env=None):
+    """The CLI in-process (fast, for the matrices); returns (exit code, output)."""
+    result = CliRunner().invoke(main, ["run", *map(str, args)], env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def findings_of(report: Path):
+    data = json.loads(report.read_text())
+    return [
+        (interaction["endpoint"], finding["rule"], finding["path"], finding["severity"])
+        for cassette in data["cassettes"] for interaction in cassette["interactions"]
+        for finding in interaction["findings"]
+    ]
+
+
+def test_a_faithful_target_conforms_with_zero_findings(lifecycle, tmp_path):
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    with FakeStripe() as target:
+        process = subprocess.run(
+            [sys.executable, "-m", "conformance", "run", str(lifecycle), "--target", target, "--api-key", API_KEY,
+             "--json-report", str(report), "--junit-xml", str(junit)],
+            capture_output=True, text=True, timeout=120,
+        )
+    assert process.returncode == 0, process.stdout + process.stderr
+    data = json.loads(report.read_text())
+    assert data["schema"] == "card-conformance/report/1"
+    assert data["summary"]["failures"] == 0 and data["summary"]["warnings"] == 0
+    assert data["summary"]["interactions"] == data["summary"]["passed"] == 17
+    assert "conforms" in process.stdout
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert len(suite.findall("testcase")) == 17 and suite.get("failures") == "0"
+    assert API_KEY not in report.read_text() + junit.read_text() + process.stdout
+
+
+EXPECTED = {
+    "missing-null-field": ("cards.update", "invariant.card", "address_line2"),
+    "empty-string-for-null": ("sources.create", "type", "address_line2"),
+    "deleted-false": ("cards.delete", "invariant.deleted", "deleted"),
+    "has-more-string": ("cards.list", "invariant.list", "has_more"),
+    "wrong-list-url": ("cards.list", "invariant.list", "url"),
+    "integer-as-string": ("cards.retrieve", "invariant.card", "exp_month"),
+    "201-for-200": ("cards.update", "status", ""),
+    "400-for-404": ("cards.retrieve", "status", ""),
+    "wrong-error-code": ("sources.retrieve", "value", "error.code"),
+    "starting-after-ignored": ("cards.list", "invariant.list", "data"),
+    "metadata-unset-ignored": ("cards.update", "value", "metadata.channel"),
+    "update-ignores-name": ("cards.update", "type", "name"),
+    "wrong-card-customer": ("cards.retrieve", "id.binding", "customer"),
+    "stale-default-source": ("customers.retrieve", "invariant.default_source", "default_source"),
+    "wrong-id-prefix": ("sources.create", "invariant.card", "id"),
+    "extra-field": ("cards.retrieve", "keys.extra", "display_brand"),
+}
+
+
+def test_every_deviation_has_an_expectation():
+    assert set(EXPECTED) == set(DEVIATIONS)
+
+
+@pytest.mark.parametrize("deviation", DEVIATIONS)
+def test_each_injected_deviation_is_caught_with_its_path_and_rule(lifecycle, tmp_path, deviation):
+    report = tmp_path / "report.json"
+    strict = ["--strict"] if deviation == "extra-field" else []
+    with FakeStripe(deviation=deviation) as target:
+        code, output = run_cli(lifecycle, "--target", target, "--json-report", report, *strict)
+    assert code == 1, output
+    endpoint, rule, path = EXPECTED[deviation]
+    assert (endpoint, rule, path, "failure") in findings_of(report), output
+
+
+def test_an_extra_field_is_only_a_warning_by_default(lifecycle, tmp_path):
+    report = tmp_path / "report.json"
+    with FakeStripe(deviation="extra-field") as target:
+        code, output = run_cli(lifecycle, "--target", target, "--json-report", report)
+    assert code == 0, output
+    assert {severity for *_, severity in findings_of(report)} == {"warning"}
+
+
+def test_ignore_turns_a_known_deviation_off(lifecycle, tmp_path):
+    with FakeStripe(deviation="update-ignores-name") as target:
+        code, output = run_cli(lifecycle, "--target", target, "--ignore", "name")
+    assert code == 0, output
+
+
+def test_localstripe_known_deviations_show_up(token_lifecycle, localstripe_url, tmp_path):
+    report = tmp_path / "report.json"
+    code, output = run_cli(token_lifecycle, "--target", localstripe_url, "--json-report", report)
+    assert code == 1
+    found = findings_of(report)
+    # deleting a source answers the customer object
+    assert ("cards.delete", "invariant.deleted", "object", "failure") in found
+    # /v1/customers/:id/cards list and retrieve are not routed
+    assert ("cards.list", "status", "", "failure") in found and ("cards.retrieve", "status", "", "failure") in found
+    # errors lack code
+    assert ("sources.retrieve", "keys.missing", "error.code", "failure") in found
+    # form-encoded expiry comes back as strings
+    assert ("cards.update", "invariant.card", "exp_month", "failure") in found
+    # metadata[k]= stores "" instead of unsetting
+    assert ("cards.update", "value", "metadata.channel", "failure") in found
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fault):
+    report = tmp_path / "report.json"
+    with FaultTarget(fault) as target:
+        code, output = run_cli(lifecycle, "--target", target, "--json-report", report, "--timeout", "1")
+    assert code == 1, output
+    data = json.loads(report.read_text())
+    interactions = data["cassettes"][0]["interactions"]
+    assert len(interactions) == 17  # every interaction was attempted
+    assert all(i["outcome"] == "failed" for i in interactions)
+    rules = {f["rule"] for f in interactions[0]["findings"]}
+    expected = {
+        "http-500": "status", "html-502": "body.json", "text-plain": "body.json", "invalid-json": "body.json",
+        "empty-body": "body.json", "truncated": "target.protocol", "reset": "target.protocol",
+        "slow": "target.timeout", "redirect": "status",
+    }[fault]
+    assert expected in rules, interactions[0]["findings"]
+    assert "Traceback" not in output
+
+
+def test_a_target_that_goes_away_mid_run(lifecycle, tmp_path):
+    report = tmp_path / "report.json"
+    fake = FakeStripe()
+    target = fake.__enter__()
+    store = fake.server.RequestHandlerClass.store
+    original = store.handle
+    calls = []
+
+    def handle_then_stop(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            store.gone = True  # open connections are dropped...
+            threading.Thread(target=lambda: (fake.server.shutdown(), fake.server.server_close())).start()
+        return original(*args)  # ...after this third answer; new ones are refused
+
+    store.handle = handle_then_stop
+    code, output = run_cli(lifecycle, "--target", target, "--json-report", report, "--timeout", "2")
+    assert code == 1
+    interactions = json.loads(report.read_text())["cassettes"][0]["interactions"]
+    assert [i["outcome"] for i in interactions[:3]] == ["passed"] * 3
+    later = {f["rule"] for i in interactions[4:] for f in i["findings"]}
+    assert later <= {"target.connection", "target.protocol"} and later
+
+
+def test_input_errors_exit_2_with_one_line(lifecycle, tmp_path):
+    code, output = run_cli(lifecycle, "--target", "http://127.0.0.1:9")
+    assert code == 2 and output.strip() == "Error: cannot reach target http://127.0.0.1:9: Connection refused; is it running?"
+    code, output = run_cli(lifecycle, "--target", "http://127.0.0.1:9", "--api-key", "sk_live_" + "a" * 24)
+    assert code == 2 and "refusing a live API key" in output
+    code, output = run_cli(tmp_path / "nothing-here", "--target", "http://127.0.0.1:9")
+    assert code == 2 and "no such file or directory" in output
+    code, output = run_cli(lifecycle)
+    assert code == 2 and "give exactly one of --target URL and --target-cmd CMD" in output
+
+
+def test_a_bad_cassette_is_reported_and_the_others_still_run(lifecycle, tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copy(lifecycle, suite / "a-good.yaml")
+    (suite / "b-bad.yaml").write_text("version: 1\n---\nrequest: {method: GET, path: /v1/x}\n")
+    report = tmp_path / "report.json"
+    with FakeStripe() as target:
+        code, output = run_cli(suite, "--target", target, "--json-report", report)
+    assert code == 2
+    assert re.search(r"b-bad\.yaml:3: interaction 1: an interaction needs both request and response", output)
+    data = json.loads(report.read_text())
+    assert data["summary"]["passed"] == 17 and data["summary"]["input_errors"] == 1
+
+
+def test_target_cmd_starts_and_stops_the_target(lifecycle):
+    command = f"{sys.executable} -m tests.stripe_fake --port {{port}}"
+    process = subprocess.run([sys.executable, "-m", "conformance", "run", str(lifecycle), "--target-cmd", command],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert process.returncode == 0, process.stdout + process.stderr
+    failing = subprocess.run([sys.executable, "-m", "conformance", "run", str(lifecycle), "--target-cmd",
+                              command + " --deviation deleted-false"], capture_output=True, text=True, timeout=120,
+                             cwd=ROOT)
+    assert failing.returncode == 1 and "invariant.deleted" in failing.stdout
+
+
+def test_workers_replay_cassettes_concurrently_with_the_same_results(lifecycle, tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for name in "abcd":
+        shutil.copy(lifecycle, suite / f"{name}.yaml")
+    reports = []
+    for workers in ("1", "3"):
+        report = tmp_path / f"report-{workers}.json"
+        with FakeStripe(deviation="deleted-false") as target:
+            code, _ = run_cli(suite, "--target", target, "--workers", workers, "--json-report", report)
+        assert code == 1
+        reports.append(findings_of(report))
+    assert reports[0] == reports[1] and len(reports[0]) == 4 * 2
