@@ -25,6 +25,7 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from conformance.mitm import MitmProcess, addon_path, free_port  # noqa: E402
 
@@ -127,8 +128,78 @@ def bench_record(requests: int, rounds: int) -> list[dict[str, object]]:
     return rows
 
 
+def write_replay_cassette(path: Path, count: int) -> list[tuple[str, str, bytes]]:
+    """A cassette of card retrieves and updates answered by bench/upstream.py; returns the raw requests."""
+    from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
+    from upstream import CARD
+
+    card = json.loads(CARD)
+    base = f"/v1/customers/{card['customer']}/sources/{card['id']}"
+    form = {"name": "Jenny Rosen", "metadata": {"order_id": "6735"}}
+    sent = []
+    with CassetteWriter(path, "replay-bench") as writer:
+        for index in range(count):
+            headers = {"Authorization": "Bearer [REDACTED:sk_test]", "Stripe-Version": "2023-08-16"}
+            if index % 2:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                request = Request("POST", base, {}, headers, Body("form", form))
+            else:
+                request = Request("GET", base.replace("/sources/", "/cards/"), {}, headers)
+            writer.append(Interaction(request, Response(200, {"Content-Type": "application/json"}, Body("json", card))))
+            sent.append((request.method, request.path, request.content()))
+    return sent
+
+
+def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
+    """conformance run vs a plain httpx keep-alive loop sending the same requests (start-up excluded)."""
+    from conformance.compare import CompareRules
+    from conformance.replay import ReplayOptions
+    from conformance.runner import run as run_cassettes
+
+    count = max(requests, 10)
+    plain: list[float] = []
+    cold: list[float] = []
+    ours: list[float] = []
+    startup: list[float] = []
+    with upstream() as up, tempfile.TemporaryDirectory() as out:
+        os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
+        cassette = Path(out) / "replay.yaml"
+        headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
+        options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
+        for round_ in range(rounds):
+            cassette = Path(out) / f"replay-{round_}.yaml"
+            sent = write_replay_cassette(cassette, count)
+            with httpx.Client(base_url=up, timeout=10) as client:
+                client.get("/v1/warmup")
+                started = time.perf_counter()
+                for method, path, content in sent:
+                    extra = {"Content-Type": "application/x-www-form-urlencoded"} if content else {}
+                    response = client.request(method, path, content=content, headers={**headers, **extra})
+                    response.json()
+                plain.append(time.perf_counter() - started)
+            for times in (cold, ours):  # the first replay parses the YAML, the next reads the parse cache
+                result = run_cassettes([cassette], up, options)
+                assert result.exit_code == 0, "the benchmark cassette must replay clean"
+                times.append(result.seconds)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "conformance", "run", "--help"], check=True, capture_output=True)
+            startup.append(time.perf_counter() - started)
+    base, mine, first = statistics.median(plain), statistics.median(ours), statistics.median(cold)
+    return [
+        {"benchmark": "replay", "case": f"plain httpx loop ({count} req)", "seconds": round(base, 3),
+         "req_per_s": round(count / base, 1)},
+        {"benchmark": "replay", "case": "conformance run, parse cached", "seconds": round(mine, 3),
+         "req_per_s": round(count / mine, 1), "ratio": round(mine / base, 3), "goal": "<= 1.15 (time)"},
+        {"benchmark": "replay", "case": "conformance run, first (parses)", "seconds": round(first, 3),
+         "req_per_s": round(count / first, 1), "ratio": round(first / base, 3)},
+        {"benchmark": "replay", "case": "CLI start-up (run --help)", "seconds": round(statistics.median(startup), 3),
+         "req_per_s": "", "goal": "well under 1 s"},
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
     "record": bench_record,
+    "replay": bench_replay,
 }
 
 
@@ -144,11 +215,12 @@ def main() -> None:
     for name in args.only or BENCHMARKS:
         rows.extend(BENCHMARKS[name](args.requests, args.rounds))
     machine = f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}"
-    print(f"{'benchmark':<10} {'case':<30} {'req/s':>9} {'cpu µs/req':>11} {'ratio':>7}  goal   ({machine})")
+    print(f"{'benchmark':<10} {'case':<34} {'req/s':>9} {'seconds':>8} {'cpu µs/req':>11} {'ratio':>7}  goal"
+          f"   ({machine})")
     for row in rows:
         ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
-        cpu = row.get("proxy_cpu_us_per_req", "")
-        print(f"{row['benchmark']:<10} {row['case']:<30} {row['req_per_s']:>9} {cpu:>11} {ratio:>7}  {row.get('goal', '')}")
+        print(f"{row['benchmark']:<10} {row['case']:<34} {row.get('req_per_s', ''):>9} {row.get('seconds', ''):>8} "
+              f"{row.get('proxy_cpu_us_per_req', ''):>11} {ratio:>7}  {row.get('goal', '')}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
 

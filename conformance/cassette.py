@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 from . import emitter, forms
+from .cache import CacheWriter, cached_documents
+from .reader import read_documents
 from .routes import endpoint_for
 
 __all__ = [
@@ -281,45 +283,11 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
 # ---------------------------------------------------------------------- loading
 
 
-class _SafeLoader(_BaseLoader):
-    """Safe loading, stricter: no aliases, no duplicate keys, dates stay text."""
-
-    yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        self.document_line = node.start_mark.line + 1
-        return super().construct_document(node)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects:
-            raise yaml.constructor.ConstructorError(
-                None, None, "aliases (*name) are not allowed in cassettes; write the value out", node.start_mark
-            )
-        return super().construct_object(node, deep)
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    if key_node.value in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                        )
-                    seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
-
-
 def _yaml_error(path: Path, error: Exception) -> CassetteError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    if isinstance(error, yaml.constructor.ConstructorError) and "could not determine a constructor" in str(error):
-        problem = f"{problem.strip()} (YAML tags that construct objects are not allowed)"
-    elif isinstance(error, yaml.reader.ReaderError):
+    if isinstance(error, yaml.reader.ReaderError):
         problem = "not valid UTF-8 text: " + str(error).splitlines()[0]
     return CassetteError(path, line, f"invalid YAML: {problem}" if "YAML" not in problem else problem)
 
@@ -348,24 +316,35 @@ def _locate(path: Path, document: int, inner: tuple[Any, ...]) -> int | None:
     return None
 
 
-def _documents(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line, data) of each document, streaming; raises CassetteError."""
+def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
+    """(line, data) of each document, streaming; raises CassetteError.
+
+    A cassette read completely once is read again from the parse cache (cache.py).
+    """
+    cached = cached_documents(path) if use_cache else None
+    if cached is not None:
+        yield from cached
+        return
     try:
         stream = open(path, "rb")
     except OSError as error:
         raise CassetteError(path, None, f"cannot read: {error.strerror or error}")
+    writer = CacheWriter(path) if use_cache else None
     with stream:
-        loader = _SafeLoader(stream)
         try:
-            while loader.check_data():
-                data = loader.get_data()
-                yield loader.document_line, data
+            for line, data in read_documents(stream):
+                if writer is not None:
+                    writer.add(line, data)
+                yield line, data
+            if writer is not None:
+                writer.commit()
         except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise _yaml_error(path, error) from None
         except RecursionError:
             raise CassetteError(path, None, "nested too deeply to be a cassette") from None
         finally:
-            loader.dispose()
+            if writer is not None:
+                writer.abandon()  # a no-op after commit; an interrupted read leaves no entry
 
 
 DOCUMENT_END = b"\n...\n"
@@ -418,7 +397,7 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
     cut = _cut_after_line(path)
     number = -1
     try:
-        for number, (line, doc) in enumerate(_documents(path)):
+        for number, (line, doc) in enumerate(_documents(path, use_cache=cut is None)):
             if cut is not None and line > cut:
                 break
             if number == 0:

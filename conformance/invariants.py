@@ -70,14 +70,16 @@ def _describe_types(types: tuple[type, ...]) -> str:
 def check_card(card: dict[str, Any], parts: list[Any]) -> list[Finding]:
     findings = []
     for key, types in CARD_KEYS.items():
-        path = display_path([*parts, key])
-        if key not in card:
+        value = card.get(key, MISSING)
+        if value is MISSING:
+            path = display_path([*parts, key])
             findings.append(Finding("invariant.card", path, f"{path}: the documented card key {key!r} is missing",
                                     _describe_types(types), MISSING))
-        elif not _type_ok(card[key], types):
+        elif not _type_ok(value, types):
+            path = display_path([*parts, key])
             findings.append(Finding("invariant.card", path,
-                                    f"{path}: expected {_describe_types(types)}, got {card[key]!r}",
-                                    _describe_types(types), card[key]))
+                                    f"{path}: expected {_describe_types(types)}, got {value!r}",
+                                    _describe_types(types), value))
     checks = (
         ("id", lambda v: id_prefix(v) == "card", "a card_ id"),
         ("customer", lambda v: v is None or isinstance(v, dict) or id_prefix(v) == "cus", "a cus_ id or null"),

@@ -126,11 +126,16 @@ class _Replay:
         if recorded_json is not None and problem:
             findings.append(Finding("body.json", "", problem, "JSON", _snippet(response.text)))
         elif response.status_code == recorded.status and recorded_json is not None:
-            self.bindings.learn(recorded_json, actual_json)
-            findings.extend(compare_bodies(
-                self.bindings.substitute(recorded_json), actual_json, self.rules,
-                is_error=recorded.status >= 400, set_fields=self.set_fields,
-            ))
+            # One serialization serves the binding check, the substitution and the fast path.
+            recorded_text = json.dumps(recorded_json, ensure_ascii=False)
+            if self.bindings.has_unbound(recorded_text):
+                self.bindings.learn(recorded_json, actual_json)
+            expected_text = self.bindings.text(recorded_text)
+            if expected_text != json.dumps(actual_json, ensure_ascii=False):  # equal text: equal data and types
+                expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
+                findings.extend(compare_bodies(
+                    expected, actual_json, self.rules, is_error=recorded.status >= 400, set_fields=self.set_fields,
+                ))
         if actual_json is not None:
             query_data = query if isinstance(query, dict) else {}
             invariant_findings = check_response(

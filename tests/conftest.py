@@ -116,3 +116,10 @@ def cli():
     yield start
     for process in started:
         process.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_parse_cache(tmp_path_factory):
+    """Tests (and the processes they start) use a cache directory of their own."""
+    os.environ["CONFORMANCE_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
+    yield
