@@ -92,42 +92,105 @@ def record(
     else:
         listen_port = free_port(listen_host)
 
-    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch:
-        if confdir is None:
-            confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
-        args = [
-            "--mode", f"reverse:{upstream}" if mode == "reverse" else "regular",
-            "-s", addon_path("recorder"),
-            "--set", f"confdir={confdir}",
-            "--set", f"cassette={cassette_path}",
-            "--set", f"record_paths={record_paths}",
-            "--set", "flow_detail=0",
-            "--set", "termlog_verbosity=info",
-        ]
-        if name:
-            args += ["--set", f"cassette_name={name}"]
-        for value in redact_fields:
-            args += ["--set", f"redact_fields={value}"]
-        for value in redact_patterns:
-            args += ["--set", f"redact_patterns={value}"]
-        for option in mitm_options:
-            args += ["--set", option]
-        redactor = Redactor(redact_fields, redact_patterns)
-        mitm = MitmProcess(args, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line))
-        mitm.start()
-        address = f"http://{listen_host}:{listen_port}"
-        if mode == "reverse":
-            click.echo(f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {address}")
-        else:
-            ca = confdir / "mitmproxy-ca-cert.pem"
-            click.echo(f"Recording into {cassette_path}: use {address} as the application's HTTPS proxy; trust {ca}:")
-            click.echo(f"  export HTTPS_PROXY={address} SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} NODE_EXTRA_CA_CERTS={ca}")
-        click.echo("Press Ctrl-C to stop.")
-        interrupted = run_until_interrupted(mitm)
-        code = mitm.stop()
+    args = [
+        "-s", addon_path("recorder"),
+        "--set", f"cassette={cassette_path}",
+        "--set", f"record_paths={record_paths}",
+    ]
+    if name:
+        args += ["--set", f"cassette_name={name}"]
+    for value in redact_fields:
+        args += ["--set", f"redact_fields={value}"]
+    for value in redact_patterns:
+        args += ["--set", f"redact_patterns={value}"]
+    redactor = Redactor(redact_fields, redact_patterns)
+    if mode == "reverse":
+        ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
+    else:
+        ready = f"Recording into {cassette_path}"
+    interrupted, code = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready)
     _report_written(cassette_path)
     if not interrupted:
         raise click.ClickException(f"mitmdump stopped unexpectedly (exit code {code})")
+
+
+def _run_proxy(
+    args: list[str], mode: str, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
+    mitm_options: tuple[str, ...], redactor: Redactor, ready: str,
+) -> tuple[bool, int | None]:
+    """Run mitmdump with an addon until Ctrl-C; (interrupted by the user, mitmdump's exit code)."""
+    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch:
+        if confdir is None:
+            confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
+        full = [
+            "--mode", f"reverse:{upstream}" if mode == "reverse" else "regular",
+            *args,
+            "--set", f"confdir={confdir}",
+            "--set", "flow_detail=0",
+            "--set", "termlog_verbosity=info",
+        ]
+        for option in mitm_options:
+            full += ["--set", option]
+        mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line))
+        mitm.start()
+        address = f"http://{listen_host}:{listen_port}"
+        if mode == "reverse":
+            click.echo(ready.format(address=address))
+        else:
+            ca = confdir / "mitmproxy-ca-cert.pem"
+            click.echo(f"{ready}: use {address} as the application's HTTPS proxy; trust {ca}:")
+            click.echo(f"  export HTTPS_PROXY={address} SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} NODE_EXTRA_CA_CERTS={ca}")
+        click.echo("Press Ctrl-C to stop.")
+        interrupted = run_until_interrupted(mitm)
+        return interrupted, mitm.stop()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+              help="reverse: the application uses the server as its API base; forward: as its HTTPS proxy.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
+@click.option("--exhausted", type=click.Choice(["repeat", "miss"]), default="repeat", show_default=True,
+              help="When all recorded answers to a request were served: repeat the last one, or miss.")
+@click.option("--miss-status", type=click.IntRange(100, 999), default=599, show_default=True,
+              help="HTTP status answered to a request no cassette has.")
+@click.option("--no-reload", is_flag=True, help="Do not reload cassettes when their files change.")
+@click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
+              help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
+def serve(
+    paths: tuple[Path, ...], mode: str, listen_host: str, listen_port: int, exhausted: str, miss_status: int,
+    no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
+) -> None:
+    """Answer requests from cassettes, offline: never a request goes upstream.
+
+    Identical requests get the recorded answers in recorded order; a request no
+    cassette has gets HTTP 599 with the closest recorded candidates.
+    """
+    from .cassette import find_cassettes, iter_interactions
+
+    try:
+        cassettes = find_cassettes(list(paths))
+        count = sum(1 for path in cassettes for _ in iter_interactions(path))
+    except CassetteError as error:
+        raise InputError(str(error)) from None
+    if not cassettes:
+        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    if listen_port:
+        check_port_free(listen_host, listen_port)
+    else:
+        listen_port = free_port(listen_host)
+    args = ["-s", addon_path("server"), "--set", "connection_strategy=lazy",
+            "--set", f"serve_exhausted={exhausted}", "--set", f"serve_miss_status={miss_status}",
+            "--set", f"serve_reload={'false' if no_reload else 'true'}"]
+    for path in paths:
+        args += ["--set", f"serve_cassettes={path}"]
+    ready = f"Serving {count} interactions from {len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''}"
+    if mode == "reverse":
+        ready += ": point the application's API base at {address}"
+    # reverse mode needs an upstream address; nothing is ever sent to it
+    _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(), ready)
 
 
 def _report_written(path: Path) -> None:

@@ -28,6 +28,7 @@ class Session:
     api_key: str
     tokens: str = "magic"
     steps: list[str] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)  # what each step returned, as plain data (None: an error)
     client: stripe.StripeClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -43,8 +44,10 @@ class Session:
             result = call()
         except stripe.StripeError as error:
             self.steps.append(f"{label}: {type(error).__name__} {error.http_status}")
+            self.results.append(None)
             return None
         self.steps.append(label)
+        self.results.append(result.to_dict() if hasattr(result, "to_dict") else result)
         return result
 
     def get(self, path: str, **params: Any) -> Any:

@@ -1,0 +1,140 @@
+"""The serving addon: answers every request from cassettes, offline, and never forwards one.
+
+    mitmdump -s proxy/server.py --mode reverse:http://127.0.0.1:9 \
+        --set connection_strategy=lazy --set serve_cassettes=cassettes/
+
+Requests are answered in the ``request`` hook, so mitmproxy never opens a
+connection upstream (with ``connection_strategy=lazy``). Identical requests get
+the recorded answers in recorded order — a card retrieved before and after an
+update gets both bodies. A request that matches nothing gets HTTP 599 (by
+default) with the closest recorded candidates and, field by field, why each did
+not match; the miss is printed too. Never a silent pass-through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mitmproxy import ctx, exceptions, http
+
+from conformance.cassette import CassetteError, find_cassettes, iter_interactions
+from conformance.matching import InteractionIndex, LiveRequest
+from conformance.redaction import Redactor
+
+logger = logging.getLogger(__name__)
+
+
+class CassetteServer:
+    def __init__(self) -> None:
+        self.index = InteractionIndex()
+        self.redactor = Redactor()
+        self.files: dict[Path, tuple[int, int]] = {}
+        self._watcher: asyncio.Task[None] | None = None
+
+    def load(self, loader) -> None:
+        loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
+        loader.add_option(
+            "serve_exhausted", str, "repeat",
+            "When every recorded answer to a request was served: repeat the last one, or treat it as a miss.",
+            choices=["repeat", "miss"],
+        )
+        loader.add_option("serve_miss_status", int, 599, "HTTP status of the answer to a request no cassette has.")
+        loader.add_option("serve_reload", bool, True, "Load cassettes again when their files change.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "serve_cassettes" in updated:
+            self.reload()
+        if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
+            raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
+
+    def reload(self) -> None:
+        """Read every cassette into a new index; a bad cassette keeps the old index and says why."""
+        try:
+            paths = find_cassettes(list(ctx.options.serve_cassettes))
+            index = InteractionIndex()
+            files = {}
+            for path in paths:
+                stat = path.stat()
+                files[path] = (stat.st_size, stat.st_mtime_ns)
+                for interaction in iter_interactions(path):
+                    index.add(str(path), interaction)
+        except (CassetteError, OSError) as error:
+            raise exceptions.OptionsError(str(error))
+        self.index, self.files = index, files
+        logger.info(f"serving {len(index.all)} interactions from {len(paths)} cassettes")
+
+    def running(self) -> None:
+        if ctx.options.serve_reload and self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                current = {p: (p.stat().st_size, p.stat().st_mtime_ns)
+                           for p in find_cassettes(list(ctx.options.serve_cassettes))}
+            except (CassetteError, OSError):
+                continue
+            if current != self.files:
+                try:
+                    self.reload()
+                    self._echo(f"reloaded: {len(self.index.all)} interactions from {len(current)} cassettes")
+                except exceptions.OptionsError as error:
+                    self.files = current  # report once per change
+                    self._echo(f"not reloaded: {error}")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        request = flow.request
+        live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
+                                 request.headers.get("content-type", ""), self.redactor)
+        served = self.index.take(live, ctx.options.serve_exhausted)
+        if served is not None:
+            recorded = served.interaction.response
+            headers = dict(recorded.headers)
+            flow.response = http.Response.make(recorded.status, recorded.body.to_bytes() if recorded.body else b"",
+                                               headers)
+            return
+        flow.response = self._miss(live)
+
+    def _miss(self, live: LiveRequest) -> http.Response:
+        query = "&".join(f"{k}={v}" for k, v in live.query)
+        shown = f"{live.method} {live.path}" + (f"?{query}" if query else "")
+        candidates = [
+            {
+                "cassette": served.cassette,
+                "interaction": served.interaction.index,
+                "endpoint": served.interaction.endpoint,
+                "request": f"{served.request.method} {served.interaction.request.url_path}",
+                "why_not": reasons,
+            }
+            for served, reasons in self.index.closest(live)
+        ]
+        body = {
+            "error": {
+                "type": "cassette_miss",
+                "message": f"no recorded interaction matches {shown}",
+                "request": {"method": live.method, "path": live.path, "query": dict(live.query)},
+                "candidates": candidates,
+            }
+        }
+        nearest = f"; closest: {candidates[0]['request']} ({'; '.join(candidates[0]['why_not'])})" if candidates else ""
+        self._echo(self.redactor.text(f"MISS {shown}{nearest}"))
+        content = self.redactor.text(json.dumps(body, indent=2))
+        return http.Response.make(ctx.options.serve_miss_status, content, {"Content-Type": "application/json"})
+
+    @staticmethod
+    def _echo(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def done(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+
+addons = [CassetteServer()]

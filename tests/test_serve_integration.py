@@ -1,0 +1,133 @@
+"""``conformance serve`` as a real process: the stripe SDK gets the recorded answers, offline."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import httpx
+import pytest
+import stripe
+
+from conformance.scenarios import Session, card_lifecycle
+
+from .conftest import API_KEY, CLIProcess
+from .stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.integration
+READY = r"point the application's API base at (http://127\.0\.0\.1:\d+)"
+OTHER_KEY = "sk_test_" + "b" * 24  # serving ignores which key a client uses
+
+
+@pytest.fixture(scope="session")
+def recorded_lifecycle(tmp_path_factory):
+    """A cassette recorded by `conformance record`, and what the SDK got while recording it."""
+    path = tmp_path_factory.mktemp("served") / "lifecycle.yaml"
+    with FakeStripe() as upstream:
+        recorder = CLIProcess(["record", "--upstream", upstream, "--cassette", str(path)])
+        try:
+            address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+            session = Session(address, API_KEY)
+            card_lifecycle(session)
+            assert recorder.interrupt() == 0
+        finally:
+            recorder.close()
+    return path, session
+
+
+def test_the_sdk_gets_exactly_the_recorded_objects_in_reverse_mode(cli, recorded_lifecycle):
+    path, recording = recorded_lifecycle
+    server = cli("serve", path)
+    address = server.wait_for(READY).group(1)
+    replayed = Session(address, OTHER_KEY)
+    card_lifecycle(replayed)
+    assert replayed.steps == recording.steps
+    assert replayed.results == recording.results
+    assert server.interrupt() == 0
+    assert "MISS" not in server.text
+
+
+def test_forward_mode_serves_api_stripe_com_through_the_proxy(cli, recorded_lifecycle, tmp_path, monkeypatch):
+    path, recording = recorded_lifecycle
+    server = cli("serve", path, "--mode", "forward", "--confdir", tmp_path / "mitm")
+    proxy = server.wait_for(r"use (http://127\.0\.0\.1:\d+) as the application's HTTPS proxy").group(1)
+    monkeypatch.setattr(stripe, "ca_bundle_path", str(tmp_path / "mitm" / "mitmproxy-ca-cert.pem"))
+    replayed = Session("https://api.stripe.com", OTHER_KEY)
+    replayed.client = stripe.StripeClient(OTHER_KEY, proxy=proxy, max_network_retries=0)
+    card_lifecycle(replayed)
+    assert replayed.results == recording.results
+    assert server.interrupt() == 0
+
+
+def test_a_miss_answers_599_with_the_closest_candidates_and_is_printed(cli, recorded_lifecycle):
+    path, recording = recorded_lifecycle
+    server = cli("serve", path)
+    address = server.wait_for(READY).group(1)
+    customer = recording.results[0]["id"]
+    card = recording.results[1]["id"]
+    response = httpx.post(f"{address}/v1/customers/{customer}/sources/{card}", data={"name": "Someone Else"},
+                          headers={"Authorization": f"Bearer {OTHER_KEY}"})
+    assert response.status_code == 599
+    error = response.json()["error"]
+    assert error["type"] == "cassette_miss"
+    best = error["candidates"][0]
+    assert best["endpoint"] == "cards.update"
+    assert any("body: recorded has" in reason and "request has name=Someone Else" in reason for reason in best["why_not"])
+    server.wait_for(r"MISS POST /v1/customers/\S+/sources/\S+; closest: POST")
+    assert OTHER_KEY not in server.text + response.text
+
+
+def test_repeated_requests_follow_the_recorded_order_then_the_exhausted_policy(cli, tmp_path):
+    path = tmp_path / "before-after.yaml"
+    with FakeStripe() as upstream:
+        recorder = cli("record", "--upstream", upstream, "--cassette", path)
+        address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+        with httpx.Client(base_url=address, headers={"Authorization": f"Bearer {API_KEY}"}) as client:
+            customer = client.post("/v1/customers", data={"email": "o@example.com"}).json()["id"]
+            card = client.post(f"/v1/customers/{customer}/sources", data={"source": "tok_visa"}).json()["id"]
+            url = f"/v1/customers/{customer}/cards/{card}"
+            before = client.get(url).json()
+            client.post(f"/v1/customers/{customer}/sources/{card}", data={"name": "Jenny Rosen"})
+            after = client.get(url).json()
+        assert recorder.interrupt() == 0
+    assert before["name"] is None and after["name"] == "Jenny Rosen"
+    # in recorded order: the first GET gets the first body, the second GET the second
+    server = cli("serve", path, "--exhausted", "miss")
+    address = server.wait_for(READY).group(1)
+    with httpx.Client(base_url=address) as client:
+        assert client.get(url).json() == before
+        assert client.get(url).json() == after
+        assert client.get(url).status_code == 599
+    server.interrupt()
+    server = cli("serve", path)  # default: repeat the last answer
+    address = server.wait_for(READY).group(1)
+    with httpx.Client(base_url=address) as client:
+        assert [client.get(url).json()["name"] for _ in range(3)] == [None, "Jenny Rosen", "Jenny Rosen"]
+    server.interrupt()
+
+
+def test_a_changed_cassette_is_reloaded(cli, recorded_lifecycle, tmp_path):
+    source, _ = recorded_lifecycle
+    path = tmp_path / "live.yaml"
+    path.write_bytes(source.read_bytes())
+    server = cli("serve", path)
+    address = server.wait_for(READY).group(1)
+    text = path.read_text()
+    path.write_text(text.replace("jenny.rosen@example.com", "reloaded@example.com"))
+    server.wait_for(r"reloaded: 17 interactions", timeout=10)
+    response = httpx.post(f"{address}/v1/customers", data={"email": "reloaded@example.com",
+                                                            "description": "card lifecycle"})
+    assert response.status_code == 200 and response.json()["email"] == "reloaded@example.com"
+    server.interrupt()
+
+
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 7\n")
+    process = cli("serve", bad)
+    assert process.finish() == 2
+    assert process.text.strip() == f"Error: {bad}:1: unsupported cassette version 7 (this card-conformance reads version 1)"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    process = cli("serve", empty)
+    assert process.finish() == 2 and "no cassettes" in process.text
