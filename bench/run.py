@@ -197,9 +197,65 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
     ]
 
 
+def _serve_requests(count: int) -> list[tuple[str, str, bytes]]:
+    """Distinct card retrieves and updates: each is answered once by both servers."""
+    requests = []
+    for index in range(count):
+        card = f"card_{index:020d}"
+        if index % 2:
+            requests.append(("POST", f"/v1/customers/cus_NhD8HD2bY8dP3V/sources/{card}", b"name=Jenny+Rosen"))
+        else:
+            requests.append(("GET", f"/v1/customers/cus_NhD8HD2bY8dP3V/cards/{card}", b""))
+    return requests
+
+
+def _send_all(base_url: str, requests: list[tuple[str, str, bytes]]) -> float:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+        started = time.perf_counter()
+        for method, path, content in requests:
+            response = client.request(method, path, content=content, headers=form if content else None)
+            if response.status_code != 200:
+                raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
+        return len(requests) / (time.perf_counter() - started)
+
+
+def bench_serve(requests: int, rounds: int) -> list[dict[str, object]]:
+    """conformance serve vs mitmproxy's --server-replay, answering the same recorded traffic."""
+    traffic = _serve_requests(max(requests, 10))
+    ours: list[float] = []
+    theirs: list[float] = []
+    with tempfile.TemporaryDirectory() as out:
+        flows, cassette = Path(out) / "flows.mitm", Path(out) / "serve.yaml"
+        with upstream() as up:  # record the same traffic both ways
+            with mitmdump(up, "--set", "flow_detail=0", "-w", str(flows)) as proxy:
+                _send_all(f"http://{proxy.host}:{proxy.port}", traffic)
+            with mitmdump(up, "--set", "flow_detail=0", "-s", addon_path("recorder"), "--set",
+                          f"cassette={cassette}", "--set", "record_echo=false") as proxy:
+                _send_all(f"http://{proxy.host}:{proxy.port}", traffic)
+        offline = "http://127.0.0.1:9"  # nothing listens there: both must answer on their own
+        for _ in range(rounds):
+            with mitmdump(offline, "--set", "flow_detail=0", "--set", "connection_strategy=lazy",
+                          "--server-replay", str(flows), "--set", "server_replay_extra=kill",
+                          "--set", "server_replay_ignore_host=true", "--set", "server_replay_ignore_port=true") as proxy:
+                theirs.append(_send_all(f"http://{proxy.host}:{proxy.port}", traffic))
+            with mitmdump(offline, "--set", "flow_detail=0", "--set", "connection_strategy=lazy",
+                          "-s", addon_path("server"), "--set", f"serve_cassettes={cassette}",
+                          "--set", "serve_reload=false") as proxy:
+                ours.append(_send_all(f"http://{proxy.host}:{proxy.port}", traffic))
+    base, mine = statistics.median(theirs), statistics.median(ours)
+    return [
+        {"benchmark": "serve", "case": "mitmdump --server-replay", "req_per_s": round(base, 1)},
+        {"benchmark": "serve", "case": "conformance serve (addon)", "req_per_s": round(mine, 1),
+         "ratio": round(mine / base, 3), "goal": ">= 1.0"},
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
     "record": bench_record,
     "replay": bench_replay,
+    "serve": bench_serve,
 }
 
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from . import forms
 from .cassette import Body, Interaction, body_from_bytes
-from .recording import decode_query
+from .recording import decode_query, redact_body
 from .redaction import Redactor
 from .routes import endpoint_for
 
@@ -45,11 +45,7 @@ class LiveRequest:
         path, _, raw_query = path_and_query.partition("?")
         query = decode_query(raw_query)
         query = redactor.request_data(query) if isinstance(query, dict) else redactor.text(query)
-        body = body_from_bytes(content, content_type)
-        if body is not None and body.kind in ("form", "json") and not isinstance(body.value, str):
-            body = Body(body.kind, redactor.request_data(body.value))
-        elif body is not None and body.kind != "base64":
-            body = Body(body.kind, redactor.text(body.value))
+        body = redact_body(body_from_bytes(content, content_type), content, redactor, request=True)
         return cls(method.upper(), redactor.text(unquote(path)).rstrip("/") or "/", _pairs(query), _body_key(body))
 
 
@@ -136,6 +132,15 @@ class ServedInteraction:
     cassette: str
     interaction: Interaction
     request: LiveRequest
+    _content: bytes | None = None
+
+    @property
+    def content(self) -> bytes:
+        """The recorded response body as bytes, encoded once."""
+        if self._content is None:
+            body = self.interaction.response.body
+            self._content = body.to_bytes() if body is not None else b""
+        return self._content
 
 
 @dataclass

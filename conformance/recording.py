@@ -16,7 +16,7 @@ from . import forms
 from .cassette import Body, Interaction, Request, Response, body_from_bytes
 from .redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
-__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "decode_query"]
+__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "decode_query", "redact_body"]
 
 # Headers that change what Stripe does or says; everything else (Date, Request-Id,
 # Content-Length, Server, User-Agent, ...) varies between runs and is left out.
@@ -63,7 +63,7 @@ def decode_query(raw: str) -> dict | str:
     return decoded if decoded is not None else raw
 
 
-def _redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: bool) -> Body | None:
+def redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: bool) -> Body | None:
     if body is None or body.kind == "base64":
         return body
     if body.kind in ("json", "form") and not isinstance(body.value, str):
@@ -102,14 +102,14 @@ def build_interaction(
         path=redactor.text(split.path or "/"),
         query=query,
         headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
-        body=_redact_body(
+        body=redact_body(
             body_from_bytes(request_content, _content_type(request_headers)), request_content, redactor, request=True
         ),
     )
     response = Response(
         status=status,
         headers=select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
-        body=_redact_body(
+        body=redact_body(
             body_from_bytes(response_content, _content_type(response_headers)), response_content, redactor, request=False
         ),
     )

@@ -95,9 +95,7 @@ class CassetteServer:
         served = self.index.take(live, ctx.options.serve_exhausted)
         if served is not None:
             recorded = served.interaction.response
-            headers = dict(recorded.headers)
-            flow.response = http.Response.make(recorded.status, recorded.body.to_bytes() if recorded.body else b"",
-                                               headers)
+            flow.response = http.Response.make(recorded.status, served.content, recorded.headers)
             return
         flow.response = self._miss(live)
 
