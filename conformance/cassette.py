@@ -280,6 +280,16 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
     return Interaction(request, response, endpoint, index)
 
 
+def _trusted_interaction(doc: dict[str, Any], index: int) -> Interaction:
+    """An interaction from a document validated when it was cached."""
+    req, resp = doc["request"], doc["response"]
+    request = Request(req["method"].upper(), req["path"], req.get("query", {}), req.get("headers", {}),
+                      next((Body(kind, req[kind]) for kind in BODY_KINDS if kind in req), None))
+    response = Response(resp["status"], resp.get("headers", {}),
+                        next((Body(kind, resp[kind]) for kind in BODY_KINDS if kind in resp), None))
+    return Interaction(request, response, doc.get("endpoint", ""), index)
+
+
 # ---------------------------------------------------------------------- loading
 
 
@@ -316,14 +326,16 @@ def _locate(path: Path, document: int, inner: tuple[Any, ...]) -> int | None:
     return None
 
 
-def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
-    """(line, data) of each document, streaming; raises CassetteError.
+def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any, bool]]:
+    """(line, data, validated before) of each document, streaming; raises CassetteError.
 
-    A cassette read completely once is read again from the parse cache (cache.py).
+    A cassette read completely once is read again from the parse cache (cache.py);
+    only cassettes whose every document was valid are cached.
     """
     cached = cached_documents(path) if use_cache else None
     if cached is not None:
-        yield from cached
+        for line, data in cached:
+            yield line, data, True
         return
     try:
         stream = open(path, "rb")
@@ -335,7 +347,7 @@ def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
             for line, data in read_documents(stream):
                 if writer is not None:
                     writer.add(line, data)
-                yield line, data
+                yield line, data, False
             if writer is not None:
                 writer.commit()
         except (yaml.YAMLError, UnicodeDecodeError) as error:
@@ -397,7 +409,7 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
     cut = _cut_after_line(path)
     number = -1
     try:
-        for number, (line, doc) in enumerate(_documents(path, use_cache=cut is None)):
+        for number, (line, doc, trusted) in enumerate(_documents(path, use_cache=cut is None)):
             if cut is not None and line > cut:
                 break
             if number == 0:
@@ -406,7 +418,7 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
                     header.update(meta, name=name)
                 continue
             try:
-                interaction = interaction_from_dict(doc, number)
+                interaction = _trusted_interaction(doc, number) if trusted else interaction_from_dict(doc, number)
             except _Invalid as invalid:
                 line = _locate(path, number, invalid.path) or line
                 raise CassetteError(path, line, f"interaction {number}: {invalid.problem}") from None

@@ -67,10 +67,16 @@ def _describe_types(types: tuple[type, ...]) -> str:
     return " or ".join(_TYPE_NAMES[t] for t in types)
 
 
+_EXACT_TYPES = tuple((key, frozenset(types)) for key, types in CARD_KEYS.items())  # JSON types are exact
+
+
 def check_card(card: dict[str, Any], parts: list[Any]) -> list[Finding]:
     findings = []
-    for key, types in CARD_KEYS.items():
+    for key, types in _EXACT_TYPES:
         value = card.get(key, MISSING)
+        if type(value) in types:
+            continue
+        types = CARD_KEYS[key]
         if value is MISSING:
             path = display_path([*parts, key])
             findings.append(Finding("invariant.card", path, f"{path}: the documented card key {key!r} is missing",
