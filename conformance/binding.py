@@ -13,19 +13,19 @@ import json
 import re
 from typing import Any
 
-__all__ = ["ID_PREFIXES", "IdBindings", "id_prefix"]
+__all__ = ["ID_PREFIXES", "ID_PATTERN", "IdBindings", "id_prefix"]
 
 # Prefixes of the objects a card conformance run meets (and their neighbours).
 ID_PREFIXES = (
     "cus", "card", "src", "tok", "ba", "btok", "pm", "acct", "ch", "pi", "seti", "sub", "in", "ii",
     "prod", "price", "txn", "evt", "re", "py", "po", "cs", "si", "req",
 )
-_ID = re.compile(r"(?<![0-9A-Za-z_])(?:" + "|".join(ID_PREFIXES) + r")_[0-9A-Za-z]{8,}(?![0-9A-Za-z])")
+ID_PATTERN = re.compile(r"(?<![0-9A-Za-z_])(?:" + "|".join(ID_PREFIXES) + r")_[0-9A-Za-z]{8,}(?![0-9A-Za-z])")
 
 
 def id_prefix(value: Any) -> str | None:
     """The prefix (``card``) of a string that is a whole Stripe-style id, else None."""
-    if isinstance(value, str) and _ID.fullmatch(value):
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value):
         return value.split("_", 1)[0]
     return None
 
@@ -41,7 +41,7 @@ class IdBindings:
 
     def has_unbound(self, text: str) -> bool:
         """Whether a text (a serialized response) holds an id not bound yet: only then is :meth:`learn` needed."""
-        return any(found not in self.actual for found in _ID.findall(text))
+        return any(found not in self.actual for found in ID_PATTERN.findall(text))
 
     def learn(self, recorded: Any, actual: Any, key: Any = None) -> None:
         """Walk a recorded and an actual response together; bind ids met at the same place.
@@ -68,7 +68,7 @@ class IdBindings:
         """A string with every bound id inside it replaced (paths, urls, messages)."""
         if not self.actual or "_" not in value:
             return value
-        return _ID.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+        return ID_PATTERN.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
 
     def substitute(self, value: Any) -> Any:
         """Data with bound ids replaced in every string, keys included.

@@ -287,10 +287,86 @@ def run_command(
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/demo"),
-              show_default=True, help="Where the demo writes what it produced.")
-def demo(out_dir: Path) -> None:
-    """Record the card lifecycle against a local localstripe (needs the 'demo' extra)."""
-    from .demo import record_demo
+@click.option("--upstream", metavar="URL", default="https://api.stripe.com", show_default=True,
+              help="Stripe, or any Stripe-compatible server, to record the suite from.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cassettes"),
+              show_default=True, help="Directory of the suite's cassettes (same file names each time).")
+@click.option("--api-key", envvar="STRIPE_API_KEY", required=True,
+              help="A test-mode secret key (also from STRIPE_API_KEY); live keys are refused.")
+@click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
+              help="magic: Stripe's test tokens (tok_visa…); create: make tokens from test card numbers first.")
+@click.option("--only", multiple=True, metavar="SCENARIO", help="Record only this scenario (repeatable).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
+def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple[str, ...],
+            mitm_options: tuple[str, ...]) -> None:
+    """Re-record the reference suite: drive the stripe SDK through every scenario while recording."""
+    from .capture import capture_suite
+    from .runner import LIVE_PREFIXES
+    from .scenarios import SUITE
 
-    record_demo(out_dir)
+    if api_key.startswith(LIVE_PREFIXES):
+        raise InputError("refusing a live API key: capture creates and deletes customers and cards; use a test "
+                         "key (sk_test_…)")
+    unknown = sorted(set(only) - set(SUITE))
+    if unknown:
+        raise click.UsageError(f"unknown scenario {', '.join(unknown)} (known: {', '.join(SUITE)})")
+    check_reachable(upstream)
+    failed = 0
+    for captured in capture_suite(upstream, out_dir, api_key, tokens=tokens, only=only, mitm_options=mitm_options,
+                                  echo=click.echo):
+        try:
+            count = len(load(captured.path).interactions)
+        except CassetteError as error:
+            raise InputError(str(error)) from None
+        if captured.error:
+            failed += 1
+            click.echo(f"✗ {captured.name}: {captured.error} ({count} interactions in {captured.path})")
+        else:
+            click.echo(f"✓ {captured.name}: {count} interactions in {captured.path}")
+    if failed:
+        raise click.ClickException(f"{failed} scenario{'s' if failed > 1 else ''} could not be recorded")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Lint cassettes: format, no secret, every request replayable.
+
+    Exit code 0: clean; 1: problems found; 2: a cassette could not be read.
+    """
+    from .check import check_cassette
+    from .cassette import find_cassettes
+
+    try:
+        cassettes = find_cassettes(list(paths))
+    except CassetteError as error:
+        raise InputError(str(error)) from None
+    if not cassettes:
+        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    problems = unreadable = 0
+    redactor = Redactor()
+    for path in cassettes:
+        try:
+            found = check_cassette(path, redactor)
+        except CassetteError as error:
+            unreadable += 1
+            click.echo(str(error))
+            continue
+        problems += len(found)
+        for problem in found:
+            click.echo(str(problem))
+    click.echo(f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} checked: "
+               f"{problems} problem{'s' if problems != 1 else ''}, {unreadable} unreadable")
+    raise SystemExit(2 if unreadable else 1 if problems else 0)
+
+
+@main.command()
+@click.option("--suite", type=click.Path(path_type=Path), default=Path("cassettes"), show_default=True,
+              help="The cassettes to replay.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/demo"),
+              show_default=True, help="Where the reports are written.")
+def demo(suite: Path, out_dir: Path) -> None:
+    """Replay the reference suite against a local localstripe and write the reports (needs the 'demo' extra)."""
+    from .demo import demo_command
+
+    demo_command(suite, out_dir)

@@ -122,7 +122,8 @@ class MitmProcess:
             self._last_lines = (self._last_lines + [line])[-20:]
             # Start-up chatter is kept for error messages (the caller prints its own ready line);
             # shutdown chatter (connections cancelled mid-flight) is not the user's business.
-            if self._ready.is_set() and not self._stopping and line.strip() and not _CHATTER.search(line):
+            if (self._ready.is_set() and not self._stopping and line.strip() and not _CHATTER.search(line)
+                    and " listening at " not in line):
                 self.echo(line)
 
     def _wait_ready(self) -> None:

@@ -116,3 +116,122 @@ def card_lifecycle(session: Session) -> None:
     session.step("retrieve the deleted card via /sources", lambda: sources.retrieve(customer.id, second))
     session.step("delete the default card", lambda: sources.delete(customer.id, first))
     session.step("retrieve the customer: default_source moved", lambda: v1.customers.retrieve(customer.id))
+
+
+# ------------------------------------------------------------- the reference suite
+# Each scenario creates its own customer and cards, so it replays on any target
+# through id binding. Ids that no response mints (an unknown customer, on
+# purpose) are declared as fixtures in the cassette header.
+
+UNKNOWN_CUSTOMER = "cus_" + "DoesNotExist0000"
+UNKNOWN_CARD = "card_" + "DoesNotExist0000"
+
+
+def _customer(session: Session, description: str) -> Any:
+    customer = session.step(
+        "create a customer",
+        lambda: session.client.v1.customers.create({"email": "jenny.rosen@example.com", "description": description}),
+    )
+    if customer is None:
+        raise RuntimeError("the upstream did not create a customer; is the API key accepted?")
+    return customer
+
+
+def _attach(session: Session, customer: Any, token: str) -> str:
+    source = session.source_for(token)
+    if source is None:
+        raise RuntimeError(f"the upstream did not create a token for {token}")
+    card = session.step(f"attach {token}",
+                        lambda: session.client.v1.customers.payment_sources.create(customer.id, {"source": source}))
+    if card is None:
+        raise RuntimeError(f"the upstream did not attach {token}")
+    return card.id
+
+
+def scenario_update(session: Session) -> None:
+    """POST /v1/customers/:id/sources/:id — every updatable field, metadata set and unset, a bad expiry."""
+    customer = _customer(session, "update a card")
+    card = _attach(session, customer, "tok_visa")
+    update = session.client.v1.customers.payment_sources.update
+    session.step("update the name", lambda: update(customer.id, card, {"name": "Jenny Rosen"}))
+    session.step("update every address field", lambda: update(customer.id, card, {
+        "address_line1": "510 Townsend St", "address_line2": "Floor 2", "address_city": "San Francisco",
+        "address_state": "CA", "address_zip": "94103", "address_country": "US",
+    }))
+    session.step("update the expiry", lambda: update(customer.id, card, {"exp_month": "12", "exp_year": "2032"}))
+    session.step("set metadata", lambda: update(customer.id, card, {"metadata": {"order_id": "6735", "channel": "web"}}))
+    session.step("unset one metadata key", lambda: update(customer.id, card, {"metadata": {"channel": ""}}))
+    session.step("unset all metadata", lambda: update(customer.id, card, {"metadata": ""}))
+    session.step("an invalid exp_month is rejected", lambda: update(customer.id, card, {"exp_month": "13"}))
+
+
+def scenario_retrieve(session: Session) -> None:
+    """GET /v1/customers/:id/cards/:id and /sources/:id."""
+    customer = _customer(session, "retrieve a card")
+    card = _attach(session, customer, "tok_mastercard")
+    session.step("retrieve via /cards/:id", lambda: session.get(f"/v1/customers/{customer.id}/cards/{card}"))
+    session.step("retrieve via /sources/:id",
+                 lambda: session.client.v1.customers.payment_sources.retrieve(customer.id, card))
+
+
+def scenario_list(session: Session) -> None:
+    """GET /v1/customers/:id/cards paged with limit and starting_after; /sources?object=card; the customer's ten."""
+    customer = _customer(session, "list cards")
+    tokens = list(TEST_CARDS) * 3  # 12 cards: more than a page, more than the ten a customer shows
+    for token in tokens[:11]:
+        _attach(session, customer, token)
+    after = None
+    while True:
+        params: dict[str, Any] = {"limit": 3}
+        if after:
+            params["starting_after"] = after
+        page = session.step(f"list cards, limit 3{', after ' + after if after else ''}",
+                            lambda: session.get(f"/v1/customers/{customer.id}/cards", **params))
+        if page is None or not page["data"]:
+            break
+        after = page["data"][-1]["id"]
+        if not page["has_more"]:
+            break
+    session.step("list sources of type card",
+                 lambda: session.client.v1.customers.payment_sources.list(customer.id, {"object": "card", "limit": 3}))
+    session.step("retrieve the customer: its ten most recent sources",
+                 lambda: session.client.v1.customers.retrieve(customer.id))
+
+
+def scenario_delete(session: Session) -> None:
+    """DELETE /v1/customers/:id/sources/:id — deleted: true, 404 afterwards, default_source moves, then null."""
+    customer = _customer(session, "delete cards")
+    first = _attach(session, customer, "tok_visa")  # the default source
+    second = _attach(session, customer, "tok_mastercard")
+    third = _attach(session, customer, "tok_visa_debit")
+    sources = session.client.v1.customers.payment_sources
+    session.step("delete a card that is not the default", lambda: sources.delete(customer.id, second))
+    session.step("retrieve the deleted card", lambda: session.get(f"/v1/customers/{customer.id}/cards/{second}"))
+    session.step("delete the default card", lambda: sources.delete(customer.id, first))
+    session.step("the default moved to the most recently added",
+                 lambda: session.client.v1.customers.retrieve(customer.id))
+    session.step("delete the last card", lambda: sources.delete(customer.id, third))
+    session.step("no default source is left", lambda: session.client.v1.customers.retrieve(customer.id))
+
+
+def scenario_errors(session: Session) -> None:
+    """An unknown customer, an unknown card, no API key."""
+    customer = _customer(session, "errors")
+    session.step("an unknown customer", lambda: session.get(f"/v1/customers/{UNKNOWN_CUSTOMER}/cards"))
+    session.step("an unknown card", lambda: session.get(f"/v1/customers/{customer.id}/cards/{UNKNOWN_CARD}"))
+    import httpx  # the SDK refuses to send a request without a key; a plain client does
+
+    response = httpx.get(f"{session.base_url}/v1/customers/{customer.id}/cards", timeout=30,
+                         verify=stripe.ca_bundle_path or True)
+    session.steps.append(f"no API key: {response.status_code}")
+    session.results.append(None)
+
+
+# name -> (scenario, ids the cassette uses without a response minting them)
+SUITE: dict[str, tuple[Callable[[Session], None], tuple[str, ...]]] = {
+    "cards-update": (scenario_update, ()),
+    "cards-retrieve": (scenario_retrieve, ()),
+    "cards-list": (scenario_list, ()),
+    "cards-delete": (scenario_delete, ()),
+    "card-errors": (scenario_errors, (UNKNOWN_CUSTOMER, UNKNOWN_CARD)),
+}

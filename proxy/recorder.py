@@ -42,6 +42,10 @@ class Recorder:
         loader.add_option("cassette", str, "", "Cassette file to record into; it is overwritten.")
         loader.add_option("cassette_name", str, "", "Name stored in the cassette header (default: the file name).")
         loader.add_option(
+            "cassette_fixtures", Sequence[str], [],
+            "Ids the recorded requests use without a response minting them (stored in the header for `check`).",
+        )
+        loader.add_option(
             "record_paths", str, r"^/v1/", "Regular expression; only requests whose path matches are recorded."
         )
         loader.add_option(
@@ -71,11 +75,12 @@ class Recorder:
                 raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}")
         if "record_headers" in updated:
             self.extra_headers = tuple(options.record_headers)
-        if {"cassette", "cassette_name"} & updated:
+        if {"cassette", "cassette_name", "cassette_fixtures"} & updated:
             self.done()
             if options.cassette:
+                meta = {"fixtures": list(options.cassette_fixtures)} if options.cassette_fixtures else None
                 try:
-                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None)
+                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta)
                 except OSError as error:
                     raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}")
                 logger.info(f"recording into {options.cassette}")

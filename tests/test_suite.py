@@ -1,0 +1,133 @@
+"""The reference suite in cassettes/: what it covers, `check`, `capture` and the demo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cassette import load
+from conformance.cli import main
+from conformance.scenarios import SUITE
+
+from .conftest import API_KEY
+from .stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+SUITE_DIR = ROOT / "cassettes"
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_the_suite_has_one_cassette_per_scenario_covering_the_documented_behaviour():
+    assert sorted(p.stem for p in SUITE_DIR.glob("*.yaml")) == sorted(SUITE)
+    update = load(SUITE_DIR / "cards-update.yaml").interactions
+    bodies = [i.request.body.value for i in update if i.endpoint == "cards.update"]
+    assert {"name": "Jenny Rosen"} in bodies and {"metadata": ""} in bodies and {"metadata": {"channel": ""}} in bodies
+    assert update[-1].response.status == 400 and update[-1].response.json()["error"]["param"] == "exp_month"
+    listing = load(SUITE_DIR / "cards-list.yaml").interactions
+    pages = [i for i in listing if i.endpoint == "cards.list"]
+    assert pages[0].response.json()["has_more"] is True and pages[-1].response.json()["has_more"] is False
+    assert all(i.request.query["limit"] == "3" for i in pages) and "starting_after" in pages[1].request.query
+    customer = listing[-1].response.json()
+    assert len(customer["sources"]["data"]) == 10 and customer["sources"]["has_more"] is True
+    delete = load(SUITE_DIR / "cards-delete.yaml").interactions
+    assert delete[4].response.json()["deleted"] is True
+    assert delete[5].response.status == 404 and delete[5].response.json()["error"]["code"] == "resource_missing"
+    assert delete[7].response.json()["default_source"] == delete[3].response.json()["id"]  # the most recent
+    assert delete[-1].response.json()["default_source"] is None
+    errors = load(SUITE_DIR / "card-errors.yaml").interactions
+    assert [i.response.status for i in errors] == [200, 404, 404, 401]
+    assert "Authorization" not in errors[-1].request.headers
+
+
+def test_the_suite_replays_with_zero_findings_against_a_documented_target(tmp_path):
+    report = tmp_path / "report.json"
+    with FakeStripe() as target:
+        code, output = cli("run", SUITE_DIR, "--target", target, "--json-report", report)
+    assert code == 0, output
+    summary = json.loads(report.read_text())["summary"]
+    assert summary["failures"] == summary["warnings"] == 0 and summary["interactions"] > 40
+
+
+def test_check_passes_on_the_suite():
+    code, output = cli("check", SUITE_DIR)
+    assert code == 0, output
+    assert output.strip() == f"{len(SUITE)} cassettes checked: 0 problems, 0 unreadable"
+
+
+def test_check_finds_a_planted_secret_and_an_unreplayable_request(tmp_path):
+    planted = tmp_path / "planted.yaml"
+    text = (SUITE_DIR / "cards-retrieve.yaml").read_text()
+    planted.write_text(text.replace("email: jenny.rosen@example.com", f"email: {API_KEY}", 1))
+    code, output = cli("check", planted)
+    assert code == 1
+    line = next(n for n, l in enumerate(planted.read_text().splitlines(), 1) if API_KEY in l)
+    assert f"{planted}:{line}: an unredacted sk_test" in output
+    assert API_KEY not in output
+    orphan = tmp_path / "orphan.yaml"
+    lines = (SUITE_DIR / "cards-retrieve.yaml").read_text().split("\n---\n")
+    orphan.write_text("\n---\n".join([*lines[:2], *lines[3:]]))  # the customer is never created
+    code, output = cli("check", orphan)
+    assert code == 1 and "which no earlier response returned" in output
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("version: 2\nname: x\n", "unsupported cassette version 2"),
+    ("version: 1\n---\nrequest: [\n", "invalid YAML"),
+])
+def test_check_refuses_unreadable_cassettes_with_exit_2(tmp_path, text, problem):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    code, output = cli("check", path)
+    assert code == 2
+    assert output.splitlines()[0].startswith(f"{path}:") and problem in output.splitlines()[0]
+
+
+def test_capture_against_a_local_server_gives_the_suite_again(tmp_path):
+    out = tmp_path / "suite"
+    with FakeStripe() as upstream:
+        process = subprocess.run(
+            [sys.executable, "-m", "conformance", "capture", "--upstream", upstream, "--out", str(out)],
+            capture_output=True, text=True, timeout=300, env={**_env(), "STRIPE_API_KEY": API_KEY},
+        )
+        assert process.returncode == 0, process.stdout + process.stderr
+        assert sorted(p.name for p in out.glob("*.yaml")) == sorted(p.name for p in SUITE_DIR.glob("*.yaml"))
+        for path in out.glob("*.yaml"):  # the same interactions as the committed suite: a clean diff
+            assert [i.endpoint for i in load(path).interactions] == \
+                [i.endpoint for i in load(SUITE_DIR / path.name).interactions]
+        assert cli("check", out)[0] == 0
+        code, output = cli("run", out, "--target", upstream)
+    assert code == 0, output
+    assert API_KEY not in "".join(p.read_text() for p in out.glob("*.yaml")) + process.stdout
+
+
+def test_capture_refuses_a_live_key():
+    process = subprocess.run([sys.executable, "-m", "conformance", "capture", "--upstream", "http://127.0.0.1:9"],
+                             capture_output=True, text=True, timeout=60,
+                             env={**_env(), "STRIPE_API_KEY": "sk_live_" + "a" * 24})
+    assert process.returncode == 2 and "refusing a live API key" in process.stderr
+
+
+def test_the_demo_replays_the_suite_against_localstripe_and_writes_reports(tmp_path):
+    process = subprocess.run([sys.executable, "-m", "conformance", "demo", "--out", str(tmp_path / "reports")],
+                             capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert process.returncode == 0, process.stdout + process.stderr
+    report = json.loads((tmp_path / "reports" / "report.json").read_text())
+    assert report["summary"]["failed"] > 0  # localstripe's deviations are the demo's findings
+    assert (tmp_path / "reports" / "junit.xml").exists() and "the demo itself succeeded" in process.stdout
+
+
+def _env():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
