@@ -26,9 +26,11 @@ __all__ = ["Redactor", "marker", "luhn_valid"]
 _KEY = re.compile(r"(?P<prefix>sk|rk)_(?:(?P<mode>test|live)_[0-9A-Za-z_*]+|[0-9A-Za-z]{24,})")
 _WHSEC = re.compile(r"whsec_[0-9A-Za-z+/=_]+")
 _CLIENT_SECRET = re.compile(r"[0-9A-Za-z]+_[0-9A-Za-z]+_secret_[0-9A-Za-z]+")
-# Starts with a digit so the engine skips ahead fast; _card_marker checks what precedes.
-_CARD = re.compile(r"\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
-_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# A run of digit groups ("4242 4242 4242 4242", "4242424242424242 0"); _cards_in looks inside
+# it for 13-19 digits of whole groups that pass the Luhn check. Starts with a digit so the
+# engine skips ahead fast; what precedes and follows is checked in _card_marker.
+_CARD = re.compile(r"\d+(?:[ -]\d+)*")
+_ALNUM_ID = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _DIGITS = re.compile(r"\d{4}[ -]?\d{2}")  # every card number has such a run
 
 REQUEST_FIELDS = {"number": "card-number", "cvc": "cvc", "cvv": "cvc"}
@@ -57,15 +59,42 @@ def _key_marker(match: re.Match[str]) -> str:
     return marker(f"{match.group('prefix')}_{mode}" if mode else f"{match.group('prefix')}_key")
 
 
+def _card_spans(match: re.Match[str]) -> list[tuple[int, int]]:
+    """(start, end) of card numbers in a run of digit groups: whole groups, 13-19 digits, Luhn-valid.
+
+    A group glued to letters (``A0``, ``cus_4242…``, ``4242…abc``) belongs to another token and is skipped.
+    """
+    run, text = match.group(0), match.string
+    groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run)]
+    if match.start() and text[match.start() - 1] in _ALNUM_ID:
+        groups = groups[1:]
+    if match.end() < len(text) and text[match.end()] in _ALNUM_ID:
+        groups = groups[:-1]
+    spans = []
+    first = 0
+    while first < len(groups):
+        digits = ""
+        for last in range(first, len(groups)):
+            digits += run[groups[last][0]:groups[last][1]]
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and luhn_valid(digits):
+                spans.append((groups[first][0], groups[last][1]))
+                first = last
+                break
+        first += 1
+    return spans
+
+
 def _is_card(match: re.Match[str]) -> bool:
-    start = match.start()
-    if start and match.string[start - 1] in _ALNUM:
-        return False  # digits inside an id or a longer token
-    return _looks_like_card(match.group(0))
+    return bool(_card_spans(match))
 
 
 def _card_marker(match: re.Match[str]) -> str:
-    return marker("card-number") if _is_card(match) else match.group(0)
+    run = match.group(0)
+    for start, end in reversed(_card_spans(match)):
+        run = run[:start] + marker("card-number") + run[end:]
+    return run
 
 
 def _looks_like_card(text: str) -> bool:

@@ -1,0 +1,131 @@
+"""Redaction, property-tested: secrets anywhere in an exchange never reach the cassette.
+
+Thousands of generated exchanges go through the real recorder addon (mitmproxy's
+test helpers); each carries one secret in one place — a header, the query, the
+URL path, a nested form field, JSON at any depth or in an array, or echoed back
+by the server in a response or an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mitmproxy.test import taddons, tflow, tutils
+
+from conformance.cassette import load
+from conformance.findings import Finding
+from conformance.redaction import Redactor, luhn_valid
+from conformance.reports import finding_line
+from proxy.recorder import Recorder
+
+ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _luhn_complete(prefix: str) -> str:
+    for check in "0123456789":
+        if luhn_valid(prefix + check):
+            return prefix + check
+    raise AssertionError
+
+
+card_numbers = st.integers(13, 19).flatmap(
+    lambda length: st.text("0123456789", min_size=length - 1, max_size=length - 1)
+    .filter(lambda digits: digits[0] != "0")
+    .map(_luhn_complete)
+)
+keys = st.tuples(st.sampled_from(["sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_"]),
+                 st.text(ALNUM, min_size=24, max_size=60)).map("".join)
+client_secrets = st.tuples(st.sampled_from(["pi", "seti"]), st.text(ALNUM, min_size=8, max_size=24),
+                           st.text(ALNUM, min_size=8, max_size=24)).map(lambda t: f"{t[0]}_{t[1]}_secret_{t[2]}")
+secrets = st.one_of(keys, card_numbers, client_secrets)
+PLACES = ("authorization-bearer", "authorization-basic", "cookie", "query", "path", "form", "form-nested",
+          "form-card", "form-cvc", "json-deep", "json-array", "response-echo", "response-error",
+          "response-client-secret")
+words = st.text(ALNUM + " .-", max_size=12)
+
+
+def _nest(value, depth: int, rng: random.Random):
+    for _ in range(depth):
+        value = {rng.choice(["data", "card", "metadata", "x"]): value} if rng.random() < 0.7 else [value, "y"]
+    return value
+
+
+def build_flow(secret: str, place: str, depth: int, before: str, after: str, seed: int):
+    rng = random.Random(seed)
+    text = f"{before} {secret} {after}".strip()
+    path = "/v1/customers/cus_1/cards"
+    query = ""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer sk_test_" + "0" * 24}
+    body = b"name=Jenny"
+    response = {"id": "card_1", "object": "card", "name": "Jenny"}
+    if place == "authorization-bearer":
+        headers["Authorization"] = f"Bearer {secret}"
+    elif place == "authorization-basic":
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{secret}:".encode()).decode()
+    elif place == "cookie":
+        headers["Cookie"] = f"session={secret}"
+    elif place == "query":
+        query = f"?note={quote(text)}&limit=3"
+    elif place == "path":
+        path = f"/v1/customers/{secret}/cards"
+    elif place == "form":
+        body = f"name={quote(text)}".encode()
+    elif place == "form-nested":
+        body = f"metadata[{'][' .join(['a'] * depth) or 'k'}]={quote(text)}".encode()
+    elif place == "form-card":
+        body = f"card[number]={quote(secret)}&card[exp_month]=8".encode()
+    elif place == "form-cvc":  # a CVC is only known by its field; the card number rides along
+        body = f"card[cvc]={rng.randint(100, 9999)}&card[number]={quote(secret)}".encode()
+    elif place in ("json-deep", "json-array"):
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(_nest({"note": text} if place == "json-deep" else [text, 1], depth, rng)).encode()
+    elif place == "response-echo":
+        response["metadata"] = _nest({"note": text}, depth, rng)
+    elif place == "response-error":
+        response = {"error": {"type": "invalid_request_error", "message": f"Invalid API Key provided: {text}"}}
+    elif place == "response-client-secret":
+        response["client_secret"] = text
+    request = tutils.treq(method=b"POST", path=(path + query).encode(), content=body)
+    request.headers.clear()
+    for name, value in headers.items():
+        request.headers[name] = value
+    reply = tutils.tresp(status_code=200, content=json.dumps(response).encode())
+    reply.headers.clear()
+    reply.headers["Content-Type"] = "application/json"
+    return tflow.tflow(req=request, resp=reply), secret
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
+       seed=st.integers(0, 1000))
+def test_no_secret_reaches_the_cassette(tmp_path, secret, place, depth, before, after, seed):
+    flow, secret = build_flow(secret, place, depth, before, after, seed)
+    path = tmp_path / "c.yaml"
+    recorder = Recorder()
+    with taddons.context(recorder) as tctx:
+        tctx.configure(recorder, cassette=str(path), record_echo=False)
+        recorder.response(flow)
+        recorder.done()
+    text = path.read_text()
+    assert "interaction: 1" in text
+    assert secret not in text, (place, text)
+    if place == "form-cvc":
+        (interaction,) = load(path).interactions
+        assert interaction.request.body.value["card"]["cvc"] == "[REDACTED:cvc]"
+    if secret.isdigit():  # a card number must not survive with separators dropped either
+        assert secret not in text.replace(" ", "").replace("-", "")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(secret=secrets, before=words, after=words)
+def test_no_secret_reaches_a_report_line(secret, before, after):
+    from conformance.replay import _redacted
+
+    text = f"{before} {secret} {after}"
+    finding = _redacted(Finding("value", "metadata.note", f"expected {text!r}", {"note": text}, [text]), Redactor())
+    assert secret not in finding_line(finding) + finding.message + json.dumps([finding.expected, finding.actual])
