@@ -23,7 +23,11 @@ from typing import IO, Any
 import yaml
 from yaml import events
 
-__all__ = ["read_documents", "ReaderError"]
+__all__ = ["read_documents", "ReaderError", "MAX_DEPTH"]
+
+# Stripe's objects nest a handful of levels; a cassette nested deeper is not a
+# cassette, and data that deep would break every recursive consumer downstream.
+MAX_DEPTH = 64
 
 _Parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # libyaml when PyYAML was built with it
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
@@ -86,6 +90,8 @@ def read_documents(stream: IO[bytes] | bytes | str) -> Iterator[tuple[int, Any]]
                     raise ReaderError(f"YAML tags such as {event.tag!r} are not allowed in cassettes", event.start_mark)
                 if not stack:
                     line = event.start_mark.line + 1
+                elif len(stack) >= MAX_DEPTH:
+                    raise ReaderError(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
                 stack.append([{} if kind is mapping_start else [], None, event.start_mark])
                 continue
             elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:

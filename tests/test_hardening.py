@@ -1,0 +1,203 @@
+"""Hardening: malformed cassettes, killed recorders, concurrent clients, failing upstreams."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from conformance.cassette import load
+from conformance.cli import main
+
+from .conftest import API_KEY
+from .stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.integration
+HEADER = "version: 1\nname: bad\n"
+GOOD = "---\nrequest: {method: GET, path: /v1/customers}\nresponse: {status: 200, json: {object: list}}\n"
+
+MALFORMED = {
+    "truncated": (HEADER + GOOD + "---\nrequest: {method: GET, path: /v1/x\n", "invalid YAML"),
+    "wrong-types": (HEADER + "---\nrequest: {method: GET, path: 17}\nresponse: {status: 200}\n",
+                    "request.path must be text, not a number"),
+    "unknown-version": ("version: 99\n", "unsupported cassette version 99"),
+    "binary-garbage": (bytes(random.Random(7).randrange(256) for _ in range(4096)), "invalid YAML"),
+    "duplicate-keys": (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse: {status: 200, status: 404}\n",
+                       "duplicate key 'status'"),
+    "invalid-utf8": (HEADER.encode() + b"---\nrequest: {method: GET, path: /v1/\xff\xfe}\nresponse: {status: 200}\n",
+                     "not valid UTF-8"),
+    "billion-laughs": (HEADER + "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                       + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+                       + "request: {method: GET, path: /v1/x}\nresponse: {status: 200}\n", "aliases"),
+    "object-tag": (HEADER + "---\nrequest: !!python/object/apply:os.system ['touch {marker}']\nresponse: {status: 200}\n",
+                   "tags such as"),
+    "deep-nesting": (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse:\n  status: 200\n  json: "
+                     + "[" * 5000 + "]" * 5000 + "\n", "nest"),
+}
+
+
+def invoke(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output, result.exception
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+@pytest.mark.parametrize("command", ["check", "run", "serve"])
+def test_malformed_cassettes_are_one_clear_line_and_exit_2(tmp_path, case, command):
+    text, problem = MALFORMED[case]
+    marker = tmp_path / "executed"
+    path = tmp_path / f"{case}.yaml"
+    path.write_bytes(text.replace("{marker}", str(marker)).encode() if isinstance(text, str) else text)
+    started = time.monotonic()
+    if command == "run":
+        with FakeStripe() as target:
+            code, output, exception = invoke("run", path, "--target", target)
+    else:
+        code, output, exception = invoke(command, path)
+    assert time.monotonic() - started < 30
+    assert code == 2, output
+    assert exception is None or isinstance(exception, SystemExit), exception  # no traceback
+    line = next(l for l in output.splitlines() if str(path) in l)
+    assert problem in line, output
+    assert not marker.exists()  # nothing was executed
+
+
+def test_run_reports_a_bad_cassette_and_replays_the_others(tmp_path):
+    good = tmp_path / "a.yaml"
+    good.write_text(HEADER + GOOD)
+    (tmp_path / "b.yaml").write_bytes(MALFORMED["binary-garbage"][0])
+    with FakeStripe() as target:
+        code, output, _ = invoke("run", tmp_path, "--target", target, "--json-report", tmp_path / "r.json")
+    assert code == 2
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [c["error"] is None for c in report["cassettes"]] == [True, False]
+    assert report["cassettes"][0]["interactions"][0]["actual_status"] == 401  # replayed (without a key, as recorded)
+
+
+def test_a_50_mb_body_is_read_in_bounded_time(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse:\n  status: 200\n  text: \""
+                    + "x" * 50_000_000 + "\"\n")
+    started = time.monotonic()
+    code, output, _ = invoke("check", path)
+    assert code == 0, output
+    assert time.monotonic() - started < 60
+
+
+# ------------------------------------------------------------------ the recorder
+class EchoHandler(BaseHTTPRequestHandler):
+    """Answers with what it was sent; /v1/reset drops the connection, /v1/slow answers late."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        if self.path.startswith("/v1/reset"):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.close_connection = True
+            return
+        if self.path.startswith("/v1/slow"):
+            time.sleep(3)
+        data = json.dumps({"object": "echo", "echo": dict(parse_qsl(body))}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def echo_upstream():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    server.daemon_threads = True
+    server.handle_error = lambda *a: None
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_50_concurrent_clients_each_interaction_recorded_once_and_whole(cli, echo_upstream, tmp_path):
+    path = tmp_path / "load.yaml"
+    recorder = cli("record", "--upstream", echo_upstream, "--cassette", path)
+    address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+
+    def client(number):
+        with httpx.Client(base_url=address, timeout=30) as http:
+            for request in range(10):
+                marker = f"c{number}-r{request}"
+                assert http.post("/v1/echo", data={"marker": marker, "pad": "x" * random.randrange(2000)}).json()[
+                    "echo"]["marker"] == marker
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(client, range(50)))
+    assert recorder.interrupt() == 0
+    interactions = load(path).interactions
+    markers = [i.request.body.value["marker"] for i in interactions]
+    assert sorted(markers) == sorted(f"c{c}-r{r}" for c in range(50) for r in range(10))  # each exactly once
+    for interaction in interactions:  # never a request paired with another's response
+        assert interaction.response.json()["echo"]["marker"] == interaction.request.body.value["marker"]
+
+
+def test_an_upstream_that_fails_is_not_recorded_and_the_proxy_keeps_going(cli, echo_upstream, tmp_path):
+    path = tmp_path / "faults.yaml"
+    recorder = cli("record", "--upstream", echo_upstream, "--cassette", path)
+    address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+    with httpx.Client(base_url=address, timeout=30) as http:
+        assert http.post("/v1/echo", data={"marker": "before"}).status_code == 200
+        assert http.post("/v1/reset", data={"marker": "reset"}).status_code == 502  # what the client saw
+        assert http.post("/v1/echo", data={"marker": "after"}).status_code == 200
+    assert recorder.interrupt() == 0
+    assert [i.request.body.value["marker"] for i in load(path).interactions] == ["before", "after"]
+
+
+@pytest.mark.parametrize("round_", range(8))
+def test_sigkill_at_a_random_moment_under_concurrent_traffic(cli, round_, tmp_path):
+    rng = random.Random(round_)
+    path = tmp_path / "killed.yaml"
+    with FakeStripe() as upstream:
+        recorder = cli("record", "--upstream", upstream, "--cassette", path)
+        address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+        completed: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def client(number):
+            with httpx.Client(base_url=address, timeout=5, headers={"Authorization": f"Bearer {API_KEY}"}) as http:
+                count = 0
+                while not stop.is_set():
+                    email = f"c{number}-{count}@example.com"
+                    try:
+                        response = http.post("/v1/customers", data={"email": email})
+                    except httpx.HTTPError:
+                        return
+                    if response.status_code == 200:
+                        with lock:
+                            completed.append(email)
+                    count += 1
+
+        threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(rng.uniform(0.05, 1.0))
+        with lock:
+            done_before_kill = set(completed)
+        recorder.kill_group()
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    recorded = [i.request.body.value["email"] for i in load(path).interactions]
+    assert len(recorded) == len(set(recorded))
+    assert done_before_kill <= set(recorded)  # every interaction that completed before the kill is there
