@@ -137,7 +137,8 @@ def write_replay_cassette(path: Path, count: int) -> list[tuple[str, str, bytes]
     base = f"/v1/customers/{card['customer']}/sources/{card['id']}"
     form = {"name": "Jenny Rosen", "metadata": {"order_id": "6735"}}
     sent = []
-    with CassetteWriter(path, "replay-bench") as writer:
+    fixtures = {"fixtures": [card["customer"], card["id"]]}  # the bench upstream knows them without a create
+    with CassetteWriter(path, "replay-bench", fixtures) as writer:
         for index in range(count):
             headers = {"Authorization": "Bearer [REDACTED:sk_test]", "Stripe-Version": "2023-08-16"}
             if index % 2:
@@ -252,10 +253,83 @@ def bench_serve(requests: int, rounds: int) -> list[dict[str, object]]:
     ]
 
 
+def _write_set(directory: Path, total: int, per_cassette: int = 100) -> None:
+    """``total`` interactions in cassettes of ``per_cassette``, answered by bench/upstream.py."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number in range(max(1, total // per_cassette)):
+        write_replay_cassette(directory / f"set-{number:05d}.yaml", min(per_cassette, total))
+
+
+def _measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of a command run as a child process; it must succeed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, rusage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}… exited with {process.returncode}")
+    return seconds, rusage.ru_maxrss / 1024
+
+
+def bench_scale(requests: int, rounds: int) -> list[dict[str, object]]:
+    """Cassette sets of growing size: load, check and replay time, and peak memory, each in its own process."""
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100,1000,10000,100000").split(",")]
+    rows: list[dict[str, object]] = []
+    with upstream() as up, tempfile.TemporaryDirectory() as out:
+        for size in sizes:
+            directory = Path(out) / str(size)
+            _write_set(directory, size)
+            env = {**os.environ, "CONFORMANCE_CACHE_DIR": str(Path(out) / f"cache-{size}")}
+            load = [sys.executable, "-c", "import sys; from conformance.cassette import find_cassettes, "
+                    "iter_interactions; [None for p in find_cassettes([sys.argv[1]]) for _ in iter_interactions(p)]",
+                    str(directory)]
+            cli = [sys.executable, "-m", "conformance"]
+            figures = {
+                "load (parse)": _measured(load, env),
+                "load (cached)": _measured(load, env),
+                "check": _measured([*cli, "check", str(directory)], env),
+                "run": _measured([*cli, "run", str(directory), "--target", up, "--api-key", API_KEY], env),
+            }
+            for step, (seconds, peak) in figures.items():
+                rows.append({"benchmark": "scale", "case": f"{size:>6} interactions: {step}",
+                             "seconds": round(seconds, 2), "req_per_s": round(size / seconds, 1),
+                             "peak_mb": round(peak, 1),
+                             "goal": "linear; < 300 MB at 100,000" if step == "run" else ""})
+    return rows
+
+
+def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
+    """--workers 1, 2, 4 against a target that answers after 20 ms: speedup should be >= 0.8 N."""
+    from conformance.compare import CompareRules
+    from conformance.replay import ReplayOptions
+    from conformance.runner import run as run_cassettes
+
+    options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
+    rows: list[dict[str, object]] = []
+    with upstream(delay_ms=20) as up, tempfile.TemporaryDirectory() as out:
+        os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
+        directory = Path(out) / "set"
+        _write_set(directory, 240, per_cassette=20)
+        cassettes = sorted(directory.glob("*.yaml"))
+        run_cassettes(cassettes[:1], up, options)  # warm the parse cache
+        base = None
+        for workers in (1, 2, 4):
+            seconds = statistics.median(run_cassettes(cassettes, up, options, workers=workers).seconds
+                                        for _ in range(max(1, rounds // 2)))
+            base = base or seconds
+            rows.append({"benchmark": "workers", "case": f"--workers {workers} (240 req, 20 ms each)",
+                         "seconds": round(seconds, 2), "req_per_s": round(240 / seconds, 1),
+                         "ratio": round(base / seconds, 2), "goal": f">= {0.8 * workers:.1f} (speedup)"})
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
     "record": bench_record,
     "replay": bench_replay,
     "serve": bench_serve,
+    "scale": bench_scale,
+    "workers": bench_workers,
 }
 
 
@@ -271,12 +345,12 @@ def main() -> None:
     for name in args.only or BENCHMARKS:
         rows.extend(BENCHMARKS[name](args.requests, args.rounds))
     machine = f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}"
-    print(f"{'benchmark':<10} {'case':<34} {'req/s':>9} {'seconds':>8} {'cpu µs/req':>11} {'ratio':>7}  goal"
-          f"   ({machine})")
+    print(f"{'benchmark':<10} {'case':<38} {'req/s':>9} {'seconds':>8} {'cpu µs/req':>11} {'peak MB':>8} "
+          f"{'ratio':>7}  goal   ({machine})")
     for row in rows:
         ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
-        print(f"{row['benchmark']:<10} {row['case']:<34} {row.get('req_per_s', ''):>9} {row.get('seconds', ''):>8} "
-              f"{row.get('proxy_cpu_us_per_req', ''):>11} {ratio:>7}  {row.get('goal', '')}")
+        print(f"{row['benchmark']:<10} {row['case']:<38} {row.get('req_per_s', ''):>9} {row.get('seconds', ''):>8} "
+              f"{row.get('proxy_cpu_us_per_req', ''):>11} {row.get('peak_mb', ''):>8} {ratio:>7}  {row.get('goal', '')}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .binding import ID_PATTERN
-from .cassette import CassetteError, iter_interactions
+from .cassette import CassetteError, Interaction, iter_interactions
 from .redaction import Redactor
 from .testcards import TEST_CARDS
 
@@ -47,7 +47,12 @@ def check_cassette(path: Path, redactor: Redactor | None = None) -> list[Problem
     redactor = redactor or Redactor()
     problems: list[Problem] = []
     header: dict = {}
-    interactions = list(iter_interactions(path, header))  # CassetteError: unreadable
+    fixtures: set[str] = set()
+    minted: set[str] = set()
+    for interaction in iter_interactions(path, header):  # streamed; CassetteError: unreadable
+        if interaction.index == 1:
+            fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
+        problems.extend(_replayability(path, interaction, minted, fixtures))
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
     with open(path, encoding="utf-8") as stream:
@@ -55,20 +60,23 @@ def check_cassette(path: Path, redactor: Redactor | None = None) -> list[Problem
             for kind in find_secrets(line, redactor):
                 problems.append(Problem(path, number, f"an unredacted {kind}: replace it with [REDACTED:{kind}] "
                                                       "(the recorder does this before writing)"))
-    fixtures = header.get("fixtures") or []
-    known = set(TEST_CARDS) | {str(f) for f in fixtures}
-    minted: set[str] = set()
-    for interaction in interactions:
-        request = interaction.request
-        used = set(ID_PATTERN.findall(request.path))
-        used |= set(ID_PATTERN.findall(json.dumps(request.query)))
-        if request.body is not None and request.body.kind != "base64":
-            used |= set(ID_PATTERN.findall(json.dumps(request.body.value)))
-        for unknown in sorted(used - minted - known):
-            problems.append(Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}) "
-                                    f"uses {unknown}, which no earlier response returned: record the interaction "
-                                    "that creates it, or list it under 'fixtures' in the header"))
-        body = interaction.response.body
-        if body is not None and body.kind != "base64":
-            minted |= set(ID_PATTERN.findall(json.dumps(body.value)))
+    return sorted(problems, key=lambda problem: problem.line or 0)
+
+
+def _replayability(path: Path, interaction: Interaction, minted: set[str], known: set[str]) -> list[Problem]:
+    """Ids the request uses that nothing before it provides; then what its response mints."""
+    request = interaction.request
+    used = set(ID_PATTERN.findall(request.path))
+    used |= set(ID_PATTERN.findall(json.dumps(request.query)))
+    if request.body is not None and request.body.kind != "base64":
+        used |= set(ID_PATTERN.findall(json.dumps(request.body.value)))
+    problems = [
+        Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}) uses {unknown}, "
+                "which no earlier response returned: record the interaction that creates it, or list it under "
+                "'fixtures' in the header")
+        for unknown in sorted(used - minted - known)
+    ]
+    body = interaction.response.body
+    if body is not None and body.kind != "base64":
+        minted |= set(ID_PATTERN.findall(json.dumps(body.value)))
     return problems

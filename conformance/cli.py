@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .cassette import CassetteError, load
+from .baseline import read_report
 from .errors import InputError
 from .mitm import MitmProcess, addon_path, check_port_free, check_reachable, free_port, run_until_interrupted
 from .redaction import Redactor
@@ -223,6 +224,13 @@ def _report_written(path: Path) -> None:
               help="Cassettes replayed at once (interactions of a cassette stay in order).")
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report here.")
+@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown summary (for a pull-request comment) here.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="A JSON report of known deviations: only findings not in it fail the run.")
+@click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
 def run_command(
     paths: tuple[Path, ...],
     target: str | None,
@@ -236,6 +244,10 @@ def run_command(
     workers: int,
     json_report: Path | None,
     junit_xml: Path | None,
+    html_report: Path | None,
+    markdown_report: Path | None,
+    baseline: Path | None,
+    shard: str | None,
 ) -> None:
     """Replay cassettes against a target and report every deviation.
 
@@ -245,10 +257,12 @@ def run_command(
 
     from rich.console import Console
 
+    from .baseline import accept_baseline
     from .cassette import find_cassettes
     from .compare import CompareRules
+    from .html_report import write_html
     from .replay import ReplayOptions
-    from .reports import write_json, write_junit
+    from .reports import write_json, write_junit, write_markdown
     from .runner import LIVE_PREFIXES, check_target, count_interactions, run, target_process
     from .terminal import print_result, progress
 
@@ -263,6 +277,9 @@ def run_command(
         raise InputError(str(error)) from None
     if not cassettes:
         raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    if shard:
+        cassettes = _shard(cassettes, shard)
+    known = read_report(baseline) if baseline else None
     redactor = Redactor()
     options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
                             redactor=redactor)
@@ -276,14 +293,56 @@ def run_command(
         advance = stack.enter_context(progress(console, total))
         result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
                      on_interaction=advance)
+    if known is not None:
+        accept_baseline(result, known)
     print_result(console, result)
-    if json_report:
-        write_json(result, json_report)
-        console.print(f"JSON report: {json_report}")
-    if junit_xml:
-        write_junit(result, junit_xml)
-        console.print(f"JUnit XML: {junit_xml}")
+    for path, writer, label in ((json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
+                                (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")):
+        if path:
+            writer(result, path)
+            console.print(f"{label}: {path}")
     raise SystemExit(result.exit_code)
+
+
+def _shard(cassettes: list[Path], shard: str) -> list[Path]:
+    """The I-th of N slices: every N-th cassette in path order, so slices are disjoint, stable and even."""
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise click.UsageError(f"--shard {shard!r}: expected I/N, such as 1/4") from None
+    if not 1 <= index <= count:
+        raise click.UsageError(f"--shard {shard!r}: I must be between 1 and N")
+    return sorted(cassettes)[index - 1 :: count]
+
+
+@main.command("compare")
+@click.argument("baseline", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("current", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison as Markdown.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison as JSON.")
+def compare_command(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None) -> None:
+    """Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones.
+
+    Exit code 1 when there is a regression.
+    """
+    import json
+
+    from .baseline import compare_reports
+
+    comparison = compare_reports(read_report(baseline), read_report(current))
+    for title, items, colour in (("regression", comparison.regressions, "red"), ("fixed", comparison.fixes, "green")):
+        for key, finding in items:
+            click.secho(f"{title}: {key[0]} #{key[1]} {finding.get('endpoint') or ''} "
+                        f"{key[2] or '(response)'} [{key[3]}]", fg=colour)
+    click.echo(f"{len(comparison.regressions)} regressions, {len(comparison.fixes)} fixed, "
+               f"{len(comparison.unchanged)} unchanged")
+    if markdown_out:
+        markdown_out.write_text(comparison.markdown(), encoding="utf-8")
+    if json_out:
+        json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
+    raise SystemExit(1 if comparison.regressions else 0)
 
 
 @main.command()

@@ -18,7 +18,8 @@ from .compare import CompareRules
 from .errors import InputError
 from .localstripe_target import running
 from .replay import ReplayOptions
-from .reports import write_json, write_junit
+from .html_report import write_html
+from .reports import write_json, write_junit, write_markdown
 from .runner import run
 from .terminal import print_result
 
@@ -33,9 +34,11 @@ def run_demo(suite: Path, out_dir: Path) -> int:
         result = run(cassettes, target, ReplayOptions(api_key="sk_test_" + "demo" * 6, rules=CompareRules()))
     print_result(console, result)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(result, out_dir / "report.json")
-    write_junit(result, out_dir / "junit.xml")
-    console.print(f"\nReports: {out_dir / 'report.json'}, {out_dir / 'junit.xml'}")
+    reports = {"report.json": write_json, "junit.xml": write_junit, "report.html": write_html,
+               "summary.md": write_markdown}
+    for name, writer in reports.items():
+        writer(result, out_dir / name)
+    console.print("\nReports: " + ", ".join(str(out_dir / name) for name in reports))
     console.print("The findings above are where localstripe departs from Stripe's documented card behaviour; "
                   "the demo itself succeeded.")
     return len(result.input_errors)

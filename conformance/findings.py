@@ -29,9 +29,12 @@ class Finding:
     expected: Any = None
     actual: Any = None
     severity: str = FAILURE
+    accepted: bool = False  # a known deviation, listed in the run's baseline
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"rule": self.rule, "path": self.path, "severity": self.severity, "message": self.message}
+        if self.accepted:
+            data["accepted"] = True
         if self.expected is not MISSING:
             data["expected"] = self.expected
         if self.actual is not MISSING:
@@ -54,9 +57,11 @@ class InteractionResult:
 
     @property
     def outcome(self) -> str:
-        if any(f.severity == FAILURE for f in self.findings):
+        """failed, warning or passed — findings a baseline accepted do not count."""
+        open_findings = [f for f in self.findings if not f.accepted]
+        if any(f.severity == FAILURE for f in open_findings):
             return "failed"
-        if self.findings:
+        if open_findings:
             return "warning"
         return "passed"
 

@@ -16,7 +16,8 @@ from typing import Any
 from . import __version__
 from .findings import FAILURE, MISSING, InteractionResult, RunResult
 
-__all__ = ["REPORT_SCHEMA", "to_json", "write_json", "write_junit", "finding_line"]
+__all__ = ["REPORT_SCHEMA", "to_json", "write_json", "write_junit", "write_markdown", "markdown", "finding_line",
+           "endpoint_table"]
 
 REPORT_SCHEMA = "card-conformance/report/1"
 
@@ -24,6 +25,9 @@ REPORT_SCHEMA = "card-conformance/report/1"
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # an ordinary file, not mkstemp's private one
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
@@ -65,8 +69,9 @@ def to_json(result: RunResult) -> dict[str, Any]:
             "cassettes": len(result.cassettes),
             "interactions": sum(counts.values()),
             **counts,
-            "failures": sum(1 for f in findings if f.severity == FAILURE),
-            "warnings": sum(1 for f in findings if f.severity != FAILURE),
+            "failures": sum(1 for f in findings if f.severity == FAILURE and not f.accepted),
+            "warnings": sum(1 for f in findings if f.severity != FAILURE and not f.accepted),
+            "accepted": sum(1 for f in findings if f.accepted),
             "input_errors": len(result.input_errors),
         },
         "cassettes": [
@@ -101,7 +106,8 @@ def finding_line(finding: Any, limit: int = 0) -> str:
     expected, actual = _value(finding.expected), _value(finding.actual)
     if limit:
         expected, actual = _short(expected, limit), _short(actual, limit)
-    return f"[{finding.rule}] {where}: expected {expected}, got {actual}"
+    accepted = " (accepted by the baseline)" if getattr(finding, "accepted", False) else ""
+    return f"[{finding.rule}] {where}: expected {expected}, got {actual}{accepted}"
 
 
 def write_junit(result: RunResult, path: Path) -> None:
@@ -120,8 +126,8 @@ def write_junit(result: RunResult, path: Path) -> None:
             name = f"#{interaction.index} {interaction.endpoint} {interaction.method} {interaction.path}"
             case = ET.SubElement(suite, "testcase", name=name, classname=cassette.name,
                                  time=f"{interaction.seconds:.3f}")
-            failures = [f for f in interaction.findings if f.severity == FAILURE]
-            warnings = [f for f in interaction.findings if f.severity != FAILURE]
+            failures = [f for f in interaction.findings if f.severity == FAILURE and not f.accepted]
+            warnings = [f for f in interaction.findings if f.severity != FAILURE or f.accepted]
             if failures:
                 suite_failures += 1
                 element = ET.SubElement(case, "failure", message=failures[0].message, type=failures[0].rule)
@@ -142,3 +148,43 @@ def write_junit(result: RunResult, path: Path) -> None:
     suites.set("errors", str(errored))
     ET.indent(suites)
     _atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n")
+
+
+def endpoint_table(result: RunResult) -> list[tuple[str, int, int, int]]:
+    """(endpoint, passed, failed, warnings), sorted by endpoint."""
+    table: dict[str, list[int]] = {}
+    for _, interaction in result.interactions():
+        row = table.setdefault(interaction.endpoint, [0, 0, 0])
+        row[("passed", "failed", "warning").index(interaction.outcome)] += 1
+    return [(endpoint, *row) for endpoint, row in sorted(table.items())]  # type: ignore[misc]
+
+
+def markdown(result: RunResult, limit: int = 15) -> str:
+    """A compact summary fit for a pull-request comment."""
+    counts = result.counts()
+    total = sum(counts.values())
+    verdict = {0: "✅ conforms", 1: "❌ deviations found", 2: "⚠️ input errors"}[result.exit_code]
+    lines = [f"### Card conformance of `{result.target}`: {verdict}", "",
+             f"{total} interactions in {len(result.cassettes)} cassettes: **{counts['passed']} passed**, "
+             f"**{counts['failed']} failed**, {counts['warning']} with warnings.", "",
+             "| endpoint | passed | failed | warnings |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| `{endpoint}` | {passed} | {failed} | {warned} |" for endpoint, passed, failed, warned in endpoint_table(result)]
+    for cassette in result.input_errors:
+        lines += ["", f"⚠️ `{cassette.error}`"]
+    findings = [(c, i, f) for c, i in result.interactions() for f in i.findings if not f.accepted]
+    findings.sort(key=lambda item: item[2].severity != FAILURE)  # failures first, in run order
+    if findings:
+        lines += ["", "| cassette | # | endpoint | path | rule | expected | actual |",
+                  "| --- | ---: | --- | --- | --- | --- | --- |"]
+        for cassette, interaction, finding in findings[:limit]:
+            cells = [Path(cassette.path).name, str(interaction.index), f"`{interaction.endpoint}`",
+                     f"`{finding.path or '(response)'}`", finding.rule,
+                     f"`{_short(_value(finding.expected), 40)}`", f"`{_short(_value(finding.actual), 40)}`"]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        if len(findings) > limit:
+            lines += ["", f"… and {len(findings) - limit} more findings (see the full report)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(result: RunResult, path: Path) -> None:
+    _atomic_write(path, markdown(result).encode())

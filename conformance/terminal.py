@@ -39,8 +39,8 @@ def print_result(console: Console, result: RunResult) -> None:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
     shown = 0
     for cassette, interaction in result.interactions():
-        if not interaction.findings:
-            continue
+        if all(f.accepted for f in interaction.findings):
+            continue  # nothing, or only what the baseline accepts
         shown += 1
         if shown > MAX_INTERACTIONS_SHOWN:
             continue
@@ -50,7 +50,7 @@ def print_result(console: Console, result: RunResult) -> None:
         console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
                       f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} ({status})")
         for finding in interaction.findings[:MAX_FINDINGS_SHOWN]:
-            colour = "red" if finding.severity == FAILURE else "yellow"
+            colour = "dim" if finding.accepted else "red" if finding.severity == FAILURE else "yellow"
             console.print(f"    [{colour}]{escape(finding_line(finding, 100))}[/{colour}]", soft_wrap=True)
         if len(interaction.findings) > MAX_FINDINGS_SHOWN:
             console.print(f"    … {len(interaction.findings) - MAX_FINDINGS_SHOWN} more (see the reports)")
@@ -78,6 +78,8 @@ def print_result(console: Console, result: RunResult) -> None:
     counts = result.counts()
     total = sum(counts.values())
     verdict = {0: "[green]conforms[/green]", 1: "[red]deviations found[/red]", 2: "[red]input errors[/red]"}
+    accepted = sum(1 for _, i in result.interactions() for f in i.findings if f.accepted)
     console.print(f"{total} interactions in {len(result.cassettes)} cassettes: {counts['passed']} passed, "
-                  f"{counts['failed']} failed, {counts['warning']} with warnings — {verdict[result.exit_code]} "
-                  f"({result.seconds:.2f}s)")
+                  f"{counts['failed']} failed, {counts['warning']} with warnings"
+                  + (f", {accepted} known deviations accepted by the baseline" if accepted else "")
+                  + f" — {verdict[result.exit_code]} ({result.seconds:.2f}s)")

@@ -1,0 +1,97 @@
+"""A pytest plugin: each cassette is a test item, its interactions the steps.
+
+    pytest --conformance-target http://127.0.0.1:8420 cassettes/
+    pytest --conformance-target URL cassettes/ -n auto --dist loadfile --junitxml conformance.xml
+
+Active only with ``--conformance-target``; then YAML files that are cassettes
+are collected (one item each, so pytest-xdist's ``--dist loadfile`` keeps a
+cassette's interactions in order on one worker), and pytest's own reporting —
+``--junitxml`` included — applies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cassette import SUFFIXES
+from .compare import CompareRules
+from .findings import CassetteResult
+from .reports import finding_line
+
+__all__ = ["pytest_addoption", "pytest_collect_file"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "card-conformance: replay cassettes against a target")
+    group.addoption("--conformance-target", metavar="URL", help="Replay the collected cassettes against this server.")
+    group.addoption("--conformance-api-key", metavar="KEY", default=os.environ.get("STRIPE_API_KEY",
+                    "sk_test_card_conformance"), help="API key sent to the target (default: STRIPE_API_KEY).")
+    group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
+    group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
+
+
+def _is_cassette(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return False
+    return b"version:" in head
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if parent.config.getoption("conformance_target") and file_path.suffix in SUFFIXES and _is_cassette(file_path):
+        return CassetteFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CassetteFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        yield CassetteItem.from_parent(self, name=self.path.stem)
+
+
+class ConformanceFailure(Exception):
+    def __init__(self, result: CassetteResult) -> None:
+        self.result = result
+
+
+class CassetteItem(pytest.Item):
+    def runtest(self) -> None:
+        import httpx
+
+        from .replay import ReplayOptions, replay_cassette
+        from .runner import LIVE_PREFIXES, check_target
+
+        config = self.config
+        target = config.getoption("conformance_target").rstrip("/")
+        api_key = config.getoption("conformance_api_key")
+        if api_key.startswith(LIVE_PREFIXES):
+            pytest.fail("refusing a live API key; use a test key (sk_test_…)", pytrace=False)
+        check_target(target)
+        options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=config.getoption("conformance_strict")))
+        with httpx.Client(base_url=target, timeout=config.getoption("conformance_timeout"),
+                          verify=target.startswith("https:")) as client:
+            result = replay_cassette(self.path, client, options)
+        self.user_properties.append(("interactions", len(result.interactions)))
+        if result.error or result.failed:
+            raise ConformanceFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ConformanceFailure):
+            result = excinfo.value.result
+            lines = [f"cannot read the cassette: {result.error}"] if result.error else []
+            for interaction in result.interactions:
+                mark = {"passed": "ok  ", "warning": "warn", "failed": "FAIL"}[interaction.outcome]
+                lines.append(f"{mark} #{interaction.index} {interaction.endpoint} {interaction.method} {interaction.path}")
+                if interaction.outcome != "passed":
+                    lines += [f"       {finding_line(f, 120)}" for f in interaction.findings]
+            return "\n".join(lines)
+        return str(excinfo.getrepr(style=style or "short"))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, 0, f"cassette {self.name}"

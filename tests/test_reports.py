@@ -1,0 +1,161 @@
+"""Reports people read and CI gates trust: HTML (in a real Chromium), Markdown, JUnit, compare, baseline, shards."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xmlschema
+from click.testing import CliRunner
+
+from conformance.cli import main
+
+from .stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "cassettes"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def deviating_run(tmp_path_factory):
+    """One run of the suite against a target with two known deviations, with every report."""
+    out = tmp_path_factory.mktemp("reports")
+    with FakeStripe(deviation="deleted-false") as target:
+        code, output = cli("run", SUITE, "--target", target, "--json-report", out / "report.json",
+                           "--junit-xml", out / "junit.xml", "--html-report", out / "report.html",
+                           "--markdown-report", out / "summary.md")
+    assert code == 1, output
+    return out
+
+
+def need_chromium():
+    if CHROMIUM is None:
+        if os.environ.get("CONFORMANCE_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is required here (.ci/run installs Debian's chromium package)")
+        pytest.skip("chromium is not installed")
+
+
+def chromium(tmp_path, *args, timeout=60):
+    return subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_html_report_is_self_contained(deviating_run):
+    html = (deviating_run / "report.html").read_text()
+    assert "<link" not in html and not re.search(r"\bsrc=", html) and "@import" not in html
+    assert "invariant.deleted" in html and 'data-outcome="failed"' in html and 'data-outcome="passed"' in html
+
+
+@pytest.mark.parametrize("outcome", ["failed", "passed"])
+def test_the_filter_works_in_a_real_chromium(deviating_run, tmp_path, outcome):
+    need_chromium()
+    page = f"file://{deviating_run / 'report.html'}#{outcome}"
+    dom = chromium(tmp_path, "--dump-dom", page).stdout
+    assert f'data-filter="{outcome}"' in dom  # the page's script ran
+    shown = re.findall(r'<div class="interaction (\w+)" data-outcome="\w+">', dom)
+    hidden = re.findall(r'<div class="interaction (\w+) hidden"', dom)
+    assert shown and set(shown) == {outcome}
+    assert hidden and outcome not in hidden
+
+
+def test_a_screenshot_of_the_html_report_is_not_blank(deviating_run, tmp_path):
+    need_chromium()
+    from PIL import Image
+
+    shot = tmp_path / "shot.png"
+    chromium(tmp_path, "--window-size=1280,900", f"--screenshot={shot}", f"file://{deviating_run / 'report.html'}")
+    image = Image.open(shot).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert image.size == (1280, 900) and len(colours) > 20  # text, tables, highlights — not one flat colour
+    red = sum(count for count, (r, g, b) in colours if r > 180 and g < 80 and b < 80)
+    assert red > 100  # the failed interactions' marks
+
+
+def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
+    text = (deviating_run / "summary.md").read_text()
+    assert text.startswith("### Card conformance of")
+    assert "| endpoint | passed | failed | warnings |" in text and "| `cards.delete` | 0 | 3 | 0 |" in text
+    assert "| cards-delete.yaml | 5 | `cards.delete` | `deleted` | invariant.deleted |" in text
+    assert len(text.splitlines()) < 60
+
+
+def test_junit_xml_validates_against_the_common_schema(deviating_run):
+    schema = xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd"))
+    schema.validate(str(deviating_run / "junit.xml"))
+    text = (deviating_run / "junit.xml").read_text()
+    assert text.count("<testsuite ") == 5 and text.count("<failure ") == 3
+    assert "[invariant.deleted] deleted: expected true, got false" in text
+
+
+def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
+    reports = {}
+    for name, deviation in (("a", "deleted-false"), ("a-again", "deleted-false"), ("b", "update-ignores-name")):
+        with FakeStripe(deviation=deviation) as target:
+            cli("run", SUITE, "--target", target, "--json-report", tmp_path / f"{name}.json")
+        reports[name] = tmp_path / f"{name}.json"
+    code, output = cli("compare", reports["a"], reports["a-again"])
+    assert code == 0 and "0 regressions, 0 fixed, 3 unchanged" in output  # new ids each run, same identities
+    code, output = cli("compare", reports["a"], reports["b"], "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json")
+    assert code == 1
+    assert "regression: " in output and "[type]" in output and "fixed: " in output and "[invariant.deleted]" in output
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert {r["rule"] for r in data["regressions"]} == {"type"} and {f["rule"] for f in data["fixes"]} == {
+        "invariant.deleted"}
+    assert "**" in (tmp_path / "c.md").read_text() and "### Regressions" in (tmp_path / "c.md").read_text()
+    code, output = cli("compare", reports["a"], tmp_path / "missing.json")
+    assert code == 2 and "cannot read report" in output
+
+
+def test_a_baseline_accepts_known_deviations_and_fails_on_new_ones(tmp_path):
+    with FakeStripe(deviation="deleted-false") as target:
+        cli("run", SUITE, "--target", target, "--json-report", tmp_path / "known.json")
+    with FakeStripe(deviation="deleted-false") as target:
+        code, output = cli("run", SUITE, "--target", target, "--baseline", tmp_path / "known.json")
+    assert code == 0, output
+    assert "known deviations accepted by the baseline" in output
+    with FakeStripe(deviation="update-ignores-name") as target:
+        code, output = cli("run", SUITE, "--target", target, "--baseline", tmp_path / "known.json")
+    assert code == 1
+
+
+def test_shards_are_disjoint_stable_and_complete(tmp_path):
+    seen = []
+    with FakeStripe() as target:
+        for index in (1, 2, 3):
+            code, _ = cli("run", SUITE, "--target", target, "--shard", f"{index}/3", "--json-report",
+                          tmp_path / f"{index}.json")
+            assert code == 0
+            seen.append([c["path"] for c in json.loads((tmp_path / f"{index}.json").read_text())["cassettes"]])
+    flat = [path for shard in seen for path in shard]
+    assert sorted(flat) == sorted(str(p) for p in SUITE.glob("*.yaml")) and len(flat) == len(set(flat))
+    assert cli("run", SUITE, "--target", "http://127.0.0.1:9", "--shard", "4/3")[0] == 2
+
+
+def test_the_pytest_plugin_collects_cassettes_and_runs_them_on_xdist_workers(tmp_path):
+    junit = tmp_path / "pytest.xml"
+    with FakeStripe(deviation="deleted-false") as target:
+        process = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--conformance-target", target, str(SUITE),
+             "-n", "2", "--dist", "loadfile", f"--junitxml={junit}", "-q", "--rootdir", str(tmp_path)],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )
+    assert process.returncode == 1, process.stdout + process.stderr
+    assert "1 failed, 4 passed" in process.stdout
+    assert "FAIL #5 cards.delete DELETE" in process.stdout and "[invariant.deleted] deleted" in process.stdout
+    xml = junit.read_text()
+    assert xml.count("<testcase ") == 5 and xml.count("<failure ") == 1
