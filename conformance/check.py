@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .binding import ID_PATTERN
-from .cassette import CassetteError, Interaction, iter_interactions
+from .cassette import Interaction, iter_interactions
 from .redaction import Redactor
 from .testcards import TEST_CARDS
 

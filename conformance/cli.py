@@ -169,15 +169,13 @@ def serve(
     Identical requests get the recorded answers in recorded order; a request no
     cassette has gets HTTP 599 with the closest recorded candidates.
     """
-    from .cassette import find_cassettes, iter_interactions
+    from .cassette import iter_interactions
 
+    cassettes = _cassettes(paths)
     try:
-        cassettes = find_cassettes(list(paths))
         count = sum(1 for path in cassettes for _ in iter_interactions(path))
     except CassetteError as error:
         raise InputError(str(error)) from None
-    if not cassettes:
-        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
     if listen_port:
         check_port_free(listen_host, listen_port)
     else:
@@ -192,6 +190,19 @@ def serve(
         ready += ": point the application's API base at {address}"
     # reverse mode needs an upstream address; nothing is ever sent to it
     _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(), ready)
+
+
+def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
+    """The cassette files of the arguments, or one clear InputError."""
+    from .cassette import find_cassettes
+
+    try:
+        cassettes = find_cassettes(list(paths))
+    except CassetteError as error:
+        raise InputError(str(error)) from None
+    if not cassettes:
+        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    return cassettes
 
 
 def _report_written(path: Path) -> None:
@@ -258,7 +269,6 @@ def run_command(
     from rich.console import Console
 
     from .baseline import accept_baseline
-    from .cassette import find_cassettes
     from .compare import CompareRules
     from .html_report import write_html
     from .replay import ReplayOptions
@@ -271,12 +281,7 @@ def run_command(
     if api_key.startswith(LIVE_PREFIXES) and not allow_live:
         raise InputError("refusing a live API key: a run creates and deletes objects; use a test key "
                          "(sk_test_…) or pass --allow-live")
-    try:
-        cassettes = find_cassettes(list(paths))
-    except CassetteError as error:
-        raise InputError(str(error)) from None
-    if not cassettes:
-        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    cassettes = _cassettes(paths)
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None
@@ -394,14 +399,8 @@ def check(paths: tuple[Path, ...]) -> None:
     Exit code 0: clean; 1: problems found; 2: a cassette could not be read.
     """
     from .check import check_cassette
-    from .cassette import find_cassettes
 
-    try:
-        cassettes = find_cassettes(list(paths))
-    except CassetteError as error:
-        raise InputError(str(error)) from None
-    if not cassettes:
-        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    cassettes = _cassettes(paths)
     problems = unreadable = 0
     redactor = Redactor()
     for path in cassettes:

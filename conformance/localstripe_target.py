@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+
+from .processes import free_port, stop, wait_until_listening
 
 __all__ = ["serve", "running"]
 
@@ -34,10 +34,7 @@ def serve(host: str, port: int) -> None:
 @contextlib.contextmanager
 def running(port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
     """Start localstripe in a child process; yields its base URL and stops it afterwards."""
-    if port is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+    port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance.localstripe_target", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -45,25 +42,13 @@ def running(port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
         text=True,
     )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"localstripe exited at start-up: {process.stderr.read().strip()[-500:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"localstripe did not start on 127.0.0.1:{port} within {timeout:.0f}s")
-                time.sleep(0.05)
+        problem = wait_until_listening(process, "127.0.0.1", port, timeout)
+        if problem:
+            detail = process.stderr.read().strip()[-500:] if process.poll() is not None and process.stderr else ""
+            raise RuntimeError(f"localstripe {problem} {detail}".strip())
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def main() -> None:

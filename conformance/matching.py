@@ -93,17 +93,19 @@ def _describe_pairs(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs) or "(none)"
 
 
-def query(live: LiveRequest, recorded: LiveRequest) -> str | None:
-    if live.query == recorded.query:
-        return None
-    missing = sorted(set(recorded.query) - set(live.query))
-    extra = sorted(set(live.query) - set(recorded.query))
+def _pairs_differ(label: str, live: Iterable[tuple[str, str]], recorded: Iterable[tuple[str, str]]) -> str:
+    missing = sorted(set(recorded) - set(live))
+    extra = sorted(set(live) - set(recorded))
     parts = []
     if missing:
         parts.append(f"recorded has {_describe_pairs(missing)}")
     if extra:
         parts.append(f"request has {_describe_pairs(extra)}")
-    return "query: " + "; ".join(parts or ["repeated keys differ"])
+    return f"{label}: " + "; ".join(parts or ["repeated keys differ"])
+
+
+def query(live: LiveRequest, recorded: LiveRequest) -> str | None:
+    return None if live.query == recorded.query else _pairs_differ("query", live.query, recorded.query)
 
 
 def body(live: LiveRequest, recorded: LiveRequest) -> str | None:
@@ -112,14 +114,7 @@ def body(live: LiveRequest, recorded: LiveRequest) -> str | None:
     if live.body is None or recorded.body is None:
         return "body: " + ("the request has none" if live.body is None else "the recording has none")
     if live.body[0] == recorded.body[0] == "form":
-        missing = sorted(set(recorded.body[1]) - set(live.body[1]))
-        extra = sorted(set(live.body[1]) - set(recorded.body[1]))
-        parts = []
-        if missing:
-            parts.append(f"recorded has {_describe_pairs(missing)}")
-        if extra:
-            parts.append(f"request has {_describe_pairs(extra)}")
-        return "body: " + "; ".join(parts or ["repeated keys differ"])
+        return _pairs_differ("body", live.body[1], recorded.body[1])
     return f"body: {live.body[0]} body differs from the recorded {recorded.body[0]} body"
 
 

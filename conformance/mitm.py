@@ -14,13 +14,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import InputError
+from .processes import free_port, wait_until_listening
 from .redaction import Redactor
 
 __all__ = ["MitmProcess", "free_port", "check_port_free", "check_reachable", "addon_path", "parse_upstream"]
@@ -35,12 +35,6 @@ def addon_path(name: str) -> str:
     import proxy
 
     return str(Path(proxy.__file__).with_name(f"{name}.py"))
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -128,20 +122,16 @@ class MitmProcess:
 
     def _wait_ready(self) -> None:
         assert self.process
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._join_pump()
-                detail = next((l for l in reversed(self._last_lines) if l.strip()), "no output")
-                raise InputError(f"mitmdump exited at start-up (code {self.process.returncode}): {detail}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    self._ready.set()
-                    return
-            except OSError:
-                time.sleep(0.05)
+        problem = wait_until_listening(self.process, self.host, self.port, READY_TIMEOUT)
+        if problem is None:
+            self._ready.set()
+            return
+        if self.process.poll() is not None:
+            self._join_pump()
+            detail = next((l for l in reversed(self._last_lines) if l.strip()), "no output")
+            raise InputError(f"mitmdump exited at start-up (code {self.process.returncode}): {detail}")
         self.stop()
-        raise InputError(f"mitmdump did not accept connections on {self.host}:{self.port} within {READY_TIMEOUT:.0f}s")
+        raise InputError(f"mitmdump {problem}")
 
     def _join_pump(self) -> None:
         if self._pump is not None:

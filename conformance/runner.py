@@ -16,6 +16,7 @@ import httpx
 
 from .errors import InputError
 from .findings import CassetteResult, RunResult
+from .processes import free_port, stop, wait_until_listening
 from .replay import ReplayOptions, replay_cassette
 
 __all__ = ["run", "target_process", "check_target", "count_interactions", "LIVE_PREFIXES"]
@@ -38,9 +39,7 @@ def check_target(url: str, timeout: float = 5.0) -> None:
 @contextlib.contextmanager
 def target_process(command: str, timeout: float = 30.0) -> Iterator[str]:
     """Start a target from a command line (``{port}`` becomes a free port); yields its URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     argv = shlex.split(command.replace("{port}", str(port)))
     if not argv:
         raise InputError("--target-cmd is empty")
@@ -50,27 +49,14 @@ def target_process(command: str, timeout: float = 30.0) -> Iterator[str]:
     except OSError as error:
         raise InputError(f"cannot start target {argv[0]!r}: {error.strerror or error}") from None
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                tail = (process.stderr.read() if process.stderr else "").strip().splitlines()[-1:] or ["no output"]
-                raise InputError(f"target command exited with code {process.returncode} before answering: {tail[0]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise InputError(f"target command did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
-                time.sleep(0.05)
+        problem = wait_until_listening(process, "127.0.0.1", port, timeout)
+        if problem:
+            exited = process.poll() is not None and process.stderr
+            tail = (process.stderr.read().strip().splitlines()[-1:] if exited else []) or [""]
+            raise InputError(f"target command {problem} before answering{': ' + tail[0] if tail[0] else ''}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 def count_interactions(path: Path) -> int:
