@@ -153,7 +153,7 @@ def test_localstripe_known_deviations_show_up(token_lifecycle, localstripe_url, 
 def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fault):
     report = tmp_path / "report.json"
     with FaultTarget(fault) as target:
-        code, output = run_cli(lifecycle, "--target", target, "--json-report", report, "--timeout", "1")
+        code, output = run_cli(lifecycle, "--target", target, "--json-report", report, "--timeout", "0.5")
     assert code == 1, output
     data = json.loads(report.read_text())
     interactions = data["cassettes"][0]["interactions"]
