@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .mitm import MitmProcess, addon_path, free_port
+from .mitm import MitmProcess, addon_path
+from .processes import free_port
 from .redaction import Redactor
 from .scenarios import SUITE, Session
 

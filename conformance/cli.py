@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from . import __version__
 from .cassette import CassetteError, load
 from .baseline import read_report
 from .errors import InputError
-from .mitm import MitmProcess, addon_path, check_port_free, check_reachable, free_port, run_until_interrupted
+from .mitm import MitmProcess, addon_path, check_port_free, check_reachable, run_until_interrupted
+from .processes import free_port
 from .redaction import Redactor
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -73,8 +75,6 @@ def record(
     Start it, point the application at the address it prints, exercise the
     application, then press Ctrl-C. Secrets are redacted before anything is written.
     """
-    import re
-
     for option in mitm_options:
         if "=" not in option:
             raise click.UsageError(f"--set {option!r}: expected OPTION=VALUE")

@@ -20,10 +20,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import InputError
-from .processes import free_port, wait_until_listening
+from .processes import wait_until_listening
 from .redaction import Redactor
 
-__all__ = ["MitmProcess", "free_port", "check_port_free", "check_reachable", "addon_path", "parse_upstream"]
+__all__ = ["MitmProcess", "check_port_free", "check_reachable", "addon_path", "parse_upstream", "run_until_interrupted"]
 
 READY_TIMEOUT = 20.0
 # Per-connection bookkeeping mitmproxy logs at info level; our addons' own lines stay.
