@@ -62,3 +62,14 @@ def test_user_fields_and_patterns():
         "note": "[REDACTED:pattern] paid",
     }
     assert r.header("Email", "x@example.com") == "[REDACTED:email]"
+
+
+def test_credentials_echoed_in_text_are_redacted_with_their_scheme():
+    r = Redactor()
+    assert r.text("header was 'Authorization: Bearer abcdefghijklmnop123'") == \
+        "header was 'Authorization: Bearer [REDACTED:token]'"
+    assert r.text(f"Bearer {KEY}") == "Bearer [REDACTED:sk_test]"
+    assert r.text("Basic " + base64.b64encode(b"jenny:hunter2hunter2").decode()) == "Basic [REDACTED:credentials]"
+    assert r.text("a Bearer token is short") == "a Bearer token is short"
+    assert r.text("Basic authentication and Bearer authentication") == "Basic authentication and Bearer authentication"
+    assert r.text("(e.g. 'Authorization: Bearer YOUR_SECRET_KEY')") == "(e.g. 'Authorization: Bearer [REDACTED:token]')"
