@@ -39,9 +39,20 @@ class IdBindings:
     def __contains__(self, recorded: str) -> bool:
         return recorded in self.actual
 
-    def has_unbound(self, text: str) -> bool:
-        """Whether a text (a serialized response) holds an id not bound yet: only then is :meth:`learn` needed."""
-        return any(found not in self.actual for found in ID_PATTERN.findall(text))
+    def rewrite(self, text: str) -> tuple[str, bool]:
+        """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass."""
+        unbound = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal unbound
+            found = match.group(0)
+            actual = self.actual.get(found)
+            if actual is None:
+                unbound = True
+                return found
+            return actual
+
+        return ID_PATTERN.sub(replace, text), unbound
 
     def learn(self, recorded: Any, actual: Any, key: Any = None) -> None:
         """Walk a recorded and an actual response together; bind ids met at the same place.

@@ -48,7 +48,7 @@ def capture_suite(
                 args += ["--set", f"cassette_fixtures={fixture}"]
             for option in mitm_options:
                 args += ["--set", option]
-            mitm = MitmProcess(args, "127.0.0.1", port, redactor=redactor, echo=echo)
+            mitm = MitmProcess(args, "127.0.0.1", port, redactor=redactor, echo=echo, ready_line="recording into ")
             mitm.start()
             session = Session(f"http://127.0.0.1:{port}", api_key, tokens=tokens)
             error = None

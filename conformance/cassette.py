@@ -283,11 +283,16 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
 def _trusted_interaction(doc: dict[str, Any], index: int) -> Interaction:
     """An interaction from a document validated when it was cached."""
     req, resp = doc["request"], doc["response"]
-    request = Request(req["method"].upper(), req["path"], req.get("query", {}), req.get("headers", {}),
-                      next((Body(kind, req[kind]) for kind in BODY_KINDS if kind in req), None))
-    response = Response(resp["status"], resp.get("headers", {}),
-                        next((Body(kind, resp[kind]) for kind in BODY_KINDS if kind in resp), None))
+    request = Request(req["method"].upper(), req["path"], req.get("query", {}), req.get("headers", {}), _any_body(req))
+    response = Response(resp["status"], resp.get("headers", {}), _any_body(resp))
     return Interaction(request, response, doc.get("endpoint", ""), index)
+
+
+def _any_body(section: dict[str, Any]) -> Body | None:
+    for kind in BODY_KINDS:
+        if kind in section:
+            return Body(kind, section[kind])
+    return None
 
 
 # ---------------------------------------------------------------------- loading

@@ -109,7 +109,8 @@ def record(
         ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
     else:
         ready = f"Recording into {cassette_path}"
-    interrupted, code = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready)
+    interrupted, code = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
+                                   ready_line=r"recording into ")
     _report_written(cassette_path)
     if not interrupted:
         raise click.ClickException(f"mitmdump stopped unexpectedly (exit code {code})")
@@ -117,7 +118,7 @@ def record(
 
 def _run_proxy(
     args: list[str], mode: str, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
-    mitm_options: tuple[str, ...], redactor: Redactor, ready: str,
+    mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
 ) -> tuple[bool, int | None]:
     """Run mitmdump with an addon until Ctrl-C; (interrupted by the user, mitmdump's exit code)."""
     with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch:
@@ -132,7 +133,8 @@ def _run_proxy(
         ]
         for option in mitm_options:
             full += ["--set", option]
-        mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line))
+        mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line),
+                           ready_line=ready_line)
         mitm.start()
         address = f"http://{listen_host}:{listen_port}"
         if mode == "reverse":
@@ -189,7 +191,8 @@ def serve(
     if mode == "reverse":
         ready += ": point the application's API base at {address}"
     # reverse mode needs an upstream address; nothing is ever sent to it
-    _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(), ready)
+    _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(), ready,
+               ready_line=r"serving \d+ interactions")
 
 
 def _cassettes(paths: tuple[Path, ...]) -> list[Path]:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,10 @@ class MitmProcess:
     _pump: threading.Thread | None = None
     _last_lines: list[str] = field(default_factory=list)
     _ready: threading.Event = field(default_factory=threading.Event)
+    # A line the addon logs once it is configured: mitmproxy may accept connections before
+    # a script's configure() ran (seen with mitmproxy 12), and a request then would find no cassette.
+    ready_line: str | None = None
+    _addon_ready: threading.Event = field(default_factory=threading.Event)
     _stopping: bool = False
 
     def start(self) -> None:
@@ -114,6 +119,8 @@ class MitmProcess:
         for line in self.process.stdout:
             line = self.redactor.text(line.rstrip("\n"))
             self._last_lines = (self._last_lines + [line])[-20:]
+            if self.ready_line and not self._addon_ready.is_set() and re.search(self.ready_line, line):
+                self._addon_ready.set()
             # Start-up chatter is kept for error messages (the caller prints its own ready line);
             # shutdown chatter (connections cancelled mid-flight) is not the user's business.
             if (self._ready.is_set() and not self._stopping and line.strip() and not _CHATTER.search(line)
@@ -122,7 +129,15 @@ class MitmProcess:
 
     def _wait_ready(self) -> None:
         assert self.process
+        started = time.monotonic()
         problem = wait_until_listening(self.process, self.host, self.port, READY_TIMEOUT)
+        if problem is None and self.ready_line:
+            while not self._addon_ready.wait(0.05) and self.process.poll() is None:
+                if time.monotonic() - started > READY_TIMEOUT:
+                    problem = f"did not load its addon within {READY_TIMEOUT:.0f}s"
+                    break
+            if self.process.poll() is not None:
+                problem = "exited"
         if problem is None:
             self._ready.set()
             return

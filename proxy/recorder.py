@@ -83,7 +83,9 @@ class Recorder:
                     self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta)
                 except OSError as error:
                     raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}")
-                logger.info(f"recording into {options.cassette}")
+                # Printed, not logged: `conformance record` waits for this line whatever the log verbosity.
+                sys.stdout.write(f"recording into {options.cassette}\n")
+                sys.stdout.flush()
 
     def response(self, flow: http.HTTPFlow) -> None:
         if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,6 @@ from conformance.cassette import CassetteError, find_cassettes, iter_interaction
 from conformance.matching import InteractionIndex, LiveRequest
 from conformance.redaction import Redactor
 
-logger = logging.getLogger(__name__)
 
 
 class CassetteServer:
@@ -49,6 +47,9 @@ class CassetteServer:
     def configure(self, updated: set[str]) -> None:
         if "serve_cassettes" in updated:
             self.reload()
+            # Printed, not logged: `conformance serve` waits for this line whatever the log verbosity.
+            self._echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
+            self._start_watching()
         if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
             raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
 
@@ -66,11 +67,19 @@ class CassetteServer:
         except (CassetteError, OSError) as error:
             raise exceptions.OptionsError(str(error))
         self.index, self.files = index, files
-        logger.info(f"serving {len(index.all)} interactions from {len(paths)} cassettes")
 
     def running(self) -> None:
-        if ctx.options.serve_reload and self._watcher is None:
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        self._start_watching()
+
+    def _start_watching(self) -> None:
+        """Watch the files from the event loop (configure runs in it for scripts; else running() does)."""
+        if not ctx.options.serve_reload or self._watcher is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._watcher = loop.create_task(self._watch())
 
     async def _watch(self) -> None:
         while True:
