@@ -105,26 +105,19 @@ def _emit_value(prefix: str, value: Any, indent: int, out: list[str]) -> None:
                 out.extend(f"{pad}{line}\n" if line else "\n" for line in lines)
                 return
         out.append(f"{prefix} {_string(value)}\n")
-    elif isinstance(value, dict):
+    elif isinstance(value, (dict, list)):
         if not value:
-            out.append(f"{prefix} {{}}\n")
-        elif prefix.endswith("-"):
+            out.append(f"{prefix} {{}}\n" if isinstance(value, dict) else f"{prefix} []\n")
+            return
+        emit = _emit_mapping if isinstance(value, dict) else _emit_sequence
+        if prefix.endswith("-"):  # a collection inside a list starts on the dash's line
             first = len(out)
-            _emit_mapping(value, indent, out)
+            emit(value, indent, out)
             out[first] = prefix + " " + out[first][indent:]
         else:
             out.append(f"{prefix}\n")
-            _emit_mapping(value, indent, out)
-    elif isinstance(value, list):
-        if not value:
-            out.append(f"{prefix} []\n")
-        elif prefix.endswith("-"):
-            first = len(out)
-            _emit_sequence(value, indent, out)
-            out[first] = prefix + " " + out[first][indent:]
-        else:
-            out.append(f"{prefix}\n")
-            _emit_sequence(value, indent - 2, out)  # indentless, as PyYAML writes them
+            # lists under a key are indentless, as PyYAML writes them
+            emit(value, indent if isinstance(value, dict) else indent - 2, out)
     else:
         out.append(f"{prefix} {_scalar(value)}\n")
 

@@ -99,11 +99,6 @@ def _card_marker(match: re.Match[str]) -> str:
     return run
 
 
-def _looks_like_card(text: str) -> bool:
-    digits = text.replace(" ", "").replace("-", "")
-    return 13 <= len(digits) <= 19 and luhn_valid(digits)
-
-
 class Redactor:
     """Applies the built-in rules plus user-supplied field names and regular expressions."""
 

@@ -106,17 +106,15 @@ class _Replay:
         started = time.perf_counter()
         try:
             response = self.client.request(interaction.request.method, url, headers=headers, content=content)
-        except httpx.TimeoutException:
-            result.findings.append(Finding("target.timeout", "", f"no answer within {self.client.timeout.read}s",
-                                           recorded.status, MISSING))
-            return result
-        except httpx.ConnectError as error:
-            result.findings.append(Finding("target.connection", "", f"cannot connect to the target: {error}",
-                                           recorded.status, MISSING))
-            return result
         except httpx.HTTPError as error:
-            result.findings.append(Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
-                                           recorded.status, MISSING))
+            if isinstance(error, httpx.TimeoutException):
+                fault = Finding("target.timeout", "", f"no answer within {self.client.timeout.read}s")
+            elif isinstance(error, httpx.ConnectError):
+                fault = Finding("target.connection", "", f"cannot connect to the target: {error}")
+            else:
+                fault = Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}")
+            fault.expected, fault.actual = recorded.status, MISSING
+            result.findings = [_redacted(fault, self.options.redactor)]  # the error text may quote the request
             return result
         finally:
             result.seconds = time.perf_counter() - started

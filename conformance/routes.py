@@ -25,12 +25,6 @@ class Route:
     def pattern(self) -> re.Pattern[str]:
         return _compile(self.template)
 
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if method.upper() != self.method:
-            return None
-        found = self.pattern.fullmatch(path)
-        return found.groupdict() if found else None
-
 
 def _compile(template: str) -> re.Pattern[str]:
     regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
