@@ -160,6 +160,7 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
 
     count = max(requests, 10)
     plain: list[float] = []
+    floor: list[float] = []
     cold: list[float] = []
     ours: list[float] = []
     startup: list[float] = []
@@ -179,6 +180,19 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
                     response = client.request(method, path, content=content, headers={**headers, **extra})
                     response.json()
                 plain.append(time.perf_counter() - started)
+            # The floor: httpx's transport alone (what the runner sends through), no client layer.
+            with httpx.HTTPTransport() as transport:
+                base_url, timeouts = httpx.URL(up), httpx.Timeout(10).as_dict()
+                started = time.perf_counter()
+                for method, path, content in sent:
+                    extra = {"Content-Type": "application/x-www-form-urlencoded"} if content else {}
+                    request = httpx.Request(method, base_url.copy_with(raw_path=path.encode()), content=content,
+                                            headers={**headers, **extra}, extensions={"timeout": timeouts})
+                    response = transport.handle_request(request)
+                    response.read()
+                    response.close()
+                    response.json()
+                floor.append(time.perf_counter() - started)
             for times in (cold, ours):  # the first replay parses the YAML, the next reads the parse cache
                 result = run_cassettes([cassette], up, options)
                 assert result.exit_code == 0, "the benchmark cassette must replay clean"
@@ -191,11 +205,16 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
     # machine between rounds cancels out.
     paired = statistics.median(o / p for o, p in zip(ours, plain))
     paired_cold = statistics.median(c / p for c, p in zip(cold, plain))
+    overhead_us = statistics.median((o - f) / count * 1e6 for o, f in zip(ours, floor))
     return [
         {"benchmark": "replay", "case": f"plain httpx loop ({count} req)", "seconds": round(base, 3),
          "req_per_s": round(count / base, 1)},
+        {"benchmark": "replay", "case": "httpx transport loop (floor)", "seconds": round(statistics.median(floor), 3),
+         "req_per_s": round(count / statistics.median(floor), 1),
+         "ratio": round(statistics.median(f / p for f, p in zip(floor, plain)), 3)},
         {"benchmark": "replay", "case": "conformance run, parse cached", "seconds": round(mine, 3),
-         "req_per_s": round(count / mine, 1), "ratio": round(paired, 3), "goal": "<= 1.15 (time)"},
+         "req_per_s": round(count / mine, 1), "ratio": round(paired, 3), "goal": "<= 1.15 (time)",
+         "overhead_us_per_req": round(overhead_us), "note": f"{overhead_us:+.0f} µs/req over the floor"},
         {"benchmark": "replay", "case": "conformance run, first (parses)", "seconds": round(first, 3),
          "req_per_s": round(count / first, 1), "ratio": round(paired_cold, 3)},
         {"benchmark": "replay", "case": "CLI start-up (run --help)", "seconds": round(statistics.median(startup), 3),
@@ -357,7 +376,7 @@ def main() -> None:
     for row in rows:
         ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
         print(f"{row['benchmark']:<10} {row['case']:<38} {row.get('req_per_s', ''):>9} {row.get('seconds', ''):>8} "
-              f"{row.get('proxy_cpu_us_per_req', ''):>11} {row.get('peak_mb', ''):>8} {ratio:>7}  {row.get('goal', '')}")
+              f"{row.get('proxy_cpu_us_per_req', ''):>11} {row.get('peak_mb', ''):>8} {ratio:>7}  {row.get('goal', '')}  {row.get('note', '')}".rstrip())
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
 

@@ -62,10 +62,9 @@ class ConformanceFailure(Exception):
 
 class CassetteItem(pytest.Item):
     def runtest(self) -> None:
-        import httpx
-
         from .replay import ReplayOptions, replay_cassette
         from .runner import LIVE_PREFIXES, check_target
+        from .transport import TargetClient
 
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
@@ -74,8 +73,7 @@ class CassetteItem(pytest.Item):
             pytest.fail("refusing a live API key; use a test key (sk_test_…)", pytrace=False)
         check_target(target)
         options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=config.getoption("conformance_strict")))
-        with httpx.Client(base_url=target, timeout=config.getoption("conformance_timeout"),
-                          verify=target.startswith("https:")) as client:
+        with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
             result = replay_cassette(self.path, client, options)
         self.user_properties.append(("interactions", len(result.interactions)))
         if result.error or result.failed:

@@ -27,6 +27,7 @@ from .findings import MISSING, CassetteResult, Finding, InteractionResult
 from .invariants import InvariantState, check_response
 from .recording import GENERATED_KEY
 from .redaction import Redactor
+from .transport import TargetClient
 
 __all__ = ["ReplayOptions", "replay_cassette"]
 
@@ -46,7 +47,7 @@ class ReplayOptions:
 class _Replay:
     """The state of one cassette's replay."""
 
-    client: httpx.Client
+    client: TargetClient
     options: ReplayOptions
     rules: CompareRules
     bindings: IdBindings = field(default_factory=IdBindings)
@@ -108,7 +109,7 @@ class _Replay:
             response = self.client.request(interaction.request.method, url, headers=headers, content=content)
         except httpx.HTTPError as error:
             if isinstance(error, httpx.TimeoutException):
-                fault = Finding("target.timeout", "", f"no answer within {self.client.timeout.read}s")
+                fault = Finding("target.timeout", "", f"no answer within {self.client.timeout}s")
             elif isinstance(error, httpx.ConnectError):
                 fault = Finding("target.connection", "", f"cannot connect to the target: {error}")
             else:
@@ -207,7 +208,7 @@ def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
     return base.with_overrides([str(p) for p in ignore], [str(p) for p in exact])
 
 
-def replay_cassette(path: Path, client: httpx.Client, options: ReplayOptions, on_interaction=None) -> CassetteResult:
+def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions, on_interaction=None) -> CassetteResult:
     """Replay one cassette; a cassette that cannot be read is reported in ``error``."""
     result = CassetteResult(str(path), path.stem)
     header: dict[str, Any] = {}

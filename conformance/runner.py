@@ -12,12 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 from .errors import InputError
 from .findings import CassetteResult, RunResult
 from .processes import free_port, stop, wait_until_listening
 from .replay import ReplayOptions, replay_cassette
+from .transport import TargetClient
 
 __all__ = ["run", "target_process", "check_target", "count_interactions", "LIVE_PREFIXES"]
 
@@ -78,10 +77,7 @@ def run(
     on_interaction: Callable[[], None] | None = None,
 ) -> RunResult:
     """Replay cassettes (concurrently across cassettes, in order within each) and gather the results."""
-    limits = httpx.Limits(max_connections=max(workers, 1) * 2, max_keepalive_connections=max(workers, 1) * 2)
-    # A plain-http target needs no CA bundle: loading one costs ~30 ms of start-up.
-    verify = target.startswith("https:")
-    with httpx.Client(base_url=target, timeout=timeout, limits=limits, follow_redirects=False, verify=verify) as client:
+    with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2) as client:
         started = time.perf_counter()  # the replay itself; start-up is reported apart
 
         def one(path: Path) -> CassetteResult:

@@ -9,11 +9,14 @@ import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
+from conformance.cassette import iter_interactions
 from conformance.cli import main
 from conformance.scenarios import Session, card_lifecycle
 
@@ -242,3 +245,54 @@ def test_workers_replay_cassettes_concurrently_with_the_same_results(lifecycle, 
         assert code == 1
         reports.append(findings_of(report))
     assert reports[0] == reports[1] and len(reports[0]) == 4 * 2
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    """Mounts the fake under /gateway, sets a cookie on every answer and keeps what it was sent."""
+
+    protocol_version = "HTTP/1.1"
+    upstream = ""
+    seen: list[tuple[str, str, dict[str, str]]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.seen.append((self.command, self.path, headers))
+        assert self.path.startswith("/gateway/")
+        answer = httpx.request(self.command, self.upstream + self.path.removeprefix("/gateway"), content=body,
+                               headers={k: v for k, v in headers.items() if k != "host"})
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers["content-type"])
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.send_header("Set-Cookie", "session=from-the-target; Path=/")
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_POST = do_DELETE = forward
+
+
+def test_a_target_under_a_path_gets_exactly_the_cassettes_requests(lifecycle, tmp_path):
+    recorded = [(i.request.method, i.request.path) for i in iter_interactions(lifecycle, {})]
+    report = tmp_path / "report.json"
+    with FakeStripe() as upstream:
+        handler = type("Gateway", (_Gateway,), {"upstream": upstream, "seen": []})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            code, output = run_cli(lifecycle, "--target", f"http://127.0.0.1:{server.server_address[1]}/gateway/",
+                                   "--api-key", API_KEY, "--json-report", report)
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert code == 0, output
+    assert len(handler.seen) == len(recorded)
+    for (method, path, headers), (recorded_method, recorded_path) in zip(handler.seen, recorded):
+        assert method == recorded_method
+        shape = re.sub(r"(cus|card|src|tok)_\w+", r"\1_", path.split("?")[0].removeprefix("/gateway"))
+        assert shape == re.sub(r"(cus|card|src|tok)_\w+", r"\1_", recorded_path)
+        assert "cookie" not in headers  # the target's cookie is not a header of the cassette
+        assert headers["authorization"] == f"Bearer {API_KEY}"
+        assert headers["user-agent"].startswith("card-conformance/")
