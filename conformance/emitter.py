@@ -20,13 +20,15 @@ from typing import Any
 
 import yaml
 
+from .reader import NOT_PRINTABLE
+
 __all__ = ["dump_document"]
 
 # Characters a plain scalar may hold here: conservative, ASCII only.
 _PLAIN = re.compile(r"[A-Za-z0-9_/<(][A-Za-z0-9_ ./:@+=<>(),;~%$&*!?'-]*")
 _PLAIN_FORBIDDEN = re.compile(r": |:$| #|\s$")
 # Printable in YAML and not a line break there (U+0085, U+2028, U+2029 are); BOM excluded.
-_UNSAFE_CHAR = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_UNSAFE_CHAR = NOT_PRINTABLE
 _RESOLVERS = {
     first: [regexp for _tag, regexp in resolvers]
     for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
