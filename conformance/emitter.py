@@ -129,7 +129,16 @@ def _emit_mapping(mapping: dict[str, Any], indent: int, out: list[str]) -> None:
     for key, value in mapping.items():
         if not isinstance(key, str):
             raise TypeError(f"cannot write a {type(key).__name__} key into a cassette")
-        _emit_value(f"{pad}{_string(key)}:", value, indent + 2, out)
+        # The common one-line scalars inline: most of a Stripe object is made of them.
+        kind = type(value)
+        if kind is str and "\n" not in value:
+            out.append(f"{pad}{_string(key)}: {_string(value)}\n")
+        elif value is None:
+            out.append(f"{pad}{_string(key)}: null\n")
+        elif kind is int:
+            out.append(f"{pad}{_string(key)}: {value}\n")
+        else:
+            _emit_value(f"{pad}{_string(key)}:", value, indent + 2, out)
 
 
 def _emit_sequence(items: list[Any], indent: int, out: list[str]) -> None:

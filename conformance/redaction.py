@@ -105,6 +105,8 @@ class Redactor:
     def __init__(self, fields: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
         self.extra_fields = {f.lower() for f in fields if f}
         self.extra_patterns = [re.compile(p) for p in patterns if p]
+        # Header values repeat on every exchange (Stripe-Version, the API key): redact each once.
+        self._headers: dict[tuple[str, str], str] = {}
 
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
@@ -188,6 +190,15 @@ class Redactor:
         return fields.get(lowered)
 
     def header(self, name: str, value: str) -> str:
+        key = (name, value)
+        redacted = self._headers.get(key)
+        if redacted is None:
+            if len(self._headers) >= 1024:
+                self._headers.clear()
+            redacted = self._headers[key] = self._header(name, value)
+        return redacted
+
+    def _header(self, name: str, value: str) -> str:
         lowered = name.lower()
         if lowered in ("authorization", "proxy-authorization"):
             return self._authorization(value)
