@@ -177,6 +177,10 @@ _JSON_ESCAPES_YAML_SHARES = frozenset('"\\bfnrt')
 _NOT_PLAIN_START = frozenset('"{[|')
 
 
+# "    brand: Visa", "  status: 200": three lines in four of a cassette repeat one before them.
+_SCALAR_LINES: dict[str, tuple[int, str, Any]] = {}
+
+
 @lru_cache(maxsize=16384)
 def _subset_plain(text: str) -> Any:
     # Cached: keys and many values (``card``, ``Visa``, ``null``) repeat in every interaction.
@@ -235,6 +239,13 @@ class _Document:
         lines = self.lines
         while self.i < len(lines):
             raw = lines[self.i]
+            known = _SCALAR_LINES.get(raw)
+            if known is not None and known[0] == indent:
+                if known[1] in result:
+                    raise _Unsupported
+                result[known[1]] = known[2]
+                self.i += 1
+                continue
             text = raw.lstrip(" ")
             if not text or text[0] == "#":
                 self.i += 1
@@ -260,9 +271,14 @@ class _Document:
                 raise _Unsupported
             self.i += 1
             rest = rest.lstrip(" ")
-            # Most values are plain scalars on the key's line: no need for the general case.
-            result[key] = _subset_plain(rest) if rest and rest[0] not in _NOT_PLAIN_START else \
-                self.value(rest, indent, depth)
+            if rest and rest[0] not in _NOT_PLAIN_START:
+                # Most values are plain scalars on the key's line, and most such lines repeat.
+                value = result[key] = _subset_plain(rest)
+                if len(_SCALAR_LINES) >= 8192:
+                    _SCALAR_LINES.clear()
+                _SCALAR_LINES[raw] = (indent, key, value)
+            else:
+                result[key] = self.value(rest, indent, depth)
         return result
 
     def sequence(self, indent: int, depth: int) -> list[Any]:
