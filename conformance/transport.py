@@ -10,6 +10,7 @@ merging and cookie bookkeeping, which cost more CPU than the rest of a replay.
 from __future__ import annotations
 
 from types import TracebackType
+from urllib.parse import quote
 
 import httpx
 
@@ -37,6 +38,8 @@ class TargetClient:
         Raises ``httpx.TimeoutException``, ``httpx.ConnectError`` or another
         ``httpx.HTTPError`` when the exchange fails.
         """
+        if not target.isascii() or " " in target:
+            target = quote(target, safe="/?&=%:@!$'()*+,;[]~")  # as it goes on the wire, like httpx.Client
         url = self.base_url.copy_with(raw_path=self._prefix + target.encode())
         request = httpx.Request(method, url, headers={**self._headers, **headers}, content=content,
                                 extensions={"timeout": self._timeouts})

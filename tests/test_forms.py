@@ -48,3 +48,21 @@ def test_keys_that_are_not_clean_bracket_notation_are_kept_whole():
     assert roundtrip("a[b=1") == {"a[b": "1"}
     assert roundtrip("a[b]x[c]=1") == {"a[b]x[c]": "1"}
     assert forms.encode(roundtrip("a[b]x[c]=1")) == "a%5Bb%5Dx%5Bc%5D=1"
+
+
+from urllib.parse import parse_qsl  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(list("ab=&+%[]é 0F2;") + ["%2", "%C3%A9", "%ZZ", "%FF", "&&", "=="])).map("".join))
+def test_parse_pairs_splits_like_the_standard_library(raw):
+    try:
+        expected = parse_qsl(raw, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            forms.parse_pairs(raw)
+        return
+    assert forms.parse_pairs(raw) == expected
