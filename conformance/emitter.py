@@ -27,8 +27,6 @@ __all__ = ["dump_document"]
 # Characters a plain scalar may hold here: conservative, ASCII only.
 _PLAIN = re.compile(r"[A-Za-z0-9_/<(][A-Za-z0-9_ ./:@+=<>(),;~%$&*!?'-]*")
 _PLAIN_FORBIDDEN = re.compile(r": |:$| #|\s$")
-# Printable in YAML and not a line break there (U+0085, U+2028, U+2029 are); BOM excluded.
-_UNSAFE_CHAR = NOT_PRINTABLE
 _RESOLVERS = {
     first: [regexp for _tag, regexp in resolvers]
     for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
@@ -47,7 +45,7 @@ def _escape(match: re.Match[str]) -> str:
 def _quoted(text: str) -> str:
     # JSON's escapes are valid in YAML double quotes; what JSON leaves raw but YAML
     # forbids (DEL, C1 controls, BOM, line separators) gets a YAML escape.
-    return _UNSAFE_CHAR.sub(_escape, json.dumps(text, ensure_ascii=False))
+    return NOT_PRINTABLE.sub(_escape, json.dumps(text, ensure_ascii=False))
 
 
 @lru_cache(maxsize=16384)
@@ -60,7 +58,7 @@ def _string(text: str) -> str:
 
 def _literal_lines(text: str) -> tuple[str, list[str]] | None:
     """Header and lines of a literal block for multi-line text, or None when a block cannot hold it."""
-    if "\t" in text or _UNSAFE_CHAR.search(text.replace("\n", "")) or text.startswith((" ", "\n")):
+    if "\t" in text or NOT_PRINTABLE.search(text.replace("\n", "")) or text.startswith((" ", "\n")):
         return None
     if text.endswith("\n\n"):
         return None
