@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from mitmproxy import ctx, exceptions, http
 
 from conformance.cassette import CassetteWriter
-from conformance.recording import build_interaction
+from conformance.recording import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ class Recorder:
         self.redactor = Redactor()
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
+        self.request_headers = frozenset(name.lower().encode() for name in REQUEST_HEADERS)
+        self.response_headers = frozenset(name.lower().encode() for name in RESPONSE_HEADERS)
 
     def load(self, loader) -> None:
         loader.add_option("cassette", str, "", "Cassette file to record into; it is overwritten.")
@@ -75,6 +77,9 @@ class Recorder:
                 raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}")
         if "record_headers" in updated:
             self.extra_headers = tuple(options.record_headers)
+            extra = {name.lower().encode() for name in self.extra_headers}
+            self.request_headers = frozenset({name.lower().encode() for name in REQUEST_HEADERS} | extra)
+            self.response_headers = frozenset({name.lower().encode() for name in RESPONSE_HEADERS} | extra)
         if {"cassette", "cassette_name", "cassette_fixtures"} & updated:
             self.done()
             if options.cassette:
@@ -91,14 +96,16 @@ class Recorder:
         if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):
             return
         request, response = flow.request, flow.response
+        request_headers, request_content = self._parts(request, self.request_headers)
+        response_headers, response_content = self._parts(response, self.response_headers)
         interaction = build_interaction(
             method=request.method,
             url_path=request.path,
-            request_headers=request.headers.items(multi=True),
-            request_content=request.get_content(strict=False) or b"",
+            request_headers=request_headers,
+            request_content=request_content,
             status=response.status_code,
-            response_headers=response.headers.items(multi=True),
-            response_content=response.get_content(strict=False) or b"",
+            response_headers=response_headers,
+            response_content=response_content,
             redactor=self.redactor,
             extra_headers=self.extra_headers,
         )
@@ -113,6 +120,20 @@ class Recorder:
                 f"{interaction.request.url_path} -> {interaction.response.status}\n"
             )
             sys.stdout.flush()
+
+    @staticmethod
+    def _parts(message: http.Message, wanted: frozenset[bytes]) -> tuple[list[tuple[str, str]], bytes]:
+        """The headers worth recording and the decoded body, in one pass over the raw header fields."""
+        headers = []
+        encoded = False
+        for name, value in message.headers.fields:
+            lowered = name.lower()
+            if lowered in wanted:
+                headers.append((name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")))
+            elif lowered == b"content-encoding":
+                encoded = True
+        content = message.get_content(strict=False) if encoded else message.raw_content
+        return headers, content or b""
 
     def done(self) -> None:
         if self.writer is not None:

@@ -75,6 +75,19 @@ def test_only_matching_paths_are_recorded(recorder, tmp_path):
     assert loaded[1].request.query == {"limit": "3"}
 
 
+def test_extra_headers_are_recorded_on_request_and_response(recorder, tmp_path):
+    flow = card_flow()
+    flow.request.headers["X-Tenant"] = "acme"
+    flow.response.headers["x-tenant"] = "acme-eu"
+    flow.response.headers["Set-Cookie"] = "session=abc"
+    path = record(recorder, tmp_path, flow, record_headers=["X-Tenant", "Set-Cookie"])
+    (interaction,) = load(path).interactions
+    assert interaction.request.headers["X-Tenant"] == "acme"
+    assert interaction.response.headers == {"Content-Type": "application/json", "Set-Cookie": "[REDACTED:set-cookie]",
+                                            "X-Tenant": "acme-eu"}
+    assert interaction.response.json()["name"] == "Jenny Rosen"  # still gunzipped
+
+
 def test_user_redaction_and_path_options(recorder, tmp_path):
     flow = card_flow(path="/api/customers/cus_1/sources/card_1", body=b"name=Jenny+Rosen&metadata[email]=j@example.com")
     path = record(recorder, tmp_path, flow, record_paths="^/api/", redact_fields=["email"])
