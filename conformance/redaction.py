@@ -28,10 +28,11 @@ _KEY = re.compile(r"(?P<prefix>sk|rk)_(?:(?P<mode>test|live)_[0-9A-Za-z_*]+|[0-9
 _SCHEME_CREDENTIAL = re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=-]{12,})")
 _WHSEC = re.compile(r"whsec_[0-9A-Za-z+/=_]+")
 _CLIENT_SECRET = re.compile(r"[0-9A-Za-z]+_[0-9A-Za-z]+_secret_[0-9A-Za-z]+")
-# A run of digit groups ("4242 4242 4242 4242", "4242424242424242 0"); _cards_in looks inside
-# it for 13-19 digits of whole groups that pass the Luhn check. Starts with a digit so the
-# engine skips ahead fast; what precedes and follows is checked in _card_marker.
-_CARD = re.compile(r"\d+(?:[ -]\d+)*")
+# A run of digit groups ("4242 4242 4242 4242", "4242424242424242 0"); _card_spans looks inside
+# it for 13-19 digits of whole groups that pass the Luhn check. A group glued to a letter or an
+# underscore on its left (``cus_4242…``, ``A0``) belongs to another token and never starts a run;
+# one glued on its right is dropped in _card_spans.
+_CARD = re.compile(r"(?<![0-9A-Za-z_])\d+(?:[ -]\d+)*")
 _ALNUM_ID = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 # Every card number has such a run. Spelt out in ASCII digits: three times faster to rule out than
 # ``\d{4}[ -]?\d{2}`` on a typical body, and the Luhn check reads ASCII digits only anyway.
@@ -70,8 +71,6 @@ def _card_spans(match: re.Match[str]) -> list[tuple[int, int]]:
     """
     run, text = match.group(0), match.string
     groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run)]
-    if match.start() and text[match.start() - 1] in _ALNUM_ID:
-        groups = groups[1:]
     if match.end() < len(text) and text[match.end()] in _ALNUM_ID:
         groups = groups[:-1]
     spans = []

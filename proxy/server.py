@@ -14,15 +14,17 @@ not match; the miss is printed too. Never a silent pass-through.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from mitmproxy import ctx, exceptions, http
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
-from conformance.matching import InteractionIndex, LiveRequest
+from conformance.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.redaction import Redactor
 
 
@@ -32,6 +34,7 @@ class CassetteServer:
         self.index = InteractionIndex()
         self.redactor = Redactor()
         self.files: dict[Path, tuple[int, int]] = {}
+        self._templates: dict[int, http.Response] = {}  # id(ServedInteraction) -> its answer, for this index
         self._watcher: asyncio.Task[None] | None = None
 
     def load(self, loader) -> None:
@@ -67,6 +70,7 @@ class CassetteServer:
         except (CassetteError, OSError) as error:
             raise exceptions.OptionsError(str(error))
         self.index, self.files = index, files
+        self._templates = {}
 
     def running(self) -> None:
         self._start_watching()
@@ -102,11 +106,24 @@ class CassetteServer:
         live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
                                  request.headers.get("content-type", ""), self.redactor)
         served = self.index.take(live, ctx.options.serve_exhausted)
-        if served is not None:
+        flow.response = self._answer(served) if served is not None else self._miss(live)
+
+    def _answer(self, served: ServedInteraction) -> http.Response:
+        """The recorded answer: built once per interaction, then copied.
+
+        ``Response.make`` type-checks every field (~30 µs, a quarter of serving a
+        request); a copy with its own data and headers costs a tenth of that.
+        """
+        template = self._templates.get(id(served))
+        if template is None:
             recorded = served.interaction.response
-            flow.response = http.Response.make(recorded.status, served.content, recorded.headers)
-            return
-        flow.response = self._miss(live)
+            template = self._templates[id(served)] = http.Response.make(recorded.status, served.content,
+                                                                        recorded.headers)
+        response = copy.copy(template)
+        response.data = copy.copy(template.data)
+        response.headers = template.headers.copy()
+        response.timestamp_start = response.timestamp_end = time.time()
+        return response
 
     def _miss(self, live: LiveRequest) -> http.Response:
         query = "&".join(f"{k}={v}" for k, v in live.query)

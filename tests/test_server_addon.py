@@ -1,0 +1,31 @@
+"""The serving addon, driven by mitmproxy's own test helpers."""
+
+from mitmproxy.test import taddons, tflow, tutils
+
+from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
+from proxy.server import CassetteServer
+
+
+def test_each_answer_is_a_response_of_its_own(tmp_path):
+    path = tmp_path / "cards.yaml"
+    card = {"id": "card_1", "object": "card", "last4": "4242"}
+    with CassetteWriter(path) as writer:
+        writer.append(Interaction(Request("GET", "/v1/customers/cus_1/cards/card_1"),
+                                  Response(200, {"Content-Type": "application/json"}, Body("json", card))))
+    server = CassetteServer()
+    with taddons.context(server) as tctx:
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False)
+        answers = []
+        for _ in range(2):
+            flow = tflow.tflow(req=tutils.treq(method=b"GET", path=b"/v1/customers/cus_1/cards/card_1", content=b""))
+            server.request(flow)
+            answers.append(flow.response)
+        first, second = answers
+        first.headers["X-Added-Later"] = "1"  # what another addon might do to one answer...
+        first.content = b"{}"
+        assert "X-Added-Later" not in second.headers  # ...leaves the next one as recorded
+        for answer in (second, first):
+            assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+        assert second.json() == card
+        assert second.timestamp_start is not None and second.timestamp_end >= second.timestamp_start
+        server.done()
