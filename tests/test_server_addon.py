@@ -27,5 +27,6 @@ def test_each_answer_is_a_response_of_its_own(tmp_path):
         for answer in (second, first):
             assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
         assert second.json() == card
+        assert second.headers["Content-Length"] == str(len(second.raw_content))
         assert second.timestamp_start is not None and second.timestamp_end >= second.timestamp_start
         server.done()
