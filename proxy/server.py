@@ -34,7 +34,8 @@ class CassetteServer:
         self.index = InteractionIndex()
         self.redactor = Redactor()
         self.files: dict[Path, tuple[int, int]] = {}
-        self._prototypes: dict[tuple[int, tuple[tuple[str, str], ...]], http.Response] = {}
+        # (status, headers) -> (a response made with them, its header fields but Content-Length, encoded?)
+        self._prototypes: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[http.Response, tuple, bool]] = {}
         self._watcher: asyncio.Task[None] | None = None
 
     def load(self, loader) -> None:
@@ -111,18 +112,27 @@ class CassetteServer:
         """The recorded answer, as a copy of a response made once per status and header set.
 
         ``Response.make`` type-checks every field (~30 µs, a quarter of serving a
-        request); a copy with its own data and headers, then the body set
-        through the public setter, costs a fraction of that.
+        request); a copy with its own data and headers costs a fraction of that.
         """
         recorded = served.interaction.response
         shape = (recorded.status, tuple(recorded.headers.items()))
-        prototype = self._prototypes.get(shape)
-        if prototype is None:
-            prototype = self._prototypes[shape] = http.Response.make(recorded.status, b"", recorded.headers)
+        known = self._prototypes.get(shape)
+        if known is None:
+            prototype = http.Response.make(recorded.status, b"", recorded.headers)
+            fields = prototype.headers.fields
+            encoded = any(name.lower() == b"content-encoding" for name, _ in fields)
+            known = self._prototypes[shape] = (prototype, tuple(f for f in fields if f[0].lower() != b"content-length"),
+                                               encoded)
+        prototype, fields, encoded = known
         response = copy.copy(prototype)
         response.data = copy.copy(prototype.data)
-        response.headers = prototype.headers.copy()
-        response.content = served.content  # sets Content-Length, as make() does
+        content = served.content
+        if encoded:  # a recorded Content-Encoding: let mitmproxy encode the body
+            response.headers = http.Headers(prototype.headers.fields)
+            response.content = content
+        else:
+            response.headers = http.Headers((*fields, (b"content-length", str(len(content)).encode())))
+            response.raw_content = content
         response.timestamp_start = response.timestamp_end = time.time()
         return response
 

@@ -30,3 +30,23 @@ def test_each_answer_is_a_response_of_its_own(tmp_path):
         assert second.headers["Content-Length"] == str(len(second.raw_content))
         assert second.timestamp_start is not None and second.timestamp_end >= second.timestamp_start
         server.done()
+
+
+def test_a_recorded_content_encoding_is_applied_to_the_answer(tmp_path):
+    import gzip
+    import json
+
+    path = tmp_path / "gzip.yaml"
+    card = {"id": "card_1", "object": "card"}
+    with CassetteWriter(path) as writer:
+        writer.append(Interaction(Request("GET", "/v1/customers/cus_1/cards/card_1"), Response(
+            200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, Body("json", card))))
+    server = CassetteServer()
+    with taddons.context(server) as tctx:
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False)
+        flow = tflow.tflow(req=tutils.treq(method=b"GET", path=b"/v1/customers/cus_1/cards/card_1", content=b""))
+        server.request(flow)
+        server.done()
+    answer = flow.response
+    assert json.loads(gzip.decompress(answer.raw_content)) == card
+    assert answer.headers["Content-Length"] == str(len(answer.raw_content))
