@@ -31,14 +31,19 @@ from conformance.redaction import Redactor
 logger = logging.getLogger(__name__)
 
 
+def _lowered(names: Sequence[str]) -> frozenset[bytes]:
+    """Header names as they are compared with mitmproxy's raw header fields."""
+    return frozenset(name.lower().encode() for name in names)
+
+
 class Recorder:
     def __init__(self) -> None:
         self.writer: CassetteWriter | None = None
         self.redactor = Redactor()
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
-        self.request_headers = frozenset(name.lower().encode() for name in REQUEST_HEADERS)
-        self.response_headers = frozenset(name.lower().encode() for name in RESPONSE_HEADERS)
+        self.request_headers = _lowered(REQUEST_HEADERS)
+        self.response_headers = _lowered(RESPONSE_HEADERS)
 
     def load(self, loader) -> None:
         loader.add_option("cassette", str, "", "Cassette file to record into; it is overwritten.")
@@ -77,9 +82,8 @@ class Recorder:
                 raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}")
         if "record_headers" in updated:
             self.extra_headers = tuple(options.record_headers)
-            extra = {name.lower().encode() for name in self.extra_headers}
-            self.request_headers = frozenset({name.lower().encode() for name in REQUEST_HEADERS} | extra)
-            self.response_headers = frozenset({name.lower().encode() for name in RESPONSE_HEADERS} | extra)
+            self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
+            self.response_headers = _lowered((*RESPONSE_HEADERS, *self.extra_headers))
         if {"cassette", "cassette_name", "cassette_fixtures"} & updated:
             self.done()
             if options.cassette:
