@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from conformance.mitm import MitmProcess, addon_path  # noqa: E402
-from conformance.processes import free_port  # noqa: E402
+from conformance.record.mitm import MitmProcess, addon_path  # noqa: E402
+from conformance.net import free_port  # noqa: E402
 
 API_KEY = "sk_test_" + "bench0000000000000000000"
 
@@ -170,9 +170,9 @@ def write_replay_cassette(path: Path, count: int) -> list[tuple[str, str, bytes]
 
 def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
     """conformance run vs a plain httpx keep-alive loop sending the same requests (start-up excluded)."""
-    from conformance.compare import CompareRules
+    from conformance.checks.compare import CompareRules
     from conformance.replay import ReplayOptions
-    from conformance.runner import run as run_cassettes
+    from conformance.replay.runner import run as run_cassettes
 
     count = max(requests, 10)
     plain: list[float] = []
@@ -341,9 +341,9 @@ def bench_scale(requests: int, rounds: int) -> list[dict[str, object]]:
 
 def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
     """--workers 1, 2, 4 against a target that answers after 20 ms: speedup should be >= 0.8 N."""
-    from conformance.compare import CompareRules
+    from conformance.checks.compare import CompareRules
     from conformance.replay import ReplayOptions
-    from conformance.runner import run as run_cassettes
+    from conformance.replay.runner import run as run_cassettes
 
     options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
     rows: list[dict[str, object]] = []

@@ -1,3 +1,3 @@
-from .cli import main
+from conformance.cli import main
 
 main()

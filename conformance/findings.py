@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
-__all__ = ["FAILURE", "WARNING", "Finding", "InteractionResult", "CassetteResult", "RunResult", "MISSING"]
+from conformance.rules import Outcome, Severity, rule
 
-FAILURE = "failure"
-WARNING = "warning"
+__all__ = ["Verdict", "Finding", "InteractionResult", "CassetteResult", "RunResult", "MISSING"]
 
 
 class _Missing:
@@ -21,18 +21,40 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+class Verdict(Enum):
+    """The verdict of a run, its words in every output, and the exit code a CI gate reads."""
+
+    CONFORMS = ("conforms", 0)
+    DEVIATIONS = ("deviations found", 1)
+    INPUT_ERRORS = ("input errors", 2)
+
+    def __init__(self, text: str, exit_code: int) -> None:
+        self.text = text
+        self.exit_code = exit_code
+
+
 @dataclass
 class Finding:
-    rule: str
+    rule: str  # a registered rule id (conformance.rules)
     path: str  # JSON path into the response body, "" for the whole exchange
     message: str
     expected: Any = None
     actual: Any = None
-    severity: str = FAILURE
+    severity: Severity | None = None  # None: the rule's default
     accepted: bool = False  # a known deviation, listed in the run's baseline
 
+    def __post_init__(self) -> None:
+        default = rule(self.rule).severity
+        self.severity = Severity(self.severity) if self.severity is not None else default
+
+    @property
+    def is_failure(self) -> bool:
+        """A failure that counts: not a warning, not accepted by a baseline."""
+        return self.severity == Severity.FAILURE and not self.accepted
+
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"rule": self.rule, "path": self.path, "severity": self.severity, "message": self.message}
+        data: dict[str, Any] = {"rule": self.rule, "path": self.path, "severity": str(self.severity),
+                                "message": self.message}
         if self.accepted:
             data["accepted"] = True
         if self.expected is not MISSING:
@@ -56,14 +78,14 @@ class InteractionResult:
     seconds: float = 0.0
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         """failed, warning or passed — findings a baseline accepted do not count."""
         open_findings = [f for f in self.findings if not f.accepted]
-        if any(f.severity == FAILURE for f in open_findings):
-            return "failed"
+        if any(f.severity == Severity.FAILURE for f in open_findings):
+            return Outcome.FAILED
         if open_findings:
-            return "warning"
-        return "passed"
+            return Outcome.WARNING
+        return Outcome.PASSED
 
 
 @dataclass
@@ -75,7 +97,7 @@ class CassetteResult:
 
     @property
     def failed(self) -> bool:
-        return any(i.outcome == "failed" for i in self.interactions)
+        return any(i.outcome == Outcome.FAILED for i in self.interactions)
 
 
 @dataclass
@@ -91,14 +113,21 @@ class RunResult:
     def input_errors(self) -> list[CassetteResult]:
         return [c for c in self.cassettes if c.error]
 
-    def counts(self) -> dict[str, int]:
-        counts = {"passed": 0, "failed": 0, "warning": 0}
+    def counts(self) -> dict[Outcome, int]:
+        counts = dict.fromkeys(Outcome, 0)
         for _, interaction in self.interactions():
             counts[interaction.outcome] += 1
         return counts
 
+    def per_endpoint(self) -> list[tuple[str, dict[Outcome, int]]]:
+        """Outcome counts per endpoint, sorted by endpoint."""
+        table: dict[str, dict[Outcome, int]] = {}
+        for _, interaction in self.interactions():
+            table.setdefault(interaction.endpoint, dict.fromkeys(Outcome, 0))[interaction.outcome] += 1
+        return sorted(table.items())
+
     @property
-    def exit_code(self) -> int:
+    def verdict(self) -> Verdict:
         if self.input_errors:
-            return 2
-        return 1 if any(c.failed for c in self.cassettes) else 0
+            return Verdict.INPUT_ERRORS
+        return Verdict.DEVIATIONS if any(c.failed for c in self.cassettes) else Verdict.CONFORMS

@@ -1,21 +1,19 @@
-"""Child processes that listen on a loopback port: free ports, waiting until they answer, stopping them."""
+"""Child processes that listen on a loopback port: starting them, waiting until they answer, stopping them."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
+from collections.abc import Iterator, Sequence
 
-__all__ = ["free_port", "wait_until_listening", "stop"]
+from conformance.errors import TargetError
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+__all__ = ["wait_until_listening", "stop", "listening"]
 
 
-def wait_until_listening(process: subprocess.Popen, host: str, port: int, timeout: float) -> str | None:
+def wait_until_listening(process: subprocess.Popen[str], host: str, port: int, timeout: float) -> str | None:
     """None once ``host:port`` accepts connections; else why not (the process exited, or the time ran out)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -30,7 +28,7 @@ def wait_until_listening(process: subprocess.Popen, host: str, port: int, timeou
             time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
+def stop(process: subprocess.Popen[str], timeout: float = 10.0) -> int:
     """SIGTERM, then SIGKILL if it does not end in time; the exit code."""
     if process.poll() is None:
         process.terminate()
@@ -40,3 +38,26 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
             process.kill()
             process.wait()
     return process.returncode
+
+
+@contextlib.contextmanager
+def listening(argv: Sequence[str], port: int, name: str, timeout: float = 30.0) -> Iterator[subprocess.Popen[str]]:
+    """Start ``argv``, wait until it listens on 127.0.0.1:``port``, stop it afterwards.
+
+    A process that cannot start, exits or never listens is a TargetError naming
+    ``name`` and quoting the last line it wrote to stderr.
+    """
+    try:
+        process = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+    except OSError as error:
+        raise TargetError(f"cannot start {name} {argv[0]!r}: {error.strerror or error}") from None
+    try:
+        problem = wait_until_listening(process, "127.0.0.1", port, timeout)
+        if problem:
+            exited = process.poll() is not None and process.stderr is not None
+            tail = (process.stderr.read().strip().splitlines()[-1:] if exited and process.stderr else []) or [""]
+            raise TargetError(f"{name} {problem} before answering{': ' + tail[0] if tail[0] else ''}")
+        yield process
+    finally:
+        stop(process)

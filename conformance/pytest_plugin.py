@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from .cassette import SUFFIXES
-from .compare import CompareRules
-from .findings import CassetteResult
-from .reports import finding_line
+from conformance.cassette import is_cassette
+from conformance.errors import ConformanceError, UnsafeKeyError, refuse_live_key
+from conformance.findings import CassetteResult
+from conformance.report.common import finding_line
+from conformance.rules import Outcome
 
-__all__ = ["pytest_addoption", "pytest_collect_file"]
+__all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,17 +36,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
 
 
-def _is_cassette(path: Path) -> bool:
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(4096)
-    except OSError:
-        return False
-    return b"version:" in head
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("conformance_target", None):
+        try:
+            refuse_live_key(config.getoption("conformance_api_key"), "a run creates and deletes objects")
+        except UnsafeKeyError as error:
+            raise pytest.UsageError(str(error)) from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if parent.config.getoption("conformance_target") and file_path.suffix in SUFFIXES and _is_cassette(file_path):
+    if parent.config.getoption("conformance_target") and is_cassette(file_path):
         return CassetteFile.from_parent(parent, path=file_path)
     return None
 
@@ -62,19 +62,20 @@ class ConformanceFailure(Exception):
 
 class CassetteItem(pytest.Item):
     def runtest(self) -> None:
-        from .replay import ReplayOptions, replay_cassette
-        from .runner import LIVE_PREFIXES, check_target
-        from .transport import TargetClient
+        # Imported here: deepdiff and httpx cost every pytest start that does not replay.
+        from conformance.checks import CompareRules
+        from conformance.replay import ReplayOptions, TargetClient, check_target, replay_cassette
 
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
-        api_key = config.getoption("conformance_api_key")
-        if api_key.startswith(LIVE_PREFIXES):
-            pytest.fail("refusing a live API key; use a test key (sk_test_…)", pytrace=False)
-        check_target(target)
-        options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=config.getoption("conformance_strict")))
-        with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
-            result = replay_cassette(self.path, client, options)
+        options = ReplayOptions(api_key=config.getoption("conformance_api_key"),
+                                rules=CompareRules(strict=config.getoption("conformance_strict")))
+        try:
+            check_target(target)
+            with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
+                result = replay_cassette(self.path, client, options)
+        except ConformanceError as error:
+            pytest.fail(str(error), pytrace=False)
         self.user_properties.append(("interactions", len(result.interactions)))
         if result.error or result.failed:
             raise ConformanceFailure(result)
@@ -84,9 +85,9 @@ class CassetteItem(pytest.Item):
             result = excinfo.value.result
             lines = [f"cannot read the cassette: {result.error}"] if result.error else []
             for interaction in result.interactions:
-                mark = {"passed": "ok  ", "warning": "warn", "failed": "FAIL"}[interaction.outcome]
+                mark = {Outcome.PASSED: "ok  ", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL"}[interaction.outcome]
                 lines.append(f"{mark} #{interaction.index} {interaction.endpoint} {interaction.method} {interaction.path}")
-                if interaction.outcome != "passed":
+                if interaction.outcome != Outcome.PASSED:
                     lines += [f"       {finding_line(f, 120)}" for f in interaction.findings]
             return "\n".join(lines)
         return str(excinfo.getrepr(style=style or "short"))

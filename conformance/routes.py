@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Route", "ROUTES", "endpoint_for", "OTHER"]
+__all__ = ["Route", "RouteMatch", "ROUTES", "match_route", "endpoint_for", "OTHER"]
 
 OTHER = "other"
 
@@ -53,14 +53,31 @@ ROUTES: tuple[Route, ...] = (
     Route("tokens.retrieve", "GET", "/v1/tokens/{token}"),
 )
 
-_BY_METHOD: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+_BY_METHOD: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
 for _route in ROUTES:
-    _BY_METHOD.setdefault(_route.method, []).append((_route.pattern, _route.name))
+    _BY_METHOD.setdefault(_route.method, []).append((_route.pattern, _route))
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: Route
+    params: dict[str, str]  # template name -> value from the path, e.g. {"customer": "cus_…", "card": "card_…"}
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+
+def match_route(method: str, path: str) -> RouteMatch | None:
+    """The documented route of a request, with the ids its path names; None when it is not in the table."""
+    for pattern, route in _BY_METHOD.get(method.upper(), ()):
+        found = pattern.fullmatch(path)
+        if found:
+            return RouteMatch(route, found.groupdict())
+    return None
 
 
 def endpoint_for(method: str, path: str) -> str:
     """The endpoint name of a request, ``other`` when it is not in the table."""
-    for pattern, name in _BY_METHOD.get(method.upper(), ()):
-        if pattern.fullmatch(path):
-            return name
-    return OTHER
+    found = match_route(method, path)
+    return found.name if found else OTHER

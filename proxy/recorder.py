@@ -17,7 +17,6 @@ to all addons.
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -25,11 +24,8 @@ from collections.abc import Sequence
 from mitmproxy import ctx, exceptions, http
 
 from conformance.cassette import CassetteWriter
-from conformance.recording import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
+from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
-
-logger = logging.getLogger(__name__)
-
 
 def _lowered(names: Sequence[str]) -> frozenset[bytes]:
     """Header names as they are compared with mitmproxy's raw header fields."""
@@ -39,6 +35,7 @@ def _lowered(names: Sequence[str]) -> frozenset[bytes]:
 class Recorder:
     def __init__(self) -> None:
         self.writer: CassetteWriter | None = None
+        self.failed = False
         self.redactor = Redactor()
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
@@ -96,6 +93,10 @@ class Recorder:
                 sys.stdout.write(f"recording into {options.cassette}\n")
                 sys.stdout.flush()
 
+    def request(self, flow: http.HTTPFlow) -> None:
+        if self.failed:
+            flow.kill()  # nothing passes through unrecorded once recording has stopped
+
     def response(self, flow: http.HTTPFlow) -> None:
         if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):
             return
@@ -116,7 +117,10 @@ class Recorder:
         try:
             index = self.writer.append(interaction)
         except OSError as error:
-            logger.error(f"could not write to {self.writer.path}: {error.strerror}; interaction not recorded")
+            # Like mitmproxy's own `save` addon: stop rather than let traffic through unrecorded.
+            # The client gets no answer for this exchange, and mitmdump exits non-zero.
+            flow.kill()
+            self._fail(f"cannot write to {self.writer.path}: {error.strerror or error}; recording stopped")
             return
         if ctx.options.record_echo:
             sys.stdout.write(
@@ -138,6 +142,14 @@ class Recorder:
                 encoded = True
         content = message.get_content(strict=False) if encoded else message.raw_content
         return headers, content or b""
+
+    def _fail(self, message: str) -> None:
+        """Print why, stop writing, and shut mitmdump down with a failing exit code."""
+        sys.stdout.write(f"error: {message}\n")
+        sys.stdout.flush()
+        self.done()
+        self.failed = True
+        ctx.master.shutdown()
 
     def done(self) -> None:
         if self.writer is not None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from mitmproxy import ctx, exceptions, http
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
-from conformance.matching import InteractionIndex, LiveRequest, ServedInteraction
+from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.redaction import Redactor
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.localstripe_target import running
+from conformance.suite.localstripe_target import running
 
 from .stripe_fake import FakeStripe
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conformance import cache
+from conformance.cassette import cache
 from conformance.cassette import CassetteError, load
 
 from .test_cassette import sample, write

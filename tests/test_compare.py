@@ -2,10 +2,14 @@
 
 import pytest
 
-from conformance.binding import IdBindings, id_prefix
-from conformance.compare import CompareRules, compare_bodies
-from conformance.findings import MISSING, WARNING
-from conformance.invariants import InvariantState, check_response
+from conformance.ids import id_prefix
+from conformance.replay.binding import IdBindings
+from conformance.checks.compare import CompareRules, compare_bodies
+from conformance.findings import MISSING
+from conformance.rules import Severity
+
+WARNING = Severity.WARNING
+from conformance.checks.invariants import InvariantState, check_response
 
 CARD = {
     "id": "card_1NBLeN2eZvKYlo2CIg1o7Pzs", "object": "card", "address_city": None, "address_country": None,
@@ -110,7 +114,7 @@ def test_bindings_follow_ids_into_paths_urls_and_bodies():
     assert bindings.substitute({"starting_after": "card_RECORDED01", "n": 1}) == {"starting_after": "card_ACTUAL0001", "n": 1}
     assert bindings.text("cus_RECORDED0199") == "cus_RECORDED0199"  # a longer id is another id
     bindings.learn({"customer": "cus_NEWRECORDED"}, {"customer": "acct_NOTACUSTOMER"})
-    assert "cus_NEWRECORDED" not in bindings  # only ids of one kind bind, except an object's own id
+    assert "cus_NEWRECORDED" not in bindings.actual  # only ids of one kind bind, except an object's own id
     assert id_prefix("resource_missing") is None and id_prefix("card_1NBLeN2e") == "card"
 
 
@@ -123,7 +127,7 @@ def test_invariants_of_delete_list_and_card():
                          {"id": "card_A0000000", "object": "card", "deleted": "true"}, InvariantState())
     assert rules_of(bad) == [("invariant.deleted", "deleted")]
     gone = check_response("cards.retrieve", "GET", "/v1/customers/cus_A0000000/cards/card_A0000000", {}, 200, CARD, state)
-    assert rules_of(gone) == [("invariant.deleted-card", "")]
+    assert rules_of(gone) == [("invariant.deleted_card", "")]
     listing = {"object": "list", "data": [CARD] * 4, "has_more": "false", "url": "/v1/cards"}
     found = check_response("cards.list", "GET", "/v1/customers/cus_A0000000/cards", {"limit": "3"}, 200, listing,
                            InvariantState())

@@ -10,7 +10,7 @@ import stripe
 import pytest
 
 from conformance.cassette import load
-from conformance.scenarios import Session, card_lifecycle
+from conformance.suite.scenarios import Session, card_lifecycle
 
 from .conftest import API_KEY
 

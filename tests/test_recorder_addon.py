@@ -8,7 +8,7 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
 from conformance.cassette import load
-from proxy.recorder import Recorder
+from conformance_proxy.recorder import Recorder
 
 KEY = "sk_test_" + "51HxYzAbCdEfGhIjKlMn"
 

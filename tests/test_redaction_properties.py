@@ -20,8 +20,8 @@ from mitmproxy.test import taddons, tflow, tutils
 from conformance.cassette import load
 from conformance.findings import Finding
 from conformance.redaction import Redactor, luhn_valid
-from conformance.reports import finding_line
-from proxy.recorder import Recorder
+from conformance.report.common import finding_line
+from conformance_proxy.recorder import Recorder
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -124,7 +124,7 @@ def test_no_secret_reaches_the_cassette(tmp_path, secret, place, depth, before, 
 @settings(max_examples=1000, deadline=None)
 @given(secret=secrets, before=words, after=words)
 def test_no_secret_reaches_a_report_line(secret, before, after):
-    from conformance.replay import _redacted
+    from conformance.replay import redact_finding as _redacted
 
     text = f"{before} {secret} {after}"
     finding = _redacted(Finding("value", "metadata.note", f"expected {text!r}", {"note": text}, [text]), Redactor())

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from conformance.cassette import iter_interactions
 from conformance.cli import main
-from conformance.scenarios import Session, card_lifecycle
+from conformance.suite.scenarios import Session, card_lifecycle
 
 from .conftest import API_KEY, CLIProcess
 from .fault_target import FAULTS, FaultTarget

@@ -7,7 +7,7 @@ import httpx
 import pytest
 import stripe
 
-from conformance.scenarios import Session, card_lifecycle
+from conformance.suite.scenarios import Session, card_lifecycle
 
 from .conftest import API_KEY, CLIProcess
 from .stripe_fake import FakeStripe

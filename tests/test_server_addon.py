@@ -3,7 +3,7 @@
 from mitmproxy.test import taddons, tflow, tutils
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
-from proxy.server import CassetteServer
+from conformance_proxy.server import CassetteServer
 
 
 def test_each_answer_is_a_response_of_its_own(tmp_path):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from conformance.cassette import load
 from conformance.cli import main
-from conformance.scenarios import SUITE
+from conformance.suite.scenarios import SUITE
 
 from .conftest import API_KEY
 from .stripe_fake import FakeStripe

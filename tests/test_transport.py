@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from conformance.transport import TargetClient
+from conformance.replay.transport import TargetClient
 
 
 class Echo(BaseHTTPRequestHandler):

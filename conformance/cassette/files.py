@@ -1,0 +1,234 @@
+"""Cassette files: finding, reading (through the parse cache) and appending.
+
+A cassette file is a stream of YAML documents (format in ``docs/cassette-format.md``):
+a header document (``version``, ``name``) followed by one document per interaction.
+The recorder appends each interaction as one document in one ``write()``, so a
+recorder killed at any moment leaves a file that loads; nothing is ever rewritten.
+
+Every problem is a :class:`~conformance.errors.CassetteError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.cassette import emitter
+from conformance.cassette.cache import CacheWriter, cached_documents
+from conformance.cassette.model import VERSION, Cassette, Interaction
+from conformance.cassette.reader import locate_line, read_documents
+from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict, interaction_to_dict
+from conformance.errors import CassetteError
+
+__all__ = ["SUFFIXES", "iter_interactions", "load", "find_cassettes", "is_cassette", "count_interactions",
+           "CassetteWriter", "dump_document", "HEADER_COMMENT"]
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def _yaml_error(path: Path, error: Exception) -> CassetteError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if isinstance(error, (yaml.reader.ReaderError, UnicodeDecodeError)):
+        problem = "not valid UTF-8 text: " + str(error).splitlines()[0]
+    return CassetteError(path, line, f"invalid YAML: {problem}" if "YAML" not in problem else problem)
+
+
+def _locate(path: Path, document: int, inner: tuple[Any, ...]) -> int | None:
+    try:
+        with open(path, "rb") as stream:
+            return locate_line(stream, document, inner)
+    except OSError:
+        return None
+
+
+def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
+    """(line, data) of each document, streaming; raises CassetteError.
+
+    A cassette read completely once is read again from the parse cache
+    (``cache.py``); what the cache returns is validated like a fresh read.
+    """
+    cached = cached_documents(path) if use_cache else None
+    if cached is not None:
+        yield from cached
+        return
+    try:
+        stream = open(path, "rb")
+    except OSError as error:
+        raise CassetteError(path, None, f"cannot read: {error.strerror or error}") from None
+    writer = CacheWriter(path) if use_cache else None
+    with stream:
+        try:
+            for line, data in read_documents(stream):
+                if writer is not None:
+                    writer.add(line, data)
+                yield line, data
+            if writer is not None:
+                writer.commit()
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise _yaml_error(path, error) from None
+        finally:
+            if writer is not None:
+                writer.abandon()  # a no-op after commit; an interrupted read leaves no entry
+
+
+DOCUMENT_END = b"\n...\n"
+
+
+def _cut_after_line(path: Path) -> int | None:
+    """For a recorded cassette whose last write was cut short, the line after which it was cut.
+
+    The recorder ends every document with ``...``; a file that starts that way but
+    does not end with it was killed in the middle of a write. Hand-written
+    cassettes without ``...`` are never considered cut.
+    """
+    try:
+        with open(path, "rb") as stream:
+            if DOCUMENT_END not in stream.read(4096):
+                return None
+            stream.seek(0, os.SEEK_END)
+            size = stream.tell()
+            stream.seek(max(0, size - len(DOCUMENT_END)))
+            if stream.read() == DOCUMENT_END:
+                return None
+            stream.seek(0)
+            data = stream.read()
+    except OSError:
+        return None
+    return data[: data.rfind(DOCUMENT_END) + len(DOCUMENT_END)].count(b"\n")
+
+
+def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> Iterator[Interaction]:
+    """Stream the interactions of one cassette, validating each; raises CassetteError.
+
+    ``header``, when given, is filled with the header document's fields (and
+    ``warnings``: problems that did not stop the read).
+    """
+    path = Path(path)
+    cut = _cut_after_line(path)
+    number = -1
+    try:
+        for number, (line, doc) in enumerate(_documents(path, use_cache=cut is None)):
+            if cut is not None and line > cut:
+                break
+            try:
+                if number == 0:
+                    name, meta = header_from_dict(doc, path.stem)
+                    if header is not None:
+                        header.update(meta, name=name)
+                    continue
+                interaction = interaction_from_dict(doc, number)
+            except Invalid as invalid:
+                line = _locate(path, number, invalid.path) or line
+                prefix = f"interaction {number}: " if number else ""
+                raise CassetteError(path, line, prefix + invalid.problem) from None
+            interaction.line = line
+            yield interaction
+    except CassetteError as error:
+        if cut is None or (error.line is not None and error.line <= cut):
+            raise
+    if cut is not None and header is not None:
+        header.setdefault("warnings", []).append(
+            f"{path}:{cut + 1}: the last interaction is incomplete (the recording was interrupted) and was skipped"
+        )
+    if number < 0:
+        raise CassetteError(path, None, f"empty file: not a cassette (expected a header with 'version: {VERSION}')")
+
+
+def load(path: str | os.PathLike[str]) -> Cassette:
+    """Load and validate a whole cassette."""
+    header: dict[str, Any] = {}
+    interactions = list(iter_interactions(path, header))
+    warnings = header.pop("warnings", [])
+    name = header.pop("name")
+    return Cassette(Path(path), name, interactions, header, warnings)
+
+
+def count_interactions(path: Path) -> int:
+    """How many interactions a cassette holds, 0 when it cannot be read (the replay reports why)."""
+    try:
+        return sum(1 for _ in iter_interactions(path))
+    except CassetteError:
+        return 0
+
+
+def is_cassette(path: str | os.PathLike[str]) -> bool:
+    """Whether a file starts with a cassette header (a YAML file of another kind does not)."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        return False
+    try:
+        with open(path, "rb") as stream:
+            line, first = next(read_documents(stream))
+            header_from_dict(first, path.stem)
+    except (OSError, StopIteration, yaml.YAMLError, UnicodeDecodeError, Invalid):
+        return False
+    return True
+
+
+def find_cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files and directories into cassette files, in a stable order."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise CassetteError(path, None, "no such file or directory")
+    return found
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def dump_document(data: dict[str, Any]) -> bytes:
+    return emitter.dump_document(data).encode("utf-8")
+
+
+HEADER_COMMENT = b"# card-conformance cassette (format: docs/cassette-format.md)\n"
+
+
+class CassetteWriter:
+    """Append-only writer: each interaction is one document in one write() call.
+
+    A reader never sees half a document unless the writing process is killed
+    inside a single large write; the loader skips such a cut-off last document.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.count = 0
+        header: dict[str, Any] = {"version": VERSION, "name": name or self.path.stem}
+        header.update(meta or {})
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        self._write(HEADER_COMMENT + dump_document(header))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def append(self, interaction: Interaction) -> int:
+        self.count += 1
+        interaction.index = self.count
+        self._write(dump_document(interaction_to_dict(interaction)))
+        return self.count
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> CassetteWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

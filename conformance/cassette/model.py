@@ -1,0 +1,124 @@
+"""The cassette's data model: what one recorded exchange is, independent of how it is stored."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance import forms
+from conformance.routes import endpoint_for
+
+__all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "Body", "Request", "Response", "Interaction", "Cassette",
+           "body_from_bytes", "decode_form"]
+
+VERSION = 1
+BODY_KINDS = ("form", "json", "text", "base64")
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+
+@dataclass
+class Body:
+    """A body as stored: decoded form data, JSON data, text, or base64 for bytes."""
+
+    kind: str
+    value: Any
+
+    def to_bytes(self) -> bytes:
+        if self.kind == "form":
+            return (forms.encode(self.value) if isinstance(self.value, dict) else self.value).encode()
+        if self.kind == "json":
+            return json.dumps(self.value, ensure_ascii=False).encode()
+        if self.kind == "text":
+            return self.value.encode()
+        return base64.b64decode(self.value)
+
+
+def body_from_bytes(content: bytes, content_type: str) -> Body | None:
+    """Choose the most readable lossless way to store a body."""
+    if not content:
+        return None
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return Body("base64", base64.b64encode(content).decode("ascii"))
+    if media == "application/x-www-form-urlencoded":
+        return Body("form", decode_form(text))
+    if media.endswith("json") or media.endswith("+json"):
+        try:
+            return Body("json", json.loads(text))
+        except ValueError:
+            pass
+    return Body("text", text)
+
+
+def decode_form(raw: str) -> dict[str, Any] | str:
+    """Form-encoded text (a body or a query string) as nested data when lossless, else the raw text."""
+    if not raw:
+        return {}
+    try:
+        decoded = forms.decode(forms.parse_pairs(raw))
+    except UnicodeDecodeError:
+        decoded = None
+    return decoded if decoded is not None else raw
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, Any] | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Body | None = None
+
+    @property
+    def query_string(self) -> str:
+        return forms.encode(self.query) if isinstance(self.query, dict) else self.query
+
+    @property
+    def url_path(self) -> str:
+        """Path and query as sent on the wire."""
+        query = self.query_string
+        return f"{self.path}?{query}" if query else self.path
+
+    def content(self) -> bytes:
+        return self.body.to_bytes() if self.body else b""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Body | None = None
+
+    def json(self) -> Any:
+        """The JSON body, or None when the body is not JSON."""
+        return self.body.value if self.body and self.body.kind == "json" else None
+
+
+@dataclass
+class Interaction:
+    request: Request
+    response: Response
+    endpoint: str = ""
+    index: int = 0  # 1-based position in its cassette
+    line: int | None = None  # where its document starts in the file (not stored)
+
+    def __post_init__(self) -> None:
+        if not self.endpoint:
+            self.endpoint = endpoint_for(self.request.method, self.request.path)
+
+
+@dataclass
+class Cassette:
+    path: Path
+    name: str
+    interactions: list[Interaction]
+    meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+

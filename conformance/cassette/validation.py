@@ -1,0 +1,147 @@
+"""Validation of cassette documents: from loaded YAML data to the model, or a problem at a key path.
+
+Every problem names the key path inside its document (``response.status``); the
+reader turns that path into a line of the file.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from conformance.cassette.model import BODY_KINDS, HTTP_METHODS, VERSION, Body, Interaction, Request, Response
+
+__all__ = ["Invalid", "interaction_from_dict", "interaction_to_dict", "header_from_dict", "HEADER_KEYS"]
+
+
+def _body_to_dict(body: Body | None, out: dict[str, Any]) -> None:
+    if body is not None:
+        out[body.kind] = body.value
+
+
+def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
+    request: dict[str, Any] = {"method": interaction.request.method, "path": interaction.request.path}
+    if interaction.request.query:
+        request["query"] = interaction.request.query
+    if interaction.request.headers:
+        request["headers"] = interaction.request.headers
+    _body_to_dict(interaction.request.body, request)
+    response: dict[str, Any] = {"status": interaction.response.status}
+    if interaction.response.headers:
+        response["headers"] = interaction.response.headers
+    _body_to_dict(interaction.response.body, response)
+    return {
+        "interaction": interaction.index,
+        "endpoint": interaction.endpoint,
+        "request": request,
+        "response": response,
+    }
+
+
+class Invalid(Exception):
+    """A schema problem at a key path inside one document; the reader locates it to a line."""
+
+    def __init__(self, path: tuple[Any, ...], problem: str) -> None:
+        self.path = path
+        self.problem = problem
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], path: tuple[Any, ...], what: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise Invalid(path, f"{'.'.join(map(str, path))} must be {what}, not {_describe(value)}")
+    return value
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _headers(value: Any, path: tuple[Any, ...]) -> dict[str, str]:
+    _expect(value, dict, path, "a mapping of header names to text")
+    for name, header in value.items():
+        _expect(name, str, path, "a mapping of header names to text")
+        _expect(header, str, path + (name,), "text")
+    return value
+
+
+def _body(section: dict[str, Any], path: tuple[Any, ...]) -> Body | None:
+    kinds = [kind for kind in BODY_KINDS if kind in section]
+    if len(kinds) > 1:
+        raise Invalid(path + (kinds[1],), f"{'.'.join(map(str, path))} has more than one body ({', '.join(kinds)})")
+    if not kinds:
+        return None
+    kind = kinds[0]
+    value = section[kind]
+    if kind == "form":
+        _expect(value, (dict, str), path + (kind,), "a mapping (decoded form) or text (raw form)")
+    elif kind in ("text", "base64"):
+        _expect(value, str, path + (kind,), "text")
+        if kind == "base64":
+            try:
+                base64.b64decode(value, validate=True)
+            except ValueError:
+                raise Invalid(path + (kind,), f"{'.'.join(map(str, path + (kind,)))} is not valid base64")
+    return Body(kind, value)
+
+
+_REQUEST_KEYS = {"method", "path", "query", "headers", *BODY_KINDS}
+_RESPONSE_KEYS = {"status", "headers", *BODY_KINDS}
+_INTERACTION_KEYS = {"interaction", "endpoint", "request", "response", "note"}
+
+
+def _unknown_keys(section: dict[str, Any], allowed: set[str], path: tuple[Any, ...]) -> None:
+    for key in section:
+        if key not in allowed:
+            where = ".".join(map(str, path + (key,)))
+            raise Invalid(path + (key,), f"unknown key {where!s} (expected one of: {', '.join(sorted(allowed))})")
+
+
+def interaction_from_dict(doc: Any, index: int) -> Interaction:
+    _expect(doc, dict, (), "a mapping")
+    _unknown_keys(doc, _INTERACTION_KEYS, ())
+    if "request" not in doc or "response" not in doc:
+        raise Invalid((), "an interaction needs both request and response")
+    req = _expect(doc["request"], dict, ("request",), "a mapping")
+    _unknown_keys(req, _REQUEST_KEYS, ("request",))
+    method = _expect(req.get("method"), str, ("request", "method"), "an HTTP method")
+    if method.upper() not in HTTP_METHODS:
+        raise Invalid(("request", "method"), f"request.method {method!r} is not an HTTP method")
+    path = _expect(req.get("path"), str, ("request", "path"), "text")
+    if not path.startswith("/"):
+        raise Invalid(("request", "path"), f"request.path must start with '/', got {path!r}")
+    query = req.get("query", {})
+    _expect(query, (dict, str), ("request", "query"), "a mapping (decoded query) or text (raw query)")
+    headers = _headers(req.get("headers", {}), ("request", "headers"))
+    request = Request(method.upper(), path, query, headers, _body(req, ("request",)))
+
+    resp = _expect(doc["response"], dict, ("response",), "a mapping")
+    _unknown_keys(resp, _RESPONSE_KEYS, ("response",))
+    status = _expect(resp.get("status"), int, ("response", "status"), "an HTTP status code")
+    if not 100 <= status <= 599:
+        raise Invalid(("response", "status"), f"response.status {status} is not an HTTP status code")
+    response = Response(status, _headers(resp.get("headers", {}), ("response", "headers")), _body(resp, ("response",)))
+
+    endpoint = doc.get("endpoint", "")
+    _expect(endpoint, str, ("endpoint",), "text")
+    return Interaction(request, response, endpoint, index)
+
+
+HEADER_KEYS = ("version", "name")
+
+
+def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]:
+    """(name, the other header fields) of a header document; raises Invalid."""
+    if not isinstance(doc, dict) or "version" not in doc:
+        raise Invalid((), "not a cassette: the first document must be a header with 'version: 1'")
+    version = doc["version"]
+    if version != VERSION or isinstance(version, bool):
+        raise Invalid(("version",), f"unsupported cassette version {version!r} "
+                                    f"(this card-conformance reads version {VERSION})")
+    name = doc.get("name", fallback_name)
+    if not isinstance(name, str):
+        raise Invalid(("name",), "name must be text")
+    return name, {k: v for k, v in doc.items() if k not in HEADER_KEYS}

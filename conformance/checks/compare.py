@@ -1,0 +1,261 @@
+"""Comparing an actual response with the recorded one, by rules a user can read and override.
+
+Both bodies are first turned into *views* under the same rules: server-minted
+values (``created``, ``fingerprint``, an expiry a test token happened to carry)
+become a token of their shape, ignored paths disappear, an error keeps only
+what is compared. Equal views conform — the fast path. Otherwise deepdiff lists
+the differences between the views, and each is classified into a finding with
+the rule it breaks:
+
+``status``, ``body.json``, ``object``, ``keys.missing``, ``keys.extra``
+(a warning unless strict), ``type``, ``value``, ``format``, ``id.binding``,
+``id.prefix``, ``list.length``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from conformance.checks.paths import display_path, path_pattern
+from conformance.findings import MISSING, Finding
+from conformance.ids import id_prefix
+from conformance.rules import Severity
+from conformance.text import json_type
+
+__all__ = ["CompareRules", "compare_bodies", "FORMAT_KEYS", "SET_BY_REQUEST_KEYS"]
+
+# Values the server mints: compared by type and shape only. (Ids are compared
+# exactly, through binding.)
+FORMAT_KEYS = frozenset({"created", "fingerprint", "invoice_prefix", "request_log_url", "client_secret"})
+# Compared exactly only when a request of the cassette set them; otherwise they
+# are whatever the test token carried.
+SET_BY_REQUEST_KEYS = frozenset({"exp_month", "exp_year"})
+# Maps of user data: every difference in them is a value difference.
+USER_DATA_KEYS = frozenset({"metadata"})
+ERROR_KEYS = ("type", "code", "param", "message")
+
+IGNORE, EXACT, FORMAT, LOOSE = "ignore", "exact", "format", "loose"
+_SHAPE = "\x1fshape:"
+
+
+@dataclass(frozen=True)
+class CompareRules:
+    """The comparison rules of a run.
+
+    ``ignore``/``exact`` take key names (``fingerprint``, ``*_check``: that key at
+    any depth) or paths (``error.message``, ``data[*].name``, ``**.created``).
+    """
+
+    strict: bool = False
+    ignore: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
+    _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        keys: dict[str, str] = {}
+        paths: list[tuple[re.Pattern[str], str]] = []
+        for mode, patterns in ((EXACT, self.exact), (IGNORE, self.ignore)):  # ignore wins
+            for pattern in patterns:
+                if "." in pattern or "[" in pattern:
+                    paths.append((path_pattern(pattern), mode))
+                elif "*" in pattern or "?" in pattern:
+                    paths.append((path_pattern("**." + pattern), mode))  # a key glob, at any depth
+                    paths.append((path_pattern(pattern), mode))
+                else:
+                    keys[pattern] = mode
+        object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "_paths", tuple(paths))
+
+    def with_overrides(self, ignore: Iterable[str] = (), exact: Iterable[str] = ()) -> CompareRules:
+        return CompareRules(self.strict, (*self.ignore, *ignore), (*self.exact, *exact))
+
+    def mode(self, key: Any, parts: list[Any]) -> str | None:
+        """How the value at ``parts`` (ending in ``key``) is compared; None: the default for its place."""
+        mode = None
+        if self._paths:
+            path = display_path(parts)
+            for pattern, pattern_mode in self._paths:
+                if pattern.fullmatch(path):
+                    mode = IGNORE if IGNORE in (mode, pattern_mode) else pattern_mode
+        if isinstance(key, str) and key in self._keys:
+            mode = IGNORE if mode == IGNORE else self._keys[key]
+        return mode
+
+
+def _shape(value: Any) -> str:
+    prefix = id_prefix(value)
+    return f"{_SHAPE}{type(value).__name__}" + (f":{prefix}" if prefix else "")
+
+
+def _is_redacted(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("[REDACTED:")
+
+
+@dataclass
+class _Context:
+    rules: CompareRules
+    set_fields: Mapping[str, set[str]]  # card id -> fields a request of the cassette set on it
+    card_fields: frozenset[str] | set[str] = frozenset()  # of the card being compared
+
+
+def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
+    if mode == FORMAT or _is_redacted(recorded):
+        return _shape(recorded), _shape(actual)
+    if mode == LOOSE:
+        if isinstance(recorded, str) and isinstance(actual, str) and recorded and actual:
+            return _SHAPE + "text", _SHAPE + "text"
+        return recorded, actual
+    if isinstance(recorded, dict) and isinstance(actual, dict):
+        if mode == EXACT or key in USER_DATA_KEYS:
+            return recorded, actual
+        if recorded.get("object") == "card":
+            ctx = _Context(ctx.rules, ctx.set_fields, ctx.set_fields.get(recorded.get("id"), frozenset()))
+        view_r: dict[Any, Any] = {}
+        view_a: dict[Any, Any] = {}
+        for child, value in recorded.items():
+            child_parts = parts + [child]
+            child_mode = ctx.rules.mode(child, child_parts)
+            if child_mode == IGNORE:
+                continue
+            if child_mode is None:
+                if child in FORMAT_KEYS or (child in SET_BY_REQUEST_KEYS and child not in ctx.card_fields):
+                    child_mode = FORMAT
+            if child in actual:
+                view_r[child], view_a[child] = _views(value, actual[child], child, child_parts, ctx, child_mode)
+            else:
+                view_r[child] = value
+        for child, value in actual.items():
+            if child not in recorded and ctx.rules.mode(child, parts + [child]) != IGNORE:
+                view_a[child] = value
+        return view_r, view_a
+    if isinstance(recorded, list) and isinstance(actual, list) and mode != EXACT:
+        pairs = [
+            _views(r, a, index, parts + [index], ctx, ctx.rules.mode(index, parts + [index]))
+            for index, (r, a) in enumerate(zip(recorded, actual))
+        ]
+        rest = len(pairs)
+        return [r for r, _ in pairs] + recorded[rest:], [a for _, a in pairs] + actual[rest:]
+    return recorded, actual
+
+
+def _error_views(recorded: dict[str, Any], actual: Any, ctx: _Context) -> tuple[Any, Any]:
+    """Errors compare type, code, param exactly and the message loosely (unless overridden)."""
+    recorded_error = recorded.get("error")
+    actual_error = actual.get("error") if isinstance(actual, dict) else MISSING
+    if not isinstance(recorded_error, dict) or not isinstance(actual_error, dict):
+        return recorded, actual
+    view_r: dict[str, Any] = {}
+    view_a: dict[str, Any] = {}
+    for key in ERROR_KEYS:
+        parts = ["error", key]
+        mode = ctx.rules.mode(key, parts)
+        if mode == IGNORE or (key not in recorded_error and key not in actual_error):
+            continue
+        if mode is None and key == "message":
+            mode = LOOSE
+        if key in recorded_error and key in actual_error:
+            view_r[key], view_a[key] = _views(recorded_error[key], actual_error[key], key, parts, ctx, mode)
+        elif key in recorded_error:
+            view_r[key] = recorded_error[key]
+        elif key != "message" and actual_error.get(key) is not None:
+            view_a[key] = actual_error[key]
+    return {"error": view_r}, {"error": view_a}
+
+
+def _extract(data: Any, parts: list[Any]) -> Any:
+    for part in parts:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
+    return data
+
+
+def compare_bodies(
+    recorded: Any,
+    actual: Any,
+    rules: CompareRules,
+    *,
+    is_error: bool = False,
+    set_fields: Mapping[str, set[str]] | None = None,
+) -> list[Finding]:
+    """Findings from comparing a recorded body (ids already substituted) with the actual one.
+
+    ``set_fields`` maps a card id to the fields (``exp_month``…) requests of the
+    cassette set on that card, which are then compared exactly.
+    """
+    ctx = _Context(rules, set_fields or {})
+    if is_error and isinstance(recorded, dict):
+        view_r, view_a = _error_views(recorded, actual, ctx)
+    else:
+        view_r, view_a = _views(recorded, actual, None, [], ctx, None)
+    if view_r == view_a and type(view_r) is type(view_a):
+        return []
+    # threshold_to_diff_deeper=0: always list key by key, even when few keys are shared.
+    diff = DeepDiff(view_r, view_a, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
+    findings: list[Finding] = []
+    lists_reported: set[str] = set()
+    for change, levels in diff.items():
+        for level in levels:
+            parts = level.path(output_format="list")
+            path = display_path(parts)
+            expected, got = _extract(recorded, parts), _extract(actual, parts)
+            finding = _classify(change, parts, path, expected, got, level, rules, lists_reported, recorded, actual)
+            if finding is not None:
+                findings.append(finding)
+    findings.sort(key=lambda f: f.path)
+    return findings
+
+
+def _classify(
+    change: str, parts: list[Any], path: str, expected: Any, got: Any, level: Any, rules: CompareRules,
+    lists_reported: set[str], recorded: Any, actual: Any,
+) -> Finding | None:
+    in_user_data = any(part in USER_DATA_KEYS for part in parts[:-1])
+    if change in ("iterable_item_added", "iterable_item_removed"):
+        list_parts = parts[:-1]
+        list_path = display_path(list_parts)
+        if list_path in lists_reported:
+            return None
+        lists_reported.add(list_path)
+        want, have = _extract(recorded, list_parts), _extract(actual, list_parts)
+        return Finding("list.length", list_path, f"expected {len(want)} items, got {len(have)}", len(want), len(have))
+    if change == "dictionary_item_removed":
+        if in_user_data:
+            return Finding("value", path, f"{path}: expected {expected!r}, the key is missing", expected, MISSING)
+        return Finding("keys.missing", path, f"{path} is missing (recorded: {expected!r})", expected, MISSING)
+    if change == "dictionary_item_added":
+        if in_user_data:
+            return Finding("value", path, f"{path}: unexpected key with {got!r}", MISSING, got)
+        severity = Severity.FAILURE if rules.strict else Severity.WARNING
+        return Finding("keys.extra", path, f"{path} is not in the recording", MISSING, got, severity)
+    if change == "type_changes":
+        return Finding("type", path, f"{path}: expected {_type_name_of(expected)}, got {_type_name_of(got)} ({got!r})",
+                       expected, got)
+    if change == "values_changed":
+        t1, t2 = level.t1, level.t2
+        if isinstance(t1, str) and isinstance(t2, str) and t1.startswith(_SHAPE) and t2.startswith(_SHAPE):
+            if _type_name_of(expected) != _type_name_of(got):
+                return Finding("type", path, f"{path}: expected {_type_name_of(expected)}, got {_type_name_of(got)} ({got!r})",
+                               expected, got)
+            return Finding("format", path, f"{path}: expected a value shaped like {expected!r}, got {got!r}",
+                           expected, got)
+        if parts and parts[-1] == "object" and not in_user_data:
+            return Finding("object", path, f"object: expected {expected!r}, got {got!r}", expected, got)
+        prefix = id_prefix(expected)
+        if prefix is not None:
+            if id_prefix(got) != prefix:
+                return Finding("id.prefix", path, f"{path}: expected a {prefix}_ id, got {got!r}", expected, got)
+            return Finding("id.binding", path, f"{path}: expected {expected} (the bound id), got {got}", expected, got)
+        return Finding("value", path, f"{path}: expected {expected!r}, got {got!r}", expected, got)
+    return Finding("value", path, f"{path}: {change.replace('_', ' ')}", expected, got)
+
+
+def _type_name_of(value: Any) -> str:
+    return "missing" if value is MISSING else json_type(value)

@@ -1,0 +1,83 @@
+"""The check registry: what every check of a replayed exchange sees, and the checks in their order.
+
+A check is a plain function ``(exchange, state) -> list[Finding]``, registered
+with :func:`check`, like Schemathesis' checks. The replay builds the
+:class:`Exchange`; it never decides what is a finding. State that spans the
+interactions of one cassette (cards deleted so far, fields requests set) lives
+in :class:`CheckState`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.cassette.model import Interaction
+from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules
+from conformance.checks.invariants import InvariantState
+from conformance.findings import Finding
+from conformance.routes import match_route
+
+__all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks"]
+
+
+@dataclass
+class Exchange:
+    """One replayed request and the target's answer."""
+
+    interaction: Interaction  # as recorded
+    path: str  # as sent: recorded ids replaced by the target's
+    query: dict[str, Any] | str  # as sent
+    status: int  # the target's
+    body: Any  # the target's JSON, None when the answer is not JSON
+    body_problem: str | None  # why the answer is not JSON (empty, HTML, …)
+    body_text: str  # the start of the answer's body on one line, for messages
+    expected: Any  # the recorded JSON with bound ids, None when the recording has no JSON body
+    expected_text: str | None = None  # ``expected`` serialized, when the replay had it at hand
+
+    @property
+    def recorded_status(self) -> int:
+        return self.interaction.response.status
+
+
+@dataclass
+class CheckState:
+    """What the checks of one cassette's replay remember from one interaction to the next."""
+
+    rules: CompareRules = field(default_factory=CompareRules)
+    invariants: InvariantState = field(default_factory=InvariantState)
+    # card id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
+    set_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def request_sent(self, interaction: Interaction, path: str) -> None:
+        """Note what an update request sets, before its answer is checked."""
+        body = interaction.request.body
+        if interaction.endpoint != "cards.update" or body is None or not isinstance(body.value, dict):
+            return
+        route = match_route(interaction.request.method, path)
+        card = route.params.get("card") if route else None
+        if card is None:
+            return
+        fields = self.set_fields.get(card, frozenset()) | (SET_BY_REQUEST_KEYS & body.value.keys())
+        if fields != self.set_fields.get(card):
+            self.set_fields = {**self.set_fields, card: frozenset(fields)}
+
+
+Check = Callable[[Exchange, CheckState], list[Finding]]
+CHECKS: list[Check] = []
+
+
+def check(function: Check) -> Check:
+    """Register a check; checks run in registration order."""
+    CHECKS.append(function)
+    return function
+
+
+def run_checks(exchange: Exchange, state: CheckState, checks: list[Check] | None = None) -> list[Finding]:
+    """Every check's findings; a JSON path an earlier check reported is not reported again by a later one."""
+    findings: list[Finding] = []
+    for function in CHECKS if checks is None else checks:
+        reported = {f.path for f in findings if f.path}
+        findings.extend(f for f in function(exchange, state) if not f.path or f.path not in reported)
+    return findings

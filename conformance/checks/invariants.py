@@ -1,0 +1,226 @@
+"""What Stripe's documentation promises, checked on every actual response whatever the recording says.
+
+Each check is a small function that explains its own finding. State that spans
+interactions (cards deleted so far, the previous page of a list) lives in
+:class:`InvariantState`, one per cassette replay.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.checks.paths import display_path
+from conformance.findings import MISSING, Finding
+from conformance.ids import id_prefix
+from conformance.routes import match_route
+from conformance.text import JSON_TYPE_NAMES
+
+__all__ = ["CARD_KEYS", "InvariantState", "check_response"]
+
+_STR, _INT, _BOOL, _DICT, _NULL = str, int, bool, dict, type(None)
+# The card object's documented keys and their JSON types (the Stripe API reference and its OpenAPI description).
+CARD_KEYS: dict[str, tuple[type, ...]] = {
+    "id": (_STR,),
+    "object": (_STR,),
+    "address_city": (_STR, _NULL),
+    "address_country": (_STR, _NULL),
+    "address_line1": (_STR, _NULL),
+    "address_line1_check": (_STR, _NULL),
+    "address_line2": (_STR, _NULL),
+    "address_state": (_STR, _NULL),
+    "address_zip": (_STR, _NULL),
+    "address_zip_check": (_STR, _NULL),
+    "brand": (_STR,),
+    "country": (_STR, _NULL),
+    "customer": (_STR, _DICT, _NULL),
+    "cvc_check": (_STR, _NULL),
+    "dynamic_last4": (_STR, _NULL),
+    "exp_month": (_INT,),
+    "exp_year": (_INT,),
+    "fingerprint": (_STR, _NULL),
+    "funding": (_STR,),
+    "last4": (_STR,),
+    "metadata": (_DICT, _NULL),
+    "name": (_STR, _NULL),
+    "tokenization_method": (_STR, _NULL),
+    "wallet": (_DICT, _NULL),
+}
+_FUNDING = {"credit", "debit", "prepaid", "unknown"}
+_DEFAULT_LIMIT = 10
+
+
+@dataclass
+class InvariantState:
+    deleted_cards: set[str] = field(default_factory=set)
+    # list url -> (ids of the last page, its has_more)
+    pages: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return _BOOL in types
+    return isinstance(value, types)
+
+
+def _describe_types(types: tuple[type, ...]) -> str:
+    return " or ".join(JSON_TYPE_NAMES[t] for t in types)
+
+
+_EXACT_TYPES = tuple((key, frozenset(types)) for key, types in CARD_KEYS.items())  # JSON types are exact
+
+
+def check_card(card: dict[str, Any], parts: list[Any]) -> list[Finding]:
+    findings = []
+    for key, types in _EXACT_TYPES:
+        value = card.get(key, MISSING)
+        if type(value) in types:
+            continue
+        types = CARD_KEYS[key]
+        if value is MISSING:
+            path = display_path([*parts, key])
+            findings.append(Finding("invariant.card", path, f"{path}: the documented card key {key!r} is missing",
+                                    _describe_types(types), MISSING))
+        elif not _type_ok(value, types):
+            path = display_path([*parts, key])
+            findings.append(Finding("invariant.card", path,
+                                    f"{path}: expected {_describe_types(types)}, got {value!r}",
+                                    _describe_types(types), value))
+    checks = (
+        ("id", lambda v: id_prefix(v) == "card", "a card_ id"),
+        ("customer", lambda v: v is None or isinstance(v, dict) or id_prefix(v) == "cus", "a cus_ id or null"),
+        ("exp_month", lambda v: isinstance(v, int) and 1 <= v <= 12, "a month 1-12"),
+        ("last4", lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}", v) is not None, "four digits"),
+        ("funding", lambda v: v in _FUNDING, "one of credit, debit, prepaid, unknown"),
+    )
+    for key, ok, what in checks:
+        if key in card and _type_ok(card[key], CARD_KEYS[key]) and not ok(card[key]):
+            path = display_path([*parts, key])
+            findings.append(Finding("invariant.card", path, f"{path}: expected {what}, got {card[key]!r}", what,
+                                    card[key]))
+    return findings
+
+
+def _cards(value: Any, parts: list[Any]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Every card object in a response, with its path."""
+    found = []
+    if isinstance(value, dict):
+        if value.get("object") == "card" and "deleted" not in value:
+            found.append((value, parts))
+        for key, child in value.items():
+            if isinstance(child, (dict, list)):
+                found.extend(_cards(child, [*parts, key]))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found.extend(_cards(child, [*parts, index]))
+    return found
+
+
+def check_delete(body: Any, card_id: str) -> list[Finding]:
+    findings = []
+    if not isinstance(body, dict):
+        return [Finding("invariant.deleted", "", "deleting a card must answer the deleted card", "object", body)]
+    if body.get("deleted") is not True:
+        findings.append(Finding("invariant.deleted", "deleted", f"deleted: expected true (a boolean), got "
+                                f"{body.get('deleted', '<missing>')!r}", True, body.get("deleted", MISSING)))
+    if body.get("object") != "card":
+        findings.append(Finding("invariant.deleted", "object", f"object: expected 'card', got {body.get('object')!r}",
+                                "card", body.get("object")))
+    if body.get("id") != card_id:
+        findings.append(Finding("invariant.deleted", "id", f"id: expected the deleted card {card_id}, got "
+                                f"{body.get('id')!r}", card_id, body.get("id")))
+    return findings
+
+
+def check_list(body: Any, path: str, query: dict[str, Any], state: InvariantState) -> list[Finding]:
+    if not isinstance(body, dict):
+        return [Finding("invariant.list", "", "a list endpoint must answer a list object", "object", body)]
+    findings = []
+    if body.get("object") != "list":
+        findings.append(Finding("invariant.list", "object", f"object: expected 'list', got {body.get('object')!r}",
+                                "list", body.get("object")))
+    has_more = body.get("has_more")
+    if not isinstance(has_more, bool):
+        findings.append(Finding("invariant.list", "has_more", f"has_more: expected a boolean, got {has_more!r}",
+                                "boolean", has_more))
+    if body.get("url") != path:
+        findings.append(Finding("invariant.list", "url", f"url: expected the requested path {path}, got "
+                                f"{body.get('url')!r}", path, body.get("url")))
+    data = body.get("data")
+    if not isinstance(data, list):
+        findings.append(Finding("invariant.list", "data", f"data: expected an array, got {data!r}", "array", data))
+        return findings
+    try:
+        limit = int(query.get("limit", _DEFAULT_LIMIT))
+    except (TypeError, ValueError):
+        limit = _DEFAULT_LIMIT
+    if len(data) > limit:
+        findings.append(Finding("invariant.list", "data", f"data: {len(data)} items, more than limit={limit}",
+                                limit, len(data)))
+    ids = [item.get("id") for item in data if isinstance(item, dict)]
+    after = query.get("starting_after")
+    previous = state.pages.get(path)
+    if after and previous is not None and previous[0] and previous[0][-1] == after:
+        previous_ids, previous_more = previous
+        overlap = sorted(set(previous_ids) & set(ids))
+        if overlap:
+            findings.append(Finding("invariant.list", "data", f"data: starting_after={after} returned items of the "
+                                    f"previous page again ({', '.join(map(str, overlap))})", "items after " + after,
+                                    ids))
+        if previous_more is False and data:
+            findings.append(Finding("invariant.list", "has_more", "has_more: the previous page said false, but the "
+                                    f"next page has {len(data)} items", False, True))
+        if previous_more is True and not data:
+            findings.append(Finding("invariant.list", "has_more", "has_more: the previous page said true, but the "
+                                    "next page is empty", True, False))
+    if isinstance(has_more, bool):
+        state.pages[path] = ([i for i in ids if isinstance(i, str)], has_more)
+    return findings
+
+
+def check_error(body: Any) -> list[Finding]:
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return [Finding("invariant.error", "error", "an error response must carry an error object", "object", body)]
+    findings = []
+    for key in ("type", "message"):
+        if not isinstance(error.get(key), str):
+            path = f"error.{key}"
+            findings.append(Finding("invariant.error", path, f"{path}: expected a string, got "
+                                    f"{error.get(key, '<missing>')!r}", "string", error.get(key)))
+    return findings
+
+
+def check_response(
+    endpoint: str, method: str, path: str, query: dict[str, Any], status: int, body: Any, state: InvariantState
+) -> list[Finding]:
+    """The documented invariants for one actual exchange (``path`` and ``query`` as sent)."""
+    findings: list[Finding] = []
+    route = match_route(method, path)
+    card_id = route.params.get("card") if route else None
+    if status >= 400:
+        findings.extend(check_error(body))
+    if method == "GET" and card_id in state.deleted_cards:
+        code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+        if status != 404 or code != "resource_missing":
+            findings.append(Finding("invariant.deleted_card", "", f"retrieving deleted card {card_id} must answer 404 "
+                                    f"resource_missing, got {status} {code or ''}".rstrip(), "404 resource_missing",
+                                    f"{status} {code}"))
+        return findings
+    if status >= 300:
+        return findings
+    if method == "DELETE" and card_id and id_prefix(card_id) == "card":
+        findings.extend(check_delete(body, card_id))
+        state.deleted_cards.add(card_id)
+        return findings
+    if route is not None and route.name in ("cards.list", "sources.list"):
+        findings.extend(check_list(body, path, query, state))
+    for card, parts in _cards(body, []):
+        findings.extend(check_card(card, parts))
+    if isinstance(body, dict) and body.get("object") == "customer":
+        default = body.get("default_source")
+        if isinstance(default, str) and default in state.deleted_cards:
+            findings.append(Finding("invariant.default_source", "default_source", f"default_source: {default} was "
+                                    "deleted; it must move to another source or become null", None, default))
+    return findings

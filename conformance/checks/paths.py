@@ -1,0 +1,26 @@
+"""JSON paths as findings and options spell them: ``data[0].card.exp_year``, ``**.created``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["display_path", "path_pattern"]
+
+
+def display_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def path_pattern(pattern: str) -> re.Pattern[str]:
+    """``data[*].name`` (any index), ``*_check`` (within one key), ``**`` (any depth) as a regex."""
+    regex = re.escape(pattern)
+    regex = regex.replace(r"\[\*\]", r"\[\d+\]").replace(r"\*\*", ".*").replace(r"\*", r"[^.\[\]]*")
+    return re.compile(regex.replace(r"\?", "."))

@@ -1,0 +1,443 @@
+"""The ``conformance`` command line: the only place that knows Click and exit codes.
+
+Exit codes: 0 conforms / clean, 1 deviations or problems found, 2 usage or
+input error. Every :class:`~conformance.errors.ConformanceError` the core
+raises becomes ``Error: <one line>`` and exit 2, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import click
+
+from conformance import __version__
+from conformance.cassette import load
+from conformance.errors import CassetteError, ConformanceError, refuse_live_key
+from conformance.net import check_port_free, check_reachable, free_port
+from conformance.record.mitm import MitmProcess, addon_path, run_until_interrupted
+from conformance.redaction import Redactor
+from conformance.report.baseline import read_report
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class InputError(click.ClickException):
+    """Bad input or environment: ``Error: <one line>``, exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class _Commands(click.Group):
+    """Turns the core's errors into :class:`InputError` for every command."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConformanceError as error:
+            raise InputError(str(error)) from None
+
+
+@click.group(cls=_Commands, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="card-conformance")
+def main() -> None:
+    """Record, serve and conformance-test Stripe's card endpoints."""
+
+
+def _writable_cassette(path: Path) -> None:
+    """Fail before starting anything if the cassette cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create directory {path.parent} for the cassette: {error.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"cassette path {path} is a directory; give a file such as {path / 'session.yaml'}")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"cannot write cassette {path}: permission denied")
+
+
+@main.command()
+@click.option("--upstream", metavar="URL", help="Stripe-compatible server to record (reverse mode), e.g. https://api.stripe.com.")
+@click.option("--cassette", "cassette_path", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Cassette file to write; an existing file is replaced.")
+@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+              help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
+@click.option("--name", help="Cassette name stored in its header (default: the file name).")
+@click.option("--record-paths", default=r"^/v1/", show_default=True, metavar="REGEX",
+              help="Only requests whose path matches are recorded.")
+@click.option("--redact-field", "redact_fields", multiple=True, metavar="NAME",
+              help="Also redact the value of this field or header (repeatable).")
+@click.option("--redact-pattern", "redact_patterns", multiple=True, metavar="REGEX",
+              help="Also redact text matching this regular expression (repeatable).")
+@click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
+              help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE",
+              help="Pass an option to mitmproxy, e.g. ssl_verify_upstream_trusted_ca=ca.pem (repeatable).")
+def record(
+    upstream: str | None,
+    cassette_path: Path,
+    mode: str,
+    listen_host: str,
+    listen_port: int,
+    name: str | None,
+    record_paths: str,
+    redact_fields: tuple[str, ...],
+    redact_patterns: tuple[str, ...],
+    confdir: Path | None,
+    mitm_options: tuple[str, ...],
+) -> None:
+    """Record the traffic of an application into a YAML cassette.
+
+    Start it, point the application at the address it prints, exercise the
+    application, then press Ctrl-C. Secrets are redacted before anything is written.
+    """
+    for option in mitm_options:
+        if "=" not in option:
+            raise click.UsageError(f"--set {option!r}: expected OPTION=VALUE")
+    for pattern in (record_paths, *redact_patterns):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise InputError(f"invalid regular expression {pattern!r}: {error}") from None
+    if mode == "reverse":
+        if not upstream:
+            raise click.UsageError("reverse mode needs --upstream URL (the server the application talks to)")
+        check_reachable(upstream, "upstream")
+    _writable_cassette(cassette_path)
+    if listen_port:
+        check_port_free(listen_host, listen_port)
+    else:
+        listen_port = free_port(listen_host)
+
+    args = [
+        "-s", addon_path("recorder"),
+        "--set", f"cassette={cassette_path}",
+        "--set", f"record_paths={record_paths}",
+    ]
+    if name:
+        args += ["--set", f"cassette_name={name}"]
+    for value in redact_fields:
+        args += ["--set", f"redact_fields={value}"]
+    for value in redact_patterns:
+        args += ["--set", f"redact_patterns={value}"]
+    redactor = Redactor(redact_fields, redact_patterns)
+    if mode == "reverse":
+        ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
+    else:
+        ready = f"Recording into {cassette_path}"
+    interrupted, code = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
+                                   ready_line=r"recording into ")
+    _report_written(cassette_path)
+    if not interrupted:
+        raise click.ClickException(f"mitmdump stopped unexpectedly (exit code {code})")
+
+
+def _run_proxy(
+    args: list[str], mode: str, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
+    mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
+) -> tuple[bool, int | None]:
+    """Run mitmdump with an addon until Ctrl-C; (interrupted by the user, mitmdump's exit code)."""
+    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch:
+        if confdir is None:
+            confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
+        full = [
+            "--mode", f"reverse:{upstream}" if mode == "reverse" else "regular",
+            *args,
+            "--set", f"confdir={confdir}",
+            "--set", "flow_detail=0",
+            "--set", "termlog_verbosity=info",
+        ]
+        for option in mitm_options:
+            full += ["--set", option]
+        mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line),
+                           ready_line=ready_line)
+        mitm.start()
+        address = f"http://{listen_host}:{listen_port}"
+        if mode == "reverse":
+            click.echo(ready.format(address=address))
+        else:
+            ca = confdir / "mitmproxy-ca-cert.pem"
+            click.echo(f"{ready}: use {address} as the application's HTTPS proxy; trust {ca}:")
+            click.echo(f"  export HTTPS_PROXY={address} SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} NODE_EXTRA_CA_CERTS={ca}")
+        click.echo("Press Ctrl-C to stop.")
+        interrupted = run_until_interrupted(mitm)
+        return interrupted, mitm.stop()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+              help="reverse: the application uses the server as its API base; forward: as its HTTPS proxy.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
+@click.option("--exhausted", type=click.Choice(["repeat", "miss"]), default="repeat", show_default=True,
+              help="When all recorded answers to a request were served: repeat the last one, or miss.")
+@click.option("--miss-status", type=click.IntRange(100, 999), default=599, show_default=True,
+              help="HTTP status answered to a request no cassette has.")
+@click.option("--no-reload", is_flag=True, help="Do not reload cassettes when their files change.")
+@click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
+              help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
+def serve(
+    paths: tuple[Path, ...], mode: str, listen_host: str, listen_port: int, exhausted: str, miss_status: int,
+    no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
+) -> None:
+    """Answer requests from cassettes, offline: never a request goes upstream.
+
+    Identical requests get the recorded answers in recorded order; a request no
+    cassette has gets HTTP 599 with the closest recorded candidates.
+    """
+    from conformance.cassette import iter_interactions
+
+    cassettes = _cassettes(paths)
+    count = sum(1 for path in cassettes for _ in iter_interactions(path))
+    if listen_port:
+        check_port_free(listen_host, listen_port)
+    else:
+        listen_port = free_port(listen_host)
+    args = ["-s", addon_path("server"), "--set", "connection_strategy=lazy",
+            "--set", f"serve_exhausted={exhausted}", "--set", f"serve_miss_status={miss_status}",
+            "--set", f"serve_reload={'false' if no_reload else 'true'}"]
+    for path in paths:
+        args += ["--set", f"serve_cassettes={path}"]
+    ready = f"Serving {count} interactions from {len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''}"
+    if mode == "reverse":
+        ready += ": point the application's API base at {address}"
+    # reverse mode needs an upstream address; nothing is ever sent to it
+    _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(), ready,
+               ready_line=r"serving \d+ interactions")
+
+
+def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
+    """The cassette files of the arguments, or one clear InputError."""
+    from conformance.cassette import find_cassettes
+
+    cassettes = find_cassettes(list(paths))
+    if not cassettes:
+        raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
+    return cassettes
+
+
+def _report_written(path: Path) -> None:
+    cassette = load(path)
+    for warning in cassette.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    count = len(cassette.interactions)
+    click.echo(f"Wrote {count} interaction{'s' if count != 1 else ''} to {path}")
+
+
+@main.command("run")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
+@click.option("--target-cmd", metavar="CMD",
+              help="Start the target with this command ({port} becomes a free port), run, then stop it.")
+@click.option("--api-key", envvar="STRIPE_API_KEY", default="sk_test_card_conformance", show_default=True,
+              help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette.")
+@click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
+@click.option("--strict", is_flag=True, help="Keys not in the recording are failures, not warnings.")
+@click.option("--ignore", "ignore", multiple=True, metavar="PATH",
+              help="Do not compare this key or path (data[*].fingerprint); repeatable.")
+@click.option("--exact", "exact", multiple=True, metavar="PATH",
+              help="Compare this key or path exactly, e.g. error.message or created; repeatable.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cassettes replayed at once (interactions of a cassette stay in order).")
+@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report here.")
+@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown summary (for a pull-request comment) here.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="A JSON report of known deviations: only findings not in it fail the run.")
+@click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
+def run_command(
+    paths: tuple[Path, ...],
+    target: str | None,
+    target_cmd: str | None,
+    api_key: str,
+    allow_live: bool,
+    strict: bool,
+    ignore: tuple[str, ...],
+    exact: tuple[str, ...],
+    timeout: float,
+    workers: int,
+    json_report: Path | None,
+    junit_xml: Path | None,
+    html_report: Path | None,
+    markdown_report: Path | None,
+    baseline: Path | None,
+    shard: str | None,
+) -> None:
+    """Replay cassettes against a target and report every deviation.
+
+    Exit code 0: everything conforms; 1: deviations found; 2: usage or input error.
+    """
+    import contextlib
+
+    from rich.console import Console
+
+    from conformance.cassette import count_interactions
+    from conformance.checks import CompareRules
+    from conformance.replay import ReplayOptions, check_target, run, target_process
+    from conformance.report import write_html, write_json, write_junit, write_markdown
+    from conformance.report.baseline import accept_baseline
+    from conformance.report.terminal import print_result, progress
+
+    if bool(target) == bool(target_cmd):
+        raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
+    cassettes = _cassettes(paths)
+    if shard:
+        cassettes = _shard(cassettes, shard)
+    known = read_report(baseline) if baseline else None
+    redactor = Redactor()
+    options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
+                            redactor=redactor)
+    console = Console(highlight=False, soft_wrap=True)
+    with contextlib.ExitStack() as stack:
+        if target_cmd:
+            target = stack.enter_context(target_process(target_cmd))
+        assert target is not None
+        check_target(target)
+        total = sum(count_interactions(path) for path in cassettes)
+        advance = stack.enter_context(progress(console, total))
+        result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
+                     on_interaction=advance)
+    if known is not None:
+        accept_baseline(result, known)
+    print_result(console, result)
+    for path, writer, label in ((json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
+                                (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")):
+        if path:
+            writer(result, path)
+            console.print(f"{label}: {path}")
+    raise SystemExit(result.verdict.exit_code)
+
+
+def _shard(cassettes: list[Path], shard: str) -> list[Path]:
+    """The I-th of N slices: every N-th cassette in path order, so slices are disjoint, stable and even."""
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise click.UsageError(f"--shard {shard!r}: expected I/N, such as 1/4") from None
+    if not 1 <= index <= count:
+        raise click.UsageError(f"--shard {shard!r}: I must be between 1 and N")
+    return sorted(cassettes)[index - 1 :: count]
+
+
+@main.command("compare")
+@click.argument("baseline", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("current", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison as Markdown.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison as JSON.")
+def compare_command(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None) -> None:
+    """Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones.
+
+    Exit code 1 when there is a regression.
+    """
+    import json
+
+    from conformance.report.baseline import compare_reports
+
+    comparison = compare_reports(read_report(baseline), read_report(current))
+    for title, items, colour in (("regression", comparison.regressions, "red"), ("fixed", comparison.fixes, "green")):
+        for key, finding in items:
+            click.secho(f"{title}: {key[0]} #{key[1]} {finding.get('endpoint') or ''} "
+                        f"{key[2] or '(response)'} [{key[3]}]", fg=colour)
+    click.echo(f"{len(comparison.regressions)} regressions, {len(comparison.fixes)} fixed, "
+               f"{len(comparison.unchanged)} unchanged")
+    if markdown_out:
+        markdown_out.write_text(comparison.markdown(), encoding="utf-8")
+    if json_out:
+        json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
+    raise SystemExit(1 if comparison.regressions else 0)
+
+
+@main.command()
+@click.option("--upstream", metavar="URL", default="https://api.stripe.com", show_default=True,
+              help="Stripe, or any Stripe-compatible server, to record the suite from.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cassettes"),
+              show_default=True, help="Directory of the suite's cassettes (same file names each time).")
+@click.option("--api-key", envvar="STRIPE_API_KEY", required=True,
+              help="A test-mode secret key (also from STRIPE_API_KEY); live keys are refused.")
+@click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
+              help="magic: Stripe's test tokens (tok_visa…); create: make tokens from test card numbers first.")
+@click.option("--only", multiple=True, metavar="SCENARIO", help="Record only this scenario (repeatable).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
+def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple[str, ...],
+            mitm_options: tuple[str, ...]) -> None:
+    """Re-record the reference suite: drive the stripe SDK through every scenario while recording."""
+    from conformance.suite.capture import capture_suite
+    from conformance.suite.scenarios import SUITE
+
+    refuse_live_key(api_key, "capture creates and deletes customers and cards")
+    unknown = sorted(set(only) - set(SUITE))
+    if unknown:
+        raise click.UsageError(f"unknown scenario {', '.join(unknown)} (known: {', '.join(SUITE)})")
+    check_reachable(upstream, "upstream")
+    failed = 0
+    for captured in capture_suite(upstream, out_dir, api_key, tokens=tokens, only=only, mitm_options=mitm_options,
+                                  echo=click.echo):
+        count = len(load(captured.path).interactions)
+        if captured.error:
+            failed += 1
+            click.echo(f"✗ {captured.name}: {captured.error} ({count} interactions in {captured.path})")
+        else:
+            click.echo(f"✓ {captured.name}: {count} interactions in {captured.path}")
+    if failed:
+        raise click.ClickException(f"{failed} scenario{'s' if failed > 1 else ''} could not be recorded")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Lint cassettes: format, no secret, every request replayable.
+
+    Exit code 0: clean; 1: problems found; 2: a cassette could not be read.
+    """
+    from conformance.checks.lint import check_cassette
+
+    cassettes = _cassettes(paths)
+    problems = unreadable = 0
+    redactor = Redactor()
+    for path in cassettes:
+        try:
+            found = check_cassette(path, redactor)
+        except CassetteError as error:
+            unreadable += 1
+            click.echo(str(error))
+            continue
+        problems += len(found)
+        for problem in found:
+            click.echo(str(problem))
+    click.echo(f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} checked: "
+               f"{problems} problem{'s' if problems != 1 else ''}, {unreadable} unreadable")
+    raise SystemExit(2 if unreadable else 1 if problems else 0)
+
+
+@main.command()
+@click.option("--suite", type=click.Path(path_type=Path), default=Path("cassettes"), show_default=True,
+              help="The cassettes to replay.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/demo"),
+              show_default=True, help="Where the reports are written.")
+def demo(suite: Path, out_dir: Path) -> None:
+    """Replay the reference suite against a local localstripe and write the reports (needs the 'demo' extra)."""
+    from rich.console import Console
+
+    from conformance.suite.demo import run_demo
+
+    result = run_demo(suite, out_dir, Console(highlight=False, soft_wrap=True))
+    if result.input_errors:
+        raise click.ClickException("some cassettes of the suite could not be read")

@@ -1,0 +1,53 @@
+"""Addresses on the network: URLs of targets and upstreams, reachability, free ports."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from urllib.parse import urlsplit
+
+from conformance.errors import ProxyError, TargetError
+
+__all__ = ["parse_http_url", "check_reachable", "check_port_free", "free_port"]
+
+
+def parse_http_url(url: str, what: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL, or a TargetError saying what is wrong (``what``: "target")."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"{what} {url!r} is not an http:// or https:// URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetError(f"{what} {url!r} has an invalid port") from None
+    return parts.scheme, parts.hostname, port
+
+
+def check_reachable(url: str, what: str, timeout: float = 5.0) -> None:
+    """One clear error before the first request when nothing listens at ``url``."""
+    _, host, port = parse_http_url(url, what)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise TargetError(f"cannot reach {what} {url}: {reason}; is it running?") from None
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ProxyError(
+                    f"port {port} on {host} is already in use; choose another with --listen-port, "
+                    "or omit it to get a free one"
+                ) from None
+            raise ProxyError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port

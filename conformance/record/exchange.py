@@ -1,0 +1,118 @@
+"""Turning one HTTP exchange into a redacted :class:`~conformance.cassette.Interaction`.
+
+Independent of mitmproxy so the same rules serve the recorder addon and tests:
+keep only the headers that matter, decode bodies for review, and redact
+everything before the interaction exists as data anyone could write out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
+
+from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
+from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
+
+__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "redacted_query", "redact_body"]
+
+# Headers that change what Stripe does or says; everything else (Date, Request-Id,
+# Content-Length, Server, User-Agent, ...) varies between runs and is left out.
+REQUEST_HEADERS = ("Authorization", "Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account")
+RESPONSE_HEADERS = ("Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account")
+
+# The SDKs send a random UUID as Idempotency-Key on every POST; storing it would
+# change the file on each re-recording, and replaying it could hit Stripe's
+# idempotency cache. It is stored as this placeholder and sent fresh on replay.
+GENERATED_KEY = "<generated>"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _canonical(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+@lru_cache(maxsize=64)
+def _wanted(keep: tuple[str, ...]) -> dict[str, str]:
+    return {name.lower(): _canonical(name) for name in keep}
+
+
+def select_headers(headers: Iterable[tuple[str, str]], keep: tuple[str, ...], redactor: Redactor) -> dict[str, str]:
+    wanted = _wanted(keep)
+    selected: dict[str, str] = {}
+    for name, value in headers:
+        canonical = wanted.get(name.lower())
+        if canonical is None:
+            continue
+        if canonical == "Idempotency-Key" and _UUID.fullmatch(value.strip()):
+            value = GENERATED_KEY
+        selected[canonical] = redactor.header(canonical, value)
+    return dict(sorted(selected.items()))
+
+
+def redacted_query(raw: str, redactor: Redactor) -> dict[str, Any] | str:
+    """A query string decoded like a form (raw when that would lose something), secrets redacted."""
+    query = decode_form(raw)
+    return redactor.request_data(query) if isinstance(query, dict) else redactor.text(query)
+
+
+def redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: bool) -> Body | None:
+    if body is None or body.kind == "base64":
+        return body
+    if body.kind in ("json", "form") and not isinstance(body.value, str):
+        # Walking every string of a body is the recorder's main cost; most bodies hold
+        # no secret at all, which one scan of the raw text shows.
+        text = raw.decode("utf-8")
+        if body.kind == "form":
+            text = unquote_plus(text)
+        fields = REQUEST_FIELDS if request else RESPONSE_FIELDS
+        if not redactor.finds_secret(text, fields):
+            return body
+        return Body(body.kind, redactor.data(body.value, fields))
+    return Body(body.kind, redactor.text(body.value))
+
+
+def build_interaction(
+    *,
+    method: str,
+    url_path: str,
+    request_headers: Iterable[tuple[str, str]],
+    request_content: bytes,
+    status: int,
+    response_headers: Iterable[tuple[str, str]],
+    response_content: bytes,
+    redactor: Redactor,
+    extra_headers: Iterable[str] = (),
+) -> Interaction:
+    """One redacted interaction from the raw parts of an exchange (bodies already content-decoded)."""
+    request_headers = list(request_headers)
+    response_headers = list(response_headers)
+    split = urlsplit(url_path)
+    query = redacted_query(split.query, redactor)
+    request = Request(
+        method=method.upper(),
+        path=redactor.text(split.path or "/"),
+        query=query,
+        headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
+        body=redact_body(
+            body_from_bytes(request_content, _content_type(request_headers)), request_content, redactor, request=True
+        ),
+    )
+    response = Response(
+        status=status,
+        headers=select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
+        body=redact_body(
+            body_from_bytes(response_content, _content_type(response_headers)), response_content, redactor, request=False
+        ),
+    )
+    return Interaction(request, response)
+
+
+def _content_type(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> str:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in items:
+        if name.lower() == "content-type":
+            return value
+    return ""

@@ -1,0 +1,82 @@
+"""Id binding: the target mints its own ids; recorded ids are mapped to the ones it returned.
+
+When a response carries an id where the recording had one (same JSON path,
+same prefix), the recorded id is bound to the actual one. Every later request
+is sent with bound ids substituted — in the path, the query, the body — and
+every later recorded response is compared with them substituted, so
+``card.customer`` must be the bound customer and a list's ``url`` must name it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+
+from conformance.ids import ID_PATTERN, id_prefix
+
+__all__ = ["IdBindings"]
+
+
+class IdBindings:
+    """recorded id -> actual id, learnt response by response."""
+
+    def __init__(self) -> None:
+        self.actual: dict[str, str] = {}
+
+    def rewrite(self, text: str) -> tuple[str, bool]:
+        """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass."""
+        unbound = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal unbound
+            found = match.group(0)
+            actual = self.actual.get(found)
+            if actual is None:
+                unbound = True
+                return found
+            return actual
+
+        return ID_PATTERN.sub(replace, text), unbound
+
+    def learn(self, recorded: Any, actual: Any, key: Any = None) -> None:
+        """Walk a recorded and an actual response together; bind ids met at the same place.
+
+        An object's own ``id`` binds even when the prefix differs (the target
+        named the object; later requests must use that name, and the comparison
+        reports the prefix); elsewhere an id binds only to one of its kind.
+        """
+        if isinstance(recorded, dict) and isinstance(actual, dict):
+            for child, value in recorded.items():
+                if child in actual:
+                    self.learn(value, actual[child], child)
+        elif isinstance(recorded, list) and isinstance(actual, list):
+            for value, other in zip(recorded, actual):
+                self.learn(value, other)
+        elif isinstance(recorded, str) and recorded not in self.actual:
+            prefix = id_prefix(recorded)
+            if prefix is None or not isinstance(actual, str) or not actual:
+                return
+            if prefix == id_prefix(actual) or (key == "id" and "/" not in actual):
+                self.actual[recorded] = actual
+
+    def text(self, value: str) -> str:
+        """A string with every bound id inside it replaced (paths, urls, messages)."""
+        if not self.actual or "_" not in value:
+            return value
+        return ID_PATTERN.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+
+    def substitute(self, value: Any) -> Any:
+        """Data with bound ids replaced in every string, keys included.
+
+        Done on the JSON text in one pass (ids hold no characters JSON escapes),
+        several times faster than walking the data.
+        """
+        if not self.actual or value is None or isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        text = json.dumps(value, ensure_ascii=False)
+        replaced = self.text(text)
+        return value if replaced == text else json.loads(replaced)

@@ -1,0 +1,217 @@
+"""Replaying one cassette against a target, interaction by interaction, in order.
+
+Each request is re-sent as recorded — method, path, query, body in its original
+encoding, the headers that matter — with the run's API key and bound ids; the
+target's answer becomes an :class:`~conformance.checks.Exchange` that the
+registered checks judge. A target fault is a finding on its interaction, never
+a crash, and the replay goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from conformance import forms, testcards
+from conformance.cassette import CassetteError, Interaction, iter_interactions
+from conformance.checks import CheckState, CompareRules, Exchange, run_checks
+from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
+from conformance.record.exchange import GENERATED_KEY
+from conformance.redaction import Redactor
+from conformance.replay.binding import IdBindings
+from conformance.replay.transport import TargetClient
+from conformance.text import snippet
+
+__all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
+
+_FORWARDED_HEADERS = ("Content-Type", "Stripe-Version", "Stripe-Account")
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    api_key: str
+    rules: CompareRules = field(default_factory=CompareRules)
+    redactor: Redactor = field(default_factory=Redactor)
+    keep_bodies: bool = True  # keep recorded/actual bodies of deviating interactions for reports
+
+
+@dataclass
+class _SentRequest:
+    path: str
+    query: dict[str, Any] | str
+    query_string: str
+    headers: dict[str, str]
+    content: bytes
+
+    @property
+    def target(self) -> str:
+        return f"{self.path}?{self.query_string}" if self.query_string else self.path
+
+
+@dataclass
+class _Replay:
+    """The state of one cassette's replay."""
+
+    client: TargetClient
+    options: ReplayOptions
+    checks: CheckState
+    bindings: IdBindings = field(default_factory=IdBindings)
+    idempotency_keys: dict[str, str] = field(default_factory=dict)
+
+    def request(self, interaction: Interaction) -> _SentRequest:
+        """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
+        recorded = interaction.request
+        path = self.bindings.text(recorded.path)
+        query: dict[str, Any] | str
+        if isinstance(recorded.query, dict):
+            query = self.bindings.substitute(recorded.query)
+            query_string = forms.encode(query) if query else ""
+        else:
+            query = query_string = self.bindings.text(recorded.query)
+        content = b""
+        body = recorded.body
+        if body is not None:
+            if body.kind == "form" and isinstance(body.value, dict):
+                # Bracket pairs, ids substituted value by value (cheaper than rebuilding the data).
+                pairs = _unredacted_card(forms.encode_pairs(body.value), interaction.response.json())
+                content = urlencode([(self.bindings.text(k), self.bindings.text(v)) for k, v in pairs]).encode()
+            elif body.kind in ("form", "text") and isinstance(body.value, str):
+                content = self.bindings.text(body.value).encode()
+            elif body.kind == "json":
+                content = json.dumps(self.bindings.substitute(body.value)).encode()
+            else:
+                content = body.to_bytes()
+        headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
+                   if name in _FORWARDED_HEADERS}
+        if "Idempotency-Key" in recorded.headers:
+            # Fresh keys: replaying a recorded key could be answered from Stripe's idempotency cache.
+            recorded_key = recorded.headers["Idempotency-Key"]
+            if recorded_key == GENERATED_KEY:
+                headers["Idempotency-Key"] = str(uuid.uuid4())
+            else:
+                headers["Idempotency-Key"] = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
+        if "Authorization" in recorded.headers:
+            headers["Authorization"] = f"Bearer {self.options.api_key}"
+        return _SentRequest(path, query, query_string, headers, content)
+
+    def replay(self, interaction: Interaction) -> InteractionResult:
+        recorded = interaction.response
+        result = InteractionResult(
+            interaction.index, interaction.endpoint, interaction.request.method, interaction.request.url_path,
+            recorded.status,
+        )
+        sent = self.request(interaction)
+        self.checks.request_sent(interaction, sent.path)
+        started = time.perf_counter()
+        try:
+            response = self.client.request(interaction.request.method, sent.target, headers=sent.headers,
+                                           content=sent.content)
+        except httpx.HTTPError as error:
+            result.findings = [redact_finding(_fault(error, self.client.timeout, recorded.status),
+                                              self.options.redactor)]  # the error text may quote the request
+            return result
+        finally:
+            result.seconds = time.perf_counter() - started
+        result.actual_status = response.status_code
+        exchange = self._exchange(interaction, sent, response)
+        result.findings = [redact_finding(f, self.options.redactor) for f in run_checks(exchange, self.checks)]
+        if result.findings and self.options.keep_bodies:
+            redactor = self.options.redactor
+            result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
+            result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
+                                  else redactor.text(exchange.body_text))
+        return result
+
+    def _exchange(self, interaction: Interaction, sent: _SentRequest, response: httpx.Response) -> Exchange:
+        """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
+        actual, problem = _json_body(response)
+        recorded_json = interaction.response.json()
+        expected = expected_text = None
+        if recorded_json is not None:
+            # One serialization serves the binding check, the substitution and the checks' fast path.
+            recorded_text = json.dumps(recorded_json, ensure_ascii=False)
+            expected_text, unbound = self.bindings.rewrite(recorded_text)
+            if unbound and problem is None and response.status_code == interaction.response.status:
+                self.bindings.learn(recorded_json, actual)
+                expected_text, _ = self.bindings.rewrite(recorded_text)
+            expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
+        return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
+                        snippet(response.text), expected, expected_text)
+
+
+def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
+    if isinstance(error, httpx.TimeoutException):
+        return Finding("target.timeout", "", f"no answer within {timeout}s", recorded_status, MISSING)
+    if isinstance(error, httpx.ConnectError):
+        return Finding("target.connection", "", f"cannot connect to the target: {error}", recorded_status, MISSING)
+    return Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
+                   recorded_status, MISSING)
+
+
+def _unredacted_card(pairs: list[tuple[str, str]], recorded_response: Any) -> list[tuple[str, str]]:
+    """Put a test card number (and CVC) where the recording has redaction markers."""
+    if not any(key == "card[number]" and value.startswith("[REDACTED:") for key, value in pairs):
+        return pairs
+    recorded_card = recorded_response.get("card") if isinstance(recorded_response, dict) else None
+    number, cvc = testcards.for_last4(recorded_card.get("last4") if isinstance(recorded_card, dict) else None)
+    replacements = {"card[number]": number, "card[cvc]": cvc}
+    return [(key, replacements[key] if key in replacements and value.startswith("[REDACTED:") else value)
+            for key, value in pairs]
+
+
+def _json_body(response: httpx.Response) -> tuple[Any, str | None]:
+    if not response.content:
+        return None, "the body is empty"
+    try:
+        return json.loads(response.content), None
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return None, f"the body is not JSON ({kind}): {snippet(response.text)!r}"
+
+
+def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
+    """The finding with every secret in its message and values redacted (they may quote the exchange)."""
+    finding.message = redactor.text(finding.message)
+    if finding.expected is not MISSING:
+        finding.expected = redactor.data(finding.expected)
+    if finding.actual is not MISSING:
+        finding.actual = redactor.data(finding.actual)
+    return finding
+
+
+def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
+    compare = header.get("compare")
+    if not isinstance(compare, dict):
+        return base
+    ignore = compare.get("ignore") or []
+    exact = compare.get("exact") or []
+    return base.with_overrides([str(p) for p in ignore], [str(p) for p in exact])
+
+
+def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
+                    on_interaction: Callable[[], None] | None = None) -> CassetteResult:
+    """Replay one cassette; a cassette that cannot be read is reported in ``error``."""
+    result = CassetteResult(str(path), path.stem)
+    header: dict[str, Any] = {}
+    replay: _Replay | None = None
+    try:
+        for interaction in iter_interactions(path, header):
+            if replay is None:
+                result.name = header.get("name", path.stem)
+                replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header)))
+            result.interactions.append(replay.replay(interaction))
+            if on_interaction is not None:
+                on_interaction()
+    except CassetteError as error:
+        result.error = str(error)
+    if "name" in header:
+        result.name = header["name"]
+    return result

@@ -1,0 +1,59 @@
+"""Running a set of cassettes against a target: the engine behind ``conformance run``."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from conformance.errors import TargetError
+from conformance.findings import CassetteResult, RunResult
+from conformance.net import check_reachable, free_port
+from conformance.processes import listening
+from conformance.replay.engine import ReplayOptions, replay_cassette
+from conformance.replay.transport import TargetClient
+
+__all__ = ["run", "target_process", "check_target"]
+
+
+def check_target(url: str, timeout: float = 5.0) -> None:
+    """One clear error before the first request when the target is not there."""
+    check_reachable(url, "target", timeout)
+
+
+@contextlib.contextmanager
+def target_process(command: str, timeout: float = 30.0) -> Iterator[str]:
+    """Start a target from a command line (``{port}`` becomes a free port); yields its URL."""
+    port = free_port()
+    argv = shlex.split(command.replace("{port}", str(port)))
+    if not argv:
+        raise TargetError("--target-cmd is empty")
+    with listening(argv, port, "target command", timeout):
+        yield f"http://127.0.0.1:{port}"
+
+
+def run(
+    cassettes: Sequence[Path],
+    target: str,
+    options: ReplayOptions,
+    *,
+    timeout: float = 10.0,
+    workers: int = 1,
+    on_interaction: Callable[[], None] | None = None,
+) -> RunResult:
+    """Replay cassettes (concurrently across cassettes, in order within each) and gather the results."""
+    with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2) as client:
+        started = time.perf_counter()  # the replay itself; start-up is reported apart
+
+        def one(path: Path) -> CassetteResult:
+            return replay_cassette(path, client, options, on_interaction)
+
+        if workers <= 1:
+            results = [one(path) for path in cassettes]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
+                results = list(pool.map(one, cassettes))
+    return RunResult(target, results, time.perf_counter() - started)

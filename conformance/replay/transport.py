@@ -1,0 +1,60 @@
+"""The connection to the target: httpx's transport, keep-alive, with nothing added.
+
+A replay sends exactly what the cassette holds, so ``httpx.Client``'s extras are
+not wanted here: a cookie jar would send back cookies the target set (a header
+that is not in the cassette), and redirects are findings, not something to
+follow. Going straight to the transport also skips the client's per-request URL
+merging and cookie bookkeeping, which cost more CPU than the rest of a replay.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from urllib.parse import quote
+
+import httpx
+
+from conformance import __version__
+
+__all__ = ["TargetClient"]
+
+
+class TargetClient:
+    """Sends requests to one target over a keep-alive pool; safe to share between replay threads."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, connections: int = 2) -> None:
+        self.base_url = httpx.URL(base_url)
+        self.timeout = timeout
+        self._prefix = self.base_url.raw_path.rstrip(b"/")  # a target mounted under a path, e.g. a gateway
+        self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._headers = {"User-Agent": f"card-conformance/{__version__}", "Accept": "application/json"}
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        # A plain-http target needs no CA bundle: loading one costs ~30 ms of start-up.
+        self._transport = httpx.HTTPTransport(limits=limits, verify=self.base_url.scheme == "https")
+
+    def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> httpx.Response:
+        """Send one request (``target`` is the path and query) and read the whole answer.
+
+        Raises ``httpx.TimeoutException``, ``httpx.ConnectError`` or another
+        ``httpx.HTTPError`` when the exchange fails.
+        """
+        if not target.isascii() or " " in target:
+            target = quote(target, safe="/?&=%:@!$'()*+,;[]~")  # as it goes on the wire, like httpx.Client
+        url = self.base_url.copy_with(raw_path=self._prefix + target.encode())
+        request = httpx.Request(method, url, headers={**self._headers, **headers}, content=content,
+                                extensions={"timeout": self._timeouts})
+        response = self._transport.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> TargetClient:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()

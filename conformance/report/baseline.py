@@ -1,0 +1,94 @@
+"""Comparing runs: finding identities, regressions and fixes, baselines of accepted deviations.
+
+A finding's identity is (cassette path, interaction index, JSON path, rule):
+stable across runs, because none of it depends on the ids a target minted or
+on line numbers in a cassette.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import ReportError
+from conformance.findings import RunResult
+from conformance.report.json_report import REPORT_SCHEMA
+from conformance.rules import Severity, canonical_rule_id
+
+__all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report"]
+
+Identity = tuple[str, int, str, str]
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ReportError(f"cannot read report {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise ReportError(f"{path}: not a JSON report ({error})") from None
+    if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
+        raise ReportError(f"{path}: not a card-conformance report (expected schema {REPORT_SCHEMA!r})")
+    return data
+
+
+def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Severity.FAILURE,)) -> dict[Identity, dict[str, Any]]:
+    """Identity -> finding (with its endpoint), for findings of the given severities."""
+    found: dict[Identity, dict[str, Any]] = {}
+    for cassette in data.get("cassettes", []):
+        for interaction in cassette.get("interactions", []):
+            for finding in interaction.get("findings", []):
+                if finding.get("severity") in severities:
+                    key = (cassette["path"], interaction["index"], finding["path"], canonical_rule_id(finding["rule"]))
+                    found[key] = {**finding, "endpoint": interaction.get("endpoint")}
+    return found
+
+
+def accept_baseline(result: RunResult, baseline: dict[str, Any]) -> int:
+    """Mark the findings a baseline already has as accepted; returns how many were."""
+    known = identities_of_report(baseline, severities=(Severity.FAILURE, Severity.WARNING))
+    accepted = 0
+    for cassette in result.cassettes:
+        for interaction in cassette.interactions:
+            for finding in interaction.findings:
+                if (cassette.path, interaction.index, finding.path, finding.rule) in known:
+                    finding.accepted = True
+                    accepted += 1
+    return accepted
+
+
+@dataclass
+class RunComparison:
+    regressions: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
+    fixes: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
+    unchanged: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        def entries(items: list[tuple[Identity, dict[str, Any]]]) -> list[dict[str, Any]]:
+            return [{"cassette": key[0], "interaction": key[1], "path": key[2], "rule": key[3],
+                     "endpoint": finding.get("endpoint"), "message": finding.get("message")} for key, finding in items]
+
+        return {"regressions": entries(self.regressions), "fixes": entries(self.fixes),
+                "unchanged": entries(self.unchanged)}
+
+    def markdown(self) -> str:
+        lines = [f"**{len(self.regressions)} regressions**, {len(self.fixes)} fixed, {len(self.unchanged)} unchanged", ""]
+        for title, items in (("Regressions", self.regressions), ("Fixed", self.fixes)):
+            if items:
+                lines += [f"### {title}", "", "| cassette | # | endpoint | path | rule |", "| --- | ---: | --- | --- | --- |"]
+                lines += [f"| {k[0]} | {k[1]} | {f.get('endpoint') or ''} | `{k[2] or '(response)'}` | {k[3]} |"
+                          for k, f in items]
+                lines.append("")
+        return "\n".join(lines)
+
+
+def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunComparison:
+    before = identities_of_report(baseline)
+    after = identities_of_report(current)
+    comparison = RunComparison()
+    for key in sorted(after):
+        (comparison.unchanged if key in before else comparison.regressions).append((key, after[key]))
+    comparison.fixes = [(key, before[key]) for key in sorted(before) if key not in after]
+    return comparison

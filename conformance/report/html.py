@@ -1,0 +1,117 @@
+"""The HTML report: one self-contained file (no network, no external assets).
+
+A summary per endpoint and per rule, a filter by outcome, and for each deviating
+interaction its findings and a side-by-side view of the recorded and the actual
+JSON with the lines of the differing paths highlighted. The filter can be set
+from the address too: ``report.html#failed``. Rendered by Jinja2 with
+autoescaping from ``templates/report.html.j2``: values are cut before they are
+escaped, never an escape sequence in half.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from conformance.atomic import atomic_write
+from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
+from conformance.report.common import value
+from conformance.rules import Outcome, Severity
+from conformance.text import shorten
+
+__all__ = ["render", "write_html"]
+
+_VALUE_LIMIT = 300
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("conformance.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _json_lines(data: Any, path: str = "", indent: int = 0, key: str | None = None,
+                last: bool = True) -> list[tuple[str, str]]:
+    """Pretty JSON as (line, JSON path of the value on it)."""
+    pad = "  " * indent
+    prefix = f"{pad}{json.dumps(key)}: " if key is not None else pad
+    comma = "" if last else ","
+    if isinstance(data, dict) and data:
+        lines = [(prefix + "{", path)]
+        items = list(data.items())
+        for number, (child, item) in enumerate(items):
+            child_path = f"{path}.{child}" if path else str(child)
+            lines += _json_lines(item, child_path, indent + 1, str(child), number == len(items) - 1)
+        return [*lines, (pad + "}" + comma, path)]
+    if isinstance(data, list) and data:
+        lines = [(prefix + "[", path)]
+        for number, item in enumerate(data):
+            lines += _json_lines(item, f"{path}[{number}]", indent + 1, None, number == len(data) - 1)
+        return [*lines, (pad + "]" + comma, path)]
+    return [(prefix + json.dumps(data, ensure_ascii=False) + comma, path)]
+
+
+def _highlighted(data: Any, paths: set[str]) -> Markup:
+    if data is None:
+        return Markup('<span class="muted">(no JSON body)</span>')
+    if isinstance(data, str):
+        return escape(data)
+    out = []
+    for line, path in _json_lines(data):
+        differs = any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p in paths if p) or (
+            "" in paths and path == "")
+        out.append(Markup('<span class="{}">{}</span>').format("diff" if differs else "line", line))
+    return Markup("").join(out)
+
+
+def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any]:
+    status = str(interaction.status) if interaction.actual_status in (None, interaction.status) else (
+        f"{interaction.status} → {interaction.actual_status}")
+    findings = [
+        {
+            "cls": "muted" if f.accepted else "bad" if f.severity == Severity.FAILURE else "warn",
+            "rule": f.rule,
+            "path": f.path or "(response)",
+            "expected": None if f.expected is MISSING else shorten(value(f.expected), _VALUE_LIMIT),
+            "actual": None if f.actual is MISSING else shorten(value(f.actual), _VALUE_LIMIT),
+            "accepted": f.accepted,
+        }
+        for f in interaction.findings
+    ]
+    paths = {f.path for f in interaction.findings}
+    sides = bool(findings) and (interaction.recorded_body is not None or interaction.actual_body is not None)
+    return {
+        "outcome": str(interaction.outcome), "cassette": Path(cassette).name, "index": interaction.index,
+        "endpoint": interaction.endpoint, "method": interaction.method, "path": interaction.path, "status": status,
+        "findings": findings, "sides": sides,
+        "recorded": _highlighted(interaction.recorded_body, paths) if sides else "",
+        "actual": _highlighted(interaction.actual_body, paths) if sides else "",
+    }
+
+
+def render(result: RunResult) -> str:
+    counts = result.counts()
+    total = sum(counts.values())
+    rules = Counter(f.rule for _, i in result.interactions() for f in i.findings if not f.accepted)
+    return _ENVIRONMENT.get_template("report.html.j2").render(
+        target=result.target,
+        verdict=result.verdict.text,
+        verdict_class="ok" if result.verdict is Verdict.CONFORMS else "bad",
+        total=total, cassette_count=len(result.cassettes), seconds=result.seconds,
+        passed=counts[Outcome.PASSED], failed=counts[Outcome.FAILED], warnings=counts[Outcome.WARNING],
+        errors=[c.error for c in result.input_errors],
+        endpoints=[(e, row[Outcome.PASSED], row[Outcome.FAILED], row[Outcome.WARNING])
+                   for e, row in result.per_endpoint()],
+        rules=sorted(rules.items()),
+        buttons=[("all", "all", total), ("failed", "failed", counts[Outcome.FAILED]),
+                 ("warning", "warnings", counts[Outcome.WARNING]), ("passed", "passed", counts[Outcome.PASSED])],
+        interactions=[_interaction(c.path, i) for c, i in result.interactions()],
+    )
+
+
+def write_html(result: RunResult, path: Path) -> None:
+    atomic_write(path, render(result).encode("utf-8"))

@@ -1,0 +1,68 @@
+"""The JSON report: a stable schema (``docs/report-format.md``) for machines, baselines and ``compare``.
+
+Values in it went through redaction; it is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conformance import __version__
+from conformance.atomic import atomic_write
+from conformance.findings import InteractionResult, RunResult
+from conformance.rules import Severity
+
+__all__ = ["REPORT_SCHEMA", "to_json", "write_json"]
+
+REPORT_SCHEMA = "card-conformance/report/1"
+
+def _interaction(result: InteractionResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "index": result.index,
+        "endpoint": result.endpoint,
+        "method": result.method,
+        "path": result.path,
+        "status": result.status,
+        "actual_status": result.actual_status,
+        "outcome": str(result.outcome),
+        "findings": [f.to_dict() for f in result.findings],
+    }
+    if result.findings and result.recorded_body is not None:
+        data["recorded_body"] = result.recorded_body
+    if result.findings and result.actual_body is not None:
+        data["actual_body"] = result.actual_body
+    return data
+
+def to_json(result: RunResult) -> dict[str, Any]:
+    counts = result.counts()
+    findings = [f for _, i in result.interactions() for f in i.findings]
+    return {
+        "schema": REPORT_SCHEMA,
+        "tool": {"name": "card-conformance", "version": __version__},
+        "target": result.target,
+        "seconds": round(result.seconds, 3),
+        "exit_code": result.verdict.exit_code,
+        "summary": {
+            "cassettes": len(result.cassettes),
+            "interactions": sum(counts.values()),
+            **{str(outcome): count for outcome, count in counts.items()},
+            "failures": sum(1 for f in findings if f.is_failure),
+            "warnings": sum(1 for f in findings if f.severity != Severity.FAILURE and not f.accepted),
+            "accepted": sum(1 for f in findings if f.accepted),
+            "input_errors": len(result.input_errors),
+        },
+        "cassettes": [
+            {
+                "path": cassette.path,
+                "name": cassette.name,
+                "error": cassette.error,
+                "interactions": [_interaction(i) for i in cassette.interactions],
+            }
+            for cassette in result.cassettes
+        ],
+    }
+
+def write_json(result: RunResult, path: Path) -> None:
+    atomic_write(path, (json.dumps(to_json(result), indent=2, ensure_ascii=False, default=repr) + "\n").encode())

@@ -1,0 +1,51 @@
+"""JUnit XML: one testsuite per cassette, one testcase per interaction; failures carry the findings."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from conformance.atomic import atomic_write
+from conformance.findings import RunResult
+from conformance.report.common import finding_line
+
+__all__ = ["write_junit"]
+
+
+def write_junit(result: RunResult, path: Path) -> None:
+    suites = ET.Element("testsuites", name="card-conformance", tests="0", failures="0", errors="0",
+                        time=f"{result.seconds:.3f}")
+    total = failed = errored = 0
+    for cassette in result.cassettes:
+        suite = ET.SubElement(suites, "testsuite", name=cassette.name, file=cassette.path)
+        suite_failures = suite_errors = 0
+        if cassette.error:
+            case = ET.SubElement(suite, "testcase", name="(cassette)", classname=cassette.name)
+            ET.SubElement(case, "error", message=cassette.error, type="cassette").text = cassette.error
+            suite_errors += 1
+        for interaction in cassette.interactions:
+            name = f"#{interaction.index} {interaction.endpoint} {interaction.method} {interaction.path}"
+            case = ET.SubElement(suite, "testcase", name=name, classname=cassette.name,
+                                 time=f"{interaction.seconds:.3f}")
+            failures = [f for f in interaction.findings if f.is_failure]
+            warnings = [f for f in interaction.findings if not f.is_failure]
+            if failures:
+                suite_failures += 1
+                element = ET.SubElement(case, "failure", message=failures[0].message, type=failures[0].rule)
+                element.text = "\n".join(finding_line(f) for f in interaction.findings)
+            if warnings:
+                ET.SubElement(case, "system-out").text = "\n".join("warning " + finding_line(f) for f in warnings)
+        count = len(cassette.interactions) + (1 if cassette.error else 0)
+        suite.set("tests", str(count))
+        suite.set("failures", str(suite_failures))
+        suite.set("errors", str(suite_errors))
+        suite.set("skipped", "0")
+        suite.set("time", f"{sum(i.seconds for i in cassette.interactions):.3f}")
+        total += count
+        failed += suite_failures
+        errored += suite_errors
+    suites.set("tests", str(total))
+    suites.set("failures", str(failed))
+    suites.set("errors", str(errored))
+    ET.indent(suites)
+    atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n")

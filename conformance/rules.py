@@ -1,0 +1,89 @@
+"""The rule registry: every rule a finding can name, its default severity and what it means.
+
+A finding always names a registered rule (``Finding`` refuses any other), so
+reports, baselines and the README's rule table speak of one fixed set. Rule ids
+are dotted, lower case, words joined by ``_``: ``invariant.deleted_card``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["Severity", "Outcome", "Rule", "RULES", "rule", "canonical_rule_id"]
+
+
+class Severity(StrEnum):
+    """How much a finding weighs: a failure fails the run (exit 1), a warning does not."""
+
+    FAILURE = "failure"
+    WARNING = "warning"
+
+
+class Outcome(StrEnum):
+    """What became of one interaction."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    description: str
+    source: str  # where the expectation comes from
+
+
+_COMPARISON = "the recording"
+_REFERENCE = "Stripe API reference"
+
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        Rule("status", Severity.FAILURE, "the status code differs (bodies are then not compared)", _COMPARISON),
+        Rule("body.json", Severity.FAILURE,
+             "the recording was JSON, the answer is not (HTML error page, text, empty, cut short)", _COMPARISON),
+        Rule("object", Severity.FAILURE, "`object` differs", _COMPARISON),
+        Rule("keys.missing", Severity.FAILURE, "a key of the recording is missing — `address_line2: null` included",
+             _COMPARISON),
+        Rule("keys.extra", Severity.WARNING, "a key not in the recording (a failure with `--strict`)", _COMPARISON),
+        Rule("type", Severity.FAILURE, "the JSON type differs: `\"8\"` for `8`, `\"\"` for `null`, `\"false\"` for `false`",
+             _COMPARISON),
+        Rule("value", Severity.FAILURE, "a value differs where it is compared exactly; any difference inside `metadata`",
+             _COMPARISON),
+        Rule("format", Severity.FAILURE, "a server-minted value has another shape", _COMPARISON),
+        Rule("id.binding", Severity.FAILURE, "an id is not the one bound earlier in the run", _COMPARISON),
+        Rule("id.prefix", Severity.FAILURE, "an id is not of the expected kind (`acct_` for `card_`)", _COMPARISON),
+        Rule("list.length", Severity.FAILURE, "a list has another number of items", _COMPARISON),
+        Rule("invariant.card", Severity.FAILURE,
+             "a card object lacks a documented key, or a key has another type or an impossible value", _REFERENCE),
+        Rule("invariant.deleted", Severity.FAILURE,
+             "deleting a card does not answer `{id: <that card>, object: card, deleted: true}`", _REFERENCE),
+        Rule("invariant.deleted_card", Severity.FAILURE,
+             "a deleted card is still retrievable (expected 404 `resource_missing`)", _REFERENCE),
+        Rule("invariant.default_source", Severity.FAILURE,
+             "a customer's `default_source` is a card deleted earlier", _REFERENCE),
+        Rule("invariant.list", Severity.FAILURE,
+             "a list breaks `object: list`, `has_more`, `url`, `limit` or paging with `starting_after`", _REFERENCE),
+        Rule("invariant.error", Severity.FAILURE,
+             "an error answer lacks an `error` object with a string `type` and `message`", _REFERENCE),
+        Rule("target.connection", Severity.FAILURE, "the target refused the connection (or TLS failed)", "the run"),
+        Rule("target.timeout", Severity.FAILURE, "the target did not answer within `--timeout`", "the run"),
+        Rule("target.protocol", Severity.FAILURE, "the target broke the exchange off", "the run"),
+    )
+}
+
+# Ids that earlier versions wrote into reports, so old baselines keep matching.
+_RENAMED = {"invariant.deleted-card": "invariant.deleted_card"}
+
+
+def rule(rule_id: str) -> Rule:
+    """The registered rule; a KeyError names a rule nobody registered (a bug, not user input)."""
+    return RULES[rule_id]
+
+
+def canonical_rule_id(rule_id: str) -> str:
+    """The current id of a rule as an older report spelt it."""
+    return _RENAMED.get(rule_id, rule_id)

@@ -1,0 +1,1 @@
+"""The serve side, used by the serving addon: matching live requests to recorded interactions."""

@@ -1,0 +1,186 @@
+"""Matching live requests to recorded interactions, for serving cassettes offline.
+
+A request matches a recorded one when method, path, query and body agree —
+the query and a form body compared as decoded data, order-insensitive, repeated
+keys kept. What varies by client (User-Agent, Accept-Encoding, the API key,
+Idempotency-Key) is not compared. The live request goes through the same
+redaction as the recording first, so a recorded ``[REDACTED:card-number]``
+matches whatever card number a client sends.
+
+Like VCR.py's matchers, each rule is a small function that explains its own
+mismatch; the explanations are what a miss reports for its closest candidates.
+Matching happens at replay time from the decoded data: nothing is hashed into
+cassette files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from conformance import forms
+from conformance.cassette.model import Body, Interaction, body_from_bytes
+from conformance.record.exchange import redact_body, redacted_query
+from conformance.redaction import Redactor
+from conformance.routes import endpoint_for
+
+__all__ = ["LiveRequest", "Matcher", "MATCHERS", "key_of", "ServedInteraction", "InteractionIndex"]
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """A request as the serving side sees it, redacted and decoded like a recorded one."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    body: Any  # normalized: sorted pairs for forms, data for JSON, text, or None
+
+    @classmethod
+    def build(cls, method: str, path_and_query: str, content: bytes, content_type: str,
+              redactor: Redactor) -> LiveRequest:
+        path, _, raw_query = path_and_query.partition("?")
+        query = redacted_query(raw_query, redactor)
+        body = redact_body(body_from_bytes(content, content_type), content, redactor, request=True)
+        return cls(method.upper(), redactor.text(unquote(path)).rstrip("/") or "/", _pairs(query), _body_key(body))
+
+
+def _pairs(query: dict[str, Any] | str) -> tuple[tuple[str, str], ...]:
+    if isinstance(query, dict):
+        pairs = forms.encode_pairs(query)
+    else:
+        pairs = forms.parse_pairs(query)
+    return tuple(sorted(pairs))
+
+
+def _body_key(body: Body | None) -> Any:
+    if body is None:
+        return None
+    if body.kind == "form":
+        return ("form", _pairs(body.value))
+    if body.kind == "json":
+        return ("json", json.dumps(body.value, sort_keys=True))
+    return (body.kind, body.value)
+
+
+def recorded_request(interaction: Interaction) -> LiveRequest:
+    request = interaction.request
+    return LiveRequest(request.method, unquote(request.path).rstrip("/") or "/", _pairs(request.query),
+                       _body_key(request.body))
+
+
+def key_of(request: LiveRequest) -> tuple[Any, ...]:
+    return (request.method, request.path, request.query, request.body)
+
+
+# --------------------------------------------------------------------- matchers
+Matcher = Callable[[LiveRequest, LiveRequest], "str | None"]
+
+
+def method(live: LiveRequest, recorded: LiveRequest) -> str | None:
+    return None if live.method == recorded.method else f"method: {live.method} is not {recorded.method}"
+
+
+def path(live: LiveRequest, recorded: LiveRequest) -> str | None:
+    return None if live.path == recorded.path else f"path: {live.path} is not {recorded.path}"
+
+
+def _describe_pairs(pairs: Iterable[tuple[str, str]]) -> str:
+    return "&".join(f"{k}={v}" for k, v in pairs) or "(none)"
+
+
+def _pairs_differ(label: str, live: Iterable[tuple[str, str]], recorded: Iterable[tuple[str, str]]) -> str:
+    missing = sorted(set(recorded) - set(live))
+    extra = sorted(set(live) - set(recorded))
+    parts = []
+    if missing:
+        parts.append(f"recorded has {_describe_pairs(missing)}")
+    if extra:
+        parts.append(f"request has {_describe_pairs(extra)}")
+    return f"{label}: " + "; ".join(parts or ["repeated keys differ"])
+
+
+def query(live: LiveRequest, recorded: LiveRequest) -> str | None:
+    return None if live.query == recorded.query else _pairs_differ("query", live.query, recorded.query)
+
+
+def body(live: LiveRequest, recorded: LiveRequest) -> str | None:
+    if live.body == recorded.body:
+        return None
+    if live.body is None or recorded.body is None:
+        return "body: " + ("the request has none" if live.body is None else "the recording has none")
+    if live.body[0] == recorded.body[0] == "form":
+        return _pairs_differ("body", live.body[1], recorded.body[1])
+    return f"body: {live.body[0]} body differs from the recorded {recorded.body[0]} body"
+
+
+MATCHERS: tuple[Matcher, ...] = (method, path, query, body)
+
+
+# ------------------------------------------------------------------------ index
+@dataclass
+class ServedInteraction:
+    cassette: str
+    interaction: Interaction
+    request: LiveRequest
+    _content: bytes | None = None
+
+    @property
+    def content(self) -> bytes:
+        """The recorded response body as bytes, encoded once."""
+        if self._content is None:
+            body = self.interaction.response.body
+            self._content = body.to_bytes() if body is not None else b""
+        return self._content
+
+
+@dataclass
+class InteractionIndex:
+    """Recorded interactions by match key, each list in recorded order."""
+
+    by_key: dict[tuple[Any, ...], list[ServedInteraction]] = field(default_factory=dict)
+    served: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    all: list[ServedInteraction] = field(default_factory=list)
+
+    def add(self, cassette: str, interaction: Interaction) -> None:
+        served = ServedInteraction(cassette, interaction, recorded_request(interaction))
+        self.by_key.setdefault(key_of(served.request), []).append(served)
+        self.all.append(served)
+
+    def take(self, live: LiveRequest, exhausted: str = "repeat") -> ServedInteraction | None:
+        """The next recorded answer for this request; when all were served, repeat the last or miss."""
+        key = key_of(live)
+        candidates = self.by_key.get(key)
+        if not candidates:
+            return None
+        position = self.served.get(key, 0)
+        if position >= len(candidates):
+            return candidates[-1] if exhausted == "repeat" else None
+        self.served[key] = position + 1
+        return candidates[position]
+
+    def closest(self, live: LiveRequest, count: int = 3) -> list[tuple[ServedInteraction, list[str]]]:
+        """The recorded requests nearest to ``live``, with every reason each did not match."""
+        scored = []
+        endpoint = endpoint_for(live.method, live.path)
+        for served in self.all:
+            reasons = [reason for matcher in MATCHERS if (reason := matcher(live, served.request))]
+            weight = sum(4 if r.startswith("method") else 3 if r.startswith("path") else 1 for r in reasons)
+            if served.interaction.endpoint != endpoint:
+                weight += 2  # the same endpoint with other ids is nearer than another endpoint
+            scored.append((weight, len(scored), served, reasons))
+        scored.sort(key=lambda item: (item[0], item[1]))
+        seen: set[tuple[Any, ...]] = set()
+        result = []
+        for _, _, served, reasons in scored:
+            key = key_of(served.request)
+            if key in seen:
+                continue
+            seen.add(key)
+            result.append((served, reasons or ["all recorded answers were served (exhausted)"]))
+            if len(result) == count:
+                break
+        return result

@@ -1,0 +1,61 @@
+"""``conformance capture``: re-record the reference suite by driving the stripe SDK through the recorder.
+
+One recorder (mitmdump with the recording addon) per scenario, in front of the
+upstream — ``https://api.stripe.com`` with a test key, or any Stripe-compatible
+server — so each scenario lands in its own cassette under the same file name
+as before: a re-recording is a clean diff in review.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.record.mitm import MitmProcess, addon_path
+from conformance.net import free_port
+from conformance.redaction import Redactor
+from conformance.suite.scenarios import SUITE, Session
+
+__all__ = ["CapturedScenario", "capture_suite"]
+
+
+@dataclass
+class CapturedScenario:
+    name: str
+    path: Path
+    steps: list[str]
+    error: str | None = None
+
+
+def capture_suite(
+    upstream: str, out_dir: Path, api_key: str, *, tokens: str = "magic", only: tuple[str, ...] = (),
+    mitm_options: tuple[str, ...] = (), echo: Callable[[str], None] = print,
+) -> Iterator[CapturedScenario]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    redactor = Redactor()
+    for name, (scenario, fixtures) in SUITE.items():
+        if only and name not in only:
+            continue
+        path = out_dir / f"{name}.yaml"
+        port = free_port()
+        with tempfile.TemporaryDirectory(prefix="conformance-capture-") as confdir:
+            args = ["--mode", f"reverse:{upstream}", "-s", addon_path("recorder"), "--set", f"confdir={confdir}",
+                    "--set", f"cassette={path}", "--set", f"cassette_name={name}", "--set", "flow_detail=0",
+                    "--set", "record_echo=false"]
+            for fixture in fixtures:
+                args += ["--set", f"cassette_fixtures={fixture}"]
+            for option in mitm_options:
+                args += ["--set", option]
+            mitm = MitmProcess(args, "127.0.0.1", port, redactor=redactor, echo=echo, ready_line="recording into ")
+            mitm.start()
+            session = Session(f"http://127.0.0.1:{port}", api_key, tokens=tokens)
+            error = None
+            try:
+                scenario(session)
+            except RuntimeError as failure:
+                error = redactor.text(str(failure))
+            finally:
+                mitm.stop()
+        yield CapturedScenario(name, path, session.steps, error)
