@@ -211,7 +211,7 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
                 floor.append(time.perf_counter() - started)
             for times in (cold, ours):  # the first replay parses the YAML, the next reads the parse cache
                 result = run_cassettes([cassette], up, options)
-                assert result.exit_code == 0, "the benchmark cassette must replay clean"
+                assert result.verdict.exit_code == 0, "the benchmark cassette must replay clean"
                 times.append(result.seconds)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-m", "conformance", "run", "--help"], check=True, capture_output=True)
