@@ -77,15 +77,17 @@ def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
                 writer.abandon()  # a no-op after commit; an interrupted read leaves no entry
 
 
+DOCUMENT_START = b"---\n"
 DOCUMENT_END = b"\n...\n"
 
 
 def _cut_after_line(path: Path) -> int | None:
     """For a recorded cassette whose last write was cut short, the line after which it was cut.
 
-    The recorder ends every document with ``...``; a file that starts that way but
-    does not end with it was killed in the middle of a write. Hand-written
-    cassettes without ``...`` are never considered cut.
+    The recorder starts every document with ``---`` on a line of its own and ends
+    it with ``...``; a file that holds such documents but whose tail after the
+    last ``...`` is the start of one was killed in the middle of a write.
+    Hand-written cassettes without ``...`` are never considered cut.
     """
     try:
         with open(path, "rb") as stream:
@@ -100,7 +102,11 @@ def _cut_after_line(path: Path) -> int | None:
             data = stream.read()
     except OSError:
         return None
-    return data[: data.rfind(DOCUMENT_END) + len(DOCUMENT_END)].count(b"\n")
+    end = data.rfind(DOCUMENT_END) + len(DOCUMENT_END)
+    tail = data[end : end + len(DOCUMENT_START)]
+    if not DOCUMENT_START.startswith(tail):
+        return None  # not what the recorder writes: an error of the file, reported as such
+    return data[:end].count(b"\n")
 
 
 def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> Iterator[Interaction]:

@@ -20,12 +20,12 @@ from conformance.cassette import iter_interactions
 from conformance.cli import main
 from conformance.suite.scenarios import Session, card_lifecycle
 
-from .conftest import API_KEY, CLIProcess
-from .fault_target import FAULTS, FaultTarget
-from .stripe_fake import DEVIATIONS, FakeStripe
+from ..conftest import API_KEY, CLIProcess
+from ..fault_target import FAULTS, FaultTarget
+from ..stripe_fake import DEVIATIONS, FakeStripe
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def record(directory: Path, tokens: str) -> Path:

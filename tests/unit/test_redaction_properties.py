@@ -124,8 +124,8 @@ def test_no_secret_reaches_the_cassette(tmp_path, secret, place, depth, before, 
 @settings(max_examples=1000, deadline=None)
 @given(secret=secrets, before=words, after=words)
 def test_no_secret_reaches_a_report_line(secret, before, after):
-    from conformance.replay import redact_finding as _redacted
+    from conformance.replay import redact_finding
 
     text = f"{before} {secret} {after}"
-    finding = _redacted(Finding("value", "metadata.note", f"expected {text!r}", {"note": text}, [text]), Redactor())
+    finding = redact_finding(Finding("value", "metadata.note", f"expected {text!r}", {"note": text}, [text]), Redactor())
     assert secret not in finding_line(finding) + finding.message + json.dumps([finding.expected, finding.actual])

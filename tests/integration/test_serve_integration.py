@@ -9,8 +9,8 @@ import stripe
 
 from conformance.suite.scenarios import Session, card_lifecycle
 
-from .conftest import API_KEY, CLIProcess
-from .stripe_fake import FakeStripe
+from ..conftest import API_KEY, CLIProcess
+from ..stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.integration
 READY = r"point the application's API base at (http://127\.0\.0\.1:\d+)"

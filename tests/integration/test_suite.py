@@ -14,11 +14,11 @@ from conformance.cassette import load
 from conformance.cli import main
 from conformance.suite.scenarios import SUITE
 
-from .conftest import API_KEY
-from .stripe_fake import FakeStripe
+from ..conftest import API_KEY
+from ..stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUITE_DIR = ROOT / "cassettes"
 
 

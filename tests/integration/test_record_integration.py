@@ -12,7 +12,7 @@ import pytest
 from conformance.cassette import load
 from conformance.suite.scenarios import Session, card_lifecycle
 
-from .conftest import API_KEY
+from ..conftest import API_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -180,8 +180,8 @@ def test_bad_upstream_url_and_missing_upstream(cli, tmp_path):
 
 
 def test_forward_mode_intercepts_https_for_the_stripe_sdk(cli, tmp_path, monkeypatch):
-    from .stripe_fake import FakeStripe
-    from .tls import self_signed
+    from ..stripe_fake import FakeStripe
+    from ..tls import self_signed
 
     cert, key = self_signed(tmp_path)
     with FakeStripe(tls=(cert, key)) as upstream:

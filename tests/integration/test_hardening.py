@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from conformance.cassette import load
 from conformance.cli import main
 
-from .conftest import API_KEY
-from .stripe_fake import FakeStripe
+from ..conftest import API_KEY
+from ..stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.integration
 HEADER = "version: 1\nname: bad\n"
@@ -40,6 +40,9 @@ MALFORMED = {
                        + "request: {method: GET, path: /v1/x}\nresponse: {status: 200}\n", "aliases"),
     "object-tag": (HEADER + "---\nrequest: !!python/object/apply:os.system ['touch {marker}']\nresponse: {status: 200}\n",
                    "tags such as"),
+    # A document marker with content after it: every YAML tool refuses the line (an older reader took it as a key).
+    "end-marker-with-key": (HEADER + GOOD.replace("---\n", "---\n", 1) + "...   name: foo\n", "line 6"),
+    "start-marker-with-key": (HEADER + "...\n---   x: 1\nrequest: {method: GET, path: /v1/x}\n", "line 4"),
     "deep-nesting": (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse:\n  status: 200\n  json: "
                      + "[" * 5000 + "]" * 5000 + "\n", "nest"),
 }
@@ -67,7 +70,10 @@ def test_malformed_cassettes_are_one_clear_line_and_exit_2(tmp_path, case, comma
     assert code == 2, output
     assert exception is None or isinstance(exception, SystemExit), exception  # no traceback
     line = next(l for l in output.splitlines() if str(path) in l)
-    assert problem in line, output
+    if problem.startswith("line "):
+        assert f"{path}:{problem.split()[1]}: invalid YAML" in line, output
+    else:
+        assert problem in line, output
     assert not marker.exists()  # nothing was executed
 
 

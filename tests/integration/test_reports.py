@@ -16,10 +16,10 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 
-from .stripe_fake import FakeStripe
+from ..stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "cassettes"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
