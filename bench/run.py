@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from conformance.record.mitm import MitmProcess, addon_path  # noqa: E402
 from conformance.net import free_port  # noqa: E402
+from conformance.record.mitm import MitmProcess, addon_path  # noqa: E402
 
 API_KEY = "sk_test_" + "bench0000000000000000000"
 
@@ -45,7 +45,7 @@ def upstream(delay_ms: float = 0.0) -> Iterator[str]:
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("benchmark upstream did not start")
+                    raise RuntimeError("benchmark upstream did not start") from None
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -147,8 +147,9 @@ def bench_record(requests: int, rounds: int) -> list[dict[str, object]]:
 
 def write_replay_cassette(path: Path, count: int) -> list[tuple[str, str, bytes]]:
     """A cassette of card retrieves and updates answered by bench/upstream.py; returns the raw requests."""
-    from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
     from upstream import CARD
+
+    from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
 
     card = json.loads(CARD)
     base = f"/v1/customers/{card['customer']}/sources/{card['id']}"
@@ -391,7 +392,8 @@ def main() -> None:
     for row in rows:
         ratio = f"{row['ratio']:.2f}x" if "ratio" in row else ""
         print(f"{row['benchmark']:<10} {row['case']:<38} {row.get('req_per_s', ''):>9} {row.get('seconds', ''):>8} "
-              f"{row.get('proxy_cpu_us_per_req', ''):>11} {row.get('peak_mb', ''):>8} {ratio:>7}  {row.get('goal', '')}  {row.get('note', '')}".rstrip())
+              f"{row.get('proxy_cpu_us_per_req', ''):>11} {row.get('peak_mb', ''):>8} {ratio:>7}  "
+              f"{row.get('goal', '')}  {row.get('note', '')}".rstrip())
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
 

@@ -27,6 +27,7 @@ from conformance.cassette import CassetteWriter
 from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
 
+
 def _lowered(names: Sequence[str]) -> frozenset[bytes]:
     """Header names as they are compared with mitmproxy's raw header fields."""
     return frozenset(name.lower().encode() for name in names)
@@ -71,12 +72,12 @@ class Recorder:
             try:
                 self.redactor = Redactor(options.redact_fields, options.redact_patterns)
             except re.error as error:
-                raise exceptions.OptionsError(f"redact_patterns: invalid regular expression: {error}")
+                raise exceptions.OptionsError(f"redact_patterns: invalid regular expression: {error}") from None
         if "record_paths" in updated:
             try:
                 self.paths = re.compile(options.record_paths)
             except re.error as error:
-                raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}")
+                raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}") from None
         if "record_headers" in updated:
             self.extra_headers = tuple(options.record_headers)
             self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
@@ -88,7 +89,7 @@ class Recorder:
                 try:
                     self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta)
                 except OSError as error:
-                    raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}")
+                    raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}") from None
                 # Printed, not logged: `conformance record` waits for this line whatever the log verbosity.
                 sys.stdout.write(f"recording into {options.cassette}\n")
                 sys.stdout.flush()

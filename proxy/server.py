@@ -24,9 +24,8 @@ from pathlib import Path
 from mitmproxy import ctx, exceptions, http
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
-from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.redaction import Redactor
-
+from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 
 
 class CassetteServer:
@@ -69,7 +68,7 @@ class CassetteServer:
                 for interaction in iter_interactions(path):
                     index.add(str(path), interaction)
         except (CassetteError, OSError) as error:
-            raise exceptions.OptionsError(str(error))
+            raise exceptions.OptionsError(str(error)) from None
         self.index, self.files = index, files
 
     def running(self) -> None:
@@ -157,7 +156,10 @@ class CassetteServer:
                 "candidates": candidates,
             }
         }
-        nearest = f"; closest: {candidates[0]['request']} ({'; '.join(candidates[0]['why_not'])})" if candidates else ""
+        nearest = ""
+        if candidates:
+            best, reasons = candidates[0]["request"], self.index.closest(live, 1)[0][1]
+            nearest = f"; closest: {best} ({'; '.join(reasons)})"
         self._echo(self.redactor.text(f"MISS {shown}{nearest}"))
         content = self.redactor.text(json.dumps(body, indent=2))
         return http.Response.make(ctx.options.serve_miss_status, content, {"Content-Type": "application/json"})

@@ -68,7 +68,7 @@ class CLIProcess:
             try:
                 line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no line matching {pattern!r} within {timeout}s; output: {''.join(self.output)}")
+                raise AssertionError(f"no line matching {pattern!r} within {timeout}s; output: {''.join(self.output)}") from None
             if line is None:
                 raise AssertionError(f"process ended before {pattern!r}; output: {''.join(self.output)}")
             found = re.search(pattern, line)

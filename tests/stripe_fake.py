@@ -107,7 +107,8 @@ class Store:
         try:
             limit = int(params.get("limit", 10))
         except ValueError:
-            raise ApiError(400, "invalid_request_error", "Invalid integer: limit", "parameter_invalid_integer", "limit")
+            raise ApiError(400, "invalid_request_error", "Invalid integer: limit", "parameter_invalid_integer",
+                           "limit") from None
         if not 1 <= limit <= 100:
             raise ApiError(400, "invalid_request_error", "limit must be between 1 and 100", "parameter_invalid_integer", "limit")
         after = params.get("starting_after")

@@ -63,7 +63,7 @@ def cached_documents(path: Path) -> Iterator[tuple[int, Any]] | None:
     if entry is None or identity is None:
         return None
     try:
-        stream = open(entry, "rb")
+        stream = open(entry, "rb")  # noqa: SIM115  (closed by the generator it is handed to)
     except OSError:
         return None
     try:

@@ -109,17 +109,23 @@ def _emit_value(prefix: str, value: Any, indent: int, out: list[str]) -> None:
         if not value:
             out.append(f"{prefix} {{}}\n" if isinstance(value, dict) else f"{prefix} []\n")
             return
-        emit = _emit_mapping if isinstance(value, dict) else _emit_sequence
         if prefix.endswith("-"):  # a collection inside a list starts on the dash's line
             first = len(out)
-            emit(value, indent, out)
+            _emit_collection(value, indent, out)
             out[first] = prefix + " " + out[first][indent:]
         else:
             out.append(f"{prefix}\n")
             # lists under a key are indentless, as PyYAML writes them
-            emit(value, indent if isinstance(value, dict) else indent - 2, out)
+            _emit_collection(value, indent if isinstance(value, dict) else indent - 2, out)
     else:
         out.append(f"{prefix} {_scalar(value)}\n")
+
+
+def _emit_collection(value: dict[str, Any] | list[Any], indent: int, out: list[str]) -> None:
+    if isinstance(value, dict):
+        _emit_mapping(value, indent, out)
+    else:
+        _emit_sequence(value, indent, out)
 
 
 def _emit_mapping(mapping: dict[str, Any], indent: int, out: list[str]) -> None:

@@ -58,7 +58,7 @@ def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
         yield from cached
         return
     try:
-        stream = open(path, "rb")
+        stream = open(path, "rb")  # noqa: SIM115  (closed below, after the last document)
     except OSError as error:
         raise CassetteError(path, None, f"cannot read: {error.strerror or error}") from None
     writer = CacheWriter(path) if use_cache else None
@@ -170,7 +170,7 @@ def is_cassette(path: str | os.PathLike[str]) -> bool:
         return False
     try:
         with open(path, "rb") as stream:
-            line, first = next(read_documents(stream))
+            _line, first = next(read_documents(stream))
             header_from_dict(first, path.stem)
     except (OSError, StopIteration, yaml.YAMLError, UnicodeDecodeError, Invalid):
         return False

@@ -48,7 +48,7 @@ def body_from_bytes(content: bytes, content_type: str) -> Body | None:
         return Body("base64", base64.b64encode(content).decode("ascii"))
     if media == "application/x-www-form-urlencoded":
         return Body("form", decode_form(text))
-    if media.endswith("json") or media.endswith("+json"):
+    if media.endswith("json"):  # application/json and every +json type
         try:
             return Body("json", json.loads(text))
         except ValueError:

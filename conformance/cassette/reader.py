@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -47,11 +47,11 @@ class ReaderError(yaml.MarkedYAMLError):
         super().__init__(problem=problem, problem_mark=mark)
 
 
-class CassetteLoader(_Base):  # type: ignore[misc]
+class CassetteLoader(_Base):
     """``CSafeLoader`` that builds JSON-shaped data only, refusing what a cassette never needs."""
 
     # Resolution without timestamps (dates stay text), merge keys (``<<``) and the ``=`` value key.
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(("timestamp", "merge", "value"))]
         for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
     }

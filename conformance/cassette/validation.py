@@ -84,7 +84,7 @@ def _body(section: dict[str, Any], path: tuple[Any, ...]) -> Body | None:
             try:
                 base64.b64decode(value, validate=True)
             except ValueError:
-                raise Invalid(path + (kind,), f"{'.'.join(map(str, path + (kind,)))} is not valid base64")
+                raise Invalid(path + (kind,), f"{'.'.join(map(str, path + (kind,)))} is not valid base64") from None
     return Body(kind, value)
 
 

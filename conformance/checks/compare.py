@@ -100,8 +100,8 @@ def _is_redacted(value: Any) -> bool:
 @dataclass
 class _Context:
     rules: CompareRules
-    set_fields: Mapping[str, set[str]]  # card id -> fields a request of the cassette set on it
-    card_fields: frozenset[str] | set[str] = frozenset()  # of the card being compared
+    set_fields: Mapping[str, frozenset[str]]  # card id -> fields a request of the cassette set on it
+    card_fields: frozenset[str] = frozenset()  # of the card being compared
 
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
@@ -115,7 +115,7 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
         if mode == EXACT or key in USER_DATA_KEYS:
             return recorded, actual
         if recorded.get("object") == "card":
-            ctx = _Context(ctx.rules, ctx.set_fields, ctx.set_fields.get(recorded.get("id"), frozenset()))
+            ctx = _Context(ctx.rules, ctx.set_fields, ctx.set_fields.get(str(recorded.get("id")), frozenset()))
         view_r: dict[Any, Any] = {}
         view_a: dict[Any, Any] = {}
         for child, value in recorded.items():
@@ -123,9 +123,8 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
             child_mode = ctx.rules.mode(child, child_parts)
             if child_mode == IGNORE:
                 continue
-            if child_mode is None:
-                if child in FORMAT_KEYS or (child in SET_BY_REQUEST_KEYS and child not in ctx.card_fields):
-                    child_mode = FORMAT
+            if child_mode is None and (child in FORMAT_KEYS or (child in SET_BY_REQUEST_KEYS and child not in ctx.card_fields)):
+                child_mode = FORMAT
             if child in actual:
                 view_r[child], view_a[child] = _views(value, actual[child], child, child_parts, ctx, child_mode)
             else:
@@ -183,7 +182,7 @@ def compare_bodies(
     rules: CompareRules,
     *,
     is_error: bool = False,
-    set_fields: Mapping[str, set[str]] | None = None,
+    set_fields: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Finding]:
     """Findings from comparing a recorded body (ids already substituted) with the actual one.
 

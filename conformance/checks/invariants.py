@@ -73,9 +73,9 @@ _EXACT_TYPES = tuple((key, frozenset(types)) for key, types in CARD_KEYS.items()
 
 def check_card(card: dict[str, Any], parts: list[Any]) -> list[Finding]:
     findings = []
-    for key, types in _EXACT_TYPES:
+    for key, exact_types in _EXACT_TYPES:
         value = card.get(key, MISSING)
-        if type(value) in types:
+        if type(value) in exact_types:
             continue
         types = CARD_KEYS[key]
         if value is MISSING:

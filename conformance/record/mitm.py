@@ -7,6 +7,7 @@ connections, pass its output through redaction, and stop it cleanly.
 
 from __future__ import annotations
 
+import importlib
 import re
 import signal
 import subprocess
@@ -34,9 +35,8 @@ def addon_path(name: str) -> str:
     The checkout's ``proxy/`` folder, installed as the package ``conformance_proxy``
     (a name of ours: other distributions install a top-level ``proxy``).
     """
-    import conformance_proxy
-
-    return str(Path(conformance_proxy.__file__).with_name(f"{name}.py"))
+    addons = importlib.import_module("conformance_proxy")
+    return str(Path(str(addons.__file__)).with_name(f"{name}.py"))
 
 
 @dataclass
@@ -109,7 +109,7 @@ class MitmProcess:
             return
         if self.process.poll() is not None:
             self._join_pump()
-            detail = next((l for l in reversed(self._last_lines) if l.strip()), "no output")
+            detail = next((text for text in reversed(self._last_lines) if text.strip()), "no output")
             raise ProxyError(f"mitmdump exited at start-up (code {self.process.returncode}): {detail}")
         self.stop()
         raise ProxyError(f"mitmdump {problem}")

@@ -13,7 +13,6 @@ import json
 import re
 from typing import Any
 
-
 from conformance.ids import ID_PATTERN, id_prefix
 
 __all__ = ["IdBindings"]

@@ -72,8 +72,8 @@ class _Replay:
         path = self.bindings.text(recorded.path)
         query: dict[str, Any] | str
         if isinstance(recorded.query, dict):
-            query = self.bindings.substitute(recorded.query)
-            query_string = forms.encode(query) if query else ""
+            bound: dict[str, Any] = self.bindings.substitute(recorded.query)
+            query, query_string = bound, forms.encode(bound) if bound else ""
         else:
             query = query_string = self.bindings.text(recorded.query)
         content = b""

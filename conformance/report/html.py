@@ -62,7 +62,7 @@ def _highlighted(data: Any, paths: set[str]) -> Markup:
         return escape(data)
     out = []
     for line, path in _json_lines(data):
-        differs = any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p in paths if p) or (
+        differs = any(path == p or path.startswith((p + ".", p + "[")) for p in paths if p) or (
             "" in paths and path == "")
         out.append(Markup('<span class="{}">{}</span>').format("diff" if differs else "line", line))
     return Markup("").join(out)

@@ -164,7 +164,7 @@ class InteractionIndex:
 
     def closest(self, live: LiveRequest, count: int = 3) -> list[tuple[ServedInteraction, list[str]]]:
         """The recorded requests nearest to ``live``, with every reason each did not match."""
-        scored = []
+        scored: list[tuple[int, int, ServedInteraction, list[str]]] = []
         endpoint = endpoint_for(live.method, live.path)
         for served in self.all:
             reasons = [reason for matcher in MATCHERS if (reason := matcher(live, served.request))]

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.record.mitm import MitmProcess, addon_path
 from conformance.net import free_port
+from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
 from conformance.suite.scenarios import SUITE, Session
 

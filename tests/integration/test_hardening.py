@@ -69,7 +69,7 @@ def test_malformed_cassettes_are_one_clear_line_and_exit_2(tmp_path, case, comma
     assert time.monotonic() - started < 30
     assert code == 2, output
     assert exception is None or isinstance(exception, SystemExit), exception  # no traceback
-    line = next(l for l in output.splitlines() if str(path) in l)
+    line = next(text for text in output.splitlines() if str(path) in text)
     if problem.startswith("line "):
         assert f"{path}:{problem.split()[1]}: invalid YAML" in line, output
     else:
@@ -82,7 +82,7 @@ def test_run_reports_a_bad_cassette_and_replays_the_others(tmp_path):
     good.write_text(HEADER + GOOD)
     (tmp_path / "b.yaml").write_bytes(MALFORMED["binary-garbage"][0])
     with FakeStripe() as target:
-        code, output, _ = invoke("run", tmp_path, "--target", target, "--json-report", tmp_path / "r.json")
+        code, _output, _ = invoke("run", tmp_path, "--target", target, "--json-report", tmp_path / "r.json")
     assert code == 2
     report = json.loads((tmp_path / "r.json").read_text())
     assert [c["error"] is None for c in report["cassettes"]] == [True, False]

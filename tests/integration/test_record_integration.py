@@ -6,8 +6,8 @@ import socket
 import threading
 
 import httpx
-import stripe
 import pytest
+import stripe
 
 from conformance.cassette import load
 from conformance.suite.scenarios import Session, card_lifecycle

@@ -11,6 +11,7 @@ import threading
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -137,7 +138,7 @@ def test_ignore_turns_a_known_deviation_off(lifecycle, tmp_path):
 
 def test_localstripe_known_deviations_show_up(token_lifecycle, localstripe_url, tmp_path):
     report = tmp_path / "report.json"
-    code, output = run_cli(token_lifecycle, "--target", localstripe_url, "--json-report", report)
+    code, _output = run_cli(token_lifecycle, "--target", localstripe_url, "--json-report", report)
     assert code == 1
     found = findings_of(report)
     # deleting a source answers the customer object
@@ -188,7 +189,7 @@ def test_a_target_that_goes_away_mid_run(lifecycle, tmp_path):
         return original(*args)  # ...after this third answer; new ones are refused
 
     store.handle = handle_then_stop
-    code, output = run_cli(lifecycle, "--target", target, "--json-report", report, "--timeout", "2")
+    code, _output = run_cli(lifecycle, "--target", target, "--json-report", report, "--timeout", "2")
     assert code == 1
     interactions = json.loads(report.read_text())["cassettes"][0]["interactions"]
     assert [i["outcome"] for i in interactions[:3]] == ["passed"] * 3
@@ -252,7 +253,7 @@ class _Gateway(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     upstream = ""
-    seen: list[tuple[str, str, dict[str, str]]] = []
+    seen: ClassVar[list[tuple[str, str, dict[str, str]]]] = []
 
     def log_message(self, *args: object) -> None:
         pass

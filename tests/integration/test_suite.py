@@ -70,7 +70,7 @@ def test_check_finds_a_planted_secret_and_an_unreplayable_request(tmp_path):
     planted.write_text(text.replace("email: jenny.rosen@example.com", f"email: {API_KEY}", 1))
     code, output = cli("check", planted)
     assert code == 1
-    line = next(n for n, l in enumerate(planted.read_text().splitlines(), 1) if API_KEY in l)
+    line = next(n for n, text in enumerate(planted.read_text().splitlines(), 1) if API_KEY in text)
     assert f"{planted}:{line}: an unredacted sk_test" in output
     assert API_KEY not in output
     orphan = tmp_path / "orphan.yaml"

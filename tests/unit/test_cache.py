@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from conformance.cassette import cache
-from conformance.cassette import CassetteError, load
+from conformance.cassette import CassetteError, cache, load
 
 from .test_cassette import sample, write
 

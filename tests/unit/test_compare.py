@@ -2,14 +2,14 @@
 
 import pytest
 
+from conformance.checks.compare import CompareRules, compare_bodies
+from conformance.checks.invariants import InvariantState, check_response
+from conformance.findings import MISSING
 from conformance.ids import id_prefix
 from conformance.replay.binding import IdBindings
-from conformance.checks.compare import CompareRules, compare_bodies
-from conformance.findings import MISSING
 from conformance.rules import Severity
 
 WARNING = Severity.WARNING
-from conformance.checks.invariants import InvariantState, check_response
 
 CARD = {
     "id": "card_1NBLeN2eZvKYlo2CIg1o7Pzs", "object": "card", "address_city": None, "address_country": None,

@@ -6,8 +6,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.cassette.reader import read_documents
 from conformance.cassette.emitter import dump_document
+from conformance.cassette.reader import read_documents
 
 TRICKY = [
     "", " ", "yes", "No", "on", "null", "~", "true", "1", "-1", "0x1F", "1e3", "1_000", "12:30", ".5", ".inf",
