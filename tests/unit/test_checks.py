@@ -1,0 +1,58 @@
+"""The check registry: checks run in order on an exchange, and a path reported once is not reported again."""
+
+from __future__ import annotations
+
+from conformance.cassette import Body, Interaction, Request, Response
+from conformance.checks import CHECKS, CheckState, CompareRules, Exchange, run_checks
+from conformance.checks.response import body_matches_recording
+from conformance.findings import Finding
+
+CUSTOMER = "cus_NffrFeUfNV2Hib"
+CARD = "card_1NBLeN2eZvKYlo2CIg1o7Pzs"
+PATH = f"/v1/customers/{CUSTOMER}/sources/{CARD}"
+
+
+def exchange(status: int, body: object, *, recorded_status: int = 200, recorded_body: object = None,
+             method: str = "DELETE", form: dict | None = None, problem: str | None = None) -> Exchange:
+    recorded_body = recorded_body if recorded_body is not None else {"id": CARD, "object": "card", "deleted": True}
+    interaction = Interaction(Request(method, PATH, {}, {}, Body("form", form) if form else None),
+                              Response(recorded_status, {}, Body("json", recorded_body)))
+    return Exchange(interaction, PATH, {}, status, body, problem, "", recorded_body)
+
+
+def rules(findings: list[Finding]) -> list[tuple[str, str]]:
+    return [(f.rule, f.path) for f in findings]
+
+
+def test_the_registered_checks_run_documentation_first():
+    assert [check.__name__ for check in CHECKS] == [
+        "documented_invariants", "status_matches", "body_is_json", "body_matches_recording"]
+
+
+def test_an_invariant_reports_a_path_the_comparison_would_report_again():
+    found = run_checks(exchange(200, {"id": CARD, "object": "card", "deleted": "true"}), CheckState())
+    assert rules(found) == [("invariant.deleted", "deleted")]  # not also a `type` finding at `deleted`
+
+
+def test_a_status_mismatch_quotes_the_targets_message_and_skips_the_body():
+    body = {"error": {"type": "invalid_request_error", "message": "No such source: 'card_1'"}}
+    found = run_checks(exchange(404, body), CheckState())
+    assert rules(found) == [("status", "")]
+    assert found[0].message == "status: expected 200, got 404 (No such source: 'card_1')"
+
+
+def test_an_answer_that_is_not_json_is_one_finding():
+    found = run_checks(exchange(200, None, problem="the body is not JSON (text/html): '<html>'"), CheckState())
+    assert rules(found) == [("body.json", "")]
+
+
+def test_fields_an_update_sets_are_compared_exactly_from_then_on():
+    state = CheckState(CompareRules())
+    card = {"id": CARD, "object": "card", "exp_month": 8}
+    update = exchange(200, dict(card, exp_month=9), recorded_body=card, method="POST")
+    only_comparison = [body_matches_recording]
+    assert run_checks(update, state, only_comparison) == []  # a test token's own expiry: compared by shape
+    state.request_sent(Interaction(Request("POST", PATH, {}, {}, Body("form", {"exp_month": "8"})),
+                                   Response(200)), PATH)
+    assert state.set_fields == {CARD: frozenset({"exp_month"})}
+    assert rules(run_checks(update, state, only_comparison)) == [("value", "exp_month")]

@@ -1,0 +1,71 @@
+"""Matching live requests to recorded ones: each matcher explains its own mismatch; the index answers in order."""
+
+from __future__ import annotations
+
+from conformance.cassette import Body, Interaction, Request, Response
+from conformance.redaction import Redactor
+from conformance.serve.matching import MATCHERS, InteractionIndex, LiveRequest, recorded_request
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def recorded(method: str, path: str, query: dict | None = None, form: dict | None = None, status: int = 200,
+             answer: dict | None = None) -> Interaction:
+    return Interaction(Request(method, path, query or {}, {}, Body("form", form) if form is not None else None),
+                       Response(status, {"Content-Type": "application/json"}, Body("json", answer or {})))
+
+
+def live(method: str, path: str, content: bytes = b"", content_type: str = FORM) -> LiveRequest:
+    return LiveRequest.build(method, path, content, content_type, Redactor())
+
+
+def reasons(request: LiveRequest, interaction: Interaction) -> list[str]:
+    expected = recorded_request(interaction)
+    return [reason for matcher in MATCHERS if (reason := matcher(request, expected))]
+
+
+def test_a_request_as_recorded_matches_whatever_order_and_encoding():
+    interaction = recorded("POST", "/v1/customers/cus_1/sources/card_1", {"expand": ["customer"]},
+                           {"metadata": {"a": "1"}, "name": "Jenny Rosen"})
+    request = live("POST", "/v1/customers/cus_1/sources/card_1/?expand[0]=customer",
+                   b"name=Jenny+Rosen&metadata[a]=1")
+    assert reasons(request, interaction) == []
+
+
+def test_each_matcher_says_what_differs():
+    interaction = recorded("POST", "/v1/customers/cus_1/sources/card_1", {"limit": "3"}, {"name": "Jenny Rosen"})
+    found = reasons(live("GET", "/v1/customers/cus_2/sources/card_1?limit=4", b"name=Someone"), interaction)
+    assert found == [
+        "method: GET is not POST",
+        "path: /v1/customers/cus_2/sources/card_1 is not /v1/customers/cus_1/sources/card_1",
+        "query: recorded has limit=3; request has limit=4",
+        "body: recorded has name=Jenny Rosen; request has name=Someone",
+    ]
+    assert reasons(live("POST", "/v1/customers/cus_1/sources/card_1?limit=3"), interaction) == [
+        "body: the request has none"]
+
+
+def test_a_card_number_matches_the_redacted_recording():
+    interaction = recorded("POST", "/v1/tokens", form={"card": {"number": "[REDACTED:card-number]", "cvc": "[REDACTED:cvc]"}})
+    assert reasons(live("POST", "/v1/tokens", b"card[number]=4000056655665556&card[cvc]=123"), interaction) == []
+
+
+def test_the_index_answers_in_recorded_order_then_repeats_or_misses():
+    index = InteractionIndex()
+    for name in ("first", "second"):
+        index.add("a.yaml", recorded("GET", "/v1/customers/cus_1", answer={"name": name}))
+    request = live("GET", "/v1/customers/cus_1")
+    answers = [index.take(request) for _ in range(3)]
+    assert [a.interaction.response.json()["name"] for a in answers if a] == ["first", "second", "second"]
+    assert index.take(request, exhausted="miss") is None
+
+
+def test_a_miss_lists_the_nearest_recordings_first_with_their_reasons():
+    index = InteractionIndex()
+    index.add("a.yaml", recorded("DELETE", "/v1/customers/cus_1/sources/card_1"))
+    index.add("a.yaml", recorded("GET", "/v1/customers/cus_1/cards", {"limit": "3"}))
+    index.add("a.yaml", recorded("GET", "/v1/customers/cus_2"))
+    closest = index.closest(live("GET", "/v1/customers/cus_1/cards?limit=2"), count=2)
+    assert [served.interaction.request.path for served, _ in closest] == ["/v1/customers/cus_1/cards",
+                                                                          "/v1/customers/cus_2"]
+    assert closest[0][1] == ["query: recorded has limit=3; request has limit=2"]

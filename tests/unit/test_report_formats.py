@@ -1,0 +1,120 @@
+"""Every report format from hand-made results: the same counts, the same verdict, values cut and escaped safely."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from rich.console import Console
+
+from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult, RunResult, Verdict
+from conformance.report import markdown, to_json, write_html, write_junit
+from conformance.report.baseline import accept_baseline, compare_reports, identities_of_report
+from conformance.report.common import finding_line
+from conformance.report.html import render
+from conformance.report.terminal import print_result
+from conformance.rules import Outcome, Severity
+
+
+def interaction(index: int, endpoint: str, *findings: Finding, actual_body: object = None) -> InteractionResult:
+    return InteractionResult(index, endpoint, "GET", f"/v1/x/{index}", 200, 200, list(findings),
+                             recorded_body={"id": "card_1"} if findings else None, actual_body=actual_body)
+
+
+def sample_run() -> RunResult:
+    failing = interaction(2, "cards.update", Finding("type", "exp_year", "exp_year: expected integer", 2030, "2030"),
+                          actual_body={"id": "card_1", "exp_year": "2030"})
+    warning = interaction(3, "cards.list", Finding("keys.extra", "wallet", "wallet is not in the recording", MISSING,
+                                                   None, Severity.WARNING))
+    return RunResult("http://127.0.0.1:1", [
+        CassetteResult("cassettes/a.yaml", "a", [interaction(1, "customers.create"), failing, warning]),
+        CassetteResult("cassettes/b.yaml", "b", [interaction(1, "cards.list")]),
+    ], seconds=1.5)
+
+
+def test_outcomes_and_the_verdict_come_from_the_findings_and_the_registry():
+    run = sample_run()
+    assert [i.outcome for _, i in run.interactions()] == [Outcome.PASSED, Outcome.FAILED, Outcome.WARNING,
+                                                          Outcome.PASSED]
+    assert run.verdict is Verdict.DEVIATIONS and run.verdict.exit_code == 1
+    assert dict(run.per_endpoint())["cards.list"] == {Outcome.PASSED: 1, Outcome.FAILED: 0, Outcome.WARNING: 1}
+    run.cassettes[0].interactions[1].findings[0].accepted = True
+    assert run.verdict is Verdict.CONFORMS
+    run.cassettes.append(CassetteResult("c.yaml", "c", error="c.yaml:3: duplicate key"))
+    assert run.verdict is Verdict.INPUT_ERRORS and run.verdict.exit_code == 2
+
+
+def test_a_finding_must_name_a_registered_rule():
+    with pytest.raises(KeyError):
+        Finding("no.such.rule", "", "nothing")
+    assert Finding("keys.extra", "x", "m").severity is Severity.WARNING
+    assert Finding("keys.extra", "x", "m", severity=Severity.FAILURE).severity is Severity.FAILURE
+
+
+def test_json_report_counts_what_the_terminal_and_markdown_say():
+    run = sample_run()
+    data = to_json(run)
+    assert data["exit_code"] == 1
+    assert data["summary"] == {"cassettes": 2, "interactions": 4, "passed": 2, "failed": 1, "warning": 1,
+                               "failures": 1, "warnings": 1, "accepted": 0, "input_errors": 0}
+    finding = data["cassettes"][0]["interactions"][1]["findings"][0]
+    assert finding == {"rule": "type", "path": "exp_year", "severity": "failure", "message": "exp_year: expected integer",
+                       "expected": 2030, "actual": "2030"}
+    assert json.loads(json.dumps(data)) == data  # plain JSON, enums as their names
+    text = markdown(run)
+    assert text.startswith("### Card conformance of `http://127.0.0.1:1`: ❌ deviations found")
+    assert "**2 passed**, **1 failed**, 1 with warnings" in text
+    assert "| `cards.list` | 1 | 0 | 1 |" in text
+    console = Console(record=True, width=200)
+    print_result(console, run)
+    assert "4 interactions in 2 cassettes: 2 passed, 1 failed, 1 with warnings — deviations found" in console.export_text()
+
+
+def test_junit_counts_failures_and_keeps_warnings_as_output(tmp_path):
+    run = sample_run()
+    write_junit(run, tmp_path / "junit.xml")
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "1", "0")
+    failure = root.find(".//failure")
+    assert failure is not None and failure.get("type") == "type"
+    assert "warning [keys.extra] wallet" in "".join(e.text or "" for e in root.iter("system-out"))
+
+
+def test_html_cuts_values_before_escaping_them(tmp_path):
+    value = '"' * 400  # each quote is six characters once escaped
+    run = RunResult("http://t", [CassetteResult("a.yaml", "a", [
+        interaction(1, "cards.update", Finding("value", "name", "m", value, "<script>alert(1)</script>"),
+                    actual_body={"name": "<b>x</b>"})])])
+    page = render(run)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page
+    expected = page.split("expected <code>", 1)[1].split("</code>", 1)[0]
+    assert html.unescape(expected) == json.dumps(value)[:299] + "…"  # cut as text, then escaped whole
+    assert re.fullmatch(r"(?:[^&]|&#34;|&quot;|&#39;|&amp;)*…", expected)  # no escape sequence in half
+    write_html(run, tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == page
+
+
+def test_baselines_and_comparisons_work_on_finding_identities():
+    before = to_json(sample_run())
+    for finding in before["cassettes"][0]["interactions"][1]["findings"]:
+        finding["rule"] = "invariant.deleted-card"  # an old report's spelling of a renamed rule
+    assert ("cassettes/a.yaml", 2, "exp_year", "invariant.deleted_card") in identities_of_report(before)
+    after_run = sample_run()
+    after_run.cassettes[1].interactions[0].findings.append(Finding("status", "", "status: expected 200, got 404",
+                                                                   200, 404))
+    comparison = compare_reports(to_json(sample_run()), to_json(after_run))
+    assert [key for key, _ in comparison.regressions] == [("cassettes/b.yaml", 1, "", "status")]
+    assert comparison.fixes == [] and len(comparison.unchanged) == 1
+    assert accept_baseline(after_run, to_json(sample_run())) == 2
+    assert after_run.verdict is Verdict.DEVIATIONS  # the new status failure is not in the baseline
+
+
+def test_a_finding_line_says_rule_path_and_both_values():
+    finding = Finding("keys.missing", "address_line2", "m", None, MISSING)
+    assert finding_line(finding) == "[keys.missing] address_line2: expected null, got <missing>"
+    assert finding_line(Finding("value", "", "m", "x" * 50, "y"), limit=10) == \
+        '[value] (response): expected "xxxxxxxx…, got "y"'
