@@ -206,6 +206,8 @@ class CassetteWriter:
 
     A reader never sees half a document unless the writing process is killed
     inside a single large write; the loader skips such a cut-off last document.
+    A write that fails (a full disk, a size limit) is cut back to the last
+    complete document before the error is raised, so what was written stays readable.
     """
 
     def __init__(self, path: str | os.PathLike[str], name: str | None = None, meta: dict[str, Any] | None = None) -> None:
@@ -214,18 +216,31 @@ class CassetteWriter:
         header: dict[str, Any] = {"version": VERSION, "name": name or self.path.stem}
         header.update(meta or {})
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-        self._write(HEADER_COMMENT + dump_document(header))
+        self._size = 0
+        try:
+            self._write(HEADER_COMMENT + dump_document(header))
+        except OSError:
+            self.close()
+            raise
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass  # the loader still skips a cut-off last document
+            raise
+        self._size += len(data)
 
     def append(self, interaction: Interaction) -> int:
-        self.count += 1
-        interaction.index = self.count
+        interaction.index = self.count + 1
         self._write(dump_document(interaction_to_dict(interaction)))
+        self.count += 1
         return self.count
 
     def close(self) -> None:

@@ -137,7 +137,8 @@ def record(
                                    ready_line=r"recording into ")
     _report_written(cassette_path)
     if not interrupted:
-        raise click.ClickException(f"mitmdump stopped unexpectedly (exit code {code})")
+        raise InputError(f"the recording proxy stopped (mitmdump exit code {code}); "
+                         f"{cassette_path} holds what was recorded until then")
 
 
 def _run_proxy(

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+import resource
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -207,3 +214,50 @@ def test_sigkill_at_a_random_moment_under_concurrent_traffic(cli, round_, tmp_pa
     recorded = [i.request.body.value["email"] for i in load(path).interactions]
     assert len(recorded) == len(set(recorded))
     assert done_before_kill <= set(recorded)  # every interaction that completed before the kill is there
+
+
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_recorder_that_cannot_write_stops_visibly_and_keeps_what_it_wrote(echo_upstream, tmp_path):
+    path = tmp_path / "full.yaml"
+    recorder = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "record", "--upstream", echo_upstream, "--cassette", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_limit_file_size(8_000),
+        env={**os.environ, "CONFORMANCE_CACHE": "0"},
+    )
+    try:
+        assert recorder.stdout is not None
+        address = None
+        for line in recorder.stdout:
+            found = re.search(r"API base at (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                address = found.group(1)
+                break
+        assert address, "the recorder did not start"
+        answered = 0
+        with httpx.Client(base_url=address, timeout=10) as http:
+            for number in range(10):
+                try:
+                    response = http.post("/v1/echo", data={"marker": f"m{number}", "pad": "x" * 1500})
+                except httpx.HTTPError:
+                    break  # the exchange that could not be recorded was not answered
+                if response.status_code != 200:
+                    break
+                answered += 1
+        output = recorder.communicate(timeout=30)[0]
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+    assert 1 <= answered < 10
+    assert recorder.returncode == 2, output
+    assert f"cannot write to {path}" in output and "recording stopped" in output
+    assert "the recording proxy stopped" in output
+    recorded = load(path)
+    assert [i.request.body.value["marker"] for i in recorded.interactions] == [f"m{n}" for n in range(answered)]
+    assert recorded.warnings == []  # cut back to the last whole document, not left half-written
