@@ -1,11 +1,15 @@
 """The fast emitter must write YAML that reads back as exactly the data it was given."""
 
 import math
+from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.cassette import CassetteWriter
+from conformance.cassette import load as load_cassette
 from conformance.cassette.emitter import dump_document
 from conformance.cassette.reader import read_documents
 
@@ -65,3 +69,15 @@ def test_layout_matches_pyyaml_block_style():
 
 def test_multiline_text_is_a_literal_block():
     assert dump_document({"note": "two\nlines"}) == "---\nnote: |-\n  two\n  lines\n...\n"
+
+
+@pytest.mark.parametrize("cassette", sorted((Path(__file__).parents[2] / "cassettes").glob("*.yaml")),
+                         ids=lambda path: path.name)
+def test_committed_cassettes_round_trip_byte_identically(cassette, tmp_path):
+    """Read into the model and written back by the recorder's writer: not one byte changes."""
+    loaded = load_cassette(cassette)
+    copy = tmp_path / cassette.name
+    with CassetteWriter(copy, loaded.name, loaded.meta) as writer:
+        for interaction in loaded.interactions:
+            writer.append(interaction)
+    assert copy.read_bytes() == cassette.read_bytes()
