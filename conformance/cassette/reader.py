@@ -36,6 +36,7 @@ NOT_PRINTABLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
 _STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
@@ -65,6 +66,19 @@ class CassetteLoader(_Base):
             "tag:yaml.org,2002:float": self.construct_yaml_float,
         }
         self._seen: set[int] = set()
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's resolution, memoized for plain scalars: keys and values repeat in every interaction."""
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR  # quoted: always text
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_PLAIN_TAGS) < 65536:
+                    _PLAIN_TAGS[value] = tag
+            return tag
+        return _MAP if kind is MappingNode else _SEQ
 
     def construct_document(self, node: Node) -> Any:
         self._seen = set()
