@@ -17,7 +17,11 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-__all__ = ["decode", "encode", "parse_pairs", "encode_pairs"]
+__all__ = ["decode", "encode", "parse_pairs", "encode_pairs", "MAX_DEPTH", "field_name"]
+
+# Stripe's parameters nest a few levels (card[address][city]); a key nested deeper is kept raw,
+# so nothing downstream (the cassette's own depth limit, recursive consumers) meets it decoded.
+MAX_DEPTH = 32
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 _APPEND = object()  # the segment of ``key[]``
@@ -63,13 +67,24 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
     root: dict[str, Any] = {}
     try:
         for key, value in pairs:
-            _insert(root, _split_key(key), value)
+            segments = _split_key(key)
+            if len(segments) > MAX_DEPTH:
+                return None
+            _insert(root, segments, value)
     except _Ambiguous:
         return None
     data = {key: _lists_from_indexes(value) for key, value in root.items()}
     if encode_pairs(data) != _normalized(pairs):
         return None
     return data
+
+
+def field_name(key: str) -> str:
+    """The innermost name of a bracket-notation key: ``cvc`` of ``card[cvc]``, ``number`` of ``number``."""
+    if key.endswith("]") and "[" in key:
+        inner = key[key.rfind("[") + 1 : -1]
+        return inner or key[: key.find("[")]
+    return key
 
 
 class _Ambiguous(Exception):

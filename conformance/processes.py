@@ -3,14 +3,49 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from conformance.errors import TargetError
 
-__all__ = ["wait_until_listening", "stop", "listening"]
+__all__ = ["wait_until_listening", "stop", "listening", "dies_with_parent"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+def dies_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies, even by SIGKILL (Linux).
+
+    A child left behind would keep its port, and a recorder its cassette, with no
+    one to stop it. ``prctl`` is looked up here, in the parent: the child only calls it.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+
+    return in_child
 
 
 def wait_until_listening(process: subprocess.Popen[str], host: str, port: int, timeout: float) -> str | None:
@@ -49,7 +84,7 @@ def listening(argv: Sequence[str], port: int, name: str, timeout: float = 30.0) 
     """
     try:
         process = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=dies_with_parent())
     except OSError as error:
         raise TargetError(f"cannot start {name} {argv[0]!r}: {error.strerror or error}") from None
     try:

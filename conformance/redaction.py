@@ -18,6 +18,9 @@ import binascii
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, unquote
+
+from conformance import forms
 
 __all__ = ["Redactor", "marker", "luhn_valid"]
 
@@ -37,6 +40,12 @@ _ALNUM_ID = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 # Every card number has such a run. Spelt out in ASCII digits: three times faster to rule out than
 # ``\d{4}[ -]?\d{2}`` on a typical body, and the Luhn check reads ASCII digits only anyway.
 _DIGITS = re.compile(r"[0-9][0-9][0-9][0-9][ -]?[0-9][0-9]")
+
+# A secret field's value inside text that is not decoded data: a multipart part
+# (``name="card[cvc]"`` then a blank line then the value) or JSON-looking text (``"cvc": "739"``).
+_MULTIPART_FIELD = re.compile(r'(name="(?P<name>[^"\r\n]+)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>[^\r\n]*)')
+_QUOTED_FIELD = re.compile(r'("(?P<name>[A-Za-z_\[\]]+)"\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|\d+)')
+_FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
 
 REQUEST_FIELDS = {"number": "card-number", "cvc": "cvc", "cvv": "cvc"}
 RESPONSE_FIELDS = {"client_secret": "client_secret"}
@@ -157,11 +166,59 @@ class Redactor:
             return redacted[len("[REDACTED:") : -1]
         return default
 
+    def form_text(self, raw: str, fields: Mapping[str, str] = {}) -> str:
+        """A raw ``application/x-www-form-urlencoded`` string (one that does not decode losslessly),
+        redacted pair by pair after percent-decoding: secret fields by name, patterns in keys and values."""
+        try:
+            pairs = forms.parse_pairs(raw)
+        except UnicodeDecodeError:
+            return self.text(unquote(raw, errors="replace"))
+        redacted = []
+        changed = False
+        for key, value in pairs:
+            what = self._field(forms.field_name(key), fields)
+            new_key = self.text(key)
+            new_value = marker(what) if what and value else self.text(value)
+            changed = changed or new_key != key or new_value != value
+            redacted.append((new_key, new_value))
+        if not changed:
+            return raw
+        return "&".join(f"{quote(k, safe='[]:')}={quote(v, safe='[]:')}" for k, v in redacted)
+
+    def text_body(self, text: str, fields: Mapping[str, str] = {}) -> str:
+        """A body kept as text (no or another content type): secret fields in multipart parts, JSON-looking
+        text and form-looking text, then every pattern."""
+        if (fields or self.extra_fields) and _FORM_TEXT.fullmatch(text.strip()):
+            text = self.form_text(text.strip(), fields)
+        if 'name="' in text:
+            text = _MULTIPART_FIELD.sub(lambda m: self._field_value(m, fields), text)
+        if '"' in text and ":" in text:
+            text = _QUOTED_FIELD.sub(lambda m: self._field_value(m, fields, quoted=True), text)
+        return self.text(text)
+
+    def _field_value(self, match: re.Match[str], fields: Mapping[str, str], quoted: bool = False) -> str:
+        what = self._field(forms.field_name(match.group("name")), fields)
+        if not what or match.group("value") in ("", '""'):
+            return match.group(0)
+        value = f'"{marker(what)}"' if quoted else marker(what)
+        return match.group(1) + value
+
+    def path(self, path: str) -> str:
+        """A URL path, looked at percent-decoded too (``sk%5Ftest%5F…`` is a key)."""
+        redacted = self.text(path)
+        if "%" not in redacted:
+            return redacted
+        decoded = unquote(redacted)
+        cleaned = self.text(decoded)
+        return redacted if cleaned == decoded else cleaned
+
     # -- structures ------------------------------------------------------------------
     def data(self, value: Any, fields: Mapping[str, str] = {}) -> Any:
         """Redact decoded JSON/form data: whole values of secret fields, patterns everywhere."""
         if isinstance(value, str):
             return self.text(value)
+        if type(value) is int and 10**12 <= abs(value) < 10**19 and luhn_valid(str(abs(value))):
+            return marker("card-number")  # a card number sent as a JSON number
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():
@@ -178,6 +235,9 @@ class Redactor:
 
     def request_data(self, value: Any) -> Any:
         return self.data(value, REQUEST_FIELDS)
+
+    def request_text(self, value: str) -> str:
+        return self.text_body(value, REQUEST_FIELDS)
 
     def response_data(self, value: Any) -> Any:
         return self.data(value, RESPONSE_FIELDS)

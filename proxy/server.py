@@ -4,7 +4,11 @@
         --set connection_strategy=lazy --set serve_cassettes=cassettes/
 
 Requests are answered in the ``request`` hook, so mitmproxy never opens a
-connection upstream (with ``connection_strategy=lazy``). Identical requests get
+connection upstream (with ``connection_strategy=lazy``). It fails closed:
+whatever goes wrong while answering (a body it cannot decode, data nested too
+deep) is answered as a miss, every upstream connection mitmproxy would open is
+refused in ``server_connect``, and TCP/UDP streams (raw bytes after a CONNECT)
+are killed, never relayed. Identical requests get
 the recorded answers in recorded order — a card retrieved before and after an
 update gets both bodies. A request that matches nothing gets HTTP 599 (by
 default) with the closest recorded candidates and, field by field, why each did
@@ -21,7 +25,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, exceptions, http, tcp, udp
+from mitmproxy.proxy import server_hooks
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
 from conformance.redaction import Redactor
@@ -101,11 +106,33 @@ class CassetteServer:
                     self._echo(f"not reloaded: {error}")
 
     def request(self, flow: http.HTTPFlow) -> None:
-        request = flow.request
-        live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
-                                 request.headers.get("content-type", ""), self.redactor)
-        served = self.index.take(live, ctx.options.serve_exhausted)
-        flow.response = self._answer(served) if served is not None else self._miss(live)
+        try:
+            request = flow.request
+            live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
+                                     request.headers.get("content-type", ""), self.redactor)
+            served = self.index.take(live, ctx.options.serve_exhausted)
+            flow.response = self._answer(served) if served is not None else self._miss(live)
+        except Exception as error:  # fail closed: never let mitmproxy forward what we could not answer
+            flow.response = self._unanswerable(flow, error)
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Serving is offline: every connection upstream is refused before it is opened."""
+        data.server.error = "card-conformance serve never connects upstream"
+
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        flow.kill()  # raw bytes after a CONNECT are not HTTP: nothing to answer, nothing to relay
+
+    def udp_start(self, flow: udp.UDPFlow) -> None:
+        flow.kill()
+
+    def _unanswerable(self, flow: http.HTTPFlow, error: BaseException) -> http.Response:
+        """The documented miss for a request that could not even be matched, with the reason."""
+        reason = "nested too deeply" if isinstance(error, RecursionError) else f"{type(error).__name__}: {error}"
+        shown = self.redactor.path(f"{flow.request.method} {flow.request.path.split('?', 1)[0]}")
+        body = {"error": {"type": "cassette_miss", "message": f"cannot match {shown}: {reason}", "candidates": []}}
+        self._echo(self.redactor.text(f"MISS {shown}: cannot match this request ({reason})"))
+        content = self.redactor.text(json.dumps(body, indent=2))
+        return http.Response.make(ctx.options.serve_miss_status, content, {"Content-Type": "application/json"})
 
     def _answer(self, served: ServedInteraction) -> http.Response:
         """The recorded answer, as a copy of a response made once per status and header set.

@@ -11,12 +11,33 @@ from typing import Any
 from conformance import forms
 from conformance.routes import endpoint_for
 
-__all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "Body", "Request", "Response", "Interaction", "Cassette",
-           "body_from_bytes", "decode_form"]
+__all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
+           "Cassette", "body_from_bytes", "decode_form", "nesting_exceeds"]
 
 VERSION = 1
 BODY_KINDS = ("form", "json", "text", "base64")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# A JSON body nested deeper is kept as text: inside a cassette document (interaction, response,
+# json) it would pass the reader's limit of 64 levels, which every cassette must stay within.
+MAX_BODY_DEPTH = 48
+TOO_DEEP = "[NOT RECORDED: JSON nested deeper than {depth} levels, {size} bytes]"
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether JSON-shaped data nests deeper than ``limit`` levels (iteratively: any depth is safe)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 
@@ -50,9 +71,15 @@ def body_from_bytes(content: bytes, content_type: str) -> Body | None:
         return Body("form", decode_form(text))
     if media.endswith("json"):  # application/json and every +json type
         try:
-            return Body("json", json.loads(text))
+            data = json.loads(text)
         except ValueError:
             pass
+        except RecursionError:  # nested deeper than Python's own limit
+            return Body("text", TOO_DEEP.format(depth=MAX_BODY_DEPTH, size=len(content)))
+        else:
+            if not nesting_exceeds(data, MAX_BODY_DEPTH):
+                return Body("json", data)
+            return Body("text", TOO_DEEP.format(depth=MAX_BODY_DEPTH, size=len(content)))
     return Body("text", text)
 
 

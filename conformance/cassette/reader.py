@@ -106,6 +106,9 @@ class CassetteLoader(_Base):
                 if type(key_node) is not ScalarNode:
                     raise ReaderError("a mapping or list cannot be a key", key_node.start_mark)
                 key = self._build(key_node, depth, key_node.start_mark)
+                if type(key) is not str:
+                    raise ReaderError(f"the key {key_node.value!r} is read as {type(key).__name__}: keys are text in "
+                                      f"cassettes (as in JSON); quote it: '{key_node.value}'", key_node.start_mark)
                 if key in mapping:
                     raise ReaderError(f"duplicate key {key!r}", key_node.start_mark)
                 mapping[key] = self._build(value_node, depth + 1, key_node.start_mark)

@@ -7,6 +7,7 @@ reader turns that path into a line of the file.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from conformance.cassette.model import BODY_KINDS, HTTP_METHODS, VERSION, Body, Interaction, Request, Response
@@ -100,6 +101,22 @@ def _unknown_keys(section: dict[str, Any], allowed: set[str], path: tuple[Any, .
             raise Invalid(path + (key,), f"unknown key {where!s} (expected one of: {', '.join(sorted(allowed))})")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _path_problem(path: str) -> str | None:
+    """Why a path cannot be sent as recorded (a client would send another path), or None."""
+    if _CONTROL.search(path):
+        return "holds a control character"
+    if "#" in path:
+        return "holds '#' (a fragment is never sent)"
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return "holds a dot-segment ('.' or '..'), which clients normalize away"
+    if "?" in path:
+        return "holds '?': the query goes under request.query"
+    return None
+
+
 def interaction_from_dict(doc: Any, index: int) -> Interaction:
     _expect(doc, dict, (), "a mapping")
     _unknown_keys(doc, _INTERACTION_KEYS, ())
@@ -113,6 +130,9 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
     path = _expect(req.get("path"), str, ("request", "path"), "text")
     if not path.startswith("/"):
         raise Invalid(("request", "path"), f"request.path must start with '/', got {path!r}")
+    problem = _path_problem(path)
+    if problem:
+        raise Invalid(("request", "path"), f"request.path {path!r} {problem}")
     query = req.get("query", {})
     _expect(query, (dict, str), ("request", "query"), "a mapping (decoded query) or text (raw query)")
     headers = _headers(req.get("headers", {}), ("request", "headers"))
@@ -123,6 +143,9 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
     status = _expect(resp.get("status"), int, ("response", "status"), "an HTTP status code")
     if not 100 <= status <= 599:
         raise Invalid(("response", "status"), f"response.status {status} is not an HTTP status code")
+    if status < 200:
+        raise Invalid(("response", "status"), f"response.status {status} is informational (1xx), never a response "
+                                              "a client is answered with")
     response = Response(status, _headers(resp.get("headers", {}), ("response", "headers")), _body(resp, ("response",)))
 
     endpoint = doc.get("endpoint", "")

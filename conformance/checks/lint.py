@@ -8,13 +8,16 @@ documented test tokens, or is declared under ``fixtures`` in its header.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.cassette import Interaction, iter_interactions
+from conformance.cassette.validation import interaction_to_dict
 from conformance.ids import ID_PATTERN
+from conformance.record.exchange import redact_interaction
 from conformance.redaction import Redactor
 from conformance.testcards import TEST_CARDS
 
@@ -49,18 +52,40 @@ def check_cassette(path: Path, redactor: Redactor | None = None) -> list[Problem
     header: dict = {}
     fixtures: set[str] = set()
     minted: set[str] = set()
+    encoded: list[Problem] = []
+    starts: list[int] = []
     for interaction in iter_interactions(path, header):  # streamed; CassetteError: unreadable
         if interaction.index == 1:
             fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
         problems.extend(_replayability(path, interaction, minted, fixtures))
+        encoded.extend(_unredacted(path, interaction, redactor))
+        starts.append(interaction.line or 0)
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
+    plain: list[Problem] = []
     with open(path, encoding="utf-8") as stream:
         for number, line in enumerate(stream, 1):
             for kind in find_secrets(line, redactor):
-                problems.append(Problem(path, number, f"an unredacted {kind}: replace it with [REDACTED:{kind}] "
-                                                      "(the recorder does this before writing)"))
-    return sorted(problems, key=lambda problem: problem.line or 0)
+                plain.append(Problem(path, number, f"an unredacted {kind}: replace it with [REDACTED:{kind}] "
+                                                   "(the recorder does this before writing)"))
+    # A secret shown on its line is not reported again for its interaction.
+    shown = {bisect.bisect_right(starts, p.line or 0) for p in plain}
+    encoded = [p for p in encoded if bisect.bisect_right(starts, p.line or 0) not in shown]
+    return sorted(problems + plain + encoded, key=lambda problem: problem.line or 0)
+
+
+def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> list[Problem]:
+    """Secrets the recorder's redaction would remove from the decoded interaction — in every encoding
+    (a raw form with a repeated key, percent-escapes, a base64 body), not only on the file's lines."""
+    stored = json.dumps(interaction_to_dict(interaction), ensure_ascii=False)
+    redacted = json.dumps(interaction_to_dict(redact_interaction(interaction, redactor)), ensure_ascii=False)
+    if stored == redacted:
+        return []
+    kinds = sorted({m[len("[REDACTED:"):-1] for m in _MARKED.findall(redacted)}
+                   - {m[len("[REDACTED:"):-1] for m in _MARKED.findall(stored)}) or ["secret"]
+    return [Problem(path, interaction.line, f"interaction {interaction.index} holds an unredacted "
+                                            f"{', '.join(kinds)} (inside an encoded value: a raw form, a "
+                                            "percent-escape or a base64 body); record it again, or redact it")]
 
 
 def _replayability(path: Path, interaction: Interaction, minted: set[str], known: set[str]) -> list[Problem]:

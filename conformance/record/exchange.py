@@ -7,6 +7,7 @@ everything before the interaction exists as data anyone could write out.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -16,7 +17,7 @@ from urllib.parse import unquote_plus, urlsplit
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
-__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "redacted_query", "redact_body"]
+__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "redacted_query", "redact_body", "redact_interaction"]
 
 # Headers that change what Stripe does or says; everything else (Date, Request-Id,
 # Content-Length, Server, User-Agent, ...) varies between runs and is left out.
@@ -55,23 +56,31 @@ def select_headers(headers: Iterable[tuple[str, str]], keep: tuple[str, ...], re
 def redacted_query(raw: str, redactor: Redactor) -> dict[str, Any] | str:
     """A query string decoded like a form (raw when that would lose something), secrets redacted."""
     query = decode_form(raw)
-    return redactor.request_data(query) if isinstance(query, dict) else redactor.text(query)
+    return redactor.request_data(query) if isinstance(query, dict) else redactor.form_text(query, REQUEST_FIELDS)
 
 
 def redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: bool) -> Body | None:
-    if body is None or body.kind == "base64":
-        return body
-    if body.kind in ("json", "form") and not isinstance(body.value, str):
-        # Walking every string of a body is the recorder's main cost; most bodies hold
-        # no secret at all, which one scan of the raw text shows.
+    """The body with every secret redacted, whatever its encoding (``raw``: its bytes as sent)."""
+    if body is None:
+        return None
+    fields = REQUEST_FIELDS if request else RESPONSE_FIELDS
+    if body.kind == "base64":
+        # Not UTF-8: read as Latin-1 (every byte is a character), redact, store the same bytes but the markers.
+        text = raw.decode("latin-1")
+        redacted = redactor.text_body(text, fields)
+        return body if redacted == text else Body("base64", base64.b64encode(redacted.encode("latin-1")).decode())
+    if body.kind == "form" and isinstance(body.value, str):
+        return Body("form", redactor.form_text(body.value, fields))
+    if body.kind in ("json", "form"):
+        # Walking every string of a body is the recorder's main cost; most bodies hold no secret,
+        # which one scan of the raw text shows — unless JSON escapes (\u005f) hide what it would see.
         text = raw.decode("utf-8")
         if body.kind == "form":
             text = unquote_plus(text)
-        fields = REQUEST_FIELDS if request else RESPONSE_FIELDS
-        if not redactor.finds_secret(text, fields):
+        if "\\u" not in text and not redactor.finds_secret(text, fields):
             return body
         return Body(body.kind, redactor.data(body.value, fields))
-    return Body(body.kind, redactor.text(body.value))
+    return Body(body.kind, redactor.text_body(body.value, fields))
 
 
 def build_interaction(
@@ -93,7 +102,7 @@ def build_interaction(
     query = redacted_query(split.query, redactor)
     request = Request(
         method=method.upper(),
-        path=redactor.text(split.path or "/"),
+        path=redactor.path(split.path or "/"),
         query=query,
         headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
         body=redact_body(
@@ -108,6 +117,30 @@ def build_interaction(
         ),
     )
     return Interaction(request, response)
+
+
+def redact_interaction(interaction: Interaction, redactor: Redactor) -> Interaction:
+    """An interaction (a stored one: from a cassette) through the same redaction as a recorded exchange.
+
+    ``conformance check`` compares a cassette with this to find what an older
+    recorder, an import or a hand edit left unredacted.
+    """
+    request, response = interaction.request, interaction.response
+    query = request.query
+    redacted_request = Request(
+        method=request.method,
+        path=redactor.path(request.path),
+        query=redactor.request_data(query) if isinstance(query, dict) else redactor.form_text(query, REQUEST_FIELDS),
+        headers={name: redactor.header(name, value) for name, value in request.headers.items()},
+        body=redact_body(request.body, request.content(), redactor, request=True),
+    )
+    raw = response.body.to_bytes() if response.body is not None else b""
+    redacted_response = Response(
+        status=response.status,
+        headers={name: redactor.header(name, value) for name, value in response.headers.items()},
+        body=redact_body(response.body, raw, redactor, request=False),
+    )
+    return Interaction(redacted_request, redacted_response, interaction.endpoint, interaction.index, interaction.line)
 
 
 def _content_type(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.errors import ProxyError
-from conformance.processes import wait_until_listening
+from conformance.processes import dies_with_parent, wait_until_listening
 from conformance.redaction import Redactor
 
 __all__ = ["MitmProcess", "addon_path", "run_until_interrupted"]
@@ -75,6 +75,7 @@ class MitmProcess:
             text=True,
             errors="replace",
             bufsize=1,
+            preexec_fn=dies_with_parent(),
         )
         self._pump = threading.Thread(target=self._pump_output, daemon=True)
         self._pump.start()
