@@ -17,7 +17,8 @@ from urllib.parse import unquote_plus, urlsplit
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
-__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "redacted_query", "redact_body", "redact_interaction"]
+__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "redacted_query", "redact_body",
+           "redact_interaction"]
 
 # Headers that change what Stripe does or says; everything else (Date, Request-Id,
 # Content-Length, Server, User-Agent, ...) varies between runs and is left out.
