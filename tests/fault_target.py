@@ -7,7 +7,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("http-500", "html-502", "text-plain", "invalid-json", "empty-body", "truncated", "reset", "slow", "redirect")
+FAULTS = ("http-500", "html-502", "text-plain", "invalid-json", "empty-body", "truncated", "reset", "slow", "redirect",
+          "deep-json", "drip")
 
 
 class FaultHandler(BaseHTTPRequestHandler):
@@ -29,6 +30,17 @@ class FaultHandler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(3)
+        if fault == "drip":  # every byte in time, the whole answer far too late
+            body = b'{"id": "card_1", "object": "card"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
+            return
         status, content_type, body = {
             "http-500": (500, "application/json", b'{"error": {"type": "api_error", "message": "boom"}}'),
             "html-502": (502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
@@ -38,6 +50,7 @@ class FaultHandler(BaseHTTPRequestHandler):
             "truncated": (200, "application/json", b'{"id": "card_1", "object": "card"}'),
             "slow": (200, "application/json", b"{}"),
             "redirect": (302, "text/html", b""),
+            "deep-json": (200, "application/json", b"[" * 100_000 + b"]" * 100_000),
         }[fault]
         self.send_response(status)
         self.send_header("Content-Type", content_type)

@@ -8,6 +8,7 @@ documented test tokens, or is declared under ``fixtures`` in its header.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import re
@@ -77,8 +78,8 @@ def check_cassette(path: Path, redactor: Redactor | None = None) -> list[Problem
 def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> list[Problem]:
     """Secrets the recorder's redaction would remove from the decoded interaction — in every encoding
     (a raw form with a repeated key, percent-escapes, a base64 body), not only on the file's lines."""
-    stored = json.dumps(interaction_to_dict(interaction), ensure_ascii=False)
-    redacted = json.dumps(interaction_to_dict(redact_interaction(interaction, redactor)), ensure_ascii=False)
+    stored = _readable(interaction)
+    redacted = _readable(redact_interaction(interaction, redactor))
     if stored == redacted:
         return []
     kinds = sorted({m[len("[REDACTED:"):-1] for m in _MARKED.findall(redacted)}
@@ -86,6 +87,15 @@ def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> lis
     return [Problem(path, interaction.line, f"interaction {interaction.index} holds an unredacted "
                                             f"{', '.join(kinds)} (inside an encoded value: a raw form, a "
                                             "percent-escape or a base64 body); record it again, or redact it")]
+
+
+def _readable(interaction: Interaction) -> str:
+    """The interaction as text a reviewer could read: base64 bodies decoded (as Latin-1, every byte a character)."""
+    data = interaction_to_dict(interaction)
+    for section in (data["request"], data["response"]):
+        if "base64" in section:
+            section["base64"] = base64.b64decode(section["base64"]).decode("latin-1")
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _replayability(path: Path, interaction: Interaction, minted: set[str], known: set[str]) -> list[Problem]:

@@ -22,12 +22,13 @@ import httpx
 
 from conformance import forms, testcards
 from conformance.cassette import CassetteError, Interaction, iter_interactions
+from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
 from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
-from conformance.replay.transport import TargetClient
+from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
@@ -130,7 +131,7 @@ class _Replay:
                                   else redactor.text(exchange.body_text))
         return result
 
-    def _exchange(self, interaction: Interaction, sent: _SentRequest, response: httpx.Response) -> Exchange:
+    def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
         actual, problem = _json_body(response)
         recorded_json = interaction.response.json()
@@ -167,14 +168,20 @@ def _unredacted_card(pairs: list[tuple[str, str]], recorded_response: Any) -> li
             for key, value in pairs]
 
 
-def _json_body(response: httpx.Response) -> tuple[Any, str | None]:
+def _json_body(response: TargetAnswer) -> tuple[Any, str | None]:
     if not response.content:
         return None, "the body is empty"
+    too_deep = f"the JSON body is nested deeper than {MAX_BODY_DEPTH} levels"
     try:
-        return json.loads(response.content), None
+        data = json.loads(response.content)
     except ValueError:
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         return None, f"the body is not JSON ({kind}): {snippet(response.text)!r}"
+    except RecursionError:
+        return None, too_deep
+    if nesting_exceeds(data, MAX_BODY_DEPTH):
+        return None, too_deep  # nothing recursive (comparison, invariants) meets it
+    return data, None
 
 
 def redact_finding(finding: Finding, redactor: Redactor) -> Finding:

@@ -9,14 +9,38 @@ merging and cookie bookkeeping, which cost more CPU than the rest of a replay.
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from conformance import __version__
 
-__all__ = ["TargetClient"]
+__all__ = ["TargetClient", "TargetAnswer"]
+
+
+@dataclass(frozen=True)
+class TargetAnswer:
+    """The target's whole answer: status, headers and the body (content-decoded)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        charset = self.headers.get("content-type", "").partition("charset=")[2].split(";")[0].strip()
+        try:
+            return self.content.decode(charset or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 class TargetClient:
@@ -32,12 +56,15 @@ class TargetClient:
         # A plain-http target needs no CA bundle: loading one costs ~30 ms of start-up.
         self._transport = httpx.HTTPTransport(limits=limits, verify=self.base_url.scheme == "https")
 
-    def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> httpx.Response:
+    def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> TargetAnswer:
         """Send one request (``target`` is the path and query) and read the whole answer.
 
-        Raises ``httpx.TimeoutException``, ``httpx.ConnectError`` or another
+        ``timeout`` is a deadline for the whole exchange, not only for each read:
+        a target that drips its answer byte by byte times out too. Raises
+        ``httpx.TimeoutException``, ``httpx.ConnectError`` or another
         ``httpx.HTTPError`` when the exchange fails.
         """
+        deadline = time.monotonic() + self.timeout
         if not target.isascii() or " " in target:
             target = quote(target, safe="/?&=%:@!$'()*+,;[]~")  # as it goes on the wire, like httpx.Client
         url = self.base_url.copy_with(raw_path=self._prefix + target.encode())
@@ -45,10 +72,14 @@ class TargetClient:
                                 extensions={"timeout": self._timeouts})
         response = self._transport.handle_request(request)
         try:
-            response.read()
+            chunks = []
+            for chunk in response.iter_bytes():  # decoded as the headers say (gzip…)
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"the whole answer took longer than {self.timeout}s", request=request)
         finally:
             response.close()
-        return response
+        return TargetAnswer(response.status_code, response.headers, b"".join(chunks))
 
     def close(self) -> None:
         self._transport.close()

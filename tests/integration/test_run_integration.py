@@ -167,7 +167,7 @@ def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fau
     expected = {
         "http-500": "status", "html-502": "body.json", "text-plain": "body.json", "invalid-json": "body.json",
         "empty-body": "body.json", "truncated": "target.protocol", "reset": "target.protocol",
-        "slow": "target.timeout", "redirect": "status",
+        "slow": "target.timeout", "redirect": "status", "deep-json": "body.json", "drip": "target.timeout",
     }[fault]
     assert expected in rules, interactions[0]["findings"]
     assert "Traceback" not in output

@@ -50,3 +50,37 @@ def test_a_recorded_content_encoding_is_applied_to_the_answer(tmp_path):
     answer = flow.response
     assert json.loads(gzip.decompress(answer.raw_content)) == card
     assert answer.headers["Content-Length"] == str(len(answer.raw_content))
+
+
+def test_whatever_breaks_while_answering_is_a_miss_never_a_pass_through(tmp_path, capsys):
+    path = tmp_path / "one.yaml"
+    with CassetteWriter(path) as writer:
+        writer.append(Interaction(Request("GET", "/v1/customers/cus_1"), Response(200)))
+    server = CassetteServer()
+    with taddons.context(server) as tctx:
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False)
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("an addon bug")
+
+        server.index.take = broken  # type: ignore[method-assign]
+        flow = tflow.tflow(req=tutils.treq(method=b"GET", path=b"/v1/customers/cus_1?key=sk_test_" + b"1" * 24,
+                                           content=b""))
+        flow.response = None
+        server.request(flow)
+        server.done()
+    assert flow.response is not None and flow.response.status_code == 599
+    assert b"cannot match GET /v1/customers/cus_1: RuntimeError: an addon bug" in flow.response.content
+    printed = capsys.readouterr().out
+    assert "MISS GET /v1/customers/cus_1: cannot match this request" in printed
+    assert "sk_test_1" not in printed + flow.response.get_text()
+
+
+def test_the_server_never_lets_mitmproxy_connect_upstream():
+    from mitmproxy.proxy import server_hooks
+    from mitmproxy.test import tflow as test_flows
+
+    server = CassetteServer()
+    data = server_hooks.ServerConnectionHookData(server=test_flows.tserver_conn(), client=test_flows.tclient_conn())
+    server.server_connect(data)
+    assert data.server.error == "card-conformance serve never connects upstream"
