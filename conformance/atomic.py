@@ -6,11 +6,33 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+from conformance.errors import ReportError
+
+__all__ = ["atomic_write", "check_writable"]
+
+
+def check_writable(path: Path) -> None:
+    """A ReportError now, before a long run, if ``path`` could not be written afterwards."""
+    if path.is_dir():
+        raise ReportError(f"cannot write {path}: it is a directory")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent  # the directory that would be created is made inside this one
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportError(f"cannot write {path}: {parent} is not a writable directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ReportError(f"cannot write {path}: permission denied")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place (a ReportError if it cannot)."""
+    try:
+        _atomic_write(path, data)
+    except OSError as error:
+        raise ReportError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     umask = os.umask(0)

@@ -128,11 +128,19 @@ def _emit_collection(value: dict[str, Any] | list[Any], indent: int, out: list[s
         _emit_sequence(value, indent, out)
 
 
+_LONGEST_SIMPLE_KEY = 1000  # characters as written, within YAML's 1024 for a key on one line
+
+
 def _emit_mapping(mapping: dict[str, Any], indent: int, out: list[str]) -> None:
     pad = " " * indent
     for key, value in mapping.items():
         if not isinstance(key, str):
             raise TypeError(f"cannot write a {type(key).__name__} key into a cassette")
+        if len(key) > _LONGEST_SIMPLE_KEY // 10 and len(_string(key)) > _LONGEST_SIMPLE_KEY:
+            # YAML reads a key of more than 1024 characters only in the explicit form.
+            out.append(f"{pad}? {_string(key)}\n")
+            _emit_value(f"{pad}:", value, indent + 2, out)
+            continue
         # The common one-line scalars inline: most of a Stripe object is made of them.
         kind = type(value)
         if kind is str and "\n" not in value:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from conformance import __version__
+from conformance.atomic import check_writable
 from conformance.cassette import load
 from conformance.errors import CassetteError, ConformanceError, refuse_live_key
 from conformance.net import check_port_free, check_reachable, free_port
@@ -297,6 +298,11 @@ def run_command(
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
     refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
+    reports = [(path, writer, label) for path, writer, label in (
+        (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
+        (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")) if path]
+    for path, _, _ in reports:
+        check_writable(path)  # before the run, not after minutes of it
     cassettes = _cassettes(paths)
     if shard:
         cassettes = _shard(cassettes, shard)
@@ -317,11 +323,9 @@ def run_command(
     if known is not None:
         accept_baseline(result, known)
     print_result(console, result)
-    for path, writer, label in ((json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
-                                (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")):
-        if path:
-            writer(result, path)
-            console.print(f"{label}: {path}")
+    for path, writer, label in reports:
+        writer(result, path)  # a ReportError here is one line and exit 2, like any input error
+        console.print(f"{label}: {path}")
     raise SystemExit(result.verdict.exit_code)
 
 

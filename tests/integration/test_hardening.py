@@ -261,3 +261,70 @@ def test_a_recorder_that_cannot_write_stops_visibly_and_keeps_what_it_wrote(echo
     recorded = load(path)
     assert [i.request.body.value["marker"] for i in recorded.interactions] == [f"m{n}" for n in range(answered)]
     assert recorded.warnings == []  # cut back to the last whole document, not left half-written
+
+
+def test_bodies_nested_too_deep_are_recorded_as_a_marked_placeholder(cli, echo_upstream, tmp_path):
+    path = tmp_path / "deep.yaml"
+    recorder = cli("record", "--upstream", echo_upstream, "--cassette", path)
+    address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+    with httpx.Client(base_url=address, timeout=30) as http:
+        for depth in (100_000, 60):  # beyond Python's recursion limit, beyond the cassette's depth limit
+            body = ("[" * depth + "]" * depth).encode()
+            assert http.post("/v1/echo", content=body, headers={"Content-Type": "application/json"}).status_code == 200
+        key = "a" + "[b]" * 5000
+        assert http.post("/v1/echo", content=f"{key}=1".encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 200
+    assert recorder.interrupt() == 0
+    first, second, form = load(path).interactions  # every document loads: nothing written is refused
+    for interaction in (first, second):
+        assert interaction.request.body.kind == "text"
+        assert interaction.request.body.value.startswith("[NOT RECORDED: JSON nested deeper than 48 levels")
+    assert form.request.body.kind == "form" and form.request.body.value == f"{key}=1"  # kept raw, not decoded
+
+
+def test_an_unwritable_report_fails_before_the_run_starts(tmp_path):
+    from ..integration.test_fail_closed import Sentinel
+
+    sentinel = Sentinel()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    cassette = tmp_path / "one.yaml"
+    cassette.write_text(HEADER + GOOD)
+    try:
+        code, output, _ = invoke("run", cassette, "--target", f"http://127.0.0.1:{sentinel.port}",
+                                 "--json-report", blocker / "report.json")
+    finally:
+        sentinel.close()
+    assert code == 2
+    assert output.strip() == f"Error: cannot write {blocker / 'report.json'}: {blocker} is not a writable directory"
+    assert sentinel.connections == 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as stream:
+            return [int(child) for child in stream.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return stream.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_mitmdump_dies_with_a_killed_conformance_process(cli, tmp_path):
+    cassette = tmp_path / "one.yaml"
+    cassette.write_text(HEADER + GOOD)
+    server = cli("serve", cassette)
+    server.wait_for(r"API base at http://127\.0\.0\.1:\d+")
+    (mitmdump,) = _children(server.process.pid)
+    os.kill(server.process.pid, signal.SIGKILL)  # the parent alone: no chance to stop its child
+    deadline = time.monotonic() + 15
+    while _alive(mitmdump) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(mitmdump)

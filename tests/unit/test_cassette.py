@@ -82,6 +82,19 @@ def test_errors_name_file_line_and_problem(tmp_path):
         (HEADER + "---\nrequest: {method: GET, path: /v1/x}\n", "needs both request and response", 4),
         (b"version: 1\n\xff\xfe garbage", "not valid UTF-8", None),
         ("", "empty file", None),
+        # values a client could never have sent or been answered with
+        ("version: true\n", "unsupported cassette version True", 1),
+        ("version: '1'\n", "unsupported cassette version '1'", 1),
+        (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse: {status: 101}\n", "informational (1xx)", 5),
+        (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse: {status: 600}\n", "not an HTTP status code", 5),
+        (HEADER + "---\nrequest: {method: GET, path: \"/v1/x\\ty\"}\nresponse: {status: 200}\n", "control character", 4),
+        (HEADER + "---\nrequest: {method: GET, path: '/v1/x#frag'}\nresponse: {status: 200}\n", "fragment", 4),
+        (HEADER + "---\nrequest: {method: GET, path: /v1/customers/../tokens}\nresponse: {status: 200}\n",
+         "dot-segment", 4),
+        (HEADER + "---\nrequest: {method: GET, path: /v1/./x}\nresponse: {status: 200}\n", "dot-segment", 4),
+        (HEADER + "---\nrequest: {method: GET, path: '/v1/x?a=1'}\nresponse: {status: 200}\n", "request.query", 4),
+        (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse: {status: 200, json: {1: one}}\n",
+         "keys are text", 5),
     ],
 )
 def test_malformed_cassettes_give_one_clear_line(tmp_path, text, problem, line):

@@ -20,6 +20,7 @@ TRICKY = [
     "\n", "tab\there", "cr\r\n", "Zürich", "\u2028", "\x85", "\ufeff", "\x00", "\x7f", "emoji 🙂", "[x]", "{x}",
     "a,b", "<generated>", "[REDACTED:sk_test]", "/v1/customers/cus_1/cards", "https://example.com/x?y=1",
     "  indented\nblock", "x\n  indented second", "ends with space \nx", "line\n#comment",
+    "k" * 1200, "a" + "[b]" * 400, "\x00" * 200,  # keys too long for YAML's one-line form
 ]
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(
