@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("http-500", "html-502", "text-plain", "invalid-json", "empty-body", "truncated", "reset", "slow", "redirect",
-          "deep-json", "drip")
+          "deep-json", "drip", "echo-auth")
 
 
 class FaultHandler(BaseHTTPRequestHandler):
@@ -30,6 +30,15 @@ class FaultHandler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(3)
+        if fault == "echo-auth":  # an error page that quotes the request's credentials, in Latin-1
+            page = (f"<html><p>Caf\xe9: 401 for Authorization: {self.headers.get('Authorization')}</p>"
+                    f"<p>again: {self.headers.get('Authorization')}</p></html>").encode("latin-1")
+            self.send_response(401)
+            self.send_header("Content-Type", "text/html; charset=latin-1")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         if fault == "drip":  # every byte in time, the whole answer far too late
             body = b'{"id": "card_1", "object": "card"}'
             self.send_response(200)

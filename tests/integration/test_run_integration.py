@@ -168,6 +168,7 @@ def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fau
         "http-500": "status", "html-502": "body.json", "text-plain": "body.json", "invalid-json": "body.json",
         "empty-body": "body.json", "truncated": "target.protocol", "reset": "target.protocol",
         "slow": "target.timeout", "redirect": "status", "deep-json": "body.json", "drip": "target.timeout",
+        "echo-auth": "status",
     }[fault]
     assert expected in rules, interactions[0]["findings"]
     assert "Traceback" not in output
@@ -300,3 +301,20 @@ def test_a_target_under_a_path_gets_exactly_the_cassettes_requests(lifecycle, tm
         assert "cookie" not in headers  # the target's cookie is not a header of the cassette
         assert headers["authorization"] == f"Bearer {API_KEY}"
         assert headers["user-agent"].startswith("card-conformance/")
+
+
+def test_a_target_quoting_the_api_key_leaks_it_into_no_output(lifecycle, tmp_path):
+    key = "sk_test_" + "QuotedBack" * 3
+    reports = {name: tmp_path / name for name in ("report.json", "junit.xml", "report.html", "summary.md")}
+    with FaultTarget("echo-auth") as target:
+        code, output = run_cli(lifecycle, "--target", target, "--api-key", key, "--json-report", reports["report.json"],
+                               "--junit-xml", reports["junit.xml"], "--html-report", reports["report.html"],
+                               "--markdown-report", reports["summary.md"])
+    assert code == 1
+    for name, path in reports.items():
+        text = path.read_text(encoding="utf-8")
+        assert "QuotedBack" not in text, name
+    assert "QuotedBack" not in output
+    data = json.loads(reports["report.json"].read_text())
+    actual = data["cassettes"][0]["interactions"][0]["actual_body"]
+    assert "Bearer [REDACTED:sk_test]" in actual  # the page is kept, the key is not

@@ -57,3 +57,26 @@ def test_the_cache_can_be_turned_off(tmp_path, cache_dir, monkeypatch):
     write(path, sample())
     load(path)
     assert not cache_dir.exists()
+
+
+def test_a_cache_that_cannot_be_written_is_only_slower(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CONFORMANCE_CACHE_DIR", str(blocker / "cache"))  # a directory inside a file: never made
+    path = tmp_path / "c.yaml"
+    write(path, sample(), sample())
+    assert len(load(path).interactions) == 2
+    assert len(load(path).interactions) == 2
+    assert cache.cached_documents(path) is None
+
+
+def test_a_tampered_cache_entry_is_validated_like_a_fresh_read(tmp_path, cache_dir):
+    path = tmp_path / "c.yaml"
+    write(path, sample())
+    load(path)
+    (entry,) = cache_dir.iterdir()
+    lines = entry.read_text().splitlines()
+    lines[-1] = lines[-1].replace('"status":200', '"status":"200"')
+    entry.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CassetteError, match="response.status must be an HTTP status code"):
+        load(path)
