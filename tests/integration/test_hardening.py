@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import httpx
 import pytest
@@ -116,7 +117,7 @@ class EchoHandler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
         if self.path.startswith("/v1/reset"):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             self.close_connection = True
@@ -328,3 +329,40 @@ def test_mitmdump_dies_with_a_killed_conformance_process(cli, tmp_path):
     while _alive(mitmdump) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(mitmdump)
+
+
+def test_secrets_in_every_encoding_never_reach_the_recorded_cassette(cli, echo_upstream, tmp_path):
+    """The encodings that once slipped through, sent by a real client through a real recorder."""
+    key = "sk_test_" + "EncodedLeak" * 3
+    card = "4242424242424242"
+    path = tmp_path / "encodings.yaml"
+    recorder = cli("record", "--upstream", echo_upstream, "--cassette", path)
+    address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with httpx.Client(base_url=address, timeout=30) as http:
+        sent = [
+            http.post("/v1/echo", content=b"card[number]=4242+4242+4242+4242&card[cvc]=739&expand=card&expand=x",
+                      headers=form),
+            http.post("/v1/echo?note=" + key.replace("_", "%5F") + "&a=1&a=2", content=b"x=1", headers=form),
+            http.post("/v1/customers/" + key.replace("_", "%5F") + "/echo", content=b"x=1", headers=form),
+            http.post("/v1/echo", content=('{"description": "' + key.replace("_", "\\u005f") + '", "n": ' + card
+                                           + ', "c\\u0076c": "739"}').encode(),
+                      headers={"Content-Type": "application/json"}),
+            http.post("/v1/echo", content=f"name=Ren\xe9&card[cvc]=739&key={key}".encode("latin-1"), headers=form),
+            http.post("/v1/echo", content=f"card[cvc]=739&note={key}".encode()),  # no Content-Type at all
+        ]
+        assert all(response.status_code == 200 for response in sent)
+    assert recorder.interrupt() == 0
+    assert "EncodedLeak" not in recorder.text and card not in recorder.text
+    text = path.read_text()
+    readable = [text, unquote_plus(text)] + [
+        base64.b64decode(body.value).decode("latin-1")
+        for i in load(path).interactions for body in (i.request.body, i.response.body)
+        if body is not None and body.kind == "base64"
+    ]
+    for form_of_it in readable:
+        assert "EncodedLeak" not in form_of_it and card not in form_of_it.replace(" ", "")
+    assert text.count("[REDACTED:cvc]") >= 3
+    checked = subprocess.run([sys.executable, "-m", "conformance", "check", str(path)], capture_output=True, text=True,
+                             timeout=60)
+    assert "unredacted" not in checked.stdout, checked.stdout
