@@ -78,5 +78,5 @@ def test_a_tampered_cache_entry_is_validated_like_a_fresh_read(tmp_path, cache_d
     lines = entry.read_text().splitlines()
     lines[-1] = lines[-1].replace('"status":200', '"status":"200"')
     entry.write_text("\n".join(lines) + "\n")
-    with pytest.raises(CassetteError, match="response.status must be an HTTP status code"):
+    with pytest.raises(CassetteError, match=r"response\.status must be an HTTP status code"):
         load(path)
