@@ -76,13 +76,14 @@ class InteractionResult:
     recorded_body: Any = None
     actual_body: Any = None
     seconds: float = 0.0
+    blocked_by: int | None = None  # the earlier interaction (same cassette) whose failure left an id unbound
 
     @property
     def outcome(self) -> Outcome:
-        """failed, warning or passed — findings a baseline accepted do not count."""
+        """failed (or blocked), warning or passed — findings a baseline accepted do not count."""
         open_findings = [f for f in self.findings if not f.accepted]
         if any(f.severity == Severity.FAILURE for f in open_findings):
-            return Outcome.FAILED
+            return Outcome.BLOCKED if self.blocked_by is not None else Outcome.FAILED
         if open_findings:
             return Outcome.WARNING
         return Outcome.PASSED
@@ -97,7 +98,13 @@ class CassetteResult:
 
     @property
     def failed(self) -> bool:
-        return any(i.outcome == Outcome.FAILED for i in self.interactions)
+        """A failure of its own, or one blocked by an interaction that did not fail (a baseline accepted it)."""
+        outcomes = {i.index: i.outcome for i in self.interactions}
+        return any(
+            outcome == Outcome.FAILED
+            or (outcome == Outcome.BLOCKED and outcomes.get(i.blocked_by or 0) != Outcome.FAILED)
+            for i, outcome in zip(self.interactions, outcomes.values())
+        )
 
 
 @dataclass

@@ -26,6 +26,7 @@ class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     WARNING = "warning"
+    BLOCKED = "blocked"  # failed only because an earlier interaction did not mint an id it uses
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,14 @@ _REFERENCE = "Stripe API reference"
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
-        Rule("status", Severity.FAILURE, "the status code differs (bodies are then not compared)", _COMPARISON),
+        Rule("route.missing", Severity.FAILURE,
+             "the target has no such route: 404/405 without a Stripe error, or \"Unrecognized request URL\"",
+             _COMPARISON),
+        Rule("status", Severity.FAILURE,
+             "the status code differs (bodies are then compared only when both are Stripe errors)", _COMPARISON),
         Rule("body.json", Severity.FAILURE,
              "the recording was JSON, the answer is not (HTML error page, text, empty, cut short)", _COMPARISON),
-        Rule("object", Severity.FAILURE, "`object` differs", _COMPARISON),
+        Rule("object", Severity.FAILURE, "`object` differs (nothing beneath it is compared)", _COMPARISON),
         Rule("keys.missing", Severity.FAILURE, "a key of the recording is missing — `address_line2: null` included",
              _COMPARISON),
         Rule("keys.extra", Severity.WARNING, "a key not in the recording (a failure with `--strict`)", _COMPARISON),

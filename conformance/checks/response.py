@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 
 from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check
 from conformance.checks.invariants import check_response
 from conformance.findings import Finding
+from conformance.routes import match_route
 from conformance.text import snippet
 
-__all__ = ["documented_invariants", "status_matches", "body_is_json", "body_matches_recording"]
+__all__ = ["documented_invariants", "route_exists", "status_matches", "body_is_json", "body_matches_recording",
+           "route_is_missing"]
 
 
 @check
 def documented_invariants(exchange: Exchange, state: CheckState) -> list[Finding]:
     """What Stripe's documentation promises, whatever the recording says."""
-    if exchange.body is None:
+    if exchange.body is None or route_is_missing(exchange):
         return []
     query = exchange.query if isinstance(exchange.query, dict) else {}
     return check_response(exchange.interaction.endpoint, exchange.interaction.request.method, exchange.path, query,
@@ -30,10 +33,41 @@ def error_message(body: object) -> str | None:
     return snippet(message) if isinstance(message, str) else None
 
 
+_NO_ROUTE_WORDS = ("unrecognized request url", "no matching path", "no route", "not found: /")
+
+
+def route_is_missing(exchange: Exchange) -> bool:
+    """A 404/405 that is not Stripe saying "no such object": a body that is no Stripe error (text, HTML,
+    empty), or an error saying the URL itself is unknown."""
+    if exchange.status not in (404, 405):
+        return False
+    error = exchange.body.get("error") if isinstance(exchange.body, dict) else None
+    if not isinstance(error, dict):
+        return True
+    message = str(error.get("message") or "").lower()
+    return any(words in message for words in _NO_ROUTE_WORDS)
+
+
+@check
+def route_exists(exchange: Exchange, state: CheckState) -> list[Finding]:
+    if not route_is_missing(exchange):
+        return []
+    recorded_error = isinstance(exchange.expected, dict) and isinstance(exchange.expected.get("error"), dict)
+    if exchange.recorded_status == exchange.status and not recorded_error:
+        return []  # the recording met the same missing route
+    request = exchange.interaction.request
+    route = match_route(request.method, request.path)
+    template = re.sub(r"\{(\w+)\}", r":\1", route.route.template) if route else request.path
+    said = error_message(exchange.body) or (exchange.body_text or "an empty body")
+    return [Finding("route.missing", "", f"the target has no route {request.method} {template} "
+                                         f"({exchange.status}: {snippet(said, 80)})",
+                    f"{request.method} {template}", exchange.status)]
+
+
 @check
 def status_matches(exchange: Exchange, state: CheckState) -> list[Finding]:
     recorded = exchange.recorded_status
-    if exchange.status == recorded:
+    if exchange.status == recorded or route_is_missing(exchange):
         return []
     said = error_message(exchange.body)
     return [Finding("status", "", f"status: expected {recorded}, got {exchange.status}" + (f" ({said})" if said else ""),
@@ -42,17 +76,26 @@ def status_matches(exchange: Exchange, state: CheckState) -> list[Finding]:
 
 @check
 def body_is_json(exchange: Exchange, state: CheckState) -> list[Finding]:
-    if exchange.expected is None or exchange.body_problem is None:
+    if exchange.expected is None or exchange.body_problem is None or route_is_missing(exchange):
         return []
     return [Finding("body.json", "", exchange.body_problem, "JSON", exchange.body_text)]
 
 
+def _both_errors(expected: object, actual: object) -> bool:
+    return all(isinstance(body, dict) and isinstance(body.get("error"), dict) for body in (expected, actual))
+
+
 @check
 def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Finding]:
-    """Key by key, under the comparison rules; only when the status agrees (else the bodies differ by design)."""
+    """Key by key, under the comparison rules; when the status differs, only two Stripe errors are compared
+    (a missing ``error.code`` is its own finding), other bodies differ by design."""
     expected, actual = exchange.expected, exchange.body
-    if expected is None or exchange.body_problem is not None or exchange.status != exchange.recorded_status:
+    if expected is None or exchange.body_problem is not None or route_is_missing(exchange):
         return []
+    if exchange.status != exchange.recorded_status:
+        if not _both_errors(expected, actual):
+            return []
+        return compare_bodies(expected, actual, state.rules, is_error=True, set_fields=state.set_fields)
     # Equal data and equal text (which tells true from 1): nothing to compare, not even minted values.
     if expected == actual:
         expected_text = exchange.expected_text or json.dumps(expected, ensure_ascii=False)

@@ -262,6 +262,10 @@ def _report_written(path: Path) -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="A JSON report of known deviations: only findings not in it fail the run.")
 @click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
+@click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
+@click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
+@click.option("--insecure", is_flag=True, help="Do not verify an https:// target's certificate at all.")
 def run_command(
     paths: tuple[Path, ...],
     target: str | None,
@@ -279,6 +283,9 @@ def run_command(
     markdown_report: Path | None,
     baseline: Path | None,
     shard: str | None,
+    show_all: bool,
+    cacert: Path | None,
+    insecure: bool,
 ) -> None:
     """Replay cassettes against a target and report every deviation.
 
@@ -297,6 +304,8 @@ def run_command(
 
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    if cacert and insecure:
+        raise click.UsageError("give --cacert FILE or --insecure, not both")
     refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
     reports = [(path, writer, label) for path, writer, label in (
         (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
@@ -318,11 +327,12 @@ def run_command(
         check_target(target)
         total = sum(count_interactions(path) for path in cassettes)
         advance = stack.enter_context(progress(console, total))
+        verify: bool | str = False if insecure else str(cacert) if cacert else True
         result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
-                     on_interaction=advance)
+                     on_interaction=advance, verify=verify)
     if known is not None:
         accept_baseline(result, known)
-    print_result(console, result)
+    print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports])
     for path, writer, label in reports:
         writer(result, path)  # a ReportError here is one line and exit 2, like any input error
         console.print(f"{label}: {path}")
@@ -357,11 +367,17 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     from conformance.report.baseline import compare_reports
 
     comparison = compare_reports(read_report(baseline), read_report(current))
+    for title, causes, colour in (("new root cause", comparison.new_causes, "red"),
+                                  ("fixed root cause", comparison.fixed_causes, "green")):
+        for cause, entry in causes:
+            click.secho(f"{title}: {cause[1]} [{cause[0]}] {cause[2] or '(response)'}: {entry.get('message')} "
+                        f"({entry['count']} interaction{'s' if entry['count'] != 1 else ''})", fg=colour)
     for title, items, colour in (("regression", comparison.regressions, "red"), ("fixed", comparison.fixes, "green")):
         for key, finding in items:
             click.secho(f"{title}: {key[0]} #{key[1]} {finding.get('endpoint') or ''} "
                         f"{key[2] or '(response)'} [{key[3]}]", fg=colour)
-    click.echo(f"{len(comparison.regressions)} regressions, {len(comparison.fixes)} fixed, "
+    click.echo(f"{len(comparison.regressions)} regressions ({len(comparison.new_causes)} new root causes), "
+               f"{len(comparison.fixes)} fixed ({len(comparison.fixed_causes)} root causes), "
                f"{len(comparison.unchanged)} unchanged")
     if markdown_out:
         markdown_out.write_text(comparison.markdown(), encoding="utf-8")

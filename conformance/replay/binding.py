@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from conformance.ids import ID_PATTERN, id_prefix
+from conformance.ids import ID_PATTERN, ID_PREFIXES, id_prefix
 
 __all__ = ["IdBindings"]
 
@@ -42,9 +42,11 @@ class IdBindings:
     def learn(self, recorded: Any, actual: Any, key: Any = None) -> None:
         """Walk a recorded and an actual response together; bind ids met at the same place.
 
-        An object's own ``id`` binds even when the prefix differs (the target
-        named the object; later requests must use that name, and the comparison
-        reports the prefix); elsewhere an id binds only to one of its kind.
+        An id binds only to one of its kind (``card_`` to ``card_``): a card
+        answered as an ``acct_`` is an ``object`` finding where it was minted,
+        and every later use of that card is blocked by it. An object's own ``id``
+        also binds to an id in a style of the target's (no known prefix, e.g. a
+        UUID): later requests must use the name the target gave it.
         """
         if isinstance(recorded, dict) and isinstance(actual, dict):
             for child, value in recorded.items():
@@ -57,7 +59,8 @@ class IdBindings:
             prefix = id_prefix(recorded)
             if prefix is None or not isinstance(actual, str) or not actual:
                 return
-            if prefix == id_prefix(actual) or (key == "id" and "/" not in actual):
+            kind = actual.split("_", 1)[0] if "_" in actual else None
+            if kind == prefix or (key == "id" and kind not in ID_PREFIXES and "/" not in actual):
                 self.actual[recorded] = actual
 
     def text(self, value: str) -> str:

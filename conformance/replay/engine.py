@@ -25,10 +25,12 @@ from conformance.cassette import CassetteError, Interaction, iter_interactions
 from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
+from conformance.ids import ID_PATTERN
 from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
+from conformance.rules import Severity
 from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
@@ -66,6 +68,8 @@ class _Replay:
     checks: CheckState
     bindings: IdBindings = field(default_factory=IdBindings)
     idempotency_keys: dict[str, str] = field(default_factory=dict)
+    # recorded id -> the interaction whose failure left it unbound (the first of a chain)
+    broken: dict[str, int] = field(default_factory=dict)
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -109,6 +113,7 @@ class _Replay:
             interaction.index, interaction.endpoint, interaction.request.method, interaction.request.url_path,
             recorded.status,
         )
+        blocked_by = self._blocked_by(interaction)
         sent = self.request(interaction)
         self.checks.request_sent(interaction, sent.path)
         started = time.perf_counter()
@@ -118,18 +123,45 @@ class _Replay:
         except httpx.HTTPError as error:
             result.findings = [redact_finding(_fault(error, self.client.timeout, recorded.status),
                                               self.options.redactor)]  # the error text may quote the request
+            self._after(interaction, result, blocked_by)
             return result
         finally:
             result.seconds = time.perf_counter() - started
         result.actual_status = response.status_code
         exchange = self._exchange(interaction, sent, response)
         result.findings = [redact_finding(f, self.options.redactor) for f in run_checks(exchange, self.checks)]
+        self._after(interaction, result, blocked_by)
         if result.findings and self.options.keep_bodies:
             redactor = self.options.redactor
             result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
             result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
                                   else redactor.text(exchange.body_text))
         return result
+
+    def _blocked_by(self, interaction: Interaction) -> int | None:
+        """The interaction whose failure left unbound an id this one uses (request or expected answer)."""
+        if not self.broken:
+            return None
+        recorded = interaction.request
+        used = f"{recorded.path} {json.dumps(recorded.query)} {json.dumps(recorded.body.value) if recorded.body else ''}"
+        if interaction.response.body is not None and interaction.response.body.kind == "json":
+            used += json.dumps(interaction.response.body.value)
+        causes = [self.broken[found] for found in ID_PATTERN.findall(used)
+                  if found in self.broken and found not in self.bindings.actual]
+        return min(causes) if causes else None
+
+    def _after(self, interaction: Interaction, result: InteractionResult, blocked_by: int | None) -> None:
+        """Blocked if it failed because of an earlier failure; a failure leaves what it would have minted unbound."""
+        if not any(f.severity == Severity.FAILURE for f in result.findings):
+            return
+        result.blocked_by = blocked_by
+        recorded_json = interaction.response.json()
+        if recorded_json is None:
+            return
+        root = blocked_by if blocked_by is not None else interaction.index
+        for found in ID_PATTERN.findall(json.dumps(recorded_json)):
+            if found not in self.bindings.actual:
+                self.broken.setdefault(found, root)
 
     def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
@@ -152,7 +184,10 @@ def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Find
     if isinstance(error, httpx.TimeoutException):
         return Finding("target.timeout", "", f"no answer within {timeout}s", recorded_status, MISSING)
     if isinstance(error, httpx.ConnectError):
-        return Finding("target.connection", "", f"cannot connect to the target: {error}", recorded_status, MISSING)
+        reason = str(error) or type(error).__name__
+        if "CERTIFICATE_VERIFY_FAILED" in reason:
+            reason += "; trust the target's CA with --cacert FILE, or pass --insecure"
+        return Finding("target.connection", "", f"cannot connect to the target: {reason}", recorded_status, MISSING)
     return Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
                    recorded_status, MISSING)
 

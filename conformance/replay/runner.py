@@ -43,9 +43,13 @@ def run(
     timeout: float = 10.0,
     workers: int = 1,
     on_interaction: Callable[[], None] | None = None,
+    verify: bool | str = True,
 ) -> RunResult:
-    """Replay cassettes (concurrently across cassettes, in order within each) and gather the results."""
-    with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2) as client:
+    """Replay cassettes (concurrently across cassettes, in order within each) and gather the results.
+
+    ``verify``: for an https:// target, True (the system's CAs), a CA file, or False.
+    """
+    with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2, verify=verify) as client:
         started = time.perf_counter()  # the replay itself; start-up is reported apart
 
         def one(path: Path) -> CassetteResult:

@@ -10,6 +10,7 @@ merging and cookie bookkeeping, which cost more CPU than the rest of a replay.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -46,7 +47,7 @@ class TargetAnswer:
 class TargetClient:
     """Sends requests to one target over a keep-alive pool; safe to share between replay threads."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, connections: int = 2) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, connections: int = 2, verify: bool | str = True) -> None:
         self.base_url = httpx.URL(base_url)
         self.timeout = timeout
         self._prefix = self.base_url.raw_path.rstrip(b"/")  # a target mounted under a path, e.g. a gateway
@@ -54,7 +55,11 @@ class TargetClient:
         self._headers = {"User-Agent": f"card-conformance/{__version__}", "Accept": "application/json"}
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         # A plain-http target needs no CA bundle: loading one costs ~30 ms of start-up.
-        self._transport = httpx.HTTPTransport(limits=limits, verify=self.base_url.scheme == "https")
+        https = self.base_url.scheme == "https"
+        context: bool | ssl.SSLContext = False
+        if https:
+            context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        self._transport = httpx.HTTPTransport(limits=limits, verify=context)
 
     def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> TargetAnswer:
         """Send one request (``target`` is the path and query) and read the whole answer.

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import ReportError
-from conformance.findings import RunResult
-from conformance.report.json_report import REPORT_SCHEMA
+from conformance.findings import MISSING, RunResult
+from conformance.report.causes import cause_key
+from conformance.report.json_report import READABLE_SCHEMAS, REPORT_SCHEMA
 from conformance.rules import Severity, canonical_rule_id
 
-__all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report"]
+__all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report",
+           "causes_of_report"]
 
 Identity = tuple[str, int, str, str]
 
@@ -29,7 +31,7 @@ def read_report(path: Path) -> dict[str, Any]:
         raise ReportError(f"cannot read report {path}: {error.strerror or error}") from None
     except ValueError as error:
         raise ReportError(f"{path}: not a JSON report ({error})") from None
-    if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS:
         raise ReportError(f"{path}: not a card-conformance report (expected schema {REPORT_SCHEMA!r})")
     return data
 
@@ -43,6 +45,30 @@ def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Se
                 if finding.get("severity") in severities:
                     key = (cassette["path"], interaction["index"], finding["path"], canonical_rule_id(finding["rule"]))
                     found[key] = {**finding, "endpoint": interaction.get("endpoint")}
+    return found
+
+
+CauseKey = tuple[str, str, str, str, str]
+
+
+def causes_of_report(data: dict[str, Any]) -> dict[CauseKey, dict[str, Any]]:
+    """Root cause -> its first finding and the interactions it explains, for the failures of a report.
+
+    Computed from the findings, so reports of either schema compare alike;
+    interactions a failure blocked are not causes of their own.
+    """
+    found: dict[CauseKey, dict[str, Any]] = {}
+    for cassette in data.get("cassettes", []):
+        for interaction in cassette.get("interactions", []):
+            if interaction.get("outcome") == "blocked":
+                continue
+            for finding in interaction.get("findings", []):
+                if finding.get("severity") != Severity.FAILURE or finding.get("accepted"):
+                    continue
+                key = cause_key(interaction.get("endpoint") or "", canonical_rule_id(finding["rule"]), finding["path"],
+                                finding.get("expected", MISSING), finding.get("actual", MISSING))
+                entry = found.setdefault(key, {**finding, "endpoint": interaction.get("endpoint"), "count": 0})
+                entry["count"] += 1
     return found
 
 
@@ -64,17 +90,33 @@ class RunComparison:
     regressions: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     fixes: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     unchanged: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
+    # the same, by root cause: one fixed cause is one fix however many interactions it explained
+    new_causes: list[tuple[CauseKey, dict[str, Any]]] = field(default_factory=list)
+    fixed_causes: list[tuple[CauseKey, dict[str, Any]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         def entries(items: list[tuple[Identity, dict[str, Any]]]) -> list[dict[str, Any]]:
             return [{"cassette": key[0], "interaction": key[1], "path": key[2], "rule": key[3],
                      "endpoint": finding.get("endpoint"), "message": finding.get("message")} for key, finding in items]
 
+        def causes(items: list[tuple[CauseKey, dict[str, Any]]]) -> list[dict[str, Any]]:
+            return [{"rule": key[0], "endpoint": key[1], "path": key[2], "message": entry.get("message"),
+                     "count": entry["count"]} for key, entry in items]
+
         return {"regressions": entries(self.regressions), "fixes": entries(self.fixes),
-                "unchanged": entries(self.unchanged)}
+                "unchanged": entries(self.unchanged), "new_root_causes": causes(self.new_causes),
+                "fixed_root_causes": causes(self.fixed_causes)}
 
     def markdown(self) -> str:
-        lines = [f"**{len(self.regressions)} regressions**, {len(self.fixes)} fixed, {len(self.unchanged)} unchanged", ""]
+        lines = [f"**{len(self.regressions)} regressions** ({len(self.new_causes)} new root causes), "
+                 f"{len(self.fixes)} fixed ({len(self.fixed_causes)} root causes), {len(self.unchanged)} unchanged", ""]
+        for title, found in (("New root causes", self.new_causes), ("Fixed root causes", self.fixed_causes)):
+            if found:
+                lines += [f"### {title}", "", "| endpoint | rule | path | interactions | message |",
+                          "| --- | --- | --- | ---: | --- |"]
+                lines += [f"| {k[1]} | {k[0]} | `{k[2] or '(response)'}` | {e['count']} | "
+                          f"{str(e.get('message') or '').replace('|', '/')} |" for k, e in found]
+                lines.append("")
         for title, items in (("Regressions", self.regressions), ("Fixed", self.fixes)):
             if items:
                 lines += [f"### {title}", "", "| cassette | # | endpoint | path | rule |", "| --- | ---: | --- | --- | --- |"]
@@ -91,4 +133,7 @@ def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunCom
     for key in sorted(after):
         (comparison.unchanged if key in before else comparison.regressions).append((key, after[key]))
     comparison.fixes = [(key, before[key]) for key in sorted(before) if key not in after]
+    causes_before, causes_after = causes_of_report(baseline), causes_of_report(current)
+    comparison.new_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_before]
+    comparison.fixed_causes = [(k, causes_before[k]) for k in sorted(causes_before) if k not in causes_after]
     return comparison

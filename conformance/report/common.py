@@ -16,10 +16,16 @@ def value(data: Any) -> str:
 
 
 def finding_line(finding: Finding, limit: int = 0) -> str:
-    """One line per finding; ``limit`` shortens long values (terminal), 0 keeps them whole (reports)."""
-    where = finding.path or "(response)"
+    """One line per finding; ``limit`` shortens long values (terminal), 0 keeps them whole (reports).
+
+    A finding about the whole exchange (status, route, a fault of the target) says it in its
+    message — with the target's own words, such as its error message or why TLS failed.
+    """
+    accepted = " (accepted by the baseline)" if finding.accepted else ""
+    if not finding.path:
+        message = shorten(finding.message, limit * 3) if limit else finding.message
+        return f"[{finding.rule}] {message}{accepted}"
     expected, actual = value(finding.expected), value(finding.actual)
     if limit:
         expected, actual = shorten(expected, limit), shorten(actual, limit)
-    accepted = " (accepted by the baseline)" if finding.accepted else ""
-    return f"[{finding.rule}] {where}: expected {expected}, got {actual}{accepted}"
+    return f"[{finding.rule}] {finding.path}: expected {expected}, got {actual}{accepted}"

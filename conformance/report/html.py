@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
+from conformance.report.causes import root_causes
 from conformance.report.common import value
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
@@ -88,6 +89,7 @@ def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any
         "outcome": str(interaction.outcome), "cassette": Path(cassette).name, "index": interaction.index,
         "endpoint": interaction.endpoint, "method": interaction.method, "path": interaction.path, "status": status,
         "findings": findings, "sides": sides,
+        "blocked_by": interaction.blocked_by if interaction.outcome == Outcome.BLOCKED else None,
         "recorded": _highlighted(interaction.recorded_body, paths) if sides else "",
         "actual": _highlighted(interaction.actual_body, paths) if sides else "",
     }
@@ -103,12 +105,17 @@ def render(result: RunResult) -> str:
         verdict_class="ok" if result.verdict is Verdict.CONFORMS else "bad",
         total=total, cassette_count=len(result.cassettes), seconds=result.seconds,
         passed=counts[Outcome.PASSED], failed=counts[Outcome.FAILED], warnings=counts[Outcome.WARNING],
+        blocked=counts[Outcome.BLOCKED],
+        causes=[{"endpoint": c.endpoint, "rule": c.rule, "path": c.path, "message": c.message, "count": c.count,
+                 "cassettes": c.cassettes, "blocked": c.blocked, "failure": c.severity == Severity.FAILURE}
+                for c in root_causes(result)],
         errors=[c.error for c in result.input_errors],
-        endpoints=[(e, row[Outcome.PASSED], row[Outcome.FAILED], row[Outcome.WARNING])
+        endpoints=[(e, row[Outcome.PASSED], row[Outcome.FAILED], row[Outcome.BLOCKED], row[Outcome.WARNING])
                    for e, row in result.per_endpoint()],
         rules=sorted(rules.items()),
         buttons=[("all", "all", total), ("failed", "failed", counts[Outcome.FAILED]),
-                 ("warning", "warnings", counts[Outcome.WARNING]), ("passed", "passed", counts[Outcome.PASSED])],
+                 ("blocked", "blocked", counts[Outcome.BLOCKED]), ("warning", "warnings", counts[Outcome.WARNING]),
+                 ("passed", "passed", counts[Outcome.PASSED])],
         interactions=[_interaction(c.path, i) for c, i in result.interactions()],
     )
 

@@ -12,11 +12,13 @@ from typing import Any
 from conformance import __version__
 from conformance.atomic import atomic_write
 from conformance.findings import InteractionResult, RunResult
-from conformance.rules import Severity
+from conformance.report.causes import root_causes
+from conformance.rules import Outcome, Severity
 
-__all__ = ["REPORT_SCHEMA", "to_json", "write_json"]
+__all__ = ["REPORT_SCHEMA", "READABLE_SCHEMAS", "to_json", "write_json"]
 
-REPORT_SCHEMA = "card-conformance/report/1"
+REPORT_SCHEMA = "card-conformance/report/2"
+READABLE_SCHEMAS = ("card-conformance/report/1", REPORT_SCHEMA)  # what baselines and `compare` read
 
 def _interaction(result: InteractionResult) -> dict[str, Any]:
     data: dict[str, Any] = {
@@ -27,6 +29,7 @@ def _interaction(result: InteractionResult) -> dict[str, Any]:
         "status": result.status,
         "actual_status": result.actual_status,
         "outcome": str(result.outcome),
+        "blocked_by": result.blocked_by if result.outcome == Outcome.BLOCKED else None,
         "findings": [f.to_dict() for f in result.findings],
     }
     if result.findings and result.recorded_body is not None:
@@ -53,6 +56,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
             "accepted": sum(1 for f in findings if f.accepted),
             "input_errors": len(result.input_errors),
         },
+        "root_causes": [cause.to_dict() for cause in root_causes(result)],
         "cassettes": [
             {
                 "path": cassette.path,

@@ -8,6 +8,7 @@ from pathlib import Path
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult
 from conformance.report.common import finding_line
+from conformance.rules import Outcome
 
 __all__ = ["write_junit"]
 
@@ -18,7 +19,7 @@ def write_junit(result: RunResult, path: Path) -> None:
     total = failed = errored = 0
     for cassette in result.cassettes:
         suite = ET.SubElement(suites, "testsuite", name=cassette.name, file=cassette.path)
-        suite_failures = suite_errors = 0
+        suite_failures = suite_errors = suite_skipped = 0
         if cassette.error:
             case = ET.SubElement(suite, "testcase", name="(cassette)", classname=cassette.name)
             ET.SubElement(case, "error", message=cassette.error, type="cassette").text = cassette.error
@@ -29,7 +30,13 @@ def write_junit(result: RunResult, path: Path) -> None:
                                  time=f"{interaction.seconds:.3f}")
             failures = [f for f in interaction.findings if f.is_failure]
             warnings = [f for f in interaction.findings if not f.is_failure]
-            if failures:
+            if interaction.outcome == Outcome.BLOCKED:
+                suite_skipped += 1
+                cause = failures[0].message if failures else ""
+                element = ET.SubElement(case, "skipped", message=f"blocked by #{interaction.blocked_by}: an id it uses "
+                                                                 f"was never minted ({cause})")
+                element.text = "\n".join(finding_line(f) for f in interaction.findings)
+            elif failures:
                 suite_failures += 1
                 element = ET.SubElement(case, "failure", message=failures[0].message, type=failures[0].rule)
                 element.text = "\n".join(finding_line(f) for f in interaction.findings)
@@ -39,7 +46,7 @@ def write_junit(result: RunResult, path: Path) -> None:
         suite.set("tests", str(count))
         suite.set("failures", str(suite_failures))
         suite.set("errors", str(suite_errors))
-        suite.set("skipped", "0")
+        suite.set("skipped", str(suite_skipped))
         suite.set("time", f"{sum(i.seconds for i in cassette.interactions):.3f}")
         total += count
         failed += suite_failures

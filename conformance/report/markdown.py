@@ -6,6 +6,7 @@ from pathlib import Path
 
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult, Verdict
+from conformance.report.causes import root_causes
 from conformance.report.common import value
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
@@ -21,13 +22,27 @@ def markdown(result: RunResult, limit: int = 15) -> str:
     verdict = result.verdict
     lines = [f"### Card conformance of `{result.target}`: {_MARK[verdict]} {verdict.text}", "",
              f"{total} interactions in {len(result.cassettes)} cassettes: **{counts[Outcome.PASSED]} passed**, "
-             f"**{counts[Outcome.FAILED]} failed**, {counts[Outcome.WARNING]} with warnings.", "",
-             "| endpoint | passed | failed | warnings |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| `{endpoint}` | {row[Outcome.PASSED]} | {row[Outcome.FAILED]} | {row[Outcome.WARNING]} |"
-              for endpoint, row in result.per_endpoint()]
+             f"**{counts[Outcome.FAILED]} failed**, {counts[Outcome.BLOCKED]} blocked, "
+             f"{counts[Outcome.WARNING]} with warnings."]
     for cassette in result.input_errors:
         lines += ["", f"⚠️ `{cassette.error}`"]
-    findings = [(c, i, f) for c, i in result.interactions() for f in i.findings if not f.accepted]
+    causes = root_causes(result)
+    if causes:
+        lines += ["", "**Root causes**, the most interactions explained first:", "",
+                  "| endpoint | rule | path | what | interactions | blocked by it |",
+                  "| --- | --- | --- | --- | ---: | ---: |"]
+        for cause in causes[:limit]:
+            cells = [f"`{cause.endpoint}`", cause.rule, f"`{cause.path or '(response)'}`", shorten(cause.message, 120),
+                     f"{cause.count} in {cause.cassettes} cassette{'s' if cause.cassettes != 1 else ''}",
+                     str(cause.blocked)]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        if len(causes) > limit:
+            lines += ["", f"… and {len(causes) - limit} more root causes (see the full report)."]
+    lines += ["", "| endpoint | passed | failed | blocked | warnings |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [f"| `{endpoint}` | {row[Outcome.PASSED]} | {row[Outcome.FAILED]} | {row[Outcome.BLOCKED]} | "
+              f"{row[Outcome.WARNING]} |" for endpoint, row in result.per_endpoint()]
+    findings = [(c, i, f) for c, i in result.interactions() for f in i.findings
+                if not f.accepted and i.outcome != Outcome.BLOCKED]
     findings.sort(key=lambda item: item[2].severity != Severity.FAILURE)  # failures first, in run order
     if findings:
         lines += ["", "| cassette | # | endpoint | path | rule | expected | actual |",
@@ -39,6 +54,11 @@ def markdown(result: RunResult, limit: int = 15) -> str:
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         if len(findings) > limit:
             lines += ["", f"… and {len(findings) - limit} more findings (see the full report)."]
+    blocked = [(c, i) for c, i in result.interactions() if i.outcome == Outcome.BLOCKED]
+    if blocked:
+        shown = ", ".join(f"{Path(c.path).name} #{i.index} (by #{i.blocked_by})" for c, i in blocked[:limit])
+        more = f" and {len(blocked) - limit} more" if len(blocked) > limit else ""
+        lines += ["", f"Blocked (failed only because an earlier interaction did not mint an id they use): {shown}{more}."]
     return "\n".join(lines) + "\n"
 
 

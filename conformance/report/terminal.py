@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from conformance.findings import RunResult, Verdict
+from conformance.findings import InteractionResult, RunResult, Verdict
+from conformance.report.causes import root_causes
 from conformance.report.common import finding_line
 from conformance.rules import Outcome, Severity
+from conformance.text import shorten
 
 __all__ = ["progress", "print_result"]
 
+MAX_CAUSES_SHOWN = 15
 PROGRESS_THRESHOLD = 200  # interactions; shorter runs finish before a bar would help
 MAX_FINDINGS_SHOWN = 8
 MAX_INTERACTIONS_SHOWN = 30
+
+
+def _status(interaction: InteractionResult) -> str:
+    if interaction.actual_status in (None, interaction.status):
+        return str(interaction.status)
+    return f"{interaction.status}→{interaction.actual_status}"
+
+
+def _where_else(reports: Sequence[Path]) -> str:
+    """How to see what was cut: --show-all, and a report only when one is written."""
+    written = f", or see {reports[0]}" if reports else ""
+    return f" (--show-all lists them{written})"
 
 
 @contextlib.contextmanager
@@ -34,28 +50,53 @@ def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def print_result(console: Console, result: RunResult) -> None:
+def print_result(console: Console, result: RunResult, *, show_all: bool = False,
+                 reports: Sequence[Path] = ()) -> None:
+    """Root causes first, then the interactions that failed (or warn), then the blocked ones in a compact list.
+
+    ``reports``: the files this run writes, named when the list is cut short.
+    """
     for cassette in result.input_errors:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
+    causes = root_causes(result)
+    if causes:
+        console.print("[bold]Root causes[/bold] (the most interactions explained first):")
+        for cause in causes if show_all else causes[:MAX_CAUSES_SHOWN]:
+            mark = "[red]✗[/red]" if cause.severity == Severity.FAILURE else "[yellow]![/yellow]"
+            console.print(f"  {mark} {escape(shorten(cause.line(), 300))}", soft_wrap=True)
+        if not show_all and len(causes) > MAX_CAUSES_SHOWN:
+            console.print(f"  … {len(causes) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
     shown = 0
+    blocked = []
     for cassette, interaction in result.interactions():
         if all(f.accepted for f in interaction.findings):
             continue  # nothing, or only what the baseline accepts
+        if interaction.outcome == Outcome.BLOCKED:
+            blocked.append((cassette, interaction))
+            continue
         shown += 1
-        if shown > MAX_INTERACTIONS_SHOWN:
+        if shown > MAX_INTERACTIONS_SHOWN and not show_all:
             continue
         mark = "[red]✗[/red]" if interaction.outcome == Outcome.FAILED else "[yellow]![/yellow]"
-        status = f"{interaction.status}" if interaction.actual_status in (None, interaction.status) else (
-            f"{interaction.status}→{interaction.actual_status}")
         console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
-                      f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} ({status})")
-        for finding in interaction.findings[:MAX_FINDINGS_SHOWN]:
+                      f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} "
+                      f"({_status(interaction)})")
+        findings = interaction.findings if show_all else interaction.findings[:MAX_FINDINGS_SHOWN]
+        for finding in findings:
             colour = "dim" if finding.accepted else "red" if finding.severity == Severity.FAILURE else "yellow"
             console.print(f"    [{colour}]{escape(finding_line(finding, 100))}[/{colour}]", soft_wrap=True)
-        if len(interaction.findings) > MAX_FINDINGS_SHOWN:
-            console.print(f"    … {len(interaction.findings) - MAX_FINDINGS_SHOWN} more (see the reports)")
-    if shown > MAX_INTERACTIONS_SHOWN:
-        console.print(f"… {shown - MAX_INTERACTIONS_SHOWN} more deviating interactions (see the reports)")
+        if len(findings) < len(interaction.findings):
+            console.print(f"    … {len(interaction.findings) - len(findings)} more{_where_else(reports)}")
+    if shown > MAX_INTERACTIONS_SHOWN and not show_all:
+        console.print(f"… {shown - MAX_INTERACTIONS_SHOWN} more deviating interactions{_where_else(reports)}")
+    if blocked:
+        console.print(f"[magenta]Blocked[/magenta] ({len(blocked)}: they failed because an earlier interaction did "
+                      "not mint an id they use):")
+        for cassette, interaction in blocked if show_all else blocked[:MAX_INTERACTIONS_SHOWN]:
+            console.print(f"  [magenta]∅[/magenta] {escape(cassette.path)} #{interaction.index} {interaction.endpoint} "
+                          f"({_status(interaction)}) blocked by #{interaction.blocked_by}")
+        if not show_all and len(blocked) > MAX_INTERACTIONS_SHOWN:
+            console.print(f"  … {len(blocked) - MAX_INTERACTIONS_SHOWN} more blocked{_where_else(reports)}")
 
     per_rule: dict[str, int] = {}
     for _, interaction in result.interactions():
@@ -67,10 +108,11 @@ def print_result(console: Console, result: RunResult) -> None:
         table.add_column("endpoint")
         table.add_column("passed", justify="right", style="green")
         table.add_column("failed", justify="right", style="red")
+        table.add_column("blocked", justify="right", style="magenta")
         table.add_column("warnings", justify="right", style="yellow")
         for endpoint, counts in endpoints:
             table.add_row(endpoint, str(counts[Outcome.PASSED]), str(counts[Outcome.FAILED]),
-                          str(counts[Outcome.WARNING]))
+                          str(counts[Outcome.BLOCKED]), str(counts[Outcome.WARNING]))
         console.print(table)
     if per_rule:
         console.print("findings by rule: " + ", ".join(f"{rule} {count}" for rule, count in sorted(per_rule.items())))
@@ -79,6 +121,6 @@ def print_result(console: Console, result: RunResult) -> None:
     accepted = sum(1 for _, i in result.interactions() for f in i.findings if f.accepted)
     console.print(f"{sum(totals.values())} interactions in {len(result.cassettes)} cassettes: "
                   f"{totals[Outcome.PASSED]} passed, {totals[Outcome.FAILED]} failed, "
-                  f"{totals[Outcome.WARNING]} with warnings"
+                  f"{totals[Outcome.BLOCKED]} blocked, {totals[Outcome.WARNING]} with warnings"
                   + (f", {accepted} known deviations accepted by the baseline" if accepted else "")
                   + f" — [{colour}]{result.verdict.text}[/{colour}] ({result.seconds:.2f}s)")

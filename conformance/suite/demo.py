@@ -30,7 +30,7 @@ def run_demo(suite: Path, out_dir: Path, console: Console) -> RunResult:
     with running() as target:
         console.print(f"localstripe is listening on {target}; replaying {len(cassettes)} cassettes from {suite}")
         result = run(cassettes, target, ReplayOptions(api_key="sk_test_" + "demo" * 6, rules=CompareRules()))
-    print_result(console, result)
+    print_result(console, result, reports=[out_dir / name for name, _, _ in WRITERS])
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, writer, _ in WRITERS:
         writer(result, out_dir / name)

@@ -114,7 +114,11 @@ def test_bindings_follow_ids_into_paths_urls_and_bodies():
     assert bindings.substitute({"starting_after": "card_RECORDED01", "n": 1}) == {"starting_after": "card_ACTUAL0001", "n": 1}
     assert bindings.text("cus_RECORDED0199") == "cus_RECORDED0199"  # a longer id is another id
     bindings.learn({"customer": "cus_NEWRECORDED"}, {"customer": "acct_NOTACUSTOMER"})
-    assert "cus_NEWRECORDED" not in bindings.actual  # only ids of one kind bind, except an object's own id
+    assert "cus_NEWRECORDED" not in bindings.actual  # only ids of one kind bind
+    bindings.learn({"id": "card_RECORDED02", "object": "card"}, {"id": "acct_1Nv0FGQ9RKHgCVdK", "object": "account"})
+    assert "card_RECORDED02" not in bindings.actual  # not even an object's own id, to another kind
+    bindings.learn({"id": "card_RECORDED03"}, {"id": "8c7e3d2a-6f0b-4f55-9d43-0d3c1f2b7a11"})
+    assert bindings.actual["card_RECORDED03"] == "8c7e3d2a-6f0b-4f55-9d43-0d3c1f2b7a11"  # the target's own style
     assert id_prefix("resource_missing") is None and id_prefix("card_1NBLeN2e") == "card"
 
 

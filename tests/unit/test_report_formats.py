@@ -6,6 +6,7 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -40,7 +41,8 @@ def test_outcomes_and_the_verdict_come_from_the_findings_and_the_registry():
     assert [i.outcome for _, i in run.interactions()] == [Outcome.PASSED, Outcome.FAILED, Outcome.WARNING,
                                                           Outcome.PASSED]
     assert run.verdict is Verdict.DEVIATIONS and run.verdict.exit_code == 1
-    assert dict(run.per_endpoint())["cards.list"] == {Outcome.PASSED: 1, Outcome.FAILED: 0, Outcome.WARNING: 1}
+    assert dict(run.per_endpoint())["cards.list"] == {Outcome.PASSED: 1, Outcome.FAILED: 0, Outcome.WARNING: 1,
+                                                      Outcome.BLOCKED: 0}
     run.cassettes[0].interactions[1].findings[0].accepted = True
     assert run.verdict is Verdict.CONFORMS
     run.cassettes.append(CassetteResult("c.yaml", "c", error="c.yaml:3: duplicate key"))
@@ -58,7 +60,8 @@ def test_json_report_counts_what_the_terminal_and_markdown_say():
     run = sample_run()
     data = to_json(run)
     assert data["exit_code"] == 1
-    assert data["summary"] == {"cassettes": 2, "interactions": 4, "passed": 2, "failed": 1, "warning": 1,
+    assert data["schema"] == "card-conformance/report/2"
+    assert data["summary"] == {"cassettes": 2, "interactions": 4, "passed": 2, "failed": 1, "warning": 1, "blocked": 0,
                                "failures": 1, "warnings": 1, "accepted": 0, "input_errors": 0}
     finding = data["cassettes"][0]["interactions"][1]["findings"][0]
     assert finding == {"rule": "type", "path": "exp_year", "severity": "failure", "message": "exp_year: expected integer",
@@ -66,11 +69,13 @@ def test_json_report_counts_what_the_terminal_and_markdown_say():
     assert json.loads(json.dumps(data)) == data  # plain JSON, enums as their names
     text = markdown(run)
     assert text.startswith("### Card conformance of `http://127.0.0.1:1`: ❌ deviations found")
-    assert "**2 passed**, **1 failed**, 1 with warnings" in text
-    assert "| `cards.list` | 1 | 0 | 1 |" in text
+    assert "**2 passed**, **1 failed**, 0 blocked, 1 with warnings" in text
+    assert "| `cards.list` | 1 | 0 | 0 | 1 |" in text
     console = Console(record=True, width=200)
     print_result(console, run)
-    assert "4 interactions in 2 cassettes: 2 passed, 1 failed, 1 with warnings — deviations found" in console.export_text()
+    printed = console.export_text()
+    assert "4 interactions in 2 cassettes: 2 passed, 1 failed, 0 blocked, 1 with warnings — deviations found" in printed
+    assert printed.index("Root causes") < printed.index("cassettes/a.yaml #2")
 
 
 def test_junit_counts_failures_and_keeps_warnings_as_output(tmp_path):
@@ -116,5 +121,68 @@ def test_baselines_and_comparisons_work_on_finding_identities():
 def test_a_finding_line_says_rule_path_and_both_values():
     finding = Finding("keys.missing", "address_line2", "m", None, MISSING)
     assert finding_line(finding) == "[keys.missing] address_line2: expected null, got <missing>"
-    assert finding_line(Finding("value", "", "m", "x" * 50, "y"), limit=10) == \
-        '[value] (response): expected "xxxxxxxx…, got "y"'
+    assert finding_line(Finding("value", "data", "m", "x" * 50, "y"), limit=10) == \
+        '[value] data: expected "xxxxxxxx…, got "y"'
+    status = Finding("status", "", "status: expected 200, got 404 (No such token: 'tok_visa')", 200, 404)
+    assert finding_line(status) == "[status] status: expected 200, got 404 (No such token: 'tok_visa')"
+
+
+def blocked_run() -> RunResult:
+    """Card creations answered 404 in two cassettes; the updates that use those cards fail after them."""
+    def creation(index: int) -> InteractionResult:
+        return interaction(index, "sources.create", Finding(
+            "status", "", "status: expected 200, got 404 (No such token: 'tok_visa')", 200, 404))
+
+    def update(index: int, card: str) -> InteractionResult:
+        result = interaction(index, "cards.update", Finding(
+            "status", "", f"status: expected 200, got 404 (No such source: '{card}')", 200, 404))
+        result.blocked_by = 2
+        return result
+
+    return RunResult("http://t", [
+        CassetteResult("a.yaml", "a", [interaction(1, "customers.create"), creation(2),
+                                       update(3, "card_1NBLeN2eZvKYlo2CIg1o7Pzs")]),
+        CassetteResult("b.yaml", "b", [interaction(1, "customers.create"), creation(2),
+                                       update(3, "card_1NBLeN2eZvKYlo2CIg1o7Pzz"), update(4, "card_1NBLeN2eZvKYlo2CIg1o7Pzy")]),
+    ])
+
+
+def test_blocked_interactions_are_apart_and_the_root_cause_counts_them(tmp_path):
+    run = blocked_run()
+    assert run.counts()[Outcome.BLOCKED] == 3 and run.counts()[Outcome.FAILED] == 2
+    assert run.verdict is Verdict.DEVIATIONS
+    data = to_json(run)
+    assert data["summary"]["blocked"] == 3
+    assert [i["blocked_by"] for i in data["cassettes"][1]["interactions"]] == [None, None, 2, 2]
+    (cause,) = data["root_causes"]
+    assert cause == {"rule": "status", "endpoint": "sources.create", "path": "", "severity": "failure",
+                     "message": "status: expected 200, got 404 (No such token: 'tok_visa')", "count": 2, "blocked": 3,
+                     "interactions": [{"cassette": "a.yaml", "index": 2}, {"cassette": "b.yaml", "index": 2}]}
+    write_junit(run, tmp_path / "junit.xml")
+    skipped = ET.parse(tmp_path / "junit.xml").getroot().findall(".//skipped")
+    assert len(skipped) == 3 and all((s.get("message") or "").startswith("blocked by #2") for s in skipped)
+    assert "| `sources.create` | status | `(response)` |" in markdown(run)
+    console = Console(record=True, width=250)
+    print_result(console, run)
+    printed = console.export_text()
+    assert "sources.create — [status]: status: expected 200, got 404 (No such token: 'tok_visa') — 2 interactions " \
+           "in 2 cassettes; 3 more blocked by it" in printed
+    assert "b.yaml #4 cards.update (200) blocked by #2" in printed
+    assert "cards.update" not in printed.split("Blocked")[0]  # not among the failures
+    page = render(run)
+    assert 'id="causes"' in page and "blocked by #2" in page
+
+
+def test_a_cut_list_says_how_to_see_the_rest_and_names_only_written_reports():
+    run = RunResult("http://t", [CassetteResult("a.yaml", "a", [
+        interaction(n, "cards.update", Finding("value", f"name{n}", "m", "a", "b")) for n in range(1, 40)])])
+    console = Console(record=True, width=200)
+    print_result(console, run)
+    assert "… 9 more deviating interactions (--show-all lists them)" in console.export_text()
+    console = Console(record=True, width=200)
+    print_result(console, run, reports=[Path("out/report.html")])
+    assert "(--show-all lists them, or see out/report.html)" in console.export_text()
+    console = Console(record=True, width=200)
+    print_result(console, run, show_all=True)
+    printed = console.export_text()
+    assert "more deviating" not in printed and "a.yaml #39" in printed
