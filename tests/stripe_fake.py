@@ -56,6 +56,8 @@ DEVIATIONS = (
     "integer-as-string", "201-for-200", "400-for-404", "wrong-error-code", "starting-after-ignored",
     "metadata-unset-ignored", "update-ignores-name", "wrong-card-customer", "stale-default-source",
     "wrong-id-prefix", "extra-field",
+    # root-cause scenarios: a target without the test tokens, without the /cards routes, with stateless answers
+    "unknown-tokens", "no-cards-routes", "cards-as-accounts",
 )
 
 
@@ -71,7 +73,7 @@ class Store:
 
     # -- objects -------------------------------------------------------------------
     def card(self, customer: str | None, token: str) -> dict[str, Any]:
-        if token not in self.tokens:
+        if token not in self.tokens or (self.deviation == "unknown-tokens" and token in TOKENS):
             raise missing("token", token, "source")
         brand, funding, last4, country = self.tokens[token]
         return {
@@ -245,6 +247,9 @@ def deviate(deviation: str | None, method: str, status: int, payload: dict[str, 
             card["customer"] = "cus_" + "0" * 14
         elif deviation == "extra-field":
             card["display_brand"] = card.get("brand")
+        elif deviation == "cards-as-accounts":  # what a stateless mock answers for a card
+            card["object"] = "account"
+            card["id"] = "acct_" + card["id"].split("_", 1)[1]
     if payload.get("deleted") is True and deviation == "deleted-false":
         payload["deleted"] = False
     if payload.get("object") == "list":
@@ -291,6 +296,13 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
+        if self.store.deviation == "no-cards-routes" and "/cards" in split.path:
+            self.send_response(404)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "14")
+            self.end_headers()
+            self.wfile.write(b"404: Not Found")
+            return
         params = forms.decode(forms.parse_pairs(split.query + ("&" + body if body else ""))) or {}
         try:
             if not _authorized(self.headers.get("Authorization", "")):

@@ -89,7 +89,10 @@ def test_a_screenshot_of_the_html_report_is_not_blank(deviating_run, tmp_path):
 def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
     text = (deviating_run / "summary.md").read_text()
     assert text.startswith("### Card conformance of")
-    assert "| endpoint | passed | failed | warnings |" in text and "| `cards.delete` | 0 | 3 | 0 |" in text
+    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 0 | 3 | 0 | 0 |" in text
+    # one root cause for the three deletions, at the top
+    assert "| `cards.delete` | invariant.deleted | `deleted` | deleted: expected true (a boolean), got False | 3 in 1" in text
+    assert text.index("Root causes") < text.index("| endpoint | passed")
     assert "| cards-delete.yaml | 5 | `cards.delete` | `deleted` | invariant.deleted |" in text
     assert len(text.splitlines()) < 60
 
@@ -109,13 +112,17 @@ def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
             cli("run", SUITE, "--target", target, "--json-report", tmp_path / f"{name}.json")
         reports[name] = tmp_path / f"{name}.json"
     code, output = cli("compare", reports["a"], reports["a-again"])
-    assert code == 0 and "0 regressions, 0 fixed, 3 unchanged" in output  # new ids each run, same identities
+    # new ids each run, same identities
+    assert code == 0 and "0 regressions (0 new root causes), 0 fixed (0 root causes), 3 unchanged" in output
     code, output = cli("compare", reports["a"], reports["b"], "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json")
     assert code == 1
     assert "regression: " in output and "[type]" in output and "fixed: " in output and "[invariant.deleted]" in output
     data = json.loads((tmp_path / "c.json").read_text())
     assert {r["rule"] for r in data["regressions"]} == {"type"} and {f["rule"] for f in data["fixes"]} == {
         "invariant.deleted"}
+    # the three failed deletions were one root cause: one fix
+    assert [(c["rule"], c["count"]) for c in data["fixed_root_causes"]] == [("invariant.deleted", 3)]
+    assert "fixed root cause: cards.delete [invariant.deleted] deleted" in output
     assert "**" in (tmp_path / "c.md").read_text() and "### Regressions" in (tmp_path / "c.md").read_text()
     code, output = cli("compare", reports["a"], tmp_path / "missing.json")
     assert code == 2 and "cannot read report" in output
