@@ -262,6 +262,9 @@ def _report_written(path: Path) -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="A JSON report of known deviations: only findings not in it fail the run.")
 @click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
+@click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
+              help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
+                   "target from the test card each stands for (targets that do not know the magic tokens).")
 @click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
 @click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
@@ -283,6 +286,7 @@ def run_command(
     markdown_report: Path | None,
     baseline: Path | None,
     shard: str | None,
+    tokens: str,
     show_all: bool,
     cacert: Path | None,
     insecure: bool,
@@ -318,7 +322,7 @@ def run_command(
     known = read_report(baseline) if baseline else None
     redactor = Redactor()
     options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                            redactor=redactor)
+                            redactor=redactor, tokens=tokens)
     console = Console(highlight=False, soft_wrap=True)
     with contextlib.ExitStack() as stack:
         if target_cmd:

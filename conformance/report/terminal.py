@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from conformance.findings import InteractionResult, RunResult, Verdict
-from conformance.report.causes import root_causes
+from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import finding_line
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
@@ -29,6 +29,24 @@ def _status(interaction: InteractionResult) -> str:
     if interaction.actual_status in (None, interaction.status):
         return str(interaction.status)
     return f"{interaction.status}→{interaction.actual_status}"
+
+
+def _warning_lines(causes: list[RootCause], show_all: bool) -> list[str]:
+    """Warnings as one line per rule and endpoint (``keys.extra`` comes in dozens of keys), all of them with
+    ``show_all``."""
+    warnings = [c for c in causes if c.severity != Severity.FAILURE]
+    if show_all:
+        return [cause.line() for cause in warnings]
+    grouped: dict[tuple[str, str], list[RootCause]] = {}
+    for cause in warnings:
+        grouped.setdefault((cause.endpoint, cause.rule), []).append(cause)
+    lines = []
+    for (endpoint, rule), group in grouped.items():
+        paths = ", ".join(c.path or "(response)" for c in group[:6]) + (", …" if len(group) > 6 else "")
+        places = {place for c in group for place in c.interactions}
+        lines.append(f"{endpoint} — [{rule}] warning at {len(group)} path{'s' if len(group) != 1 else ''} "
+                     f"({paths}) — {len(places)} interaction{'s' if len(places) != 1 else ''}")
+    return lines
 
 
 def _where_else(reports: Sequence[Path]) -> str:
@@ -59,20 +77,26 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     for cassette in result.input_errors:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
     causes = root_causes(result)
+    failures = [c for c in causes if c.severity == Severity.FAILURE]
     if causes:
         console.print("[bold]Root causes[/bold] (the most interactions explained first):")
-        for cause in causes if show_all else causes[:MAX_CAUSES_SHOWN]:
-            mark = "[red]✗[/red]" if cause.severity == Severity.FAILURE else "[yellow]![/yellow]"
-            console.print(f"  {mark} {escape(shorten(cause.line(), 300))}", soft_wrap=True)
-        if not show_all and len(causes) > MAX_CAUSES_SHOWN:
-            console.print(f"  … {len(causes) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
+        for cause in failures if show_all else failures[:MAX_CAUSES_SHOWN]:
+            console.print(f"  [red]✗[/red] {escape(shorten(cause.line(), 300))}", soft_wrap=True)
+        if not show_all and len(failures) > MAX_CAUSES_SHOWN:
+            console.print(f"  … {len(failures) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
+        for line in _warning_lines(causes, show_all):
+            console.print(f"  [yellow]![/yellow] {escape(shorten(line, 300))}", soft_wrap=True)
     shown = 0
+    warned = 0
     blocked = []
     for cassette, interaction in result.interactions():
         if all(f.accepted for f in interaction.findings):
             continue  # nothing, or only what the baseline accepts
         if interaction.outcome == Outcome.BLOCKED:
             blocked.append((cassette, interaction))
+            continue
+        if interaction.outcome == Outcome.WARNING and not show_all:
+            warned += 1  # their causes are listed above
             continue
         shown += 1
         if shown > MAX_INTERACTIONS_SHOWN and not show_all:
@@ -81,7 +105,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
         console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
                       f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} "
                       f"({_status(interaction)})")
-        findings = interaction.findings if show_all else interaction.findings[:MAX_FINDINGS_SHOWN]
+        ordered = sorted(interaction.findings, key=lambda f: f.severity != Severity.FAILURE)  # failures first
+        findings = ordered if show_all else ordered[:MAX_FINDINGS_SHOWN]
         for finding in findings:
             colour = "dim" if finding.accepted else "red" if finding.severity == Severity.FAILURE else "yellow"
             console.print(f"    [{colour}]{escape(finding_line(finding, 100))}[/{colour}]", soft_wrap=True)
@@ -89,6 +114,9 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             console.print(f"    … {len(interaction.findings) - len(findings)} more{_where_else(reports)}")
     if shown > MAX_INTERACTIONS_SHOWN and not show_all:
         console.print(f"… {shown - MAX_INTERACTIONS_SHOWN} more deviating interactions{_where_else(reports)}")
+    if warned:
+        console.print(f"[yellow]{warned} interaction{'s' if warned != 1 else ''} with warnings only[/yellow]"
+                      f"{_where_else(reports)}")
     if blocked:
         console.print(f"[magenta]Blocked[/magenta] ({len(blocked)}: they failed because an earlier interaction did "
                       "not mint an id they use):")

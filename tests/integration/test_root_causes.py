@@ -75,3 +75,29 @@ def test_cards_answered_as_accounts_are_one_object_finding_and_never_bound(tmp_p
             if finding["rule"] in ("keys.missing", "keys.extra"):
                 assert not finding["path"].endswith(("brand", "last4", "funding")), finding
     assert any(i["outcome"] == "blocked" for _, i in interactions(report))
+
+
+def test_tokens_create_attaches_cards_on_a_target_without_the_magic_tokens(tmp_path):
+    report = tmp_path / "report.json"
+    with FakeStripe(deviation="unknown-tokens") as target:
+        result = CliRunner().invoke(main, ["run", str(SUITE), "--target", target, "--tokens", "create",
+                                           "--json-report", str(report)])
+    data = json.loads(report.read_text())
+    creations = [i for _, i in interactions(data) if i["endpoint"] == "sources.create" and i["status"] == 200]
+    assert creations
+    for creation in creations:  # every card attached: the token was made at the target
+        assert not {f["rule"] for f in creation["findings"]} & {"status", "setup.token"}, creation["findings"]
+    assert data["summary"]["blocked"] == 0, result.output
+
+
+def test_a_token_the_target_will_not_make_is_a_setup_finding_that_says_why(tmp_path):
+    """localstripe takes only 16-digit numbers: the 15-digit Amex test card is refused."""
+    from conformance.suite.localstripe_target import running
+
+    report = tmp_path / "report.json"
+    with running() as target:
+        CliRunner().invoke(main, ["run", str(SUITE / "cards-list.yaml"), "--target", target, "--tokens", "create",
+                                  "--json-report", str(report)])
+    findings = [f for _, i in interactions(json.loads(report.read_text())) for f in i["findings"]
+                if f["rule"] == "setup.token"]
+    assert findings and all("tok_amex" in f["message"] and "ending 8431" in f["message"] for f in findings)
