@@ -326,3 +326,17 @@ def test_a_target_quoting_the_api_key_leaks_it_into_no_output(lifecycle, tmp_pat
     data = json.loads(reports["report.json"].read_text())
     actual = data["cassettes"][0]["interactions"][0]["actual_body"]
     assert "Bearer [REDACTED:sk_test]" in actual  # the page is kept, the key is not
+
+
+def test_a_target_with_its_own_certificate_is_trusted_with_cacert_and_says_why_without(lifecycle, tmp_path):
+    from ..tls import self_signed
+
+    cert, key = self_signed(tmp_path)
+    with FakeStripe(tls=(cert, key)) as target:
+        code, output = run_cli(lifecycle, "--target", target)
+        assert code == 1
+        # the target's own words in the terminal: why the connection failed, and what to do
+        assert "[target.connection] cannot connect to the target: [SSL: CERTIFICATE_VERIFY_FAILED]" in output
+        assert "trust the target's CA with --cacert FILE, or pass --insecure" in output
+        assert run_cli(lifecycle, "--target", target, "--cacert", cert)[0] == 0
+        assert run_cli(lifecycle, "--target", target, "--insecure")[0] == 0
