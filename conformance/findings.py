@@ -95,6 +95,7 @@ class CassetteResult:
     name: str
     interactions: list[InteractionResult] = field(default_factory=list)
     error: str | None = None  # the cassette could not be read
+    warnings: list[str] = field(default_factory=list)  # read, but not all of it checked (empty, cut short)
 
     @property
     def failed(self) -> bool:

@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "sk_test_card_conformance"), help="API key sent to the target (default: STRIPE_API_KEY).")
     group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
+    parser.addini("conformance_paths", type="paths", default=[],
+                  help="Where cassettes are collected from (default: wherever pytest collects); "
+                       "only files with a cassette header are.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,7 +48,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if parent.config.getoption("conformance_target") and is_cassette(file_path):
+    config = parent.config
+    if not config.getoption("conformance_target"):
+        return None
+    roots: list[Path] = config.getini("conformance_paths")
+    if roots and not any(file_path == root or root in file_path.parents for root in roots):
+        return None
+    if is_cassette(file_path):  # by its header: a docker-compose.yaml is not collected
         return CassetteFile.from_parent(parent, path=file_path)
     return None
 
@@ -77,19 +86,30 @@ class CassetteItem(pytest.Item):
         except ConformanceError as error:
             pytest.fail(str(error), pytrace=False)
         self.user_properties.append(("interactions", len(result.interactions)))
+        if not result.error and not result.interactions:
+            pytest.fail(f"no interactions to replay in {self.path}: nothing was checked", pytrace=False)
         if result.error or result.failed:
             raise ConformanceFailure(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):
             result = excinfo.value.result
+            failing = next((i for i in result.interactions if i.outcome == Outcome.FAILED), None)
+            first = next((f for f in failing.findings if f.is_failure), None) if failing else None
+            # The first line is what pytest's short summary quotes: the first failing step and its rule.
             lines = [f"cannot read the cassette: {result.error}"] if result.error else []
+            if failing is not None and first is not None:
+                lines.append(f"#{failing.index} {failing.endpoint} {finding_line(first, 80)} "
+                             f"({failing.method} {failing.path})")
             for interaction in result.interactions:
-                mark = {Outcome.PASSED: "ok  ", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL"}[interaction.outcome]
+                mark = {Outcome.PASSED: "ok  ", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL",
+                        Outcome.BLOCKED: "blkd"}[interaction.outcome]
                 lines.append(f"{mark} #{interaction.index} {interaction.endpoint} {interaction.method} {interaction.path}")
                 if interaction.outcome != Outcome.PASSED:
                     lines += [f"       {finding_line(f, 120)}" for f in interaction.findings]
             return "\n".join(lines)
+        if isinstance(excinfo.value, pytest.fail.Exception):  # our own one-line reasons: no traceback
+            return str(excinfo.value.msg)
         return str(excinfo.getrepr(style=style or "short"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -11,6 +11,7 @@ Every problem is a :class:`~conformance.errors.CassetteError` naming the file an
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,18 @@ def _cut_after_line(path: Path) -> int | None:
     return data[:end].count(b"\n")
 
 
+_TNETSTRING = re.compile(rb"\d{1,12}:\d{1,12}:")
+
+
+def _flow_file(path: Path) -> bool:
+    """Whether a file is mitmproxy's own flow format (``mitmdump -w``): tnetstrings, not text."""
+    try:
+        with open(path, "rb") as stream:
+            return _TNETSTRING.match(stream.read(32)) is not None
+    except OSError:
+        return False
+
+
 def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> Iterator[Interaction]:
     """Stream the interactions of one cassette, validating each; raises CassetteError.
 
@@ -116,6 +129,10 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
     ``warnings``: problems that did not stop the read).
     """
     path = Path(path)
+    flow = _flow_file(path)
+    if flow:
+        raise CassetteError(path, None, "a mitmproxy flow file, not a card-conformance cassette; convert it with: "
+                                        f"conformance import {path} --out DIR")
     cut = _cut_after_line(path)
     number = -1
     try:
@@ -132,7 +149,8 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
             except Invalid as invalid:
                 line = _locate(path, number, invalid.path) or line
                 prefix = f"interaction {number}: " if number else ""
-                raise CassetteError(path, line, prefix + invalid.problem) from None
+                problem = invalid.problem.replace("conformance import FILE", f"conformance import {path}")
+                raise CassetteError(path, line, prefix + problem) from None
             interaction.line = line
             yield interaction
     except CassetteError as error:

@@ -12,7 +12,8 @@ from typing import Any
 
 from conformance.cassette.model import BODY_KINDS, HTTP_METHODS, VERSION, Body, Interaction, Request, Response
 
-__all__ = ["Invalid", "interaction_from_dict", "interaction_to_dict", "header_from_dict", "HEADER_KEYS"]
+__all__ = ["Invalid", "interaction_from_dict", "interaction_to_dict", "header_from_dict", "HEADER_KEYS",
+           "foreign_format"]
 
 
 def _body_to_dict(body: Body | None, out: dict[str, Any]) -> None:
@@ -153,11 +154,28 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
     return Interaction(request, response, endpoint, index)
 
 
-HEADER_KEYS = ("version", "name")
+HEADER_KEYS = ("version", "name", "fixtures", "compare", "source", "meta")
+
+
+def foreign_format(doc: Any) -> str | None:
+    """The name of a recording format of another tool that a first document is in, or None."""
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("log"), dict) and "entries" in doc["log"]:
+        return "HAR"
+    if "http_interactions" in doc:
+        return "Ruby VCR cassette"
+    if "interactions" in doc and isinstance(doc["interactions"], list):
+        return "VCR.py cassette"
+    return None
 
 
 def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]:
     """(name, the other header fields) of a header document; raises Invalid."""
+    foreign = foreign_format(doc)
+    if foreign:
+        raise Invalid((), f"a {foreign}, not a card-conformance cassette; convert it with: "
+                          "conformance import FILE --out DIR")
     if not isinstance(doc, dict) or "version" not in doc:
         raise Invalid((), "not a cassette: the first document must be a header with 'version: 1'")
     version = doc["version"]
@@ -167,4 +185,15 @@ def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]
     name = doc.get("name", fallback_name)
     if not isinstance(name, str):
         raise Invalid(("name",), "name must be text")
-    return name, {k: v for k, v in doc.items() if k not in HEADER_KEYS}
+    for key in doc:
+        if key not in HEADER_KEYS:
+            raise Invalid((key,), f"unknown header key {key!r} (expected one of: {', '.join(HEADER_KEYS)}; "
+                                  "free-form metadata goes under meta:)")
+    fixtures = doc.get("fixtures", [])
+    if not isinstance(fixtures, list) or not all(isinstance(f, str) for f in fixtures):
+        raise Invalid(("fixtures",), "fixtures must be a list of ids")
+    compare = doc.get("compare", {})
+    if not isinstance(compare, dict) or set(compare) - {"ignore", "exact"} or not all(
+            isinstance(v, list) and all(isinstance(p, str) for p in v) for v in compare.values()):
+        raise Invalid(("compare",), "compare must be a mapping of ignore and exact to lists of keys or paths")
+    return name, {k: v for k, v in doc.items() if k not in ("version", "name")}

@@ -201,6 +201,8 @@ def serve(
 
     cassettes = _cassettes(paths)
     count = sum(1 for path in cassettes for _ in iter_interactions(path))
+    if not count:
+        raise InputError(f"no interactions to serve in {', '.join(map(str, paths))}: every cassette is empty")
     if listen_port:
         check_port_free(listen_host, listen_port)
     else:
@@ -226,6 +228,19 @@ def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
     if not cassettes:
         raise InputError(f"no cassettes (*.yaml, *.yml) in {', '.join(map(str, paths))}")
     return cassettes
+
+
+def _interactions_to_check(cassettes: list[Path], paths: tuple[Path, ...], verb: str) -> int:
+    """How many interactions the cassettes hold; none at all is an input error, never a pass."""
+    from conformance.cassette import count_interactions, iter_interactions
+
+    total = sum(count_interactions(path) for path in cassettes)
+    if total:
+        return total
+    for path in cassettes:
+        for _ in iter_interactions(path):  # an unreadable cassette: its own error, which says more
+            break
+    raise InputError(f"no interactions to {verb} in {', '.join(map(str, paths))}: every cassette is empty")
 
 
 def _report_written(path: Path) -> None:
@@ -299,7 +314,6 @@ def run_command(
 
     from rich.console import Console
 
-    from conformance.cassette import count_interactions
     from conformance.checks import CompareRules
     from conformance.replay import ReplayOptions, check_target, run, target_process
     from conformance.report import write_html, write_json, write_junit, write_markdown
@@ -320,6 +334,7 @@ def run_command(
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None
+    total = _interactions_to_check(cassettes, paths, "replay")
     redactor = Redactor()
     options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
                             redactor=redactor, tokens=tokens)
@@ -329,7 +344,6 @@ def run_command(
             target = stack.enter_context(target_process(target_cmd))
         assert target is not None
         check_target(target)
-        total = sum(count_interactions(path) for path in cassettes)
         advance = stack.enter_context(progress(console, total))
         verify: bool | str = False if insecure else str(cacert) if cacert else True
         result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
@@ -432,10 +446,11 @@ def check(paths: tuple[Path, ...]) -> None:
 
     Exit code 0: clean; 1: problems found; 2: a cassette could not be read.
     """
+    from conformance.cassette import count_interactions
     from conformance.checks.lint import check_cassette
 
     cassettes = _cassettes(paths)
-    problems = unreadable = 0
+    problems = unreadable = interactions = 0
     redactor = Redactor()
     for path in cassettes:
         try:
@@ -444,11 +459,17 @@ def check(paths: tuple[Path, ...]) -> None:
             unreadable += 1
             click.echo(str(error))
             continue
+        count = count_interactions(path)
+        interactions += count
+        if not count:
+            click.echo(f"warning: {path}: holds no interaction: nothing in it was checked")
         problems += len(found)
         for problem in found:
             click.echo(str(problem))
     click.echo(f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} checked: "
                f"{problems} problem{'s' if problems != 1 else ''}, {unreadable} unreadable")
+    if not unreadable and not interactions:
+        raise InputError(f"no interactions to check in {', '.join(map(str, paths))}: every cassette is empty")
     raise SystemExit(2 if unreadable else 1 if problems else 0)
 
 

@@ -293,4 +293,7 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
         result.error = str(error)
     if "name" in header:
         result.name = header["name"]
+    result.warnings = list(header.get("warnings", []))
+    if not result.error and not result.interactions:
+        result.warnings.append(f"{path}: holds no interaction: nothing in it was checked")
     return result

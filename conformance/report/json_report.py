@@ -62,6 +62,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
                 "path": cassette.path,
                 "name": cassette.name,
                 "error": cassette.error,
+                "warnings": cassette.warnings,
                 "interactions": [_interaction(i) for i in cassette.interactions],
             }
             for cassette in result.cassettes

@@ -20,9 +20,10 @@ def write_junit(result: RunResult, path: Path) -> None:
     for cassette in result.cassettes:
         suite = ET.SubElement(suites, "testsuite", name=cassette.name, file=cassette.path)
         suite_failures = suite_errors = suite_skipped = 0
-        if cassette.error:
+        if cassette.error or not cassette.interactions:
+            problem = cassette.error or "; ".join(cassette.warnings) or "holds no interaction"
             case = ET.SubElement(suite, "testcase", name="(cassette)", classname=cassette.name)
-            ET.SubElement(case, "error", message=cassette.error, type="cassette").text = cassette.error
+            ET.SubElement(case, "error", message=problem, type="cassette").text = problem
             suite_errors += 1
         for interaction in cassette.interactions:
             name = f"#{interaction.index} {interaction.endpoint} {interaction.method} {interaction.path}"
@@ -42,7 +43,7 @@ def write_junit(result: RunResult, path: Path) -> None:
                 element.text = "\n".join(finding_line(f) for f in interaction.findings)
             if warnings:
                 ET.SubElement(case, "system-out").text = "\n".join("warning " + finding_line(f) for f in warnings)
-        count = len(cassette.interactions) + (1 if cassette.error else 0)
+        count = len(cassette.interactions) + (1 if cassette.error or not cassette.interactions else 0)
         suite.set("tests", str(count))
         suite.set("failures", str(suite_failures))
         suite.set("errors", str(suite_errors))

@@ -76,6 +76,9 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     """
     for cassette in result.input_errors:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
+    for cassette in result.cassettes:
+        for warning in cassette.warnings:
+            console.print(f"[yellow]warning[/yellow] {escape(warning)}")
     causes = root_causes(result)
     failures = [c for c in causes if c.severity == Severity.FAILURE]
     if causes:

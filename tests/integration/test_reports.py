@@ -166,3 +166,24 @@ def test_the_pytest_plugin_collects_cassettes_and_runs_them_on_xdist_workers(tmp
     assert "FAIL #5 cards.delete DELETE" in process.stdout and "[invariant.deleted] deleted" in process.stdout
     xml = junit.read_text()
     assert xml.count("<testcase ") == 5 and xml.count("<failure ") == 1
+
+
+def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_failing_step(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(SUITE, project / "cassettes")
+    (project / "docker-compose.yaml").write_text("version: '3'\nservices:\n  web:\n    image: nginx\n")
+    (project / "cassettes" / "empty.yaml").write_text("version: 1\nname: empty\n")
+    (project / "pytest.ini").write_text("[pytest]\nconformance_paths = cassettes\n")
+    with FakeStripe(deviation="deleted-false") as target:
+        process = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--conformance-target", target, "-ra", "-q",
+             str(project)], capture_output=True, text=True, timeout=300, cwd=project,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    out = process.stdout
+    assert process.returncode == 1, out + process.stderr
+    assert "docker-compose" not in out  # not a cassette: never collected
+    assert "2 failed, 4 passed" in out
+    assert "FAILED cassettes/empty.yaml::empty - no interactions to replay in" in out
+    summary = next(line for line in out.splitlines() if line.startswith("FAILED cassettes/cards-delete.yaml"))
+    assert "cards-delete - #5 cards.delete [invariant.deleted] deleted: expected true, got false" in summary
