@@ -21,10 +21,10 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from conformance.checks.paths import display_path, path_pattern
+from conformance.checks.paths import display_path, parse_path, path_pattern
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
-from conformance.rules import Severity
+from conformance.rules import RULES, Severity
 from conformance.text import json_type
 
 __all__ = ["CompareRules", "compare_bodies", "FORMAT_KEYS", "SET_BY_REQUEST_KEYS"]
@@ -56,12 +56,21 @@ class CompareRules:
     exact: tuple[str, ...] = ()
     _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
+    _rules: tuple[tuple[str, re.Pattern[str] | None], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         keys: dict[str, str] = {}
         paths: list[tuple[re.Pattern[str], str]] = []
+        rules: list[tuple[str, re.Pattern[str] | None]] = []
+        for pattern in self.ignore:  # RULE or RULE:PATH silences findings of a rule (an invariant, say)
+            rule_id, colon, where = pattern.partition(":")
+            if colon or rule_id in RULES:
+                rules.append((rule_id, path_pattern(where) if where else None))
+        object.__setattr__(self, "_rules", tuple(rules))
         for mode, patterns in ((EXACT, self.exact), (IGNORE, self.ignore)):  # ignore wins
             for pattern in patterns:
+                if ":" in pattern or pattern in RULES:
+                    continue
                 if "." in pattern or "[" in pattern:
                     paths.append((path_pattern(pattern), mode))
                 elif "*" in pattern or "?" in pattern:
@@ -74,6 +83,17 @@ class CompareRules:
 
     def with_overrides(self, ignore: Iterable[str] = (), exact: Iterable[str] = ()) -> CompareRules:
         return CompareRules(self.strict, (*self.ignore, *ignore), (*self.exact, *exact))
+
+    def ignores(self, rule: str, path: str) -> bool:
+        """Whether a finding of ``rule`` at ``path`` is silenced: by its rule (``invariant.card``,
+        ``invariant.card:wallet``) or by its path, as comparisons are (``wallet``, ``**.wallet``)."""
+        for rule_id, where in self._rules:
+            if rule_id == rule and (where is None or where.fullmatch(path)):
+                return True
+        if not path or not (self._keys or self._paths):
+            return False
+        parts = parse_path(path)
+        return self.mode(parts[-1], parts) == IGNORE
 
     def mode(self, key: Any, parts: list[Any]) -> str | None:
         """How the value at ``parts`` (ending in ``key``) is compared; None: the default for its place."""

@@ -79,5 +79,6 @@ def run_checks(exchange: Exchange, state: CheckState, checks: list[Check] | None
     findings: list[Finding] = []
     for function in CHECKS if checks is None else checks:
         reported = {f.path for f in findings if f.path}
-        findings.extend(f for f in function(exchange, state) if not f.path or f.path not in reported)
+        findings.extend(f for f in function(exchange, state)
+                        if (not f.path or f.path not in reported) and not state.rules.ignores(f.rule, f.path))
     return findings

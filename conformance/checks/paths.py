@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["display_path", "path_pattern"]
+__all__ = ["display_path", "parse_path", "path_pattern"]
 
 
 def display_path(parts: Iterable[Any]) -> str:
@@ -20,7 +20,17 @@ def display_path(parts: Iterable[Any]) -> str:
 
 
 def path_pattern(pattern: str) -> re.Pattern[str]:
-    """``data[*].name`` (any index), ``*_check`` (within one key), ``**`` (any depth) as a regex."""
+    """``data[*].name`` (any index), ``*_check`` (within one key), ``**`` (any depth, the top included) as a regex."""
     regex = re.escape(pattern)
-    regex = regex.replace(r"\[\*\]", r"\[\d+\]").replace(r"\*\*", ".*").replace(r"\*", r"[^.\[\]]*")
+    regex = regex.replace(r"\[\*\]", r"\[\d+\]").replace(r"\*\*\.", "\x00").replace(r"\*\*", ".*")
+    regex = regex.replace(r"\*", r"[^.\[\]]*").replace("\x00", r"(?:.*[.\]])?")
     return re.compile(regex.replace(r"\?", "."))
+
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(path: str) -> list[Any]:
+    """``data[0].card`` -> ``["data", 0, "card"]``, the inverse of :func:`display_path`."""
+    return [int(index) if index else key for key, index in _PART.findall(path)]

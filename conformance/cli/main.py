@@ -261,7 +261,8 @@ def _report_written(path: Path) -> None:
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
 @click.option("--strict", is_flag=True, help="Keys not in the recording are failures, not warnings.")
 @click.option("--ignore", "ignore", multiple=True, metavar="PATH",
-              help="Do not compare this key or path (data[*].fingerprint); repeatable.")
+              help="Do not compare this key or path (data[*].fingerprint, **.wallet), and drop any finding there; "
+                   "RULE or RULE:PATH drops a rule's findings (invariant.card:wallet); repeatable.")
 @click.option("--exact", "exact", multiple=True, metavar="PATH",
               help="Compare this key or path exactly, e.g. error.message or created; repeatable.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
@@ -375,10 +376,14 @@ def _shard(cassettes: list[Path], shard: str) -> list[Path]:
               help="Also write the comparison as Markdown.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the comparison as JSON.")
-def compare_command(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None) -> None:
+@click.option("--allow-missing", is_flag=True,
+              help="Cassettes or interactions of the baseline that the current run did not check do not fail it.")
+def compare_command(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None,
+                    allow_missing: bool) -> None:
     """Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones.
 
-    Exit code 1 when there is a regression.
+    Exit code 1 when there is a regression, or when the current run left out cassettes or interactions the
+    baseline checked (unless --allow-missing).
     """
     import json
 
@@ -394,14 +399,18 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
         for key, finding in items:
             click.secho(f"{title}: {key[0]} #{key[1]} {finding.get('endpoint') or ''} "
                         f"{key[2] or '(response)'} [{key[3]}]", fg=colour)
+    for cassette, index in comparison.not_run:
+        click.secho(f"not run: {cassette}" + (f" #{index}" if index is not None else " (the whole cassette)"),
+                    fg="yellow")
     click.echo(f"{len(comparison.regressions)} regressions ({len(comparison.new_causes)} new root causes), "
                f"{len(comparison.fixes)} fixed ({len(comparison.fixed_causes)} root causes), "
-               f"{len(comparison.unchanged)} unchanged")
+               f"{len(comparison.unchanged)} unchanged" + (f", {len(comparison.not_run)} not run" if comparison.not_run
+                                                           else ""))
     if markdown_out:
         markdown_out.write_text(comparison.markdown(), encoding="utf-8")
     if json_out:
         json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
-    raise SystemExit(1 if comparison.regressions else 0)
+    raise SystemExit(1 if comparison.regressions or (comparison.not_run and not allow_missing) else 0)
 
 
 @main.command()

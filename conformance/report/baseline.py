@@ -8,6 +8,7 @@ on line numbers in a cassette.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Se
 CauseKey = tuple[str, str, str, str, str]
 
 
-def causes_of_report(data: dict[str, Any]) -> dict[CauseKey, dict[str, Any]]:
+def causes_of_report(data: dict[str, Any],
+                     leave_out: Collection[tuple[str, int | None]] = ()) -> dict[CauseKey, dict[str, Any]]:
     """Root cause -> its first finding and the interactions it explains, for the failures of a report.
 
     Computed from the findings, so reports of either schema compare alike;
@@ -59,8 +61,10 @@ def causes_of_report(data: dict[str, Any]) -> dict[CauseKey, dict[str, Any]]:
     """
     found: dict[CauseKey, dict[str, Any]] = {}
     for cassette in data.get("cassettes", []):
+        if (cassette["path"], None) in leave_out:
+            continue
         for interaction in cassette.get("interactions", []):
-            if interaction.get("outcome") == "blocked":
+            if interaction.get("outcome") == "blocked" or (cassette["path"], interaction["index"]) in leave_out:
                 continue
             for finding in interaction.get("findings", []):
                 if finding.get("severity") != Severity.FAILURE or finding.get("accepted"):
@@ -93,6 +97,8 @@ class RunComparison:
     # the same, by root cause: one fixed cause is one fix however many interactions it explained
     new_causes: list[tuple[CauseKey, dict[str, Any]]] = field(default_factory=list)
     fixed_causes: list[tuple[CauseKey, dict[str, Any]]] = field(default_factory=list)
+    # in the baseline, absent from the current run: neither fixed nor passing, just not checked
+    not_run: list[tuple[str, int | None]] = field(default_factory=list)  # (cassette, index or None: all of it)
 
     def to_json(self) -> dict[str, Any]:
         def entries(items: list[tuple[Identity, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -105,11 +111,15 @@ class RunComparison:
 
         return {"regressions": entries(self.regressions), "fixes": entries(self.fixes),
                 "unchanged": entries(self.unchanged), "new_root_causes": causes(self.new_causes),
-                "fixed_root_causes": causes(self.fixed_causes)}
+                "fixed_root_causes": causes(self.fixed_causes),
+                "not_run": [{"cassette": cassette, "interaction": index} for cassette, index in self.not_run]}
 
     def markdown(self) -> str:
         lines = [f"**{len(self.regressions)} regressions** ({len(self.new_causes)} new root causes), "
                  f"{len(self.fixes)} fixed ({len(self.fixed_causes)} root causes), {len(self.unchanged)} unchanged", ""]
+        if self.not_run:
+            lines += [f"⚠️ **{len(self.not_run)} not run** (in the baseline, not in this run; not counted as fixed): "
+                      + ", ".join(f"`{c}`" + (f" #{i}" if i is not None else "") for c, i in self.not_run[:20]), ""]
         for title, found in (("New root causes", self.new_causes), ("Fixed root causes", self.fixed_causes)):
             if found:
                 lines += [f"### {title}", "", "| endpoint | rule | path | interactions | message |",
@@ -126,14 +136,32 @@ class RunComparison:
         return "\n".join(lines)
 
 
+def _ran(data: dict[str, Any]) -> dict[str, set[int]]:
+    """cassette path -> the interaction indexes a report checked (a cassette that could not be read: none)."""
+    return {cassette["path"]: {i["index"] for i in cassette.get("interactions", [])}
+            for cassette in data.get("cassettes", []) if not cassette.get("error")}
+
+
 def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunComparison:
-    before = identities_of_report(baseline)
-    after = identities_of_report(current)
+    """Regressions, fixes and unchanged findings; a finding of what the current run did not check is not run,
+    never fixed."""
+    ran_before, ran_now = _ran(baseline), _ran(current)
     comparison = RunComparison()
+    for cassette, indexes in sorted(ran_before.items()):
+        if cassette not in ran_now:
+            comparison.not_run.append((cassette, None))
+        else:
+            comparison.not_run += [(cassette, index) for index in sorted(indexes - ran_now[cassette])]
+    missing = {cassette for cassette, index in comparison.not_run if index is None}
+    skipped = {(cassette, index) for cassette, index in comparison.not_run}
+    before = {key: finding for key, finding in identities_of_report(baseline).items()
+              if key[0] not in missing and (key[0], key[1]) not in skipped}
+    after = identities_of_report(current)
     for key in sorted(after):
         (comparison.unchanged if key in before else comparison.regressions).append((key, after[key]))
     comparison.fixes = [(key, before[key]) for key in sorted(before) if key not in after]
-    causes_before, causes_after = causes_of_report(baseline), causes_of_report(current)
+    causes_before, causes_after = causes_of_report(baseline, skipped | {(c, None) for c in missing}), \
+        causes_of_report(current)
     comparison.new_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_before]
     comparison.fixed_causes = [(k, causes_before[k]) for k in sorted(causes_before) if k not in causes_after]
     return comparison

@@ -187,3 +187,16 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     assert "FAILED cassettes/empty.yaml::empty - no interactions to replay in" in out
     summary = next(line for line in out.splitlines() if line.startswith("FAILED cassettes/cards-delete.yaml"))
     assert "cards-delete - #5 cards.delete [invariant.deleted] deleted: expected true, got false" in summary
+
+
+def test_compare_counts_what_was_not_run_as_not_run_never_as_fixed(tmp_path):
+    with FakeStripe(deviation="deleted-false") as target:
+        cli("run", SUITE, "--target", target, "--json-report", tmp_path / "all.json")
+        cli("run", SUITE / "cards-update.yaml", "--target", target, "--json-report", tmp_path / "one.json")
+    code, output = cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--json", tmp_path / "c.json")
+    assert code == 1
+    assert "0 fixed" in output and "4 not run" in output
+    assert f"not run: {SUITE / 'cards-delete.yaml'} (the whole cassette)" in output
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["fixes"] == [] and data["fixed_root_causes"] == [] and len(data["not_run"]) == 4
+    assert cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--allow-missing")[0] == 0

@@ -56,3 +56,16 @@ def test_fields_an_update_sets_are_compared_exactly_from_then_on():
                                    Response(200)), PATH)
     assert state.set_fields == {CARD: frozenset({"exp_month"})}
     assert rules(run_checks(update, state, only_comparison)) == [("value", "exp_month")]
+
+
+def test_ignore_silences_invariant_findings_by_path_and_by_rule():
+    card = {"id": CARD, "object": "card", "customer": CUSTOMER, "exp_month": 8, "exp_year": 2031,
+            "last4": "4242", "brand": "Visa", "funding": "credit", "metadata": {}}
+    answer = exchange(200, card, recorded_body=card, method="GET")
+    assert ("invariant.card", "wallet") in rules(run_checks(answer, CheckState()))
+    for ignore in ("wallet", "**.wallet", "invariant.card:wallet", "invariant.card:*"):
+        found = rules(run_checks(answer, CheckState(CompareRules(ignore=(ignore,)))))
+        assert ("invariant.card", "wallet") not in found, ignore
+        assert ("invariant.card", "name") in found or ignore == "invariant.card:*", ignore  # only what was named
+    assert not [r for r in rules(run_checks(answer, CheckState(CompareRules(ignore=("invariant.card",)))))
+                if r[0] == "invariant.card"]
