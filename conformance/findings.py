@@ -113,6 +113,7 @@ class RunResult:
     target: str
     cassettes: list[CassetteResult] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted_by: int | None = None  # the signal that stopped the run early (what ran is kept)
 
     def interactions(self) -> list[tuple[CassetteResult, InteractionResult]]:
         return [(c, i) for c in self.cassettes for i in c.interactions]
@@ -133,6 +134,11 @@ class RunResult:
         for _, interaction in self.interactions():
             table.setdefault(interaction.endpoint, dict.fromkeys(Outcome, 0))[interaction.outcome] += 1
         return sorted(table.items())
+
+    @property
+    def exit_code(self) -> int:
+        """The verdict's, or 128 + the signal's number for a run that was interrupted (130: Ctrl-C)."""
+        return 128 + self.interrupted_by if self.interrupted_by else self.verdict.exit_code
 
     @property
     def verdict(self) -> Verdict:

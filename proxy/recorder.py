@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 from mitmproxy import ctx, exceptions, http
 
-from conformance.cassette import CassetteWriter
+from conformance.cassette import RECORD_MODES, CassetteWriter
+from conformance.errors import ConformanceError
 from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
 
@@ -44,7 +45,13 @@ class Recorder:
         self.response_headers = _lowered(RESPONSE_HEADERS)
 
     def load(self, loader) -> None:
-        loader.add_option("cassette", str, "", "Cassette file to record into; it is overwritten.")
+        loader.add_option("cassette", str, "", "Cassette file to record into.")
+        loader.add_option(
+            "cassette_mode", str, "new",
+            "What to do with a cassette that already holds a recording: refuse it (new), replace it (overwrite, "
+            "the old one kept as NAME.bak until the first interaction is written) or add to it (append).",
+            choices=list(RECORD_MODES),
+        )
         loader.add_option("cassette_name", str, "", "Name stored in the cassette header (default: the file name).")
         loader.add_option(
             "cassette_fixtures", Sequence[str], [],
@@ -82,14 +89,17 @@ class Recorder:
             self.extra_headers = tuple(options.record_headers)
             self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
             self.response_headers = _lowered((*RESPONSE_HEADERS, *self.extra_headers))
-        if {"cassette", "cassette_name", "cassette_fixtures"} & updated:
+        if {"cassette", "cassette_name", "cassette_fixtures", "cassette_mode"} & updated:
             self.done()
             if options.cassette:
                 meta = {"fixtures": list(options.cassette_fixtures)} if options.cassette_fixtures else None
                 try:
-                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta)
+                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta,
+                                                 mode=options.cassette_mode)
                 except OSError as error:
                     raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}") from None
+                except ConformanceError as error:  # it exists and no mode says what to do, or it does not load
+                    raise exceptions.OptionsError(str(error)) from None
                 # Printed, not logged: `conformance record` waits for this line whatever the log verbosity.
                 sys.stdout.write(f"recording into {options.cassette}\n")
                 sys.stdout.flush()
@@ -154,6 +164,9 @@ class Recorder:
 
     def done(self) -> None:
         if self.writer is not None:
+            if self.writer.count == 0 and not self.failed:
+                sys.stdout.write(f"recorded nothing: {self.writer.path} left as it was\n")
+                sys.stdout.flush()
             self.writer.close()
             self.writer = None
 

@@ -7,7 +7,9 @@ appending cassette files).
 """
 
 from conformance.cassette.files import (
+    RECORD_MODES,
     SUFFIXES,
+    CassetteExists,
     CassetteWriter,
     count_interactions,
     find_cassettes,
@@ -21,5 +23,5 @@ from conformance.errors import CassetteError
 __all__ = [
     "VERSION", "SUFFIXES", "Body", "Request", "Response", "Interaction", "Cassette", "CassetteError",
     "CassetteWriter", "load", "iter_interactions", "find_cassettes", "is_cassette", "count_interactions",
-    "body_from_bytes",
+    "body_from_bytes", "CassetteExists", "RECORD_MODES",
 ]

@@ -10,6 +10,7 @@ Every problem is a :class:`~conformance.errors.CassetteError` naming the file an
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterator
@@ -23,10 +24,10 @@ from conformance.cassette.cache import CacheWriter, cached_documents
 from conformance.cassette.model import VERSION, Cassette, Interaction
 from conformance.cassette.reader import locate_line, read_documents
 from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict, interaction_to_dict
-from conformance.errors import CassetteError
+from conformance.errors import CassetteError, ConformanceError
 
 __all__ = ["SUFFIXES", "iter_interactions", "load", "find_cassettes", "is_cassette", "count_interactions",
-           "CassetteWriter", "dump_document", "HEADER_COMMENT"]
+           "CassetteWriter", "CassetteExists", "RECORD_MODES", "dump_document", "HEADER_COMMENT"]
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -80,6 +81,14 @@ def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
 
 DOCUMENT_START = b"---\n"
 DOCUMENT_END = b"\n...\n"
+
+
+def _complete_length(path: Path) -> int | None:
+    """The bytes of a recorded cassette up to its last whole document, when its last write was cut short."""
+    if _cut_after_line(path) is None:
+        return None
+    data = path.read_bytes()
+    return data.rfind(DOCUMENT_END) + len(DOCUMENT_END)
 
 
 def _cut_after_line(path: Path) -> int | None:
@@ -219,6 +228,13 @@ def dump_document(data: dict[str, Any]) -> bytes:
 HEADER_COMMENT = b"# card-conformance cassette (format: docs/cassette-format.md)\n"
 
 
+RECORD_MODES = ("new", "overwrite", "append")
+
+
+class CassetteExists(ConformanceError):
+    """Recording into a cassette that already holds interactions, without saying what to do with them."""
+
+
 class CassetteWriter:
     """Append-only writer: each interaction is one document in one write() call.
 
@@ -226,20 +242,53 @@ class CassetteWriter:
     inside a single large write; the loader skips such a cut-off last document.
     A write that fails (a full disk, a size limit) is cut back to the last
     complete document before the error is raised, so what was written stays readable.
+
+    Nothing is written before the first interaction, so a recording that captured
+    nothing leaves the file as it was. ``mode`` says what to do with a cassette
+    that already holds something: ``new`` refuses it (:class:`CassetteExists`),
+    ``overwrite`` replaces it (kept as ``NAME.bak`` until the first interaction
+    is written), ``append`` adds after its interactions, numbering on.
     """
 
-    def __init__(self, path: str | os.PathLike[str], name: str | None = None, meta: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None, meta: dict[str, Any] | None = None,
+                 mode: str = "overwrite") -> None:
+        if mode not in RECORD_MODES:
+            raise ValueError(f"mode must be one of {RECORD_MODES}")
         self.path = Path(path)
+        self.mode = mode
         self.count = 0
-        header: dict[str, Any] = {"version": VERSION, "name": name or self.path.stem}
-        header.update(meta or {})
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        self._fd = -1
         self._size = 0
-        try:
-            self._write(HEADER_COMMENT + dump_document(header))
-        except OSError:
-            self.close()
-            raise
+        self._backup: Path | None = None
+        self._header: dict[str, Any] = {"version": VERSION, "name": name or self.path.stem}
+        self._header.update(meta or {})
+        existing = self.path.is_file() and self.path.stat().st_size > 0
+        if existing and mode == "new":
+            raise CassetteExists(f"{self.path} already holds a recording; record with --overwrite to replace it "
+                                 "or --append to add to it")
+        self._appending = existing and mode == "append"
+        if self._appending:
+            self.count = len(load(self.path).interactions)  # a cassette that does not load is not appended to
+        parent = self.path.parent
+        if not os.access(parent, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise PermissionError(errno.EACCES, "permission denied", str(self.path))
+
+    def _open(self) -> None:
+        """At the first interaction: the file appended to, or a new one with its header."""
+        if self._appending:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            complete = _complete_length(self.path)
+            if complete is not None:
+                os.ftruncate(self._fd, complete)  # a cut-off last document: cut back to the whole ones
+            self._size = os.fstat(self._fd).st_size
+            return
+        backup = None
+        if self.path.exists() and self.mode == "overwrite":
+            backup = self.path.with_name(self.path.name + ".bak")
+            os.replace(self.path, backup)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        self._backup = backup
+        self._write(HEADER_COMMENT + dump_document(self._header))
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -256,9 +305,14 @@ class CassetteWriter:
         self._size += len(data)
 
     def append(self, interaction: Interaction) -> int:
+        if self._fd < 0:
+            self._open()
         interaction.index = self.count + 1
         self._write(dump_document(interaction_to_dict(interaction)))
         self.count += 1
+        if self._backup is not None:  # the new recording holds an interaction: the old one can go
+            self._backup.unlink(missing_ok=True)
+            self._backup = None
         return self.count
 
     def close(self) -> None:

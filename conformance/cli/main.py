@@ -7,9 +7,13 @@ raises becomes ``Error: <one line>`` and exit 2, here and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -19,7 +23,7 @@ from conformance.atomic import check_writable
 from conformance.cassette import load
 from conformance.errors import CassetteError, ConformanceError, refuse_live_key
 from conformance.net import check_port_free, check_reachable, free_port
-from conformance.record.mitm import MitmProcess, addon_path, run_until_interrupted
+from conformance.record.mitm import MitmProcess, addon_path, interruptible, run_until_interrupted
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
 
@@ -43,6 +47,9 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except ConformanceError as error:
             raise InputError(str(error)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(130) from None
 
 
 @click.group(cls=_Commands, context_settings=CONTEXT)
@@ -66,7 +73,11 @@ def _writable_cassette(path: Path) -> None:
 @main.command()
 @click.option("--upstream", metavar="URL", help="Stripe-compatible server to record (reverse mode), e.g. https://api.stripe.com.")
 @click.option("--cassette", "cassette_path", required=True, type=click.Path(dir_okay=True, path_type=Path),
-              help="Cassette file to write; an existing file is replaced.")
+              help="Cassette file to write. One that already holds a recording is refused unless --overwrite or "
+                   "--append says what to do with it.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing cassette (kept as NAME.bak until the first interaction is written).")
+@click.option("--append", is_flag=True, help="Add to an existing cassette, after its interactions.")
 @click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
               help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -85,6 +96,8 @@ def _writable_cassette(path: Path) -> None:
 def record(
     upstream: str | None,
     cassette_path: Path,
+    overwrite: bool,
+    append: bool,
     mode: str,
     listen_host: str,
     listen_port: int,
@@ -112,7 +125,16 @@ def record(
         if not upstream:
             raise click.UsageError("reverse mode needs --upstream URL (the server the application talks to)")
         check_reachable(upstream, "upstream")
+    if overwrite and append:
+        raise click.UsageError("give --overwrite or --append, not both")
+    record_mode = "overwrite" if overwrite else "append" if append else "new"
     _writable_cassette(cassette_path)
+    before = cassette_path.read_bytes() if cassette_path.is_file() else None
+    if before and record_mode == "new":
+        raise InputError(f"{cassette_path} already holds a recording: pass --overwrite to replace it "
+                         "or --append to add to it")
+    if before and record_mode == "append":
+        load(cassette_path)  # a cassette that does not load is not appended to
     if listen_port:
         check_port_free(listen_host, listen_port)
     else:
@@ -121,6 +143,7 @@ def record(
     args = [
         "-s", addon_path("recorder"),
         "--set", f"cassette={cassette_path}",
+        "--set", f"cassette_mode={record_mode}",
         "--set", f"record_paths={record_paths}",
     ]
     if name:
@@ -136,7 +159,7 @@ def record(
         ready = f"Recording into {cassette_path}"
     interrupted, code = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
                                    ready_line=r"recording into ")
-    _report_written(cassette_path)
+    _report_written(cassette_path, before)
     if not interrupted:
         raise InputError(f"the recording proxy stopped (mitmdump exit code {code}); "
                          f"{cassette_path} holds what was recorded until then")
@@ -147,7 +170,7 @@ def _run_proxy(
     mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
 ) -> tuple[bool, int | None]:
     """Run mitmdump with an addon until Ctrl-C; (interrupted by the user, mitmdump's exit code)."""
-    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch, interruptible() as stop:
         if confdir is None:
             confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
         full = [
@@ -170,7 +193,7 @@ def _run_proxy(
             click.echo(f"{ready}: use {address} as the application's HTTPS proxy; trust {ca}:")
             click.echo(f"  export HTTPS_PROXY={address} SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} NODE_EXTRA_CA_CERTS={ca}")
         click.echo("Press Ctrl-C to stop.")
-        interrupted = run_until_interrupted(mitm)
+        interrupted = run_until_interrupted(mitm, stop)
         return interrupted, mitm.stop()
 
 
@@ -238,12 +261,15 @@ def _interactions_to_check(cassettes: list[Path], paths: tuple[Path, ...], verb:
     if total:
         return total
     for path in cassettes:
-        for _ in iter_interactions(path):  # an unreadable cassette: its own error, which says more
-            break
+        for _ in iter_interactions(path):  # an unreadable cassette raises its own error, which says more
+            pass
     raise InputError(f"no interactions to {verb} in {', '.join(map(str, paths))}: every cassette is empty")
 
 
-def _report_written(path: Path) -> None:
+def _report_written(path: Path, before: bytes | None) -> None:
+    if (path.read_bytes() if path.is_file() else None) == before:
+        click.echo(f"Recorded nothing: {path} " + ("left as it was" if before is not None else "not created"))
+        return
     cassette = load(path)
     for warning in cassette.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -311,7 +337,6 @@ def run_command(
 
     Exit code 0: everything conforms; 1: deviations found; 2: usage or input error.
     """
-    import contextlib
 
     from rich.console import Console
 
@@ -347,15 +372,40 @@ def run_command(
         check_target(target)
         advance = stack.enter_context(progress(console, total))
         verify: bool | str = False if insecure else str(cacert) if cacert else True
+        stop, signals = stack.enter_context(_stopping_on_signals())
         result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
-                     on_interaction=advance, verify=verify)
+                     on_interaction=advance, verify=verify, stop=stop)
+        if signals:
+            result.interrupted_by = signals[0]
     if known is not None:
         accept_baseline(result, known)
     print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports])
     for path, writer, label in reports:
         writer(result, path)  # a ReportError here is one line and exit 2, like any input error
         console.print(f"{label}: {path}")
-    raise SystemExit(result.verdict.exit_code)
+    raise SystemExit(result.exit_code)
+
+
+@contextlib.contextmanager
+def _stopping_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
+    """Ctrl-C and SIGTERM stop the run after the exchanges in flight, so the reports say what ran."""
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if received:  # a second Ctrl-C: the user means it
+            raise KeyboardInterrupt
+        received.append(signum)
+        stop.set()
+        click.echo(f"{signal.Signals(signum).name}: stopping after the requests in flight "
+                   "(again to stop at once)", err=True)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop, received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _shard(cassettes: list[Path], shard: str) -> list[Path]:

@@ -10,6 +10,7 @@ a crash, and the replay goes on.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -276,13 +277,19 @@ def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
 
 
 def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
-                    on_interaction: Callable[[], None] | None = None) -> CassetteResult:
-    """Replay one cassette; a cassette that cannot be read is reported in ``error``."""
+                    on_interaction: Callable[[], None] | None = None,
+                    stop: threading.Event | None = None) -> CassetteResult:
+    """Replay one cassette; a cassette that cannot be read is reported in ``error``.
+
+    ``stop``, once set, ends the replay before the next interaction (what ran is kept).
+    """
     result = CassetteResult(str(path), path.stem)
     header: dict[str, Any] = {}
     replay: _Replay | None = None
     try:
         for interaction in iter_interactions(path, header):
+            if stop is not None and stop.is_set():
+                break
             if replay is None:
                 result.name = header.get("name", path.stem)
                 replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header)))
@@ -294,6 +301,6 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
     if "name" in header:
         result.name = header["name"]
     result.warnings = list(header.get("warnings", []))
-    if not result.error and not result.interactions:
+    if not result.error and not result.interactions and not (stop is not None and stop.is_set()):
         result.warnings.append(f"{path}: holds no interaction: nothing in it was checked")
     return result

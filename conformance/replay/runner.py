@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,20 +45,24 @@ def run(
     workers: int = 1,
     on_interaction: Callable[[], None] | None = None,
     verify: bool | str = True,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Replay cassettes (concurrently across cassettes, in order within each) and gather the results.
 
-    ``verify``: for an https:// target, True (the system's CAs), a CA file, or False.
+    ``verify``: for an https:// target, True (the system's CAs), a CA file, or False. ``stop``, once set,
+    ends the run after the interactions in flight; cassettes not started are left out.
     """
     with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2, verify=verify) as client:
         started = time.perf_counter()  # the replay itself; start-up is reported apart
 
-        def one(path: Path) -> CassetteResult:
-            return replay_cassette(path, client, options, on_interaction)
+        def one(path: Path) -> CassetteResult | None:
+            if stop is not None and stop.is_set():
+                return None
+            return replay_cassette(path, client, options, on_interaction, stop)
 
         if workers <= 1:
-            results = [one(path) for path in cassettes]
+            done = [one(path) for path in cassettes]
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
-                results = list(pool.map(one, cassettes))
-    return RunResult(target, results, time.perf_counter() - started)
+                done = list(pool.map(one, cassettes))
+    return RunResult(target, [r for r in done if r is not None], time.perf_counter() - started)

@@ -109,7 +109,8 @@ def render(result: RunResult) -> str:
         causes=[{"endpoint": c.endpoint, "rule": c.rule, "path": c.path, "message": c.message, "count": c.count,
                  "cassettes": c.cassettes, "blocked": c.blocked, "failure": c.severity == Severity.FAILURE}
                 for c in root_causes(result)],
-        errors=[c.error for c in result.input_errors],
+        errors=[c.error for c in result.input_errors]
+        + (["interrupted: the run was stopped early; this is what ran so far"] if result.interrupted_by else []),
         endpoints=[(e, row[Outcome.PASSED], row[Outcome.FAILED], row[Outcome.BLOCKED], row[Outcome.WARNING])
                    for e, row in result.per_endpoint()],
         rules=sorted(rules.items()),

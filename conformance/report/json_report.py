@@ -46,7 +46,8 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "tool": {"name": "card-conformance", "version": __version__},
         "target": result.target,
         "seconds": round(result.seconds, 3),
-        "exit_code": result.verdict.exit_code,
+        "exit_code": result.exit_code,
+        "interrupted": result.interrupted_by is not None,
         "summary": {
             "cassettes": len(result.cassettes),
             "interactions": sum(counts.values()),

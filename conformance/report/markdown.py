@@ -24,6 +24,8 @@ def markdown(result: RunResult, limit: int = 15) -> str:
              f"{total} interactions in {len(result.cassettes)} cassettes: **{counts[Outcome.PASSED]} passed**, "
              f"**{counts[Outcome.FAILED]} failed**, {counts[Outcome.BLOCKED]} blocked, "
              f"{counts[Outcome.WARNING]} with warnings."]
+    if result.interrupted_by:
+        lines += ["", "⚠️ **Interrupted**: the run was stopped early; this is what ran so far."]
     for cassette in result.input_errors:
         lines += ["", f"⚠️ `{cassette.error}`"]
     causes = root_causes(result)

@@ -155,3 +155,5 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
                   f"{totals[Outcome.BLOCKED]} blocked, {totals[Outcome.WARNING]} with warnings"
                   + (f", {accepted} known deviations accepted by the baseline" if accepted else "")
                   + f" — [{colour}]{result.verdict.text}[/{colour}] ({result.seconds:.2f}s)")
+    if result.interrupted_by:
+        console.print("[red]interrupted[/red]: the run was stopped early; the figures above are what ran so far")

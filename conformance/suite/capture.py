@@ -42,8 +42,8 @@ def capture_suite(
         port = free_port()
         with tempfile.TemporaryDirectory(prefix="conformance-capture-") as confdir:
             args = ["--mode", f"reverse:{upstream}", "-s", addon_path("recorder"), "--set", f"confdir={confdir}",
-                    "--set", f"cassette={path}", "--set", f"cassette_name={name}", "--set", "flow_detail=0",
-                    "--set", "record_echo=false"]
+                    "--set", f"cassette={path}", "--set", "cassette_mode=overwrite", "--set", f"cassette_name={name}",
+                    "--set", "flow_detail=0", "--set", "record_echo=false"]
             for fixture in fixtures:
                 args += ["--set", f"cassette_fixtures={fixture}"]
             for option in mitm_options:

@@ -199,3 +199,42 @@ def test_forward_mode_intercepts_https_for_the_stripe_sdk(cli, tmp_path, monkeyp
     assert [i.endpoint for i in interactions] == ["customers.create", "sources.create"]
     assert interactions[1].response.json()["id"] == card.id
     assert API_KEY not in path.read_text()
+
+
+def _record_one(cli, upstream, path, *mode, requests=1):
+    recorder = cli("record", "--upstream", upstream, "--cassette", path, *mode)
+    address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+    with httpx.Client(base_url=address, timeout=30, headers={"Authorization": f"Bearer {API_KEY}"}) as http:
+        for number in range(requests):
+            assert http.post("/v1/customers", data={"email": f"n{number}@example.com"}).status_code == 200
+    return recorder.interrupt(), recorder.text
+
+
+def test_recording_never_destroys_a_cassette_by_accident(cli, tmp_path):
+    from ..stripe_fake import FakeStripe
+
+    path = tmp_path / "kept.yaml"
+    with FakeStripe() as upstream:
+        assert _record_one(cli, upstream, path, requests=2)[0] == 0
+        original = path.read_bytes()
+        refused = cli("record", "--upstream", upstream, "--cassette", path)
+        assert refused.finish() == 2
+        assert "already holds a recording: pass --overwrite to replace it or --append to add to it" in refused.text
+        assert path.read_bytes() == original  # byte-identical
+        for mode in ("--overwrite", "--append"):  # a recording that captured nothing leaves the file alone
+            recorder = cli("record", "--upstream", upstream, "--cassette", path, mode)
+            recorder.wait_for(r"API base at")
+            assert recorder.interrupt() == 0
+            assert f"Recorded nothing: {path} left as it was" in recorder.text
+            assert path.read_bytes() == original
+        code, output = _record_one(cli, upstream, path, "--append")
+        assert code == 0 and "Wrote 3 interactions" in output
+        appended = load(path).interactions
+        assert [i.index for i in appended] == [1, 2, 3] and path.read_bytes().startswith(original)
+        code, output = _record_one(cli, upstream, path, "--overwrite")
+        assert code == 0 and "Wrote 1 interaction " in output
+        assert len(load(path).interactions) == 1 and not path.with_name("kept.yaml.bak").exists()
+        empty = tmp_path / "never.yaml"
+        recorder = cli("record", "--upstream", upstream, "--cassette", empty)
+        recorder.wait_for(r"API base at")
+        assert recorder.interrupt() == 0 and "Recorded nothing" in recorder.text and not empty.exists()

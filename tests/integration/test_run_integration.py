@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -340,3 +342,23 @@ def test_a_target_with_its_own_certificate_is_trusted_with_cacert_and_says_why_w
         assert "trust the target's CA with --cacert FILE, or pass --insecure" in output
         assert run_cli(lifecycle, "--target", target, "--cacert", cert)[0] == 0
         assert run_cli(lifecycle, "--target", target, "--insecure")[0] == 0
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_run_writes_its_reports_marked_interrupted(lifecycle, tmp_path, signum, code):
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    with FaultTarget("slow") as target:  # every answer takes 3 s
+        process = subprocess.Popen(
+            [sys.executable, "-m", "conformance", "run", str(lifecycle), "--target", target, "--timeout", "10",
+             "--json-report", str(report), "--junit-xml", str(junit)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        time.sleep(1.5)  # inside the first exchange
+        process.send_signal(signum)
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == code, output
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True and data["exit_code"] == code
+    ran = data["cassettes"][0]["interactions"]
+    assert 1 <= len(ran) < 17  # what ran so far, not the rest
+    assert junit.exists() and "interrupted" in output and "Traceback" not in output

@@ -152,7 +152,7 @@ def test_no_secret_reaches_the_cassette(tmp_path, capsys, secret, place, depth, 
     path = tmp_path / "c.yaml"
     recorder = Recorder()
     with taddons.context(recorder) as tctx:
-        tctx.configure(recorder, cassette=str(path), record_echo=True)
+        tctx.configure(recorder, cassette=str(path), cassette_mode="overwrite", record_echo=True)
         recorder.response(flow)
         recorder.done()
     echoed = capsys.readouterr().out
