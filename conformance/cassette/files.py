@@ -122,6 +122,22 @@ def _cut_after_line(path: Path) -> int | None:
 _TNETSTRING = re.compile(rb"\d{1,12}:\d{1,12}:")
 
 
+_FOREIGN_TEXT = (
+    (re.compile(rb"^http_interactions:", re.M), "Ruby VCR cassette"),
+    (re.compile(rb"^interactions:", re.M), "VCR.py cassette"),
+    (re.compile(rb'^\s*\{\s*"log"\s*:\s*\{'), "HAR"),
+)
+
+
+def _foreign_by_text(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(65536)
+    except OSError:
+        return None
+    return next((name for pattern, name in _FOREIGN_TEXT if pattern.search(head)), None)
+
+
 def _flow_file(path: Path) -> bool:
     """Whether a file is mitmproxy's own flow format (``mitmdump -w``): tnetstrings, not text."""
     try:
@@ -163,6 +179,10 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
             interaction.line = line
             yield interaction
     except CassetteError as error:
+        foreign = _foreign_by_text(path) if number < 1 else None
+        if foreign:  # a recording of another tool that our strict reader refuses (VCR.py's !!binary bodies)
+            raise CassetteError(path, None, f"a {foreign}, not a card-conformance cassette; convert it with: "
+                                            f"conformance import {path} --out DIR") from None
         if cut is None or (error.line is not None and error.line <= cut):
             raise
     if cut is not None and header is not None:

@@ -18,6 +18,7 @@ from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules
 from conformance.checks.invariants import InvariantState
 from conformance.findings import Finding
 from conformance.routes import match_route
+from conformance.rules import Severity
 
 __all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks"]
 
@@ -75,10 +76,11 @@ def check(function: Check) -> Check:
 
 
 def run_checks(exchange: Exchange, state: CheckState, checks: list[Check] | None = None) -> list[Finding]:
-    """Every check's findings; a JSON path an earlier check reported is not reported again by a later one."""
+    """Every check's findings; a JSON path an earlier check reported as a failure is not reported again by a later
+    one (a warning there does not hide a later failure)."""
     findings: list[Finding] = []
     for function in CHECKS if checks is None else checks:
-        reported = {f.path for f in findings if f.path}
+        reported = {f.path for f in findings if f.path and f.severity == Severity.FAILURE}
         findings.extend(f for f in function(exchange, state)
                         if (not f.path or f.path not in reported) and not state.rules.ignores(f.rule, f.path))
     return findings

@@ -498,6 +498,46 @@ def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple
         raise click.ClickException(f"{failed} scenario{'s' if failed > 1 else ''} could not be recorded")
 
 
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory of the cassettes written, one per file, named after it.")
+@click.option("--record-paths", default=r"^/v1/", show_default=True, metavar="REGEX",
+              help="Only exchanges whose path matches are imported.")
+@click.option("--all-paths", is_flag=True, help="Import every exchange, whatever its path.")
+@click.option("--overwrite", is_flag=True, help="Replace cassettes that already exist in --out.")
+def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, all_paths: bool,
+                   overwrite: bool) -> None:
+    """Convert recordings of other tools into cassettes: VCR.py / pytest-recording (YAML or JSON), Ruby VCR,
+    HAR 1.2 (browsers, mitmproxy's hardump, Schemathesis), mitmproxy flow files (mitmdump -w).
+
+    Secrets are redacted as the recorder redacts them; only /v1/ traffic is kept unless told otherwise.
+    """
+    from conformance.record.importing import import_recording
+
+    try:
+        re.compile(record_paths)
+    except re.error as error:
+        raise InputError(f"invalid regular expression {record_paths!r}: {error}") from None
+    if not overwrite:
+        for file in files:
+            target = out_dir / f"{file.stem}.yaml"
+            if target.is_file() and target.stat().st_size:
+                raise InputError(f"{target} exists; pass --overwrite to replace it")
+    redactor = Redactor()
+    total = 0
+    for file in files:
+        result = import_recording(file, out_dir, paths=".*" if all_paths else record_paths,
+                                  mode="overwrite" if overwrite else "new", redactor=redactor)
+        total += result.imported
+        skipped = f"; {len(result.skipped)} left out (not matching {record_paths!r})" if result.skipped else ""
+        written = f"into {result.cassette}" if result.imported else "(nothing written)"
+        click.echo(f"{file} ({result.format}): {result.imported} interaction{'s' if result.imported != 1 else ''} "
+                   f"{written}{skipped}")
+    if not total:
+        raise InputError("nothing was imported: no exchange matched; pass --all-paths to import every path")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check(paths: tuple[Path, ...]) -> None:

@@ -132,9 +132,13 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _Listener(ThreadingHTTPServer):
+    request_queue_size = 128  # 50 clients connect at once: the default backlog of 5 overflows into resets
+
+
 @pytest.fixture
 def echo_upstream():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    server = _Listener(("127.0.0.1", 0), EchoHandler)
     server.daemon_threads = True
     server.handle_error = lambda *a: None
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -90,7 +90,7 @@ def test_a_faithful_target_conforms_with_zero_findings(lifecycle, tmp_path):
 
 
 EXPECTED = {
-    "missing-null-field": ("cards.update", "invariant.card", "address_line2"),
+    "missing-null-field": ("cards.update", "keys.missing", "address_line2"),
     "empty-string-for-null": ("sources.create", "type", "address_line2"),
     "deleted-false": ("cards.delete", "invariant.deleted", "deleted"),
     "has-more-string": ("cards.list", "invariant.list", "has_more"),
