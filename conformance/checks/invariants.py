@@ -13,9 +13,9 @@ from typing import Any
 
 from conformance.checks.paths import display_path
 from conformance.findings import MISSING, Finding
-from conformance.rules import Severity
 from conformance.ids import id_prefix
 from conformance.routes import match_route
+from conformance.rules import Severity
 from conformance.text import JSON_TYPE_NAMES
 
 __all__ = ["CARD_KEYS", "InvariantState", "check_response"]
