@@ -370,3 +370,43 @@ def test_secrets_in_every_encoding_never_reach_the_recorded_cassette(cli, echo_u
     checked = subprocess.run([sys.executable, "-m", "conformance", "check", str(path)], capture_output=True, text=True,
                              timeout=60)
     assert "unredacted" not in checked.stdout, checked.stdout
+
+
+FALSE_GREENS = {
+    "vcr-py": ("interactions:\n- request: {method: GET, uri: 'http://x/v1/customers', body: null, headers: {}}\n"
+               "  response: {status: {code: 200, message: OK}, headers: {}, body: {string: '{}'}}\nversion: 1\n",
+               "a VCR.py cassette, not a card-conformance cassette; convert it with: conformance import"),
+    "ruby-vcr": ("---\nhttp_interactions:\n- request: {method: get, uri: 'http://x/v1/customers'}\n"
+                 "recorded_with: VCR 6.2.0\n", "a Ruby VCR cassette"),
+    "har": ('{"log": {"version": "1.2", "entries": []}}', "a HAR, not a card-conformance cassette"),
+    "header-only": ("version: 1\nname: nothing\n", "no interactions to"),
+    "misspelt-header-key": ("version: 1\nname: x\nfixture: [cus_1]\n---\n" + GOOD.removeprefix("---\n"),
+                            "unknown header key 'fixture'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FALSE_GREENS))
+@pytest.mark.parametrize("command", ["check", "run", "serve"])
+def test_nothing_checked_is_never_a_pass(tmp_path, case, command):
+    text, problem = FALSE_GREENS[case]
+    path = tmp_path / f"{case}.{'json' if case == 'har' else 'yaml'}"
+    path.write_text(text)
+    args = [command, path] + (["--target", "http://127.0.0.1:9"] if command == "run" else [])
+    code, output, exception = invoke(*args)
+    assert code == 2, output
+    assert exception is None or isinstance(exception, SystemExit)
+    assert problem in output, output
+    assert len([line for line in output.splitlines() if line.startswith("Error:")]) <= 1
+
+
+def test_one_empty_cassette_among_others_is_a_warning_and_a_junit_error(tmp_path):
+    good, empty = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    good.write_text(HEADER + GOOD)
+    empty.write_text("version: 1\nname: b\n")
+    with FakeStripe() as target:
+        code, output, _ = invoke("run", good, empty, "--target", target, "--junit-xml", tmp_path / "junit.xml")
+    assert code != 2, output  # a warning, not an input error: the other cassette was replayed
+    assert f"warning {empty}: holds no interaction: nothing in it was checked" in output
+    assert 'message="' + str(empty) + ': holds no interaction' in (tmp_path / "junit.xml").read_text()
+    code, output, _ = invoke("check", good, empty)
+    assert code == 0 and f"warning: {empty}: holds no interaction" in output
