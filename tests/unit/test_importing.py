@@ -32,9 +32,9 @@ http_interactions:
       - application/json
     body:
       encoding: ASCII-8BIT
-      base64_string: %s
+      base64_string: {}
 recorded_with: VCR 6.2.0
-""" % base64.b64encode(json.dumps({"id": "card_1NBLeN2eZvKYlo2CIg1o7Pzs", "object": "card"}).encode()).decode()
+""".format(base64.b64encode(json.dumps({"id": "card_1NBLeN2eZvKYlo2CIg1o7Pzs", "object": "card"}).encode()).decode())
 
 
 def test_a_ruby_vcr_cassette_is_read_request_and_base64_answer(tmp_path):
