@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mitmproxy import ctx, exceptions, http, tcp, udp
 from mitmproxy.proxy import server_hooks
@@ -31,6 +33,9 @@ from mitmproxy.proxy import server_hooks
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
 from conformance.redaction import Redactor
 from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
+from conformance.serve.session import Session
+
+RESET_PATH = "/__conformance__/reset"
 
 
 class CassetteServer:
@@ -41,6 +46,8 @@ class CassetteServer:
         # (status, headers) -> (a response made with them, its header fields but Content-Length, encoded?)
         self._prototypes: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[http.Response, tuple, bool]] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._hangup = False
+        self.session = Session()
 
     def load(self, loader) -> None:
         loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
@@ -58,6 +65,7 @@ class CassetteServer:
             # Printed, not logged: `conformance serve` waits for this line whatever the log verbosity.
             self._echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
             self._start_watching()
+            self._listen_for_hangup()
         if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
             raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
 
@@ -78,6 +86,26 @@ class CassetteServer:
 
     def running(self) -> None:
         self._start_watching()
+        self._listen_for_hangup()
+
+    def _listen_for_hangup(self) -> None:
+        """SIGHUP ends the session: its summary is printed and the recorded order starts over."""
+        if self._hangup:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.end_session)
+        except (RuntimeError, NotImplementedError, ValueError):
+            return
+        self._hangup = True
+
+    def end_session(self) -> dict[str, Any]:
+        """Print the session's summary (one line, for `conformance serve`), then start a new session."""
+        summary = self.session.summary(self.index)
+        self._echo("session-end " + self.redactor.text(json.dumps(summary)))
+        self.session = Session()
+        self.index.served.clear()
+        return summary
 
     def _start_watching(self) -> None:
         """Watch the files from the event loop (configure runs in it for scripts; else running() does)."""
@@ -108,12 +136,30 @@ class CassetteServer:
     def request(self, flow: http.HTTPFlow) -> None:
         try:
             request = flow.request
+            if request.method == "POST" and request.path == RESET_PATH and self._to_me(flow):
+                summary = self.end_session()
+                flow.response = http.Response.make(200, self.redactor.text(json.dumps(summary, indent=2)),
+                                                   {"Content-Type": "application/json"})
+                return
             live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
                                      request.headers.get("content-type", ""), self.redactor)
             served = self.index.take(live, ctx.options.serve_exhausted)
-            flow.response = self._answer(served) if served is not None else self._miss(live)
+            if served is not None:
+                self.session.answered += 1
+                self.session.used.add(id(served))
+                flow.response = self._answer(served)
+            else:
+                flow.response = self._miss(live)
         except Exception as error:  # fail closed: never let mitmproxy forward what we could not answer
             flow.response = self._unanswerable(flow, error)
+
+    @staticmethod
+    def _to_me(flow: http.HTTPFlow) -> bool:
+        """A request for the server itself: any in reverse mode, in forward mode one addressed to its own port."""
+        if flow.request.first_line_format != "absolute":
+            return True
+        return flow.request.port == ctx.options.listen_port and flow.request.host in (
+            ctx.options.listen_host, "127.0.0.1", "localhost")
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Serving is offline: every connection upstream is refused before it is opened."""
@@ -165,7 +211,7 @@ class CassetteServer:
     def _miss(self, live: LiveRequest) -> http.Response:
         query = "&".join(f"{k}={v}" for k, v in live.query)
         shown = f"{live.method} {live.path}" + (f"?{query}" if query else "")
-        candidates = [
+        candidates: list[dict[str, Any]] = [
             {
                 "cassette": served.cassette,
                 "interaction": served.interaction.index,
@@ -175,21 +221,30 @@ class CassetteServer:
             }
             for served, reasons in self.index.closest(live)
         ]
+        # The first reason goes into the message, so the client's exception text (an SDK's) shows it.
+        why = f": {candidates[0]['why_not'][0]}" if candidates else ": no cassette is loaded"
         body = {
             "error": {
                 "type": "cassette_miss",
-                "message": f"no recorded interaction matches {shown}",
+                "message": f"no recorded interaction matches {shown}{why}",
                 "request": {"method": live.method, "path": live.path, "query": dict(live.query)},
                 "candidates": candidates,
             }
         }
         nearest = ""
+        headers = {"Content-Type": "application/json"}
         if candidates:
-            best, reasons = candidates[0]["request"], self.index.closest(live, 1)[0][1]
+            best, reasons = candidates[0]["request"], candidates[0]["why_not"]
             nearest = f"; closest: {best} ({'; '.join(reasons)})"
-        self._echo(self.redactor.text(f"MISS {shown}{nearest}"))
+            # A header is ASCII: what is not, escaped.
+            headers["Conformance-Miss"] = self.redactor.text(f"closest {best}: {reasons[0]}").encode(
+                "ascii", "backslashreplace").decode("ascii")
+        line = self.redactor.text(f"MISS {shown}{nearest}")
+        self._echo(line)
+        self.session.misses.append({"request": self.redactor.text(shown), "closest": candidates[0]["request"]
+                                    if candidates else None, "why_not": candidates[0]["why_not"] if candidates else []})
         content = self.redactor.text(json.dumps(body, indent=2))
-        return http.Response.make(ctx.options.serve_miss_status, content, {"Content-Type": "application/json"})
+        return http.Response.make(ctx.options.serve_miss_status, content, headers)
 
     @staticmethod
     def _echo(line: str) -> None:

@@ -8,13 +8,19 @@ raises becomes ``Error: <one line>`` and exit 2, here and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import queue
 import re
+import shlex
 import signal
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,6 +58,18 @@ class _Commands(click.Group):
             raise SystemExit(130) from None
 
 
+class _Wrapping(click.Command):
+    """A command that can run another one: everything after ``--`` is that command, untouched."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            at = args.index("--")
+            args, ctx.meta["wrapped"] = args[:at], tuple(args[at + 1:])
+            if not ctx.meta["wrapped"]:
+                raise click.UsageError("nothing to run after --")
+        return super().parse_args(ctx, args)
+
+
 @click.group(cls=_Commands, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="card-conformance")
 def main() -> None:
@@ -70,7 +88,7 @@ def _writable_cassette(path: Path) -> None:
         raise InputError(f"cannot write cassette {path}: permission denied")
 
 
-@main.command()
+@main.command(cls=_Wrapping)
 @click.option("--upstream", metavar="URL", help="Stripe-compatible server to record (reverse mode), e.g. https://api.stripe.com.")
 @click.option("--cassette", "cassette_path", required=True, type=click.Path(dir_okay=True, path_type=Path),
               help="Cassette file to write. One that already holds a recording is refused unless --overwrite or "
@@ -111,7 +129,12 @@ def record(
     """Record the traffic of an application into a YAML cassette.
 
     Start it, point the application at the address it prints, exercise the
-    application, then press Ctrl-C. Secrets are redacted before anything is written.
+    application, then press Ctrl-C; or give the application after -- and the
+    recording lasts as long as it runs (its exit code is this command's):
+
+        conformance record --upstream URL --cassette c.yaml -- python app.py
+
+    Secrets are redacted before anything is written.
     """
     for option in mitm_options:
         if "=" not in option:
@@ -157,19 +180,51 @@ def record(
         ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
     else:
         ready = f"Recording into {cassette_path}"
-    interrupted, code = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
-                                   ready_line=r"recording into ")
+    wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
+    run = _run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
+                     ready_line=r"recording into ", wrapped=wrapped)
     _report_written(cassette_path, before)
-    if not interrupted:
-        raise InputError(f"the recording proxy stopped (mitmdump exit code {code}); "
+    if run.proxy_died:
+        raise InputError(f"the recording proxy stopped (mitmdump exit code {run.proxy_code}); "
                          f"{cassette_path} holds what was recorded until then")
+    if wrapped:
+        raise SystemExit(run.command_code)
+
+
+@dataclass
+class _ProxyRun:
+    interrupted: bool  # by Ctrl-C or SIGTERM
+    proxy_code: int | None  # mitmdump's exit code
+    proxy_died: bool  # mitmdump stopped on its own
+    command_code: int | None = None  # the wrapped command's
+    session: dict[str, Any] | None = None  # serve: what the session asked
+
+
+# Per official SDK, the one line an application needs to honour the exported variables (README, "Pointing an SDK").
+SDK_HINTS = {
+    "reverse": 'Python: stripe.api_base = os.environ["STRIPE_API_BASE"]; '
+               'Node: new Stripe(key, {host, port, protocol} from process.env.STRIPE_API_BASE)',
+    "forward": 'Python: stripe.ca_bundle_path = os.environ["SSL_CERT_FILE"] (the SDK pins its own CAs); '
+               "Node: NODE_EXTRA_CA_CERTS and an https agent for HTTPS_PROXY",
+}
+
+
+def _app_environment(mode: str, address: str, ca: Path) -> dict[str, str]:
+    """What a wrapped command (or the user) exports so that its HTTP clients use the proxy."""
+    if mode == "reverse":
+        return {"STRIPE_API_BASE": address, "CONFORMANCE_PROXY_URL": address}
+    ca_path = str(ca.resolve())
+    return {"HTTPS_PROXY": address, "HTTP_PROXY": address, "https_proxy": address, "http_proxy": address,
+            "SSL_CERT_FILE": ca_path, "REQUESTS_CA_BUNDLE": ca_path, "CURL_CA_BUNDLE": ca_path,
+            "NODE_EXTRA_CA_CERTS": ca_path, "CONFORMANCE_PROXY_URL": address}
 
 
 def _run_proxy(
     args: list[str], mode: str, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
     mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
-) -> tuple[bool, int | None]:
-    """Run mitmdump with an addon until Ctrl-C; (interrupted by the user, mitmdump's exit code)."""
+    wrapped: tuple[str, ...] = (), session: bool = False,
+) -> _ProxyRun:
+    """Run mitmdump with an addon until Ctrl-C, or around a command until it exits."""
     with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch, interruptible() as stop:
         if confdir is None:
             confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
@@ -183,24 +238,56 @@ def _run_proxy(
         for option in mitm_options:
             full += ["--set", option]
         mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line),
-                           ready_line=ready_line)
+                           ready_line=ready_line, captured_prefix="session-end " if session else None)
         mitm.start()
+        assert mitm.process is not None
         address = f"http://{listen_host}:{listen_port}"
+        environment = _app_environment(mode, address, confdir / "mitmproxy-ca-cert.pem")
         if mode == "reverse":
             click.echo(ready.format(address=address))
         else:
-            ca = confdir / "mitmproxy-ca-cert.pem"
-            click.echo(f"{ready}: use {address} as the application's HTTPS proxy; trust {ca}:")
-            click.echo(f"  export HTTPS_PROXY={address} SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} NODE_EXTRA_CA_CERTS={ca}")
-        click.echo("Press Ctrl-C to stop.")
-        interrupted = run_until_interrupted(mitm, stop)
-        return interrupted, mitm.stop()
+            click.echo(f"{ready}: use {address} as the application's HTTPS proxy, trusting "
+                       f"{environment['SSL_CERT_FILE']}")
+        run = _ProxyRun(False, None, False)
+        if wrapped:
+            click.echo(f"Running {shlex.join(wrapped)} with {', '.join(sorted(environment))} set")
+            try:
+                child = subprocess.Popen(list(wrapped), env={**os.environ, **environment})
+            except OSError as error:
+                mitm.stop()
+                raise InputError(f"cannot run {wrapped[0]!r}: {error.strerror or error}") from None
+            while child.poll() is None and mitm.process.poll() is None and not stop.is_set():
+                stop.wait(0.1)
+            if child.poll() is None:  # Ctrl-C, or the proxy died under it
+                child.terminate()
+                try:
+                    child.wait(10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            run.command_code = child.wait()
+            run.interrupted = stop.is_set()
+        else:
+            click.echo("  export " + " ".join(f"{name}={value}" for name, value in sorted(environment.items())
+                                              if name.isupper()))
+            click.echo(f"  {SDK_HINTS[mode]}")
+            click.echo("Press Ctrl-C to stop.")
+            run.interrupted = run_until_interrupted(mitm, stop)
+        run.proxy_died = mitm.process.poll() is not None
+        if session and not run.proxy_died:
+            mitm.process.send_signal(signal.SIGHUP)  # the addon prints the session's summary
+            try:
+                run.session = json.loads(mitm.captured.get(timeout=15))
+            except (queue.Empty, ValueError):
+                run.session = None
+        run.proxy_code = mitm.stop()
+        return run
 
 
-@main.command()
+@main.command(cls=_Wrapping)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
               help="reverse: the application uses the server as its API base; forward: as its HTTPS proxy.")
+@click.option("--allow-misses", is_flag=True, help="Exit 0 even when the session asked for something no cassette has.")
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
 @click.option("--exhausted", type=click.Choice(["repeat", "miss"]), default="repeat", show_default=True,
@@ -212,13 +299,20 @@ def _run_proxy(
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
 def serve(
-    paths: tuple[Path, ...], mode: str, listen_host: str, listen_port: int, exhausted: str, miss_status: int,
-    no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
+    paths: tuple[Path, ...], mode: str, allow_misses: bool, listen_host: str, listen_port: int, exhausted: str,
+    miss_status: int, no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
 ) -> None:
     """Answer requests from cassettes, offline: never a request goes upstream.
 
     Identical requests get the recorded answers in recorded order; a request no
-    cassette has gets HTTP 599 with the closest recorded candidates.
+    cassette has gets HTTP 599 with the closest recorded candidates. Give an
+    application after -- to run it against the cassettes as one session:
+
+        conformance serve cassettes/ -- pytest tests/
+
+    When the session ends (the command exits, Ctrl-C), a summary says what was
+    answered, what was missed and what was never asked; a miss makes the exit
+    code 1 (--allow-misses: 0), a failing command passes its own code through.
     """
     from conformance.cassette import iter_interactions
 
@@ -238,9 +332,35 @@ def serve(
     ready = f"Serving {count} interactions from {len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''}"
     if mode == "reverse":
         ready += ": point the application's API base at {address}"
+    wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
     # reverse mode needs an upstream address; nothing is ever sent to it
-    _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(), ready,
-               ready_line=r"serving \d+ interactions")
+    run = _run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(),
+                     ready, ready_line=r"serving \d+ interactions", wrapped=wrapped, session=True)
+    if run.proxy_died:
+        raise InputError(f"the serving proxy stopped (mitmdump exit code {run.proxy_code})")
+    misses = _print_session(run.session)
+    if wrapped and run.command_code:
+        raise SystemExit(run.command_code)
+    raise SystemExit(1 if misses and not allow_misses else 0)
+
+
+def _print_session(session: dict[str, Any] | None) -> int:
+    """The session's summary; how many requests it missed."""
+    if session is None:
+        click.echo("warning: the session's summary could not be read", err=True)
+        return 0
+    misses, unused = session["misses"], session["unused"]
+    click.echo(f"Session: {session['answered']} request{'s' if session['answered'] != 1 else ''} answered, "
+               f"{len(misses)} miss{'es' if len(misses) != 1 else ''}, {len(unused)} recorded interaction"
+               f"{'s' if len(unused) != 1 else ''} never asked for")
+    for miss in misses:
+        closest = f"; closest: {miss['closest']} ({'; '.join(miss['why_not'])})" if miss.get("closest") else ""
+        click.echo(f"  MISS {miss['request']}{closest}")
+    for item in unused[:20]:
+        click.echo(f"  unused: {item['cassette']} #{item['interaction']} {item['endpoint']} {item['request']}")
+    if len(unused) > 20:
+        click.echo(f"  … {len(unused) - 20} more unused")
+    return len(misses)
 
 
 def _cassettes(paths: tuple[Path, ...]) -> list[Path]:

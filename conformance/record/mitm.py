@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import queue
 import re
 import signal
 import subprocess
@@ -57,6 +58,9 @@ class MitmProcess:
     # a script's configure() ran (seen with mitmproxy 12), and a request then would find no cassette.
     ready_line: str | None = None
     _addon_ready: threading.Event = field(default_factory=threading.Event)
+    # Lines the addon prints for this process, not for the user: kept in a queue, never echoed.
+    captured_prefix: str | None = None
+    captured: queue.Queue[str] = field(default_factory=queue.Queue)
     _stopping: bool = False
 
     def start(self) -> None:
@@ -89,6 +93,9 @@ class MitmProcess:
             self._last_lines = (self._last_lines + [line])[-20:]
             if self.ready_line and not self._addon_ready.is_set() and re.search(self.ready_line, line):
                 self._addon_ready.set()
+            if self.captured_prefix and line.startswith(self.captured_prefix):
+                self.captured.put(line[len(self.captured_prefix):])
+                continue
             # Start-up chatter is kept for error messages (the caller prints its own ready line);
             # shutdown chatter (connections cancelled mid-flight) is not the user's business.
             if (self._ready.is_set() and not self._stopping and line.strip() and not _CHATTER.search(line)
