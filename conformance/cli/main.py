@@ -270,8 +270,24 @@ def _run_proxy(
             click.echo("  export " + " ".join(f"{name}={value}" for name, value in sorted(environment.items())
                                               if name.isupper()))
             click.echo(f"  {SDK_HINTS[mode]}")
-            click.echo("Press Ctrl-C to stop.")
-            run.interrupted = run_until_interrupted(mitm, stop)
+            click.echo("Press Ctrl-C to stop." + (" SIGHUP (or POST /__conformance__/reset) ends a session."
+                                                 if session else ""))
+            if session:  # a session ended by SIGHUP to us, or by the reset request: its summary, printed
+                def hang_up(signum: int, frame: object) -> None:
+                    if mitm.process is not None:
+                        mitm.process.send_signal(signal.SIGHUP)
+
+                previous = signal.signal(signal.SIGHUP, hang_up)
+                try:
+                    while not stop.is_set() and mitm.process.poll() is None:
+                        stop.wait(0.2)
+                        while not mitm.captured.empty():
+                            _print_session(json.loads(mitm.captured.get()))
+                finally:
+                    signal.signal(signal.SIGHUP, previous)
+                run.interrupted = stop.is_set()
+            else:
+                run.interrupted = run_until_interrupted(mitm, stop)
         run.proxy_died = mitm.process.poll() is not None
         if session and not run.proxy_died:
             mitm.process.send_signal(signal.SIGHUP)  # the addon prints the session's summary
