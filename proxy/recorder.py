@@ -28,6 +28,8 @@ from conformance.errors import ConformanceError
 from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
 
+DEFAULT_HOST = "api.stripe.com"
+
 
 def _lowered(names: Sequence[str]) -> frozenset[bytes]:
     """Header names as they are compared with mitmproxy's raw header fields."""
@@ -62,6 +64,11 @@ class Recorder:
         )
         loader.add_option(
             "record_headers", Sequence[str], [], "Headers to record besides the ones that matter to Stripe."
+        )
+        loader.add_option(
+            "record_hosts", Sequence[str], [],
+            "Only requests to these hosts are recorded (forward mode; with allow_hosts, others are not even "
+            "intercepted). Empty: every host.",
         )
         loader.add_option(
             "record_echo", bool, True, "Print one line per recorded interaction (redacted)."
@@ -111,6 +118,12 @@ class Recorder:
     def response(self, flow: http.HTTPFlow) -> None:
         if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):
             return
+        hosts = ctx.options.record_hosts
+        if hosts:
+            if flow.request.pretty_host not in hosts:
+                return  # another service's traffic through the same proxy: not the cassette's business
+            if flow.request.pretty_host != DEFAULT_HOST:
+                self.writer.set_header("host", flow.request.pretty_host)
         request, response = flow.request, flow.response
         request_headers, request_content = self._parts(request, self.request_headers)
         response_headers, response_content = self._parts(response, self.response_headers)

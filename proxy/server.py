@@ -36,6 +36,7 @@ from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInte
 from conformance.serve.session import Session
 
 RESET_PATH = "/__conformance__/reset"
+DEFAULT_HOST = "api.stripe.com"  # a cassette's host unless its header says another
 
 
 class CassetteServer:
@@ -48,6 +49,7 @@ class CassetteServer:
         self._watcher: asyncio.Task[None] | None = None
         self._hangup = False
         self.session = Session()
+        self.hosts: set[str] = {DEFAULT_HOST}
 
     def load(self, loader) -> None:
         loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
@@ -75,14 +77,17 @@ class CassetteServer:
             paths = find_cassettes(list(ctx.options.serve_cassettes))
             index = InteractionIndex()
             files = {}
+            hosts = set()
             for path in paths:
                 stat = path.stat()
                 files[path] = (stat.st_size, stat.st_mtime_ns)
-                for interaction in iter_interactions(path):
+                header: dict[str, Any] = {}
+                for interaction in iter_interactions(path, header):
                     index.add(str(path), interaction)
+                hosts.add(str(header.get("host") or DEFAULT_HOST))
         except (CassetteError, OSError) as error:
             raise exceptions.OptionsError(str(error)) from None
-        self.index, self.files = index, files
+        self.index, self.files, self.hosts = index, files, hosts
 
     def running(self) -> None:
         self._start_watching()
@@ -143,6 +148,10 @@ class CassetteServer:
                 return
             live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
                                      request.headers.get("content-type", ""), self.redactor)
+            forward = any(not mode.startswith("reverse") for mode in ctx.options.mode)
+            if forward and request.pretty_host not in self.hosts:
+                flow.response = self._foreign_host(flow)
+                return
             served = self.index.take(live, ctx.options.serve_exhausted)
             if served is not None:
                 self.session.answered += 1
@@ -170,6 +179,18 @@ class CassetteServer:
 
     def udp_start(self, flow: udp.UDPFlow) -> None:
         flow.kill()
+
+    def _foreign_host(self, flow: http.HTTPFlow) -> http.Response:
+        """A request for a host no cassette was recorded from: a miss, never a connection there."""
+        shown = self.redactor.path(f"{flow.request.method} {flow.request.pretty_url.split('?', 1)[0]}")
+        hosts = ", ".join(sorted(self.hosts))
+        message = f"no cassette was recorded from {flow.request.pretty_host} (they are from {hosts})"
+        self._echo(self.redactor.text(f"MISS {shown}: {message}"))
+        self.session.misses.append({"request": shown, "closest": None, "why_not": [message]})
+        body = {"error": {"type": "cassette_miss", "message": f"no recorded interaction matches {shown}: {message}",
+                          "candidates": []}}
+        return http.Response.make(ctx.options.serve_miss_status, self.redactor.text(json.dumps(body, indent=2)),
+                                  {"Content-Type": "application/json"})
 
     def _unanswerable(self, flow: http.HTTPFlow, error: BaseException) -> http.Response:
         """The documented miss for a request that could not even be matched, with the reason."""

@@ -293,6 +293,11 @@ class CassetteWriter:
         if not os.access(parent, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
             raise PermissionError(errno.EACCES, "permission denied", str(self.path))
 
+    def set_header(self, key: str, value: Any) -> None:
+        """A header field learnt from the first interaction (the host it came from); before it is written."""
+        if self._fd < 0 and not self._appending:
+            self._header[key] = value
+
     def _open(self) -> None:
         """At the first interaction: the file appended to, or a new one with its header."""
         if self._appending:

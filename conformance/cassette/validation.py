@@ -154,7 +154,7 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
     return Interaction(request, response, endpoint, index)
 
 
-HEADER_KEYS = ("version", "name", "fixtures", "compare", "source", "meta")
+HEADER_KEYS = ("version", "name", "host", "fixtures", "compare", "source", "meta")
 
 
 def foreign_format(doc: Any) -> str | None:
@@ -189,6 +189,8 @@ def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]
         if key not in HEADER_KEYS:
             raise Invalid((key,), f"unknown header key {key!r} (expected one of: {', '.join(HEADER_KEYS)}; "
                                   "free-form metadata goes under meta:)")
+    if not isinstance(doc.get("host", ""), str):
+        raise Invalid(("host",), "host must be text (the host the interactions were recorded from)")
     fixtures = doc.get("fixtures", [])
     if not isinstance(fixtures, list) or not all(isinstance(f, str) for f in fixtures):
         raise Invalid(("fixtures",), "fixtures must be a list of ids")

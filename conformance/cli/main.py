@@ -95,6 +95,9 @@ def _writable_cassette(path: Path) -> None:
                    "--append says what to do with it.")
 @click.option("--overwrite", is_flag=True,
               help="Replace an existing cassette (kept as NAME.bak until the first interaction is written).")
+@click.option("--host", "hosts", multiple=True, metavar="HOST",
+              help="Forward mode: the host to intercept and record (default: api.stripe.com; repeatable). Other "
+                   "hosts pass through untouched, neither intercepted nor recorded.")
 @click.option("--append", is_flag=True, help="Add to an existing cassette, after its interactions.")
 @click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
               help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
@@ -115,6 +118,7 @@ def record(
     upstream: str | None,
     cassette_path: Path,
     overwrite: bool,
+    hosts: tuple[str, ...],
     append: bool,
     mode: str,
     listen_host: str,
@@ -171,6 +175,9 @@ def record(
     ]
     if name:
         args += ["--set", f"cassette_name={name}"]
+    if mode == "forward":
+        for host in hosts or ("api.stripe.com",):
+            args += ["--set", f"allow_hosts=^{re.escape(host)}(:\\d+)?$", "--set", f"record_hosts={host}"]
     for value in redact_fields:
         args += ["--set", f"redact_fields={value}"]
     for value in redact_patterns:

@@ -135,9 +135,75 @@ def test_forward_mode_record_around_an_app_with_the_sdk_trusting_the_proxy_ca(ap
     cassette = tmp_path / "forward.yaml"
     with FakeStripe(tls=(cert, key)) as upstream:
         recorded = conformance("record", "--mode", "forward", "--cassette", cassette, "--confdir", tmp_path / "mitm",
-                               "--set", f"ssl_verify_upstream_trusted_ca={cert}", "--", sys.executable, app,
+                               "--host", "127.0.0.1", "--set", f"ssl_verify_upstream_trusted_ca={cert}", "--",
+                               sys.executable, app,
                                env={"APP_API_BASE": upstream.replace("localhost", "127.0.0.1")})
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     assert "SSL_CERT_FILE" in recorded.stdout and "updated 4242" in recorded.stdout
     assert len(load(cassette).interactions) == 3
     assert f"trusting {(tmp_path / 'mitm' / 'mitmproxy-ca-cert.pem').resolve()}" in recorded.stdout  # absolute
+
+
+def test_forward_mode_records_stripe_only_and_leaves_other_hosts_untouched(cli, tmp_path):
+    from ..tls import self_signed
+
+    cert, key = self_signed(tmp_path)
+    cassette = tmp_path / "stripe-only.yaml"
+    recorder = cli("record", "--mode", "forward", "--cassette", cassette, "--confdir", tmp_path / "mitm")
+    proxy = recorder.wait_for(r"use (http://127\.0\.0\.1:\d+) as the application's HTTPS proxy").group(1)
+    with FakeStripe(tls=(cert, key)) as other, FakeStripe() as plain:
+        # trusting only the other service's own certificate: it works only if the proxy did not intercept
+        with httpx.Client(proxy=proxy, verify=str(cert), timeout=10,
+                          headers={"Authorization": "Bearer sk_test_" + "A" * 24}) as http:
+            assert http.post(f"{other}/v1/customers", data={"email": "a@b.c"}).status_code == 200
+        with httpx.Client(proxy=proxy, timeout=10, headers={"Authorization": "Bearer sk_test_" + "A" * 24}) as http:
+            assert http.post(f"{plain}/v1/customers", data={"email": "a@b.c"}).status_code == 200
+    assert recorder.interrupt() == 0
+    assert "Recorded nothing" in recorder.text and not cassette.exists()
+
+
+NODE_CLIENT = """
+// A Node client in forward mode: CONNECT through HTTPS_PROXY, TLS trusting NODE_EXTRA_CA_CERTS (mitmproxy's CA).
+const http = require("http"), https = require("https"), tls = require("tls");
+const proxy = new URL(process.env.HTTPS_PROXY), target = new URL(process.env.APP_API_BASE);
+const connect = http.request({host: proxy.hostname, port: proxy.port, method: "CONNECT",
+                              path: `${target.hostname}:${target.port}`});
+connect.on("connect", (res, socket) => {
+  const agent = new https.Agent({socket});
+  agent.createConnection = () => tls.connect({socket, servername: target.hostname});
+  const body = "email=node%40example.com";
+  const req = https.request({host: target.hostname, port: target.port, path: "/v1/customers", method: "POST", agent,
+    headers: {"Authorization": "Bearer sk_test_" + "N".repeat(24), "Content-Type": "application/x-www-form-urlencoded",
+              "Content-Length": body.length}}, (answer) => {
+    let data = ""; answer.on("data", (c) => data += c);
+    answer.on("end", () => { console.log("node got", answer.statusCode, JSON.parse(data).object); process.exit(0); });
+  });
+  req.on("error", (e) => { console.error("node error", e.message); process.exit(7); });
+  req.end(body);
+});
+connect.on("error", (e) => { console.error("proxy error", e.message); process.exit(8); });
+connect.end();
+"""
+
+
+def test_a_node_client_recorded_in_forward_mode(tmp_path):
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed on this machine")
+    from ..tls import self_signed
+
+    cert, key = self_signed(tmp_path)
+    script = tmp_path / "client.js"
+    script.write_text(NODE_CLIENT)
+    cassette = tmp_path / "node.yaml"
+    with FakeStripe(tls=(cert, key)) as upstream:
+        recorded = conformance("record", "--mode", "forward", "--cassette", cassette, "--confdir", tmp_path / "mitm",
+                               "--host", "127.0.0.1", "--set", f"ssl_verify_upstream_trusted_ca={cert}", "--",
+                               node, script, env={"APP_API_BASE": upstream})
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    assert "node got 200 customer" in recorded.stdout
+    (interaction,) = load(cassette).interactions
+    assert interaction.endpoint == "customers.create" and interaction.request.body.value == {"email": "node@example.com"}
+    assert load(cassette).meta.get("host") == "127.0.0.1"
