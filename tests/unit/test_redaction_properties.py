@@ -204,7 +204,8 @@ def test_no_secret_reaches_a_miss_answer_or_line(tmp_path, capsys, secret, place
                                               Body("form", {"name": "Someone Else"})), Response(200)))
     server = CassetteServer()
     with taddons.context(server) as tctx:
-        tctx.configure(server, serve_cassettes=[str(cassette)], serve_reload=False)
+        tctx.configure(server, serve_cassettes=[str(cassette)], serve_reload=False,
+                       mode=["reverse:http://127.0.0.1:9"])
         server.request(flow)
         server.done()
     assert flow.response is not None and flow.response.status_code == 599

@@ -14,7 +14,8 @@ def test_each_answer_is_a_response_of_its_own(tmp_path):
                                   Response(200, {"Content-Type": "application/json"}, Body("json", card))))
     server = CassetteServer()
     with taddons.context(server) as tctx:
-        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False)
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False,
+                       mode=["reverse:http://127.0.0.1:9"])
         answers = []
         for _ in range(2):
             flow = tflow.tflow(req=tutils.treq(method=b"GET", path=b"/v1/customers/cus_1/cards/card_1", content=b""))
@@ -43,7 +44,8 @@ def test_a_recorded_content_encoding_is_applied_to_the_answer(tmp_path):
             200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, Body("json", card))))
     server = CassetteServer()
     with taddons.context(server) as tctx:
-        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False)
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False,
+                       mode=["reverse:http://127.0.0.1:9"])
         flow = tflow.tflow(req=tutils.treq(method=b"GET", path=b"/v1/customers/cus_1/cards/card_1", content=b""))
         server.request(flow)
         server.done()
@@ -58,7 +60,8 @@ def test_whatever_breaks_while_answering_is_a_miss_never_a_pass_through(tmp_path
         writer.append(Interaction(Request("GET", "/v1/customers/cus_1"), Response(200)))
     server = CassetteServer()
     with taddons.context(server) as tctx:
-        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False)
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False,
+                       mode=["reverse:http://127.0.0.1:9"])
 
         def broken(*args: object, **kwargs: object) -> None:
             raise RuntimeError("an addon bug")
@@ -84,3 +87,24 @@ def test_the_server_never_lets_mitmproxy_connect_upstream():
     data = server_hooks.ServerConnectionHookData(server=test_flows.tserver_conn(), client=test_flows.tclient_conn())
     server.server_connect(data)
     assert data.server.error == "card-conformance serve never connects upstream"
+
+
+def test_forward_mode_answers_only_the_hosts_its_cassettes_came_from(tmp_path):
+    path = tmp_path / "one.yaml"
+    with CassetteWriter(path) as writer:
+        writer.append(Interaction(Request("GET", "/v1/customers/cus_1"), Response(200)))
+    server = CassetteServer()
+    with taddons.context(server) as tctx:
+        tctx.configure(server, serve_cassettes=[str(path)], serve_reload=False, mode=["regular"])
+        answers = {}
+        for host in ("api.stripe.com", "api.openai.com"):
+            flow = tflow.tflow(req=tutils.treq(method=b"GET", host=host, port=443, scheme=b"https",
+                                               path=b"/v1/customers/cus_1", content=b""))
+            flow.response = None
+            server.request(flow)
+            answers[host] = flow.response
+        server.done()
+    assert answers["api.stripe.com"].status_code == 200
+    assert answers["api.openai.com"].status_code == 599
+    assert b"no cassette was recorded from api.openai.com (they are from api.stripe.com)" in answers[
+        "api.openai.com"].content
