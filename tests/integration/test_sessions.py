@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -153,7 +154,7 @@ def test_forward_mode_records_stripe_only_and_leaves_other_hosts_untouched(cli, 
     proxy = recorder.wait_for(r"use (http://127\.0\.0\.1:\d+) as the application's HTTPS proxy").group(1)
     with FakeStripe(tls=(cert, key)) as other, FakeStripe() as plain:
         # trusting only the other service's own certificate: it works only if the proxy did not intercept
-        with httpx.Client(proxy=proxy, verify=str(cert), timeout=10,
+        with httpx.Client(proxy=proxy, verify=ssl.create_default_context(cafile=str(cert)), timeout=10,
                           headers={"Authorization": "Bearer sk_test_" + "A" * 24}) as http:
             assert http.post(f"{other}/v1/customers", data={"email": "a@b.c"}).status_code == 200
         with httpx.Client(proxy=proxy, timeout=10, headers={"Authorization": "Bearer sk_test_" + "A" * 24}) as http:
