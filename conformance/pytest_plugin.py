@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conformance.cassette import is_cassette
+from conformance.cassette import foreign_recording, is_cassette
 from conformance.errors import ConformanceError, UnsafeKeyError, refuse_live_key
 from conformance.findings import CassetteResult
 from conformance.report.common import finding_line
@@ -56,6 +56,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     if is_cassette(file_path):  # by its header: a docker-compose.yaml is not collected
         return CassetteFile.from_parent(parent, path=file_path)
+    if file_path.suffix in (".yaml", ".yml", ".json", ".har") and foreign_recording(file_path):
+        return CassetteFile.from_parent(parent, path=file_path)  # collected to fail: never silently skipped
     return None
 
 
@@ -75,6 +77,10 @@ class CassetteItem(pytest.Item):
         from conformance.checks import CompareRules
         from conformance.replay import ReplayOptions, TargetClient, check_target, replay_cassette
 
+        foreign = foreign_recording(self.path)
+        if foreign and not is_cassette(self.path):
+            pytest.fail(f"{self.path}: a {foreign}, not a card-conformance cassette; convert it with: "
+                        f"conformance import {self.path} --out DIR", pytrace=False)
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
         options = ReplayOptions(api_key=config.getoption("conformance_api_key"),

@@ -13,6 +13,7 @@ from conformance.cassette.files import (
     CassetteWriter,
     count_interactions,
     find_cassettes,
+    foreign_recording,
     is_cassette,
     iter_interactions,
     load,
@@ -23,5 +24,5 @@ from conformance.errors import CassetteError
 __all__ = [
     "VERSION", "SUFFIXES", "Body", "Request", "Response", "Interaction", "Cassette", "CassetteError",
     "CassetteWriter", "load", "iter_interactions", "find_cassettes", "is_cassette", "count_interactions",
-    "body_from_bytes", "CassetteExists", "RECORD_MODES",
+    "body_from_bytes", "CassetteExists", "RECORD_MODES", "foreign_recording",
 ]

@@ -27,7 +27,8 @@ from conformance.cassette.validation import Invalid, header_from_dict, interacti
 from conformance.errors import CassetteError, ConformanceError
 
 __all__ = ["SUFFIXES", "iter_interactions", "load", "find_cassettes", "is_cassette", "count_interactions",
-           "CassetteWriter", "CassetteExists", "RECORD_MODES", "dump_document", "HEADER_COMMENT"]
+           "CassetteWriter", "CassetteExists", "RECORD_MODES", "dump_document", "HEADER_COMMENT",
+           "foreign_recording"]
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -136,6 +137,12 @@ def _foreign_by_text(path: Path) -> str | None:
     except OSError:
         return None
     return next((name for pattern, name in _FOREIGN_TEXT if pattern.search(head)), None)
+
+
+def foreign_recording(path: str | os.PathLike[str]) -> str | None:
+    """The format of another tool's recording (VCR.py, Ruby VCR, HAR, a mitmproxy flow file), or None."""
+    path = Path(path)
+    return "mitmproxy flow file" if _flow_file(path) else _foreign_by_text(path)
 
 
 def _flow_file(path: Path) -> bool:

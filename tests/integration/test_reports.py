@@ -173,6 +173,7 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     shutil.copytree(SUITE, project / "cassettes")
     (project / "docker-compose.yaml").write_text("version: '3'\nservices:\n  web:\n    image: nginx\n")
     (project / "cassettes" / "empty.yaml").write_text("version: 1\nname: empty\n")
+    (project / "cassettes" / "vcr.yaml").write_text("interactions: []\nversion: 1\n")  # VCR.py's, not ours
     (project / "pytest.ini").write_text("[pytest]\nconformance_paths = cassettes\n")
     with FakeStripe(deviation="deleted-false") as target:
         process = subprocess.run(
@@ -183,8 +184,9 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     out = process.stdout
     assert process.returncode == 1, out + process.stderr
     assert "docker-compose" not in out  # not a cassette: never collected
-    assert "2 failed, 4 passed" in out
+    assert "3 failed, 4 passed" in out
     assert "FAILED cassettes/empty.yaml::empty - no interactions to replay in" in out
+    assert "FAILED cassettes/vcr.yaml::vcr - " in out and "a VCR.py cassette, not a card-conformance cassette" in out
     summary = next(line for line in out.splitlines() if line.startswith("FAILED cassettes/cards-delete.yaml"))
     assert "cards-delete - #5 cards.delete [invariant.deleted] deleted: expected true, got false" in summary
 
