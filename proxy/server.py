@@ -174,6 +174,11 @@ class CassetteServer:
         """Serving is offline: every connection upstream is refused before it is opened."""
         data.server.error = "card-conformance serve never connects upstream"
 
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        """A CONNECT is accepted only for a host the cassettes were recorded from; any other is refused."""
+        if flow.request.host not in self.hosts:
+            flow.response = self._foreign_host(flow)
+
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         flow.kill()  # raw bytes after a CONNECT are not HTTP: nothing to answer, nothing to relay
 

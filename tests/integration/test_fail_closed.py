@@ -128,5 +128,6 @@ def test_raw_bytes_after_a_connect_are_never_relayed(cli, cassette, sentinel, tm
                 break
             received += chunk
     assert b"SENTINEL" not in received
+    assert received.startswith(b"HTTP/1.1 599")  # not a host of the cassettes: the tunnel is refused
     assert sentinel.connections == 0
     server.interrupt()
