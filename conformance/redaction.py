@@ -188,8 +188,11 @@ class Redactor:
     def text_body(self, text: str, fields: Mapping[str, str] = {}) -> str:
         """A body kept as text (no or another content type): secret fields in multipart parts, JSON-looking
         text and form-looking text, then every pattern."""
-        if (fields or self.extra_fields) and _FORM_TEXT.fullmatch(text.strip()):
-            text = self.form_text(text.strip(), fields)
+        stripped = text.strip()
+        if (fields or self.extra_fields) and _FORM_TEXT.fullmatch(stripped):
+            redacted = self.form_text(stripped, fields)
+            if redacted != stripped:  # a form without its Content-Type; untouched (whitespace and all) otherwise
+                text = redacted
         if 'name="' in text:
             text = _MULTIPART_FIELD.sub(lambda m: self._field_value(m, fields), text)
         if '"' in text and ":" in text:
@@ -235,9 +238,6 @@ class Redactor:
 
     def request_data(self, value: Any) -> Any:
         return self.data(value, REQUEST_FIELDS)
-
-    def request_text(self, value: str) -> str:
-        return self.text_body(value, REQUEST_FIELDS)
 
     def response_data(self, value: Any) -> Any:
         return self.data(value, RESPONSE_FIELDS)

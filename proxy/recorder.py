@@ -24,11 +24,10 @@ from collections.abc import Sequence
 from mitmproxy import ctx, exceptions, http
 
 from conformance.cassette import RECORD_MODES, CassetteWriter
+from conformance.cassette.model import DEFAULT_HOST
 from conformance.errors import ConformanceError
 from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
-
-DEFAULT_HOST = "api.stripe.com"
 
 
 def _lowered(names: Sequence[str]) -> frozenset[bytes]:
@@ -43,6 +42,7 @@ class Recorder:
         self.redactor = Redactor()
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
+        self.hosts: frozenset[str] = frozenset()  # empty: every host
         self.request_headers = _lowered(REQUEST_HEADERS)
         self.response_headers = _lowered(RESPONSE_HEADERS)
 
@@ -92,6 +92,8 @@ class Recorder:
                 self.paths = re.compile(options.record_paths)
             except re.error as error:
                 raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}") from None
+        if "record_hosts" in updated:
+            self.hosts = frozenset(options.record_hosts)
         if "record_headers" in updated:
             self.extra_headers = tuple(options.record_headers)
             self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
@@ -118,12 +120,12 @@ class Recorder:
     def response(self, flow: http.HTTPFlow) -> None:
         if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):
             return
-        hosts = ctx.options.record_hosts
-        if hosts:
-            if flow.request.pretty_host not in hosts:
+        if self.hosts:
+            host = flow.request.pretty_host
+            if host not in self.hosts:
                 return  # another service's traffic through the same proxy: not the cassette's business
-            if flow.request.pretty_host != DEFAULT_HOST:
-                self.writer.set_header("host", flow.request.pretty_host)
+            if host != DEFAULT_HOST:
+                self.writer.set_header("host", host)
         request, response = flow.request, flow.response
         request_headers, request_content = self._parts(request, self.request_headers)
         response_headers, response_content = self._parts(response, self.response_headers)

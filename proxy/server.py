@@ -31,12 +31,12 @@ from mitmproxy import ctx, exceptions, http, tcp, udp
 from mitmproxy.proxy import server_hooks
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
+from conformance.cassette.model import DEFAULT_HOST
 from conformance.redaction import Redactor
 from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.serve.session import Session
 
 RESET_PATH = "/__conformance__/reset"
-DEFAULT_HOST = "api.stripe.com"  # a cassette's host unless its header says another
 
 
 class CassetteServer:
@@ -50,6 +50,7 @@ class CassetteServer:
         self._hangup = False
         self.session = Session()
         self.hosts: set[str] = {DEFAULT_HOST}
+        self.forward = False  # a forward proxy answers only for the hosts its cassettes came from
 
     def load(self, loader) -> None:
         loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
@@ -68,6 +69,8 @@ class CassetteServer:
             self._echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
             self._start_watching()
             self._listen_for_hangup()
+        if "mode" in updated:
+            self.forward = any(not mode.startswith("reverse") for mode in ctx.options.mode)
         if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
             raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
 
@@ -146,12 +149,11 @@ class CassetteServer:
                 flow.response = http.Response.make(200, self.redactor.text(json.dumps(summary, indent=2)),
                                                    {"Content-Type": "application/json"})
                 return
-            live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
-                                     request.headers.get("content-type", ""), self.redactor)
-            forward = any(not mode.startswith("reverse") for mode in ctx.options.mode)
-            if forward and request.pretty_host not in self.hosts:
+            if self.forward and request.pretty_host not in self.hosts:
                 flow.response = self._foreign_host(flow)
                 return
+            live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
+                                     request.headers.get("content-type", ""), self.redactor)
             served = self.index.take(live, ctx.options.serve_exhausted)
             if served is not None:
                 self.session.answered += 1

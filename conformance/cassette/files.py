@@ -84,16 +84,8 @@ DOCUMENT_START = b"---\n"
 DOCUMENT_END = b"\n...\n"
 
 
-def _complete_length(path: Path) -> int | None:
-    """The bytes of a recorded cassette up to its last whole document, when its last write was cut short."""
-    if _cut_after_line(path) is None:
-        return None
-    data = path.read_bytes()
-    return data.rfind(DOCUMENT_END) + len(DOCUMENT_END)
-
-
-def _cut_after_line(path: Path) -> int | None:
-    """For a recorded cassette whose last write was cut short, the line after which it was cut.
+def _whole_documents(path: Path) -> bytes | None:
+    """For a recorded cassette whose last write was cut short, its bytes up to the last whole document.
 
     The recorder starts every document with ``---`` on a line of its own and ends
     it with ``...``; a file that holds such documents but whose tail after the
@@ -117,7 +109,13 @@ def _cut_after_line(path: Path) -> int | None:
     tail = data[end : end + len(DOCUMENT_START)]
     if not DOCUMENT_START.startswith(tail):
         return None  # not what the recorder writes: an error of the file, reported as such
-    return data[:end].count(b"\n")
+    return data[:end]
+
+
+def _cut_after_line(path: Path) -> int | None:
+    """The line after which a recorded cassette was cut short, or None when it was not."""
+    whole = _whole_documents(path)
+    return whole.count(b"\n") if whole is not None else None
 
 
 _TNETSTRING = re.compile(rb"\d{1,12}:\d{1,12}:")
@@ -309,9 +307,9 @@ class CassetteWriter:
         """At the first interaction: the file appended to, or a new one with its header."""
         if self._appending:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-            complete = _complete_length(self.path)
-            if complete is not None:
-                os.ftruncate(self._fd, complete)  # a cut-off last document: cut back to the whole ones
+            whole = _whole_documents(self.path)
+            if whole is not None:
+                os.ftruncate(self._fd, len(whole))  # a cut-off last document: cut back to the whole ones
             self._size = os.fstat(self._fd).st_size
             return
         backup = None

@@ -11,12 +11,13 @@ from typing import Any
 from conformance import forms
 from conformance.routes import endpoint_for
 
-__all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
+__all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "DEFAULT_HOST", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
            "Cassette", "body_from_bytes", "decode_form", "nesting_exceeds"]
 
 VERSION = 1
 BODY_KINDS = ("form", "json", "text", "base64")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+DEFAULT_HOST = "api.stripe.com"  # where a cassette's interactions were recorded, unless its header names a `host`
 # A JSON body nested deeper is kept as text: inside a cassette document (interaction, response,
 # json) it would pass the reader's limit of 64 levels, which every cassette must stay within.
 MAX_BODY_DEPTH = 48

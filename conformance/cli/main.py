@@ -27,9 +27,10 @@ import click
 from conformance import __version__
 from conformance.atomic import check_writable
 from conformance.cassette import load
+from conformance.cassette.model import DEFAULT_HOST
 from conformance.errors import CassetteError, ConformanceError, refuse_live_key
 from conformance.net import check_port_free, check_reachable, free_port
-from conformance.record.mitm import MitmProcess, addon_path, interruptible, run_until_interrupted
+from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
 
@@ -176,7 +177,7 @@ def record(
     if name:
         args += ["--set", f"cassette_name={name}"]
     if mode == "forward":
-        for host in hosts or ("api.stripe.com",):
+        for host in hosts or (DEFAULT_HOST,):
             args += ["--set", f"allow_hosts=^{re.escape(host)}(:\\d+)?$", "--set", f"record_hosts={host}"]
     for value in redact_fields:
         args += ["--set", f"redact_fields={value}"]
@@ -232,7 +233,7 @@ def _run_proxy(
     wrapped: tuple[str, ...] = (), session: bool = False,
 ) -> _ProxyRun:
     """Run mitmdump with an addon until Ctrl-C, or around a command until it exits."""
-    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch, interruptible() as stop:
+    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch, _interruptible() as (stop, _):
         if confdir is None:
             confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
         full = [
@@ -256,6 +257,7 @@ def _run_proxy(
             click.echo(f"{ready}: use {address} as the application's HTTPS proxy, trusting "
                        f"{environment['SSL_CERT_FILE']}")
         run = _ProxyRun(False, None, False)
+        child = None
         if wrapped:
             click.echo(f"Running {shlex.join(wrapped)} with {', '.join(sorted(environment))} set")
             try:
@@ -263,8 +265,28 @@ def _run_proxy(
             except OSError as error:
                 mitm.stop()
                 raise InputError(f"cannot run {wrapped[0]!r}: {error.strerror or error}") from None
-            while child.poll() is None and mitm.process.poll() is None and not stop.is_set():
+        else:
+            click.echo("  export " + " ".join(f"{name}={value}" for name, value in sorted(environment.items())
+                                              if name.isupper()))
+            click.echo(f"  {SDK_HINTS[mode]}")
+            click.echo("Press Ctrl-C to stop." + (" SIGHUP (or POST /__conformance__/reset) ends a session."
+                                                 if session else ""))
+
+        def hang_up(signum: int, frame: object) -> None:  # SIGHUP to us ends the addon's session
+            if mitm.process is not None:
+                mitm.process.send_signal(signal.SIGHUP)
+
+        previous = signal.signal(signal.SIGHUP, hang_up) if session else None
+        try:
+            # Until Ctrl-C, the proxy's end, or the command's; a session ended meanwhile is printed.
+            while not stop.is_set() and mitm.process.poll() is None and (child is None or child.poll() is None):
                 stop.wait(0.1)
+                while not mitm.captured.empty():
+                    _print_session(json.loads(mitm.captured.get()))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGHUP, previous)
+        if child is not None:
             if child.poll() is None:  # Ctrl-C, or the proxy died under it
                 child.terminate()
                 try:
@@ -272,29 +294,7 @@ def _run_proxy(
                 except subprocess.TimeoutExpired:
                     child.kill()
             run.command_code = child.wait()
-            run.interrupted = stop.is_set()
-        else:
-            click.echo("  export " + " ".join(f"{name}={value}" for name, value in sorted(environment.items())
-                                              if name.isupper()))
-            click.echo(f"  {SDK_HINTS[mode]}")
-            click.echo("Press Ctrl-C to stop." + (" SIGHUP (or POST /__conformance__/reset) ends a session."
-                                                 if session else ""))
-            if session:  # a session ended by SIGHUP to us, or by the reset request: its summary, printed
-                def hang_up(signum: int, frame: object) -> None:
-                    if mitm.process is not None:
-                        mitm.process.send_signal(signal.SIGHUP)
-
-                previous = signal.signal(signal.SIGHUP, hang_up)
-                try:
-                    while not stop.is_set() and mitm.process.poll() is None:
-                        stop.wait(0.2)
-                        while not mitm.captured.empty():
-                            _print_session(json.loads(mitm.captured.get()))
-                finally:
-                    signal.signal(signal.SIGHUP, previous)
-                run.interrupted = stop.is_set()
-            else:
-                run.interrupted = run_until_interrupted(mitm, stop)
+        run.interrupted = stop.is_set()
         run.proxy_died = mitm.process.poll() is not None
         if session and not run.proxy_died:
             mitm.process.send_signal(signal.SIGHUP)  # the addon prints the session's summary
@@ -515,7 +515,7 @@ def run_command(
         check_target(target)
         advance = stack.enter_context(progress(console, total))
         verify: bool | str = False if insecure else str(cacert) if cacert else True
-        stop, signals = stack.enter_context(_stopping_on_signals())
+        stop, signals = stack.enter_context(_interruptible())
         result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
                      on_interaction=advance, verify=verify, stop=stop)
         if signals:
@@ -530,8 +530,10 @@ def run_command(
 
 
 @contextlib.contextmanager
-def _stopping_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
-    """Ctrl-C and SIGTERM stop the run after the exchanges in flight, so the reports say what ran."""
+def _interruptible() -> Iterator[tuple[threading.Event, list[int]]]:
+    """Ctrl-C and SIGTERM set the event (and say which signal came) instead of raising, from the moment this is
+    entered, so what runs stops cleanly: a run after the requests in flight, a proxy even while it starts. A
+    second Ctrl-C stops at once."""
     stop = threading.Event()
     received: list[int] = []
 
@@ -540,8 +542,7 @@ def _stopping_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
             raise KeyboardInterrupt
         received.append(signum)
         stop.set()
-        click.echo(f"{signal.Signals(signum).name}: stopping after the requests in flight "
-                   "(again to stop at once)", err=True)
+        click.echo(f"{signal.Signals(signum).name}: stopping (again to stop at once)", err=True)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

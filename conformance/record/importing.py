@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance.cassette import CassetteWriter
+from conformance.cassette import CassetteWriter, foreign_recording
 from conformance.cassette.validation import foreign_format
 from conformance.errors import ConformanceError
 from conformance.record.exchange import build_interaction
@@ -30,7 +30,6 @@ from conformance.redaction import Redactor
 __all__ = ["Exchange", "ImportResult", "NotARecording", "recording_format", "read_exchanges", "import_recording", "FORMATS"]
 
 FORMATS = ("VCR.py cassette", "Ruby VCR cassette", "HAR", "mitmproxy flow file")
-_TNETSTRING = re.compile(rb"\d{1,12}:\d{1,12}:")
 
 
 class NotARecording(ConformanceError):
@@ -67,13 +66,10 @@ class ImportResult:
 
 def recording_format(path: Path) -> tuple[str, Any]:
     """(format name, its loaded data) of a recording; an NotARecording when it is none of :data:`FORMATS`."""
+    if foreign_recording(path) == "mitmproxy flow file":
+        return "mitmproxy flow file", None
     try:
-        with open(path, "rb") as stream:
-            head = stream.read(32)
-            if _TNETSTRING.match(head):
-                return "mitmproxy flow file", None
-            stream.seek(0)
-            text = stream.read().decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as error:
         raise NotARecording(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError:

@@ -7,7 +7,6 @@ connections, pass its output through redaction, and stop it cleanly.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import queue
 import re
@@ -16,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from conformance.errors import ProxyError
 from conformance.processes import dies_with_parent, wait_until_listening
 from conformance.redaction import Redactor
 
-__all__ = ["MitmProcess", "addon_path", "interruptible", "run_until_interrupted"]
+__all__ = ["MitmProcess", "addon_path"]
 
 READY_TIMEOUT = 20.0
 # Per-connection bookkeeping mitmproxy logs at info level; our addons' own lines stay.
@@ -141,28 +140,3 @@ class MitmProcess:
                 self.process.wait()
         self._join_pump()
         return self.process.returncode
-
-
-@contextlib.contextmanager
-def interruptible() -> Iterator[threading.Event]:
-    """Ctrl-C and SIGTERM set the event instead of raising, from the moment this is entered: a signal that
-    arrives while mitmdump starts or the ready line is printed stops the proxy cleanly too."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def run_until_interrupted(mitm: MitmProcess, stop: threading.Event) -> bool:
-    """Block until Ctrl-C/SIGTERM (True) or until mitmdump exits on its own (False)."""
-    assert mitm.process
-    while not stop.is_set() and mitm.process.poll() is None:
-        stop.wait(0.2)
-    return stop.is_set()

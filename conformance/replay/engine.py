@@ -61,6 +61,7 @@ class _SentRequest:
     query_string: str
     headers: dict[str, str]
     content: bytes
+    setup: list[Finding]  # what went wrong preparing it (a token the target would not make)
 
     @property
     def target(self) -> str:
@@ -78,7 +79,6 @@ class _Replay:
     idempotency_keys: dict[str, str] = field(default_factory=dict)
     # recorded id -> the interaction whose failure left it unbound (the first of a chain)
     broken: dict[str, int] = field(default_factory=dict)
-    setup_findings: list[Finding] = field(default_factory=list)  # of the interaction being replayed
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -91,13 +91,14 @@ class _Replay:
         else:
             query = query_string = self.bindings.text(recorded.query)
         content = b""
+        setup: list[Finding] = []
         body = recorded.body
         if body is not None:
             if body.kind == "form" and isinstance(body.value, dict):
                 # Bracket pairs, ids substituted value by value (cheaper than rebuilding the data).
                 pairs = _unredacted_card(forms.encode_pairs(body.value), interaction.response.json())
                 if self.options.tokens == "create":
-                    pairs = [(k, self._made_token(v, recorded.headers) if k in _TOKEN_PARAMETERS else v)
+                    pairs = [(k, self._made_token(v, recorded.headers, setup) if k in _TOKEN_PARAMETERS else v)
                              for k, v in pairs]
                 content = urlencode([(self.bindings.text(k), self.bindings.text(v)) for k, v in pairs]).encode()
             elif body.kind in ("form", "text") and isinstance(body.value, str):
@@ -117,10 +118,11 @@ class _Replay:
                 headers["Idempotency-Key"] = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
         if "Authorization" in recorded.headers:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
-        return _SentRequest(path, query, query_string, headers, content)
+        return _SentRequest(path, query, query_string, headers, content, setup)
 
-    def _made_token(self, value: str, recorded_headers: dict[str, str]) -> str:
-        """A token the target made from the test card a magic token stands for; the magic token when it cannot."""
+    def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
+        """A token the target made from the test card a magic token stands for; the magic token when it cannot,
+        and a finding in ``setup`` that says why."""
         if value not in TEST_CARDS:
             return value
         number, cvc = TEST_CARDS[value]
@@ -137,7 +139,7 @@ class _Replay:
         if isinstance(made, str) and made:
             return made
         said = (f"{answer.status_code}: {snippet(answer.text, 120)}" if answer is not None else "no answer")
-        self.setup_findings.append(Finding(
+        setup.append(Finding(
             "setup.token", "", f"the target did not make a token for {value} (POST /v1/tokens with its test card "
                                f"ending {number[-4:]} answered {said}); {value} was sent as recorded",
             value, answer.status_code if answer is not None else MISSING))
@@ -150,7 +152,6 @@ class _Replay:
             recorded.status,
         )
         blocked_by = self._blocked_by(interaction)
-        self.setup_findings = []
         sent = self.request(interaction)
         self.checks.request_sent(interaction, sent.path)
         started = time.perf_counter()
@@ -158,15 +159,16 @@ class _Replay:
             response = self.client.request(interaction.request.method, sent.target, headers=sent.headers,
                                            content=sent.content)
         except httpx.HTTPError as error:
-            result.findings = [redact_finding(_fault(error, self.client.timeout, recorded.status),
-                                              self.options.redactor)]  # the error text may quote the request
+            # the error text may quote the request: redacted like every finding
+            result.findings = [redact_finding(f, self.options.redactor)
+                               for f in [*sent.setup, _fault(error, self.client.timeout, recorded.status)]]
             self._after(interaction, result, blocked_by)
             return result
         finally:
             result.seconds = time.perf_counter() - started
         result.actual_status = response.status_code
         exchange = self._exchange(interaction, sent, response)
-        findings = self.setup_findings + run_checks(exchange, self.checks)
+        findings = sent.setup + run_checks(exchange, self.checks)
         result.findings = [redact_finding(f, self.options.redactor) for f in findings]
         self._after(interaction, result, blocked_by)
         if result.findings and self.options.keep_bodies:
@@ -268,12 +270,8 @@ def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
 
 
 def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
-    compare = header.get("compare")
-    if not isinstance(compare, dict):
-        return base
-    ignore = compare.get("ignore") or []
-    exact = compare.get("exact") or []
-    return base.with_overrides([str(p) for p in ignore], [str(p) for p in exact])
+    compare = header.get("compare") or {}  # validated with the header: lists of keys or paths
+    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()))
 
 
 def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
