@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["ConformanceError", "CassetteError", "ReportError", "TargetError", "ProxyError", "UnsafeKeyError",
+__all__ = ["ConformanceError", "CassetteError", "ReportError", "TargetError", "ProxyError", "UnsafeKeyError", "SpecError",
            "LIVE_KEY_PREFIXES", "refuse_live_key"]
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
@@ -43,6 +43,10 @@ class TargetError(ConformanceError):
 
 class ProxyError(ConformanceError):
     """mitmdump cannot listen where asked, or stopped at start-up."""
+
+
+class SpecError(ConformanceError):
+    """An OpenAPI description (``--openapi``) that cannot be read or is not OpenAPI 3."""
 
 
 class UnsafeKeyError(ConformanceError):

@@ -39,6 +39,7 @@ class Rule:
 
 _COMPARISON = "the recording"
 _REFERENCE = "Stripe API reference"
+_CONTRACT = "the OpenAPI description given with --openapi"
 
 RULES: dict[str, Rule] = {
     rule.id: rule
@@ -74,6 +75,22 @@ RULES: dict[str, Rule] = {
              "a list breaks `object: list`, `has_more`, `url`, `limit` or paging with `starting_after`", _REFERENCE),
         Rule("invariant.error", Severity.FAILURE,
              "an error answer lacks an `error` object with a string `type` and `message`", _REFERENCE),
+        Rule("schema.type", Severity.FAILURE,
+             "a value has another JSON type than the contract says (`\"2030\"` for an integer `exp_year`), "
+             "or fits none of its alternatives", _CONTRACT),
+        Rule("schema.required", Severity.FAILURE, "a key the contract requires is missing (a customer without `livemode`)",
+             _CONTRACT),
+        Rule("schema.enum", Severity.FAILURE, "a value is not one the contract allows (`object`, `error.type`…)", _CONTRACT),
+        Rule("schema.additional", Severity.WARNING, "a key the contract does not list (a failure with `--strict`)",
+             _CONTRACT),
+        Rule("schema.expand", Severity.FAILURE,
+             "an expandable field is the object though the request did not ask for `expand[]`, or an id though it did",
+             _CONTRACT),
+        Rule("schema.constraint", Severity.FAILURE, "a value breaks another constraint of the contract (length, range, "
+             "pattern)", _CONTRACT),
+        Rule("schema.status", Severity.FAILURE, "the contract documents no such status for the operation", _CONTRACT),
+        Rule("schema.operation", Severity.WARNING, "the contract has no operation for the request's method and path",
+             _CONTRACT),
         Rule("setup.token", Severity.FAILURE,
              "with `--tokens create`, the target did not make a token from a test card (the magic token is sent)",
              "the run"),

@@ -21,9 +21,9 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from conformance.checks.paths import display_path, parse_path, path_pattern
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
+from conformance.paths import display_path, parse_path, path_pattern
 from conformance.rules import RULES, Severity
 from conformance.text import json_type
 

@@ -16,6 +16,7 @@ from typing import Any
 from conformance.cassette.model import Interaction
 from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules
 from conformance.checks.invariants import InvariantState
+from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.routes import match_route
 from conformance.rules import Severity
@@ -47,6 +48,7 @@ class CheckState:
     """What the checks of one cassette's replay remember from one interaction to the next."""
 
     rules: CompareRules = field(default_factory=CompareRules)
+    contract: Contract | None = None  # the OpenAPI description of --openapi
     invariants: InvariantState = field(default_factory=InvariantState)
     # card id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
     set_fields: dict[str, frozenset[str]] = field(default_factory=dict)

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.checks.paths import display_path
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
+from conformance.paths import display_path
 from conformance.routes import match_route
 from conformance.rules import Severity
 from conformance.text import JSON_TYPE_NAMES

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from conformance.cassette import Interaction, iter_interactions
 from conformance.cassette.validation import interaction_to_dict
+from conformance.contract import Contract, expanded_paths
 from conformance.ids import ID_PATTERN
 from conformance.record.exchange import redact_interaction
 from conformance.redaction import Redactor
@@ -32,9 +33,11 @@ class Problem:
     path: Path
     line: int | None
     message: str
+    warning: bool = False  # a warning does not make `check` fail (unless --strict)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: warning: {self.message}" if self.warning else f"{where}: {self.message}"
 
 
 def find_secrets(text: str, redactor: Redactor) -> list[str]:
@@ -46,8 +49,13 @@ def find_secrets(text: str, redactor: Redactor) -> list[str]:
                   - {marker[len("[REDACTED:"):-1] for marker in _MARKED.findall(text)}) or ["secret"]
 
 
-def check_cassette(path: Path, redactor: Redactor | None = None) -> list[Problem]:
-    """The problems of one cassette; raises CassetteError when it cannot be read at all."""
+def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contract | None = None,
+                   strict: bool = False) -> list[Problem]:
+    """The problems of one cassette; raises CassetteError when it cannot be read at all.
+
+    With a ``contract``, every recorded response is validated against it: a recording that contradicts the
+    published contract would otherwise become the yardstick of every run.
+    """
     redactor = redactor or Redactor()
     problems: list[Problem] = []
     header: dict = {}
@@ -60,6 +68,8 @@ def check_cassette(path: Path, redactor: Redactor | None = None) -> list[Problem
             fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
         problems.extend(_replayability(path, interaction, minted, fixtures))
         encoded.extend(_unredacted(path, interaction, redactor))
+        if contract is not None:
+            problems.extend(_against_contract(path, interaction, contract, strict))
         starts.append(interaction.line or 0)
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
@@ -87,6 +97,18 @@ def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> lis
     return [Problem(path, interaction.line, f"interaction {interaction.index} holds an unredacted "
                                             f"{', '.join(kinds)} (inside an encoded value: a raw form, a "
                                             "percent-escape or a base64 body); record it again, or redact it")]
+
+
+def _against_contract(path: Path, interaction: Interaction, contract: Contract, strict: bool) -> list[Problem]:
+    request, response = interaction.request, interaction.response
+    if response.body is None or response.body.kind != "json":
+        return []
+    form = request.body.value if request.body is not None and request.body.kind == "form" else None
+    findings = contract.validate(request.method, request.path, response.status, response.body.value,
+                                 expanded_paths(request.query, form), strict=strict)
+    return [Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): "
+                                            f"[{finding.rule}] {finding.message}", warning=not finding.is_failure)
+            for finding in findings]
 
 
 def _readable(interaction: Interaction) -> str:

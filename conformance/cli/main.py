@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -35,6 +35,18 @@ from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+if TYPE_CHECKING:
+    from conformance.contract import Contract
+
+_OPENAPI_HELP = ("Also judge every response by this OpenAPI description (Stripe's spec3.json or spec3.yaml, "
+                 "from github.com/stripe/openapi).")
+
+
+def _contract(openapi: Path | None) -> Contract | None:
+    from conformance.contract import load_contract
+
+    return load_contract(openapi) if openapi is not None else None
 
 
 class InputError(click.ClickException):
@@ -428,7 +440,9 @@ def _report_written(path: Path, before: bytes | None) -> None:
 @click.option("--api-key", envvar="STRIPE_API_KEY", default="sk_test_card_conformance", show_default=True,
               help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette.")
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
-@click.option("--strict", is_flag=True, help="Keys not in the recording are failures, not warnings.")
+@click.option("--strict", is_flag=True,
+              help="Keys not in the recording (or, with --openapi, not in the contract) are failures, not warnings.")
+@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=_OPENAPI_HELP)
 @click.option("--ignore", "ignore", multiple=True, metavar="PATH",
               help="Do not compare this key or path (data[*].fingerprint, **.wallet), and drop any finding there; "
                    "RULE or RULE:PATH drops a rule's findings (invariant.card:wallet); repeatable.")
@@ -461,6 +475,7 @@ def run_command(
     api_key: str,
     allow_live: bool,
     strict: bool,
+    openapi: Path | None,
     ignore: tuple[str, ...],
     exact: tuple[str, ...],
     timeout: float,
@@ -503,10 +518,11 @@ def run_command(
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None
+    contract = _contract(openapi)
     total = _interactions_to_check(cassettes, paths, "replay")
     redactor = Redactor()
     options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                            redactor=redactor, tokens=tokens)
+                            redactor=redactor, tokens=tokens, contract=contract)
     console = Console(highlight=False, soft_wrap=True)
     with contextlib.ExitStack() as stack:
         if target_cmd:
@@ -684,20 +700,24 @@ def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, al
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def check(paths: tuple[Path, ...]) -> None:
-    """Lint cassettes: format, no secret, every request replayable.
+@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=_OPENAPI_HELP)
+@click.option("--strict", is_flag=True, help="Keys the OpenAPI description does not list are problems, not warnings.")
+def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool) -> None:
+    """Lint cassettes: format, no secret, every request replayable, and with --openapi every recorded
+    response as the published contract describes it.
 
-    Exit code 0: clean; 1: problems found; 2: a cassette could not be read.
+    Exit code 0: clean (warnings allowed); 1: problems found; 2: a cassette or the spec could not be read.
     """
     from conformance.cassette import count_interactions
     from conformance.checks.lint import check_cassette
 
     cassettes = _cassettes(paths)
-    problems = unreadable = interactions = 0
+    contract = _contract(openapi)
+    problems = warnings = unreadable = interactions = 0
     redactor = Redactor()
     for path in cassettes:
         try:
-            found = check_cassette(path, redactor)
+            found = check_cassette(path, redactor, contract, strict)
         except CassetteError as error:
             unreadable += 1
             click.echo(str(error))
@@ -706,11 +726,15 @@ def check(paths: tuple[Path, ...]) -> None:
         interactions += count
         if not count:
             click.echo(f"warning: {path}: holds no interaction: nothing in it was checked")
-        problems += len(found)
+        warnings += sum(problem.warning for problem in found)
+        problems += sum(not problem.warning for problem in found)
         for problem in found:
             click.echo(str(problem))
-    click.echo(f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} checked: "
-               f"{problems} problem{'s' if problems != 1 else ''}, {unreadable} unreadable")
+    against = f" against {contract.name}" if contract is not None else ""
+    click.echo(f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} checked{against}: "
+               f"{problems} problem{'s' if problems != 1 else ''}, "
+               + (f"{warnings} warning{'s' if warnings != 1 else ''}, " if warnings else "")
+               + f"{unreadable} unreadable")
     if not unreadable and not interactions:
         raise InputError(f"no interactions to check in {', '.join(map(str, paths))}: every cassette is empty")
     raise SystemExit(2 if unreadable else 1 if problems else 0)

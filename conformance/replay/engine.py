@@ -25,6 +25,7 @@ from conformance import forms, testcards
 from conformance.cassette import CassetteError, Interaction, iter_interactions
 from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
+from conformance.contract import Contract
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
 from conformance.ids import ID_PATTERN
 from conformance.record.exchange import GENERATED_KEY
@@ -49,6 +50,7 @@ class ReplayOptions:
     # "magic": send Stripe's test tokens (tok_visa) as recorded; "create": make a token at the target from
     # the test card each stands for, for targets that do not know them (localstripe)
     tokens: str = "magic"
+    contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
 
 
 _TOKEN_PARAMETERS = ("source", "card", "default_source")
@@ -290,7 +292,7 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
                 break
             if replay is None:
                 result.name = header.get("name", path.stem)
-                replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header)))
+                replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header), options.contract))
             result.interactions.append(replay.replay(interaction))
             if on_interaction is not None:
                 on_interaction()

@@ -29,13 +29,15 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
      "serving is offline matching, not replay"),
     ("conformance.checks", ("conformance.report", "conformance.replay", "conformance.record.mitm"),
      "checks judge exchanges; they neither send nor report"),
+    ("conformance.contract", ("conformance.checks", "conformance.replay", "conformance.report", "conformance.record",
+                              "conformance.serve", "conformance.suite"), "the contract judges bodies; it knows no run"),
     ("conformance.report", ("conformance.replay", "conformance.checks", "conformance.record", "conformance.serve"),
      "reports read results only"),
     ("conformance_proxy", ("conformance.replay", "conformance.checks", "conformance.report", "click"),
      "the addons run inside mitmproxy"),
 ]
 FOUNDATION = ("errors", "rules", "findings", "routes", "redaction", "forms", "ids", "text", "atomic", "net",
-              "processes", "testcards")
+              "processes", "testcards", "paths")
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,266 @@
+"""Judging a response body by the contract: the schema of its operation and status, with JSON paths.
+
+A validator is compiled (jsonschema-rs, draft 4 as OpenAPI 3.0 is) once per
+operation and status, the first time it is needed. A valid body costs one
+``is_valid`` call (~1 µs for a card); only an invalid one is explained.
+
+Stripe says ``anyOf`` where it means "one of these objects" (the card update
+answers a card, a bank account or a source). When no branch fits, the finding
+comes from the branch the body is closest to — the one whose ``object`` and
+type it has, with the fewest problems — so a card with a string ``exp_year``
+reads ``exp_year: the contract says integer``, not "matches no alternative".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from conformance.contract.operations import Operation, OperationIndex
+from conformance.contract.spec import CONTRACT_URI, load_spec
+from conformance.findings import MISSING, Finding
+from conformance.ids import id_prefix
+from conformance.paths import display_path
+from conformance.rules import Severity
+from conformance.text import json_type, snippet
+
+__all__ = ["Contract", "load_contract", "expanded_paths"]
+
+Kind = jsonschema_rs.ValidationErrorKind
+
+
+class _Expandable:
+    """The ``x-expandable`` keyword: a field Stripe returns as an id unless the request asked for
+    ``expand[]``; the object is reported here and kept when the request asked for it."""
+
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+        self.fields = [f for f in value if isinstance(f, str)] if isinstance(value, list) else []
+
+    def iter_errors(self, instance: Any) -> Iterator[Exception]:
+        if isinstance(instance, dict):
+            for field in self.fields:
+                if isinstance(instance.get(field), dict):
+                    yield ValueError(field)
+
+    def validate(self, instance: Any) -> None:
+        for error in self.iter_errors(instance):
+            raise error
+
+
+def expanded_paths(*sources: Any) -> frozenset[str]:
+    """The request's ``expand[]`` (query and form body), with every prefix: ``customer.default_source``
+    expands ``customer`` too."""
+    paths: set[str] = set()
+    for source in sources:
+        value = source.get("expand") if isinstance(source, Mapping) else None
+        items = value.values() if isinstance(value, Mapping) else [value] if isinstance(value, str) else value or []
+        for item in items:
+            if isinstance(item, str) and item:
+                parts = item.split(".")
+                paths.update(".".join(parts[: n + 1]) for n in range(len(parts)))
+    return frozenset(paths)
+
+
+class Contract:
+    """An OpenAPI description, ready to judge responses. Safe to share between replay workers."""
+
+    def __init__(self, source: Path, converted: dict[str, Any]) -> None:
+        self.source = source
+        self.api_version: str = converted.get("api_version", "")
+        self._draft = jsonschema_rs.Draft4 if str(converted.get("openapi", "3.0")).startswith("3.0") \
+            else jsonschema_rs.Draft202012
+        self._registry = jsonschema_rs.Registry([(CONTRACT_URI, {"components": converted["components"]})],
+                                                draft=self._draft)
+        self.operations = OperationIndex([Operation(m, t, o, r) for m, t, o, r in converted["operations"]])
+        self._validators: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.source.name + (f" (API {self.api_version})" if self.api_version else "")
+
+    def operation(self, method: str, path: str) -> Operation | None:
+        return self.operations.find(method, path)
+
+    def _validator(self, operation: Operation, status_key: str, schema: Any) -> Any:
+        key = (operation.operation_id, status_key)
+        with self._lock:
+            validator = self._validators.get(key)
+            if validator is None:
+                cls = jsonschema_rs.Draft4Validator if self._draft == jsonschema_rs.Draft4 \
+                    else jsonschema_rs.Draft202012Validator
+                validator = cls(schema, registry=self._registry, keywords={"x-expandable": _Expandable})
+                self._validators[key] = validator
+            return validator
+
+    def validate(self, method: str, path: str, status: int, body: Any, expand: frozenset[str] = frozenset(),
+                 *, strict: bool = False) -> list[Finding]:
+        """The findings of one response: ``schema.*`` rules, paths into the body. ``body`` None (not JSON)
+        is left to the comparison's ``body.json``."""
+        operation = self.operation(method, path)
+        if operation is None:
+            return [Finding("schema.operation", "", f"the contract ({self.name}) has no operation {method} {path}",
+                            "a documented operation", f"{method} {path}")]
+        documented = operation.response_schema(status)
+        if documented is None:
+            return [Finding("schema.status", "", f"the contract documents no {status} answer for {method} "
+                                                 f"{operation.template}", sorted(operation.responses), status)]
+        status_key, schema = documented
+        if schema is None or body is None:
+            return []
+        validator = self._validator(operation, status_key, schema)
+        findings = [] if validator.is_valid(body) else _explain(validator.iter_errors(body), body, expand, strict)
+        if expand:
+            findings += _unexpanded(body, expand)
+        return findings
+
+
+def load_contract(path: Path) -> Contract:
+    """Read (or take from the cache) and prepare ``path``; SpecError when it is no OpenAPI 3 description."""
+    return Contract(path, load_spec(path))
+
+
+def _schema_name(error: Any) -> str:
+    """The component a failing keyword belongs to (``card``), from the end of its schema path."""
+    path = list(error.schema_path)
+    for index in range(len(path) - 2, -1, -1):
+        if path[index] == "schemas" and isinstance(path[index + 1], str):
+            return f"`{path[index + 1]}`"
+    return "response"
+
+
+def _disqualifies(error: Any, where: list[Any]) -> bool:
+    """A branch meant for another type of value, or another kind of object."""
+    at = list(error.instance_path)
+    if at == where and isinstance(error.kind, Kind.Type):
+        return True
+    if at == where + ["object"] and isinstance(error.kind, (Kind.Enum, Kind.Constant)):
+        return True
+    return at == where and isinstance(error.kind, Kind.AnyOf) and _closest_branch(error) is None
+
+
+def _cost(error: Any, where: list[Any]) -> tuple[int, int]:
+    """How far a body is from a branch, (at the object itself, deeper down): one per problem, one per
+    unexpected key, a nested ``anyOf`` by its closest branch. A customer lacking ``livemode`` whose ten cards
+    carry a key more is a customer, not a deleted customer."""
+    count = len(error.kind.unexpected) if isinstance(error.kind, Kind.AdditionalProperties) else 1
+    if isinstance(error.kind, (Kind.AnyOf, Kind.OneOfNotValid)):
+        branch = _closest_branch(error)
+        if branch is not None:
+            inner = [_cost(sub, where) for sub in branch]
+            return sum(c[0] for c in inner), sum(c[1] for c in inner)
+    return (count, 0) if list(error.instance_path) == where else (0, count)
+
+
+def _closest_branch(error: Any) -> list[Any] | None:
+    where = list(error.instance_path)
+    best: tuple[int, int, int] | None = None
+    chosen: list[Any] | None = None
+    for index, errors in enumerate(error.kind.context):
+        if any(_disqualifies(sub, where) for sub in errors):
+            continue
+        costs = [_cost(sub, where) for sub in errors]
+        rank = (sum(c[0] for c in costs), sum(c[1] for c in costs), index)
+        if best is None or rank < best:
+            best, chosen = rank, errors
+    return chosen
+
+
+def _leaves(errors: Iterable[Any]) -> Iterator[Any]:
+    for error in errors:
+        if isinstance(error.kind, (Kind.AnyOf, Kind.OneOfNotValid)):
+            branch = _closest_branch(error)
+            if branch is not None:
+                yield from _leaves(branch)
+                continue
+        yield error
+
+
+def _value(value: Any) -> Any:
+    return value if not isinstance(value, (dict, list)) else json_type(value)
+
+
+def _json(value: Any) -> str:
+    return snippet(json.dumps(value, ensure_ascii=False, default=str), 60)
+
+
+def _explain(errors: Iterable[Any], body: Any, expand: frozenset[str], strict: bool) -> list[Finding]:
+    findings: dict[str, Finding] = {}  # one per path: the first (a type) says enough; anyOf branches repeat
+    for error in _leaves(errors):
+        parts = list(error.instance_path)
+        path = display_path(parts)
+        where = path or "the body"
+        value = error.instance
+        kind = error.kind
+        name = _schema_name(error)
+        new: list[Finding] = []
+        if isinstance(kind, Kind.Type):
+            wanted = " or ".join(kind.types)
+            new.append(Finding("schema.type", path, f"{where}: the contract's {name} says {wanted}, got "
+                                                    f"{json_type(value)} ({_json(value)})",
+                               wanted, _value(value)))
+        elif isinstance(kind, Kind.Required):
+            at = display_path(parts + [kind.property])
+            new.append(Finding("schema.required", at, f"{at} is missing; the contract's {name} requires it",
+                               "present", MISSING))
+        elif isinstance(kind, (Kind.Enum, Kind.Constant)):
+            options = kind.options if isinstance(kind, Kind.Enum) else [kind.expected_value]
+            new.append(Finding("schema.enum", path, f"{where}: {_json(value)} is not one of the contract's "
+                                                    f"{', '.join(map(_json, options))} ({name})", options, _value(value)))
+        elif isinstance(kind, Kind.AdditionalProperties):
+            severity = Severity.FAILURE if strict else Severity.WARNING
+            for key in kind.unexpected:
+                at = display_path(parts + [key])
+                got = value.get(key) if isinstance(value, dict) else None
+                new.append(Finding("schema.additional", at, f"{at}: the contract's {name} does not list this key",
+                                   MISSING, _value(got), severity))
+        elif isinstance(kind, Kind.Custom) and kind.keyword == "x-expandable":
+            field = kind.message
+            at = display_path(parts + [field])
+            dotted = ".".join(str(p) for p in parts + [field] if not isinstance(p, int))
+            if dotted not in expand:
+                new.append(Finding("schema.expand", at, f"{at} is the expanded object, but the request did not ask "
+                                                        f"for expand[]={dotted} (the contract's {name} returns its id)",
+                                   "an id", "an object"))
+        elif isinstance(kind, (Kind.AnyOf, Kind.OneOfNotValid)):
+            new.append(Finding("schema.type", path, f"{where}: {json_type(value)} {_json(value)} "
+                                                    f"fits none of the contract's {len(kind.context)} alternatives "
+                                                    f"({name})", "one of the alternatives", _value(value)))
+        else:
+            new.append(Finding("schema.constraint", path, f"{where}: {snippet(error.message, 120)} ({name})",
+                               None, _value(value)))
+        for finding in new:
+            findings.setdefault(finding.path, finding)
+    return sorted(findings.values(), key=lambda f: f.path)
+
+
+def _unexpanded(body: Any, expand: frozenset[str]) -> list[Finding]:
+    """Fields the request asked to expand that came back as ids."""
+    findings: list[Finding] = []
+
+    def walk(value: Any, segments: list[str], parts: list[Any], asked: str) -> None:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, segments, parts + [index], asked)
+            return
+        if not isinstance(value, dict) or not segments or segments[0] not in value:
+            return
+        child = value[segments[0]]
+        if len(segments) > 1:
+            walk(child, segments[1:], parts + [segments[0]], asked)
+        elif isinstance(child, str) and id_prefix(child) is not None:
+            at = display_path(parts + [segments[0]])
+            findings.append(Finding("schema.expand", at, f"{at} is still an id although the request asked for "
+                                                         f"expand[]={asked}", "the object", child))
+
+    leaves = [path for path in expand if not any(other.startswith(path + ".") for other in expand)]
+    for asked in sorted(leaves):
+        segments = asked.split(".")
+        for depth in range(1, len(segments) + 1):  # customer.default_source: customer, then its default_source
+            walk(body, segments[:depth], [], ".".join(segments[:depth]))
+    return list({finding.path: finding for finding in findings}.values())
