@@ -45,8 +45,12 @@ def find_secrets(text: str, redactor: Redactor) -> list[str]:
     redacted = redactor.text(text)
     if redacted == text:
         return []
-    return sorted({marker[len("[REDACTED:"):-1] for marker in _MARKED.findall(redacted)}
-                  - {marker[len("[REDACTED:"):-1] for marker in _MARKED.findall(text)}) or ["secret"]
+    return sorted(_kinds(redacted) - _kinds(text)) or ["secret"]
+
+
+def _kinds(text: str) -> set[str]:
+    """What markers say was removed: ``card-number`` for ``[REDACTED:card-number:visa-4242]``."""
+    return {marker[len("[REDACTED:"):-1].split(":")[0] for marker in _MARKED.findall(text)}
 
 
 def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contract | None = None,
@@ -92,8 +96,7 @@ def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> lis
     redacted = _readable(redact_interaction(interaction, redactor))
     if stored == redacted:
         return []
-    kinds = sorted({m[len("[REDACTED:"):-1] for m in _MARKED.findall(redacted)}
-                   - {m[len("[REDACTED:"):-1] for m in _MARKED.findall(stored)}) or ["secret"]
+    kinds = sorted(_kinds(redacted) - _kinds(stored)) or ["secret"]
     return [Problem(path, interaction.line, f"interaction {interaction.index} holds an unredacted "
                                             f"{', '.join(kinds)} (inside an encoded value: a raw form, a "
                                             "percent-escape or a base64 body); record it again, or redact it")]

@@ -235,11 +235,18 @@ def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Find
 
 
 def _unredacted_card(pairs: list[tuple[str, str]], recorded_response: Any) -> list[tuple[str, str]]:
-    """Put a test card number (and CVC) where the recording has redaction markers."""
-    if not any(key == "card[number]" and value.startswith("[REDACTED:") for key, value in pairs):
+    """Put a test card number (and CVC) where the recording has redaction markers: the card the marker
+    names (``[REDACTED:card-number:amex-8431]``), else the one whose ``last4`` the recorded response shows."""
+    numbers = [value for key, value in pairs if key == "card[number]" and value.startswith("[REDACTED:")]
+    if not numbers:
         return pairs
-    recorded_card = recorded_response.get("card") if isinstance(recorded_response, dict) else None
-    number, cvc = testcards.for_last4(recorded_card.get("last4") if isinstance(recorded_card, dict) else None)
+    named = testcards.by_alias(numbers[0][len("[REDACTED:card-number:"):-1]) \
+        if numbers[0].startswith("[REDACTED:card-number:") else None
+    if named is not None:
+        number, cvc = named.number, named.cvc
+    else:
+        recorded_card = recorded_response.get("card") if isinstance(recorded_response, dict) else None
+        number, cvc = testcards.for_last4(recorded_card.get("last4") if isinstance(recorded_card, dict) else None)
     replacements = {"card[number]": number, "card[cvc]": cvc}
     return [(key, replacements[key] if key in replacements and value.startswith("[REDACTED:") else value)
             for key, value in pairs]

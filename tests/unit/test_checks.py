@@ -26,7 +26,8 @@ def rules(findings: list[Finding]) -> list[tuple[str, str]]:
 
 def test_the_registered_checks_run_documentation_first():
     assert [check.__name__ for check in CHECKS] == [
-        "documented_invariants", "route_exists", "status_matches", "body_is_json", "body_matches_recording"]
+        "documented_invariants", "contract_conforms", "route_exists", "status_matches", "body_is_json",
+        "body_matches_recording"]
 
 
 def test_an_invariant_reports_a_path_the_comparison_would_report_again():

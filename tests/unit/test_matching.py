@@ -69,3 +69,9 @@ def test_a_miss_lists_the_nearest_recordings_first_with_their_reasons():
     assert [served.interaction.request.path for served, _ in closest] == ["/v1/customers/cus_1/cards",
                                                                           "/v1/customers/cus_2"]
     assert closest[0][1] == ["query: recorded has limit=3; request has limit=2"]
+
+
+def test_a_named_test_card_matches_only_its_own_recording():
+    amex = recorded("POST", "/v1/tokens", form={"card": {"number": "[REDACTED:card-number:amex-8431]"}})
+    assert reasons(live("POST", "/v1/tokens", b"card[number]=371449635398431"), amex) == []
+    assert reasons(live("POST", "/v1/tokens", b"card[number]=4242424242424242"), amex) != []

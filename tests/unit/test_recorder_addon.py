@@ -105,7 +105,7 @@ def test_secrets_in_paths_queries_and_echoed_responses_are_redacted(recorder, tm
     text = path.read_text()
     assert KEY not in text and "4242424242424242" not in text and "seti_1_secret_2" not in text
     (interaction,) = load(path).interactions
-    assert interaction.request.query == {"key": "[REDACTED:sk_test]", "card": {"number": "[REDACTED:card-number]"}}
+    assert interaction.request.query == {"key": "[REDACTED:sk_test]", "card": {"number": "[REDACTED:card-number:visa-4242]"}}
 
 
 def test_invalid_options_are_refused(recorder, tmp_path):

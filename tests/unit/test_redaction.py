@@ -2,7 +2,8 @@ import base64
 
 import pytest
 
-from conformance.redaction import Redactor, luhn_valid
+from conformance.redaction import REQUEST_FIELDS, Redactor, luhn_valid
+from conformance.testcards import CARDS
 
 KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
 
@@ -15,8 +16,9 @@ KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
         ("rk_test_" + "abcdef0123456789", "[REDACTED:rk_test]"),
         ("whsec_" + "abcdefghijklmnop", "[REDACTED:whsec]"),
         ("pi_3Nabc_secret_XyZ123", "[REDACTED:client_secret]"),
-        ("4242424242424242", "[REDACTED:card-number]"),
-        ("4242 4242 4242 4242", "[REDACTED:card-number]"),
+        ("4242424242424242", "[REDACTED:card-number:visa-4242]"),  # a documented test card keeps its name
+        ("4242 4242 4242 4242", "[REDACTED:card-number:visa-4242]"),
+        ("4111 1111 1111 1111", "[REDACTED:card-number]"),  # any other number: only that it was one
         ("378282246310005", "[REDACTED:card-number]"),
     ],
 )
@@ -49,7 +51,7 @@ def test_authorization_headers_keep_their_scheme_and_say_what_was_removed():
 def test_request_fields_are_redacted_at_any_depth_and_responses_lose_client_secrets():
     r = Redactor()
     request = r.request_data({"card": {"number": "4000056655665556", "cvc": "123", "exp_month": "8"}, "list": [{"cvc": "9"}]})
-    assert request == {"card": {"number": "[REDACTED:card-number]", "cvc": "[REDACTED:cvc]", "exp_month": "8"},
+    assert request == {"card": {"number": "[REDACTED:card-number:visa-debit-5556]", "cvc": "[REDACTED:cvc]", "exp_month": "8"},
                        "list": [{"cvc": "[REDACTED:cvc]"}]}
     response = r.response_data({"client_secret": "opaque", "nested": [{"note": f"key {KEY}"}]})
     assert response == {"client_secret": "[REDACTED:client_secret]", "nested": [{"note": "key [REDACTED:sk_test]"}]}
@@ -73,3 +75,23 @@ def test_credentials_echoed_in_text_are_redacted_with_their_scheme():
     assert r.text("a Bearer token is short") == "a Bearer token is short"
     assert r.text("Basic authentication and Bearer authentication") == "Basic authentication and Bearer authentication"
     assert r.text("(e.g. 'Authorization: Bearer YOUR_SECRET_KEY')") == "(e.g. 'Authorization: Bearer [REDACTED:token]')"
+
+
+@pytest.mark.parametrize("number, alias", [(card.number, card.alias) for card in CARDS])
+def test_a_test_card_number_is_named_in_every_encoding(number, alias):
+    r = Redactor()
+    named = f"[REDACTED:card-number:{alias}]"
+    assert r.text(f"number {number}.") == f"number {named}."
+    assert r.request_data({"card": {"number": number}}) == {"card": {"number": named}}
+    assert r.data(int(number)) == named
+    assert r.form_text(f"card[number]={number}&x=%", REQUEST_FIELDS) == f"card[number]={named}&x=%25"
+    assert number[-4:] in alias and number not in named
+
+
+def test_a_marker_is_kept_and_a_value_holding_one_is_not_trusted():
+    r = Redactor()
+    assert r.request_data({"card": {"number": "[REDACTED:card-number:amex-8431]"}}) == \
+        {"card": {"number": "[REDACTED:card-number:amex-8431]"}}
+    sneaky = r.request_data({"card": {"number": "[REDACTED:card-number] 4000056655665556"}})
+    assert sneaky == {"card": {"number": "[REDACTED:card-number:visa-debit-5556]"}}
+    assert r.request_data({"card": {"number": "5105105105105100"}}) == {"card": {"number": "[REDACTED:card-number]"}}
