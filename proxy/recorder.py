@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
@@ -60,6 +61,18 @@ class Recorder:
             "Ids the recorded requests use without a response minting them (stored in the header for `check`).",
         )
         loader.add_option(
+            "cassette_source", str, "",
+            "Where the recorded expectations come from (stored in the header as source:, e.g. \"api.stripe.com, "
+            "test mode\").",
+        )
+        loader.add_option(
+            "cassette_ignore", Sequence[str], [], "Keys or paths replays do not compare (the header's compare.ignore)."
+        )
+        loader.add_option(
+            "cassette_loose", Sequence[str], [],
+            "Keys or paths compared loosely, any non-empty text (the header's compare.loose): values sources disagree on.",
+        )
+        loader.add_option(
             "record_paths", str, r"^/v1/", "Regular expression; only requests whose path matches are recorded."
         )
         loader.add_option(
@@ -98,12 +111,21 @@ class Recorder:
             self.extra_headers = tuple(options.record_headers)
             self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
             self.response_headers = _lowered((*RESPONSE_HEADERS, *self.extra_headers))
-        if {"cassette", "cassette_name", "cassette_fixtures", "cassette_mode"} & updated:
+        if {"cassette", "cassette_name", "cassette_fixtures", "cassette_mode", "cassette_source", "cassette_ignore",
+                "cassette_loose"} & updated:
             self.done()
             if options.cassette:
-                meta = {"fixtures": list(options.cassette_fixtures)} if options.cassette_fixtures else None
+                meta: dict[str, Any] = {}
+                if options.cassette_fixtures:
+                    meta["fixtures"] = list(options.cassette_fixtures)
+                compare = {key: list(values) for key, values in (("ignore", options.cassette_ignore),
+                                                                 ("loose", options.cassette_loose)) if values}
+                if compare:
+                    meta["compare"] = compare
+                if options.cassette_source:
+                    meta["source"] = options.cassette_source
                 try:
-                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta,
+                    self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta or None,
                                                  mode=options.cassette_mode)
                 except OSError as error:
                     raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}") from None

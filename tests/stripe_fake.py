@@ -1,9 +1,17 @@
-"""A small in-memory server following Stripe's documented card behaviour, for tests.
+"""A small in-memory server following Stripe's published contract for the card endpoints, for tests.
 
 It covers what the tests drive and localstripe lacks: magic test tokens
 (``tok_visa``…), ``/v1/customers/:id/cards`` with ``limit``/``starting_after``,
 retrieval through ``/cards/:id`` and ``/sources/:id``, metadata unsetting, the
 documented null fields, deleted objects and error shapes. Bound to 127.0.0.1.
+
+What it answers follows, in this order, Stripe's OpenAPI description (API
+version 2023-08-16: the card's and the customer's keys, their types and
+nullability, ``sources`` only when expanded, errors under the ``error``
+schema), the API reference (404 ``resource_missing``, the new default after a
+delete) and the official SDKs' error mapping (402 for ``card_error``). The
+reference suite in ``cassettes/`` is captured from it; each cassette's
+``source:`` says so.
 """
 
 from __future__ import annotations
@@ -19,14 +27,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance import forms
+from conformance import forms, testcards
 
-TOKENS = {
-    "tok_visa": ("Visa", "credit", "4242", "US"),
-    "tok_mastercard": ("MasterCard", "credit", "4444", "US"),
-    "tok_amex": ("American Express", "credit", "8431", "US"),
-    "tok_visa_debit": ("Visa", "debit", "5556", "US"),
-}
+# magic token -> (brand, funding, last4, country): the same cards as tokens made from their numbers
+TOKENS = {card.token: (card.brand, card.funding, card.last4, "US") for card in testcards.CARDS}
 CARD_FIELDS = ("name", "address_line1", "address_line2", "address_city", "address_state", "address_zip", "address_country")
 
 
@@ -82,18 +86,22 @@ class Store:
             "address_line2": None, "address_state": None, "address_zip": None, "address_zip_check": None,
             "brand": brand, "country": country, "customer": customer, "cvc_check": "pass", "dynamic_last4": None,
             "exp_month": 8, "exp_year": 2030, "fingerprint": secrets.token_hex(8), "funding": funding,
-            "last4": last4, "metadata": {}, "name": None, "tokenization_method": None, "wallet": None,
+            "last4": last4, "metadata": {}, "name": None, "tokenization_method": None,
         }
 
-    def customer(self, id_: str) -> dict[str, Any]:
+    def customer(self, id_: str, expand: Any = ()) -> dict[str, Any]:
+        """The customer as the API returns it: ``sources`` only with ``expand[]=sources`` (since API version
+        2020-08-27), ``default_source`` an id unless expanded."""
         if id_ not in self.customers:
             raise missing("customer", id_)
-        customer = self.customers[id_]
+        customer = dict(self.customers[id_])
         cards = self.cards[id_]
-        recent = list(reversed(cards))[:10]
-        customer["sources"] = {"object": "list", "data": recent, "has_more": len(cards) > 10,
-                               "url": f"/v1/customers/{id_}/sources"}
-        customer["default_source"] = customer["default_source"] if cards else None
+        expand = set(expand if isinstance(expand, list) else [expand] if isinstance(expand, str) else [])
+        if "sources" in expand:
+            customer["sources"] = {"object": "list", "data": list(reversed(cards))[:10], "has_more": len(cards) > 10,
+                                   "url": f"/v1/customers/{id_}/sources"}
+        if "default_source" in expand and customer["default_source"]:
+            customer["default_source"] = next(c for c in cards if c["id"] == customer["default_source"])
         return customer
 
     def find_card(self, customer: str, card: str) -> dict[str, Any]:
@@ -132,11 +140,11 @@ class Store:
                     number = int(value)
                 except ValueError:
                     number = -1
-                if key == "exp_month" and not 1 <= number <= 12:
-                    raise ApiError(400, "card_error", "Your card's expiration month is invalid.",
+                if key == "exp_month" and not 1 <= number <= 12:  # card errors are 402 (the SDKs' CardError)
+                    raise ApiError(402, "card_error", "Your card's expiration month is invalid.",
                                    "invalid_expiry_month", "exp_month")
                 if key == "exp_year" and number < 2000:
-                    raise ApiError(400, "card_error", "Your card's expiration year is invalid.",
+                    raise ApiError(402, "card_error", "Your card's expiration year is invalid.",
                                    "invalid_expiry_year", "exp_year")
                 card[key] = number
             elif key == "metadata":
@@ -160,13 +168,14 @@ class Store:
             raise ApiError(400, "invalid_request_error", "Missing required param: card[number].",
                            "parameter_missing", "card[number]")
         number = card["number"]
-        brand, funding = BRANDS.get(number[0], ("Unknown", "unknown"))
+        known = testcards.by_number(number)
+        brand, funding = (known.brand, known.funding) if known else BRANDS.get(number[0], ("Unknown", "unknown"))
         token_id = new_id("tok_")
         self.tokens[token_id] = (brand, funding, number[-4:], "US")
         card = self.card(None, token_id)
-        card.pop("customer")
-        return {"id": token_id, "object": "token", "card": card, "type": "card", "used": False, "livemode": False,
-                "created": int(time.time())}
+        card.pop("customer")  # a token's card belongs to no customer (Stripe's token fixture)
+        return {"id": token_id, "object": "token", "card": card, "client_ip": None, "created": int(time.time()),
+                "livemode": False, "type": "card", "used": False}
 
     def handle(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "POST" and path.rstrip("/") == "/v1/tokens":
@@ -175,17 +184,16 @@ class Store:
         if parts[:2] != ["v1", "customers"]:
             raise ApiError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
         rest = parts[2:]
+        expand = params.get("expand", ())
         if not rest and method == "POST":
-            customer = {"id": new_id("cus_"), "object": "customer", "created": int(time.time()),
-                        "default_source": None, "email": params.get("email"),
-                        "description": params.get("description"), "metadata": {}}
+            customer = new_customer(params)
             self.customers[customer["id"]] = customer
             self.cards[customer["id"]] = []
             if params.get("source"):
                 self.attach(customer["id"], params["source"])
-            return self.customer(customer["id"])
+            return self.customer(customer["id"], expand)
         if len(rest) == 1 and method == "GET":
-            return self.customer(rest[0])
+            return self.customer(rest[0], expand)
         if len(rest) == 2 and rest[1] in ("sources", "cards"):
             customer = rest[0]
             if method == "POST":
@@ -218,6 +226,20 @@ class Store:
         if self.customers[customer]["default_source"] is None:
             self.customers[customer]["default_source"] = card["id"]
         return card
+
+
+def new_customer(params: dict[str, Any]) -> dict[str, Any]:
+    """A new customer with every key the API returns by default (OpenAPI ``customer``, API 2023-08-16)."""
+    return {
+        "id": new_id("cus_"), "object": "customer", "address": None, "balance": 0, "created": int(time.time()),
+        "currency": None, "default_source": None, "delinquent": False, "description": params.get("description"),
+        "discount": None, "email": params.get("email"), "invoice_prefix": secrets.token_hex(4).upper(),
+        "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
+                             "rendering_options": None},
+        "livemode": False, "metadata": {}, "name": params.get("name"), "next_invoice_sequence": 1,
+        "phone": params.get("phone"), "preferred_locales": [], "shipping": None, "tax_exempt": "none",
+        "test_clock": None,
+    }
 
 
 def _walk_cards(value: Any):

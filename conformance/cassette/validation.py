@@ -195,7 +195,9 @@ def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]
     if not isinstance(fixtures, list) or not all(isinstance(f, str) for f in fixtures):
         raise Invalid(("fixtures",), "fixtures must be a list of ids")
     compare = doc.get("compare", {})
-    if not isinstance(compare, dict) or set(compare) - {"ignore", "exact"} or not all(
+    if not isinstance(compare, dict) or set(compare) - {"ignore", "exact", "loose"} or not all(
             isinstance(v, list) and all(isinstance(p, str) for p in v) for v in compare.values()):
-        raise Invalid(("compare",), "compare must be a mapping of ignore and exact to lists of keys or paths")
+        raise Invalid(("compare",), "compare must be a mapping of ignore, exact and loose to lists of keys or paths")
+    if not isinstance(doc.get("source", ""), str):
+        raise Invalid(("source",), "source must be text: where the cassette's expectations come from")
     return name, {k: v for k, v in doc.items() if k not in ("version", "name")}

@@ -280,7 +280,7 @@ def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
 
 def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
     compare = header.get("compare") or {}  # validated with the header: lists of keys or paths
-    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()))
+    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()))
 
 
 def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,

@@ -124,7 +124,9 @@ def _pairs_differ(label: str, live: Iterable[tuple[str, str]], recorded: Iterabl
 
 
 def query(live: LiveRequest, recorded: LiveRequest) -> str | None:
-    return None if live.query == recorded.query or _unnamed(live.query) == recorded.query else _pairs_differ("query", live.query, recorded.query)
+    if live.query == recorded.query or _unnamed(live.query) == recorded.query:
+        return None
+    return _pairs_differ("query", live.query, recorded.query)
 
 
 def body(live: LiveRequest, recorded: LiveRequest) -> str | None:

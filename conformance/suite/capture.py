@@ -35,7 +35,7 @@ def capture_suite(
 ) -> Iterator[CapturedScenario]:
     out_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
-    for name, (scenario, fixtures) in SUITE.items():
+    for name, scenario in SUITE.items():
         if only and name not in only:
             continue
         path = out_dir / f"{name}.yaml"
@@ -44,8 +44,12 @@ def capture_suite(
             args = ["--mode", f"reverse:{upstream}", "-s", addon_path("recorder"), "--set", f"confdir={confdir}",
                     "--set", f"cassette={path}", "--set", "cassette_mode=overwrite", "--set", f"cassette_name={name}",
                     "--set", "flow_detail=0", "--set", "record_echo=false"]
-            for fixture in fixtures:
+            for fixture in scenario.fixtures:
                 args += ["--set", f"cassette_fixtures={fixture}"]
+            for mode in ("ignore", "loose"):
+                for pattern in scenario.compare.get(mode, ()):
+                    args += ["--set", f"cassette_{mode}={pattern}"]
+            args += ["--set", f"cassette_source={scenario.source}"]
             for option in mitm_options:
                 args += ["--set", option]
             mitm = MitmProcess(args, "127.0.0.1", port, redactor=redactor, echo=echo, ready_line="recording into ")
@@ -53,7 +57,7 @@ def capture_suite(
             session = Session(f"http://127.0.0.1:{port}", api_key, tokens=tokens)
             error = None
             try:
-                scenario(session)
+                scenario.run(session)
             except RuntimeError as failure:
                 error = redactor.text(str(failure))
             finally:
