@@ -116,7 +116,7 @@ def test_a_recording_of_another_tool_imports_and_replays_clean(tmp_path, write: 
     cassette = out / f"{source.stem}.yaml"
     text = cassette.read_text()
     assert "PlantedInTheSource" not in text and CARD not in text and "739" not in text.split("card[cvc]")[-1][:20]
-    assert "[REDACTED:card-number]" in text and "[REDACTED:sk_test]" in text
+    assert "[REDACTED:card-number:visa-4242]" in text and "[REDACTED:sk_test]" in text
 
     checked = CliRunner().invoke(main, ["check", str(cassette)])
     assert checked.exit_code == 0, checked.output

@@ -81,7 +81,8 @@ def test_card_numbers_sent_to_localstripe_never_reach_disk(cli, localstripe_url,
     assert tokens, session.steps
     for interaction in tokens:
         card = interaction.request.body.value["card"]
-        assert card["number"] == "[REDACTED:card-number]" and card["cvc"] == "[REDACTED:cvc]"
+        # the test card is named (so a replay sends it again), its number is not there
+        assert card["number"].startswith("[REDACTED:card-number:") and card["cvc"] == "[REDACTED:cvc]"
         assert card["exp_month"] == "8"
     text = path.read_text()
     for secret in SECRETS:

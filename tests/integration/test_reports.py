@@ -89,11 +89,11 @@ def test_a_screenshot_of_the_html_report_is_not_blank(deviating_run, tmp_path):
 def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
     text = (deviating_run / "summary.md").read_text()
     assert text.startswith("### Card conformance of")
-    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 0 | 3 | 0 | 0 |" in text
+    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 0 | 4 | 0 | 0 |" in text
     # one root cause for the three deletions, at the top
-    assert "| `cards.delete` | invariant.deleted | `deleted` | deleted: expected true (a boolean), got False | 3 in 1" in text
+    assert "| `cards.delete` | invariant.deleted | `deleted` | deleted: expected true (a boolean), got False | 4 in 1" in text
     assert text.index("Root causes") < text.index("| endpoint | passed")
-    assert "| cards-delete.yaml | 5 | `cards.delete` | `deleted` | invariant.deleted |" in text
+    assert "| cards-delete.yaml | 6 | `cards.delete` | `deleted` | invariant.deleted |" in text
     assert len(text.splitlines()) < 60
 
 
@@ -101,7 +101,7 @@ def test_junit_xml_validates_against_the_common_schema(deviating_run):
     schema = xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd"))
     schema.validate(str(deviating_run / "junit.xml"))
     text = (deviating_run / "junit.xml").read_text()
-    assert text.count("<testsuite ") == 5 and text.count("<failure ") == 3
+    assert text.count("<testsuite ") == 5 and text.count("<failure ") == 4
     assert "[invariant.deleted] deleted: expected true, got false" in text
 
 
@@ -113,15 +113,15 @@ def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
         reports[name] = tmp_path / f"{name}.json"
     code, output = cli("compare", reports["a"], reports["a-again"])
     # new ids each run, same identities
-    assert code == 0 and "0 regressions (0 new root causes), 0 fixed (0 root causes), 3 unchanged" in output
+    assert code == 0 and "0 regressions (0 new root causes), 0 fixed (0 root causes), 4 unchanged" in output
     code, output = cli("compare", reports["a"], reports["b"], "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json")
     assert code == 1
     assert "regression: " in output and "[type]" in output and "fixed: " in output and "[invariant.deleted]" in output
     data = json.loads((tmp_path / "c.json").read_text())
     assert {r["rule"] for r in data["regressions"]} == {"type"} and {f["rule"] for f in data["fixes"]} == {
         "invariant.deleted"}
-    # the three failed deletions were one root cause: one fix
-    assert [(c["rule"], c["count"]) for c in data["fixed_root_causes"]] == [("invariant.deleted", 3)]
+    # the four failed deletions were one root cause: one fix
+    assert [(c["rule"], c["count"]) for c in data["fixed_root_causes"]] == [("invariant.deleted", 4)]
     assert "fixed root cause: cards.delete [invariant.deleted] deleted" in output
     assert "**" in (tmp_path / "c.md").read_text() and "### Regressions" in (tmp_path / "c.md").read_text()
     code, output = cli("compare", reports["a"], tmp_path / "missing.json")
@@ -163,7 +163,7 @@ def test_the_pytest_plugin_collects_cassettes_and_runs_them_on_xdist_workers(tmp
         )
     assert process.returncode == 1, process.stdout + process.stderr
     assert "1 failed, 4 passed" in process.stdout
-    assert "FAIL #5 cards.delete DELETE" in process.stdout and "[invariant.deleted] deleted" in process.stdout
+    assert "FAIL #6 cards.delete DELETE" in process.stdout and "[invariant.deleted] deleted" in process.stdout
     xml = junit.read_text()
     assert xml.count("<testcase ") == 5 and xml.count("<failure ") == 1
 
@@ -188,7 +188,7 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     assert "FAILED cassettes/empty.yaml::empty - no interactions to replay in" in out
     assert "FAILED cassettes/vcr.yaml::vcr - " in out and "a VCR.py cassette, not a card-conformance cassette" in out
     summary = next(line for line in out.splitlines() if line.startswith("FAILED cassettes/cards-delete.yaml"))
-    assert "cards-delete - #5 cards.delete [invariant.deleted] deleted: expected true, got false" in summary
+    assert "cards-delete - #6 cards.delete [invariant.deleted] deleted: expected true, got false" in summary
 
 
 def test_compare_counts_what_was_not_run_as_not_run_never_as_fixed(tmp_path):

@@ -32,21 +32,43 @@ def test_the_suite_has_one_cassette_per_scenario_covering_the_documented_behavio
     update = load(SUITE_DIR / "cards-update.yaml").interactions
     bodies = [i.request.body.value for i in update if i.endpoint == "cards.update"]
     assert {"name": "Jenny Rosen"} in bodies and {"metadata": ""} in bodies and {"metadata": {"channel": ""}} in bodies
-    assert update[-1].response.status == 400 and update[-1].response.json()["error"]["param"] == "exp_month"
+    card_error = update[-1].response.json()["error"]
+    assert update[-1].response.status == 402 and card_error["type"] == "card_error" and card_error["param"] == "exp_month"
     listing = load(SUITE_DIR / "cards-list.yaml").interactions
     pages = [i for i in listing if i.endpoint == "cards.list"]
     assert pages[0].response.json()["has_more"] is True and pages[-1].response.json()["has_more"] is False
     assert all(i.request.query["limit"] == "3" for i in pages) and "starting_after" in pages[1].request.query
-    customer = listing[-1].response.json()
+    plain, expanded = listing[-2], listing[-1]
+    assert "sources" not in plain.response.json() and plain.request.query in ({}, "")  # only when expanded
+    assert expanded.request.query == {"expand": ["sources"]}
+    customer = expanded.response.json()
     assert len(customer["sources"]["data"]) == 10 and customer["sources"]["has_more"] is True
+    assert customer["livemode"] is False and customer["invoice_settings"]["default_payment_method"] is None
     delete = load(SUITE_DIR / "cards-delete.yaml").interactions
-    assert delete[4].response.json()["deleted"] is True
-    assert delete[5].response.status == 404 and delete[5].response.json()["error"]["code"] == "resource_missing"
-    assert delete[7].response.json()["default_source"] == delete[3].response.json()["id"]  # the most recent
+    attached = [i.response.json() for i in delete[1:5]]
+    assert [(c["brand"], c["funding"], c["last4"]) for c in attached] == [
+        ("Visa", "credit", "4242"), ("MasterCard", "credit", "4444"), ("American Express", "credit", "8431"),
+        ("Visa", "debit", "5556")]
+    assert delete[5].response.json()["deleted"] is True
+    assert delete[6].response.status == 404 and delete[6].response.json()["error"]["code"] == "resource_missing"
+    assert delete[7].response.json() == {"id": attached[0]["id"], "object": "card", "deleted": True}
+    # two cards are left: the most recently added (debit) becomes the default, not the oldest (amex)
+    assert delete[8].response.json()["default_source"] == attached[3]["id"] != attached[2]["id"]
+    assert delete[10].response.json()["default_source"] == attached[2]["id"]
     assert delete[-1].response.json()["default_source"] is None
     errors = load(SUITE_DIR / "card-errors.yaml").interactions
     assert [i.response.status for i in errors] == [200, 404, 404, 401]
     assert "Authorization" not in errors[-1].request.headers
+
+
+def test_every_cassette_says_where_its_expectations_come_from_and_what_is_disputed():
+    for path in sorted(SUITE_DIR.glob("*.yaml")):
+        cassette = load(path)
+        source = cassette.meta.get("source", "")
+        assert "tests/stripe_fake.py" in source and "OpenAPI" in source and "API reference" in source, path
+        assert "wallet" in cassette.meta["compare"]["ignore"], path
+        if any(i.response.status == 404 and "card" in i.request.path.split("/")[-1] for i in cassette.interactions):
+            assert "error.param" in cassette.meta["compare"]["loose"], path  # the missing card's param is disputed
 
 
 def test_the_suite_replays_with_zero_findings_against_a_documented_target(tmp_path):

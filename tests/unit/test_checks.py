@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from conformance.cassette import Body, Interaction, Request, Response
 from conformance.checks import CHECKS, CheckState, CompareRules, Exchange, run_checks
+from conformance.checks.invariants import CARD_KEYS
 from conformance.checks.response import body_matches_recording
 from conformance.findings import Finding
+from conformance.rules import Severity
 
 CUSTOMER = "cus_NffrFeUfNV2Hib"
 CARD = "card_1NBLeN2eZvKYlo2CIg1o7Pzs"
@@ -63,10 +65,20 @@ def test_ignore_silences_invariant_findings_by_path_and_by_rule():
     card = {"id": CARD, "object": "card", "customer": CUSTOMER, "exp_month": 8, "exp_year": 2031,
             "last4": "4242", "brand": "Visa", "funding": "credit", "metadata": {}}
     answer = exchange(200, card, recorded_body=card, method="GET")
-    assert ("invariant.card", "wallet") in rules(run_checks(answer, CheckState()))
-    for ignore in ("wallet", "**.wallet", "invariant.card:wallet", "invariant.card:*"):
+    assert ("invariant.card", "cvc_check") in rules(run_checks(answer, CheckState()))
+    for ignore in ("cvc_check", "**.cvc_check", "invariant.card:cvc_check", "invariant.card:*"):
         found = rules(run_checks(answer, CheckState(CompareRules(ignore=(ignore,)))))
-        assert ("invariant.card", "wallet") not in found, ignore
+        assert ("invariant.card", "cvc_check") not in found, ignore
         assert ("invariant.card", "name") in found or ignore == "invariant.card:*", ignore  # only what was named
     assert not [r for r in rules(run_checks(answer, CheckState(CompareRules(ignore=("invariant.card",)))))
                 if r[0] == "invariant.card"]
+
+
+def test_a_key_only_the_api_reference_examples_show_may_be_absent_and_is_a_warning_when_wrong():
+    card = {"id": CARD, "object": "card", "customer": CUSTOMER, "exp_month": 8, "exp_year": 2031, "last4": "4242",
+            "brand": "Visa", "funding": "credit", "metadata": {}}
+    card.update({key: None for key in CARD_KEYS if key not in card and key != "wallet"})
+    assert run_checks(exchange(200, card, recorded_body=card, method="GET"), CheckState()) == []  # no wallet: fine
+    wrong = {**card, "wallet": "apple_pay"}
+    (finding,) = run_checks(exchange(200, wrong, recorded_body=wrong, method="GET"), CheckState())
+    assert (finding.rule, finding.path, finding.severity) == ("invariant.card", "wallet", Severity.WARNING)
