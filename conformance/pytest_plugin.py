@@ -34,9 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "sk_test_card_conformance"), help="API key sent to the target (default: STRIPE_API_KEY).")
     group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
+    group.addoption("--conformance-openapi", metavar="SPEC",
+                    help="Also judge every answer by this OpenAPI description (Stripe's spec3.json or spec3.yaml).")
     parser.addini("conformance_paths", type="paths", default=[],
                   help="Where cassettes are collected from (default: wherever pytest collects); "
                        "only files with a cassette header are.")
+
+
+_CONTRACT = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,6 +50,14 @@ def pytest_configure(config: pytest.Config) -> None:
             refuse_live_key(config.getoption("conformance_api_key"), "a run creates and deletes objects")
         except UnsafeKeyError as error:
             raise pytest.UsageError(str(error)) from None
+        spec = config.getoption("conformance_openapi", None)
+        if spec:
+            from conformance.contract import load_contract  # jsonschema-rs only when asked for
+
+            try:
+                config.stash[_CONTRACT] = load_contract(Path(spec))  # read and converted once per process
+            except ConformanceError as error:
+                raise pytest.UsageError(str(error)) from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -81,7 +94,8 @@ class CassetteItem(pytest.Item):
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
         options = ReplayOptions(api_key=config.getoption("conformance_api_key"),
-                                rules=CompareRules(strict=config.getoption("conformance_strict")))
+                                rules=CompareRules(strict=config.getoption("conformance_strict")),
+                                contract=config.stash.get(_CONTRACT, None))
         try:
             check_target(target)
             with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:

@@ -62,6 +62,8 @@ DEVIATIONS = (
     "wrong-id-prefix", "extra-field",
     # root-cause scenarios: a target without the test tokens, without the /cards routes, with stateless answers
     "unknown-tokens", "no-cards-routes", "cards-as-accounts",
+    # contract scenarios: deviations invariants do not see, only the OpenAPI description
+    "customer-without-livemode", "expanded-customer",
 )
 
 
@@ -272,6 +274,10 @@ def deviate(deviation: str | None, method: str, status: int, payload: dict[str, 
         elif deviation == "cards-as-accounts":  # what a stateless mock answers for a card
             card["object"] = "account"
             card["id"] = "acct_" + card["id"].split("_", 1)[1]
+    if payload.get("object") == "customer" and deviation == "customer-without-livemode":
+        payload.pop("livemode", None)
+    if deviation == "expanded-customer" and payload.get("object") == "card" and isinstance(payload.get("customer"), str):
+        payload["customer"] = {"id": payload["customer"], "object": "customer", "created": 1, "livemode": False}
     if payload.get("deleted") is True and deviation == "deleted-false":
         payload["deleted"] = False
     if payload.get("object") == "list":

@@ -22,7 +22,7 @@ def finding_line(finding: Finding, limit: int = 0) -> str:
     message — with the target's own words, such as its error message or why TLS failed.
     """
     accepted = " (accepted by the baseline)" if finding.accepted else ""
-    if not finding.path:
+    if not finding.path or finding.rule.startswith("schema."):  # the contract's findings say it in a sentence
         message = shorten(finding.message, limit * 3) if limit else finding.message
         return f"[{finding.rule}] {message}{accepted}"
     expected, actual = value(finding.expected), value(finding.actual)

@@ -109,6 +109,9 @@ EXPECTED = {
     "unknown-tokens": ("sources.create", "status", ""),
     "no-cards-routes": ("cards.list", "route.missing", ""),
     "cards-as-accounts": ("sources.create", "object", "object"),
+    # the recording has them right; with --openapi the contract says so even when it does not (test_contract_cli)
+    "customer-without-livemode": ("customers.create", "keys.missing", "livemode"),
+    "expanded-customer": ("cards.retrieve", "type", "customer"),
 }
 
 
