@@ -1,6 +1,6 @@
 """Run the benchmarks side by side on this machine; print a table and write bench/results/latest.json.
 
-    python bench/run.py [--requests N] [--rounds R] [--only NAME]
+    python bench/run.py [--requests N] [--rounds R] [--only NAME] [--openapi spec3.json]
 
 Benchmarks are measurements, not tests: nothing here asserts a speed.
 """
@@ -404,7 +404,144 @@ def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
     return rows
 
 
+# --openapi PATH: Stripe's spec3.json/spec3.yaml for the contract benchmark (default: a generated spec of its size)
+OPENAPI: Path | None = None
+TEST_SPEC = HERE.parent / "tests" / "schemas" / "cards-openapi.yaml"
+
+
+def _generated_spec(path: Path) -> None:
+    """A spec of Stripe's size (~800 schemas, ~400 paths, 3+ MB) around the tests' card description."""
+    import yaml
+
+    from conformance.contract.spec import _SpecLoader
+
+    document = yaml.load(TEST_SPEC.read_text(), Loader=_SpecLoader)
+    for n in range(800):
+        document["components"]["schemas"][f"thing_{n}"] = {
+            "type": "object", "required": ["id", "object"], "x-expandableFields": ["owner"],
+            "description": "A generated object. " * 10,
+            "properties": {
+                "id": {"type": "string", "maxLength": 5000}, "object": {"type": "string", "enum": [f"thing_{n}"]},
+                "owner": {"nullable": True, "anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/customer"}]},
+                "next": {"nullable": True, "anyOf": [{"$ref": f"#/components/schemas/thing_{(n + 1) % 800}"}]},
+                **{f"field_{k}": {"type": "string", "nullable": True, "description": "text " * 10} for k in range(25)},
+            },
+        }
+        document["paths"][f"/v1/things_{n}/{{id}}"] = {"get": {"operationId": f"GetThing{n}", "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {
+                "$ref": f"#/components/schemas/thing_{n}"}}}}}}}
+    path.write_text(json.dumps(document))
+
+
+def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
+    """--openapi: reading and converting the spec (JSON, YAML, cached), compiling, validating a response, and a
+    replay judged by the contract next to a plain httpx loop."""
+    import yaml
+    from upstream import CARD
+
+    from conformance.checks.compare import CompareRules
+    from conformance.contract import load_contract
+    from conformance.replay import ReplayOptions
+    from conformance.replay.runner import run as run_cassettes
+
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as out:
+        cache = Path(out) / "cache"
+        spec_json = Path(out) / "spec.json"
+        if OPENAPI is not None:
+            spec_json.write_bytes(OPENAPI.read_bytes() if OPENAPI.suffix == ".json" else
+                                  json.dumps(yaml.load(OPENAPI.read_bytes(), Loader=yaml.CSafeLoader)).encode())
+            label = OPENAPI.name
+        else:
+            _generated_spec(spec_json)
+            label = "a generated spec of Stripe's size"
+        spec_yaml = Path(out) / "spec.yaml"
+        spec_yaml.write_text(yaml.dump(json.loads(spec_json.read_text()), Dumper=yaml.CSafeDumper, sort_keys=False))
+        size = f"{spec_json.stat().st_size / 1e6:.1f} MB JSON, {spec_yaml.stat().st_size / 1e6:.1f} MB YAML"
+        timings: dict[str, list[float]] = {"json": [], "yaml": [], "cached": [], "compile": []}
+        for _ in range(rounds):
+            for name, spec in (("json", spec_json), ("yaml", spec_yaml)):
+                os.environ["CONFORMANCE_CACHE"] = "0"
+                started = time.perf_counter()
+                load_contract(spec)
+                timings[name].append(time.perf_counter() - started)
+            os.environ.pop("CONFORMANCE_CACHE")
+            os.environ["CONFORMANCE_CACHE_DIR"] = str(cache)
+            load_contract(spec_yaml)  # fills the cache
+            started = time.perf_counter()
+            contract = load_contract(spec_yaml)
+            timings["cached"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            for method, path in (("GET", "/v1/customers/cus_1/cards/card_1"), ("POST", "/v1/customers/cus_1/sources/card_1"),
+                                 ("GET", "/v1/customers/cus_1/cards"), ("DELETE", "/v1/customers/cus_1/sources/card_1"),
+                                 ("GET", "/v1/customers/cus_1"), ("POST", "/v1/customers")):
+                contract.validate(method, path, 200, {})  # the first validation compiles the operation's schema
+            timings["compile"].append(time.perf_counter() - started)
+        for name, case in (("json", "read + convert JSON (no cache)"), ("yaml", "read + convert YAML (no cache)"),
+                           ("cached", "load, converted spec cached"), ("compile", "compile the 6 card operations")):
+            rows.append({"benchmark": "contract", "case": case, "seconds": round(statistics.median(timings[name]), 3),
+                         "req_per_s": "", "goal": "< 2 s (load + compile)" if name != "compile" else "",
+                         "note": f"{label}; {size}" if name == "json" else ""})
+        card = json.loads(CARD)
+        listing = {"object": "list", "data": [card] * 10, "has_more": False, "url": "/v1/customers/cus_1/cards"}
+        bad = {**card, "exp_year": "2030", "regulated_status": None}
+        for case, method, path, body in (
+                ("validate a card", "GET", "/v1/customers/cus_1/cards/card_1", card),
+                ("validate an updated card (anyOf)", "POST", "/v1/customers/cus_1/sources/card_1", card),
+                ("validate a list of 10 cards", "GET", "/v1/customers/cus_1/cards", listing),
+                ("explain a card with 2 problems", "GET", "/v1/customers/cus_1/cards/card_1", bad)):
+            n = 2000
+            started = time.perf_counter()
+            for _ in range(n):
+                contract.validate(method, path, 200, body)
+            per = (time.perf_counter() - started) / n
+            rows.append({"benchmark": "contract", "case": case, "seconds": "", "req_per_s": round(1 / per),
+                         "note": f"{per * 1e6:.1f} µs"})
+
+        # replay with --openapi (the tests' card description: the bench upstream's answers conform) vs plain httpx
+        count = max(requests, 10)
+        judged = load_contract(OPENAPI or TEST_SPEC)
+        headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
+        plain: list[float] = []
+        with_contract: list[float] = []
+        without: list[float] = []
+        with upstream() as up:
+            for round_ in range(rounds):
+                cassette = Path(out) / f"replay-{round_}.yaml"
+                sent = write_replay_cassette(cassette, count)
+                for options, times in ((ReplayOptions(api_key=API_KEY, rules=CompareRules()), None),  # fills the cache
+                                       (ReplayOptions(api_key=API_KEY, rules=CompareRules()), without),
+                                       (ReplayOptions(api_key=API_KEY, rules=CompareRules(), contract=judged),
+                                        with_contract)):
+                    result = run_cassettes([cassette], up, options)
+                    assert result.verdict.exit_code == 0 and not any(
+                        i.findings for c in result.cassettes for i in c.interactions), "must replay clean"
+                    if times is not None:
+                        times.append(result.seconds)
+                with httpx.Client(base_url=up, timeout=10) as client:
+                    client.get("/v1/warmup")
+                    started = time.perf_counter()
+                    for method, path, content in sent:
+                        extra = {"Content-Type": "application/x-www-form-urlencoded"} if content else {}
+                        client.request(method, path, content=content, headers={**headers, **extra}).json()
+                    plain.append(time.perf_counter() - started)
+        rows += [
+            {"benchmark": "contract", "case": f"plain httpx loop ({count} req)", "seconds": round(statistics.median(plain), 3),
+             "req_per_s": round(count / statistics.median(plain), 1)},
+            {"benchmark": "contract", "case": "conformance run, cached", "seconds": round(statistics.median(without), 3),
+             "req_per_s": round(count / statistics.median(without), 1),
+             "ratio": round(statistics.median(w / p for w, p in zip(without, plain)), 3)},
+            {"benchmark": "contract", "case": "conformance run --openapi, cached",
+             "seconds": round(statistics.median(with_contract), 3),
+             "req_per_s": round(count / statistics.median(with_contract), 1),
+             "ratio": round(statistics.median(w / p for w, p in zip(with_contract, plain)), 3), "goal": "<= 1.3 (time)"},
+        ]
+    os.environ.pop("CONFORMANCE_CACHE_DIR", None)
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
+    "contract": bench_contract,
     "parse": bench_parse,
     "record": bench_record,
     "replay": bench_replay,
@@ -420,7 +557,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median is reported")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--openapi", type=Path, metavar="SPEC",
+                        help="Stripe's spec3.json or spec3.yaml for the contract benchmark (default: a generated one)")
     args = parser.parse_args()
+    global OPENAPI
+    OPENAPI = args.openapi
 
     rows: list[dict[str, object]] = []
     for name in args.only or BENCHMARKS:

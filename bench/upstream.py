@@ -19,7 +19,7 @@ CARD = json.dumps({
     "address_zip": None, "address_zip_check": None, "brand": "Visa", "country": "US",
     "customer": "cus_NhD8HD2bY8dP3V", "cvc_check": "pass", "dynamic_last4": None, "exp_month": 8,
     "exp_year": 2024, "fingerprint": "Xt5EWLLDS7FJjR1c", "funding": "credit", "last4": "4242",
-    "metadata": {"order_id": "6735"}, "name": "Jenny Rosen", "tokenization_method": None, "wallet": None,
+    "metadata": {"order_id": "6735"}, "name": "Jenny Rosen", "tokenization_method": None,
 }, indent=2).encode()
 
 

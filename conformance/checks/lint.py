@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.cassette import Interaction, iter_interactions
+from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
 from conformance.checks.compare import CompareRules
 from conformance.contract import Contract, expanded_paths
 from conformance.ids import ID_PATTERN
+from conformance.paths import parse_path
 from conformance.record.exchange import redact_interaction
 from conformance.redaction import Redactor
 from conformance.testcards import TEST_CARDS
@@ -112,11 +114,17 @@ def _against_contract(path: Path, interaction: Interaction, contract: Contract, 
     if response.body is None or response.body.kind != "json":
         return []
     form = request.body.value if request.body is not None and request.body.kind == "form" else None
-    findings = contract.validate(request.method, request.path, response.status, response.body.value,
-                                 expanded_paths(request.query, form), strict=strict)
-    return [Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): "
-                                            f"[{finding.rule}] {finding.message}", warning=not finding.is_failure)
-            for finding in findings if not ignored.ignores(finding.rule, finding.path)]
+    findings = [finding for finding in contract.validate(request.method, request.path, response.status,
+                                                         response.body.value, expanded_paths(request.query, form),
+                                                         strict=strict)
+                if not ignored.ignores(finding.rule, finding.path)]
+    problems = []
+    for finding in findings:  # rare: the line of the very key (or its object, for a missing one) is worth a parse
+        line = locate_line(path.read_bytes(), interaction.index, ("response", "json", *parse_path(finding.path)))
+        problems.append(Problem(path, line or interaction.line, f"interaction {interaction.index} "
+                                f"({interaction.endpoint}): [{finding.rule}] {finding.message}",
+                                warning=not finding.is_failure))
+    return problems
 
 
 def _readable(interaction: Interaction) -> str:

@@ -117,6 +117,8 @@ def _writable_cassette(path: Path) -> None:
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
 @click.option("--name", help="Cassette name stored in its header (default: the file name).")
+@click.option("--source", metavar="TEXT",
+              help="Where the recorded expectations come from, stored in the header (\"api.stripe.com, test mode\").")
 @click.option("--record-paths", default=r"^/v1/", show_default=True, metavar="REGEX",
               help="Only requests whose path matches are recorded.")
 @click.option("--redact-field", "redact_fields", multiple=True, metavar="NAME",
@@ -137,6 +139,7 @@ def record(
     listen_host: str,
     listen_port: int,
     name: str | None,
+    source: str | None,
     record_paths: str,
     redact_fields: tuple[str, ...],
     redact_patterns: tuple[str, ...],
@@ -188,6 +191,8 @@ def record(
     ]
     if name:
         args += ["--set", f"cassette_name={name}"]
+    if source:
+        args += ["--set", f"cassette_source={source}"]
     if mode == "forward":
         for host in hosts or (DEFAULT_HOST,):
             args += ["--set", f"allow_hosts=^{re.escape(host)}(:\\d+)?$", "--set", f"record_hosts={host}"]

@@ -158,3 +158,16 @@ def test_verification_checks_are_text_or_null_whatever_the_recording_says():
     assert rules_of(compare_bodies(CARD, changed(cvc_check=1), CompareRules())) == [("type", "cvc_check")]
     assert rules_of(compare_bodies(CARD, changed(cvc_check=None), CompareRules(exact=("cvc_check",)))) == [
         ("type", "cvc_check")]
+
+
+def test_loose_accepts_any_non_empty_text_where_public_sources_disagree():
+    recorded = {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
+                          "message": "No such source: 'card_1'"}}
+    said = {"error": {**recorded["error"], "param": "card",
+                      "message": "Customer cus_1 does not have card with ID card_1"}}
+    assert [f.path for f in compare_bodies(recorded, said, CompareRules(), is_error=True)] == ["error.param"]
+    loose = CompareRules(loose=("error.param",))
+    assert compare_bodies(recorded, said, loose, is_error=True) == []
+    unsaid = {"error": {**recorded["error"], "param": ""}}
+    assert [f.path for f in compare_bodies(recorded, unsaid, loose, is_error=True)] == ["error.param"]
+    assert CompareRules().with_overrides(loose=["error.param"]).loose == ("error.param",)

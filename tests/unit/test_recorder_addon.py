@@ -114,3 +114,11 @@ def test_invalid_options_are_refused(recorder, tmp_path):
             tctx.configure(recorder, record_paths="(")
         with pytest.raises(exceptions.OptionsError, match="cannot write cassette"):
             tctx.configure(recorder, cassette=str(tmp_path / "missing-dir" / "x.yaml"))
+
+
+def test_the_header_says_where_the_expectations_come_from_and_what_is_disputed(recorder, tmp_path):
+    path = record(recorder, tmp_path, card_flow(), cassette_source="api.stripe.com, test mode",
+                  cassette_ignore=["wallet"], cassette_loose=["error.param", "error.code"])
+    cassette = load(path)
+    assert cassette.meta["source"] == "api.stripe.com, test mode"
+    assert cassette.meta["compare"] == {"ignore": ["wallet"], "loose": ["error.param", "error.code"]}
