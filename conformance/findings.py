@@ -114,6 +114,7 @@ class RunResult:
     cassettes: list[CassetteResult] = field(default_factory=list)
     seconds: float = 0.0
     interrupted_by: int | None = None  # the signal that stopped the run early (what ran is kept)
+    contract: str | None = None  # the OpenAPI description the answers were also judged by (--openapi)
 
     def interactions(self) -> list[tuple[CassetteResult, InteractionResult]]:
         return [(c, i) for c in self.cassettes for i in c.interactions]

@@ -90,8 +90,20 @@ def _is_expandable(schema: Any) -> bool:
 class _Converter:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        self._seen: set[int] = set()  # the mappings and lists of the schema being converted
+
+    def top(self, node: Any) -> Any:
+        """Convert one schema (a component, a response's); a YAML alias inside it is refused, as a "billion
+        laughs" would expand exponentially here, in the cache and in the validator."""
+        self._seen = set()
+        return self.schema(node)
 
     def schema(self, node: Any) -> Any:
+        if isinstance(node, (dict, list)):
+            if id(node) in self._seen:
+                raise SpecError("YAML aliases (*name) are not supported in an OpenAPI description: write the "
+                                "value out, or give the JSON file")
+            self._seen.add(id(node))
         if isinstance(node, list):
             return [self.schema(item) for item in node]
         if not isinstance(node, dict):
@@ -131,7 +143,7 @@ class _Converter:
             (v for k, v in content.items() if k.split(";")[0].strip().endswith("json")), None)
         if not isinstance(media, dict) or "schema" not in media:
             return None
-        return self.schema(media["schema"])
+        return self.top(media["schema"])
 
     def resolve(self, node: Any) -> Any:
         """A ``$ref`` to ``#/components/responses/…`` (a response is not a schema: resolved here)."""
@@ -176,7 +188,7 @@ def convert(document: dict[str, Any]) -> dict[str, Any]:
         "openapi": document["openapi"],
         "api_version": str(info.get("version", "")),
         "operations": operations,
-        "components": {"schemas": {name: converter.schema(schema)
+        "components": {"schemas": {name: converter.top(schema)
                                    for name, schema in (components.get("schemas") or {}).items()}},
     }
 
@@ -206,7 +218,12 @@ def load_spec(path: Path) -> dict[str, Any]:
                     return json.loads(stream.read())
         except (OSError, ValueError):
             pass  # no entry, or a damaged one: convert again
-    converted = convert(read_spec(path, raw))
+    try:
+        converted = convert(read_spec(path, raw))
+    except SpecError as error:
+        raise SpecError(str(error) if str(error).startswith(str(path)) else f"{path}: {error}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be an OpenAPI description") from None
     if entry is not None:
         _store(entry, stamp, converted)
     return converted

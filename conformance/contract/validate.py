@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from conformance import forms
 from conformance.contract.operations import Operation, OperationIndex
 from conformance.contract.spec import CONTRACT_URI, load_spec
 from conformance.findings import MISSING, Finding
@@ -57,6 +58,8 @@ def expanded_paths(*sources: Any) -> frozenset[str]:
     expands ``customer`` too."""
     paths: set[str] = set()
     for source in sources:
+        if isinstance(source, str) and "expand" in source:  # a raw query string (kept raw when it repeats a key)
+            source = forms.decode(forms.parse_pairs(source))
         value = source.get("expand") if isinstance(source, Mapping) else None
         items = value.values() if isinstance(value, Mapping) else [value] if isinstance(value, str) else value or []
         for item in items:

@@ -65,4 +65,5 @@ def run(
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
                 done = list(pool.map(one, cassettes))
-    return RunResult(target, [r for r in done if r is not None], time.perf_counter() - started)
+    return RunResult(target, [r for r in done if r is not None], time.perf_counter() - started,
+                     contract=options.contract.name if options.contract is not None else None)

@@ -101,6 +101,7 @@ def render(result: RunResult) -> str:
     rules = Counter(f.rule for _, i in result.interactions() for f in i.findings if not f.accepted)
     return _ENVIRONMENT.get_template("report.html.j2").render(
         target=result.target,
+        contract=result.contract,
         verdict=result.verdict.text,
         verdict_class="ok" if result.verdict is Verdict.CONFORMS else "bad",
         total=total, cassette_count=len(result.cassettes), seconds=result.seconds,

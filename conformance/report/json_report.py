@@ -45,6 +45,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "schema": REPORT_SCHEMA,
         "tool": {"name": "card-conformance", "version": __version__},
         "target": result.target,
+        "contract": result.contract,
         "seconds": round(result.seconds, 3),
         "exit_code": result.exit_code,
         "interrupted": result.interrupted_by is not None,

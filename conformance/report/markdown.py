@@ -23,7 +23,8 @@ def markdown(result: RunResult, limit: int = 15) -> str:
     lines = [f"### Card conformance of `{result.target}`: {_MARK[verdict]} {verdict.text}", "",
              f"{total} interactions in {len(result.cassettes)} cassettes: **{counts[Outcome.PASSED]} passed**, "
              f"**{counts[Outcome.FAILED]} failed**, {counts[Outcome.BLOCKED]} blocked, "
-             f"{counts[Outcome.WARNING]} with warnings."]
+             f"{counts[Outcome.WARNING]} with warnings."
+             + (f" Judged by the recordings and by the contract `{result.contract}`." if result.contract else "")]
     if result.interrupted_by:
         lines += ["", "⚠️ **Interrupted**: the run was stopped early; this is what ran so far."]
     for cassette in result.input_errors:

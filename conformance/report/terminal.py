@@ -135,7 +135,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             per_rule[finding.rule] = per_rule.get(finding.rule, 0) + 1
     endpoints = result.per_endpoint()
     if endpoints:
-        table = Table(title=f"Conformance of {escape(result.target)}", title_justify="left")
+        judged = f", judged also by {escape(result.contract)}" if result.contract else ""
+        table = Table(title=f"Conformance of {escape(result.target)}{judged}", title_justify="left")
         table.add_column("endpoint")
         table.add_column("passed", justify="right", style="green")
         table.add_column("failed", justify="right", style="red")

@@ -73,6 +73,8 @@ def test_run_flags_a_deviation_the_recording_shares(tmp_path):
                 for f in i["findings"]]
     assert [(f["rule"], f["path"]) for f in findings] == [("schema.required", "livemode")]
     assert "livemode is missing; the contract's `customer` requires it" in output
+    assert json.loads((tmp_path / "r.json").read_text())["contract"] == "cards-openapi.yaml (API 2023-08-16)"
+    assert "judged also by cards-openapi.yaml (API 2023-08-16)" in output
 
 
 def test_an_unasked_expansion_is_caught_and_keys_the_contract_lists_are_no_warning(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -163,7 +164,8 @@ def test_expandable_fields_follow_the_request(contract):
 def test_expanded_paths_hold_every_prefix():
     assert expanded_paths({"expand": ["customer.default_source"]}, {"expand": {"0": "data.customer"}}) == frozenset(
         {"customer", "customer.default_source", "data", "data.customer"})
-    assert expanded_paths("expand[]=x", None, {"expand": "sources"}) == frozenset({"sources"})
+    assert expanded_paths("expand[]=x&expand[]=x", None, {"expand": "sources"}) == frozenset({"x", "sources"})
+    assert expanded_paths("limit=3", None) == frozenset()
 
 
 def test_operations_come_from_the_spec_paths(contract):
@@ -249,3 +251,18 @@ def test_a_large_generated_spec_loads_and_judges(tmp_path, monkeypatch):
         ("schema.type", "field_3", "failure")]
     assert found(contract.validate("GET", "/v1/things_1999/th_1", 200, with_(thing, owner=CUSTOMER_BODY))) == [
         ("schema.expand", "owner", "failure")]
+
+
+def test_an_alias_bomb_or_a_bottomless_spec_is_refused_in_one_line(tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    levels = "\n".join(f"    l{n}: &l{n} [*l{n - 1}, *l{n - 1}, *l{n - 1}, *l{n - 1}, *l{n - 1}, *l{n - 1}]"
+                       for n in range(1, 12))
+    bomb.write_text("openapi: 3.0.0\npaths: {/x: {get: {responses: {}}}}\ncomponents:\n  schemas:\n"
+                    "    l0: &l0 {type: string}\n" + levels + "\n")
+    with pytest.raises(SpecError, match=rf"^{re.escape(str(bomb))}: YAML aliases \(\*name\) are not supported"):
+        load_contract(bomb)
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"openapi": "3.0.0", "paths": {"/x": {}}, "components": {"schemas": {"a": '
+                    + '{"items": ' * 5000 + "{}" + "}" * 5000 + "}}}")
+    with pytest.raises(SpecError, match=r"nested too deeply|not JSON or YAML"):
+        load_contract(deep)
