@@ -75,3 +75,15 @@ def test_a_named_test_card_matches_only_its_own_recording():
     amex = recorded("POST", "/v1/tokens", form={"card": {"number": "[REDACTED:card-number:amex-8431]"}})
     assert reasons(live("POST", "/v1/tokens", b"card[number]=371449635398431"), amex) == []
     assert reasons(live("POST", "/v1/tokens", b"card[number]=4242424242424242"), amex) != []
+
+
+def test_the_index_answers_a_named_card_from_an_older_unnamed_recording_and_prefers_its_own():
+    index = InteractionIndex()
+    index.add("old.yaml", recorded("POST", "/v1/tokens", form={"card": {"number": "[REDACTED:card-number]"}},
+                                   answer={"id": "tok_old"}))
+    index.add("new.yaml", recorded("POST", "/v1/tokens", form={"card": {"number": "[REDACTED:card-number:amex-8431]"}},
+                                   answer={"id": "tok_amex"}))
+    amex = index.take(live("POST", "/v1/tokens", b"card[number]=371449635398431"))
+    visa = index.take(live("POST", "/v1/tokens", b"card[number]=4242424242424242"))
+    assert amex is not None and amex.cassette == "new.yaml"
+    assert visa is not None and visa.cassette == "old.yaml"
