@@ -411,26 +411,9 @@ TEST_SPEC = HERE.parent / "tests" / "schemas" / "cards-openapi.yaml"
 
 def _generated_spec(path: Path) -> None:
     """A spec of Stripe's size (~800 schemas, ~400 paths, 3+ MB) around the tests' card description."""
-    import yaml
+    from tests.openapi_gen import generated_spec
 
-    from conformance.contract.spec import _SpecLoader
-
-    document = yaml.load(TEST_SPEC.read_text(), Loader=_SpecLoader)
-    for n in range(800):
-        document["components"]["schemas"][f"thing_{n}"] = {
-            "type": "object", "required": ["id", "object"], "x-expandableFields": ["owner"],
-            "description": "A generated object. " * 10,
-            "properties": {
-                "id": {"type": "string", "maxLength": 5000}, "object": {"type": "string", "enum": [f"thing_{n}"]},
-                "owner": {"nullable": True, "anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/customer"}]},
-                "next": {"nullable": True, "anyOf": [{"$ref": f"#/components/schemas/thing_{(n + 1) % 800}"}]},
-                **{f"field_{k}": {"type": "string", "nullable": True, "description": "text " * 10} for k in range(25)},
-            },
-        }
-        document["paths"][f"/v1/things_{n}/{{id}}"] = {"get": {"operationId": f"GetThing{n}", "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {
-                "$ref": f"#/components/schemas/thing_{n}"}}}}}}}
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(generated_spec(800, 25)))
 
 
 def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:

@@ -19,6 +19,8 @@ from conformance.contract.spec import CONTRACT_URI, convert
 from conformance.errors import SpecError
 from conformance.rules import Severity
 
+from ..openapi_gen import generated_spec
+
 SPEC = Path(__file__).resolve().parents[1] / "schemas" / "cards-openapi.yaml"
 CUSTOMER = "cus_A0000000000001"
 CARD_ID = "card_A000000000001"
@@ -227,21 +229,7 @@ def test_a_large_generated_spec_loads_and_judges(tmp_path, monkeypatch):
     """Stripe's spec is 3–8 MB with ~800 schemas and ~400 paths; this one is larger (the time it takes is
     measured by bench/run.py, not asserted here)."""
     monkeypatch.setenv("CONFORMANCE_CACHE", "0")
-    document = yaml.load(SPEC.read_text(), Loader=spec_module._SpecLoader)
-    for n in range(2000):
-        document["components"]["schemas"][f"thing_{n}"] = {
-            "type": "object", "required": ["id", "object"], "x-expandableFields": ["owner"],
-            "description": "A generated object. " * 20,
-            "properties": {
-                "id": {"type": "string", "maxLength": 5000}, "object": {"type": "string", "enum": [f"thing_{n}"]},
-                "owner": {"nullable": True, "anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/customer"}]},
-                "next": {"nullable": True, "anyOf": [{"$ref": f"#/components/schemas/thing_{(n + 1) % 2000}"}]},
-                **{f"field_{k}": {"type": "string", "nullable": True, "description": "text " * 10} for k in range(20)},
-            },
-        }
-        document["paths"][f"/v1/things_{n}/{{id}}"] = {"get": {"operationId": f"GetThing{n}", "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": {
-                "$ref": f"#/components/schemas/thing_{n}"}}}}}}}
+    document = generated_spec(2000, 20)
     path = tmp_path / "large.json"
     path.write_text(json.dumps(document))
     assert path.stat().st_size > 5_000_000
