@@ -1,8 +1,9 @@
 """Judging a response body by the contract: the schema of its operation and status, with JSON paths.
 
 A validator is compiled (jsonschema-rs, draft 4 as OpenAPI 3.0 is) once per
-operation and status, the first time it is needed. A valid body costs one
-``is_valid`` call (~1 µs for a card); only an invalid one is explained.
+operation and status, the first time it is needed (a schema that cannot be
+compiled is a SpecError then). A valid body costs one ``is_valid`` call (a few
+µs for a card); only an invalid one is explained.
 
 Stripe says ``anyOf`` where it means "one of these objects" (the card update
 answers a card, a bank account or a source). When no branch fits, the finding
@@ -24,6 +25,7 @@ import jsonschema_rs
 from conformance import forms
 from conformance.contract.operations import Operation, OperationIndex
 from conformance.contract.spec import CONTRACT_URI, load_spec
+from conformance.errors import SpecError
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
 from conformance.paths import display_path
@@ -97,7 +99,12 @@ class Contract:
             if validator is None:
                 cls = jsonschema_rs.Draft4Validator if self._draft == jsonschema_rs.Draft4 \
                     else jsonschema_rs.Draft202012Validator
-                validator = cls(schema, registry=self._registry, keywords={"x-expandable": _Expandable})
+                try:
+                    validator = cls(schema, registry=self._registry, keywords={"x-expandable": _Expandable})
+                except (ValueError, jsonschema_rs.ReferencingError) as error:  # compiled on first use
+                    reason = snippet(str(error).splitlines()[0], 160)
+                    raise SpecError(f"{self.source}: the {status_key} response schema of {operation.method} "
+                                    f"{operation.template} cannot be compiled: {reason}") from None
                 self._validators[key] = validator
             return validator
 

@@ -255,3 +255,18 @@ def test_an_alias_bomb_or_a_bottomless_spec_is_refused_in_one_line(tmp_path):
                     + '{"items": ' * 5000 + "{}" + "}" * 5000 + "}}}")
     with pytest.raises(SpecError, match=r"nested too deeply|not JSON or YAML"):
         load_contract(deep)
+
+
+def test_a_schema_that_cannot_be_compiled_is_named_when_first_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONFORMANCE_CACHE", "0")
+    document = yaml.load(SPEC.read_text(), Loader=spec_module._SpecLoader)
+    document["paths"]["/v1/customers/{customer}/cards/{id}"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"] = {"$ref": "#/components/schemas/carrd"}
+    path = tmp_path / "dangling.json"
+    path.write_text(json.dumps(document))
+    contract = load_contract(path)  # the other operations still judge
+    assert contract.validate("GET", f"/v1/customers/{CUSTOMER}", 200, CUSTOMER_BODY) == []
+    with pytest.raises(SpecError) as raised:
+        contract.validate("GET", CARD_PATH, 200, CARD)
+    assert str(raised.value) == (f"{path}: the 200 response schema of GET /v1/customers/{{customer}}/cards/{{id}} "
+                                 "cannot be compiled: Pointer '/components/schemas/carrd' does not exist")
