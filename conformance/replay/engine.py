@@ -32,6 +32,7 @@ from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
+from conformance.routes import OTHER
 from conformance.rules import Severity
 from conformance.testcards import TEST_CARDS
 from conformance.text import snippet
@@ -150,7 +151,7 @@ class _Replay:
     def replay(self, interaction: Interaction) -> InteractionResult:
         recorded = interaction.response
         result = InteractionResult(
-            interaction.index, interaction.endpoint, interaction.request.method, interaction.request.url_path,
+            interaction.index, self._endpoint(interaction), interaction.request.method, interaction.request.url_path,
             recorded.status,
         )
         blocked_by = self._blocked_by(interaction)
@@ -179,6 +180,14 @@ class _Replay:
             result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
                                   else redactor.text(exchange.body_text))
         return result
+
+    def _endpoint(self, interaction: Interaction) -> str:
+        """The route table's name; for a request beyond the card endpoints, the contract's operation."""
+        contract = self.options.contract
+        if interaction.endpoint != OTHER or contract is None:
+            return interaction.endpoint
+        operation = contract.operation(interaction.request.method, interaction.request.path)
+        return f"{operation.method} {operation.template}" if operation is not None else interaction.endpoint
 
     def _blocked_by(self, interaction: Interaction) -> int | None:
         """The interaction whose failure left unbound an id this one uses (request or expected answer)."""

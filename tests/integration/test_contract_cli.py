@@ -123,3 +123,18 @@ def test_the_pytest_plugin_judges_by_the_contract(tmp_path):
     assert plain.returncode == 0, plain.stdout
     assert judged.returncode == 1 and "[schema.required] livemode is missing" in judged.stdout, judged.stdout
     assert bad.returncode == 4 and "no such OpenAPI file" in bad.stderr, bad.stderr
+
+
+def test_a_request_beyond_the_card_routes_is_named_by_the_contracts_operation(tmp_path):
+    cassette = tmp_path / "health.yaml"
+    cassette.write_text("version: 1\n---\nrequest: {method: GET, path: /v1/health, headers: {Authorization: "
+                        "'Bearer [REDACTED:sk_test]'}}\nresponse: {status: 204}\n")
+    with FakeStripe() as target:  # it has no such route: 404 "Unrecognized request URL"
+        plain, _ = cli("run", cassette, "--target", target, "--json-report", tmp_path / "plain.json")
+        code, output = cli("run", cassette, "--target", target, "--openapi", SPEC, "--json-report", tmp_path / "r.json")
+    assert plain == code == 1
+    (without,) = json.loads((tmp_path / "plain.json").read_text())["cassettes"][0]["interactions"]
+    (judged,) = json.loads((tmp_path / "r.json").read_text())["cassettes"][0]["interactions"]
+    assert without["endpoint"] == "other" and judged["endpoint"] == "GET /v1/health"
+    assert [f["rule"] for f in judged["findings"]] == ["route.missing"]
+    assert "the target has no route GET /v1/health" in output
