@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench suite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Re-capture the reference suite in cassettes/ from tests/stripe_fake.py (its provenance in every header).
+suite: $(STAMP)
+	$(BIN)/python -m tests.stripe_fake --capture cassettes
 
 clean:
 	rm -rf $(VENV) reports bench/results

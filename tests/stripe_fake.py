@@ -383,14 +383,40 @@ class FakeStripe:
         self.server.server_close()
 
 
+# What the reference suite's headers say of where its answers come from (`make suite` re-captures it from here).
+PROVENANCE = (
+    "Captured with `conformance capture` from tests/stripe_fake.py (`make suite`), not from api.stripe.com. The fake "
+    "follows Stripe's OpenAPI description (spec3, API 2023-08-16: the card's and the customer's keys, types and "
+    "nullability; `sources` only with expand[]=sources), then the API reference (card endpoints) and the official "
+    "SDKs (402 for card_error, their CardError)."
+)
+
+
+def capture(out: str) -> int:
+    """Re-capture the reference suite from the fake, with its provenance in every header."""
+    import subprocess
+    import sys
+
+    with FakeStripe() as upstream:
+        return subprocess.run([sys.executable, "-m", "conformance", "capture", "--upstream", upstream, "--out", out,
+                               "--api-key", "sk_test_" + "reference0000000000000000", "--source", PROVENANCE],
+                              check=False).returncode
+
+
 def main() -> None:
-    """``python -m tests.stripe_fake --port N [--deviation NAME]``: the fake as a process (for --target-cmd)."""
+    """``python -m tests.stripe_fake --port N [--deviation NAME]``: the fake as a process (for --target-cmd);
+    ``--capture DIR``: the reference suite captured from it."""
     import argparse
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
     parser.add_argument("--deviation", choices=DEVIATIONS)
+    parser.add_argument("--capture", metavar="DIR", help="capture the reference suite from the fake into DIR")
     args = parser.parse_args()
+    if args.capture:
+        raise SystemExit(capture(args.capture))
+    if args.port is None:
+        parser.error("give --port N (or --capture DIR)")
     store = Store()
     store.deviation = args.deviation
     server = ThreadingHTTPServer(("127.0.0.1", args.port), type("BoundHandler", (Handler,), {"store": store}))

@@ -638,8 +638,11 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
 @click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
               help="magic: Stripe's test tokens (tok_visa…); create: make tokens from test card numbers first.")
 @click.option("--only", multiple=True, metavar="SCENARIO", help="Record only this scenario (repeatable).")
+@click.option("--source", metavar="TEXT",
+              help="Where the answers come from, for each header's source note (default: \"Captured with "
+                   "`conformance capture` from URL.\").")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
-def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple[str, ...],
+def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple[str, ...], source: str | None,
             mitm_options: tuple[str, ...]) -> None:
     """Re-record the reference suite: drive the stripe SDK through every scenario while recording."""
     from conformance.suite.capture import capture_suite
@@ -652,7 +655,7 @@ def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple
     check_reachable(upstream, "upstream")
     failed = 0
     for captured in capture_suite(upstream, out_dir, api_key, tokens=tokens, only=only, mitm_options=mitm_options,
-                                  echo=click.echo):
+                                  echo=click.echo, source=source):
         count = len(load(captured.path).interactions)
         if captured.error:
             failed += 1

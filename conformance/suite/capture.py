@@ -16,7 +16,7 @@ from pathlib import Path
 from conformance.net import free_port
 from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
-from conformance.suite.scenarios import SUITE, Session
+from conformance.suite.scenarios import SUITE, Session, captured_from
 
 __all__ = ["CapturedScenario", "capture_suite"]
 
@@ -31,8 +31,10 @@ class CapturedScenario:
 
 def capture_suite(
     upstream: str, out_dir: Path, api_key: str, *, tokens: str = "magic", only: tuple[str, ...] = (),
-    mitm_options: tuple[str, ...] = (), echo: Callable[[str], None] = print,
+    mitm_options: tuple[str, ...] = (), echo: Callable[[str], None] = print, source: str | None = None,
 ) -> Iterator[CapturedScenario]:
+    """Each scenario into its own cassette; ``source`` says where the answers come from (default: the upstream's
+    URL), and each header adds what public sources disagree on."""
     out_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
     for name, scenario in SUITE.items():
@@ -49,7 +51,7 @@ def capture_suite(
             for mode in ("ignore", "loose"):
                 for pattern in scenario.compare.get(mode, ()):
                     args += ["--set", f"cassette_{mode}={pattern}"]
-            args += ["--set", f"cassette_source={scenario.source}"]
+            args += ["--set", f"cassette_source={source or captured_from(upstream)} {scenario.disputed}"]
             for option in mitm_options:
                 args += ["--set", option]
             mitm = MitmProcess(args, "127.0.0.1", port, redactor=redactor, echo=echo, ready_line="recording into ")

@@ -18,7 +18,7 @@ import stripe
 
 from conformance.testcards import TEST_CARDS
 
-__all__ = ["TEST_CARDS", "Session", "Scenario", "SUITE", "card_lifecycle"]
+__all__ = ["TEST_CARDS", "Session", "Scenario", "SUITE", "card_lifecycle", "captured_from"]
 
 
 @dataclass
@@ -235,17 +235,13 @@ def scenario_errors(session: Session) -> None:
     session.results.append(None)
 
 
-# Where the suite's expectations come from; every cassette's header says it (`source:`).
-_CAPTURED_FROM = (
-    "Captured with `conformance capture` from tests/stripe_fake.py, not from api.stripe.com. The fake follows "
-    "Stripe's OpenAPI description (spec3, API 2023-08-16: the card's and the customer's keys, types and "
-    "nullability; `sources` only with expand[]=sources), then the API reference (card endpoints) and the official "
-    "SDKs (402 for card_error, their CardError). `*_check` values are the card network's: text or null conforms. "
-    "The API reference's card examples show `wallet: null`, the OpenAPI card schema does not list it: not compared."
-)
+# What public sources disagree on, and how the suite compares it; every cassette's header says it (`source:`,
+# after where it was captured from) and marks it (`compare:`).
+_WALLET = ("`*_check` values are the card network's: text or null conforms. The API reference's card examples show "
+           "`wallet: null`, the OpenAPI card schema does not list it: not compared.")
 _MISSING_CARD = (
-    " The message and `param` of a missing card differ between public sources (`No such source: ...`, param `id`, "
-    "here; independent fakes tested against the live API answer `Customer ... does not have card with ID ...`, "
+    " The message and `param` of a missing card differ between public sources (`No such source: ...`, param `id`; "
+    "independent fakes tested against the live API answer `Customer ... does not have card with ID ...`, "
     "param `card`): `error.param` is compared loosely, like every error message."
 )
 
@@ -254,16 +250,21 @@ _MISSING_CARD = (
 class Scenario:
     run: Callable[[Session], None]
     fixtures: tuple[str, ...] = ()  # ids the cassette uses without a response minting them
-    source: str = _CAPTURED_FROM
+    disputed: str = _WALLET  # what sources disagree on, for the header's source note
     compare: dict[str, list[str]] = field(default_factory=lambda: {"ignore": ["wallet"]})
+
+
+def captured_from(upstream: str) -> str:
+    """The default provenance of a captured cassette: where its answers came from."""
+    return f"Captured with `conformance capture` from {upstream}."
 
 
 SUITE: dict[str, Scenario] = {
     "cards-update": Scenario(scenario_update),
     "cards-retrieve": Scenario(scenario_retrieve),
     "cards-list": Scenario(scenario_list),
-    "cards-delete": Scenario(scenario_delete, source=_CAPTURED_FROM + _MISSING_CARD,
+    "cards-delete": Scenario(scenario_delete, disputed=_WALLET + _MISSING_CARD,
                              compare={"ignore": ["wallet"], "loose": ["error.param"]}),
-    "card-errors": Scenario(scenario_errors, (UNKNOWN_CUSTOMER, UNKNOWN_CARD), _CAPTURED_FROM + _MISSING_CARD,
+    "card-errors": Scenario(scenario_errors, (UNKNOWN_CUSTOMER, UNKNOWN_CARD), _WALLET + _MISSING_CARD,
                             {"ignore": ["wallet"], "loose": ["error.param"]}),
 }

@@ -15,7 +15,7 @@ from conformance.cli import main
 from conformance.suite.scenarios import SUITE
 
 from ..conftest import API_KEY
-from ..stripe_fake import FakeStripe
+from ..stripe_fake import PROVENANCE, FakeStripe
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_every_cassette_says_where_its_expectations_come_from_and_what_is_disput
     for path in sorted(SUITE_DIR.glob("*.yaml")):
         cassette = load(path)
         source = cassette.meta.get("source", "")
-        assert "tests/stripe_fake.py" in source and "OpenAPI" in source and "API reference" in source, path
+        assert source.startswith(PROVENANCE) and "OpenAPI" in source and "API reference" in source, path
         assert "wallet" in cassette.meta["compare"]["ignore"], path
         if any(i.response.status == 404 and "card" in i.request.path.split("/")[-1] for i in cassette.interactions):
             assert "error.param" in cassette.meta["compare"]["loose"], path  # the missing card's param is disputed
@@ -126,6 +126,10 @@ def test_capture_against_a_local_server_gives_the_suite_again(tmp_path):
         for path in out.glob("*.yaml"):  # the same interactions as the committed suite: a clean diff
             assert [i.endpoint for i in load(path).interactions] == \
                 [i.endpoint for i in load(SUITE_DIR / path.name).interactions]
+            # the header says where the answers came from, then what public sources disagree on
+            source = load(path).meta["source"]
+            assert source.startswith(f"Captured with `conformance capture` from {upstream}. ") and "wallet" in source
+            assert load(path).meta["compare"] == load(SUITE_DIR / path.name).meta["compare"]
         assert cli("check", out)[0] == 0
         code, output = cli("run", out, "--target", upstream)
     assert code == 0, output
