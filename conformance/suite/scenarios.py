@@ -237,7 +237,7 @@ def scenario_errors(session: Session) -> None:
 
 # What public sources disagree on, and how the suite compares it; every cassette's header says it (`source:`,
 # after where it was captured from) and marks it (`compare:`).
-_WALLET = ("`*_check` values are the card network's: text or null conforms. The API reference's card examples show "
+_CARD_DISPUTES = ("`*_check` values are the card network's: text or null conforms. The API reference's card examples show "
            "`wallet: null`, the OpenAPI card schema does not list it: not compared.")
 _MISSING_CARD = (
     " The message and `param` of a missing card differ between public sources (`No such source: ...`, param `id`; "
@@ -250,7 +250,7 @@ _MISSING_CARD = (
 class Scenario:
     run: Callable[[Session], None]
     fixtures: tuple[str, ...] = ()  # ids the cassette uses without a response minting them
-    disputed: str = _WALLET  # what sources disagree on, for the header's source note
+    disputed: str = _CARD_DISPUTES  # what sources disagree on, for the header's source note
     compare: dict[str, list[str]] = field(default_factory=lambda: {"ignore": ["wallet"]})
 
 
@@ -263,8 +263,8 @@ SUITE: dict[str, Scenario] = {
     "cards-update": Scenario(scenario_update),
     "cards-retrieve": Scenario(scenario_retrieve),
     "cards-list": Scenario(scenario_list),
-    "cards-delete": Scenario(scenario_delete, disputed=_WALLET + _MISSING_CARD,
+    "cards-delete": Scenario(scenario_delete, disputed=_CARD_DISPUTES + _MISSING_CARD,
                              compare={"ignore": ["wallet"], "loose": ["error.param"]}),
-    "card-errors": Scenario(scenario_errors, (UNKNOWN_CUSTOMER, UNKNOWN_CARD), _WALLET + _MISSING_CARD,
+    "card-errors": Scenario(scenario_errors, (UNKNOWN_CUSTOMER, UNKNOWN_CARD), _CARD_DISPUTES + _MISSING_CARD,
                             {"ignore": ["wallet"], "loose": ["error.param"]}),
 }
