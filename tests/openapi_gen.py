@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from conformance.contract.spec import _SpecLoader
+from conformance.contract.spec import read_spec
 
 CARDS_SPEC = Path(__file__).resolve().parent / "schemas" / "cards-openapi.yaml"
 
@@ -16,7 +14,7 @@ CARDS_SPEC = Path(__file__).resolve().parent / "schemas" / "cards-openapi.yaml"
 def generated_spec(schemas: int, fields: int) -> dict[str, Any]:
     """The card description plus ``schemas`` objects of ``fields`` nullable text fields each, a path each,
     an expandable ``owner`` and a ``next`` reference that chains them all."""
-    document = yaml.load(CARDS_SPEC.read_text(), Loader=_SpecLoader)
+    document = read_spec(CARDS_SPEC, CARDS_SPEC.read_bytes())
     for n in range(schemas):
         document["components"]["schemas"][f"thing_{n}"] = {
             "type": "object", "required": ["id", "object"], "x-expandableFields": ["owner"],

@@ -118,9 +118,12 @@ def _against_contract(path: Path, interaction: Interaction, contract: Contract, 
                                                          response.body.value, expanded_paths(request.query, form),
                                                          strict=strict)
                 if not ignored.ignores(finding.rule, finding.path)]
+    if not findings:
+        return []
+    text = path.read_bytes()  # rare: the line of the very key (or its object, for a missing one) is worth a parse
     problems = []
-    for finding in findings:  # rare: the line of the very key (or its object, for a missing one) is worth a parse
-        line = locate_line(path.read_bytes(), interaction.index, ("response", "json", *parse_path(finding.path)))
+    for finding in findings:
+        line = locate_line(text, interaction.index, ("response", "json", *parse_path(finding.path)))
         problems.append(Problem(path, line or interaction.line, f"interaction {interaction.index} "
                                 f"({interaction.endpoint}): [{finding.rule}] {finding.message}",
                                 warning=not finding.is_failure))

@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from conformance import __version__
+from conformance.atomic import atomic_write
 from conformance.cassette.cache import cache_dir
-from conformance.errors import SpecError
+from conformance.errors import ReportError, SpecError
 
-__all__ = ["CONTRACT_URI", "load_spec", "convert"]
+__all__ = ["CONTRACT_URI", "load_spec", "read_spec", "convert"]
 
 FORMAT = 1
 CONTRACT_URI = "urn:card-conformance:contract"  # where converted ``#/components/...`` references point
@@ -232,14 +231,6 @@ def load_spec(path: Path) -> dict[str, Any]:
 def _store(entry: Path, stamp: dict[str, Any], converted: dict[str, Any]) -> None:
     try:
         entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(json.dumps(stamp).encode() + b"\n")
-                stream.write(json.dumps(converted, separators=(",", ":")).encode())
-            os.replace(temporary, entry)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError:
+        atomic_write(entry, json.dumps(stamp).encode() + b"\n" + json.dumps(converted, separators=(",", ":")).encode())
+    except (OSError, ReportError):
         pass  # a cache that cannot be written is only slower

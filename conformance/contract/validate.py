@@ -92,6 +92,12 @@ class Contract:
     def operation(self, method: str, path: str) -> Operation | None:
         return self.operations.find(method, path)
 
+    def documents_body(self, method: str, path: str, status: int) -> bool:
+        """Whether the contract has a JSON schema for this answer (it then speaks for every key, listed or not)."""
+        operation = self.operation(method, path)
+        documented = operation.response_schema(status) if operation is not None else None
+        return documented is not None and documented[1] is not None
+
     def _validator(self, operation: Operation, status_key: str, schema: Any) -> Any:
         key = (operation.operation_id, status_key)
         with self._lock:

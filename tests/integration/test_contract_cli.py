@@ -138,3 +138,22 @@ def test_a_request_beyond_the_card_routes_is_named_by_the_contracts_operation(tm
     assert without["endpoint"] == "other" and judged["endpoint"] == "GET /v1/health"
     assert [f["rule"] for f in judged["findings"]] == ["route.missing"]
     assert "the target has no route GET /v1/health" in output
+
+
+def test_with_a_contract_a_key_the_recording_lacks_is_the_contracts_to_judge(tmp_path):
+    lacking = tmp_path / "lacking.yaml"  # the recorded card lacks a key the contract lists
+    lacking.write_text((SUITE / "cards-retrieve.yaml").read_text().replace("    dynamic_last4: null\n", "", 1))
+    with FakeStripe() as target:
+        _, plain = cli("run", lacking, "--target", target, "--json-report", tmp_path / "plain.json")
+        _, judged = cli("run", lacking, "--target", target, "--openapi", SPEC, "--json-report", tmp_path / "judged.json")
+    with FakeStripe(deviation="extra-field") as target:  # the target adds a key the contract does not list
+        cli("run", SUITE / "cards-retrieve.yaml", "--target", target, "--openapi", SPEC,
+            "--json-report", tmp_path / "extra.json")
+
+    def rules(name):
+        report = json.loads((tmp_path / name).read_text())
+        return {(f["rule"], f["path"]) for c in report["cassettes"] for i in c["interactions"] for f in i["findings"]}
+
+    assert rules("plain.json") == {("keys.extra", "dynamic_last4")}
+    assert rules("judged.json") == set()  # listed by the contract: no warning
+    assert rules("extra.json") == {("schema.additional", "display_brand")}  # unlisted: the contract's warning
