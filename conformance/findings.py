@@ -42,6 +42,15 @@ class Finding:
     actual: Any = None
     severity: Severity | None = None  # None: the rule's default
     accepted: bool = False  # a known deviation, listed in the run's baseline
+    # The object the finding is about (its ``object``: card, customer, list) and the key within it
+    # (``address_line2``, ``invoice_settings.footer``): what groups findings into problems across endpoints.
+    kind: str | None = None
+    key_path: str | None = None
+    # A problem a check names beyond rule and place (``parameters-not-applied``): groups across keys.
+    problem: str | None = None
+    # The earlier interaction (same cassette) whose failure left unbound an id this finding is about:
+    # a consequence, not a problem of its own.
+    consequence_of: int | None = None
 
     def __post_init__(self) -> None:
         default = rule(self.rule).severity
@@ -49,14 +58,17 @@ class Finding:
 
     @property
     def is_failure(self) -> bool:
-        """A failure that counts: not a warning, not accepted by a baseline."""
-        return self.severity == Severity.FAILURE and not self.accepted
+        """A failure that counts: not a warning, not accepted by a baseline, not a consequence of another."""
+        return self.severity == Severity.FAILURE and not self.accepted and self.consequence_of is None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"rule": self.rule, "path": self.path, "severity": str(self.severity),
                                 "message": self.message}
         if self.accepted:
             data["accepted"] = True
+        for name in ("kind", "key_path", "problem", "consequence_of"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         if self.expected is not MISSING:
             data["expected"] = self.expected
         if self.actual is not MISSING:
@@ -76,15 +88,23 @@ class InteractionResult:
     recorded_body: Any = None
     actual_body: Any = None
     seconds: float = 0.0
-    blocked_by: int | None = None  # the earlier interaction (same cassette) whose failure left an id unbound
+    # The earlier interaction (same cassette) whose failure left unbound an id this one needs: in its request
+    # (``blocked_id``: then nothing but a missing route is judged) or in findings that are consequences.
+    blocked_by: int | None = None
+    blocked_id: str | None = None  # the recorded id the request needed and no answer minted
+    # Documented rules this exchange would have judged, had their precondition held: (rule, why not).
+    not_judged: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def outcome(self) -> Outcome:
-        """failed (or blocked), warning or passed — findings a baseline accepted do not count."""
+        """failed, blocked (its failures are all consequences of an earlier one), warning or passed —
+        findings a baseline accepted do not count."""
         open_findings = [f for f in self.findings if not f.accepted]
+        if any(f.severity == Severity.FAILURE and f.consequence_of is None for f in open_findings):
+            return Outcome.FAILED
         if any(f.severity == Severity.FAILURE for f in open_findings):
-            return Outcome.BLOCKED if self.blocked_by is not None else Outcome.FAILED
-        if open_findings:
+            return Outcome.BLOCKED
+        if any(f.consequence_of is None for f in open_findings):
             return Outcome.WARNING
         return Outcome.PASSED
 

@@ -26,7 +26,7 @@ class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     WARNING = "warning"
-    BLOCKED = "blocked"  # failed only because an earlier interaction did not mint an id it uses
+    BLOCKED = "blocked"  # its failures are all consequences of an earlier interaction that minted no id it uses
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,12 @@ RULES: dict[str, Rule] = {
         Rule("format", Severity.FAILURE, "a server-minted value has another shape", _COMPARISON),
         Rule("id.binding", Severity.FAILURE, "an id is not the one bound earlier in the run", _COMPARISON),
         Rule("id.prefix", Severity.FAILURE, "an id is not of the expected kind (`acct_` for `card_`)", _COMPARISON),
-        Rule("list.length", Severity.FAILURE, "a list has another number of items", _COMPARISON),
+        Rule("list.length", Severity.FAILURE, "a list of values has another number of items", _COMPARISON),
+        Rule("list.items", Severity.FAILURE,
+             "a list of objects lacks items of the recording or holds others (items matched by id)", _COMPARISON),
+        Rule("list.order", Severity.FAILURE,
+             "a list's items come in another order: oldest first where the API promises the most recent first, "
+             "or otherwise not the recording's", _REFERENCE),
         Rule("invariant.card", Severity.FAILURE,
              "a card object lacks a documented key, or a key has another type or an impossible value", _REFERENCE),
         Rule("invariant.deleted", Severity.FAILURE,
@@ -70,7 +75,8 @@ RULES: dict[str, Rule] = {
         Rule("invariant.deleted_card", Severity.FAILURE,
              "a deleted card is still retrievable (expected 404 `resource_missing`)", _REFERENCE),
         Rule("invariant.default_source", Severity.FAILURE,
-             "a customer's `default_source` is a card deleted earlier", _REFERENCE),
+             "a customer's `default_source` is a card deleted earlier; after the default card is deleted it is not "
+             "the most recently added card left (or not null once none is left)", _REFERENCE),
         Rule("invariant.list", Severity.FAILURE,
              "a list breaks `object: list`, `has_more`, `url`, `limit` or paging with `starting_after`", _REFERENCE),
         Rule("invariant.error", Severity.FAILURE,

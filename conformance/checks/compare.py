@@ -10,10 +10,18 @@ the rule it breaks:
 ``status``, ``body.json``, ``object``, ``keys.missing``, ``keys.extra``
 (a warning unless strict), ``type``, ``value``, ``format``, ``id.binding``,
 ``id.prefix``, ``list.length``.
+
+Lists of objects with ids (a page of cards, a customer's ``sources``) are
+compared as lists, not position by position: items are matched by id, and
+what differs is said of the list — its order (``list.order``: oldest first
+where the API promises the most recent first), the items it lacks or holds
+besides (``list.items``) — while each matched pair is compared key by key.
+Items are named by when the cassette minted them (``the card attached 2nd``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +29,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from conformance.checks.naming import Minted, names_of
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
 from conformance.paths import display_path, parse_path, path_pattern
@@ -44,6 +53,8 @@ ERROR_KEYS = ("type", "code", "param", "message")
 
 IGNORE, EXACT, FORMAT, LOOSE, CHECK = "ignore", "exact", "format", "loose", "check"
 _SHAPE = "\x1fshape:"
+_ITEM = "\x1fid:"  # a list item's place in a view: its id, not its position
+
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,11 @@ class _Context:
     rules: CompareRules
     set_fields: Mapping[str, frozenset[str]]  # card id -> fields a request of the cassette set on it
     card_fields: frozenset[str] = frozenset()  # of the card being compared
+    minted: Minted = field(default_factory=dict)
+    list_findings: list[Finding] = field(default_factory=list)  # what lists of objects say as a whole
+
+    def within(self, card_fields: frozenset[str]) -> _Context:
+        return _Context(self.rules, self.set_fields, card_fields, self.minted, self.list_findings)
 
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
@@ -149,7 +165,7 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
             # Another kind of object: one `object` finding, nothing beneath it compared key by key.
             return {"object": recorded["object"]}, {"object": actual["object"]}
         if recorded.get("object") == "card":
-            ctx = _Context(ctx.rules, ctx.set_fields, ctx.set_fields.get(str(recorded.get("id")), frozenset()))
+            ctx = ctx.within(ctx.set_fields.get(str(recorded.get("id")), frozenset()))
         view_r: dict[Any, Any] = {}
         view_a: dict[Any, Any] = {}
         for child, value in recorded.items():
@@ -170,6 +186,8 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
                 view_a[child] = value
         return view_r, view_a
     if isinstance(recorded, list) and isinstance(actual, list) and mode != EXACT:
+        if _has_ids(recorded) and (not actual or _has_ids(actual)):
+            return _list_views(recorded, actual, parts, ctx)
         pairs = [
             _views(r, a, index, parts + [index], ctx, ctx.rules.mode(index, parts + [index]))
             for index, (r, a) in enumerate(zip(recorded, actual))
@@ -177,6 +195,84 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
         rest = len(pairs)
         return [r for r, _ in pairs] + recorded[rest:], [a for _, a in pairs] + actual[rest:]
     return recorded, actual
+
+
+def _has_ids(items: list[Any]) -> bool:
+    """Objects each with an id of its own (a list repeating an id is compared position by position)."""
+    if not items or not all(isinstance(item, dict) and isinstance(item.get("id"), str) for item in items):
+        return False
+    return len({item["id"] for item in items}) == len(items)
+
+
+def _list_views(recorded: list[Any], actual: list[Any], parts: list[Any], ctx: _Context) -> tuple[Any, Any]:
+    """Items matched by id, each pair compared; the list's order and membership judged as a whole."""
+    by_id = {item["id"]: item for item in actual}
+    view_r: dict[str, Any] = {}
+    view_a: dict[str, Any] = {}
+    for index, item in enumerate(recorded):
+        other = by_id.get(item["id"])
+        if other is not None:
+            key = _ITEM + item["id"]
+            item_parts = parts + [index]
+            view_r[key], view_a[key] = _views(item, other, index, item_parts, ctx, ctx.rules.mode(index, item_parts))
+    finding = _list_finding([item["id"] for item in recorded], [item["id"] for item in actual], parts, ctx)
+    if finding is not None:
+        ctx.list_findings.append(finding)
+    return view_r, view_a
+
+
+def _monotonic(numbers: list[int], descending: bool) -> bool:
+    return len(numbers) >= 2 and all((a > b) if descending else (a < b) for a, b in itertools.pairwise(numbers))
+
+
+def _list_finding(recorded: list[str], actual: list[str], parts: list[Any], ctx: _Context) -> Finding | None:
+    path = display_path(parts)
+    minted = ctx.minted
+    recorded_set, actual_set = set(recorded), set(actual)
+    missing = [i for i in recorded if i not in actual_set]
+    extra = [i for i in actual if i not in recorded_set]
+    recorded_order = [minted[i][1] for i in recorded if i in minted]
+    actual_order = [minted[i][1] for i in actual if i in minted]
+    if _monotonic(recorded_order, descending=True) and _monotonic(actual_order, descending=False):
+        return Finding("list.order", path, f"{path}: oldest first where the API promises the most recent first "
+                       f"(got {names_of(actual, minted)}; expected {names_of(recorded, minted)})",
+                       "most recent first", "oldest first")
+    matched_recorded = [i for i in recorded if i in actual_set]
+    matched_actual = [i for i in actual if i in recorded_set]
+    if matched_recorded != matched_actual:
+        return Finding("list.order", path, f"{path}: the items come in another order than the recording's "
+                       f"(got {names_of(matched_actual, minted)}; expected {names_of(matched_recorded, minted)})",
+                       "the recording's order", "another order")
+    if not missing and not extra:
+        return None
+    said = []
+    if missing:
+        said.append(f"lacks {names_of(missing, minted)}")
+    if extra:
+        said.append(f"holds {names_of(extra, minted)} besides")
+    return Finding("list.items", path, f"{path}: expected {len(recorded)} items, got {len(actual)}: it "
+                   + " and ".join(said), missing, extra)
+
+
+def _concrete(parts: list[Any], data: Any) -> list[Any] | None:
+    """View parts with list items named by id turned into the positions they hold in ``data``."""
+    if not any(isinstance(part, str) and part.startswith(_ITEM) for part in parts):
+        return parts
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and part.startswith(_ITEM):
+            item_id = part[len(_ITEM):]
+            position = next((n for n, item in enumerate(data) if isinstance(item, dict) and item.get("id") == item_id),
+                             None) if isinstance(data, list) else None
+            if position is None:
+                return None
+            part = position
+        out.append(part)
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            data = MISSING
+    return out
 
 
 def _error_views(recorded: dict[str, Any], actual: Any, ctx: _Context) -> tuple[Any, Any]:
@@ -219,29 +315,34 @@ def compare_bodies(
     *,
     is_error: bool = False,
     set_fields: Mapping[str, frozenset[str]] | None = None,
+    minted: Minted | None = None,
 ) -> list[Finding]:
     """Findings from comparing a recorded body (ids already substituted) with the actual one.
 
     ``set_fields`` maps a card id to the fields (``exp_month``…) requests of the
-    cassette set on that card, which are then compared exactly.
+    cassette set on that card, which are then compared exactly; ``minted`` names
+    the items of lists by when the cassette minted them.
     """
-    ctx = _Context(rules, set_fields or {})
+    ctx = _Context(rules, set_fields or {}, minted=minted or {})
     if is_error and isinstance(recorded, dict):
         view_r, view_a = _error_views(recorded, actual, ctx)
     else:
         view_r, view_a = _views(recorded, actual, None, [], ctx, None)
+    findings: list[Finding] = list(ctx.list_findings)
     if view_r == view_a and type(view_r) is type(view_a):
-        return []
+        return findings
     # threshold_to_diff_deeper=0: always list key by key, even when few keys are shared.
     diff = DeepDiff(view_r, view_a, view="tree", verbose_level=2, threshold_to_diff_deeper=0)
-    findings: list[Finding] = []
     lists_reported: set[str] = set()
     for change, levels in diff.items():
         for level in levels:
-            parts = level.path(output_format="list")
+            view_parts = level.path(output_format="list")
+            parts = _concrete(view_parts, recorded) or view_parts
+            actual_parts = _concrete(view_parts, actual) or view_parts
             path = display_path(parts)
-            expected, got = _extract(recorded, parts), _extract(actual, parts)
-            finding = _classify(change, parts, path, expected, got, level, rules, lists_reported, recorded, actual)
+            expected, got = _extract(recorded, parts), _extract(actual, actual_parts)
+            finding = _classify(change, parts, path, expected, got, level, rules, lists_reported, recorded,
+                                (actual, actual_parts))
             if finding is not None:
                 findings.append(finding)
     findings.sort(key=lambda f: f.path)
@@ -250,7 +351,7 @@ def compare_bodies(
 
 def _classify(
     change: str, parts: list[Any], path: str, expected: Any, got: Any, level: Any, rules: CompareRules,
-    lists_reported: set[str], recorded: Any, actual: Any,
+    lists_reported: set[str], recorded: Any, actual_at: tuple[Any, list[Any]],
 ) -> Finding | None:
     in_user_data = any(part in USER_DATA_KEYS for part in parts[:-1])
     if change in ("iterable_item_added", "iterable_item_removed"):
@@ -259,7 +360,8 @@ def _classify(
         if list_path in lists_reported:
             return None
         lists_reported.add(list_path)
-        want, have = _extract(recorded, list_parts), _extract(actual, list_parts)
+        actual, actual_parts = actual_at
+        want, have = _extract(recorded, list_parts), _extract(actual, actual_parts[:-1])
         return Finding("list.length", list_path, f"expected {len(want)} items, got {len(have)}", len(want), len(have))
     if change == "dictionary_item_removed":
         if in_user_data:

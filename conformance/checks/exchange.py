@@ -17,7 +17,8 @@ from conformance.cassette.model import Interaction
 from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules
 from conformance.checks.invariants import InvariantState
 from conformance.contract import Contract
-from conformance.findings import Finding
+from conformance.findings import MISSING, Finding
+from conformance.paths import display_path, parse_path
 from conformance.routes import match_route
 from conformance.rules import Severity
 
@@ -53,6 +54,11 @@ class CheckState:
     # card id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
     set_fields: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    @property
+    def minted(self) -> dict[str, tuple[str, int]]:
+        """id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages."""
+        return self.invariants.minted
+
     def request_sent(self, interaction: Interaction, path: str) -> None:
         """Note what an update request sets, before its answer is checked."""
         body = interaction.request.body
@@ -79,10 +85,41 @@ def check(function: Check) -> Check:
 
 def run_checks(exchange: Exchange, state: CheckState, checks: list[Check] | None = None) -> list[Finding]:
     """Every check's findings; a JSON path an earlier check reported as a failure is not reported again by a later
-    one (a warning there does not hide a later failure)."""
+    one (a warning there does not hide a later failure). Each finding says which object it is about."""
     findings: list[Finding] = []
     for function in CHECKS if checks is None else checks:
         reported = {f.path for f in findings if f.path and f.severity == Severity.FAILURE}
         findings.extend(f for f in function(exchange, state)
                         if (not f.path or f.path not in reported) and not state.rules.ignores(f.rule, f.path))
+    for finding in findings:
+        if finding.kind is None:
+            finding.kind, finding.key_path = locate(finding.path, exchange.expected, exchange.body)
     return findings
+
+
+def locate(path: str, expected: Any, actual: Any) -> tuple[str | None, str]:
+    """The ``object`` a path lies in (the nearest one up: a card inside a customer's list) and the key path
+    within it, list positions left out: ``sources.data[3].brand`` -> ``("card", "brand")``. The recorded body
+    says it where it holds the path's container and names its kind, else the answer (a key only the answer
+    has, a card answered where an error was recorded)."""
+    parts = parse_path(path) if path else []
+    found: tuple[str | None, str] = (None, path)
+    for body in (expected, actual):
+        kind, start, node = None, 0, body
+        for depth, part in enumerate(parts):
+            if isinstance(node, dict) and isinstance(node.get("object"), str):
+                kind, start = node["object"], depth
+            if depth == len(parts) - 1:
+                break  # the container is reached: the key itself may be absent
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = MISSING
+                break
+        if not parts and isinstance(node, dict) and isinstance(node.get("object"), str):
+            kind = node["object"]
+        if isinstance(node, (dict, list)) or body is actual:
+            found = kind, display_path(p for p in parts[start:] if not isinstance(p, int))
+            if kind is not None:
+                return found  # else the answer may say it (a card where an error was recorded)
+    return found

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.checks.naming import name_of, names_of
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
 from conformance.paths import display_path
@@ -57,6 +58,20 @@ class InvariantState:
     deleted_cards: set[str] = field(default_factory=set)
     # list url -> (ids of the last page, its has_more)
     pages: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
+    # id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages (the replay fills it)
+    minted: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # cards the recording attached that the target never did (the replay fills it): rules that count cards
+    # cannot be judged as recorded
+    unattached: set[str] = field(default_factory=set)
+    # customer (as the target named it) -> its cards in the order they were attached, deleted ones left out
+    cards: dict[str, list[str]] = field(default_factory=dict)
+    # customer -> its default source by the documented rules (the first card attached; after a delete of the
+    # default, the most recently added card left)
+    defaults: dict[str, str | None] = field(default_factory=dict)
+    # customer -> (the default its next answer must show, how many cards were left) after the default was deleted
+    pending_default: dict[str, tuple[str | None, int]] = field(default_factory=dict)
+    # documented rules an exchange could not judge, and why: drained by the replay after each exchange
+    not_judged: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
@@ -227,10 +242,18 @@ def check_response(
         return findings
     if status >= 300:
         return findings
+    customer_id = route.params.get("customer") if route else None
     if method == "DELETE" and card_id and id_prefix(card_id) == "card":
         findings.extend(check_delete(body, card_id))
         state.deleted_cards.add(card_id)
+        if customer_id is not None:
+            _card_deleted(state, customer_id, card_id)
         return findings
+    if route is not None and route.name == "sources.create" and customer_id is not None and isinstance(body, dict) \
+            and body.get("object") == "card" and isinstance(body.get("id"), str):
+        state.cards.setdefault(customer_id, []).append(body["id"])
+        if state.defaults.get(customer_id) is None:
+            state.defaults[customer_id] = body["id"]  # the first source attached becomes the default
     if route is not None and route.name in ("cards.list", "sources.list"):
         findings.extend(check_list(body, path, query, state))
     # A token's card belongs to no customer yet: Stripe's own token fixture has no `customer` on it.
@@ -238,8 +261,58 @@ def check_response(
     for card, parts in _cards(body, []):
         findings.extend(check_card(card, parts, absent))
     if isinstance(body, dict) and body.get("object") == "customer":
-        default = body.get("default_source")
-        if isinstance(default, str) and default in state.deleted_cards:
-            findings.append(Finding("invariant.default_source", "default_source", f"default_source: {default} was "
-                                    "deleted; it must move to another source or become null", None, default))
+        findings.extend(check_default_source(body, state))
     return findings
+
+
+def _card_deleted(state: InvariantState, customer: str, card: str) -> None:
+    """A deleted default moves to the most recently added card left (the API reference), or to null."""
+    cards = state.cards.get(customer)
+    if cards is None:
+        return
+    if card in cards:
+        cards.remove(card)
+    if state.defaults.get(customer) != card:
+        return
+    left = len(cards)
+    state.pending_default[customer] = (cards[-1] if cards else None, left)
+    state.defaults[customer] = cards[-1] if cards else None
+    if left == 1 and state.unattached:
+        state.not_judged.append((
+            "invariant.default_source",
+            "“deleting the default card makes the most recently added card the default” was not judged: one card "
+            "was left, as the target never attached "
+            f"{names_of(sorted(state.unattached, key=lambda i: state.minted.get(i, ('', 0))[1]), state.minted)}"))
+
+
+def check_default_source(body: dict[str, Any], state: InvariantState) -> list[Finding]:
+    """After a delete of the default card the customer's next answer shows the new default; a deleted card is
+    never the default."""
+    customer = body.get("id")
+    default = body.get("default_source")
+    if isinstance(default, dict):
+        default = default.get("id")
+    if not isinstance(customer, str):
+        return []
+    if customer not in state.cards:  # first seen: its cards so far are unknown, its default is its word
+        state.cards[customer] = [default] if isinstance(default, str) else []
+        state.defaults[customer] = default if isinstance(default, str) else None
+    pending = state.pending_default.pop(customer, None)
+    if pending is not None and default != pending[0]:
+        expected, left = pending
+        minted = state.minted
+        cards = state.cards.get(customer, [])
+        if expected is None:
+            rule = "deleting the last card must leave default_source null"
+        elif left >= 2:
+            rule = "deleting the default card must make the most recently added card the default"
+        else:
+            rule = "deleting the default card must make the one card left the default"
+        oldest = " — the oldest card left" if left >= 2 and cards and default == cards[0] else ""
+        return [Finding("invariant.default_source", "default_source",
+                        f"default_source: {rule}: expected {name_of(expected, minted)}, got "
+                        f"{name_of(default, minted)}{oldest}", expected, default)]
+    if isinstance(default, str) and default in state.deleted_cards:
+        return [Finding("invariant.default_source", "default_source", f"default_source: {name_of(default, state.minted)}"
+                        " was deleted; it must move to another source or become null", None, default)]
+    return []

@@ -95,6 +95,22 @@ def body_is_json(exchange: Exchange, state: CheckState) -> list[Finding]:
     return [Finding("body.json", "", exchange.body_problem, "JSON", exchange.body_text)]
 
 
+PARAMETERS_NOT_APPLIED = "parameters-not-applied"
+
+
+def _name_unapplied_parameters(exchange: Exchange, findings: list[Finding]) -> None:
+    """A value that differs where the request set it is one problem however many parameters: the target does
+    not apply what it was sent (``name``, ``address_city``, ``metadata[order_id]``)."""
+    request = exchange.interaction.request
+    body = request.body.value if request.body is not None and request.body.kind == "form" else None
+    if request.method != "POST" or not isinstance(body, dict) or exchange.status >= 300:
+        return
+    sent = {key for key in body if key != "expand"}
+    for finding in findings:
+        if finding.rule == "value" and finding.path.split(".", 1)[0].split("[", 1)[0] in sent:
+            finding.problem = PARAMETERS_NOT_APPLIED
+
+
 def _both_errors(expected: object, actual: object) -> bool:
     return all(isinstance(body, dict) and isinstance(body.get("error"), dict) for body in (expected, actual))
 
@@ -109,7 +125,8 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
     if exchange.status != exchange.recorded_status:
         if not _both_errors(expected, actual):
             return []
-        findings = compare_bodies(expected, actual, state.rules, is_error=True, set_fields=state.set_fields)
+        findings = compare_bodies(expected, actual, state.rules, is_error=True, set_fields=state.set_fields,
+                                  minted=state.minted)
     else:
         # Equal data and equal text (which tells true from 1): nothing to compare, not even minted values.
         if expected == actual:
@@ -117,7 +134,8 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
             if expected_text == json.dumps(actual, ensure_ascii=False):
                 return []
         findings = compare_bodies(expected, actual, state.rules, is_error=exchange.recorded_status >= 400,
-                                  set_fields=state.set_fields)
+                                  set_fields=state.set_fields, minted=state.minted)
+        _name_unapplied_parameters(exchange, findings)
     if findings and state.contract is not None and state.contract.documents_body(
             exchange.interaction.request.method, exchange.path, exchange.status):
         # A key the recording lacks is the contract's to judge: listed, it is fine; unlisted, schema.additional.

@@ -607,9 +607,9 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     comparison = compare_reports(read_report(baseline), read_report(current))
     for title, causes, colour in (("new root cause", comparison.new_causes, "red"),
                                   ("fixed root cause", comparison.fixed_causes, "green")):
-        for cause, entry in causes:
-            click.secho(f"{title}: {cause[1]} [{cause[0]}] {cause[2] or '(response)'}: {entry.get('message')} "
-                        f"({entry['count']} interaction{'s' if entry['count'] != 1 else ''})", fg=colour)
+        for _, cause in causes:
+            click.secho(f"{title}: {', '.join(cause.endpoints)} [{cause.rule}] {cause.message} "
+                        f"({cause.count} interaction{'s' if cause.count != 1 else ''})", fg=colour)
     for title, items, colour in (("regression", comparison.regressions, "red"), ("fixed", comparison.fixes, "green")):
         for key, finding in items:
             click.secho(f"{title}: {key[0]} #{key[1]} {finding.get('endpoint') or ''} "

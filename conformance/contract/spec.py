@@ -11,9 +11,10 @@ responses:
 - an object schema that lists ``properties`` and says nothing of other keys gets
   ``additionalProperties: false``, so a key the contract does not list is seen
   (and reported as a warning, never a failure, by :mod:`.validate`);
-- ``x-expandableFields`` becomes ``x-expandable``: only the fields that are an
-  id or the object (``anyOf`` with a string branch), checked against the
-  request's ``expand[]``;
+- ``x-expandableFields`` becomes ``x-expandable`` for the fields that are an
+  id or the object (``anyOf`` with a string branch) and ``x-includable`` for
+  the lists (``sources``, ``tax_ids``: returned only when expanded, since API
+  version 2020-08-27); both are checked against the request's ``expand[]``;
 - descriptions, examples and other annotations are dropped (half the size).
 
 Converting Stripe's JSON spec takes ~30 ms, parsing its YAML several seconds:
@@ -37,7 +38,7 @@ from conformance.errors import ReportError, SpecError
 
 __all__ = ["CONTRACT_URI", "load_spec", "read_spec", "convert"]
 
-FORMAT = 1
+FORMAT = 2  # 2: x-includable (list-type expandables)
 CONTRACT_URI = "urn:card-conformance:contract"  # where converted ``#/components/...`` references point
 METHODS = ("get", "post", "delete", "put", "patch")
 _ANNOTATIONS = frozenset({
@@ -86,6 +87,16 @@ def _is_expandable(schema: Any) -> bool:
         and any(isinstance(b, dict) and b.get("type") != "string" for b in branches)
 
 
+def _is_list(schema: Any) -> bool:
+    """A list object written out in place (``object: list`` with ``data``): an expandable field of this shape is
+    left out unless expanded."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not isinstance(properties.get("data"), dict):
+        return False
+    kind = properties.get("object")
+    return isinstance(kind, dict) and kind.get("enum") == ["list"]
+
+
 class _Converter:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
@@ -114,8 +125,11 @@ class _Converter:
             if key == "x-expandableFields":
                 properties = node.get("properties") or {}
                 fields = [f for f in value if isinstance(f, str) and _is_expandable(properties.get(f))]
+                lists = [f for f in value if isinstance(f, str) and _is_list(properties.get(f))]
                 if fields:
                     out["x-expandable"] = fields
+                if lists:
+                    out["x-includable"] = lists
             elif key.startswith("x-"):
                 continue
             elif key == "$ref" and isinstance(value, str) and value.startswith("#/"):
@@ -162,7 +176,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         if "enum" in schema:
             schema["enum"] = [*schema["enum"], None]
         return schema
-    if set(schema) <= {"anyOf", "x-expandable"}:
+    if set(schema) <= {"anyOf", "x-expandable", "x-includable"}:
         return {**schema, "anyOf": [*schema.get("anyOf", []), {"type": "null"}]}
     return {"anyOf": [schema, {"type": "null"}]}
 

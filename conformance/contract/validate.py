@@ -55,6 +55,16 @@ class _Expandable:
             raise error
 
 
+class _Includable(_Expandable):
+    """The ``x-includable`` keyword: a list Stripe leaves out unless the request asked for ``expand[]``."""
+
+    def iter_errors(self, instance: Any) -> Iterator[Exception]:
+        if isinstance(instance, dict):
+            for field in self.fields:
+                if field in instance:
+                    yield ValueError(field)
+
+
 def expanded_paths(*sources: Any) -> frozenset[str]:
     """The request's ``expand[]`` (query and form body), with every prefix: ``customer.default_source``
     expands ``customer`` too."""
@@ -106,7 +116,8 @@ class Contract:
                 cls = jsonschema_rs.Draft4Validator if self._draft == jsonschema_rs.Draft4 \
                     else jsonschema_rs.Draft202012Validator
                 try:
-                    validator = cls(schema, registry=self._registry, keywords={"x-expandable": _Expandable})
+                    validator = cls(schema, registry=self._registry, keywords={"x-expandable": _Expandable,
+                                                                                  "x-includable": _Includable})
                 except (ValueError, jsonschema_rs.ReferencingError) as error:  # compiled on first use
                     reason = snippet(str(error).splitlines()[0], 160)
                     raise SpecError(f"{self.source}: the {status_key} response schema of {operation.method} "
@@ -243,6 +254,14 @@ def _explain(errors: Iterable[Any], body: Any, expand: frozenset[str], strict: b
                 new.append(Finding("schema.expand", at, f"{at} is the expanded object, but the request did not ask "
                                                         f"for expand[]={dotted} (the contract's {name} returns its id)",
                                    "an id", "an object"))
+        elif isinstance(kind, Kind.Custom) and kind.keyword == "x-includable":
+            field = kind.message
+            at = display_path(parts + [field])
+            dotted = ".".join(str(p) for p in parts + [field] if not isinstance(p, int))
+            if dotted not in expand:
+                new.append(Finding("schema.expand", at, f"{at} is present, but the request did not ask for "
+                                                        f"expand[]={dotted} (the contract's {name} leaves this list "
+                                                        "out unless expanded)", MISSING, "a list"))
         elif isinstance(kind, (Kind.AnyOf, Kind.OneOfNotValid)):
             new.append(Finding("schema.type", path, f"{where}: {json_type(value)} {_json(value)} "
                                                     f"fits none of the contract's {len(kind.context)} alternatives "

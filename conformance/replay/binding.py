@@ -23,6 +23,7 @@ class IdBindings:
 
     def __init__(self) -> None:
         self.actual: dict[str, str] = {}
+        self._taken: set[str] = set()  # actual ids bound already: a binding is one to one
 
     def rewrite(self, text: str) -> tuple[str, bool]:
         """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass."""
@@ -39,29 +40,35 @@ class IdBindings:
 
         return ID_PATTERN.sub(replace, text), unbound
 
-    def learn(self, recorded: Any, actual: Any, key: Any = None) -> None:
+    def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False) -> None:
         """Walk a recorded and an actual response together; bind ids met at the same place.
 
         An id binds only to one of its kind (``card_`` to ``card_``): a card
         answered as an ``acct_`` is an ``object`` finding where it was minted,
         and every later use of that card is blocked by it. An object's own ``id``
         also binds to an id in a style of the target's (no known prefix, e.g. a
-        UUID): later requests must use the name the target gave it.
+        UUID): later requests must use the name the target gave it. Inside a list,
+        an actual id bound already binds no other recorded id: in a list that
+        lacks a card the target never attached, the next card moves up and is not
+        taken for the missing one.
         """
         if isinstance(recorded, dict) and isinstance(actual, dict):
             for child, value in recorded.items():
                 if child in actual:
-                    self.learn(value, actual[child], child)
+                    self.learn(value, actual[child], child, in_list)
         elif isinstance(recorded, list) and isinstance(actual, list):
             for value, other in zip(recorded, actual):
-                self.learn(value, other)
+                self.learn(value, other, None, True)
         elif isinstance(recorded, str) and recorded not in self.actual:
             prefix = id_prefix(recorded)
             if prefix is None or not isinstance(actual, str) or not actual:
                 return
             kind = actual.split("_", 1)[0] if "_" in actual else None
+            if in_list and actual in self._taken:
+                return
             if kind == prefix or (key == "id" and kind not in ID_PREFIXES and "/" not in actual):
                 self.actual[recorded] = actual
+                self._taken.add(actual)
 
     def text(self, value: str) -> str:
         """A string with every bound id inside it replaced (paths, urls, messages)."""

@@ -28,6 +28,7 @@ from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.contract import Contract
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
 from conformance.ids import ID_PATTERN
+from conformance.paths import parse_path
 from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
@@ -55,6 +56,11 @@ class ReplayOptions:
 
 
 _TOKEN_PARAMETERS = ("source", "card", "default_source")
+# What an unbound id cannot explain: the route, the target's faults.
+_NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.timeout", "target.protocol"})
+# What counts a list's items: short by the items a target never minted.
+_COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
+_COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
 
 
 @dataclass
@@ -82,6 +88,7 @@ class _Replay:
     idempotency_keys: dict[str, str] = field(default_factory=dict)
     # recorded id -> the interaction whose failure left it unbound (the first of a chain)
     broken: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -154,7 +161,8 @@ class _Replay:
             interaction.index, self._endpoint(interaction), interaction.request.method, interaction.request.url_path,
             recorded.status,
         )
-        blocked_by = self._blocked_by(interaction)
+        self._name_minted(interaction)
+        needed = self._unbound_in_request(interaction)
         sent = self.request(interaction)
         self.checks.request_sent(interaction, sent.path)
         started = time.perf_counter()
@@ -165,7 +173,7 @@ class _Replay:
             # the error text may quote the request: redacted like every finding
             result.findings = [redact_finding(f, self.options.redactor)
                                for f in [*sent.setup, _fault(error, self.client.timeout, recorded.status)]]
-            self._after(interaction, result, blocked_by)
+            self._attribute(interaction, result, needed)
             return result
         finally:
             result.seconds = time.perf_counter() - started
@@ -173,7 +181,10 @@ class _Replay:
         exchange = self._exchange(interaction, sent, response)
         findings = sent.setup + run_checks(exchange, self.checks)
         result.findings = [redact_finding(f, self.options.redactor) for f in findings]
-        self._after(interaction, result, blocked_by)
+        if self.checks.invariants.not_judged:
+            result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
+            self.checks.invariants.not_judged.clear()
+        self._attribute(interaction, result, needed)
         if result.findings and self.options.keep_bodies:
             redactor = self.options.redactor
             result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
@@ -189,30 +200,87 @@ class _Replay:
         operation = contract.operation(interaction.request.method, interaction.request.path)
         return f"{operation.method} {operation.template}" if operation is not None else interaction.endpoint
 
-    def _blocked_by(self, interaction: Interaction) -> int | None:
-        """The interaction whose failure left unbound an id this one uses (request or expected answer)."""
+    def _name_minted(self, interaction: Interaction) -> None:
+        """Number the objects the recording mints (an answer's own ``id``, first seen) by kind, so messages can
+        say "the card attached 2nd" on any target."""
+        recorded = interaction.response.json()
+        if not isinstance(recorded, dict) or interaction.response.status >= 300:
+            return
+        minted = self.checks.minted
+        found = recorded.get("id")
+        kind = recorded.get("object")
+        if isinstance(found, str) and isinstance(kind, str) and found not in minted and "deleted" not in recorded:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            minted[found] = (kind, self.counts[kind])
+
+    def _unbound_in_request(self, interaction: Interaction) -> tuple[str, int] | None:
+        """An id the request needs (path, query, body) that an earlier failure left unbound, with that failure."""
         if not self.broken:
             return None
         recorded = interaction.request
         used = f"{recorded.path} {json.dumps(recorded.query)} {json.dumps(recorded.body.value) if recorded.body else ''}"
-        if interaction.response.body is not None and interaction.response.body.kind == "json":
-            used += json.dumps(interaction.response.body.value)
-        causes = [self.broken[found] for found in ID_PATTERN.findall(used)
+        causes = [(self.broken[found], found) for found in ID_PATTERN.findall(used)
                   if found in self.broken and found not in self.bindings.actual]
-        return min(causes) if causes else None
+        if not causes:
+            return None
+        root, found = min(causes)
+        return found, root
 
-    def _after(self, interaction: Interaction, result: InteractionResult, blocked_by: int | None) -> None:
-        """Blocked if it failed because of an earlier failure; a failure leaves what it would have minted unbound."""
-        if not any(f.severity == Severity.FAILURE for f in result.findings):
+    def _attribute(self, interaction: Interaction, result: InteractionResult, needed: tuple[str, int] | None) -> None:
+        """Which findings are consequences of an earlier failure, and what this one leaves unbound.
+
+        A request sent with an id no earlier answer minted is judged only for what does not depend on it (a
+        missing route, a target fault). Otherwise a finding is a consequence only where it is about such an id:
+        its expected value names one, or it judges the items or the length of a list that holds one.
+        """
+        findings = result.findings
+        if needed is not None:
+            result.blocked_id, root = needed
+            for finding in findings:
+                if finding.rule not in _NEVER_CONSEQUENCES:
+                    finding.consequence_of = root
+        elif self.broken:
+            expected = interaction.response.json()
+            for finding in findings:
+                finding.consequence_of = self._consequence_of(finding, expected)
+        roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
+        result.blocked_by = min(roots) if roots else None
+        if not any(f.severity == Severity.FAILURE for f in findings):
             return
-        result.blocked_by = blocked_by
         recorded_json = interaction.response.json()
         if recorded_json is None:
             return
-        root = blocked_by if blocked_by is not None else interaction.index
+        own = any(f.severity == Severity.FAILURE and f.consequence_of is None for f in findings)
+        root = interaction.index if own or result.blocked_by is None else result.blocked_by
         for found in ID_PATTERN.findall(json.dumps(recorded_json)):
             if found not in self.bindings.actual:
                 self.broken.setdefault(found, root)
+                if self.checks.minted.get(found, ("",))[0] == "card":
+                    self.checks.invariants.unattached.add(found)
+
+    def _consequence_of(self, finding: Finding, recorded: Any) -> int | None:
+        """The failure that left unbound an id this finding is about, if any."""
+        if finding.rule in _NEVER_CONSEQUENCES:
+            return None
+        broken = self._unbound_ids(json.dumps(finding.expected) if finding.expected is not MISSING else "")
+        if finding.rule == "list.items" and isinstance(finding.expected, list):
+            # the list lacks only cards never attached, and holds besides at most as many others (a page moved on)
+            missing, extra = set(finding.expected), finding.actual if isinstance(finding.actual, list) else []
+            unbound = self._unbound_ids(json.dumps(finding.expected))
+            if unbound and set(unbound) == missing and len(extra) <= len(missing):
+                return min(unbound)
+            return None
+        parts = parse_path(finding.path) if finding.path else []
+        counts = finding.rule == "list.length" or (finding.rule in _COUNTING_RULES and parts and parts[-1] in _COUNT_KEYS)
+        if not broken and counts:
+            # a list's length, or a count beside it, where the list holds an unbound id: short by it
+            scope = parts if finding.rule == "list.length" else parts[:-1]
+            broken = self._unbound_ids(json.dumps(_at(recorded, scope)))
+        return min(broken) if broken else None
+
+    def _unbound_ids(self, text: str) -> list[int]:
+        return [self.broken[found] for found in ID_PATTERN.findall(text)
+                if found in self.broken and found not in self.bindings.actual]
 
     def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
@@ -226,9 +294,22 @@ class _Replay:
             if unbound and problem is None and response.status_code == interaction.response.status:
                 self.bindings.learn(recorded_json, actual)
                 expected_text, _ = self.bindings.rewrite(recorded_text)
+                minted = self.checks.minted
+                for recorded_id, actual_id in self.bindings.actual.items():  # the target's ids go by the same names
+                    if recorded_id in minted and actual_id not in minted:
+                        minted[actual_id] = minted[recorded_id]
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
                         snippet(response.text), expected, expected_text)
+
+
+def _at(data: Any, parts: list[Any]) -> Any:
+    for part in parts:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:

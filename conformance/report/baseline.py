@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import ReportError
-from conformance.findings import MISSING, RunResult
-from conformance.report.causes import cause_key
+from conformance.findings import RunResult
+from conformance.report.causes import CauseKey, RootCause, causes_of_run_data
 from conformance.report.json_report import READABLE_SCHEMAS, REPORT_SCHEMA
 from conformance.rules import Severity, canonical_rule_id
 
@@ -49,31 +49,13 @@ def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Se
     return found
 
 
-CauseKey = tuple[str, str, str, str, str]
-
-
 def causes_of_report(data: dict[str, Any],
-                     leave_out: Collection[tuple[str, int | None]] = ()) -> dict[CauseKey, dict[str, Any]]:
-    """Root cause -> its first finding and the interactions it explains, for the failures of a report.
-
-    Computed from the findings, so reports of either schema compare alike;
-    interactions a failure blocked are not causes of their own.
-    """
-    found: dict[CauseKey, dict[str, Any]] = {}
-    for cassette in data.get("cassettes", []):
-        if (cassette["path"], None) in leave_out:
-            continue
-        for interaction in cassette.get("interactions", []):
-            if interaction.get("outcome") == "blocked" or (cassette["path"], interaction["index"]) in leave_out:
-                continue
-            for finding in interaction.get("findings", []):
-                if finding.get("severity") != Severity.FAILURE or finding.get("accepted"):
-                    continue
-                key = cause_key(interaction.get("endpoint") or "", canonical_rule_id(finding["rule"]), finding["path"],
-                                finding.get("expected", MISSING), finding.get("actual", MISSING))
-                entry = found.setdefault(key, {**finding, "endpoint": interaction.get("endpoint"), "count": 0})
-                entry["count"] += 1
-    return found
+                     leave_out: Collection[tuple[str, int | None]] = ()) -> dict[CauseKey, RootCause]:
+    """Problem -> its root cause, for the failures of a report (any readable schema): computed from the
+    findings, grouped as a run groups them, so reports of either schema compare alike."""
+    left_out = set(leave_out)
+    causes = causes_of_run_data(data, lambda cassette, index: (cassette, index) not in left_out)
+    return {cause.key: cause for cause in causes if cause.severity == Severity.FAILURE}
 
 
 def accept_baseline(result: RunResult, baseline: dict[str, Any]) -> int:
@@ -95,8 +77,8 @@ class RunComparison:
     fixes: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     unchanged: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     # the same, by root cause: one fixed cause is one fix however many interactions it explained
-    new_causes: list[tuple[CauseKey, dict[str, Any]]] = field(default_factory=list)
-    fixed_causes: list[tuple[CauseKey, dict[str, Any]]] = field(default_factory=list)
+    new_causes: list[tuple[CauseKey, RootCause]] = field(default_factory=list)
+    fixed_causes: list[tuple[CauseKey, RootCause]] = field(default_factory=list)
     # in the baseline, absent from the current run: neither fixed nor passing, just not checked
     not_run: list[tuple[str, int | None]] = field(default_factory=list)  # (cassette, index or None: all of it)
 
@@ -105,9 +87,9 @@ class RunComparison:
             return [{"cassette": key[0], "interaction": key[1], "path": key[2], "rule": key[3],
                      "endpoint": finding.get("endpoint"), "message": finding.get("message")} for key, finding in items]
 
-        def causes(items: list[tuple[CauseKey, dict[str, Any]]]) -> list[dict[str, Any]]:
-            return [{"rule": key[0], "endpoint": key[1], "path": key[2], "message": entry.get("message"),
-                     "count": entry["count"]} for key, entry in items]
+        def causes(items: list[tuple[CauseKey, RootCause]]) -> list[dict[str, Any]]:
+            return [{"rule": cause.rule, "endpoint": cause.endpoint, "endpoints": cause.endpoints, "path": cause.path,
+                     "message": cause.message, "count": cause.count} for _, cause in items]
 
         return {"regressions": entries(self.regressions), "fixes": entries(self.fixes),
                 "unchanged": entries(self.unchanged), "new_root_causes": causes(self.new_causes),
@@ -124,8 +106,8 @@ class RunComparison:
             if found:
                 lines += [f"### {title}", "", "| endpoint | rule | path | interactions | message |",
                           "| --- | --- | --- | ---: | --- |"]
-                lines += [f"| {k[1]} | {k[0]} | `{k[2] or '(response)'}` | {e['count']} | "
-                          f"{str(e.get('message') or '').replace('|', '/')} |" for k, e in found]
+                lines += [f"| {', '.join(c.endpoints)} | {c.rule} | `{c.path or '(response)'}` | {c.count} | "
+                          f"{c.message.replace('|', '/')} |" for _, c in found]
                 lines.append("")
         for title, items in (("Regressions", self.regressions), ("Fixed", self.fixes)):
             if items:

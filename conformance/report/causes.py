@@ -1,46 +1,83 @@
-"""Root causes: identical findings across interactions and cassettes, counted once.
+"""Root causes: the problems a run found, each with every symptom under it.
 
-A target that does not know the test tokens fails every card creation the same
-way; listing that once, with how many interactions it explains (and how many
-later ones it blocked), says what to fix first. Findings are identical when
-rule, endpoint, JSON path (list indexes aside), expected and actual agree once
-the ids a target minted are set aside (``card_…``).
+A report's unit is the *problem*: a documented behaviour the target breaks,
+however many interactions, endpoints, keys and rules show it. Findings are
+grouped so that one deviation is one cause:
+
+- an object missing keys of the recorded shape is one cause listing the keys,
+  on whichever endpoint the object came back (``customer`` objects lack
+  ``balance, invoice_prefix, …``); the same for extra keys and for keys of one
+  wrong JSON type;
+- an answer of the wrong kind (a delete answering the customer), a refused test
+  token, a missing route or a target fault is one cause for its interaction:
+  every other finding of that interaction is a symptom of it;
+- parameters a request set that the answer does not show are one cause per
+  endpoint ("does not apply the request's parameters");
+- values compared by shape, counts and ids never split a cause: the key holds
+  rule, object kind and key path, never a minted value.
+
+Findings that are consequences of an earlier failure (they concern an id it
+left unbound) are no cause of their own; they count under the failure that
+left the id unbound.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.findings import Finding, RunResult
+from conformance.findings import MISSING, Finding, InteractionResult, RunResult
 from conformance.ids import ID_PATTERN
 from conformance.report.common import value
-from conformance.rules import Outcome, Severity
+from conformance.rules import RULES, Outcome, Severity, canonical_rule_id
+from conformance.testcards import TEST_CARDS
+from conformance.text import json_type
 
-__all__ = ["RootCause", "root_causes", "cause_key"]
+__all__ = ["RootCause", "root_causes", "causes_of_run_data", "CauseKey"]
+
+CauseKey = tuple[str, ...]
 
 _INDEX = re.compile(r"\[\d+\]")
+# Rules whose findings name keys of an object's shape: one cause per rule and object kind, listing the keys.
+_KEY_LIST_RULES = frozenset({"keys.missing", "keys.extra", "schema.required", "schema.additional"})
+# Rules about a value's JSON type: one cause per object kind and pair of types, listing the keys.
+_TYPE_RULES = frozenset({"type", "schema.type"})
+# A finding that explains every other one of its interaction, in this order.
+_DOMINANT = ("setup.token", "target.connection", "target.timeout", "target.protocol", "route.missing", "body.json")
+_WRONG_KIND = {"object": "object", "invariant.deleted": "object", "invariant.list": "object"}
 
 
 def _without_ids(text: str) -> str:
-    return ID_PATTERN.sub(lambda match: match.group(0).split("_", 1)[0] + "_…", text)
+    """Minted ids set aside (``card_…``); Stripe's test tokens (``tok_mastercard``) are names, kept whole."""
+    return ID_PATTERN.sub(lambda m: m.group(0) if m.group(0) in TEST_CARDS else m.group(0).split("_", 1)[0] + "_…",
+                          text)
 
 
-def cause_key(endpoint: str, rule: str, path: str, expected: Any, actual: Any) -> tuple[str, str, str, str, str]:
-    """What makes two findings the same root cause (the values as report text, ids set aside)."""
-    return (rule, endpoint, _INDEX.sub("[*]", path), _without_ids(value(expected)), _without_ids(value(actual)))
+def _words(values: Iterable[str], limit: int = 8) -> str:
+    items = list(dict.fromkeys(v for v in values if v))
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 @dataclass
 class RootCause:
+    """One problem: what is wrong, where it shows, and how much it explains."""
+
     rule: str
-    endpoint: str
-    path: str
+    endpoint: str  # where it was first seen (``endpoints`` lists every one)
+    path: str  # the key path within the object (``paths`` lists every one a cause of many keys names)
     message: str
     severity: Severity
+    key: CauseKey = ()
+    kind: str | None = None  # the object it is about: card, customer, list
+    endpoints: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     interactions: list[tuple[str, int]] = field(default_factory=list)  # (cassette path, interaction index)
-    blocked: int = 0  # later interactions that failed only because of these
+    symptoms: int = 0  # the findings it explains
+    blocked: int = 0  # later interactions with failures that are only consequences of it
+    examples: list[Finding] = field(default_factory=list, repr=False)  # a few of its findings, for messages
 
     @property
     def count(self) -> int:
@@ -53,42 +90,205 @@ class RootCause:
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "endpoint": self.endpoint, "path": self.path, "message": self.message,
                 "severity": str(self.severity), "count": self.count, "blocked": self.blocked,
+                "key": list(self.key), "kind": self.kind, "endpoints": self.endpoints, "paths": self.paths,
+                "symptoms": self.symptoms,
                 "interactions": [{"cassette": cassette, "index": index} for cassette, index in self.interactions]}
 
     def line(self) -> str:
-        where = f" {self.path}" if self.path else ""
+        where = ", ".join(self.endpoints[:4]) + (f" and {len(self.endpoints) - 4} more" if len(self.endpoints) > 4 else "")
         blocked = f"; {self.blocked} more blocked by it" if self.blocked else ""
-        return (f"{self.endpoint} — [{self.rule}]{where}: {self.message} — {self.count} interaction"
+        first = f" (first: {self.interactions[0][0]} #{self.interactions[0][1]})" if self.interactions else ""
+        return (f"{where} — [{self.rule}] {self.message} — {self.count} interaction"
                 f"{'s' if self.count != 1 else ''} in {self.cassettes} cassette{'s' if self.cassettes != 1 else ''}"
-                f"{blocked}")
+                f"{blocked}{first}")
+
+
+def _type_word(data: Any) -> str:
+    return "missing" if data is MISSING else json_type(data)
+
+
+def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
+    """What makes findings one problem, and the key path it names."""
+    rule, kind = finding.rule, finding.kind or ""
+    at = finding.key_path if finding.key_path is not None else _INDEX.sub("", finding.path)
+    if rule in _KEY_LIST_RULES:
+        return (rule, kind or endpoint), at
+    if rule in _TYPE_RULES:
+        wanted = str(finding.expected) if rule == "schema.type" else _type_word(finding.expected)
+        return (rule, kind, wanted, _type_word(finding.actual)), at
+    if rule == "value" and finding.problem:
+        return (rule, finding.problem, endpoint), at
+    if rule == "value":
+        return (rule, kind, at, _without_ids(value(finding.expected)), _without_ids(value(finding.actual))), at
+    if rule == "invariant.card":
+        return (rule, kind, str(finding.expected), _type_word(finding.actual)), at
+    if rule == "status":
+        return (rule, endpoint, value(finding.expected), value(finding.actual)), at
+    if rule in ("route.missing", "body.json"):
+        return (rule, _without_ids(value(finding.expected)) if rule == "route.missing" else endpoint), at
+    if rule == "setup.token":
+        return (rule, value(finding.actual)), at
+    if rule.startswith("target."):
+        return (rule,), at
+    return (rule, kind or endpoint, at), at
+
+
+def _wrong_kind(findings: list[Finding]) -> Finding | None:
+    """The finding saying the answer is another kind of object than documented (``object`` at the top)."""
+    for finding in findings:
+        if _WRONG_KIND.get(finding.rule) == finding.path and finding.actual is not MISSING:
+            return finding
+    return None
+
+
+def _dominant(findings: list[Finding]) -> Finding | None:
+    """A refused token, a target fault, a missing route, an answer that is no JSON: the rest follows from it."""
+    return next((f for rule in _DOMINANT for f in findings if f.rule == rule), None)
+
+
+def _message(cause: RootCause) -> str:
+    """The cause in the words of the rule it breaks, naming every key it covers."""
+    first = cause.examples[0]
+    rule, kind, paths = cause.rule, cause.kind, cause.paths
+    thing = f"{kind} objects" if kind else "answers"
+    if cause.key and cause.key[0] == "answer-kind":
+        wanted = "the deleted card ({id, object: \"card\", deleted: true})" if rule == "invariant.deleted" else \
+            f"a {cause.key[2]}"
+        return f"answers a {cause.key[3]} object, not {wanted}"
+    if rule == "keys.missing":
+        return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} of the recorded shape: {_words(paths)}"
+    if rule == "keys.extra":
+        return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the recording lacks: {_words(paths)}"
+    if rule == "schema.required":
+        return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} the contract requires: {_words(paths)}"
+    if rule == "schema.additional":
+        return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the contract does not list: " \
+               f"{_words(paths)}"
+    if rule == "type":
+        return f"{thing}: {_words(paths)} {'is' if len(paths) == 1 else 'are'} {cause.key[3]} where the recording " \
+               f"has {cause.key[2]}" + (f" (e.g. {value(first.actual)})" if cause.key[3] not in ("null", "missing") else "")
+    if rule == "schema.type":
+        return f"{thing}: {_words(paths)} {'is' if len(paths) == 1 else 'are'} {cause.key[3]} where the contract says " \
+               f"{cause.key[2]}"
+    if rule == "value" and first.problem:
+        return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
+    if rule == "value":
+        return f"{thing}: {cause.path or '(response)'}: expected {_without_ids(value(first.expected))}, got " \
+               f"{_without_ids(value(first.actual))}"
+    if rule == "invariant.card" and len(paths) > 1:
+        return f"{thing}: {_words(paths)}: expected {cause.key[2]}, got {cause.key[3]}"
+    if rule == "setup.token":
+        tokens = [str(f.expected) for f in cause.examples]
+        answered = first.message.split(" answered ", 1)[1].split("); ", 1)[0] if " answered " in first.message else ""
+        if len(set(tokens)) > 1:
+            return (f"the target made no token from the test cards of {_words(tokens)} (POST /v1/tokens answered "
+                    f"{answered}); the magic tokens were sent as recorded")
+    return _without_ids(first.message)
+
+
+class _Grouping:
+    def __init__(self) -> None:
+        self.causes: dict[CauseKey, RootCause] = {}
+        self.by_place: dict[tuple[str, int], list[RootCause]] = {}
+
+    def add(self, key: CauseKey, at: str, endpoint: str, finding: Finding, place: tuple[str, int],
+            symptoms: int = 1) -> RootCause:
+        cause = self.causes.get(key)
+        if cause is None:
+            rule = finding.rule
+            cause = self.causes[key] = RootCause(rule, endpoint, at, "", finding.severity or Severity.FAILURE, key,
+                                                 finding.kind)
+        if endpoint not in cause.endpoints:
+            cause.endpoints.append(endpoint)
+        if at and at not in cause.paths:
+            cause.paths.append(at)
+        if place not in cause.interactions:
+            cause.interactions.append(place)
+            self.by_place.setdefault(place, []).append(cause)
+        if len(cause.examples) < 12:
+            cause.examples.append(finding)
+        cause.symptoms += symptoms
+        return cause
+
+
+def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
+    grouping = _Grouping()
+    consequences: list[tuple[str, InteractionResult]] = []
+    for cassette, interaction in records:
+        own = [f for f in interaction.findings if not f.accepted and f.consequence_of is None]
+        if any(f.consequence_of is not None and not f.accepted and f.severity == Severity.FAILURE
+               for f in interaction.findings):
+            consequences.append((cassette, interaction))
+        if not own:
+            continue
+        place = (cassette, interaction.index)
+        failures = [f for f in own if f.severity == Severity.FAILURE]
+        dominant = _dominant(failures)
+        wrong = _wrong_kind(failures) if dominant is None else None
+        if dominant is not None:
+            key, at = _problem(interaction.endpoint, dominant)
+            grouping.add(key, at, interaction.endpoint, dominant, place, symptoms=len(own))
+            continue
+        if wrong is not None:
+            key = ("answer-kind", interaction.endpoint, value(wrong.expected).strip('"'), value(wrong.actual).strip('"'))
+            grouping.add(key, "", interaction.endpoint, wrong, place, symptoms=len(own))
+            continue
+        for finding in own:
+            key, at = _problem(interaction.endpoint, finding)
+            grouping.add(key, at, interaction.endpoint, finding, place)
+    for cassette, interaction in consequences:
+        if interaction.outcome != Outcome.BLOCKED or interaction.blocked_by is None:
+            continue
+        for cause in grouping.by_place.get((cassette, interaction.blocked_by), []):
+            if cause.severity == Severity.FAILURE:
+                cause.blocked += 1
+    causes = list(grouping.causes.values())
+    for cause in causes:
+        cause.path = ", ".join(cause.paths[:3]) + (", …" if len(cause.paths) > 3 else "")
+        cause.message = _message(cause)
+    return sorted(causes, key=lambda c: (c.severity != Severity.FAILURE, -(c.count + c.blocked), c.rule, c.message))
 
 
 def root_causes(result: RunResult) -> list[RootCause]:
-    """The open findings of interactions that were not blocked, grouped; the most explaining first."""
-    causes: dict[tuple[str, str, str, str, str], RootCause] = {}
-    blocking: dict[tuple[str, int], list[RootCause]] = {}
-    for cassette, interaction in result.interactions():
-        if interaction.outcome == Outcome.BLOCKED:
+    """The problems of a run, the most explaining first; warnings after failures."""
+    return _group((cassette.path, interaction) for cassette, interaction in result.interactions())
+
+
+_SEVERITIES = {str(s) for s in Severity}
+
+
+def _finding_of(data: dict[str, Any]) -> Finding | None:
+    rule = canonical_rule_id(str(data.get("rule", "")))
+    if rule not in RULES:
+        return None
+    return Finding(rule, str(data.get("path", "")), str(data.get("message", "")), data.get("expected", MISSING),
+                   data.get("actual", MISSING), Severity(data["severity"]) if data.get("severity") in _SEVERITIES else None,
+                   bool(data.get("accepted")), data.get("kind"), data.get("key_path"), data.get("problem"),
+                   data.get("consequence_of"))
+
+
+def causes_of_run_data(data: dict[str, Any], keep: Callable[[str, int | None], bool] = lambda c, i: True) -> list[RootCause]:
+    """The root causes of a JSON report (any readable schema), from its findings: reports compare alike.
+
+    ``keep(cassette, index)`` leaves out what another run did not check (``index`` None: the whole cassette).
+    """
+    records: list[tuple[str, InteractionResult]] = []
+    for cassette in data.get("cassettes", []):
+        path = str(cassette.get("path", ""))
+        if not keep(path, None):
             continue
-        for finding in interaction.findings:
-            if finding.accepted:
+        for item in cassette.get("interactions", []):
+            index = int(item.get("index", 0))
+            if not keep(path, index):
                 continue
-            cause = causes.get(key := cause_key(interaction.endpoint, finding.rule, finding.path, finding.expected,
-                                                 finding.actual))
-            if cause is None:
-                cause = causes[key] = _new(interaction.endpoint, finding)
-            place = (cassette.path, interaction.index)
-            if place not in cause.interactions:
-                cause.interactions.append(place)
-                blocking.setdefault(place, []).append(cause)
-    for cassette, interaction in result.interactions():
-        if interaction.outcome == Outcome.BLOCKED and interaction.blocked_by is not None:
-            for cause in blocking.get((cassette.path, interaction.blocked_by), []):
-                if cause.severity == Severity.FAILURE:
-                    cause.blocked += 1
-    return sorted(causes.values(), key=lambda c: (c.severity != Severity.FAILURE, -(c.count + c.blocked), c.rule))
+            interaction = InteractionResult(index, str(item.get("endpoint") or ""), str(item.get("method", "")),
+                                            str(item.get("path", "")), int(item.get("status") or 0))
+            interaction.findings = [f for f in map(_finding_of, item.get("findings", [])) if f is not None]
+            if item.get("outcome") == "blocked" and not any(f.consequence_of is not None for f in interaction.findings):
+                # an older report: a blocked interaction's findings are all consequences
+                for finding in interaction.findings:
+                    finding.consequence_of = item.get("blocked_by") or 0
+            interaction.blocked_by = item.get("blocked_by")
+            records.append((path, interaction))
+    return _group(records)
 
-
-def _new(endpoint: str, finding: Finding) -> RootCause:
-    return RootCause(finding.rule, endpoint, _INDEX.sub("[*]", finding.path), _without_ids(finding.message),
-                     finding.severity or Severity.FAILURE)

@@ -20,6 +20,7 @@ from conformance.text import shorten
 __all__ = ["progress", "print_result"]
 
 MAX_CAUSES_SHOWN = 15
+MAX_WARNINGS_SHOWN = 6
 PROGRESS_THRESHOLD = 200  # interactions; shorter runs finish before a bar would help
 MAX_FINDINGS_SHOWN = 8
 MAX_INTERACTIONS_SHOWN = 30
@@ -32,27 +33,27 @@ def _status(interaction: InteractionResult) -> str:
 
 
 def _warning_lines(causes: list[RootCause], show_all: bool) -> list[str]:
-    """Warnings as one line per rule and endpoint (``keys.extra`` comes in dozens of keys), all of them with
-    ``show_all``."""
+    """Warnings, one line per problem (``keys.extra`` lists its keys), the first few unless ``show_all``."""
     warnings = [c for c in causes if c.severity != Severity.FAILURE]
-    if show_all:
-        return [cause.line() for cause in warnings]
-    grouped: dict[tuple[str, str], list[RootCause]] = {}
-    for cause in warnings:
-        grouped.setdefault((cause.endpoint, cause.rule), []).append(cause)
-    lines = []
-    for (endpoint, rule), group in grouped.items():
-        paths = ", ".join(c.path or "(response)" for c in group[:6]) + (", …" if len(group) > 6 else "")
-        places = {place for c in group for place in c.interactions}
-        lines.append(f"{endpoint} — [{rule}] warning at {len(group)} path{'s' if len(group) != 1 else ''} "
-                     f"({paths}) — {len(places)} interaction{'s' if len(places) != 1 else ''}")
-    return lines
+    return [cause.line() for cause in (warnings if show_all else warnings[:MAX_WARNINGS_SHOWN])]
 
 
 def _where_else(reports: Sequence[Path]) -> str:
     """How to see what was cut: --show-all, and a report only when one is written."""
     written = f", or see {reports[0]}" if reports else ""
     return f" (--show-all lists them{written})"
+
+
+def _print_not_judged(console: Console, result: RunResult) -> None:
+    """Documented rules whose precondition never held: said, never passed in silence."""
+    notes = [(cassette, interaction, rule, why) for cassette, interaction in result.interactions()
+             for rule, why in interaction.not_judged]
+    if not notes:
+        return
+    console.print(f"[magenta]Not judged[/magenta] ({len(notes)}: a documented rule whose precondition did not hold):")
+    for cassette, interaction, rule, why in notes:
+        console.print(f"  [magenta]?[/magenta] {escape(cassette.path)} #{interaction.index} {escape(f'[{rule}]')} "
+                      f"{escape(why)}", soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -70,7 +71,8 @@ def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
 
 def print_result(console: Console, result: RunResult, *, show_all: bool = False,
                  reports: Sequence[Path] = ()) -> None:
-    """Root causes first, then the interactions that failed (or warn), then the blocked ones in a compact list.
+    """Root causes (the problems) first, then what was not judged and what was blocked; every finding of every
+    interaction with ``show_all``.
 
     ``reports``: the files this run writes, named when the list is cut short.
     """
@@ -89,6 +91,7 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             console.print(f"  … {len(failures) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
         for line in _warning_lines(causes, show_all):
             console.print(f"  [yellow]![/yellow] {escape(shorten(line, 300))}", soft_wrap=True)
+    _print_not_judged(console, result)
     shown = 0
     warned = 0
     blocked = []
@@ -97,35 +100,40 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             continue  # nothing, or only what the baseline accepts
         if interaction.outcome == Outcome.BLOCKED:
             blocked.append((cassette, interaction))
-            continue
+            if not show_all:
+                continue
         if interaction.outcome == Outcome.WARNING and not show_all:
             warned += 1  # their causes are listed above
             continue
         shown += 1
-        if shown > MAX_INTERACTIONS_SHOWN and not show_all:
-            continue
-        mark = "[red]✗[/red]" if interaction.outcome == Outcome.FAILED else "[yellow]![/yellow]"
+        if not show_all:
+            continue  # the symptoms are one flag away: the problems above say what to fix
+        mark = {Outcome.FAILED: "[red]✗[/red]", Outcome.BLOCKED: "[magenta]∅[/magenta]"}.get(
+            interaction.outcome, "[yellow]![/yellow]")
         console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
                       f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} "
                       f"({_status(interaction)})")
         ordered = sorted(interaction.findings, key=lambda f: f.severity != Severity.FAILURE)  # failures first
-        findings = ordered if show_all else ordered[:MAX_FINDINGS_SHOWN]
-        for finding in findings:
-            colour = "dim" if finding.accepted else "red" if finding.severity == Severity.FAILURE else "yellow"
-            console.print(f"    [{colour}]{escape(finding_line(finding, 100))}[/{colour}]", soft_wrap=True)
-        if len(findings) < len(interaction.findings):
-            console.print(f"    … {len(interaction.findings) - len(findings)} more{_where_else(reports)}")
-    if shown > MAX_INTERACTIONS_SHOWN and not show_all:
-        console.print(f"… {shown - MAX_INTERACTIONS_SHOWN} more deviating interactions{_where_else(reports)}")
+        for finding in ordered:
+            colour = "dim" if finding.accepted or finding.consequence_of is not None else \
+                "red" if finding.severity == Severity.FAILURE else "yellow"
+            after = f" (follows from #{finding.consequence_of})" if finding.consequence_of is not None else ""
+            console.print(f"    [{colour}]{escape(finding_line(finding, 100))}{after}[/{colour}]", soft_wrap=True)
+    if shown and not show_all:
+        console.print(f"{shown} interaction{'s' if shown != 1 else ''} deviate{'s' if shown == 1 else ''}: every "
+                      f"finding under the root causes above is listed by --show-all"
+                      + (f", or see {reports[0]}" if reports else ""))
     if warned:
         console.print(f"[yellow]{warned} interaction{'s' if warned != 1 else ''} with warnings only[/yellow]"
                       f"{_where_else(reports)}")
     if blocked:
-        console.print(f"[magenta]Blocked[/magenta] ({len(blocked)}: they failed because an earlier interaction did "
-                      "not mint an id they use):")
+        console.print(f"[magenta]Blocked[/magenta] ({len(blocked)}: their failures all follow from an earlier "
+                      "interaction that did not mint an id they use):")
         for cassette, interaction in blocked if show_all else blocked[:MAX_INTERACTIONS_SHOWN]:
+            needs = f": the request needs {interaction.blocked_id}, which no answer minted" \
+                if interaction.blocked_id else ""
             console.print(f"  [magenta]∅[/magenta] {escape(cassette.path)} #{interaction.index} {interaction.endpoint} "
-                          f"({_status(interaction)}) blocked by #{interaction.blocked_by}")
+                          f"({_status(interaction)}) blocked by #{interaction.blocked_by}{escape(needs)}")
         if not show_all and len(blocked) > MAX_INTERACTIONS_SHOWN:
             console.print(f"  … {len(blocked) - MAX_INTERACTIONS_SHOWN} more blocked{_where_else(reports)}")
 
