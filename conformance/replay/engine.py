@@ -244,7 +244,7 @@ class _Replay:
             for finding in findings:
                 finding.consequence_of = self._consequence_of(finding, expected)
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
-        result.blocked_by = min(roots) if roots else None
+        result.blocked_by = needed[1] if needed is not None else min(roots) if roots else None
         if not any(f.severity == Severity.FAILURE for f in findings):
             return
         recorded_json = interaction.response.json()
@@ -266,9 +266,9 @@ class _Replay:
         if finding.rule == "list.items" and isinstance(finding.expected, list):
             # the list lacks only cards never attached, and holds besides at most as many others (a page moved on)
             missing, extra = set(finding.expected), finding.actual if isinstance(finding.actual, list) else []
-            unbound = self._unbound_ids(json.dumps(finding.expected))
-            if unbound and set(unbound) == missing and len(extra) <= len(missing):
-                return min(unbound)
+            unbound = {found for found in missing if found in self.broken and found not in self.bindings.actual}
+            if unbound and unbound == missing and len(extra) <= len(missing):
+                return min(self.broken[found] for found in unbound)
             return None
         parts = parse_path(finding.path) if finding.path else []
         counts = finding.rule == "list.length" or (finding.rule in _COUNTING_RULES and parts and parts[-1] in _COUNT_KEYS)

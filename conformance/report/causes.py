@@ -159,6 +159,8 @@ def _message(cause: RootCause) -> str:
         return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} of the recorded shape: {_words(paths)}"
     if rule == "keys.extra":
         return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the recording lacks: {_words(paths)}"
+    if rule in ("schema.required", "schema.additional") and len(paths) == 1:
+        return _without_ids(first.message)  # it names the contract's schema
     if rule == "schema.required":
         return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} the contract requires: {_words(paths)}"
     if rule == "schema.additional":
@@ -173,7 +175,7 @@ def _message(cause: RootCause) -> str:
     if rule == "value" and first.problem:
         return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
     if rule == "value":
-        return f"{thing}: {cause.path or '(response)'}: expected {_without_ids(value(first.expected))}, got " \
+        return f"{kind + ' objects: ' if kind else ''}{cause.path or '(response)'}: expected {_without_ids(value(first.expected))}, got " \
                f"{_without_ids(value(first.actual))}"
     if rule == "invariant.card" and len(paths) > 1:
         return f"{thing}: {_words(paths)}: expected {cause.key[2]}, got {cause.key[3]}"

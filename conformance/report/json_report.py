@@ -13,12 +13,12 @@ from conformance import __version__
 from conformance.atomic import atomic_write
 from conformance.findings import InteractionResult, RunResult
 from conformance.report.causes import root_causes
-from conformance.rules import Outcome, Severity
+from conformance.rules import Severity
 
 __all__ = ["REPORT_SCHEMA", "READABLE_SCHEMAS", "to_json", "write_json"]
 
-REPORT_SCHEMA = "card-conformance/report/2"
-READABLE_SCHEMAS = ("card-conformance/report/1", REPORT_SCHEMA)  # what baselines and `compare` read
+REPORT_SCHEMA = "card-conformance/report/3"
+READABLE_SCHEMAS = ("card-conformance/report/1", "card-conformance/report/2", REPORT_SCHEMA)  # what baselines and `compare` read
 
 def _interaction(result: InteractionResult) -> dict[str, Any]:
     data: dict[str, Any] = {
@@ -29,9 +29,14 @@ def _interaction(result: InteractionResult) -> dict[str, Any]:
         "status": result.status,
         "actual_status": result.actual_status,
         "outcome": str(result.outcome),
-        "blocked_by": result.blocked_by if result.outcome == Outcome.BLOCKED else None,
+        # the earlier interaction whose failure left unbound an id this one needed (its request, or what some
+        # findings are about: those carry consequence_of)
+        "blocked_by": result.blocked_by,
+        "blocked_id": result.blocked_id,
         "findings": [f.to_dict() for f in result.findings],
     }
+    if result.not_judged:
+        data["not_judged"] = [{"rule": rule, "reason": why} for rule, why in result.not_judged]
     if result.findings and result.recorded_body is not None:
         data["recorded_body"] = result.recorded_body
     if result.findings and result.actual_body is not None:
@@ -59,6 +64,8 @@ def to_json(result: RunResult) -> dict[str, Any]:
             "input_errors": len(result.input_errors),
         },
         "root_causes": [cause.to_dict() for cause in root_causes(result)],
+        "not_judged": [{"cassette": cassette.path, "index": interaction.index, "rule": rule, "reason": why}
+                       for cassette, interaction in result.interactions() for rule, why in interaction.not_judged],
         "cassettes": [
             {
                 "path": cassette.path,

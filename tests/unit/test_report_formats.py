@@ -60,7 +60,7 @@ def test_json_report_counts_what_the_terminal_and_markdown_say():
     run = sample_run()
     data = to_json(run)
     assert data["exit_code"] == 1
-    assert data["schema"] == "card-conformance/report/2"
+    assert data["schema"] == "card-conformance/report/3"
     assert data["summary"] == {"cassettes": 2, "interactions": 4, "passed": 2, "failed": 1, "warning": 1, "blocked": 0,
                                "failures": 1, "warnings": 1, "accepted": 0, "input_errors": 0}
     finding = data["cassettes"][0]["interactions"][1]["findings"][0]
@@ -135,8 +135,8 @@ def blocked_run() -> RunResult:
 
     def update(index: int, card: str) -> InteractionResult:
         result = interaction(index, "cards.update", Finding(
-            "status", "", f"status: expected 200, got 404 (No such source: '{card}')", 200, 404))
-        result.blocked_by = 2
+            "status", "", f"status: expected 200, got 404 (No such source: '{card}')", 200, 404, consequence_of=2))
+        result.blocked_by, result.blocked_id = 2, card
         return result
 
     return RunResult("http://t", [
@@ -157,6 +157,8 @@ def test_blocked_interactions_are_apart_and_the_root_cause_counts_them(tmp_path)
     (cause,) = data["root_causes"]
     assert cause == {"rule": "status", "endpoint": "sources.create", "path": "", "severity": "failure",
                      "message": "status: expected 200, got 404 (No such token: 'tok_visa')", "count": 2, "blocked": 3,
+                     "key": ["status", "sources.create", "200", "404"], "kind": None, "endpoints": ["sources.create"],
+                     "paths": [], "symptoms": 2,
                      "interactions": [{"cassette": "a.yaml", "index": 2}, {"cassette": "b.yaml", "index": 2}]}
     write_junit(run, tmp_path / "junit.xml")
     skipped = ET.parse(tmp_path / "junit.xml").getroot().findall(".//skipped")
@@ -165,7 +167,7 @@ def test_blocked_interactions_are_apart_and_the_root_cause_counts_them(tmp_path)
     console = Console(record=True, width=250)
     print_result(console, run)
     printed = console.export_text()
-    assert "sources.create — [status]: status: expected 200, got 404 (No such token: 'tok_visa') — 2 interactions " \
+    assert "sources.create — [status] status: expected 200, got 404 (No such token: 'tok_visa') — 2 interactions " \
            "in 2 cassettes; 3 more blocked by it" in printed
     assert "b.yaml #4 cards.update (200) blocked by #2" in printed
     assert "cards.update" not in printed.split("Blocked")[0]  # not among the failures
@@ -173,16 +175,18 @@ def test_blocked_interactions_are_apart_and_the_root_cause_counts_them(tmp_path)
     assert 'id="causes"' in page and "blocked by #2" in page
 
 
-def test_a_cut_list_says_how_to_see_the_rest_and_names_only_written_reports():
+def test_the_terminal_leads_with_problems_and_the_symptoms_are_one_flag_away():
     run = RunResult("http://t", [CassetteResult("a.yaml", "a", [
         interaction(n, "cards.update", Finding("value", f"name{n}", "m", "a", "b")) for n in range(1, 40)])])
     console = Console(record=True, width=200)
     print_result(console, run)
-    assert "… 9 more deviating interactions (--show-all lists them)" in console.export_text()
+    printed = console.export_text()
+    assert "39 interactions deviate: every finding under the root causes above is listed by --show-all" in printed
+    assert "a.yaml #39" not in printed and "… 24 more root causes (--show-all lists them)" in printed
     console = Console(record=True, width=200)
     print_result(console, run, reports=[Path("out/report.html")])
-    assert "(--show-all lists them, or see out/report.html)" in console.export_text()
+    assert "listed by --show-all, or see out/report.html" in console.export_text()
     console = Console(record=True, width=200)
     print_result(console, run, show_all=True)
     printed = console.export_text()
-    assert "more deviating" not in printed and "a.yaml #39" in printed
+    assert "more root causes" not in printed and "a.yaml #39" in printed and "[value] name39" in printed
