@@ -64,12 +64,23 @@ DEVIATIONS = (
     "unknown-tokens", "no-cards-routes", "cards-as-accounts",
     # contract scenarios: deviations invariants do not see, only the OpenAPI description
     "customer-without-livemode", "expanded-customer",
+    # problem scenarios, combined with commas ("refuse-amex,oldest-first"): one brand of test card refused, lists
+    # oldest first, `limit` ignored, the oldest card promoted when the default is deleted
+    "refuse-amex", "oldest-first", "limit-ignored", "default-oldest",
 )
+
+
+def _has(deviation: str | None, name: str) -> bool:
+    """Whether a deviation (one name, or several joined by commas) includes ``name``."""
+    return deviation is not None and name in deviation.split(",")
 
 
 class Store:
     deviation: str | None = None
     gone = False
+
+    def deviates(self, name: str) -> bool:
+        return _has(self.deviation, name)
 
     def __init__(self) -> None:
         self.tokens: dict[str, tuple[str, str, str, str]] = dict(TOKENS)
@@ -79,11 +90,12 @@ class Store:
 
     # -- objects -------------------------------------------------------------------
     def card(self, customer: str | None, token: str) -> dict[str, Any]:
-        if token not in self.tokens or (self.deviation == "unknown-tokens" and token in TOKENS):
+        if token not in self.tokens or (self.deviates("unknown-tokens") and token in TOKENS) or \
+                (self.deviates("refuse-amex") and token == "tok_amex"):
             raise missing("token", token, "source")
         brand, funding, last4, country = self.tokens[token]
         return {
-            "id": new_id("src_" if self.deviation == "wrong-id-prefix" else "card_"), "object": "card",
+            "id": new_id("src_" if self.deviates("wrong-id-prefix") else "card_"), "object": "card",
             "address_city": None, "address_country": None, "address_line1": None, "address_line1_check": None,
             "address_line2": None, "address_state": None, "address_zip": None, "address_zip_check": None,
             "brand": brand, "country": country, "customer": customer, "cvc_check": "pass", "dynamic_last4": None,
@@ -100,7 +112,8 @@ class Store:
         cards = self.cards[id_]
         expand = set(expand if isinstance(expand, list) else [expand] if isinstance(expand, str) else [])
         if "sources" in expand:
-            customer["sources"] = {"object": "list", "data": list(reversed(cards))[:10], "has_more": len(cards) > 10,
+            ordered = list(cards) if self.deviates("oldest-first") else list(reversed(cards))
+            customer["sources"] = {"object": "list", "data": ordered[:10], "has_more": len(cards) > 10,
                                    "url": f"/v1/customers/{id_}/sources"}
         if "default_source" in expand and customer["default_source"]:
             customer["default_source"] = next(c for c in cards if c["id"] == customer["default_source"])
@@ -115,7 +128,7 @@ class Store:
 
     def page(self, customer: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
         self.customer(customer)
-        items = list(reversed(self.cards[customer]))  # newest first
+        items = list(self.cards[customer]) if self.deviates("oldest-first") else list(reversed(self.cards[customer]))
         try:
             limit = int(params.get("limit", 10))
         except ValueError:
@@ -124,17 +137,19 @@ class Store:
         if not 1 <= limit <= 100:
             raise ApiError(400, "invalid_request_error", "limit must be between 1 and 100", "parameter_invalid_integer", "limit")
         after = params.get("starting_after")
-        if after and self.deviation != "starting-after-ignored":
+        if after and not self.deviates("starting-after-ignored"):
             ids = [item["id"] for item in items]
             if after not in ids:
                 raise missing("source", after, "starting_after")
             items = items[ids.index(after) + 1:]
+        if self.deviates("limit-ignored"):
+            return {"object": "list", "data": items, "has_more": False, "url": url}
         return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
 
     def update(self, card: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         for key, value in params.items():
             if key in CARD_FIELDS:
-                if key == "name" and self.deviation == "update-ignores-name":
+                if key == "name" and self.deviates("update-ignores-name"):
                     continue
                 card[key] = value or None
             elif key in ("exp_month", "exp_year"):
@@ -154,7 +169,7 @@ class Store:
                     card["metadata"] = {}
                 elif isinstance(value, dict):
                     for meta_key, meta_value in value.items():
-                        if meta_value == "" and self.deviation != "metadata-unset-ignored":
+                        if meta_value == "" and not self.deviates("metadata-unset-ignored"):
                             card["metadata"].pop(meta_key, None)
                         else:
                             card["metadata"][meta_key] = meta_value
@@ -170,6 +185,8 @@ class Store:
             raise ApiError(400, "invalid_request_error", "Missing required param: card[number].",
                            "parameter_missing", "card[number]")
         number = card["number"]
+        if self.deviates("refuse-amex") and len(number) != 16:  # localstripe's rule: 16 digits only
+            raise ApiError(400, "invalid_request_error", "Bad request")
         known = testcards.by_number(number)
         brand, funding = (known.brand, known.funding) if known else BRANDS.get(number[0], ("Unknown", "unknown"))
         token_id = new_id("tok_")
@@ -215,9 +232,10 @@ class Store:
             if method == "DELETE":
                 self.cards[customer].remove(card)
                 record = self.customers[customer]
-                if record["default_source"] == card_id and self.deviation != "stale-default-source":
+                if record["default_source"] == card_id and not self.deviates("stale-default-source"):
                     remaining = self.cards[customer]
-                    record["default_source"] = remaining[-1]["id"] if remaining else None
+                    promoted = 0 if self.deviates("default-oldest") else -1
+                    record["default_source"] = remaining[promoted]["id"] if remaining else None
                 return {"id": card_id, "object": "card", "deleted": True}
         raise ApiError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
 
@@ -261,37 +279,37 @@ def deviate(deviation: str | None, method: str, status: int, payload: dict[str, 
         return status, payload
     payload = json.loads(json.dumps(payload))
     for card in _walk_cards(payload):
-        if deviation == "missing-null-field":
+        if _has(deviation, "missing-null-field"):
             card.pop("address_line2", None)
-        elif deviation == "empty-string-for-null" and card.get("address_line2") is None:
+        elif _has(deviation, "empty-string-for-null") and card.get("address_line2") is None:
             card["address_line2"] = ""
-        elif deviation == "integer-as-string":
+        elif _has(deviation, "integer-as-string"):
             card["exp_month"] = str(card["exp_month"])
-        elif deviation == "wrong-card-customer":
+        elif _has(deviation, "wrong-card-customer"):
             card["customer"] = "cus_" + "0" * 14
-        elif deviation == "extra-field":
+        elif _has(deviation, "extra-field"):
             card["display_brand"] = card.get("brand")
-        elif deviation == "cards-as-accounts":  # what a stateless mock answers for a card
+        elif _has(deviation, "cards-as-accounts"):  # what a stateless mock answers for a card
             card["object"] = "account"
             card["id"] = "acct_" + card["id"].split("_", 1)[1]
-    if payload.get("object") == "customer" and deviation == "customer-without-livemode":
+    if payload.get("object") == "customer" and _has(deviation, "customer-without-livemode"):
         payload.pop("livemode", None)
-    if deviation == "expanded-customer" and payload.get("object") == "card" and isinstance(payload.get("customer"), str):
+    if _has(deviation, "expanded-customer") and payload.get("object") == "card" and isinstance(payload.get("customer"), str):
         payload["customer"] = {"id": payload["customer"], "object": "customer", "created": 1, "livemode": False}
-    if payload.get("deleted") is True and deviation == "deleted-false":
+    if payload.get("deleted") is True and _has(deviation, "deleted-false"):
         payload["deleted"] = False
     if payload.get("object") == "list":
-        if deviation == "has-more-string":
+        if _has(deviation, "has-more-string"):
             payload["has_more"] = str(payload["has_more"]).lower()
-        elif deviation == "wrong-list-url":
+        elif _has(deviation, "wrong-list-url"):
             payload["url"] = "/v1/cards"
     error = payload.get("error")
     if error and error.get("code") == "resource_missing":
-        if deviation == "400-for-404":
+        if _has(deviation, "400-for-404"):
             status = 400
-        elif deviation == "wrong-error-code":
+        elif _has(deviation, "wrong-error-code"):
             error["code"] = "not_found"
-    if deviation == "201-for-200" and method == "POST" and status == 200:
+    if _has(deviation, "201-for-200") and method == "POST" and status == 200:
         status = 201
     return status, payload
 
@@ -324,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
-        if self.store.deviation == "no-cards-routes" and "/cards" in split.path:
+        if self.store.deviates("no-cards-routes") and "/cards" in split.path:
             self.send_response(404)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", "14")
@@ -410,7 +428,13 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int)
-    parser.add_argument("--deviation", choices=DEVIATIONS)
+    def deviations(text: str) -> str:
+        unknown = [name for name in text.split(",") if name not in DEVIATIONS]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown deviation {', '.join(unknown)} (choose from {', '.join(DEVIATIONS)})")
+        return text
+
+    parser.add_argument("--deviation", type=deviations, help="one deviation, or several joined by commas")
     parser.add_argument("--capture", metavar="DIR", help="capture the reference suite from the fake into DIR")
     args = parser.parse_args()
     if args.capture:

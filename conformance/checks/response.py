@@ -70,7 +70,8 @@ def route_exists(exchange: Exchange, state: CheckState) -> list[Finding]:
     request = exchange.interaction.request
     operation = state.contract.operation(request.method, request.path) if state.contract is not None else None
     route = match_route(request.method, request.path)
-    known = operation.template if operation is not None else route.route.template if route else None
+    # the route table's name first: the same problem reads alike with or without a contract
+    known = route.route.template if route else operation.template if operation is not None else None
     template = re.sub(r"\{(\w+)\}", r":\1", known) if known else request.path
     said = error_message(exchange.body) or (exchange.body_text or "an empty body")
     return [Finding("route.missing", "", f"the target has no route {request.method} {template} "

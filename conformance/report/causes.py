@@ -41,7 +41,7 @@ CauseKey = tuple[str, ...]
 
 _INDEX = re.compile(r"\[\d+\]")
 # Rules whose findings name keys of an object's shape: one cause per rule and object kind, listing the keys.
-_KEY_LIST_RULES = frozenset({"keys.missing", "keys.extra", "schema.required", "schema.additional"})
+_KEY_LIST_RULES = frozenset({"keys.missing", "keys.extra", "schema.required", "schema.additional", "schema.expand"})
 # Rules about a value's JSON type: one cause per object kind and pair of types, listing the keys.
 _TYPE_RULES = frozenset({"type", "schema.type"})
 # A finding that explains every other one of its interaction, in this order.
@@ -146,6 +146,21 @@ def _dominant(findings: list[Finding]) -> Finding | None:
     return next((f for rule in _DOMINANT for f in findings if f.rule == rule), None)
 
 
+def _covered_by_order(findings: list[Finding]) -> tuple[set[int], dict[int, int]]:
+    """A list in another order holds other items and says another ``has_more`` on every page: those findings
+    are symptoms of the order. Returns the ids of the symptoms, and id(order finding) -> how many it covers."""
+    symptoms: set[int] = set()
+    counts: dict[int, int] = {}
+    for order in (f for f in findings if f.rule == "list.order"):
+        scope = order.path.rsplit(".", 1)[0] + "." if "." in order.path else ""
+        for finding in findings:
+            if finding is not order and (finding.path.startswith(order.path + "[") or finding.path == order.path
+                                         or finding.path == scope + "has_more"):
+                symptoms.add(id(finding))
+                counts[id(order)] = counts.get(id(order), 0) + 1
+    return symptoms, counts
+
+
 def _message(cause: RootCause) -> str:
     """The cause in the words of the rule it breaks, naming every key it covers."""
     first = cause.examples[0]
@@ -159,7 +174,10 @@ def _message(cause: RootCause) -> str:
         return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} of the recorded shape: {_words(paths)}"
     if rule == "keys.extra":
         return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the recording lacks: {_words(paths)}"
-    if rule in ("schema.required", "schema.additional") and len(paths) == 1:
+    if rule == "schema.expand" and len(paths) > 1:
+        return f"{thing} hold {_words(paths)} as objects or lists although the request did not ask for expand[] " \
+               "(the contract returns ids, and leaves lists out, unless expanded)"
+    if rule in ("schema.required", "schema.additional", "schema.expand") and len(paths) == 1:
         return _without_ids(first.message)  # it names the contract's schema
     if rule == "schema.required":
         return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} the contract requires: {_words(paths)}"
@@ -235,9 +253,12 @@ def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
             key = ("answer-kind", interaction.endpoint, value(wrong.expected).strip('"'), value(wrong.actual).strip('"'))
             grouping.add(key, "", interaction.endpoint, wrong, place, symptoms=len(own))
             continue
+        covered, covering = _covered_by_order(own)
         for finding in own:
+            if id(finding) in covered:
+                continue
             key, at = _problem(interaction.endpoint, finding)
-            grouping.add(key, at, interaction.endpoint, finding, place)
+            grouping.add(key, at, interaction.endpoint, finding, place, symptoms=1 + covering.get(id(finding), 0))
     for cassette, interaction in consequences:
         if interaction.outcome != Outcome.BLOCKED or interaction.blocked_by is None:
             continue

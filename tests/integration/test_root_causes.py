@@ -101,3 +101,72 @@ def test_a_token_the_target_will_not_make_is_a_setup_finding_that_says_why(tmp_p
     findings = [f for _, i in interactions(json.loads(report.read_text())) for f in i["findings"]
                 if f["rule"] == "setup.token"]
     assert findings and all("tok_amex" in f["message"] and "ending 8431" in f["message"] for f in findings)
+
+
+def causes_of(report: dict, severity: str = "failure") -> list[dict]:
+    return [c for c in report["root_causes"] if c["severity"] == severity]
+
+
+def test_a_refused_token_brand_hides_none_of_the_independent_list_paging_and_default_bugs(tmp_path):
+    """One brand refused at POST /v1/tokens (as localstripe refuses the 15-digit Amex), and three bugs that
+    have nothing to do with it: each is its own root cause, and nothing else is one."""
+    report = tmp_path / "report.json"
+    with FakeStripe(deviation="refuse-amex,oldest-first,limit-ignored,default-oldest") as target:
+        result = CliRunner().invoke(main, ["run", str(SUITE), "--target", target, "--tokens", "create",
+                                           "--json-report", str(report)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(report.read_text())
+    failures = causes_of(data)
+    by_rule: dict[str, list[dict]] = {}
+    for cause in failures:
+        by_rule.setdefault(cause["rule"], []).append(cause)
+    (token,) = by_rule.pop("setup.token")
+    assert "tok_amex" in token["message"] and "tok_…" not in token["message"]
+    (order,) = by_rule.pop("list.order")  # every list, whichever endpoint: one cause
+    assert "oldest first where the API promises the most recent first" in order["message"]
+    assert {"cards.list", "customers.retrieve"} <= set(order["endpoints"])
+    (limit,) = by_rule.pop("invariant.list")
+    assert "more than limit=3" in limit["message"]
+    (default,) = by_rule.pop("invariant.default_source")
+    assert "most recently added card" in default["message"] and "the card attached 4th" in default["message"]
+    assert "the oldest card left" in default["message"]
+    # a page that starts after a card of another order is a symptom at most once; never a brand or last4 per position
+    assert sum(len(c) for c in by_rule.values()) <= 1, by_rule
+    assert not [f for c in data["cassettes"] for i in c["interactions"] for f in i["findings"]
+                if f["path"].endswith(("brand", "last4", "funding"))]
+    assert len(failures) <= 5  # ≤ 1.3 × the 4 problems
+
+
+def test_a_target_answering_lists_oldest_first_gets_one_order_cause_not_a_value_per_position(tmp_path):
+    _, report = run("oldest-first", tmp_path)
+    (cause,) = causes_of(report)
+    assert cause["rule"] == "list.order" and cause["count"] >= 5
+    # a page of another order says another has_more: a symptom under the order, never a value per position
+    symptoms = {(f["rule"], f["path"]) for _, i in interactions(report) for f in i["findings"] if f["severity"] == "failure"}
+    assert symptoms <= {("list.order", "data"), ("list.order", "sources.data"), ("value", "has_more")}, symptoms
+    assert cause["symptoms"] > cause["count"]
+
+
+def test_the_contract_adds_problems_and_hides_none(tmp_path):
+    """localstripe, with and without the OpenAPI description: every problem of the plain run is found again."""
+    from conformance.suite.localstripe_target import running
+
+    spec = Path(__file__).resolve().parents[1] / "schemas" / "cards-openapi.yaml"
+    reports = {}
+    with running() as target:
+        for name, extra in (("plain", []), ("contract", ["--openapi", str(spec)])):
+            report = tmp_path / f"{name}.json"
+            CliRunner().invoke(main, ["run", str(SUITE), "--target", target, "--tokens", "create",
+                                      "--json-report", str(report), *extra])
+            reports[name] = json.loads(report.read_text())
+    plain = {tuple(c["key"]) for c in causes_of(reports["plain"])}
+    contract = {tuple(c["key"]) for c in causes_of(reports["contract"])}
+    assert plain and plain <= contract, plain - contract
+    added = {key[0] for key in contract - plain}
+    assert added == {"schema.expand"}  # localstripe's customers carry `sources` unexpanded: a failure by the contract
+    rules = {c["rule"] for c in causes_of(reports["plain"])}
+    # the deviations that hid behind "blocked" before: all judged now
+    assert {"invariant.default_source", "list.order", "route.missing", "invariant.deleted"} <= rules
+    route = [c for c in causes_of(reports["plain"]) if c["rule"] == "route.missing" and c["paths"] == []
+             and c["message"].startswith("the target has no route GET /v1/customers/:customer/cards (")]
+    assert route and route[0]["count"] == 5  # every list of cards, none hidden behind the refused Amex

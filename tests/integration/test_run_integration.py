@@ -112,7 +112,26 @@ EXPECTED = {
     # the recording has them right; with --openapi the contract says so even when it does not (test_contract_cli)
     "customer-without-livemode": ("customers.create", "keys.missing", "livemode"),
     "expanded-customer": ("cards.retrieve", "type", "customer"),
+    "refuse-amex": ("sources.create", "status", ""),
+    "oldest-first": ("cards.list", "list.order", "data"),
+    "limit-ignored": ("cards.list", "invariant.list", "data"),
+    "default-oldest": ("customers.retrieve", "invariant.default_source", "default_source"),
 }
+
+
+def test_a_rule_whose_precondition_never_held_is_not_judged_and_says_why(lifecycle, tmp_path):
+    """The lifecycle deletes the default with two cards left, one of them the Amex: refused, one card is left,
+    and "the most recently added becomes the default" cannot be told from "the oldest"."""
+    report = tmp_path / "report.json"
+    with FakeStripe(deviation="refuse-amex,default-oldest") as target:
+        code, output = run_cli(lifecycle, "--target", target, "--json-report", report)
+    assert code == 1, output
+    data = json.loads(report.read_text())
+    (note,) = data["not_judged"]
+    assert note["rule"] == "invariant.default_source" and "not judged: one card was left" in note["reason"]
+    assert "the card attached 3rd" in note["reason"]  # the Amex, by when the recording attached it
+    assert "Not judged (1" in output and "[invariant.default_source]" in output
+    assert not any(c["rule"] == "invariant.default_source" for c in data["root_causes"])
 
 
 def test_every_deviation_has_an_expectation():
