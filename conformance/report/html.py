@@ -69,12 +69,19 @@ def _highlighted(data: Any, paths: set[str]) -> Markup:
     return Markup("").join(out)
 
 
+def _anchor(cassette: str, index: int) -> str:
+    """An interaction's element id: a cause links to each interaction it explains."""
+    return "i-" + "".join(c if c.isalnum() else "-" for c in Path(cassette).stem) + f"-{index}"
+
+
 def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any]:
     status = str(interaction.status) if interaction.actual_status in (None, interaction.status) else (
         f"{interaction.status} → {interaction.actual_status}")
     findings = [
         {
-            "cls": "muted" if f.accepted else "bad" if f.severity == Severity.FAILURE else "warn",
+            "cls": "muted" if f.accepted or f.consequence_of is not None else
+            "bad" if f.severity == Severity.FAILURE else "warn",
+            "follows": f.consequence_of,
             "rule": f.rule,
             "path": f.path or "(response)",
             "expected": None if f.expected is MISSING else shorten(value(f.expected), _VALUE_LIMIT),
@@ -87,12 +94,17 @@ def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any
     sides = bool(findings) and (interaction.recorded_body is not None or interaction.actual_body is not None)
     return {
         "outcome": str(interaction.outcome), "cassette": Path(cassette).name, "index": interaction.index,
+        "anchor": _anchor(cassette, interaction.index), "blocked_id": interaction.blocked_id,
+        "not_judged": interaction.not_judged,
         "endpoint": interaction.endpoint, "method": interaction.method, "path": interaction.path, "status": status,
         "findings": findings, "sides": sides,
-        "blocked_by": interaction.blocked_by if interaction.outcome == Outcome.BLOCKED else None,
+        "blocked_by": interaction.blocked_by,
         "recorded": _highlighted(interaction.recorded_body, paths) if sides else "",
         "actual": _highlighted(interaction.actual_body, paths) if sides else "",
     }
+
+
+_LINKS = 6  # interactions linked from a cause; the rest are counted
 
 
 def render(result: RunResult) -> str:
@@ -107,9 +119,14 @@ def render(result: RunResult) -> str:
         total=total, cassette_count=len(result.cassettes), seconds=result.seconds,
         passed=counts[Outcome.PASSED], failed=counts[Outcome.FAILED], warnings=counts[Outcome.WARNING],
         blocked=counts[Outcome.BLOCKED],
-        causes=[{"endpoint": c.endpoint, "rule": c.rule, "path": c.path, "message": c.message, "count": c.count,
-                 "cassettes": c.cassettes, "blocked": c.blocked, "failure": c.severity == Severity.FAILURE}
+        causes=[{"endpoints": ", ".join(c.endpoints), "rule": c.rule, "message": c.message, "count": c.count,
+                 "cassettes": c.cassettes, "blocked": c.blocked, "symptoms": c.symptoms,
+                 "failure": c.severity == Severity.FAILURE,
+                 "links": [(_anchor(cassette, index), f"{Path(cassette).stem} #{index}")
+                           for cassette, index in c.interactions[:_LINKS]], "more": max(0, c.count - _LINKS)}
                 for c in root_causes(result)],
+        not_judged=[(_anchor(c.path, i.index), f"{Path(c.path).stem} #{i.index}", rule, why)
+                    for c, i in result.interactions() for rule, why in i.not_judged],
         errors=[c.error for c in result.input_errors]
         + (["interrupted: the run was stopped early; this is what ran so far"] if result.interrupted_by else []),
         endpoints=[(e, row[Outcome.PASSED], row[Outcome.FAILED], row[Outcome.BLOCKED], row[Outcome.WARNING])

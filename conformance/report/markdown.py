@@ -31,38 +31,52 @@ def markdown(result: RunResult, limit: int = 15) -> str:
         lines += ["", f"⚠️ `{cassette.error}`"]
     causes = root_causes(result)
     if causes:
-        lines += ["", "**Root causes**, the most interactions explained first:", "",
-                  "| endpoint | rule | path | what | interactions | blocked by it |",
-                  "| --- | --- | --- | --- | ---: | ---: |"]
+        lines += ["", "**Root causes**, one per problem, the most interactions explained first:", "",
+                  "| where | rule | what | interactions | blocked by it |",
+                  "| --- | --- | --- | ---: | ---: |"]
         for cause in causes[:limit]:
-            cells = [f"`{cause.endpoint}`", cause.rule, f"`{cause.path or '(response)'}`", shorten(cause.message, 120),
+            first = f" (first: {Path(cause.interactions[0][0]).name} #{cause.interactions[0][1]})" \
+                if cause.interactions else ""
+            cells = [", ".join(f"`{e}`" for e in cause.endpoints), cause.rule, shorten(cause.message, 160) + first,
                      f"{cause.count} in {cause.cassettes} cassette{'s' if cause.cassettes != 1 else ''}",
                      str(cause.blocked)]
-            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
         if len(causes) > limit:
             lines += ["", f"… and {len(causes) - limit} more root causes (see the full report)."]
+    notes = [(c, i, rule, why) for c, i in result.interactions() for rule, why in i.not_judged]
+    if notes:
+        lines += ["", "**Not judged** (a documented rule whose precondition did not hold; never a pass):", ""]
+        lines += [f"- {Path(c.path).name} #{i.index} `{rule}`: {_cell(why)}" for c, i, rule, why in notes[:limit]]
     lines += ["", "| endpoint | passed | failed | blocked | warnings |", "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| `{endpoint}` | {row[Outcome.PASSED]} | {row[Outcome.FAILED]} | {row[Outcome.BLOCKED]} | "
               f"{row[Outcome.WARNING]} |" for endpoint, row in result.per_endpoint()]
     findings = [(c, i, f) for c, i in result.interactions() for f in i.findings
-                if not f.accepted and i.outcome != Outcome.BLOCKED]
+                if not f.accepted and f.consequence_of is None]
     findings.sort(key=lambda item: item[2].severity != Severity.FAILURE)  # failures first, in run order
     if findings:
-        lines += ["", "| cassette | # | endpoint | path | rule | expected | actual |",
+        lines += ["", f"<details><summary>Findings ({len(findings)}), the symptoms under the causes</summary>", "",
+                  "| cassette | # | endpoint | path | rule | expected | actual |",
                   "| --- | ---: | --- | --- | --- | --- | --- |"]
         for cassette, interaction, finding in findings[:limit]:
             cells = [Path(cassette.path).name, str(interaction.index), f"`{interaction.endpoint}`",
                      f"`{finding.path or '(response)'}`", finding.rule,
                      f"`{shorten(value(finding.expected), 40)}`", f"`{shorten(value(finding.actual), 40)}`"]
-            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
         if len(findings) > limit:
             lines += ["", f"… and {len(findings) - limit} more findings (see the full report)."]
+        lines += ["", "</details>"]
     blocked = [(c, i) for c, i in result.interactions() if i.outcome == Outcome.BLOCKED]
     if blocked:
-        shown = ", ".join(f"{Path(c.path).name} #{i.index} (by #{i.blocked_by})" for c, i in blocked[:limit])
+        shown = ", ".join(f"{Path(c.path).name} #{i.index} (by #{i.blocked_by}"
+                          + (f", needs `{i.blocked_id}`" if i.blocked_id else "") + ")" for c, i in blocked[:limit])
         more = f" and {len(blocked) - limit} more" if len(blocked) > limit else ""
-        lines += ["", f"Blocked (failed only because an earlier interaction did not mint an id they use): {shown}{more}."]
+        lines += ["", f"Blocked (their failures all follow from an earlier interaction that did not mint an id they "
+                      f"use): {shown}{more}."]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def write_markdown(result: RunResult, path: Path) -> None:

@@ -67,7 +67,7 @@ def test_the_filter_works_in_a_real_chromium(deviating_run, tmp_path, outcome):
     page = f"file://{deviating_run / 'report.html'}#{outcome}"
     dom = chromium(tmp_path, "--dump-dom", page).stdout
     assert f'data-filter="{outcome}"' in dom  # the page's script ran
-    shown = re.findall(r'<div class="interaction (\w+)" data-outcome="\w+">', dom)
+    shown = re.findall(r'<div class="interaction (\w+)" data-outcome="\w+"[^>]*>', dom)
     hidden = re.findall(r'<div class="interaction (\w+) hidden"', dom)
     assert shown and set(shown) == {outcome}
     assert hidden and outcome not in hidden
@@ -91,7 +91,10 @@ def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
     assert text.startswith("### Card conformance of")
     assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 0 | 4 | 0 | 0 |" in text
     # one root cause for the three deletions, at the top
-    assert "| `cards.delete` | invariant.deleted | `deleted` | deleted: expected true (a boolean), got False | 4 in 1" in text
+    assert "| `cards.delete` | invariant.deleted | deleted: expected true (a boolean), got False (first: " \
+           "cards-delete.yaml #6) | 4 in 1" in text
+    # the symptoms one click away
+    assert text.index("<details><summary>Findings") > text.index("| endpoint | passed")
     assert text.index("Root causes") < text.index("| endpoint | passed")
     assert "| cards-delete.yaml | 6 | `cards.delete` | `deleted` | invariant.deleted |" in text
     assert len(text.splitlines()) < 60

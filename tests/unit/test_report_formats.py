@@ -163,7 +163,8 @@ def test_blocked_interactions_are_apart_and_the_root_cause_counts_them(tmp_path)
     write_junit(run, tmp_path / "junit.xml")
     skipped = ET.parse(tmp_path / "junit.xml").getroot().findall(".//skipped")
     assert len(skipped) == 3 and all((s.get("message") or "").startswith("blocked by #2") for s in skipped)
-    assert "| `sources.create` | status | `(response)` |" in markdown(run)
+    assert "| `sources.create` | status | status: expected 200, got 404 (No such token: 'tok_visa') (first: a.yaml #2) |" \
+        in markdown(run)
     console = Console(record=True, width=250)
     print_result(console, run)
     printed = console.export_text()
@@ -190,3 +191,43 @@ def test_the_terminal_leads_with_problems_and_the_symptoms_are_one_flag_away():
     print_result(console, run, show_all=True)
     printed = console.export_text()
     assert "more root causes" not in printed and "a.yaml #39" in printed and "[value] name39" in printed
+
+
+def problem_run() -> RunResult:
+    """Two customers missing keys of the recorded shape on two endpoints, a delete answering the customer, a rule
+    not judged: three problems, however many findings."""
+    def customer(index: int, endpoint: str) -> InteractionResult:
+        return interaction(index, endpoint, *(Finding("keys.missing", key, f"{key} is missing (recorded: {n})", n, MISSING,
+                                                      kind="customer", key_path=key)
+                                              for n, key in enumerate(("balance", "invoice_prefix", "tax_exempt"))))
+
+    delete = interaction(4, "cards.delete",
+                         Finding("invariant.deleted", "deleted", "deleted: expected true", True, MISSING),
+                         Finding("invariant.deleted", "object", "object: expected 'card'", "card", "customer"),
+                         Finding("schema.type", "id", "id: …", "string", 1))
+    delete.not_judged = [("invariant.default_source", "one card was left")]
+    return RunResult("http://t", [CassetteResult("cassettes/a.yaml", "a", [customer(1, "customers.create"),
+                                                                          customer(2, "customers.retrieve"), delete])])
+
+
+def test_every_format_leads_with_problems_and_links_their_symptoms():
+    run = problem_run()
+    data = to_json(run)
+    shape, kind = data["root_causes"]
+    assert shape["message"] == "customer objects lack 3 keys of the recorded shape: balance, invoice_prefix, tax_exempt"
+    assert shape["endpoints"] == ["customers.create", "customers.retrieve"] and shape["symptoms"] == 6
+    assert kind["message"].startswith("answers a customer object, not the deleted card") and kind["symptoms"] == 3
+    assert data["not_judged"] == [{"cassette": "cassettes/a.yaml", "index": 4, "rule": "invariant.default_source",
+                                   "reason": "one card was left"}]
+    page = render(run)
+    assert page.index('id="causes"') < page.index('id="not-judged"') < page.index('id="interactions"')
+    for anchor in re.findall(r'<a href="#(i-[^"]+)">', page):  # each cause links to interactions on the page
+        assert f'id="{anchor}"' in page
+    assert '<a href="#i-a-1">a #1</a> <a href="#i-a-2">a #2</a>' in page
+    text = markdown(run)
+    assert text.index("**Root causes**") < text.index("**Not judged**") < text.index("<details>")
+    console = Console(record=True, width=300)
+    print_result(console, run)
+    printed = console.export_text()
+    assert "customers.create, customers.retrieve — [keys.missing] customer objects lack 3 keys" in printed
+    assert "[invariant.default_source] one card was left" in printed and "balance is missing" not in printed
