@@ -33,7 +33,7 @@ from conformance.ids import ID_PATTERN
 from conformance.report.common import value
 from conformance.rules import RULES, Outcome, Severity, canonical_rule_id
 from conformance.testcards import TEST_CARDS
-from conformance.text import json_type
+from conformance.text import json_type, shorten
 
 __all__ = ["RootCause", "root_causes", "causes_of_run_data", "CauseKey"]
 
@@ -94,11 +94,13 @@ class RootCause:
                 "symptoms": self.symptoms,
                 "interactions": [{"cassette": cassette, "index": index} for cassette, index in self.interactions]}
 
-    def line(self) -> str:
+    def line(self, message_limit: int = 0) -> str:
+        """One line: where, rule, what, how much; ``message_limit`` shortens the what, never the counts."""
+        message = shorten(self.message, message_limit) if message_limit else self.message
         where = ", ".join(self.endpoints[:4]) + (f" and {len(self.endpoints) - 4} more" if len(self.endpoints) > 4 else "")
         blocked = f"; {self.blocked} more blocked by it" if self.blocked else ""
         first = f" (first: {self.interactions[0][0]} #{self.interactions[0][1]})" if self.interactions else ""
-        return (f"{where} — [{self.rule}] {self.message} — {self.count} interaction"
+        return (f"{where} — [{self.rule}] {message} — {self.count} interaction"
                 f"{'s' if self.count != 1 else ''} in {self.cassettes} cassette{'s' if self.cassettes != 1 else ''}"
                 f"{blocked}{first}")
 
@@ -148,14 +150,13 @@ def _dominant(findings: list[Finding]) -> Finding | None:
 
 def _covered_by_order(findings: list[Finding]) -> tuple[set[int], dict[int, int]]:
     """A list in another order holds other items and says another ``has_more`` on every page: those findings
-    are symptoms of the order. Returns the ids of the symptoms, and id(order finding) -> how many it covers."""
+    are symptoms of the order (the items it holds are matched by id and judged on their own). Returns the ids of the symptoms, and id(order finding) -> how many it covers."""
     symptoms: set[int] = set()
     counts: dict[int, int] = {}
     for order in (f for f in findings if f.rule == "list.order"):
         scope = order.path.rsplit(".", 1)[0] + "." if "." in order.path else ""
         for finding in findings:
-            if finding is not order and (finding.path.startswith(order.path + "[") or finding.path == order.path
-                                         or finding.path == scope + "has_more"):
+            if finding is not order and (finding.path == order.path or finding.path == scope + "has_more"):
                 symptoms.add(id(finding))
                 counts[id(order)] = counts.get(id(order), 0) + 1
     return symptoms, counts

@@ -15,12 +15,12 @@ from conformance.findings import InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import finding_line
 from conformance.rules import Outcome, Severity
-from conformance.text import shorten
 
 __all__ = ["progress", "print_result"]
 
 MAX_CAUSES_SHOWN = 15
 MAX_WARNINGS_SHOWN = 6
+MAX_MESSAGE = 220  # characters of a cause's message on the terminal (its counts always follow)
 PROGRESS_THRESHOLD = 200  # interactions; shorter runs finish before a bar would help
 MAX_FINDINGS_SHOWN = 8
 MAX_INTERACTIONS_SHOWN = 30
@@ -35,7 +35,12 @@ def _status(interaction: InteractionResult) -> str:
 def _warning_lines(causes: list[RootCause], show_all: bool) -> list[str]:
     """Warnings, one line per problem (``keys.extra`` lists its keys), the first few unless ``show_all``."""
     warnings = [c for c in causes if c.severity != Severity.FAILURE]
-    return [cause.line() for cause in (warnings if show_all else warnings[:MAX_WARNINGS_SHOWN])]
+    return [cause.line(MAX_MESSAGE) for cause in (warnings if show_all else warnings[:MAX_WARNINGS_SHOWN])]
+
+
+def _browsable(reports: Sequence[Path]) -> Path:
+    """The report to read findings in: the HTML page when one is written."""
+    return next((r for r in reports if r.suffix == ".html"), reports[0])
 
 
 def _where_else(reports: Sequence[Path]) -> str:
@@ -86,11 +91,11 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     if causes:
         console.print("[bold]Root causes[/bold] (the most interactions explained first):")
         for cause in failures if show_all else failures[:MAX_CAUSES_SHOWN]:
-            console.print(f"  [red]✗[/red] {escape(shorten(cause.line(), 300))}", soft_wrap=True)
+            console.print(f"  [red]✗[/red] {escape(cause.line(MAX_MESSAGE))}", soft_wrap=True)
         if not show_all and len(failures) > MAX_CAUSES_SHOWN:
             console.print(f"  … {len(failures) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
         for line in _warning_lines(causes, show_all):
-            console.print(f"  [yellow]![/yellow] {escape(shorten(line, 300))}", soft_wrap=True)
+            console.print(f"  [yellow]![/yellow] {escape(line)}", soft_wrap=True)
     _print_not_judged(console, result)
     shown = 0
     warned = 0
@@ -122,7 +127,7 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     if shown and not show_all:
         console.print(f"{shown} interaction{'s' if shown != 1 else ''} deviate{'s' if shown == 1 else ''}: every "
                       f"finding under the root causes above is listed by --show-all"
-                      + (f", or see {reports[0]}" if reports else ""))
+                      + (f", or see {_browsable(reports)}" if reports else ""))
     if warned:
         console.print(f"[yellow]{warned} interaction{'s' if warned != 1 else ''} with warnings only[/yellow]"
                       f"{_where_else(reports)}")
