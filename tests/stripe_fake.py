@@ -67,6 +67,9 @@ DEVIATIONS = (
     # problem scenarios, combined with commas ("refuse-amex,oldest-first"): one brand of test card refused, lists
     # oldest first, `limit` ignored, the oldest card promoted when the default is deleted
     "refuse-amex", "oldest-first", "limit-ignored", "default-oldest",
+    # a stateless mock (as stripe-mock is): one fixed card for any card id, parameters not kept, a delete
+    # answering an account
+    "stateless",
 )
 
 
@@ -222,6 +225,11 @@ class Store:
                     return {"object": "list", "data": [], "has_more": False, "url": f"/v1/customers/{customer}/sources"}
                 return self.page(customer, f"/v1/customers/{customer}/{rest[1]}",
                                  {k: v for k, v in params.items() if k != "object"})
+        if len(rest) in (2, 3) and rest[1] in ("sources", "cards") and self.deviates("stateless") \
+                and (len(rest) == 3 or method == "POST"):
+            if method == "DELETE":
+                return {"id": "acct_" + "1" * 16, "object": "account", "type": "standard"}
+            return self.card(rest[0], "tok_visa") | {"id": "card_" + "0" * 16, "fingerprint": "0" * 16}
         if len(rest) == 3 and rest[1] in ("sources", "cards"):
             customer, card_id = rest[0], rest[2]
             card = self.find_card(customer, card_id)

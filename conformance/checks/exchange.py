@@ -53,6 +53,8 @@ class CheckState:
     invariants: InvariantState = field(default_factory=InvariantState)
     # card id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
     set_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    # card id (as sent) -> every parameter an update request of the cassette set on it (name, metadata…)
+    requested: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def minted(self) -> dict[str, tuple[str, int]]:
@@ -68,6 +70,9 @@ class CheckState:
         card = route.params.get("card") if route else None
         if card is None:
             return
+        sent = frozenset(key for key in body.value if key != "expand")
+        if not sent <= self.requested.get(card, frozenset()):
+            self.requested = {**self.requested, card: self.requested.get(card, frozenset()) | sent}
         fields = self.set_fields.get(card, frozenset()) | (SET_BY_REQUEST_KEYS & body.value.keys())
         if fields != self.set_fields.get(card):
             self.set_fields = {**self.set_fields, card: frozenset(fields)}

@@ -8,6 +8,7 @@ interactions (cards deleted so far, the previous page of a list) lives in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +150,7 @@ def _cards(value: Any, parts: list[Any]) -> list[tuple[dict[str, Any], list[Any]
     return found
 
 
-def check_delete(body: Any, card_id: str) -> list[Finding]:
+def check_delete(body: Any, card_id: str, minted: Mapping[str, tuple[str, int]] | None = None) -> list[Finding]:
     findings = []
     if not isinstance(body, dict):
         return [Finding("invariant.deleted", "", "deleting a card must answer the deleted card", "object", body)]
@@ -160,8 +161,8 @@ def check_delete(body: Any, card_id: str) -> list[Finding]:
         findings.append(Finding("invariant.deleted", "object", f"object: expected 'card', got {body.get('object')!r}",
                                 "card", body.get("object")))
     if body.get("id") != card_id:
-        findings.append(Finding("invariant.deleted", "id", f"id: expected the deleted card {card_id}, got "
-                                f"{body.get('id')!r}", card_id, body.get("id")))
+        findings.append(Finding("invariant.deleted", "id", f"id: expected the deleted card, "
+                                f"{name_of(card_id, minted or {})}, got {body.get('id')!r}", card_id, body.get("id")))
     return findings
 
 
@@ -244,7 +245,7 @@ def check_response(
         return findings
     customer_id = route.params.get("customer") if route else None
     if method == "DELETE" and card_id and id_prefix(card_id) == "card":
-        findings.extend(check_delete(body, card_id))
+        findings.extend(check_delete(body, card_id, state.minted))
         state.deleted_cards.add(card_id)
         if customer_id is not None:
             _card_deleted(state, customer_id, card_id)

@@ -9,7 +9,7 @@ from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check
 from conformance.checks.invariants import check_response
 from conformance.contract import expanded_paths
-from conformance.findings import Finding
+from conformance.findings import MISSING, Finding
 from conformance.routes import match_route
 from conformance.text import snippet
 
@@ -99,16 +99,26 @@ def body_is_json(exchange: Exchange, state: CheckState) -> list[Finding]:
 PARAMETERS_NOT_APPLIED = "parameters-not-applied"
 
 
-def _name_unapplied_parameters(exchange: Exchange, findings: list[Finding]) -> None:
-    """A value that differs where the request set it is one problem however many parameters: the target does
-    not apply what it was sent (``name``, ``address_city``, ``metadata[order_id]``)."""
+def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: list[Finding]) -> None:
+    """A value that differs where this request or an earlier update of the same card set it is one problem
+    however many parameters: the target does not apply (or keep) what it was sent (``name``, ``address_city``,
+    ``metadata[order_id]``)."""
+    if exchange.status >= 300:
+        return
     request = exchange.interaction.request
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
-    if request.method != "POST" or not isinstance(body, dict) or exchange.status >= 300:
+    sent = {key for key in body if key != "expand"} if request.method == "POST" and isinstance(body, dict) else set()
+    route = match_route(request.method, exchange.path)
+    card = route.params.get("card") if route is not None else None
+    if card is not None:
+        sent |= state.requested.get(card, frozenset())
+    if not sent:
         return
-    sent = {key for key in body if key != "expand"}
     for finding in findings:
-        if finding.rule == "value" and finding.path.split(".", 1)[0].split("[", 1)[0] in sent:
+        if finding.path.split(".", 1)[0].split("[", 1)[0] not in sent:
+            continue
+        if finding.rule == "value" or (finding.rule in ("type", "keys.missing") and finding.actual in (None, MISSING)
+                                       and finding.expected is not None):
             finding.problem = PARAMETERS_NOT_APPLIED
 
 
@@ -136,7 +146,7 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
                 return []
         findings = compare_bodies(expected, actual, state.rules, is_error=exchange.recorded_status >= 400,
                                   set_fields=state.set_fields, minted=state.minted)
-        _name_unapplied_parameters(exchange, findings)
+        _name_unapplied_parameters(exchange, state, findings)
     if findings and state.contract is not None and state.contract.documents_body(
             exchange.interaction.request.method, exchange.path, exchange.status):
         # A key the recording lacks is the contract's to judge: listed, it is fine; unlisted, schema.additional.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Container
 from typing import Any
 
 from conformance.ids import ID_PATTERN, ID_PREFIXES, id_prefix
@@ -40,7 +41,8 @@ class IdBindings:
 
         return ID_PATTERN.sub(replace, text), unbound
 
-    def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False) -> None:
+    def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False,
+              never: Container[str] = ()) -> None:
         """Walk a recorded and an actual response together; bind ids met at the same place.
 
         An id binds only to one of its kind (``card_`` to ``card_``): a card
@@ -50,16 +52,17 @@ class IdBindings:
         UUID): later requests must use the name the target gave it. Inside a list,
         an actual id bound already binds no other recorded id: in a list that
         lacks a card the target never attached, the next card moves up and is not
-        taken for the missing one.
+        taken for the missing one. Ids in ``never`` (their creation failed) bind to
+        nothing: a later answer that shows another id in their place did not mint them.
         """
         if isinstance(recorded, dict) and isinstance(actual, dict):
             for child, value in recorded.items():
                 if child in actual:
-                    self.learn(value, actual[child], child, in_list)
+                    self.learn(value, actual[child], child, in_list, never)
         elif isinstance(recorded, list) and isinstance(actual, list):
             for value, other in zip(recorded, actual):
-                self.learn(value, other, None, True)
-        elif isinstance(recorded, str) and recorded not in self.actual:
+                self.learn(value, other, None, True, never)
+        elif isinstance(recorded, str) and recorded not in self.actual and recorded not in never:
             prefix = id_prefix(recorded)
             if prefix is None or not isinstance(actual, str) or not actual:
                 return

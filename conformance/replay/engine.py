@@ -229,21 +229,29 @@ class _Replay:
     def _attribute(self, interaction: Interaction, result: InteractionResult, needed: tuple[str, int] | None) -> None:
         """Which findings are consequences of an earlier failure, and what this one leaves unbound.
 
-        A request sent with an id no earlier answer minted is judged only for what does not depend on it (a
-        missing route, a target fault). Otherwise a finding is a consequence only where it is about such an id:
-        its expected value names one, or it judges the items or the length of a list that holds one.
+        A request sent with an id no earlier answer minted, and answered with another status than recorded, is
+        judged only for what does not depend on it (a missing route, a target fault). Otherwise a finding is a
+        consequence only where it is about such an id: its expected value names one, or it judges the items or
+        the length of a list that holds one.
         """
         findings = result.findings
-        if needed is not None:
+        if needed is not None and result.actual_status != interaction.response.status:
+            # sent with an id the target never minted, and answered otherwise: nothing of it is its own
             result.blocked_id, root = needed
             for finding in findings:
                 if finding.rule not in _NEVER_CONSEQUENCES:
                     finding.consequence_of = root
         elif self.broken:
+            # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
+            # with an unminted id, its answer is some other object, so only its shape is the target's own
             expected = interaction.response.json()
             for finding in findings:
                 finding.consequence_of = self._consequence_of(finding, expected)
+                if needed is not None and finding.consequence_of is None and _about_values(finding):
+                    finding.consequence_of = needed[1]
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
+        if needed is not None:
+            result.blocked_id = needed[0]
         result.blocked_by = needed[1] if needed is not None else min(roots) if roots else None
         if not any(f.severity == Severity.FAILURE for f in findings):
             return
@@ -292,7 +300,7 @@ class _Replay:
             recorded_text = json.dumps(recorded_json, ensure_ascii=False)
             expected_text, unbound = self.bindings.rewrite(recorded_text)
             if unbound and problem is None and response.status_code == interaction.response.status:
-                self.bindings.learn(recorded_json, actual)
+                self.bindings.learn(recorded_json, actual, never=self.broken)
                 expected_text, _ = self.bindings.rewrite(recorded_text)
                 minted = self.checks.minted
                 for recorded_id, actual_id in self.bindings.actual.items():  # the target's ids go by the same names
@@ -301,6 +309,16 @@ class _Replay:
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
                         snippet(response.text), expected, expected_text)
+
+
+def _about_values(finding: Finding) -> bool:
+    """Whether a finding judges which object was answered (its values) rather than its shape: a parameter the
+    request itself set is the answer's to show whatever the object."""
+    if finding.problem is not None or finding.rule in _NEVER_CONSEQUENCES:
+        return False
+    if finding.rule == "type":
+        return finding.expected is None or finding.actual is None
+    return finding.rule in ("value", "format", "id.binding", "id.prefix", "list.items", "list.length", "list.order")
 
 
 def _at(data: Any, parts: list[Any]) -> Any:

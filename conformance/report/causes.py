@@ -8,9 +8,10 @@ grouped so that one deviation is one cause:
   on whichever endpoint the object came back (``customer`` objects lack
   ``balance, invoice_prefix, …``); the same for extra keys and for keys of one
   wrong JSON type;
-- an answer of the wrong kind (a delete answering the customer), a refused test
-  token, a missing route or a target fault is one cause for its interaction:
-  every other finding of that interaction is a symptom of it;
+- an answer of the wrong kind (a delete answering the customer, cards answered
+  as accounts on every endpoint), a refused test token, a missing route or a
+  target fault is one cause: every other finding of its interactions is a
+  symptom of it;
 - parameters a request set that the answer does not show are one cause per
   endpoint ("does not apply the request's parameters");
 - values compared by shape, counts and ids never split a cause: the key holds
@@ -49,10 +50,20 @@ _DOMINANT = ("setup.token", "target.connection", "target.timeout", "target.proto
 _WRONG_KIND = {"object": "object", "invariant.deleted": "object", "invariant.list": "object"}
 
 
-def _without_ids(text: str) -> str:
-    """Minted ids set aside (``card_…``); Stripe's test tokens (``tok_mastercard``) are names, kept whole."""
-    return ID_PATTERN.sub(lambda m: m.group(0) if m.group(0) in TEST_CARDS else m.group(0).split("_", 1)[0] + "_…",
-                          text)
+def _without_ids(text: str, keep: Iterable[str] = ()) -> str:
+    """Minted ids set aside (``card_…``); Stripe's test tokens (``tok_mastercard``) are names, and ids in ``keep``
+    the point of the message (the one id a target answers every time): kept whole."""
+    kept = set(keep)
+    return ID_PATTERN.sub(lambda m: m.group(0) if m.group(0) in TEST_CARDS or m.group(0) in kept
+                          else m.group(0).split("_", 1)[0] + "_…", text)
+
+
+def _constant_ids(findings: list[Finding]) -> set[str]:
+    """Ids every one of several findings got: a target's constant, not a minted value."""
+    if len(findings) < 2:
+        return set()
+    sets = [set(ID_PATTERN.findall(value(f.actual))) for f in findings]
+    return set.intersection(*sets)
 
 
 def _words(values: Iterable[str], limit: int = 8) -> str:
@@ -105,6 +116,10 @@ class RootCause:
                 f"{blocked}{first}")
 
 
+def _article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def _type_word(data: Any) -> str:
     return "missing" if data is MISSING else json_type(data)
 
@@ -113,13 +128,13 @@ def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
     """What makes findings one problem, and the key path it names."""
     rule, kind = finding.rule, finding.kind or ""
     at = finding.key_path if finding.key_path is not None else _INDEX.sub("", finding.path)
+    if finding.problem:
+        return ("problem", finding.problem, endpoint), at
     if rule in _KEY_LIST_RULES:
         return (rule, kind or endpoint), at
     if rule in _TYPE_RULES:
         wanted = str(finding.expected) if rule == "schema.type" else _type_word(finding.expected)
         return (rule, kind, wanted, _type_word(finding.actual)), at
-    if rule == "value" and finding.problem:
-        return (rule, finding.problem, endpoint), at
     if rule == "value":
         return (rule, kind, at, _without_ids(value(finding.expected)), _without_ids(value(finding.actual))), at
     if rule == "invariant.card":
@@ -150,7 +165,8 @@ def _dominant(findings: list[Finding]) -> Finding | None:
 
 def _covered_by_order(findings: list[Finding]) -> tuple[set[int], dict[int, int]]:
     """A list in another order holds other items and says another ``has_more`` on every page: those findings
-    are symptoms of the order (the items it holds are matched by id and judged on their own). Returns the ids of the symptoms, and id(order finding) -> how many it covers."""
+    are symptoms of the order (the items it holds are matched by id and judged on their own). Returns the ids
+    of the symptoms, and id(order finding) -> how many it covers."""
     symptoms: set[int] = set()
     counts: dict[int, int] = {}
     for order in (f for f in findings if f.rule == "list.order"):
@@ -167,10 +183,12 @@ def _message(cause: RootCause) -> str:
     first = cause.examples[0]
     rule, kind, paths = cause.rule, cause.kind, cause.paths
     thing = f"{kind} objects" if kind else "answers"
-    if cause.key and cause.key[0] == "answer-kind":
+    if cause.key[0] == "problem":
+        return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
+    if cause.key[0] == "answer-kind":
         wanted = "the deleted card ({id, object: \"card\", deleted: true})" if rule == "invariant.deleted" else \
-            f"a {cause.key[2]}"
-        return f"answers a {cause.key[3]} object, not {wanted}"
+            _article(cause.key[2])
+        return f"answers {_article(cause.key[3])} object, not {wanted}"
     if rule == "keys.missing":
         return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} of the recorded shape: {_words(paths)}"
     if rule == "keys.extra":
@@ -191,8 +209,6 @@ def _message(cause: RootCause) -> str:
     if rule == "schema.type":
         return f"{thing}: {_words(paths)} {'is' if len(paths) == 1 else 'are'} {cause.key[3]} where the contract says " \
                f"{cause.key[2]}"
-    if rule == "value" and first.problem:
-        return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
     if rule == "value":
         return f"{kind + ' objects: ' if kind else ''}{cause.path or '(response)'}: expected {_without_ids(value(first.expected))}, got " \
                f"{_without_ids(value(first.actual))}"
@@ -204,7 +220,7 @@ def _message(cause: RootCause) -> str:
         if len(set(tokens)) > 1:
             return (f"the target made no token from the test cards of {_words(tokens)} (POST /v1/tokens answered "
                     f"{answered}); the magic tokens were sent as recorded")
-    return _without_ids(first.message)
+    return _without_ids(first.message, _constant_ids(cause.examples))
 
 
 class _Grouping:
@@ -251,7 +267,8 @@ def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
             grouping.add(key, at, interaction.endpoint, dominant, place, symptoms=len(own))
             continue
         if wrong is not None:
-            key = ("answer-kind", interaction.endpoint, value(wrong.expected).strip('"'), value(wrong.actual).strip('"'))
+            # one problem on every endpoint that answers it: cards come back as accounts
+            key = ("answer-kind", wrong.rule, value(wrong.expected).strip('"'), value(wrong.actual).strip('"'))
             grouping.add(key, "", interaction.endpoint, wrong, place, symptoms=len(own))
             continue
         covered, covering = _covered_by_order(own)

@@ -170,3 +170,18 @@ def test_the_contract_adds_problems_and_hides_none(tmp_path):
     route = [c for c in causes_of(reports["plain"]) if c["rule"] == "route.missing" and c["paths"] == []
              and c["message"].startswith("the target has no route GET /v1/customers/:customer/cards (")]
     assert route and route[0]["count"] == 5  # every list of cards, none hidden behind the refused Amex
+
+
+def test_a_stateless_target_is_judged_where_it_answers_as_recorded(tmp_path):
+    """Like stripe-mock: cards come back as accounts (never bound), any card id gets one fixed object. The
+    requests that use an unminted card id are still answered 200: what the answer's shape says is judged (a
+    delete answering an account, parameters not applied), what depends on which card was answered is not."""
+    _, report = run("cards-as-accounts,stateless", tmp_path)
+    failures = {c["rule"]: c for c in causes_of(report)}
+    assert failures["invariant.deleted"]["message"] == ('answers an account object, not the deleted card '
+                                                        '({id, object: "card", deleted: true})')
+    assert failures["invariant.deleted"]["count"] == 4  # every delete: none hidden behind the unbound card
+    assert failures["object"]["message"] == "answers an account object, not a card"
+    assert not [f for _, i in interactions(report) for f in i["findings"]
+                if f["rule"] in ("value", "id.binding") and f.get("consequence_of") is None
+                and f.get("problem") is None], "values of another card are no problem of their own"

@@ -116,6 +116,7 @@ EXPECTED = {
     "oldest-first": ("cards.list", "list.order", "data"),
     "limit-ignored": ("cards.list", "invariant.list", "data"),
     "default-oldest": ("customers.retrieve", "invariant.default_source", "default_source"),
+    "stateless": ("cards.delete", "invariant.deleted", "object"),
 }
 
 
