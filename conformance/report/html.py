@@ -104,7 +104,7 @@ def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any
     }
 
 
-_LINKS = 6  # interactions linked from a cause; the rest are counted
+_LINKS = 4  # interactions linked from a cause; the rest are counted
 
 
 def render(result: RunResult) -> str:
