@@ -237,10 +237,9 @@ class _Replay:
         findings = result.findings
         if needed is not None and result.actual_status != interaction.response.status:
             # sent with an id the target never minted, and answered otherwise: nothing of it is its own
-            result.blocked_id, root = needed
             for finding in findings:
                 if finding.rule not in _NEVER_CONSEQUENCES:
-                    finding.consequence_of = root
+                    finding.consequence_of = needed[1]
         elif self.broken:
             # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
             # with an unminted id, its answer is some other object, so only its shape is the target's own
@@ -270,7 +269,7 @@ class _Replay:
         """The failure that left unbound an id this finding is about, if any."""
         if finding.rule in _NEVER_CONSEQUENCES:
             return None
-        broken = self._unbound_ids(json.dumps(finding.expected) if finding.expected is not MISSING else "")
+        roots = self._roots_of_unbound(json.dumps(finding.expected) if finding.expected is not MISSING else "")
         if finding.rule == "list.items" and isinstance(finding.expected, list):
             # the list lacks only cards never attached, and holds besides at most as many others (a page moved on)
             missing, extra = set(finding.expected), finding.actual if isinstance(finding.actual, list) else []
@@ -280,13 +279,14 @@ class _Replay:
             return None
         parts = parse_path(finding.path) if finding.path else []
         counts = finding.rule == "list.length" or (finding.rule in _COUNTING_RULES and parts and parts[-1] in _COUNT_KEYS)
-        if not broken and counts:
+        if not roots and counts:
             # a list's length, or a count beside it, where the list holds an unbound id: short by it
             scope = parts if finding.rule == "list.length" else parts[:-1]
-            broken = self._unbound_ids(json.dumps(_at(recorded, scope)))
-        return min(broken) if broken else None
+            roots = self._roots_of_unbound(json.dumps(_at(recorded, scope)))
+        return min(roots) if roots else None
 
-    def _unbound_ids(self, text: str) -> list[int]:
+    def _roots_of_unbound(self, text: str) -> list[int]:
+        """The failures that left unbound the ids ``text`` names."""
         return [self.broken[found] for found in ID_PATTERN.findall(text)
                 if found in self.broken and found not in self.bindings.actual]
 
