@@ -285,7 +285,11 @@ class Redactor:
         return self.text(value)
 
     def _authorization(self, value: str) -> str:
+        if _MARKER.fullmatch(value.strip()):
+            return value  # redacted already: redaction is idempotent
         scheme, _, credentials = value.strip().partition(" ")
+        if _MARKER.fullmatch(credentials.strip()):
+            return f"{scheme} {credentials.strip()}"
         if scheme.lower() == "basic":
             try:
                 user = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")[0]

@@ -46,6 +46,7 @@ class Recorder:
         self.hosts: frozenset[str] = frozenset()  # empty: every host
         self.request_headers = _lowered(REQUEST_HEADERS)
         self.response_headers = _lowered(RESPONSE_HEADERS)
+        self.api_version = ""  # given with cassette_api_version; else read from the first answer
 
     def load(self, loader) -> None:
         loader.add_option("cassette", str, "", "Cassette file to record into.")
@@ -66,11 +67,21 @@ class Recorder:
             "test mode\").",
         )
         loader.add_option(
+            "cassette_api_version", str, "",
+            "The Stripe API version the recorded answers follow (stored in the header as api_version:; replays "
+            "send it as Stripe-Version).",
+        )
+        loader.add_option(
             "cassette_ignore", Sequence[str], [], "Keys or paths replays do not compare (the header's compare.ignore)."
         )
         loader.add_option(
             "cassette_loose", Sequence[str], [],
             "Keys or paths compared loosely, any non-empty text (the header's compare.loose): values sources disagree on.",
+        )
+        loader.add_option(
+            "cassette_nullable", Sequence[str], [],
+            "Keys or paths where text or null conforms (the header's compare.nullable): values sources disagree on "
+            "being set.",
         )
         loader.add_option(
             "record_paths", str, r"^/v1/", "Regular expression; only requests whose path matches are recorded."
@@ -112,14 +123,18 @@ class Recorder:
             self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
             self.response_headers = _lowered((*RESPONSE_HEADERS, *self.extra_headers))
         if {"cassette", "cassette_name", "cassette_fixtures", "cassette_mode", "cassette_source", "cassette_ignore",
-                "cassette_loose"} & updated:
+                "cassette_loose", "cassette_nullable", "cassette_api_version"} & updated:
             self.done()
             if options.cassette:
                 meta: dict[str, Any] = {}
+                self.api_version = options.cassette_api_version
+                if options.cassette_api_version:
+                    meta["api_version"] = options.cassette_api_version
                 if options.cassette_fixtures:
                     meta["fixtures"] = list(options.cassette_fixtures)
                 compare = {key: list(values) for key, values in (("ignore", options.cassette_ignore),
-                                                                 ("loose", options.cassette_loose)) if values}
+                                                                 ("loose", options.cassette_loose),
+                                                                 ("nullable", options.cassette_nullable)) if values}
                 if compare:
                     meta["compare"] = compare
                 if options.cassette_source:
@@ -149,6 +164,10 @@ class Recorder:
             if host != DEFAULT_HOST:
                 self.writer.set_header("host", host)
         request, response = flow.request, flow.response
+        if not self.api_version and response is not None and "stripe-version" in response.headers:
+            # the version the answers follow, as the first answer says it: what replays send
+            self.api_version = response.headers["stripe-version"]
+            self.writer.set_header("api_version", self.api_version)
         request_headers, request_content = self._parts(request, self.request_headers)
         response_headers, response_content = self._parts(response, self.response_headers)
         interaction = build_interaction(

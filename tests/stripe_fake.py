@@ -71,6 +71,13 @@ DEVIATIONS = (
     # answering an account
     "stateless",
 )
+# Deviations only the reference suite's scenarios meet (tests/integration/test_yardstick.py): one per parameter or
+# rule a scenario judges.
+SUITE_DEVIATIONS = (
+    "ending-before-ignored", "default-limit-ignored", "limit-bounds-unchecked", "expand-ignored",
+    "sources-404-without-code", "metadata-unset-all-ignored", "retrieve-stale-after-update",
+)
+ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS
 
 
 def _has(deviation: str | None, name: str) -> bool:
@@ -89,6 +96,7 @@ class Store:
         self.tokens: dict[str, tuple[str, str, str, str]] = dict(TOKENS)
         self.customers: dict[str, dict[str, Any]] = {}
         self.cards: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.stale: dict[str, dict[str, Any]] = {}  # card id -> what it was before its first update
         self.lock = threading.Lock()
 
     # -- objects -------------------------------------------------------------------
@@ -127,18 +135,40 @@ class Store:
         for item in self.cards[customer]:
             if item["id"] == card:
                 return item
+        if self.deviates("sources-404-without-code"):  # localstripe's answer: no code, no param
+            raise ApiError(404, "invalid_request_error", f"Customer {customer} does not have card with ID {card}")
         raise missing("source", card)
+
+    def retrieved(self, card: dict[str, Any], customer: str, expand: Any) -> dict[str, Any]:
+        """A card as retrieve answers it: ``customer`` the object with ``expand[]=customer``."""
+        expand = set(expand if isinstance(expand, list) else [expand] if isinstance(expand, str) else [])
+        if self.deviates("retrieve-stale-after-update") and "before_update" in self.stale.get(card["id"], {}):
+            card = self.stale[card["id"]]["before_update"]
+        if "customer" in expand and not self.deviates("expand-ignored"):
+            return {**card, "customer": self.customer(customer)}
+        return card
 
     def page(self, customer: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
         self.customer(customer)
         items = list(self.cards[customer]) if self.deviates("oldest-first") else list(reversed(self.cards[customer]))
+        default = 100 if self.deviates("default-limit-ignored") else 10
         try:
-            limit = int(params.get("limit", 10))
+            limit = int(params.get("limit", default))
         except ValueError:
             raise ApiError(400, "invalid_request_error", "Invalid integer: limit", "parameter_invalid_integer",
                            "limit") from None
-        if not 1 <= limit <= 100:
-            raise ApiError(400, "invalid_request_error", "limit must be between 1 and 100", "parameter_invalid_integer", "limit")
+        if not 1 <= limit <= 100 and not self.deviates("limit-bounds-unchecked"):
+            raise ApiError(400, "invalid_request_error", "This value must be between 1 and 100 (limit).",
+                           "parameter_invalid_integer", "limit")
+        limit = max(limit, 0)
+        before = params.get("ending_before")
+        if before and not self.deviates("ending-before-ignored"):
+            ids = [item["id"] for item in items]
+            if before not in ids:
+                raise missing("source", before, "ending_before")
+            newer = items[:ids.index(before)]  # the page that ends right before the cursor, still newest first
+            return {"object": "list", "data": newer[-limit:] if limit else [], "has_more": len(newer) > limit,
+                    "url": url}
         after = params.get("starting_after")
         if after and not self.deviates("starting-after-ignored"):
             ids = [item["id"] for item in items]
@@ -150,6 +180,8 @@ class Store:
         return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
 
     def update(self, card: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        if self.deviates("retrieve-stale-after-update"):
+            self.stale.setdefault(card["id"], {"before_update": json.loads(json.dumps(card))})
         for key, value in params.items():
             if key in CARD_FIELDS:
                 if key == "name" and self.deviates("update-ignores-name"):
@@ -169,7 +201,8 @@ class Store:
                 card[key] = number
             elif key == "metadata":
                 if value == "":
-                    card["metadata"] = {}
+                    if not self.deviates("metadata-unset-all-ignored"):
+                        card["metadata"] = {}
                 elif isinstance(value, dict):
                     for meta_key, meta_value in value.items():
                         if meta_value == "" and not self.deviates("metadata-unset-ignored"):
@@ -234,7 +267,7 @@ class Store:
             customer, card_id = rest[0], rest[2]
             card = self.find_card(customer, card_id)
             if method == "GET":
-                return card
+                return self.retrieved(card, customer, expand)
             if method == "POST":
                 return self.update(card, params)
             if method == "DELETE":
@@ -437,9 +470,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int)
     def deviations(text: str) -> str:
-        unknown = [name for name in text.split(",") if name not in DEVIATIONS]
+        unknown = [name for name in text.split(",") if name not in ALL_DEVIATIONS]
         if unknown:
-            raise argparse.ArgumentTypeError(f"unknown deviation {', '.join(unknown)} (choose from {', '.join(DEVIATIONS)})")
+            raise argparse.ArgumentTypeError(f"unknown deviation {', '.join(unknown)} "
+                                             f"(choose from {', '.join(ALL_DEVIATIONS)})")
         return text
 
     parser.add_argument("--deviation", type=deviations, help="one deviation, or several joined by commas")

@@ -154,7 +154,7 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
     return Interaction(request, response, endpoint, index)
 
 
-HEADER_KEYS = ("version", "name", "host", "fixtures", "compare", "source", "meta")
+HEADER_KEYS = ("version", "name", "host", "api_version", "fixtures", "compare", "source", "meta")
 
 
 def foreign_format(doc: Any) -> str | None:
@@ -195,9 +195,13 @@ def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]
     if not isinstance(fixtures, list) or not all(isinstance(f, str) for f in fixtures):
         raise Invalid(("fixtures",), "fixtures must be a list of ids")
     compare = doc.get("compare", {})
-    if not isinstance(compare, dict) or set(compare) - {"ignore", "exact", "loose"} or not all(
+    if not isinstance(compare, dict) or set(compare) - {"ignore", "exact", "loose", "nullable"} or not all(
             isinstance(v, list) and all(isinstance(p, str) for p in v) for v in compare.values()):
-        raise Invalid(("compare",), "compare must be a mapping of ignore, exact and loose to lists of keys or paths")
+        raise Invalid(("compare",), "compare must be a mapping of ignore, exact, loose and nullable to lists of keys "
+                                    "or paths")
+    if not isinstance(doc.get("api_version", ""), str):
+        raise Invalid(("api_version",), "api_version must be text: the Stripe API version the answers follow "
+                                        "(quote a date: \"2023-08-16\")")
     if not isinstance(doc.get("source", ""), str):
         raise Invalid(("source",), "source must be text: where the cassette's expectations come from")
     return name, {k: v for k, v in doc.items() if k not in ("version", "name")}

@@ -61,16 +61,18 @@ _ITEM = "\x1fid:"  # a list item's place in a view: its id, not its position
 class CompareRules:
     """The comparison rules of a run.
 
-    ``ignore``/``exact``/``loose`` take key names (``fingerprint``, ``*_check``:
-    that key at any depth) or paths (``error.message``, ``data[*].name``,
-    ``**.created``). ``loose`` compares text by presence only (any non-empty
-    text conforms): for values public sources disagree on.
+    ``ignore``/``exact``/``loose``/``nullable`` take key names (``fingerprint``,
+    ``*_check``: that key at any depth) or paths (``error.message``,
+    ``data[*].name``, ``**.created``). ``loose`` compares text by presence only
+    (any non-empty text conforms), ``nullable`` takes text or null on either
+    side: for values public sources disagree on (a new customer's ``currency``).
     """
 
     strict: bool = False
     ignore: tuple[str, ...] = ()
     exact: tuple[str, ...] = ()
     loose: tuple[str, ...] = ()
+    nullable: tuple[str, ...] = ()
     _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
     _rules: tuple[tuple[str, re.Pattern[str] | None], ...] = field(default=(), compare=False, repr=False)
@@ -84,7 +86,8 @@ class CompareRules:
             if colon or rule_id in RULES:
                 rules.append((rule_id, path_pattern(where) if where else None))
         object.__setattr__(self, "_rules", tuple(rules))
-        for mode, patterns in ((LOOSE, self.loose), (EXACT, self.exact), (IGNORE, self.ignore)):  # ignore wins
+        for mode, patterns in ((CHECK, self.nullable), (LOOSE, self.loose), (EXACT, self.exact),
+                               (IGNORE, self.ignore)):  # ignore wins
             for pattern in patterns:
                 if ":" in pattern or pattern in RULES:
                     continue
@@ -99,8 +102,9 @@ class CompareRules:
         object.__setattr__(self, "_paths", tuple(paths))
 
     def with_overrides(self, ignore: Iterable[str] = (), exact: Iterable[str] = (),
-                       loose: Iterable[str] = ()) -> CompareRules:
-        return CompareRules(self.strict, (*self.ignore, *ignore), (*self.exact, *exact), (*self.loose, *loose))
+                       loose: Iterable[str] = (), nullable: Iterable[str] = ()) -> CompareRules:
+        return CompareRules(self.strict, (*self.ignore, *ignore), (*self.exact, *exact), (*self.loose, *loose),
+                            (*self.nullable, *nullable))
 
     def ignores(self, rule: str, path: str) -> bool:
         """Whether a finding of ``rule`` at ``path`` is silenced: by its rule (``invariant.card``,

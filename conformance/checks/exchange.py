@@ -114,6 +114,8 @@ def locate(path: str, expected: Any, actual: Any) -> tuple[str | None, str]:
         for depth, part in enumerate(parts):
             if isinstance(node, dict) and isinstance(node.get("object"), str):
                 kind, start = node["object"], depth
+            elif depth == 0 and part == "error" and isinstance(node, dict) and isinstance(node.get("error"), dict):
+                kind, start = "error", 1  # Stripe's error object names no `object`
             if depth == len(parts) - 1:
                 break  # the container is reached: the key itself may be absent
             try:

@@ -238,7 +238,7 @@ def check_response(
         code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
         if status != 404 or code != "resource_missing":
             findings.append(Finding("invariant.deleted_card", "", f"retrieving deleted card {card_id} must answer 404 "
-                                    f"resource_missing, got {status} {code or ''}".rstrip(), "404 resource_missing",
+                                    f"resource_missing, got {status} {code or 'without a code'}", "404 resource_missing",
                                     f"{status} {code}"))
         return findings
     if status >= 300:

@@ -76,6 +76,11 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
             fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
             # what the header leaves uncompared (sources disagree on it) the contract does not judge either
             ignored = CompareRules(ignore=tuple((header.get("compare") or {}).get("ignore", ())))
+            recorded = header.get("api_version")
+            if contract is not None and contract.describes_another_version(recorded):
+                problems.append(Problem(path, None, f"its answers follow API {recorded}, the contract {contract.name} "
+                                                    f"describes {contract.api_version}: some problems below may be "
+                                                    "the versions' differences", warning=True))
         problems.extend(_replayability(path, interaction, minted, fixtures))
         encoded.extend(_unredacted(path, interaction, redactor))
         if contract is not None:

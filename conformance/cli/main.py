@@ -119,6 +119,9 @@ def _writable_cassette(path: Path) -> None:
 @click.option("--name", help="Cassette name stored in its header (default: the file name).")
 @click.option("--source", metavar="TEXT",
               help="Where the recorded expectations come from, stored in the header (\"api.stripe.com, test mode\").")
+@click.option("--api-version", metavar="VERSION",
+              help="The Stripe API version the answers follow, stored in the header (default: the first answer's "
+                   "Stripe-Version).")
 @click.option("--record-paths", default=r"^/v1/", show_default=True, metavar="REGEX",
               help="Only requests whose path matches are recorded.")
 @click.option("--redact-field", "redact_fields", multiple=True, metavar="NAME",
@@ -140,6 +143,7 @@ def record(
     listen_port: int,
     name: str | None,
     source: str | None,
+    api_version: str | None,
     record_paths: str,
     redact_fields: tuple[str, ...],
     redact_patterns: tuple[str, ...],
@@ -193,6 +197,8 @@ def record(
         args += ["--set", f"cassette_name={name}"]
     if source:
         args += ["--set", f"cassette_source={source}"]
+    if api_version:
+        args += ["--set", f"cassette_api_version={api_version}"]
     if mode == "forward":
         for host in hosts or (DEFAULT_HOST,):
             args += ["--set", f"allow_hosts=^{re.escape(host)}(:\\d+)?$", "--set", f"record_hosts={host}"]
@@ -466,6 +472,9 @@ def _report_written(path: Path, before: bytes | None) -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="A JSON report of known deviations: only findings not in it fail the run.")
 @click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
+@click.option("--stripe-version", metavar="VERSION",
+              help="Send this Stripe-Version instead of the recorded one (default: each request's recorded "
+                   "Stripe-Version, else its cassette's api_version).")
 @click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
               help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
                    "target from the test card each stands for (targets that do not know the magic tokens).")
@@ -491,6 +500,7 @@ def run_command(
     markdown_report: Path | None,
     baseline: Path | None,
     shard: str | None,
+    stripe_version: str | None,
     tokens: str,
     show_all: bool,
     cacert: Path | None,
@@ -527,7 +537,7 @@ def run_command(
     total = _interactions_to_check(cassettes, paths, "replay")
     redactor = Redactor()
     options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                            redactor=redactor, tokens=tokens, contract=contract)
+                            redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version)
     console = Console(highlight=False, soft_wrap=True)
     with contextlib.ExitStack() as stack:
         if target_cmd:
@@ -641,9 +651,12 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
 @click.option("--source", metavar="TEXT",
               help="Where the answers come from, for each header's source note (default: \"Captured with "
                    "`conformance capture` from URL.\").")
+@click.option("--api-version", metavar="VERSION", default="2023-08-16", show_default=True,
+              help="The Stripe API version the SDK is pinned to and each header states (the suite's answers "
+                   "follow it).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
 def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple[str, ...], source: str | None,
-            mitm_options: tuple[str, ...]) -> None:
+            api_version: str, mitm_options: tuple[str, ...]) -> None:
     """Re-record the reference suite: drive the stripe SDK through every scenario while recording."""
     from conformance.suite.capture import capture_suite
     from conformance.suite.scenarios import SUITE
@@ -655,7 +668,7 @@ def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple
     check_reachable(upstream, "upstream")
     failed = 0
     for captured in capture_suite(upstream, out_dir, api_key, tokens=tokens, only=only, mitm_options=mitm_options,
-                                  echo=click.echo, source=source):
+                                  echo=click.echo, source=source, api_version=api_version):
         count = len(load(captured.path).interactions)
         if captured.error:
             failed += 1

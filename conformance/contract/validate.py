@@ -102,6 +102,13 @@ class Contract:
     def operation(self, method: str, path: str) -> Operation | None:
         return self.operations.find(method, path)
 
+    def describes_another_version(self, api_version: str | None) -> bool:
+        """Whether the contract is of another API version than ``api_version`` (``2023-08-16`` and
+        ``2023-08-16.acacia`` are one: the suffix names its release); unknown on either side: no."""
+        if not api_version or not self.api_version:
+            return False
+        return api_version.split(".")[0] != self.api_version.split(".")[0]
+
     def documents_body(self, method: str, path: str, status: int) -> bool:
         """Whether the contract has a JSON schema for this answer (it then speaks for every key, listed or not)."""
         operation = self.operation(method, path)

@@ -53,6 +53,7 @@ class ReplayOptions:
     # the test card each stands for, for targets that do not know them (localstripe)
     tokens: str = "magic"
     contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
+    stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
 
 
 _TOKEN_PARAMETERS = ("source", "card", "default_source")
@@ -89,6 +90,7 @@ class _Replay:
     # recorded id -> the interaction whose failure left it unbound (the first of a chain)
     broken: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
+    api_version: str | None = None  # the cassette's (its header's api_version)
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -119,6 +121,9 @@ class _Replay:
                 content = body.to_bytes()
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
                    if name in _FORWARDED_HEADERS}
+        version = self._stripe_version(recorded.headers)
+        if version:
+            headers["Stripe-Version"] = version
         if "Idempotency-Key" in recorded.headers:
             # Fresh keys: replaying a recorded key could be answered from Stripe's idempotency cache.
             recorded_key = recorded.headers["Idempotency-Key"]
@@ -130,6 +135,10 @@ class _Replay:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
         return _SentRequest(path, query, query_string, headers, content, setup)
 
+    def _stripe_version(self, recorded_headers: dict[str, str]) -> str | None:
+        """--stripe-version, else what the request recorded, else the version the cassette's answers follow."""
+        return self.options.stripe_version or recorded_headers.get("Stripe-Version") or self.api_version
+
     def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
         """A token the target made from the test card a magic token stands for; the magic token when it cannot,
         and a finding in ``setup`` that says why."""
@@ -139,8 +148,9 @@ class _Replay:
         form = {"card[number]": number, "card[cvc]": cvc, "card[exp_month]": "12",
                 "card[exp_year]": str(time.gmtime().tm_year + 3)}
         headers = {"Authorization": f"Bearer {self.options.api_key}", "Content-Type": "application/x-www-form-urlencoded"}
-        if "Stripe-Version" in recorded_headers:
-            headers["Stripe-Version"] = recorded_headers["Stripe-Version"]
+        version = self._stripe_version(recorded_headers)
+        if version:
+            headers["Stripe-Version"] = version
         try:
             answer = self.client.request("POST", "/v1/tokens", headers=headers, content=urlencode(form).encode())
             made = answer.json().get("id") if answer.status_code == 200 else None
@@ -386,9 +396,20 @@ def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
     return finding
 
 
+def _version_warnings(path: Path, header: dict[str, Any], options: ReplayOptions) -> list[str]:
+    """A contract of another API version than the cassette's answers judges the versions' differences too."""
+    recorded = header.get("api_version")
+    contract = options.contract
+    if contract is None or not contract.describes_another_version(recorded):
+        return []
+    return [f"{path}: its answers follow API {recorded}, the contract {contract.name} describes "
+            f"{contract.api_version}: some findings may be the versions' differences"]
+
+
 def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
     compare = header.get("compare") or {}  # validated with the header: lists of keys or paths
-    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()))
+    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()),
+                               compare.get("nullable", ()))
 
 
 def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
@@ -407,7 +428,9 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
                 break
             if replay is None:
                 result.name = header.get("name", path.stem)
-                replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header), options.contract))
+                replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header), options.contract),
+                                 api_version=header.get("api_version"))
+                result.warnings += _version_warnings(path, header, options)
             result.interactions.append(replay.replay(interaction))
             if on_interaction is not None:
                 on_interaction()
@@ -415,7 +438,7 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
         result.error = str(error)
     if "name" in header:
         result.name = header["name"]
-    result.warnings = list(header.get("warnings", []))
+    result.warnings = [*result.warnings, *header.get("warnings", [])]
     if not result.error and not result.interactions and not (stop is not None and stop.is_set()):
         result.warnings.append(f"{path}: holds no interaction: nothing in it was checked")
     return result

@@ -129,7 +129,7 @@ def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
     rule, kind = finding.rule, finding.kind or ""
     at = finding.key_path if finding.key_path is not None else _INDEX.sub("", finding.path)
     if finding.problem:
-        return ("problem", finding.problem, endpoint), at
+        return ("problem", finding.problem, kind or endpoint), at
     if rule in _KEY_LIST_RULES:
         return (rule, kind or endpoint), at
     if rule in _TYPE_RULES:

@@ -16,7 +16,7 @@ from pathlib import Path
 from conformance.net import free_port
 from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
-from conformance.suite.scenarios import SUITE, Session, captured_from
+from conformance.suite.scenarios import SUITE, SUITE_API_VERSION, Session, captured_from
 
 __all__ = ["CapturedScenario", "capture_suite"]
 
@@ -32,9 +32,11 @@ class CapturedScenario:
 def capture_suite(
     upstream: str, out_dir: Path, api_key: str, *, tokens: str = "magic", only: tuple[str, ...] = (),
     mitm_options: tuple[str, ...] = (), echo: Callable[[str], None] = print, source: str | None = None,
+    api_version: str = SUITE_API_VERSION,
 ) -> Iterator[CapturedScenario]:
     """Each scenario into its own cassette; ``source`` says where the answers come from (default: the upstream's
-    URL), and each header adds what public sources disagree on."""
+    URL), and each header adds what public sources disagree on. The SDK is pinned to ``api_version``, which
+    each header states."""
     out_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
     for name, scenario in SUITE.items():
@@ -45,10 +47,11 @@ def capture_suite(
         with tempfile.TemporaryDirectory(prefix="conformance-capture-") as confdir:
             args = ["--mode", f"reverse:{upstream}", "-s", addon_path("recorder"), "--set", f"confdir={confdir}",
                     "--set", f"cassette={path}", "--set", "cassette_mode=overwrite", "--set", f"cassette_name={name}",
-                    "--set", "flow_detail=0", "--set", "record_echo=false"]
+                    "--set", "flow_detail=0", "--set", "record_echo=false",
+                    "--set", f"cassette_api_version={api_version}"]
             for fixture in scenario.fixtures:
                 args += ["--set", f"cassette_fixtures={fixture}"]
-            for mode in ("ignore", "loose"):
+            for mode in ("ignore", "loose", "nullable"):
                 for pattern in scenario.compare.get(mode, ()):
                     args += ["--set", f"cassette_{mode}={pattern}"]
             args += ["--set", f"cassette_source={source or captured_from(upstream)} {scenario.disputed}"]
@@ -56,7 +59,7 @@ def capture_suite(
                 args += ["--set", option]
             mitm = MitmProcess(args, "127.0.0.1", port, redactor=redactor, echo=echo, ready_line="recording into ")
             mitm.start()
-            session = Session(f"http://127.0.0.1:{port}", api_key, tokens=tokens)
+            session = Session(f"http://127.0.0.1:{port}", api_key, tokens=tokens, api_version=api_version)
             error = None
             try:
                 scenario.run(session)

@@ -251,3 +251,23 @@ def test_recording_never_destroys_a_cassette_by_accident(cli, tmp_path):
         recorder = cli("record", "--upstream", upstream, "--cassette", empty)
         recorder.wait_for(r"API base at")
         assert recorder.interrupt() == 0 and "Recorded nothing" in recorder.text and not empty.exists()
+
+
+def test_every_auth_style_records_to_a_cassette_check_passes(cli, fake_stripe, tmp_path):
+    """Bearer, Basic (httpx auth=, curl -u), a key in a form field: each written redacted, each read back by
+    `check` as redacted — the recorder's markers are never taken for a leak — and the API version stated."""
+    path = tmp_path / "auth.yaml"
+    recorder = cli("record", "--upstream", fake_stripe, "--cassette", path)
+    address = recorder.wait_for(READY).group(1)
+    with httpx.Client(base_url=address, timeout=30, headers={"Stripe-Version": "2023-08-16"}) as http:
+        assert http.post("/v1/customers", auth=(API_KEY, ""), data={"email": "basic@example.com"}).status_code == 200
+        assert http.post("/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"},
+                         data={"email": "bearer@example.com", "description": f"key {API_KEY}"}).status_code == 200
+    assert recorder.interrupt() == 0, recorder.text
+    interactions = load(path).interactions
+    assert [i.request.headers["Authorization"] for i in interactions] == [
+        "Basic [REDACTED:sk_test]", "Bearer [REDACTED:sk_test]"]
+    assert load(path).meta["api_version"] == "2023-08-16"  # as the first answer's Stripe-Version says
+    checked = cli("check", path)
+    assert checked.finish() == 0, checked.text
+    assert API_KEY not in path.read_text()

@@ -89,7 +89,7 @@ def test_a_screenshot_of_the_html_report_is_not_blank(deviating_run, tmp_path):
 def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
     text = (deviating_run / "summary.md").read_text()
     assert text.startswith("### Card conformance of")
-    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 0 | 4 | 0 | 0 |" in text
+    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 1 | 4 | 0 | 0 |" in text
     # one root cause for the three deletions, at the top
     assert "| `cards.delete` | invariant.deleted | deleted: expected true (a boolean), got False (first: " \
            "cards-delete.yaml #6) | 4 in 1" in text
@@ -104,7 +104,7 @@ def test_junit_xml_validates_against_the_common_schema(deviating_run):
     schema = xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd"))
     schema.validate(str(deviating_run / "junit.xml"))
     text = (deviating_run / "junit.xml").read_text()
-    assert text.count("<testsuite ") == 5 and text.count("<failure ") == 4
+    assert text.count("<testsuite ") == len(list(SUITE.glob("*.yaml"))) and text.count("<failure ") == 4
     assert "[invariant.deleted] deleted: expected true, got false" in text
 
 
@@ -165,10 +165,10 @@ def test_the_pytest_plugin_collects_cassettes_and_runs_them_on_xdist_workers(tmp
             capture_output=True, text=True, timeout=300, cwd=tmp_path,
         )
     assert process.returncode == 1, process.stdout + process.stderr
-    assert "1 failed, 4 passed" in process.stdout
+    assert "1 failed, 5 passed" in process.stdout
     assert "FAIL #6 cards.delete DELETE" in process.stdout and "[invariant.deleted] deleted" in process.stdout
     xml = junit.read_text()
-    assert xml.count("<testcase ") == 5 and xml.count("<failure ") == 1
+    assert xml.count("<testcase ") == 6 and xml.count("<failure ") == 1
 
 
 def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_failing_step(tmp_path):
@@ -187,7 +187,7 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     out = process.stdout
     assert process.returncode == 1, out + process.stderr
     assert "docker-compose" not in out  # not a cassette: never collected
-    assert "3 failed, 4 passed" in out
+    assert "3 failed, 5 passed" in out
     assert "FAILED cassettes/empty.yaml::empty - no interactions to replay in" in out
     assert "FAILED cassettes/vcr.yaml::vcr - " in out and "a VCR.py cassette, not a card-conformance cassette" in out
     summary = next(line for line in out.splitlines() if line.startswith("FAILED cassettes/cards-delete.yaml"))
@@ -200,8 +200,8 @@ def test_compare_counts_what_was_not_run_as_not_run_never_as_fixed(tmp_path):
         cli("run", SUITE / "cards-update.yaml", "--target", target, "--json-report", tmp_path / "one.json")
     code, output = cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--json", tmp_path / "c.json")
     assert code == 1
-    assert "0 fixed" in output and "4 not run" in output
+    assert "0 fixed" in output and "5 not run" in output
     assert f"not run: {SUITE / 'cards-delete.yaml'} (the whole cassette)" in output
     data = json.loads((tmp_path / "c.json").read_text())
-    assert data["fixes"] == [] and data["fixed_root_causes"] == [] and len(data["not_run"]) == 4
+    assert data["fixes"] == [] and data["fixed_root_causes"] == [] and len(data["not_run"]) == 5
     assert cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--allow-missing")[0] == 0

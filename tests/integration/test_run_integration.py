@@ -390,3 +390,56 @@ def test_an_interrupted_run_writes_its_reports_marked_interrupted(lifecycle, tmp
     ran = data["cassettes"][0]["interactions"]
     assert 1 <= len(ran) < 17  # what ran so far, not the rest
     assert junit.exists() and "interrupted" in output and "Traceback" not in output
+
+
+def test_run_sends_the_recorded_api_version_or_the_one_asked_for(tmp_path):
+    """Each request's recorded Stripe-Version, else its cassette's api_version; --stripe-version overrides both."""
+    seen: list[str | None] = []
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Stripe-Version"))
+            body = b'{"id": "cus_AAAAAAAAAAAAAA", "object": "customer"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    cassette = tmp_path / "v.yaml"
+    cassette.write_text(
+        "version: 1\nname: v\napi_version: \"2023-08-16\"\n---\n"
+        + "---\n".join(f"interaction: {n}\nrequest:\n  method: GET\n  path: /v1/customers/cus_AAAAAAAAAAAAAA\n"
+                        f"  headers:\n{headers}response:\n  status: 200\n  json:\n    id: cus_AAAAAAAAAAAAAA\n"
+                        "    object: customer\n"
+                        for n, headers in ((1, "    Stripe-Version: \"2020-08-27\"\n"), (2, "    Accept: '*/*'\n"))))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert run_cli(cassette, "--target", target)[0] == 0
+        assert seen == ["2020-08-27", "2023-08-16"]
+        seen.clear()
+        assert run_cli(cassette, "--target", target, "--stripe-version", "2024-06-20")[0] == 0
+        assert seen == ["2024-06-20", "2024-06-20"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_contract_of_another_api_version_is_said(tmp_path):
+    spec = Path(__file__).resolve().parents[1] / "schemas" / "cards-openapi.yaml"
+    cassette = tmp_path / "old.yaml"
+    source = (Path(__file__).resolve().parents[2] / "cassettes" / "cards-retrieve.yaml").read_text()
+    cassette.write_text(source.replace('api_version: "2023-08-16"', 'api_version: "2020-08-27"'))
+    from ..stripe_fake import FakeStripe as Fake
+
+    with Fake() as target:
+        _, output = run_cli(cassette, "--target", target, "--openapi", spec)
+    assert "its answers follow API 2020-08-27, the contract cards-openapi.yaml (API 2023-08-16) describes " \
+           "2023-08-16" in output, output
+    checked = CliRunner().invoke(main, ["check", str(cassette), "--openapi", str(spec)])
+    assert "warning: its answers follow API 2020-08-27" in checked.output, checked.output

@@ -34,10 +34,25 @@ def test_the_suite_has_one_cassette_per_scenario_covering_the_documented_behavio
     assert {"name": "Jenny Rosen"} in bodies and {"metadata": ""} in bodies and {"metadata": {"channel": ""}} in bodies
     card_error = update[-1].response.json()["error"]
     assert update[-1].response.status == 402 and card_error["type"] == "card_error" and card_error["param"] == "exp_month"
+    after_updates = [i.response.json() for i in update if i.endpoint in ("cards.retrieve", "sources.retrieve")]
+    assert len(after_updates) == 2 and all(c["name"] == "Jenny Rosen" and c["exp_month"] == 12 and c["metadata"] == {}
+                                           for c in after_updates)  # both routes show every update
     listing = load(SUITE_DIR / "cards-list.yaml").interactions
-    pages = [i for i in listing if i.endpoint == "cards.list"]
+    attached = [i.response.json() for i in listing if i.endpoint == "sources.create"]
+    assert len(attached) == 11 and {c["brand"] for c in attached} == {"Visa", "MasterCard"}  # no Amex
+    lists = [i for i in listing if i.endpoint == "cards.list"]
+    pages = [i for i in lists if i.request.query.get("limit") == "3" and "ending_before" not in i.request.query]
+    assert [len(p.response.json()["data"]) for p in pages] == [3, 3, 3, 2]
     assert pages[0].response.json()["has_more"] is True and pages[-1].response.json()["has_more"] is False
-    assert all(i.request.query["limit"] == "3" for i in pages) and "starting_after" in pages[1].request.query
+    assert "starting_after" in pages[1].request.query
+    (before,) = [i for i in lists if "ending_before" in i.request.query]
+    assert before.request.query["ending_before"] == pages[2].response.json()["data"][0]["id"]
+    assert before.response.json()["data"] == pages[1].response.json()["data"]  # the page before the third: the second
+    (default,) = [i for i in lists if not i.request.query]
+    assert len(default.response.json()["data"]) == 10 and default.response.json()["has_more"] is True
+    bounds = {i.request.query["limit"]: i.response for i in lists if i.request.query.get("limit") in ("0", "101")}
+    assert {limit: (r.status, r.json()["error"]["param"]) for limit, r in bounds.items()} == {
+        "0": (400, "limit"), "101": (400, "limit")}
     plain, expanded = listing[-2], listing[-1]
     assert "sources" not in plain.response.json() and plain.request.query in ({}, "")  # only when expanded
     assert expanded.request.query == {"expand": ["sources"]}
@@ -57,8 +72,25 @@ def test_the_suite_has_one_cassette_per_scenario_covering_the_documented_behavio
     assert delete[10].response.json()["default_source"] == attached[2]["id"]
     assert delete[-1].response.json()["default_source"] is None
     errors = load(SUITE_DIR / "card-errors.yaml").interactions
-    assert [i.response.status for i in errors] == [200, 404, 404, 401]
+    assert [i.response.status for i in errors] == [200, 404, 404, 404, 404, 404, 401]
+    assert {i.request.method for i in errors[3:6]} == {"GET", "POST", "DELETE"}
+    assert all("/sources/" in i.request.path and i.response.json()["error"]["code"] == "resource_missing"
+               for i in errors[3:6])
     assert "Authorization" not in errors[-1].request.headers
+    retrieve = load(SUITE_DIR / "cards-retrieve.yaml").interactions
+    expanded = [i.response.json() for i in retrieve if "expand" in str(i.request.query)]
+    assert len(expanded) == 2 and all(c["customer"]["object"] == "customer" for c in expanded)
+    amex = load(SUITE_DIR / "cards-amex.yaml").interactions
+    assert amex[1].response.json()["brand"] == "American Express" and amex[1].response.json()["last4"] == "8431"
+
+
+def test_every_cassette_states_its_api_version_and_sends_it():
+    for path in sorted(SUITE_DIR.glob("*.yaml")):
+        cassette = load(path)
+        assert cassette.meta["api_version"] == "2023-08-16", path
+        for interaction in cassette.interactions:
+            assert interaction.request.headers["Stripe-Version"] == "2023-08-16", (path, interaction.index)
+            assert interaction.response.headers["Stripe-Version"] == "2023-08-16", (path, interaction.index)
 
 
 def test_every_cassette_says_where_its_expectations_come_from_and_what_is_disputed():
@@ -67,6 +99,7 @@ def test_every_cassette_says_where_its_expectations_come_from_and_what_is_disput
         source = cassette.meta.get("source", "")
         assert source.startswith(PROVENANCE) and "OpenAPI" in source and "API reference" in source, path
         assert "wallet" in cassette.meta["compare"]["ignore"], path
+        assert "currency" in cassette.meta["compare"]["nullable"] and "`currency`" in source, path  # fake vs fixture
         if any(i.response.status == 404 and "card" in i.request.path.split("/")[-1] for i in cassette.interactions):
             assert "error.param" in cassette.meta["compare"]["loose"], path  # the missing card's param is disputed
 

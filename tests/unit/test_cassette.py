@@ -96,7 +96,8 @@ def test_errors_name_file_line_and_problem(tmp_path):
         (HEADER + "---\nrequest: {method: GET, path: /v1/x}\nresponse: {status: 200, json: {1: one}}\n",
          "keys are text", 5),
         ("version: 1\nsource: [API reference]\n", "source must be text", 2),
-        ("version: 1\ncompare: {lose: [error.param]}\n", "ignore, exact and loose", 2),
+        ("version: 1\ncompare: {lose: [error.param]}\n", "ignore, exact, loose and nullable", 2),
+        ("version: 1\napi_version: 20230816\n", "api_version must be text", 2),
     ],
 )
 def test_malformed_cassettes_give_one_clear_line(tmp_path, text, problem, line):

@@ -213,3 +213,27 @@ def test_no_secret_reaches_a_miss_answer_or_line(tmp_path, capsys, secret, place
     printed = capsys.readouterr().out
     for seen in (answer, printed):
         assert secret not in seen and secret not in unquote_plus(seen), (place, seen)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
+       seed=st.integers(0, 1000))
+def test_redaction_is_idempotent_and_check_passes_what_record_writes(tmp_path, capsys, secret, place, depth, before,
+                                                                   after, seed):
+    """Every marker the recorder writes (Bearer and Basic credentials, keys, cards, CVCs, client secrets, in every
+    encoding) is left alone when redacted again, so `check` never takes the recorder's own output for a leak."""
+    from conformance.checks.lint import check_cassette
+    from conformance.record.exchange import redact_interaction
+
+    flow, _ = build_flow(secret, place, depth, before, after, seed)
+    path = tmp_path / "c.yaml"
+    recorder = Recorder()
+    with taddons.context(recorder) as tctx:
+        tctx.configure(recorder, cassette=str(path), cassette_mode="overwrite", record_echo=False)
+        recorder.response(flow)
+        recorder.done()
+    (interaction,) = load(path).interactions
+    again = redact_interaction(interaction, Redactor())
+    assert again.request == interaction.request and again.response == interaction.response, place
+    leaks = [str(p) for p in check_cassette(path) if "unredacted" in p.message]
+    assert leaks == [], (place, leaks)

@@ -1,0 +1,74 @@
+"""The reference suite as a yardstick: each scenario catches a target broken its own way, each documented rule is
+judged on a target that accepts only the common 16-digit test cards, and the recorded API version is sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+
+from ..stripe_fake import SUITE_DEVIATIONS, FakeStripe
+
+pytestmark = pytest.mark.integration
+SUITE = Path(__file__).resolve().parents[2] / "cassettes"
+
+# deviation -> (the cassette that catches it, a finding it must show: endpoint, rule, path)
+CAUGHT = {
+    "ending-before-ignored": ("cards-list", ("cards.list", "list.items", "data")),
+    "default-limit-ignored": ("cards-list", ("cards.list", "invariant.list", "data")),
+    "limit-bounds-unchecked": ("cards-list", ("cards.list", "status", "")),
+    "expand-ignored": ("cards-retrieve", ("sources.retrieve", "type", "customer")),
+    "sources-404-without-code": ("card-errors", ("sources.retrieve", "keys.missing", "error.code")),
+    "metadata-unset-all-ignored": ("cards-update", ("cards.update", "value", "metadata.order_id")),
+    "retrieve-stale-after-update": ("cards-update", ("cards.retrieve", "type", "address_city")),
+    "refuse-amex": ("cards-amex", ("sources.create", "status", "")),
+}
+
+
+def run(deviation: str, tmp_path: Path) -> dict:
+    report = tmp_path / "report.json"
+    with FakeStripe(deviation=deviation) as target:
+        result = CliRunner().invoke(main, ["run", str(SUITE), "--target", target, "--json-report", str(report)])
+    assert result.exit_code == 1, result.output
+    return json.loads(report.read_text())
+
+
+def test_every_suite_deviation_has_a_scenario_that_catches_it():
+    assert set(SUITE_DEVIATIONS) <= set(CAUGHT)
+
+
+@pytest.mark.parametrize("deviation", sorted(CAUGHT))
+def test_each_scenario_catches_a_target_broken_its_own_way(deviation, tmp_path):
+    data = run(deviation, tmp_path)
+    cassette, expected = CAUGHT[deviation]
+    found = {(i["endpoint"], f["rule"], f["path"]) for c in data["cassettes"] for i in c["interactions"]
+             for f in i["findings"] if f["severity"] == "failure"}
+    assert expected in found, sorted(found)
+    failing = {Path(c["path"]).stem for c in data["cassettes"]
+               if any(i["outcome"] in ("failed", "blocked") for i in c["interactions"])}
+    assert cassette in failing
+    if deviation != "sources-404-without-code":  # a missing card is met by the delete scenario too
+        assert failing == {cassette}, failing  # the other scenarios do not depend on it
+
+
+def test_every_rule_is_judged_on_a_target_that_refuses_the_amex_card(tmp_path):
+    """Only the Amex scenario fails: no documented rule hinges on the 15-digit card, none is left unjudged."""
+    data = run("refuse-amex", tmp_path)
+    failing = {Path(c["path"]).stem for c in data["cassettes"]
+               if any(i["outcome"] != "passed" for i in c["interactions"])}
+    assert failing == {"cards-amex"} and data["not_judged"] == []
+    rules = {f["rule"] for c in data["cassettes"] for i in c["interactions"] for f in i["findings"]}
+    assert rules == {"status"}
+
+
+def test_the_new_scenarios_are_quiet_on_a_faithful_target(tmp_path):
+    report = tmp_path / "report.json"
+    with FakeStripe() as target:
+        result = CliRunner().invoke(main, ["run", str(SUITE), "--target", target, "--json-report", str(report)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["summary"]["warnings"] == 0 and data["not_judged"] == []
