@@ -19,11 +19,14 @@ from conformance.cassette import Interaction, iter_interactions
 from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
 from conformance.checks.compare import CompareRules
+from conformance.checks.invariants import InvariantState, check_response
+from conformance.checks.naming import note_minted
 from conformance.contract import Contract, expanded_paths
 from conformance.ids import ID_PATTERN
 from conformance.paths import parse_path
 from conformance.record.exchange import redact_interaction
 from conformance.redaction import Redactor
+from conformance.rules import Severity
 from conformance.testcards import TEST_CARDS
 
 __all__ = ["Problem", "check_cassette", "find_secrets"]
@@ -71,6 +74,8 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
     encoded: list[Problem] = []
     starts: list[int] = []
     ignored = CompareRules()
+    invariants = InvariantState()  # what the documentation promises, judged on the recording as on a replay
+    counts: dict[str, int] = {}
     for interaction in iter_interactions(path, header):  # streamed; CassetteError: unreadable
         if interaction.index == 1:
             fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
@@ -83,8 +88,10 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
                                                     "the versions' differences", warning=True))
         problems.extend(_replayability(path, interaction, minted, fixtures))
         encoded.extend(_unredacted(path, interaction, redactor))
+        judged: set[str] = set()  # paths the contract spoke of: the same key is not reported twice
         if contract is not None:
-            problems.extend(_against_contract(path, interaction, contract, strict, ignored))
+            problems.extend(_against_contract(path, interaction, contract, strict, ignored, judged))
+        problems.extend(_against_the_reference(path, interaction, invariants, counts, strict, ignored, judged))
         starts.append(interaction.line or 0)
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
@@ -114,7 +121,7 @@ def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> lis
 
 
 def _against_contract(path: Path, interaction: Interaction, contract: Contract, strict: bool,
-                      ignored: CompareRules) -> list[Problem]:
+                      ignored: CompareRules, judged: set[str]) -> list[Problem]:
     request, response = interaction.request, interaction.response
     if response.body is None or response.body.kind != "json":
         return []
@@ -125,6 +132,7 @@ def _against_contract(path: Path, interaction: Interaction, contract: Contract, 
                 if not ignored.ignores(finding.rule, finding.path)]
     if not findings:
         return []
+    judged.update(f.path for f in findings if f.path)
     text = path.read_bytes()  # rare: the line of the very key (or its object, for a missing one) is worth a parse
     problems = []
     for finding in findings:
@@ -133,6 +141,26 @@ def _against_contract(path: Path, interaction: Interaction, contract: Contract, 
                                 f"({interaction.endpoint}): [{finding.rule}] {finding.message}",
                                 warning=not finding.is_failure))
     return problems
+
+
+def _against_the_reference(path: Path, interaction: Interaction, state: InvariantState, counts: dict[str, int],
+                           strict: bool, ignored: CompareRules, judged: set[str]) -> list[Problem]:
+    """The documented invariants a replay applies to every answer, applied to the recorded one: a recording
+    that contradicts the API reference would fail against the very server it came from, so `check` says it
+    first (a warning; a failure with --strict)."""
+    request, response = interaction.request, interaction.response
+    body = response.json()
+    if body is None:
+        return []
+    note_minted(state.minted, counts, body, response.status)
+    query = request.query if isinstance(request.query, dict) else {}
+    findings = [f for f in check_response(interaction.endpoint, request.method, request.path, query, response.status,
+                                          body, state)
+                if f.severity == Severity.FAILURE and not ignored.ignores(f.rule, f.path) and f.path not in judged]
+    state.not_judged.clear()
+    return [Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): the recording "
+                                            f"contradicts the API reference: [{f.rule}] {f.message}", warning=not strict)
+            for f in findings]
 
 
 def _readable(interaction: Interaction) -> str:

@@ -10,10 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Minted", "ordinal_word", "name_of", "names_of"]
+__all__ = ["Minted", "ordinal_word", "name_of", "names_of", "note_minted"]
 
 # id (recorded or bound) -> (object kind, the how-manyth of its kind the cassette minted)
 Minted = Mapping[str, tuple[str, int]]
+
+
+def note_minted(minted: dict[str, tuple[str, int]], counts: dict[str, int], body: Any, status: int) -> None:
+    """Number the object an answer mints (its own ``id``, first seen; not a deletion) among those of its kind."""
+    if not isinstance(body, dict) or status >= 300 or "deleted" in body:
+        return
+    found, kind = body.get("id"), body.get("object")
+    if isinstance(found, str) and isinstance(kind, str) and found not in minted:
+        counts[kind] = counts.get(kind, 0) + 1
+        minted[found] = (kind, counts[kind])
 
 
 def ordinal_word(number: int) -> str:

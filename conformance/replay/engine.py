@@ -25,6 +25,7 @@ from conformance import forms, testcards
 from conformance.cassette import CassetteError, Interaction, iter_interactions
 from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
+from conformance.checks.naming import note_minted
 from conformance.contract import Contract
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
 from conformance.ids import ID_PATTERN
@@ -213,15 +214,7 @@ class _Replay:
     def _name_minted(self, interaction: Interaction) -> None:
         """Number the objects the recording mints (an answer's own ``id``, first seen) by kind, so messages can
         say "the card attached 2nd" on any target."""
-        recorded = interaction.response.json()
-        if not isinstance(recorded, dict) or interaction.response.status >= 300:
-            return
-        minted = self.checks.minted
-        found = recorded.get("id")
-        kind = recorded.get("object")
-        if isinstance(found, str) and isinstance(kind, str) and found not in minted and "deleted" not in recorded:
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            minted[found] = (kind, self.counts[kind])
+        note_minted(self.checks.minted, self.counts, interaction.response.json(), interaction.response.status)
 
     def _unbound_in_request(self, interaction: Interaction) -> tuple[str, int] | None:
         """An id the request needs (path, query, body) that an earlier failure left unbound, with that failure."""

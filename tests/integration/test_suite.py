@@ -169,6 +169,26 @@ def test_capture_against_a_local_server_gives_the_suite_again(tmp_path):
     assert API_KEY not in "".join(p.read_text() for p in out.glob("*.yaml")) + process.stdout
 
 
+def test_check_tells_the_story_run_would_of_a_recording_that_contradicts_the_reference(tmp_path):
+    """Recorded from a target that breaks a documented rule (a delete answering `deleted: false`) and replayed
+    against it, the diff is clean but the rule fails; `check` says it first."""
+    out = tmp_path / "suite"
+    with FakeStripe(deviation="deleted-false") as upstream:
+        process = subprocess.run(
+            [sys.executable, "-m", "conformance", "capture", "--upstream", upstream, "--out", str(out),
+             "--only", "cards-delete"],
+            capture_output=True, text=True, timeout=300, env={**_env(), "STRIPE_API_KEY": API_KEY})
+        code, output = cli("run", out, "--target", upstream)
+    assert code == 1, process.stdout + process.stderr + output  # the documented rules fail against its own server
+    checked, said = cli("check", out)
+    assert checked == 0, said  # warnings by default
+    assert "warning: interaction 6 (cards.delete): the recording contradicts the API reference: " \
+           "[invariant.deleted]" in said
+    assert "4 warnings" in said  # every delete
+    strict, _ = cli("check", out, "--strict")
+    assert strict == 1
+
+
 def test_capture_refuses_a_live_key():
     process = subprocess.run([sys.executable, "-m", "conformance", "capture", "--upstream", "http://127.0.0.1:9"],
                              capture_output=True, text=True, timeout=60,
