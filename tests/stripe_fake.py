@@ -75,7 +75,7 @@ DEVIATIONS = (
 # rule a scenario judges.
 SUITE_DEVIATIONS = (
     "ending-before-ignored", "default-limit-ignored", "limit-bounds-unchecked", "expand-ignored",
-    "sources-404-without-code", "metadata-unset-all-ignored", "retrieve-stale-after-update",
+    "sources-404-without-code", "metadata-unset-all-ignored", "retrieve-stale-after-update", "no-update-route",
 )
 ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS
 
@@ -383,7 +383,9 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
-        if self.store.deviates("no-cards-routes") and "/cards" in split.path:
+        if (self.store.deviates("no-cards-routes") and "/cards" in split.path) or (
+                self.store.deviates("no-update-route") and self.command == "POST" and split.path.count("/") == 5
+                and "/sources/" in split.path):
             self.send_response(404)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", "14")

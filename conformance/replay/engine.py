@@ -34,7 +34,7 @@ from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
-from conformance.routes import OTHER
+from conformance.routes import OTHER, match_route
 from conformance.rules import Severity
 from conformance.testcards import TEST_CARDS
 from conformance.text import snippet
@@ -92,6 +92,8 @@ class _Replay:
     broken: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
     api_version: str | None = None  # the cassette's (its header's api_version)
+    # (card as sent, parameter) -> the update that failed to set it: what later answers show of it follows from that
+    unapplied: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -184,7 +186,7 @@ class _Replay:
             # the error text may quote the request: redacted like every finding
             result.findings = [redact_finding(f, self.options.redactor)
                                for f in [*sent.setup, _fault(error, self.client.timeout, recorded.status)]]
-            self._attribute(interaction, result, needed)
+            self._attribute(interaction, result, needed, sent.path)
             return result
         finally:
             result.seconds = time.perf_counter() - started
@@ -195,7 +197,7 @@ class _Replay:
         if self.checks.invariants.not_judged:
             result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
             self.checks.invariants.not_judged.clear()
-        self._attribute(interaction, result, needed)
+        self._attribute(interaction, result, needed, sent.path)
         if result.findings and self.options.keep_bodies:
             redactor = self.options.redactor
             result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
@@ -229,13 +231,15 @@ class _Replay:
         root, found = min(causes)
         return found, root
 
-    def _attribute(self, interaction: Interaction, result: InteractionResult, needed: tuple[str, int] | None) -> None:
-        """Which findings are consequences of an earlier failure, and what this one leaves unbound.
+    def _attribute(self, interaction: Interaction, result: InteractionResult, needed: tuple[str, int] | None,
+                   sent_path: str) -> None:
+        """Which findings are consequences of an earlier failure, and what this one leaves unbound or unset.
 
         A request sent with an id no earlier answer minted, and answered with another status than recorded, is
         judged only for what does not depend on it (a missing route, a target fault). Otherwise a finding is a
-        consequence only where it is about such an id: its expected value names one, or it judges the items or
-        the length of a list that holds one.
+        consequence only where it is about such an id (its expected value names one, or it judges the items or
+        the length of a list that holds one), or about a parameter of the card an update that failed would
+        have set.
         """
         findings = result.findings
         if needed is not None and result.actual_status != interaction.response.status:
@@ -251,6 +255,18 @@ class _Replay:
                 finding.consequence_of = self._consequence_of(finding, expected)
                 if needed is not None and finding.consequence_of is None and _about_values(finding):
                     finding.consequence_of = needed[1]
+        card = _card_of(interaction.request.method, sent_path)
+        if self.unapplied and card is not None:
+            for finding in findings:
+                failed_update = self.unapplied.get((card, finding.path.split(".", 1)[0].split("[", 1)[0]))
+                if failed_update is not None and finding.consequence_of is None and \
+                        finding.rule not in _NEVER_CONSEQUENCES:
+                    finding.consequence_of = failed_update
+        if card is not None and interaction.endpoint == "cards.update" and interaction.response.status < 300 and \
+                result.actual_status != interaction.response.status:
+            body = interaction.request.body.value if interaction.request.body is not None else None
+            for key in body if isinstance(body, dict) else ():
+                self.unapplied.setdefault((card, key), interaction.index)
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
         if needed is not None:
             result.blocked_id = needed[0]
@@ -312,6 +328,12 @@ class _Replay:
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
                         snippet(response.text), expected, expected_text)
+
+
+def _card_of(method: str, path: str) -> str | None:
+    """The card a request's path names (as sent), on the card routes."""
+    route = match_route(method, path)
+    return route.params.get("card") if route is not None else None
 
 
 def _about_values(finding: Finding) -> bool:

@@ -26,6 +26,7 @@ CAUGHT = {
     "metadata-unset-all-ignored": ("cards-update", ("cards.update", "value", "metadata.order_id")),
     "retrieve-stale-after-update": ("cards-update", ("cards.retrieve", "type", "address_city")),
     "refuse-amex": ("cards-amex", ("sources.create", "status", "")),
+    "no-update-route": ("cards-update", ("cards.update", "route.missing", "")),
 }
 
 
@@ -51,8 +52,21 @@ def test_each_scenario_catches_a_target_broken_its_own_way(deviation, tmp_path):
     failing = {Path(c["path"]).stem for c in data["cassettes"]
                if any(i["outcome"] in ("failed", "blocked") for i in c["interactions"])}
     assert cassette in failing
-    if deviation != "sources-404-without-code":  # a missing card is met by the delete scenario too
-        assert failing == {cassette}, failing  # the other scenarios do not depend on it
+    also = {"sources-404-without-code": {"cards-delete"},  # a deleted card is a missing card there
+            "no-update-route": {"card-errors"}}.get(deviation, set())  # updating an unknown card
+    assert failing - also == {cassette}, failing  # the other scenarios do not depend on it
+
+
+def test_what_a_failed_update_would_have_set_follows_from_it(tmp_path):
+    """No update route (as stripe-stateful-mock): the retrieves after the updates show the old values, which is
+    the missing route's consequence, not a second problem."""
+    data = run("no-update-route", tmp_path)
+    (cause,) = [c for c in data["root_causes"] if c["severity"] == "failure"]
+    assert cause["rule"] == "route.missing" and cause["endpoints"] == ["cards.update"]
+    retrieves = [i for c in data["cassettes"] for i in c["interactions"] if i["endpoint"] == "cards.retrieve"
+                 and Path(c["path"]).stem == "cards-update"]
+    assert retrieves and all(f.get("consequence_of") for i in retrieves for f in i["findings"])
+    assert all(i["outcome"] == "blocked" for i in retrieves)
 
 
 def test_every_rule_is_judged_on_a_target_that_refuses_the_amex_card(tmp_path):
