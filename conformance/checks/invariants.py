@@ -59,6 +59,7 @@ class InvariantState:
     deleted_cards: set[str] = field(default_factory=set)
     # list url -> (ids of the last page, its has_more)
     pages: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
+    seen_pages: dict[str, list[list[str]]] = field(default_factory=dict)  # list url -> every page's ids, in order
     # id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages (the replay fills it)
     minted: dict[str, tuple[str, int]] = field(default_factory=dict)
     # cards the recording attached that the target never did (the replay fills it): rules that count cards
@@ -207,8 +208,17 @@ def check_list(body: Any, path: str, query: dict[str, Any], state: InvariantStat
         if previous_more is True and not data:
             findings.append(Finding("invariant.list", "has_more", "has_more: the previous page said true, but the "
                                     "next page is empty", True, False))
+    before = query.get("ending_before")
+    if isinstance(before, str) and before:
+        # the page that starts at the cursor, seen earlier: the page before it holds none of it
+        following = next((page for page in state.seen_pages.get(path, []) if page and page[0] == before), [before])
+        overlap = [i for i in ids if i in following]
+        if overlap:
+            findings.append(Finding("invariant.list", "data", f"data: ending_before={before} returned the cursor or "
+                                    f"items after it ({', '.join(map(str, overlap))})", "items before " + before, ids))
     if isinstance(has_more, bool):
         state.pages[path] = ([i for i in ids if isinstance(i, str)], has_more)
+        state.seen_pages.setdefault(path, []).append([i for i in ids if isinstance(i, str)])
     return findings
 
 

@@ -82,3 +82,20 @@ def test_a_key_only_the_api_reference_examples_show_may_be_absent_and_is_a_warni
     wrong = {**card, "wallet": "apple_pay"}
     (finding,) = run_checks(exchange(200, wrong, recorded_body=wrong, method="GET"), CheckState())
     assert (finding.rule, finding.path, finding.severity) == ("invariant.card", "wallet", Severity.WARNING)
+
+
+def test_a_page_ending_before_a_card_holds_neither_it_nor_what_follows_it():
+    from conformance.checks.invariants import InvariantState, check_list
+
+    state = InvariantState()
+    url = "/v1/customers/cus_1/cards"
+
+    def page(*ids: str, more: bool = True) -> dict:
+        return {"object": "list", "url": url, "has_more": more, "data": [{"id": i, "object": "card"} for i in ids]}
+
+    assert check_list(page("card_c", "card_b"), url, {"limit": "2"}, state) == []
+    assert check_list(page("card_a", more=False), url, {"limit": "2", "starting_after": "card_b"}, state) == []
+    assert check_list(page("card_c", "card_b"), url, {"limit": "2", "ending_before": "card_a"}, state) == []
+    (finding,) = check_list(page("card_b", "card_a"), url, {"limit": "2", "ending_before": "card_a"}, state)
+    assert finding.rule == "invariant.list" and "ending_before=card_a returned the cursor" in finding.message
+    assert check_list(page("card_c"), url, {"limit": "0"}, state) == []  # a limit out of bounds is refused instead
