@@ -63,6 +63,10 @@ class Session:
         response = self.client.raw_request("get", path, **params)
         return self.client.deserialize(response, api_mode="V1")
 
+    def delete(self, path: str) -> Any:
+        """A route the SDK has no method for (``/cards/:id``)."""
+        return self.client.deserialize(self.client.raw_request("delete", path), api_mode="V1")
+
     def source_for(self, token: str) -> str | None:
         """The ``source`` to attach a test card: the magic token, or a token made from its number."""
         if self.tokens == "magic":
@@ -252,6 +256,10 @@ def scenario_delete(session: Session) -> None:
     session.step("the default moved to the one card left", lambda: session.client.v1.customers.retrieve(customer.id))
     session.step("delete the last card", lambda: sources.delete(customer.id, third))
     session.step("no default source is left", lambda: session.client.v1.customers.retrieve(customer.id))
+    fifth = _attach(session, customer, "tok_visa")  # the only card: the default again
+    session.step("delete via /cards/:id", lambda: session.delete(f"/v1/customers/{customer.id}/cards/{fifth}"))
+    session.step("the card deleted via /cards/:id is gone",
+                 lambda: session.get(f"/v1/customers/{customer.id}/cards/{fifth}"))
 
 
 def scenario_amex(session: Session) -> None:

@@ -89,10 +89,10 @@ def test_a_screenshot_of_the_html_report_is_not_blank(deviating_run, tmp_path):
 def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
     text = (deviating_run / "summary.md").read_text()
     assert text.startswith("### Card conformance of")
-    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 1 | 4 | 0 | 0 |" in text
+    assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 1 | 5 | 0 | 0 |" in text
     # one root cause for the three deletions, at the top
     assert "| `cards.delete` | invariant.deleted | deleted: expected true (a boolean), got False (first: " \
-           "cards-delete.yaml #6) | 4 in 1" in text
+           "cards-delete.yaml #6) | 5 in 1" in text
     # the symptoms one click away
     assert text.index("<details><summary>Findings") > text.index("| endpoint | passed")
     assert text.index("Root causes") < text.index("| endpoint | passed")
@@ -104,7 +104,7 @@ def test_junit_xml_validates_against_the_common_schema(deviating_run):
     schema = xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd"))
     schema.validate(str(deviating_run / "junit.xml"))
     text = (deviating_run / "junit.xml").read_text()
-    assert text.count("<testsuite ") == len(list(SUITE.glob("*.yaml"))) and text.count("<failure ") == 4
+    assert text.count("<testsuite ") == len(list(SUITE.glob("*.yaml"))) and text.count("<failure ") == 5
     assert "[invariant.deleted] deleted: expected true, got false" in text
 
 
@@ -116,7 +116,7 @@ def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
         reports[name] = tmp_path / f"{name}.json"
     code, output = cli("compare", reports["a"], reports["a-again"])
     # new ids each run, same identities
-    assert code == 0 and "0 regressions (0 new root causes), 0 fixed (0 root causes), 4 unchanged" in output
+    assert code == 0 and "0 regressions (0 new root causes), 0 fixed (0 root causes), 5 unchanged" in output
     code, output = cli("compare", reports["a"], reports["b"], "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json")
     assert code == 1
     assert "regression: " in output and "[type]" in output and "fixed: " in output and "[invariant.deleted]" in output
@@ -124,7 +124,7 @@ def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
     assert {r["rule"] for r in data["regressions"]} == {"type"} and {f["rule"] for f in data["fixes"]} == {
         "invariant.deleted"}
     # the four failed deletions were one root cause: one fix
-    assert [(c["rule"], c["count"]) for c in data["fixed_root_causes"]] == [("invariant.deleted", 4)]
+    assert [(c["rule"], c["count"]) for c in data["fixed_root_causes"]] == [("invariant.deleted", 5)]
     assert "fixed root cause: cards.delete [invariant.deleted] deleted" in output
     assert "**" in (tmp_path / "c.md").read_text() and "### Regressions" in (tmp_path / "c.md").read_text()
     code, output = cli("compare", reports["a"], tmp_path / "missing.json")

@@ -184,7 +184,7 @@ def test_a_stateless_target_is_judged_where_it_answers_as_recorded(tmp_path):
     failures = {c["rule"]: c for c in causes_of(report)}
     assert failures["invariant.deleted"]["message"] == ('answers an account object, not the deleted card '
                                                         '({id, object: "card", deleted: true})')
-    assert failures["invariant.deleted"]["count"] == 4  # every delete: none hidden behind the unbound card
+    assert failures["invariant.deleted"]["count"] == 5  # every delete: none hidden behind the unbound card
     assert failures["object"]["message"] == "answers an account object, not a card"
     assert not [f for _, i in interactions(report) for f in i["findings"]
                 if f["rule"] in ("value", "id.binding") and f.get("consequence_of") is None

@@ -70,7 +70,9 @@ def test_the_suite_has_one_cassette_per_scenario_covering_the_documented_behavio
     # two cards are left: the most recently added (the second Mastercard) becomes the default, not the oldest
     assert delete[8].response.json()["default_source"] == attached[3]["id"] != attached[2]["id"]
     assert delete[10].response.json()["default_source"] == attached[2]["id"]
-    assert delete[-1].response.json()["default_source"] is None
+    assert delete[12].response.json()["default_source"] is None
+    assert delete[14].request.path.endswith(f"/cards/{delete[13].response.json()['id']}") and delete[14].response.json()["deleted"] is True
+    assert delete[15].response.status == 404
     errors = load(SUITE_DIR / "card-errors.yaml").interactions
     assert [i.response.status for i in errors] == [200, 404, 404, 404, 404, 404, 401]
     assert {i.request.method for i in errors[3:6]} == {"GET", "POST", "DELETE"}
@@ -184,7 +186,7 @@ def test_check_tells_the_story_run_would_of_a_recording_that_contradicts_the_ref
     assert checked == 0, said  # warnings by default
     assert "warning: interaction 6 (cards.delete): the recording contradicts the API reference: " \
            "[invariant.deleted]" in said
-    assert "4 warnings" in said  # every delete
+    assert "5 warnings" in said  # every delete
     strict, _ = cli("check", out, "--strict")
     assert strict == 1
 
