@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["display_path", "parse_path", "path_pattern"]
+__all__ = ["display_path", "parse_path", "path_pattern", "locate"]
 
 
 def display_path(parts: Iterable[Any]) -> str:
@@ -34,3 +34,36 @@ _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 def parse_path(path: str) -> list[Any]:
     """``data[0].card`` -> ``["data", 0, "card"]``, the inverse of :func:`display_path`."""
     return [int(index) if index else key for key, index in _PART.findall(path)]
+
+
+_ABSENT = object()
+
+
+def locate(path: str, expected: Any, actual: Any) -> tuple[str | None, str]:
+    """The ``object`` a path lies in (the nearest one up: a card inside a customer's list) and the key path
+    within it, list positions left out: ``sources.data[3].brand`` -> ``("card", "brand")``. The recorded body
+    says it where it holds the path's container and names its kind, else the answer (a key only the answer
+    has, a card answered where an error was recorded)."""
+    parts = parse_path(path) if path else []
+    found: tuple[str | None, str] = (None, path)
+    for body in (expected, actual):
+        kind, start, node = None, 0, body
+        for depth, part in enumerate(parts):
+            if isinstance(node, dict) and isinstance(node.get("object"), str):
+                kind, start = node["object"], depth
+            elif depth == 0 and part == "error" and isinstance(node, dict) and isinstance(node.get("error"), dict):
+                kind, start = "error", 1  # Stripe's error object names no `object`
+            if depth == len(parts) - 1:
+                break  # the container is reached: the key itself may be absent
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = _ABSENT
+                break
+        if not parts and isinstance(node, dict) and isinstance(node.get("object"), str):
+            kind = node["object"]
+        if isinstance(node, (dict, list)) or body is actual:
+            found = kind, display_path(p for p in parts[start:] if not isinstance(p, int))
+            if kind is not None:
+                return found  # else the answer may say it (a card where an error was recorded)
+    return found

@@ -9,7 +9,7 @@ from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check
 from conformance.checks.invariants import check_response
 from conformance.contract import expanded_paths
-from conformance.findings import MISSING, Finding
+from conformance.findings import Finding
 from conformance.routes import match_route
 from conformance.text import snippet
 
@@ -117,8 +117,8 @@ def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: 
     for finding in findings:
         if finding.path.split(".", 1)[0].split("[", 1)[0] not in sent:
             continue
-        if finding.rule == "value" or (finding.rule in ("type", "keys.missing") and finding.actual in (None, MISSING)
-                                       and finding.expected is not None):
+        # a key missing altogether is the object's shape (keys.missing), not a parameter left unapplied
+        if finding.rule == "value" or (finding.rule == "type" and finding.actual is None and finding.expected is not None):
             finding.problem = PARAMETERS_NOT_APPLIED
 
 

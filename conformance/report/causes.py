@@ -31,6 +31,7 @@ from typing import Any
 
 from conformance.findings import MISSING, Finding, InteractionResult, RunResult
 from conformance.ids import ID_PATTERN
+from conformance.paths import locate
 from conformance.report.common import value
 from conformance.rules import RULES, Outcome, Severity, canonical_rule_id
 from conformance.testcards import TEST_CARDS
@@ -325,6 +326,11 @@ def causes_of_run_data(data: dict[str, Any], keep: Callable[[str, int | None], b
             interaction = InteractionResult(index, str(item.get("endpoint") or ""), str(item.get("method", "")),
                                             str(item.get("path", "")), int(item.get("status") or 0))
             interaction.findings = [f for f in map(_finding_of, item.get("findings", [])) if f is not None]
+            for finding in interaction.findings:
+                if finding.kind is None and finding.key_path is None:
+                    # an older report: the object each finding is about, from the bodies it kept
+                    finding.kind, finding.key_path = locate(finding.path, item.get("recorded_body"),
+                                                            item.get("actual_body"))
             if item.get("outcome") == "blocked" and not any(f.consequence_of is not None for f in interaction.findings):
                 # an older report: a blocked interaction's findings are all consequences
                 for finding in interaction.findings:

@@ -205,3 +205,28 @@ def test_compare_counts_what_was_not_run_as_not_run_never_as_fixed(tmp_path):
     data = json.loads((tmp_path / "c.json").read_text())
     assert data["fixes"] == [] and data["fixed_root_causes"] == [] and len(data["not_run"]) == 5
     assert cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--allow-missing")[0] == 0
+
+
+def test_a_report_of_the_previous_schema_compares_by_the_same_problems(tmp_path):
+    """A baseline written before findings said which object they are about: the problems are recomputed from the
+    bodies it kept, so no cause reads as new or fixed."""
+    from conformance.report.baseline import compare_reports
+
+    with FakeStripe(deviation="missing-null-field") as target:
+        cli("run", SUITE, "--target", target, "--json-report", tmp_path / "now.json")
+    now = json.loads((tmp_path / "now.json").read_text())
+    old = json.loads(json.dumps(now))
+    old["schema"] = "card-conformance/report/2"
+    old.pop("not_judged")
+    for cause in old["root_causes"]:
+        for key in ("key", "kind", "endpoints", "paths", "symptoms"):
+            cause.pop(key)
+    for cassette in old["cassettes"]:
+        for interaction in cassette["interactions"]:
+            interaction.pop("blocked_id")
+            for finding in interaction["findings"]:
+                for key in ("kind", "key_path", "problem", "consequence_of"):
+                    finding.pop(key, None)
+    comparison = compare_reports(old, now)
+    assert comparison.new_causes == [] and comparison.fixed_causes == [] and not comparison.regressions
+    assert any(c["rule"] == "keys.missing" and c["kind"] == "card" for c in now["root_causes"])
