@@ -76,6 +76,7 @@ DEVIATIONS = (
 SUITE_DEVIATIONS = (
     "ending-before-ignored", "default-limit-ignored", "limit-bounds-unchecked", "expand-ignored",
     "sources-404-without-code", "metadata-unset-all-ignored", "retrieve-stale-after-update", "no-update-route",
+    "no-cards-delete-route",
 )
 ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS
 
@@ -385,7 +386,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else ""
         if (self.store.deviates("no-cards-routes") and "/cards" in split.path) or (
                 self.store.deviates("no-update-route") and self.command == "POST" and split.path.count("/") == 5
-                and "/sources/" in split.path):
+                and "/sources/" in split.path) or (
+                self.store.deviates("no-cards-delete-route") and self.command == "DELETE" and "/cards/" in split.path):
             self.send_response(404)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", "14")

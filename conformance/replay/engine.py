@@ -63,6 +63,7 @@ _NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.t
 # What counts a list's items: short by the items a target never minted.
 _COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
 _COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
+_DELETED = "\x1fdeleted"  # in ``_Replay.unapplied``: a delete of the card failed
 
 
 @dataclass
@@ -92,7 +93,8 @@ class _Replay:
     broken: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
     api_version: str | None = None  # the cassette's (its header's api_version)
-    # (card as sent, parameter) -> the update that failed to set it: what later answers show of it follows from that
+    # (card as sent, parameter) -> the update that failed to set it (or _DELETED: the delete that failed): what
+    # later answers show of it follows from that
     unapplied: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def request(self, interaction: Interaction) -> _SentRequest:
@@ -258,15 +260,17 @@ class _Replay:
         card = _card_of(interaction.request.method, sent_path)
         if self.unapplied and card is not None:
             for finding in findings:
-                failed_update = self.unapplied.get((card, finding.path.split(".", 1)[0].split("[", 1)[0]))
-                if failed_update is not None and finding.consequence_of is None and \
-                        finding.rule not in _NEVER_CONSEQUENCES:
-                    finding.consequence_of = failed_update
-        if card is not None and interaction.endpoint == "cards.update" and interaction.response.status < 300 and \
-                result.actual_status != interaction.response.status:
-            body = interaction.request.body.value if interaction.request.body is not None else None
-            for key in body if isinstance(body, dict) else ():
-                self.unapplied.setdefault((card, key), interaction.index)
+                failed = self.unapplied.get((card, finding.path.split(".", 1)[0].split("[", 1)[0])) or \
+                    self.unapplied.get((card, _DELETED))
+                if failed is not None and finding.consequence_of is None and finding.rule not in _NEVER_CONSEQUENCES:
+                    finding.consequence_of = failed
+        if card is not None and interaction.response.status < 300 and result.actual_status != interaction.response.status:
+            if interaction.endpoint == "cards.update":
+                body = interaction.request.body.value if interaction.request.body is not None else None
+                for key in body if isinstance(body, dict) else ():
+                    self.unapplied.setdefault((card, key), interaction.index)
+            elif interaction.endpoint == "cards.delete":  # the card is still there: what later shows it follows
+                self.unapplied.setdefault((card, _DELETED), interaction.index)
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
         if needed is not None:
             result.blocked_id = needed[0]

@@ -27,6 +27,7 @@ CAUGHT = {
     "retrieve-stale-after-update": ("cards-update", ("cards.retrieve", "type", "address_city")),
     "refuse-amex": ("cards-amex", ("sources.create", "status", "")),
     "no-update-route": ("cards-update", ("cards.update", "route.missing", "")),
+    "no-cards-delete-route": ("cards-delete", ("cards.delete", "route.missing", "")),
 }
 
 
@@ -67,6 +68,14 @@ def test_what_a_failed_update_would_have_set_follows_from_it(tmp_path):
                  and Path(c["path"]).stem == "cards-update"]
     assert retrieves and all(f.get("consequence_of") for i in retrieves for f in i["findings"])
     assert all(i["outcome"] == "blocked" for i in retrieves)
+
+
+def test_a_card_a_failed_delete_left_in_place_is_no_second_problem(tmp_path):
+    data = run("no-cards-delete-route", tmp_path)
+    (cause,) = [c for c in data["root_causes"] if c["severity"] == "failure"]
+    assert cause["rule"] == "route.missing" and cause["blocked"] == 1
+    gone = [i for c in data["cassettes"] for i in c["interactions"] if Path(c["path"]).stem == "cards-delete"][-1]
+    assert gone["outcome"] == "blocked" and gone["blocked_by"] == gone["index"] - 1
 
 
 def test_every_rule_is_judged_on_a_target_that_refuses_the_amex_card(tmp_path):
