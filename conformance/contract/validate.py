@@ -253,19 +253,15 @@ def _explain(errors: Iterable[Any], body: Any, expand: frozenset[str], strict: b
                 got = value.get(key) if isinstance(value, dict) else None
                 new.append(Finding("schema.additional", at, f"{at}: the contract's {name} does not list this key",
                                    MISSING, _value(got), severity))
-        elif isinstance(kind, Kind.Custom) and kind.keyword == "x-expandable":
+        elif isinstance(kind, Kind.Custom) and kind.keyword in ("x-expandable", "x-includable"):
             field = kind.message
             at = display_path(parts + [field])
             dotted = ".".join(str(p) for p in parts + [field] if not isinstance(p, int))
-            if dotted not in expand:
+            if dotted not in expand and kind.keyword == "x-expandable":
                 new.append(Finding("schema.expand", at, f"{at} is the expanded object, but the request did not ask "
                                                         f"for expand[]={dotted} (the contract's {name} returns its id)",
                                    "an id", "an object"))
-        elif isinstance(kind, Kind.Custom) and kind.keyword == "x-includable":
-            field = kind.message
-            at = display_path(parts + [field])
-            dotted = ".".join(str(p) for p in parts + [field] if not isinstance(p, int))
-            if dotted not in expand:
+            elif dotted not in expand:
                 new.append(Finding("schema.expand", at, f"{at} is present, but the request did not ask for "
                                                         f"expand[]={dotted} (the contract's {name} leaves this list "
                                                         "out unless expanded)", MISSING, "a list"))

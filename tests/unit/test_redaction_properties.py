@@ -144,17 +144,22 @@ def build_flow(secret: str, place: str, depth: int, before: str, after: str, see
     return tflow.tflow(req=request, resp=reply), secret
 
 
+def record(flow, path, echo: bool):
+    """One exchange through the real recorder addon into ``path``."""
+    recorder = Recorder()
+    with taddons.context(recorder) as tctx:
+        tctx.configure(recorder, cassette=str(path), cassette_mode="overwrite", record_echo=echo)
+        recorder.response(flow)
+        recorder.done()
+    return path
+
+
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
        seed=st.integers(0, 1000))
 def test_no_secret_reaches_the_cassette(tmp_path, capsys, secret, place, depth, before, after, seed):
     flow, secret = build_flow(secret, place, depth, before, after, seed)
-    path = tmp_path / "c.yaml"
-    recorder = Recorder()
-    with taddons.context(recorder) as tctx:
-        tctx.configure(recorder, cassette=str(path), cassette_mode="overwrite", record_echo=True)
-        recorder.response(flow)
-        recorder.done()
+    path = record(flow, tmp_path / "c.yaml", echo=True)
     echoed = capsys.readouterr().out
     assert "recorded #1" in echoed
     assert secret not in echoed and secret not in unquote_plus(echoed), (place, echoed)
@@ -226,12 +231,7 @@ def test_redaction_is_idempotent_and_check_passes_what_record_writes(tmp_path, c
     from conformance.record.exchange import redact_interaction
 
     flow, _ = build_flow(secret, place, depth, before, after, seed)
-    path = tmp_path / "c.yaml"
-    recorder = Recorder()
-    with taddons.context(recorder) as tctx:
-        tctx.configure(recorder, cassette=str(path), cassette_mode="overwrite", record_echo=False)
-        recorder.response(flow)
-        recorder.done()
+    path = record(flow, tmp_path / "c.yaml", echo=False)
     (interaction,) = load(path).interactions
     again = redact_interaction(interaction, Redactor())
     assert again.request == interaction.request and again.response == interaction.response, place
