@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["display_path", "parse_path", "path_pattern", "locate"]
+__all__ = ["display_path", "parse_path", "path_pattern", "value_at", "locate"]
 
 
 def display_path(parts: Iterable[Any]) -> str:
@@ -37,6 +37,16 @@ def parse_path(path: str) -> list[Any]:
 
 
 _ABSENT = object()
+
+
+def value_at(data: Any, parts: Iterable[Any], absent: Any = None) -> Any:
+    """The value ``parts`` lead to in ``data``; ``absent`` where they lead nowhere."""
+    for part in parts:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return absent
+    return data
 
 
 def locate(path: str, expected: Any, actual: Any) -> tuple[str | None, str]:

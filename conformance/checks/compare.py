@@ -32,7 +32,7 @@ from deepdiff import DeepDiff
 from conformance.checks.naming import Minted, names_of
 from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
-from conformance.paths import display_path, parse_path, path_pattern
+from conformance.paths import display_path, parse_path, path_pattern, value_at
 from conformance.rules import RULES, Severity
 from conformance.text import json_type
 
@@ -303,15 +303,6 @@ def _error_views(recorded: dict[str, Any], actual: Any, ctx: _Context) -> tuple[
     return {"error": view_r}, {"error": view_a}
 
 
-def _extract(data: Any, parts: list[Any]) -> Any:
-    for part in parts:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return MISSING
-    return data
-
-
 def compare_bodies(
     recorded: Any,
     actual: Any,
@@ -344,7 +335,7 @@ def compare_bodies(
             parts = _concrete(view_parts, recorded) or view_parts
             actual_parts = _concrete(view_parts, actual) or view_parts
             path = display_path(parts)
-            expected, got = _extract(recorded, parts), _extract(actual, actual_parts)
+            expected, got = value_at(recorded, parts, MISSING), value_at(actual, actual_parts, MISSING)
             finding = _classify(change, parts, path, expected, got, level, rules, lists_reported, recorded,
                                 (actual, actual_parts))
             if finding is not None:
@@ -365,7 +356,7 @@ def _classify(
             return None
         lists_reported.add(list_path)
         actual, actual_parts = actual_at
-        want, have = _extract(recorded, list_parts), _extract(actual, actual_parts[:-1])
+        want, have = value_at(recorded, list_parts, MISSING), value_at(actual, actual_parts[:-1], MISSING)
         return Finding("list.length", list_path, f"expected {len(want)} items, got {len(have)}", len(want), len(have))
     if change == "dictionary_item_removed":
         if in_user_data:

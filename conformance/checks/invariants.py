@@ -57,9 +57,8 @@ _DEFAULT_LIMIT = 10
 @dataclass
 class InvariantState:
     deleted_cards: set[str] = field(default_factory=set)
-    # list url -> (ids of the last page, its has_more)
-    pages: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
-    seen_pages: dict[str, list[list[str]]] = field(default_factory=dict)  # list url -> every page's ids, in order
+    # list url -> every page seen, in order: (its ids, its has_more)
+    pages: dict[str, list[tuple[list[str], bool]]] = field(default_factory=dict)
     # id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages (the replay fills it)
     minted: dict[str, tuple[str, int]] = field(default_factory=dict)
     # cards the recording attached that the target never did (the replay fills it): rules that count cards
@@ -194,7 +193,7 @@ def check_list(body: Any, path: str, query: dict[str, Any], state: InvariantStat
                                 limit, len(data)))
     ids = [item.get("id") for item in data if isinstance(item, dict)]
     after = query.get("starting_after")
-    previous = state.pages.get(path)
+    previous = state.pages[path][-1] if state.pages.get(path) else None
     if after and previous is not None and previous[0] and previous[0][-1] == after:
         previous_ids, previous_more = previous
         overlap = sorted(set(previous_ids) & set(ids))
@@ -211,14 +210,13 @@ def check_list(body: Any, path: str, query: dict[str, Any], state: InvariantStat
     before = query.get("ending_before")
     if isinstance(before, str) and before:
         # the page that starts at the cursor, seen earlier: the page before it holds none of it
-        following = next((page for page in state.seen_pages.get(path, []) if page and page[0] == before), [before])
+        following = next((page for page, _ in state.pages.get(path, []) if page and page[0] == before), [before])
         overlap = [i for i in ids if i in following]
         if overlap:
             findings.append(Finding("invariant.list", "data", f"data: ending_before={before} returned the cursor or "
                                     f"items after it ({', '.join(map(str, overlap))})", "items before " + before, ids))
     if isinstance(has_more, bool):
-        state.pages[path] = ([i for i in ids if isinstance(i, str)], has_more)
-        state.seen_pages.setdefault(path, []).append([i for i in ids if isinstance(i, str)])
+        state.pages.setdefault(path, []).append(([i for i in ids if isinstance(i, str)], has_more))
     return findings
 
 

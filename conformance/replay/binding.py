@@ -25,6 +25,7 @@ class IdBindings:
     def __init__(self) -> None:
         self.actual: dict[str, str] = {}
         self._taken: set[str] = set()  # actual ids bound already: a binding is one to one
+        self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
 
     def rewrite(self, text: str) -> tuple[str, bool]:
         """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass."""
@@ -72,6 +73,13 @@ class IdBindings:
             if kind == prefix or (key == "id" and kind not in ID_PREFIXES and "/" not in actual):
                 self.actual[recorded] = actual
                 self._taken.add(actual)
+                self._fresh.append((recorded, actual))
+
+    def take_fresh(self) -> list[tuple[str, str]]:
+        """(recorded, actual) pairs bound since the last call: what a caller keeps beside the bindings follows
+        them without walking every binding again."""
+        fresh, self._fresh = self._fresh, []
+        return fresh
 
     def text(self, value: str) -> str:
         """A string with every bound id inside it replaced (paths, urls, messages)."""

@@ -29,7 +29,7 @@ from conformance.checks.naming import note_minted
 from conformance.contract import Contract
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
 from conformance.ids import ID_PATTERN
-from conformance.paths import parse_path
+from conformance.paths import parse_path, value_at
 from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
@@ -257,14 +257,16 @@ class _Replay:
                 finding.consequence_of = self._consequence_of(finding, expected)
                 if needed is not None and finding.consequence_of is None and _about_values(finding):
                     finding.consequence_of = needed[1]
-        card = _card_of(interaction.request.method, sent_path)
+        changes_card = interaction.endpoint in ("cards.update", "cards.delete") and \
+            interaction.response.status < 300 and result.actual_status != interaction.response.status
+        card = _card_of(interaction.request.method, sent_path) if self.unapplied or changes_card else None
         if self.unapplied and card is not None:
             for finding in findings:
                 failed = self.unapplied.get((card, finding.path.split(".", 1)[0].split("[", 1)[0])) or \
                     self.unapplied.get((card, _DELETED))
                 if failed is not None and finding.consequence_of is None and finding.rule not in _NEVER_CONSEQUENCES:
                     finding.consequence_of = failed
-        if card is not None and interaction.response.status < 300 and result.actual_status != interaction.response.status:
+        if card is not None and changes_card:
             if interaction.endpoint == "cards.update":
                 body = interaction.request.body.value if interaction.request.body is not None else None
                 for key in body if isinstance(body, dict) else ():
@@ -305,7 +307,7 @@ class _Replay:
         if not roots and counts:
             # a list's length, or a count beside it, where the list holds an unbound id: short by it
             scope = parts if finding.rule == "list.length" else parts[:-1]
-            roots = self._roots_of_unbound(json.dumps(_at(recorded, scope)))
+            roots = self._roots_of_unbound(json.dumps(value_at(recorded, scope)))
         return min(roots) if roots else None
 
     def _roots_of_unbound(self, text: str) -> list[int]:
@@ -326,7 +328,7 @@ class _Replay:
                 self.bindings.learn(recorded_json, actual, never=self.broken)
                 expected_text, _ = self.bindings.rewrite(recorded_text)
                 minted = self.checks.minted
-                for recorded_id, actual_id in self.bindings.actual.items():  # the target's ids go by the same names
+                for recorded_id, actual_id in self.bindings.take_fresh():  # the target's ids go by the same names
                     if recorded_id in minted and actual_id not in minted:
                         minted[actual_id] = minted[recorded_id]
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
@@ -348,15 +350,6 @@ def _about_values(finding: Finding) -> bool:
     if finding.rule == "type":
         return finding.expected is None or finding.actual is None
     return finding.rule in ("value", "format", "id.binding", "id.prefix", "list.items", "list.length", "list.order")
-
-
-def _at(data: Any, parts: list[Any]) -> Any:
-    for part in parts:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
