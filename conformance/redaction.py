@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -47,6 +48,16 @@ _DIGITS = re.compile(r"[0-9][0-9][0-9][0-9][ -]?[0-9][0-9]")
 _MULTIPART_FIELD = re.compile(r'(name="(?P<name>[^"\r\n]+)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>[^\r\n]*)')
 _QUOTED_FIELD = re.compile(r'("(?P<name>[A-Za-z_\[\]]+)"\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|\d+)')
 _FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
+
+# A value written in an encoding: a run of the characters percent-encoding, ``+`` for space, JSON and
+# HTML escapes and base64 are written in. Each run holding one of them is decoded until stable, then
+# matched; a run whose decoded text holds a secret is replaced by that text, redacted.
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9_%+./=\\~*:&#;-]{6,}")
+_ENCODED_SIGN = re.compile(r"%[0-9A-Fa-f]{2}|\\[ux/]|&#|&[a-z]+;|\+")
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\(/)")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);")
+_MAX_DECODINGS = 8  # percent-encoding applied eight times over is not a value anyone sends by mistake
 
 REQUEST_FIELDS = {"number": "card-number", "cvc": "cvc", "cvv": "cvc"}
 RESPONSE_FIELDS = {"client_secret": "client_secret"}
@@ -125,6 +136,31 @@ def _card_marker(match: re.Match[str]) -> str:
     return run
 
 
+def _decode_once(text: str) -> str:
+    """One layer off: percent escapes, JSON/JavaScript escapes, HTML character references."""
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: m.group(3) or chr(int(m.group(1) or m.group(2), 16)), text)
+    if "&" in text and _ENTITY.search(text):
+        text = html.unescape(text)
+    if "%" in text:
+        text = unquote(text, errors="replace")
+    return text
+
+
+def _base64_text(run: str) -> str | None:
+    """The text a base64 run encodes (standard or URL-safe alphabet), or None when it is not text."""
+    padded = run.rstrip("=")
+    if len(padded) % 4 == 1:
+        return None
+    padded += "=" * (-len(padded) % 4)
+    try:
+        raw = base64.b64decode(padded, altchars=b"-_" if ("-" in run or "_" in run) else None, validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded.isprintable() else None
+
+
 class Redactor:
     """Applies the built-in rules plus user-supplied field names and regular expressions."""
 
@@ -136,7 +172,14 @@ class Redactor:
 
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
-        """Redact every secret found inside a string."""
+        """Redact every secret found inside a string, in whatever encoding it is written."""
+        return self._encoded(self._literal(value), 0)
+
+    def _plain(self, value: str, depth: int) -> str:
+        return self._encoded(self._literal(value), depth)
+
+    def _literal(self, value: str) -> str:
+        """The patterns of :meth:`text`, without looking into encodings."""
         if "k_" in value:
             value = _KEY.sub(_key_marker, value)
         if "whsec_" in value:
@@ -150,6 +193,49 @@ class Redactor:
         for pattern in self.extra_patterns:
             value = pattern.sub(marker("pattern"), value)
         return value
+
+    def _encoded(self, value: str, depth: int) -> str:
+        """Secrets hidden by an encoding (``sk%255Flive%255F…``, ``4242+4242…``, ``sk\\u005f…``, base64):
+        every run that may be encoded is decoded until stable, then matched."""
+        if depth > 2 or len(value) < 6:
+            return value
+        if not _ENCODED_SIGN.search(value) and not _BASE64.search(value):
+            return value
+        return _ENCODED_RUN.sub(lambda match: self._decoded_run(match.group(0), depth), value)
+
+    def _decoded_run(self, run: str, depth: int) -> str:
+        layer = run
+        for _ in range(_MAX_DECODINGS):
+            decoded = _decode_once(layer)
+            if decoded == layer:
+                break
+            layer = decoded
+        readings = [layer] + ([layer.replace("+", " ")] if "+" in layer else [])
+        for reading in readings:
+            if reading == run:
+                continue  # read as it is by the literal patterns already
+            cleaned = self._literal(reading)
+            if cleaned != reading:
+                return self._encoded(cleaned, depth + 1)
+        changed = False
+
+        def base64_secret(match: re.Match[str]) -> str:
+            nonlocal changed
+            decoded = _base64_text(match.group(0))
+            if decoded is None:
+                return match.group(0)
+            cleaned = self._plain(decoded, depth + 1)
+            if cleaned == decoded:
+                return match.group(0)
+            changed = True
+            found = _MARKER.search(cleaned)
+            return found.group(0) if found else marker("encoded")
+
+        if _BASE64.search(layer):
+            unpacked = _BASE64.sub(base64_secret, layer)
+            if changed:
+                return unpacked
+        return run
 
     def _scheme_credential(self, match: re.Match[str]) -> str:
         scheme, space, credential = match.groups()
@@ -174,7 +260,9 @@ class Redactor:
         if any(pattern.search(text) for pattern in self.extra_patterns):
             return True
         lowered = text.lower()
-        return any(name in lowered for name in (*fields, *self.extra_fields))
+        if any(name in lowered for name in (*fields, *self.extra_fields)):
+            return True
+        return self._encoded(text, 0) != text
 
     def _credential_kind(self, credential: str, default: str) -> str:
         redacted = self.text(credential.strip())
@@ -225,12 +313,7 @@ class Redactor:
 
     def path(self, path: str) -> str:
         """A URL path, looked at percent-decoded too (``sk%5Ftest%5F…`` is a key)."""
-        redacted = self.text(path)
-        if "%" not in redacted:
-            return redacted
-        decoded = unquote(redacted)
-        cleaned = self.text(decoded)
-        return redacted if cleaned == decoded else cleaned
+        return self.text(path)
 
     # -- structures ------------------------------------------------------------------
     def data(self, value: Any, fields: Mapping[str, str] = {}) -> Any:

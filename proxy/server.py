@@ -3,12 +3,16 @@
     mitmdump -s proxy/server.py --mode reverse:http://127.0.0.1:9 \
         --set connection_strategy=lazy --set serve_cassettes=cassettes/
 
-Requests are answered in the ``request`` hook, so mitmproxy never opens a
-connection upstream (with ``connection_strategy=lazy``). It fails closed:
-whatever goes wrong while answering (a body it cannot decode, data nested too
-deep) is answered as a miss, every upstream connection mitmproxy would open is
-refused in ``server_connect``, and TCP/UDP streams (raw bytes after a CONNECT)
-are killed, never relayed. Identical requests get
+Requests are answered in the ``request`` hook, so mitmproxy never needs a
+connection upstream. It fails closed, by construction rather than by the absence
+of a bug: every upstream connection mitmproxy would open, for any flow, is
+refused in ``server_connect`` before it exists; ``connection_strategy`` is held
+at ``lazy`` (an eager proxy would connect on CONNECT, before any hook could
+answer); a CONNECT or a request for a host no cassette was recorded from is
+refused (its URL and its Host header both must name one); raw TCP/UDP streams,
+ignored hosts included, are killed, never relayed; a streamed request body is
+read whole first; and whatever goes wrong while answering (a body it cannot
+decode, data nested too deep) is answered as a miss. Identical requests get
 the recorded answers in recorded order — a card retrieved before and after an
 update gets both bodies. A request that matches nothing gets HTTP 599 (by
 default) with the closest recorded candidates and, field by field, why each did
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http, tcp, udp
-from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy import layer, layers, server_hooks
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
 from conformance.cassette.model import DEFAULT_HOST
@@ -71,6 +75,9 @@ class CassetteServer:
             self._listen_for_hangup()
         if "mode" in updated:
             self.forward = any(not mode.startswith("reverse") for mode in ctx.options.mode)
+        if "connection_strategy" in updated and ctx.options.connection_strategy != "lazy":
+            # eager connects when a client does, before any request could be answered from a cassette
+            ctx.options.update(connection_strategy="lazy")
         if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
             raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
 
@@ -149,7 +156,7 @@ class CassetteServer:
                 flow.response = http.Response.make(200, self.redactor.text(json.dumps(summary, indent=2)),
                                                    {"Content-Type": "application/json"})
                 return
-            if self.forward and request.pretty_host not in self.hosts:
+            if self.forward and self._foreign(flow):
                 flow.response = self._foreign_host(flow)
                 return
             live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
@@ -173,13 +180,34 @@ class CassetteServer:
             ctx.options.listen_host, "127.0.0.1", "localhost")
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
-        """Serving is offline: every connection upstream is refused before it is opened."""
+        """Serving is offline: every connection upstream, for every flow, is refused before it is opened."""
         data.server.error = "card-conformance serve never connects upstream"
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """A raw stream mitmproxy would relay without a hook (an ignored host) gets one: tcp_start kills it."""
+        chosen = nextlayer.layer
+        if isinstance(chosen, layers.TCPLayer) and chosen.flow is None:
+            nextlayer.layer = layers.TCPLayer(nextlayer.context)
+        elif isinstance(chosen, layers.UDPLayer) and chosen.flow is None:
+            nextlayer.layer = layers.UDPLayer(nextlayer.context)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         """A CONNECT is accepted only for a host the cassettes were recorded from; any other is refused."""
-        if flow.request.host not in self.hosts:
+        if self._foreign(flow):
             flow.response = self._foreign_host(flow)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """A streamed body would be sent upstream as it arrives: read it whole and answer it like any other."""
+        flow.request.stream = False
+
+    def _foreign(self, flow: http.HTTPFlow) -> bool:
+        """Whether a request names a host no cassette was recorded from, in its URL or in its Host header."""
+        request = flow.request
+        named = {request.host, request.pretty_host}
+        if request.host_header:
+            named.add(request.host_header.rsplit(":", 1)[0] if not request.host_header.endswith("]")
+                      else request.host_header)
+        return not named <= self.hosts
 
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         flow.kill()  # raw bytes after a CONNECT are not HTTP: nothing to answer, nothing to relay

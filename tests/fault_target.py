@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("http-500", "html-502", "text-plain", "invalid-json", "empty-body", "truncated", "reset", "slow", "redirect",
-          "deep-json", "drip", "echo-auth")
+          "deep-json", "drip", "drip-headers", "echo-auth")
 
 
 class FaultHandler(BaseHTTPRequestHandler):
@@ -38,6 +38,17 @@ class FaultHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(page)))
             self.end_headers()
             self.wfile.write(page)
+            return
+        if fault == "drip-headers":  # the status line and headers a byte at a time: each read in time, never done
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Padding: " + b"x" * 200 + b"\r\n"
+            for byte in head:
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    break
+                time.sleep(0.05)
+            self.close_connection = True
             return
         if fault == "drip":  # every byte in time, the whole answer far too late
             body = b'{"id": "card_1", "object": "card"}'

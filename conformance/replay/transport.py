@@ -10,13 +10,17 @@ merging and cookie bookkeeping, which cost more CPU than the rest of a replay.
 from __future__ import annotations
 
 import json
+import math
 import ssl
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
 from conformance import __version__
@@ -44,6 +48,70 @@ class TargetAnswer:
         return json.loads(self.content)
 
 
+class _Deadline(threading.local):
+    """The current exchange's deadline (``time.monotonic()``), per replay thread; None outside one."""
+
+    at: float | None = None
+
+    def bound(self, timeout: float | None) -> float | None:
+        """``timeout`` for one socket operation, cut to what is left of the exchange's deadline."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the whole exchange took longer than its deadline")
+        return min(left, math.inf if timeout is None else timeout)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits no longer than the exchange has left."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.bound(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.bound(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._deadline.bound(timeout))
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own socket backend, every operation bounded by the exchange's deadline.
+
+    httpx's timeouts bound each socket operation: a target that sends its status
+    line a byte at a time, each in time, would hold a replay for ever. This
+    bounds the exchange as a whole, from connecting to the last byte.
+    """
+
+    def __init__(self, deadline: _Deadline) -> None:
+        self._backend, self._deadline = httpcore.SyncBackend(), deadline
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, self._deadline.bound(timeout), local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(path, self._deadline.bound(timeout), socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
 class TargetClient:
     """Sends requests to one target over a keep-alive pool; safe to share between replay threads."""
 
@@ -60,6 +128,12 @@ class TargetClient:
         if https:
             context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         self._transport = httpx.HTTPTransport(limits=limits, verify=context)
+        self._deadline = _Deadline()
+        # httpx's transport (its request and exception mapping) over a pool whose sockets keep the deadline:
+        # httpx takes no network backend of its own, httpcore's pool does.
+        self._transport._pool = httpcore.ConnectionPool(
+            ssl_context=self._transport._pool._ssl_context, max_connections=connections,
+            max_keepalive_connections=connections, network_backend=_DeadlineBackend(self._deadline))
 
     def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> TargetAnswer:
         """Send one request (``target`` is the path and query) and read the whole answer.
@@ -75,15 +149,20 @@ class TargetClient:
         url = self.base_url.copy_with(raw_path=self._prefix + target.encode())
         request = httpx.Request(method, url, headers={**self._headers, **headers}, content=content,
                                 extensions={"timeout": self._timeouts})
-        response = self._transport.handle_request(request)
+        self._deadline.at = deadline
         try:
-            chunks = []
-            for chunk in response.iter_bytes():  # decoded as the headers say (gzip…)
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout(f"the whole answer took longer than {self.timeout}s", request=request)
+            try:
+                response = self._transport.handle_request(request)
+                try:
+                    chunks = list(response.iter_bytes())  # decoded as the headers say (gzip…)
+                finally:
+                    response.close()
+            except httpx.TimeoutException as error:
+                if time.monotonic() >= deadline:
+                    raise type(error)(f"the whole exchange took longer than {self.timeout}s", request=request) from None
+                raise
         finally:
-            response.close()
+            self._deadline.at = None
         return TargetAnswer(response.status_code, response.headers, b"".join(chunks))
 
     def close(self) -> None:

@@ -196,7 +196,7 @@ def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fau
     # what the customer creation would have minted is never bound: the rest fail because of it, but a fault of
     # the target's (a reset, a timeout) is its own on every exchange, whatever id the request needed
     assert all(i["outcome"] in ("failed", "blocked") for i in interactions)
-    if fault in ("truncated", "reset", "slow", "drip"):
+    if fault in ("truncated", "reset", "slow", "drip", "drip-headers"):
         assert all(i["outcome"] == "failed" and i["blocked_by"] == 1 for i in interactions[1:])
         assert len([c for c in data["root_causes"] if c["severity"] == "failure"]) == 1, data["root_causes"]
     else:
@@ -206,7 +206,7 @@ def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fau
         "http-500": "status", "html-502": "body.json", "text-plain": "body.json", "invalid-json": "body.json",
         "empty-body": "body.json", "truncated": "target.protocol", "reset": "target.protocol",
         "slow": "target.timeout", "redirect": "status", "deep-json": "body.json", "drip": "target.timeout",
-        "echo-auth": "status",
+        "drip-headers": "target.timeout", "echo-auth": "status",
     }[fault]
     assert expected in rules, interactions[0]["findings"]
     assert "Traceback" not in output
