@@ -173,13 +173,13 @@ class Redactor:
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
         """Redact every secret found inside a string, in whatever encoding it is written."""
-        return self._encoded(self._literal(value), 0)
+        return self._encoded(self.literal(value), 0)
 
     def _plain(self, value: str, depth: int) -> str:
-        return self._encoded(self._literal(value), depth)
+        return self._encoded(self.literal(value), depth)
 
-    def _literal(self, value: str) -> str:
-        """The patterns of :meth:`text`, without looking into encodings."""
+    def literal(self, value: str) -> str:
+        """The patterns of :meth:`text` on the text as it reads, without looking into encodings."""
         if "k_" in value:
             value = _KEY.sub(_key_marker, value)
         if "whsec_" in value:
@@ -214,7 +214,7 @@ class Redactor:
         for reading in readings:
             if reading == run:
                 continue  # read as it is by the literal patterns already
-            cleaned = self._literal(reading)
+            cleaned = self.literal(reading)
             if cleaned != reading:
                 return self._encoded(cleaned, depth + 1)
         changed = False

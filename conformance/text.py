@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["shorten", "snippet", "value_text", "json_type", "JSON_TYPE_NAMES"]
+__all__ = ["shorten", "snippet", "value_text", "json_type", "JSON_TYPE_NAMES", "printable", "xml_safe"]
+
+# Control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides that reorder what a
+# reader sees ("Trojan Source"): a target's answer must not move the cursor, recolour or hide a terminal line.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What XML 1.0 cannot hold at all, even escaped: JUnit readers reject the whole file for one of these.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print to a terminal: every control character shown as its escape (``\\x1b``)."""
+    if not _UNPRINTABLE.search(text):
+        return text
+    return _UNPRINTABLE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def xml_safe(text: str) -> str:
+    """``text`` an XML document can hold: the characters XML 1.0 forbids shown as escapes."""
+    if not _NOT_XML.search(text):
+        return text
+    return _NOT_XML.sub(lambda m: m.group(0).encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def shorten(text: str, limit: int) -> str:

@@ -29,6 +29,7 @@ from conformance.cassette.model import DEFAULT_HOST
 from conformance.errors import ConformanceError
 from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
 from conformance.redaction import Redactor
+from conformance.text import printable
 
 
 def _lowered(names: Sequence[str]) -> frozenset[bytes]:
@@ -162,11 +163,11 @@ class Recorder:
             if host not in self.hosts:
                 return  # another service's traffic through the same proxy: not the cassette's business
             if host != DEFAULT_HOST:
-                self.writer.set_header("host", host)
+                self.writer.set_header("host", self.redactor.text(host))
         request, response = flow.request, flow.response
         if not self.api_version and response is not None and "stripe-version" in response.headers:
             # the version the answers follow, as the first answer says it: what replays send
-            self.api_version = response.headers["stripe-version"]
+            self.api_version = self.redactor.text(response.headers["stripe-version"])
             self.writer.set_header("api_version", self.api_version)
         request_headers, request_content = self._parts(request, self.request_headers)
         response_headers, response_content = self._parts(response, self.response_headers)
@@ -190,10 +191,10 @@ class Recorder:
             self._fail(f"cannot write to {self.writer.path}: {error.strerror or error}; recording stopped")
             return
         if ctx.options.record_echo:
-            sys.stdout.write(
+            sys.stdout.write(printable(
                 f"recorded #{index} {interaction.endpoint} {interaction.request.method} "
                 f"{interaction.request.url_path} -> {interaction.response.status}\n"
-            )
+            ))
             sys.stdout.flush()
 
     @staticmethod

@@ -39,6 +39,7 @@ from conformance.cassette.model import DEFAULT_HOST
 from conformance.redaction import Redactor
 from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.serve.session import Session
+from conformance.text import printable
 
 RESET_PATH = "/__conformance__/reset"
 
@@ -304,7 +305,7 @@ class CassetteServer:
 
     @staticmethod
     def _echo(line: str) -> None:
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(printable(line) + "\n")
         sys.stdout.flush()
 
     def done(self) -> None:

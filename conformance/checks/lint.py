@@ -47,8 +47,9 @@ class Problem:
 
 
 def find_secrets(text: str, redactor: Redactor) -> list[str]:
-    """What the redaction would remove from ``text`` (markers already in place are fine)."""
-    redacted = redactor.text(text)
+    """What the redaction would remove from ``text`` as it reads (markers already in place are fine);
+    secrets inside an encoding are reported for their interaction."""
+    redacted = redactor.literal(text)
     if redacted == text:
         return []
     return sorted(_kinds(redacted) - _kinds(text)) or ["secret"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from conformance.errors import ProxyError
 from conformance.processes import dies_with_parent, wait_until_listening
 from conformance.redaction import Redactor
+from conformance.text import printable
 
 __all__ = ["MitmProcess", "addon_path"]
 
@@ -88,7 +89,7 @@ class MitmProcess:
     def _pump_output(self) -> None:
         assert self.process and self.process.stdout
         for line in self.process.stdout:
-            line = self.redactor.text(line.rstrip("\n"))
+            line = printable(self.redactor.text(line.rstrip("\n")))
             self._last_lines = (self._last_lines + [line])[-20:]
             if self.ready_line and not self._addon_ready.is_set() and re.search(self.ready_line, line):
                 self._addon_ready.set()

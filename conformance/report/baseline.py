@@ -16,6 +16,7 @@ from typing import Any
 from conformance.errors import ReportError
 from conformance.findings import RunResult
 from conformance.report.causes import CauseKey, RootCause, causes_of_run_data
+from conformance.report.common import md_cell, md_code, md_text
 from conformance.report.json_report import READABLE_SCHEMAS, REPORT_SCHEMA
 from conformance.rules import Severity, canonical_rule_id
 
@@ -101,19 +102,21 @@ class RunComparison:
                  f"{len(self.fixes)} fixed ({len(self.fixed_causes)} root causes), {len(self.unchanged)} unchanged", ""]
         if self.not_run:
             lines += [f"⚠️ **{len(self.not_run)} not run** (in the baseline, not in this run; not counted as fixed): "
-                      + ", ".join(f"`{c}`" + (f" #{i}" if i is not None else "") for c, i in self.not_run[:20]), ""]
+                      + ", ".join(md_code(c) + (f" #{i}" if i is not None else "") for c, i in self.not_run[:20]), ""]
         for title, found in (("New root causes", self.new_causes), ("Fixed root causes", self.fixed_causes)):
             if found:
                 lines += [f"### {title}", "", "| endpoint | rule | path | interactions | message |",
                           "| --- | --- | --- | ---: | --- |"]
-                lines += [f"| {', '.join(c.endpoints)} | {c.rule} | `{c.path or '(response)'}` | {c.count} | "
-                          f"{c.message.replace('|', '/')} |" for _, c in found]
+                lines += ["| " + " | ".join(md_cell(cell) for cell in (
+                    md_text(", ".join(c.endpoints)), md_text(c.rule), md_code(c.path or "(response)"), str(c.count),
+                    md_text(c.message))) + " |" for _, c in found]
                 lines.append("")
         for title, items in (("Regressions", self.regressions), ("Fixed", self.fixes)):
             if items:
                 lines += [f"### {title}", "", "| cassette | # | endpoint | path | rule |", "| --- | ---: | --- | --- | --- |"]
-                lines += [f"| {k[0]} | {k[1]} | {f.get('endpoint') or ''} | `{k[2] or '(response)'}` | {k[3]} |"
-                          for k, f in items]
+                lines += ["| " + " | ".join(md_cell(cell) for cell in (
+                    md_text(str(k[0])), str(k[1]), md_text(f.get("endpoint") or ""), md_code(k[2] or "(response)"),
+                    md_text(str(k[3])))) + " |" for k, f in items]
                 lines.append("")
         return "\n".join(lines)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conformance.findings import MISSING, Finding
-from conformance.text import shorten, value_text
+from conformance.text import printable, shorten, value_text
 
-__all__ = ["finding_line", "value"]
+__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell"]
 
 
 def value(data: Any) -> str:
@@ -29,3 +30,27 @@ def finding_line(finding: Finding, limit: int = 0) -> str:
     if limit:
         expected, actual = shorten(expected, limit), shorten(actual, limit)
     return f"[{finding.rule}] {finding.path}: expected {expected}, got {actual}{accepted}"
+
+
+# Markdown a target's words cannot break out of: no raw HTML (<img>, </details>), no link or image
+# ([x](…)), no code span or table cell ended early. Everything else is left readable (``has_more``).
+_MD_SPECIAL = re.compile(r"([\\`<>\[\]])")
+
+
+def md_text(text: str) -> str:
+    """Text for a Markdown line: on one line, control characters shown, markup characters escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(" ".join(text.splitlines())))
+
+
+def md_code(text: str) -> str:
+    """A Markdown code span holding ``text`` whatever backticks it has (a longer fence, CommonMark)."""
+    text = printable(" ".join(text.splitlines()))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
+
+
+def md_cell(text: str) -> str:
+    """A table cell built of :func:`md_text` and :func:`md_code` pieces: its pipes escaped."""
+    return text.replace("|", "\\|")

@@ -23,7 +23,7 @@ from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
 from conformance.report.causes import root_causes
 from conformance.report.common import value
 from conformance.rules import Outcome, Severity
-from conformance.text import shorten
+from conformance.text import printable, shorten
 
 __all__ = ["render", "write_html"]
 
@@ -32,6 +32,8 @@ _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("conformance.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    # a target's control characters and bidirectional overrides shown as escapes, not obeyed
+    finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value,
 )
 
 
@@ -60,12 +62,12 @@ def _highlighted(data: Any, paths: set[str]) -> Markup:
     if data is None:
         return Markup('<span class="muted">(no JSON body)</span>')
     if isinstance(data, str):
-        return escape(data)
+        return escape(printable(data))
     out = []
     for line, path in _json_lines(data):
         differs = any(path == p or path.startswith((p + ".", p + "[")) for p in paths if p) or (
             "" in paths and path == "")
-        out.append(Markup('<span class="{}">{}</span>').format("diff" if differs else "line", line))
+        out.append(Markup('<span class="{}">{}</span>').format("diff" if differs else "line", printable(line)))
     return Markup("").join(out)
 
 

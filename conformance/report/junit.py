@@ -9,6 +9,7 @@ from conformance.atomic import atomic_write
 from conformance.findings import RunResult
 from conformance.report.common import finding_line
 from conformance.rules import Outcome
+from conformance.text import xml_safe
 
 __all__ = ["write_junit"]
 
@@ -55,5 +56,9 @@ def write_junit(result: RunResult, path: Path) -> None:
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     suites.set("errors", str(errored))
+    for element in suites.iter():  # a target's control characters would make the whole file unreadable
+        element.text = xml_safe(element.text) if element.text else element.text
+        for name, text in element.attrib.items():
+            element.set(name, xml_safe(text))
     ET.indent(suites)
     atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult, Verdict
 from conformance.report.causes import root_causes
-from conformance.report.common import value
+from conformance.report.common import md_cell, md_code, md_text, value
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
 
@@ -20,24 +20,25 @@ def markdown(result: RunResult, limit: int = 15) -> str:
     counts = result.counts()
     total = sum(counts.values())
     verdict = result.verdict
-    lines = [f"### Card conformance of `{result.target}`: {_MARK[verdict]} {verdict.text}", "",
+    lines = [f"### Card conformance of {md_code(result.target)}: {_MARK[verdict]} {verdict.text}", "",
              f"{total} interactions in {len(result.cassettes)} cassettes: **{counts[Outcome.PASSED]} passed**, "
              f"**{counts[Outcome.FAILED]} failed**, {counts[Outcome.BLOCKED]} blocked, "
              f"{counts[Outcome.WARNING]} with warnings."
-             + (f" Judged by the recordings and by the contract `{result.contract}`." if result.contract else "")]
+             + (f" Judged by the recordings and by the contract {md_code(result.contract)}." if result.contract else "")]
     if result.interrupted_by:
         lines += ["", "⚠️ **Interrupted**: the run was stopped early; this is what ran so far."]
     for cassette in result.input_errors:
-        lines += ["", f"⚠️ `{cassette.error}`"]
+        lines += ["", f"⚠️ {md_code(cassette.error or '')}"]
     causes = root_causes(result)
     if causes:
         lines += ["", "**Root causes**, one per problem, the most interactions explained first:", "",
                   "| where | rule | what | interactions | blocked by it |",
                   "| --- | --- | --- | ---: | ---: |"]
         for cause in causes[:limit]:
-            first = f" (first: {Path(cause.interactions[0][0]).name} #{cause.interactions[0][1]})" \
+            first = f" (first: {md_text(Path(cause.interactions[0][0]).name)} #{cause.interactions[0][1]})" \
                 if cause.interactions else ""
-            cells = [", ".join(f"`{e}`" for e in cause.endpoints), cause.rule, shorten(cause.message, 160) + first,
+            cells = [", ".join(md_code(e) for e in cause.endpoints), md_text(cause.rule),
+                     md_text(shorten(cause.message, 160)) + first,
                      f"{cause.count} in {cause.cassettes} cassette{'s' if cause.cassettes != 1 else ''}",
                      str(cause.blocked)]
             lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
@@ -46,9 +47,10 @@ def markdown(result: RunResult, limit: int = 15) -> str:
     notes = [(c, i, rule, why) for c, i in result.interactions() for rule, why in i.not_judged]
     if notes:
         lines += ["", "**Not judged** (a documented rule whose precondition did not hold; never a pass):", ""]
-        lines += [f"- {Path(c.path).name} #{i.index} `{rule}`: {_cell(why)}" for c, i, rule, why in notes[:limit]]
+        lines += [f"- {md_text(Path(c.path).name)} #{i.index} {md_code(rule)}: {md_text(why)}"
+                  for c, i, rule, why in notes[:limit]]
     lines += ["", "| endpoint | passed | failed | blocked | warnings |", "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| `{endpoint}` | {row[Outcome.PASSED]} | {row[Outcome.FAILED]} | {row[Outcome.BLOCKED]} | "
+    lines += [f"| {md_cell(md_code(endpoint))} | {row[Outcome.PASSED]} | {row[Outcome.FAILED]} | {row[Outcome.BLOCKED]} | "
               f"{row[Outcome.WARNING]} |" for endpoint, row in result.per_endpoint()]
     findings = [(c, i, f) for c, i in result.interactions() for f in i.findings
                 if not f.accepted and f.consequence_of is None]
@@ -58,17 +60,17 @@ def markdown(result: RunResult, limit: int = 15) -> str:
                   "| cassette | # | endpoint | path | rule | expected | actual |",
                   "| --- | ---: | --- | --- | --- | --- | --- |"]
         for cassette, interaction, finding in findings[:limit]:
-            cells = [Path(cassette.path).name, str(interaction.index), f"`{interaction.endpoint}`",
-                     f"`{finding.path or '(response)'}`", finding.rule,
-                     f"`{shorten(value(finding.expected), 40)}`", f"`{shorten(value(finding.actual), 40)}`"]
+            cells = [md_text(Path(cassette.path).name), str(interaction.index), md_code(interaction.endpoint),
+                     md_code(finding.path or "(response)"), md_text(finding.rule),
+                     md_code(shorten(value(finding.expected), 40)), md_code(shorten(value(finding.actual), 40))]
             lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
         if len(findings) > limit:
             lines += ["", f"… and {len(findings) - limit} more findings (see the full report)."]
         lines += ["", "</details>"]
     blocked = [(c, i) for c, i in result.interactions() if i.outcome == Outcome.BLOCKED]
     if blocked:
-        shown = ", ".join(f"{Path(c.path).name} #{i.index} (by #{i.blocked_by}"
-                          + (f", needs `{i.blocked_id}`" if i.blocked_id else "") + ")" for c, i in blocked[:limit])
+        shown = ", ".join(f"{md_text(Path(c.path).name)} #{i.index} (by #{i.blocked_by}"
+                          + (f", needs {md_code(i.blocked_id)}" if i.blocked_id else "") + ")" for c, i in blocked[:limit])
         more = f" and {len(blocked) - limit} more" if len(blocked) > limit else ""
         lines += ["", f"Blocked (their failures all follow from an earlier interaction that did not mint an id they "
                       f"use): {shown}{more}."]
@@ -76,7 +78,7 @@ def markdown(result: RunResult, limit: int = 15) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_cell(text)
 
 
 def write_markdown(result: RunResult, path: Path) -> None:

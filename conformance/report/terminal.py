@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -15,6 +15,7 @@ from conformance.findings import InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import finding_line
 from conformance.rules import Outcome, Severity
+from conformance.text import printable
 
 __all__ = ["progress", "print_result"]
 
@@ -24,6 +25,11 @@ MAX_MESSAGE = 220  # characters of a cause's message on the terminal (its counts
 PROGRESS_THRESHOLD = 200  # interactions; shorter runs finish before a bar would help
 MAX_FINDINGS_SHOWN = 8
 MAX_INTERACTIONS_SHOWN = 30
+
+
+def escape(text: str) -> str:
+    """Text for the terminal: rich markup escaped, control characters (a target's ESC sequences) shown."""
+    return escape_markup(printable(text))
 
 
 def _status(interaction: InteractionResult) -> str:
