@@ -219,17 +219,21 @@ class Redactor:
                 return self._encoded(cleaned, depth + 1)
         changed = False
 
-        def base64_secret(match: re.Match[str]) -> str:
+        def unpacked(run: str) -> str:
             nonlocal changed
-            decoded = _base64_text(match.group(0))
+            decoded = _base64_text(run)
             if decoded is None:
-                return match.group(0)
+                # "/" is base64's and a path's: /v1/customers/c2tf…/ is read segment by segment too
+                return "/".join(unpacked(part) for part in run.split("/")) if "/" in run else run
             cleaned = self._plain(decoded, depth + 1)
             if cleaned == decoded:
-                return match.group(0)
+                return run
             changed = True
             found = _MARKER.search(cleaned)
             return found.group(0) if found else marker("encoded")
+
+        def base64_secret(match: re.Match[str]) -> str:
+            return unpacked(match.group(0))
 
         if _BASE64.search(layer):
             unpacked = _BASE64.sub(base64_secret, layer)
