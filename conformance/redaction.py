@@ -236,9 +236,9 @@ class Redactor:
             return unpacked(match.group(0))
 
         if _BASE64.search(layer):
-            unpacked = _BASE64.sub(base64_secret, layer)
+            read = _BASE64.sub(base64_secret, layer)
             if changed:
-                return unpacked
+                return read
         return run
 
     def _scheme_credential(self, match: re.Match[str]) -> str:
