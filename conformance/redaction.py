@@ -54,8 +54,14 @@ _FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
 # matched; a run whose decoded text holds a secret is replaced by that text, redacted.
 _ENCODED_RUN = re.compile(r"[A-Za-z0-9_%+./=\\~*:&#;-]{6,}")
 _ENCODED_SIGN = re.compile(r"%[0-9A-Fa-f]{2}|\\[ux/]|&#|&[a-z]+;|\+")
-_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\(/)")
+# ``\\`` too: text escaped twice (JSON quoting a JSON body) comes off one layer per decoding
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([/\\])")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
+# Five groups of base64 that encode printable ASCII (each group's first character encodes a byte of
+# 0x20-0x7f, its third the top bits of another): every secret written in base64 has them, an id or a
+# fingerprint almost never (3/16 per group), so only those strings are decoded. Looked for where a token
+# starts (after a delimiter, "/" included): one attempt per token, not per character.
+_BASE64_TEXT = re.compile(r"(?<![A-Za-z0-9+_-])(?:[I-Za-f][A-Za-z0-9+/_-][ABEFIJMNQRUVYZcdghklopstwx014589][A-Za-z0-9+/_-]){5}")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);")
 _MAX_DECODINGS = 8  # percent-encoding applied eight times over is not a value anyone sends by mistake
 
@@ -173,9 +179,11 @@ class Redactor:
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
         """Redact every secret found inside a string, in whatever encoding it is written."""
-        return self._encoded(self.literal(value), 0)
+        value = self.literal(value)
+        return value if len(value) < 6 else self._encoded(value, 0)  # most keys and values: short, no call
 
     def _plain(self, value: str, depth: int) -> str:
+        """The literal patterns, then the encodings, ``depth`` decodings down (bounded: base64 in base64…)."""
         return self._encoded(self.literal(value), depth)
 
     def literal(self, value: str) -> str:
@@ -199,7 +207,8 @@ class Redactor:
         every run that may be encoded is decoded until stable, then matched."""
         if depth > 2 or len(value) < 6:
             return value
-        if not _ENCODED_SIGN.search(value) and not _BASE64.search(value):
+        signed = ("%" in value or "\\" in value or "&" in value or "+" in value) and _ENCODED_SIGN.search(value)
+        if not signed and (len(value) < 20 or not _BASE64_TEXT.search(value)):
             return value
         return _ENCODED_RUN.sub(lambda match: self._decoded_run(match.group(0), depth), value)
 
@@ -217,29 +226,22 @@ class Redactor:
             cleaned = self.literal(reading)
             if cleaned != reading:
                 return self._encoded(cleaned, depth + 1)
-        changed = False
+        if not _BASE64_TEXT.search(layer):
+            return run
+        read = _BASE64.sub(lambda match: self._unpacked(match.group(0), depth), layer)
+        return read if read != layer else run
 
-        def unpacked(run: str) -> str:
-            nonlocal changed
-            decoded = _base64_text(run)
-            if decoded is None:
-                # "/" is base64's and a path's: /v1/customers/c2tf…/ is read segment by segment too
-                return "/".join(unpacked(part) for part in run.split("/")) if "/" in run else run
-            cleaned = self._plain(decoded, depth + 1)
-            if cleaned == decoded:
-                return run
-            changed = True
-            found = _MARKER.search(cleaned)
-            return found.group(0) if found else marker("encoded")
-
-        def base64_secret(match: re.Match[str]) -> str:
-            return unpacked(match.group(0))
-
-        if _BASE64.search(layer):
-            read = _BASE64.sub(base64_secret, layer)
-            if changed:
-                return read
-        return run
+    def _unpacked(self, run: str, depth: int) -> str:
+        """A base64 run that encodes a secret, as the marker of what it holds; any other run as it is."""
+        decoded = _base64_text(run)
+        if decoded is None:
+            # "/" is base64's and a path's: /v1/customers/c2tf…/ is read segment by segment too
+            return "/".join(self._unpacked(part, depth) for part in run.split("/")) if "/" in run else run
+        cleaned = self._plain(decoded, depth + 1)
+        if cleaned == decoded:
+            return run
+        found = _MARKER.search(cleaned)
+        return found.group(0) if found else marker("encoded")
 
     def _scheme_credential(self, match: re.Match[str]) -> str:
         scheme, space, credential = match.groups()
@@ -314,10 +316,6 @@ class Redactor:
         value = f'"{field_marker(what, match.group("value").strip(chr(34)))}"' if quoted \
             else field_marker(what, match.group("value"))
         return match.group(1) + value
-
-    def path(self, path: str) -> str:
-        """A URL path, looked at percent-decoded too (``sk%5Ftest%5F…`` is a key)."""
-        return self.text(path)
 
     # -- structures ------------------------------------------------------------------
     def data(self, value: Any, fields: Mapping[str, str] = {}) -> Any:

@@ -1,7 +1,6 @@
 """The serving addon: answers every request from cassettes, offline, and never forwards one.
 
-    mitmdump -s proxy/server.py --mode reverse:http://127.0.0.1:9 \
-        --set connection_strategy=lazy --set serve_cassettes=cassettes/
+    mitmdump -s proxy/server.py --mode reverse:http://127.0.0.1:9 --set serve_cassettes=cassettes/
 
 Requests are answered in the ``request`` hook, so mitmproxy never needs a
 connection upstream. It fails closed, by construction rather than by the absence
@@ -203,12 +202,8 @@ class CassetteServer:
 
     def _foreign(self, flow: http.HTTPFlow) -> bool:
         """Whether a request names a host no cassette was recorded from, in its URL or in its Host header."""
-        request = flow.request
-        named = {request.host, request.pretty_host}
-        if request.host_header:
-            named.add(request.host_header.rsplit(":", 1)[0] if not request.host_header.endswith("]")
-                      else request.host_header)
-        return not named <= self.hosts
+        # host: the URL's (or the CONNECT's); pretty_host: the Host header's when there is one
+        return flow.request.host not in self.hosts or flow.request.pretty_host not in self.hosts
 
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         flow.kill()  # raw bytes after a CONNECT are not HTTP: nothing to answer, nothing to relay
@@ -218,7 +213,7 @@ class CassetteServer:
 
     def _foreign_host(self, flow: http.HTTPFlow) -> http.Response:
         """A request for a host no cassette was recorded from: a miss, never a connection there."""
-        shown = self.redactor.path(f"{flow.request.method} {flow.request.pretty_url.split('?', 1)[0]}")
+        shown = self.redactor.text(f"{flow.request.method} {flow.request.pretty_url.split('?', 1)[0]}")
         hosts = ", ".join(sorted(self.hosts))
         message = f"no cassette was recorded from {flow.request.pretty_host} (they are from {hosts})"
         self._echo(self.redactor.text(f"MISS {shown}: {message}"))
@@ -231,7 +226,7 @@ class CassetteServer:
     def _unanswerable(self, flow: http.HTTPFlow, error: BaseException) -> http.Response:
         """The documented miss for a request that could not even be matched, with the reason."""
         reason = "nested too deeply" if isinstance(error, RecursionError) else f"{type(error).__name__}: {error}"
-        shown = self.redactor.path(f"{flow.request.method} {flow.request.path.split('?', 1)[0]}")
+        shown = self.redactor.text(f"{flow.request.method} {flow.request.path.split('?', 1)[0]}")
         body = {"error": {"type": "cassette_miss", "message": f"cannot match {shown}: {reason}", "candidates": []}}
         self._echo(self.redactor.text(f"MISS {shown}: cannot match this request ({reason})"))
         content = self.redactor.text(json.dumps(body, indent=2))

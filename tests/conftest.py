@@ -6,10 +6,12 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,43 @@ from conformance.suite.localstripe_target import running
 from .stripe_fake import FakeStripe
 
 API_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"  # a documented example key, split so it is not a literal secret
+
+
+BANNER = b"SENTINEL-UPSTREAM\r\n"
+
+
+class Sentinel:
+    """A listener where requests are addressed: it counts the connections it gets and greets each with a
+    banner a relayed client would see."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                connection.sendall(BANNER + b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nupstream")
+            finally:
+                connection.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def sentinel() -> Iterator[Sentinel]:
+    listener = Sentinel()
+    yield listener
+    listener.close()
 
 
 @pytest.fixture

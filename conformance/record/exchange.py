@@ -78,7 +78,7 @@ def redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: b
         text = raw.decode("utf-8")
         if body.kind == "form":
             text = unquote_plus(text)
-        if "\\u" not in text and not redactor.finds_secret(text, fields):
+        if not redactor.finds_secret(text, fields):
             return body
         return Body(body.kind, redactor.data(body.value, fields))
     return Body(body.kind, redactor.text_body(body.value, fields))
@@ -103,7 +103,7 @@ def build_interaction(
     query = redacted_query(split.query, redactor)
     request = Request(
         method=method.upper(),
-        path=redactor.path(split.path or "/"),
+        path=redactor.text(split.path or "/"),
         query=query,
         headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
         body=redact_body(
@@ -130,7 +130,7 @@ def redact_interaction(interaction: Interaction, redactor: Redactor) -> Interact
     query = request.query
     redacted_request = Request(
         method=request.method,
-        path=redactor.path(request.path),
+        path=redactor.text(request.path),
         query=redactor.request_data(query) if isinstance(query, dict) else redactor.form_text(query, REQUEST_FIELDS),
         headers={name: redactor.header(name, value) for name, value in request.headers.items()},
         body=redact_body(request.body, request.content(), redactor, request=True),

@@ -121,19 +121,19 @@ class TargetClient:
         self._prefix = self.base_url.raw_path.rstrip(b"/")  # a target mounted under a path, e.g. a gateway
         self._timeouts = httpx.Timeout(timeout).as_dict()
         self._headers = {"User-Agent": f"card-conformance/{__version__}", "Accept": "application/json"}
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         # A plain-http target needs no CA bundle: loading one costs ~30 ms of start-up.
         https = self.base_url.scheme == "https"
         context: bool | ssl.SSLContext = False
         if https:
             context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-        self._transport = httpx.HTTPTransport(limits=limits, verify=context)
+        ssl_context = context if isinstance(context, ssl.SSLContext) else httpx.create_ssl_context(verify=context)
+        self._transport = httpx.HTTPTransport(verify=ssl_context)
         self._deadline = _Deadline()
         # httpx's transport (its request and exception mapping) over a pool whose sockets keep the deadline:
         # httpx takes no network backend of its own, httpcore's pool does.
         self._transport._pool = httpcore.ConnectionPool(
-            ssl_context=self._transport._pool._ssl_context, max_connections=connections,
-            max_keepalive_connections=connections, network_backend=_DeadlineBackend(self._deadline))
+            ssl_context=ssl_context, max_connections=connections, max_keepalive_connections=connections,
+            network_backend=_DeadlineBackend(self._deadline))
 
     def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> TargetAnswer:
         """Send one request (``target`` is the path and query) and read the whole answer.

@@ -41,7 +41,7 @@ def markdown(result: RunResult, limit: int = 15) -> str:
                      md_text(shorten(cause.message, 160)) + first,
                      f"{cause.count} in {cause.cassettes} cassette{'s' if cause.cassettes != 1 else ''}",
                      str(cause.blocked)]
-            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+            lines.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
         if len(causes) > limit:
             lines += ["", f"… and {len(causes) - limit} more root causes (see the full report)."]
     notes = [(c, i, rule, why) for c, i in result.interactions() for rule, why in i.not_judged]
@@ -63,7 +63,7 @@ def markdown(result: RunResult, limit: int = 15) -> str:
             cells = [md_text(Path(cassette.path).name), str(interaction.index), md_code(interaction.endpoint),
                      md_code(finding.path or "(response)"), md_text(finding.rule),
                      md_code(shorten(value(finding.expected), 40)), md_code(shorten(value(finding.actual), 40))]
-            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+            lines.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
         if len(findings) > limit:
             lines += ["", f"… and {len(findings) - limit} more findings (see the full report)."]
         lines += ["", "</details>"]
@@ -75,10 +75,6 @@ def markdown(result: RunResult, limit: int = 15) -> str:
         lines += ["", f"Blocked (their failures all follow from an earlier interaction that did not mint an id they "
                       f"use): {shown}{more}."]
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return md_cell(text)
 
 
 def write_markdown(result: RunResult, path: Path) -> None:

@@ -9,6 +9,8 @@ import json
 import re
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +22,10 @@ import httpx
 import pytest
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
+from conformance.net import free_port
+from conformance.processes import wait_until_listening
+
+from ..conftest import BANNER, Sentinel
 
 pytestmark = pytest.mark.integration
 
@@ -154,26 +160,6 @@ def test_secrets_echoed_in_every_encoding_never_reach_the_cassette_or_the_output
 
 
 # ------------------------------------------------------------------ serve opens no connection
-class Sentinel:
-    """A listener where requests are addressed; it counts the connections it gets."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\nSENTINEL-RELAYED")
-            connection.close()
-
-
 def _forms(port: int) -> dict[str, tuple[bytes, bytes]]:
     """Request forms as raw bytes (what is sent, then what is sent after a pause), all naming the sentinel."""
     there = f"127.0.0.1:{port}"
@@ -245,41 +231,32 @@ def cassettes(tmp_path: Path) -> dict[str, Path]:
                                      ("--set", "upstream_cert=true")], ids=["default", "ignore-hosts", "streamed",
                                                                              "upstream-cert"])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_serve_never_connects_whatever_the_request_form(cli, cassettes, tmp_path, mode, options):
-    sentinel = Sentinel()
+def test_serve_never_connects_whatever_the_request_form(cli, cassettes, sentinel: Sentinel, tmp_path, mode, options):
     attempts = 0
     for host, path in cassettes.items():
         server = cli("serve", path, "--mode", mode, "--confdir", tmp_path / "mitm", *options)
         port = int(server.wait_for(r"(?:API base at|use) http://127\.0\.0\.1:(\d+)").group(1))
         for name, (first, after) in _forms(sentinel.port).items():
             answer = _send(port, first, after)
-            assert b"SENTINEL-RELAYED" not in answer, (host, name)
+            assert BANNER not in answer, (host, name)
             assert sentinel.connections == 0, (host, name)
             attempts += 1
         server.interrupt()
     assert attempts == 2 * len(_forms(0))
 
 
-def test_plain_mitmdump_with_the_serve_addon_never_connects_to_its_upstream(tmp_path, cassettes):
+def test_plain_mitmdump_with_the_serve_addon_never_connects_to_its_upstream(tmp_path, cassettes, sentinel: Sentinel):
     """Without `conformance serve`'s options (eager connections, mitmproxy's default), the addon holds by itself."""
-    import subprocess
-    import sys
-    sentinel = Sentinel()
-    port = socket.create_server(("127.0.0.1", 0))
-    free = port.getsockname()[1]
-    port.close()
+    free = free_port()
     addon = Path(__file__).resolve().parents[2] / "proxy" / "server.py"
     mitmdump = Path(sys.executable).with_name("mitmdump")
     process = subprocess.Popen([str(mitmdump), "-s", str(addon), "--mode", f"reverse:http://127.0.0.1:{sentinel.port}",
                                 "--listen-host", "127.0.0.1", "--listen-port", str(free),
                                 "--set", f"serve_cassettes={cassettes['api.stripe.com']}",
                                 "--set", f"confdir={tmp_path / 'mitm'}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if "listening at" in line:
-                break
+        assert wait_until_listening(process, "127.0.0.1", free, 30) is None
         with httpx.Client(base_url=f"http://127.0.0.1:{free}", timeout=10) as http:
             assert http.get("/v1/customers/cus_1").json() == {"id": "cus_1", "object": "customer"}
             assert http.get("/v1/customers/cus_2").status_code == 599

@@ -1,16 +1,13 @@
 """`serve` fails closed: whatever a client sends, nothing reaches the network, and the answer is the documented miss.
 
-A sentinel listener stands where the requests are addressed; it counts the
-connections it gets and greets each with a banner a relayed client would see.
+A sentinel listener (the ``sentinel`` fixture) stands where the requests are addressed.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,40 +16,6 @@ import pytest
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
 
 pytestmark = pytest.mark.integration
-BANNER = b"SENTINEL-UPSTREAM\r\n"
-
-
-class Sentinel:
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            try:
-                connection.sendall(BANNER + b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nupstream")
-            finally:
-                connection.close()
-
-    def close(self) -> None:
-        self.server.close()
-
-
-@pytest.fixture
-def sentinel() -> Iterator[Sentinel]:
-    listener = Sentinel()
-    yield listener
-    listener.close()
-
-
 @pytest.fixture
 def cassette(tmp_path: Path) -> Path:
     path = tmp_path / "one.yaml"

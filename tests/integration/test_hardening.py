@@ -288,7 +288,7 @@ def test_bodies_nested_too_deep_are_recorded_as_a_marked_placeholder(cli, echo_u
 
 
 def test_an_unwritable_report_fails_before_the_run_starts(tmp_path):
-    from ..integration.test_fail_closed import Sentinel
+    from ..conftest import Sentinel
 
     sentinel = Sentinel()
     blocker = tmp_path / "a-file"

@@ -27,7 +27,24 @@ def test_secrets_inside_text_become_markers(secret, marker):
     assert redacted == f"before {marker} after"
 
 
-@pytest.mark.parametrize("text", ["4242424242424241", "1700000000", "cus_NffrFeUfNV2Hib", "card_1NBLeN2eZvKYlo2C"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "No such customer: 'sk%5Ftest%5F4eC39HqLyjWDarjtT1zdp7dc'",  # an error quoting the request path
+        "/v1/customers/sk%255Ftest%255F4eC39HqLyjWDarjtT1zdp7dc/",  # percent-encoded twice
+        "sk\\u005ftest\\u005f4eC39HqLyjWDarjtT1zdp7dc",  # JSON escapes, escaped again by a JSON echo
+        "sk&#95;test&#95;4eC39HqLyjWDarjtT1zdp7dc",
+        "token " + base64.b64encode(KEY.encode()).decode(),
+        "/v1/customers/" + base64.urlsafe_b64encode(KEY.encode()).decode().rstrip("=") + "/",
+    ],
+)
+def test_a_key_is_found_in_every_encoding_it_is_written_in(written):
+    redacted = Redactor().text(written)
+    assert "4eC39HqLyjWDarjtT1zdp7dc" not in redacted and "[REDACTED:sk_test]" in redacted
+
+
+@pytest.mark.parametrize("text", ["4242424242424241", "1700000000", "cus_NffrFeUfNV2Hib", "card_1NBLeN2eZvKYlo2C",
+                                  "fingerprint Xt5EWLLDS7FJjR1c", "a=1&not=2", "50%+ of 4242+x"])
 def test_ordinary_values_are_left_alone(text):
     assert Redactor().text(text) == text
 
