@@ -17,8 +17,8 @@ import pytest
 
 from conformance.cassette import load
 
+from ..conftest import Sentinel
 from ..stripe_fake import FakeStripe
-from .test_fail_closed import Sentinel
 
 pytestmark = pytest.mark.integration
 
