@@ -199,11 +199,11 @@ def _send(port: int, first: bytes, after: bytes) -> bytes:
     received = b""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         connection.sendall(first)
-        time.sleep(0.1)
+        time.sleep(0.05)
         try:
             if after:
                 connection.sendall(after)
-            connection.settimeout(0.5)
+            connection.settimeout(0.25)
             while chunk := connection.recv(4096):
                 received += chunk
         except OSError:
