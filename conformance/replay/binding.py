@@ -18,6 +18,10 @@ from conformance.ids import ID_PATTERN, ID_PREFIXES, id_prefix
 
 __all__ = ["IdBindings"]
 
+# What a target's id may hold to be bound: the substitutions work on JSON text and in URLs, so an id a target
+# mints with quotes, spaces or control characters stays unbound (and is shown as the finding it is).
+_ID_SHAPE = re.compile(r"[\w.:~-]+", re.ASCII)
+
 
 class IdBindings:
     """recorded id -> actual id, learnt response by response."""
@@ -65,12 +69,12 @@ class IdBindings:
                 self.learn(value, other, None, True, never)
         elif isinstance(recorded, str) and recorded not in self.actual and recorded not in never:
             prefix = id_prefix(recorded)
-            if prefix is None or not isinstance(actual, str) or not actual:
+            if prefix is None or not isinstance(actual, str) or not _ID_SHAPE.fullmatch(actual):
                 return
             kind = actual.split("_", 1)[0] if "_" in actual else None
             if in_list and actual in self._taken:
                 return
-            if kind == prefix or (key == "id" and kind not in ID_PREFIXES and "/" not in actual):
+            if kind == prefix or (key == "id" and kind not in ID_PREFIXES):
                 self.actual[recorded] = actual
                 self._taken.add(actual)
                 self._fresh.append((recorded, actual))
@@ -90,7 +94,7 @@ class IdBindings:
     def substitute(self, value: Any) -> Any:
         """Data with bound ids replaced in every string, keys included.
 
-        Done on the JSON text in one pass (ids hold no characters JSON escapes),
+        Done on the JSON text in one pass (bound ids hold no character JSON escapes: ``_ID_SHAPE``),
         several times faster than walking the data.
         """
         if not self.actual or value is None or isinstance(value, (bool, int, float)):

@@ -3,20 +3,15 @@ the recorder's output, and `serve` opens no connection, whatever form a request 
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import re
-import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote_plus, unquote
 
 import httpx
 import pytest
@@ -26,58 +21,9 @@ from conformance.net import free_port
 from conformance.processes import wait_until_listening
 
 from ..conftest import BANNER, Sentinel
+from ..leaks import ENCODINGS, leaks, some_secrets
 
 pytestmark = pytest.mark.integration
-
-
-def _pct(text: str) -> str:
-    return "".join(c if c.isalnum() else f"%{ord(c):02X}" for c in text)
-
-
-ENCODINGS: dict[str, Callable[[str], str]] = {
-    "plain": lambda s: s,
-    "percent": _pct,
-    "percent-every-character": lambda s: "".join(f"%{ord(c):02X}" for c in s),
-    "percent-twice": lambda s: _pct(s).replace("%", "%25"),
-    "percent-three-times": lambda s: _pct(s).replace("%", "%2525"),
-    # a card number in groups, a key between spaces: quote_plus writes each space as "+"
-    "plus-for-space": lambda s: quote_plus(" ".join(s[i:i + 4] for i in range(0, len(s), 4)) if s.isdigit()
-                                           else f" {s} "),
-    "json-escape": lambda s: "".join(f"\\u{ord(c):04x}" if not c.isalpha() else c for c in s),
-    "html-entity": lambda s: "".join(f"&#{ord(c)};" if not c.isalnum() else c for c in s),
-    "base64": lambda s: base64.b64encode(s.encode()).decode(),
-    "base64-url-unpadded": lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="),
-    "base64-of-percent": lambda s: base64.b64encode(_pct(s).encode()).decode(),
-}
-
-
-def _secrets() -> dict[str, str]:
-    core = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") for _ in range(28))
-    return {"sk_live": f"sk_live_51{core}", "rk_test": f"rk_test_{core[::-1]}", "whsec": f"whsec_{core[3:]}X",
-            "client_secret": f"pi_{core[:10]}_secret_{core[10:]}", "card": "4000056655665556"}
-
-
-def _views(text: str) -> list[str]:
-    """``text`` and every reading of it a reader could decode: percent layers, escapes, base64 runs."""
-    views = [text]
-    layer = text
-    for _ in range(4):
-        layer = unquote(html.unescape(layer.replace("\\\\u", "\\u").encode("latin-1", "replace")
-                                      .decode("unicode_escape", "replace")))
-        views.append(layer)
-    for run in re.findall(r"[A-Za-z0-9+/_-]{16,}={0,2}", text):
-        for alt in (None, b"-_"):
-            try:
-                views.append(unquote(base64.b64decode(run + "=" * (-len(run) % 4), altchars=alt).decode("latin-1")))
-            except ValueError:
-                pass
-    return views
-
-
-def _leaks(text: str, secret: str) -> bool:
-    tail = secret[-16:]
-    grouped = secret.isdigit()  # a card number may come back in groups
-    return any(tail in view or (grouped and secret in view.replace(" ", "").replace("+", "")) for view in _views(text))
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -139,7 +85,7 @@ def test_secrets_echoed_in_every_encoding_never_reach_the_cassette_or_the_output
     path = tmp_path / "echoed.yaml"
     recorder = cli("record", "--upstream", echo, "--cassette", path)
     address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
-    sent = _secrets()
+    sent = some_secrets()
     attempts = 0
     with httpx.Client(base_url=address, timeout=30) as http:
         for secret in sent.values():
@@ -155,7 +101,7 @@ def test_secrets_echoed_in_every_encoding_never_reach_the_cassette_or_the_output
     text, output = path.read_text(), recorder.text
     assert text.count("\n---") >= attempts  # every attempt was recorded, none dropped
     leaked = [(kind, name) for kind, secret in sent.items() for name, encode in ENCODINGS.items()
-              for where in (text, output) if encode(secret) in where or _leaks(where, secret)]
+              for where in (text, output) if encode(secret) in where or leaks(where, secret)]
     assert leaked == []
 
 

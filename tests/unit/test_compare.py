@@ -122,6 +122,16 @@ def test_bindings_follow_ids_into_paths_urls_and_bodies():
     assert id_prefix("resource_missing") is None and id_prefix("card_1NBLeN2e") == "card"
 
 
+def test_an_id_a_target_mints_with_quotes_or_control_characters_is_never_bound():
+    """The substitutions run on JSON text and URLs: such an id stays unbound, so it cannot corrupt either."""
+    bindings = IdBindings()
+    for odd in ('card_"x', "card_a\x1b[2J", "card_a b", "card_<script>", "card_a/b", "card_a\\"):
+        bindings.learn({"id": "card_RECORDED04"}, {"id": odd})
+    assert bindings.actual == {}
+    bindings.learn({"id": "card_RECORDED04"}, {"id": "card_fine.Ok:1~x-y"})
+    assert bindings.substitute({"card": "card_RECORDED04"}) == {"card": "card_fine.Ok:1~x-y"}
+
+
 def test_invariants_of_delete_list_and_card():
     state = InvariantState()
     path = "/v1/customers/cus_A0000000/sources/card_A0000000"
