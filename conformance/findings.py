@@ -94,6 +94,10 @@ class InteractionResult:
     blocked_id: str | None = None  # the recorded id the request needed and no answer minted
     # Documented rules this exchange would have judged, had their precondition held: (rule, why not).
     not_judged: list[tuple[str, str]] = field(default_factory=list)
+    # Documented rules this exchange judged (their precondition held), whatever they found.
+    judged: list[str] = field(default_factory=list)
+    # Documented rules the recorded exchange judges: what the suite covers here, whatever the target answered.
+    covers: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> Outcome:

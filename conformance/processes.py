@@ -9,8 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from typing import IO
 
 from conformance.errors import TargetError
 
@@ -75,24 +78,39 @@ def stop(process: subprocess.Popen[str], timeout: float = 10.0) -> int:
     return process.returncode
 
 
+def _drain(stream: IO[str], tail: deque[str]) -> None:
+    """Read a child's stderr to its end, keeping its last lines: a pipe nobody reads fills up and blocks the
+    child at its next write (a target that logs every request would hang mid-run)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in stream:
+            if line.strip():
+                tail.append(line.strip())
+
+
 @contextlib.contextmanager
 def listening(argv: Sequence[str], port: int, name: str, timeout: float = 30.0) -> Iterator[subprocess.Popen[str]]:
     """Start ``argv``, wait until it listens on 127.0.0.1:``port``, stop it afterwards.
 
     A process that cannot start, exits or never listens is a TargetError naming
-    ``name`` and quoting the last line it wrote to stderr.
+    ``name`` and quoting the last line it wrote to stderr (which is read all along).
     """
     try:
         process = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True, preexec_fn=dies_with_parent())
+                                   errors="replace", start_new_session=True, preexec_fn=dies_with_parent())
     except OSError as error:
         raise TargetError(f"cannot start {name} {argv[0]!r}: {error.strerror or error}") from None
+    tail: deque[str] = deque(maxlen=5)
+    assert process.stderr is not None
+    reader = threading.Thread(target=_drain, args=(process.stderr, tail), daemon=True, name=f"{name} stderr")
+    reader.start()
     try:
         problem = wait_until_listening(process, "127.0.0.1", port, timeout)
         if problem:
-            exited = process.poll() is not None and process.stderr is not None
-            tail = (process.stderr.read().strip().splitlines()[-1:] if exited and process.stderr else []) or [""]
-            raise TargetError(f"{name} {problem} before answering{': ' + tail[0] if tail[0] else ''}")
+            if process.poll() is not None:
+                reader.join(2)  # what it wrote before it exited
+            last = tail[-1] if tail else ""
+            raise TargetError(f"{name} {problem} before answering{': ' + last if last else ''}")
         yield process
     finally:
         stop(process)
+        reader.join(2)

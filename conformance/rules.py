@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Severity", "Outcome", "Rule", "RULES", "rule", "canonical_rule_id"]
+__all__ = ["Severity", "Outcome", "Rule", "RULES", "DOCUMENTED_RULES", "CONTRACT_RULES", "rule", "canonical_rule_id"]
 
 
 class Severity(StrEnum):
@@ -105,6 +105,11 @@ RULES: dict[str, Rule] = {
         Rule("target.protocol", Severity.FAILURE, "the target broke the exchange off", "the run"),
     )
 }
+
+# The rules a check judges whatever the recording says — the API reference's promises, then the contract's
+# (whose operation lookup is not a promise of the target's): the rows of a compatibility matrix.
+DOCUMENTED_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.source == _REFERENCE)
+CONTRACT_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.source == _CONTRACT and r.id != "schema.operation")
 
 # Ids that earlier versions wrote into reports, so old baselines keep matching.
 _RENAMED = {"invariant.deleted-card": "invariant.deleted_card"}

@@ -146,9 +146,10 @@ class _Context:
     card_fields: frozenset[str] = frozenset()  # of the card being compared
     minted: Minted = field(default_factory=dict)
     list_findings: list[Finding] = field(default_factory=list)  # what lists of objects say as a whole
+    judged: set[str] = field(default_factory=set)  # documented rules the comparison judged (list.order)
 
     def within(self, card_fields: frozenset[str]) -> _Context:
-        return _Context(self.rules, self.set_fields, card_fields, self.minted, self.list_findings)
+        return _Context(self.rules, self.set_fields, card_fields, self.minted, self.list_findings, self.judged)
 
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
@@ -208,6 +209,18 @@ def _has_ids(items: list[Any]) -> bool:
     return len({item["id"] for item in items}) == len(items)
 
 
+def promises_order(body: Any, minted: Minted) -> bool:
+    """Whether a recorded body holds a list in the documented order (most recent first, two items or more):
+    what makes an exchange judge ``list.order``."""
+    if isinstance(body, dict):
+        return any(promises_order(child, minted) for child in body.values() if isinstance(child, (dict, list)))
+    if isinstance(body, list):
+        if _has_ids(body) and _monotonic([minted[i["id"]][1] for i in body if i["id"] in minted], descending=True):
+            return True
+        return any(promises_order(child, minted) for child in body if isinstance(child, (dict, list)))
+    return False
+
+
 def _list_views(recorded: list[Any], actual: list[Any], parts: list[Any], ctx: _Context) -> tuple[Any, Any]:
     """Items matched by id, each pair compared; the list's order and membership judged as a whole."""
     by_id = {item["id"]: item for item in actual}
@@ -237,7 +250,10 @@ def _list_finding(recorded: list[str], actual: list[str], parts: list[Any], ctx:
     extra = [i for i in actual if i not in recorded_set]
     recorded_order = [minted[i][1] for i in recorded if i in minted]
     actual_order = [minted[i][1] for i in actual if i in minted]
-    if _monotonic(recorded_order, descending=True) and _monotonic(actual_order, descending=False):
+    promised = _monotonic(recorded_order, descending=True)
+    if promised:
+        ctx.judged.add("list.order")  # the recording shows the documented order: most recent first
+    if promised and _monotonic(actual_order, descending=False):
         return Finding("list.order", path, f"{path}: oldest first where the API promises the most recent first "
                        f"(got {names_of(actual, minted)}; expected {names_of(recorded, minted)})",
                        "most recent first", "oldest first")
@@ -311,14 +327,16 @@ def compare_bodies(
     is_error: bool = False,
     set_fields: Mapping[str, frozenset[str]] | None = None,
     minted: Minted | None = None,
+    judged: set[str] | None = None,
 ) -> list[Finding]:
     """Findings from comparing a recorded body (ids already substituted) with the actual one.
 
     ``set_fields`` maps a card id to the fields (``exp_month``…) requests of the
     cassette set on that card, which are then compared exactly; ``minted`` names
-    the items of lists by when the cassette minted them.
+    the items of lists by when the cassette minted them; ``judged`` gets the
+    documented rules the comparison judged (``list.order``).
     """
-    ctx = _Context(rules, set_fields or {}, minted=minted or {})
+    ctx = _Context(rules, set_fields or {}, minted=minted or {}, judged=judged if judged is not None else set())
     if is_error and isinstance(recorded, dict):
         view_r, view_a = _error_views(recorded, actual, ctx)
     else:

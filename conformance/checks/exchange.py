@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.cassette.model import Interaction
-from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules
-from conformance.checks.invariants import InvariantState
+from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules, promises_order
+from conformance.checks.invariants import InvariantState, check_response
 from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.paths import locate
 from conformance.routes import match_route
-from conformance.rules import Severity
+from conformance.rules import CONTRACT_RULES, Severity
 
 __all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks"]
 
@@ -55,6 +55,28 @@ class CheckState:
     set_fields: dict[str, frozenset[str]] = field(default_factory=dict)
     # card id (as sent) -> every parameter an update request of the cassette set on it (name, metadata…)
     requested: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the documented rules as the recording itself meets them: what the suite covers, whatever the target does
+    recorded: InvariantState = field(default_factory=InvariantState)
+
+    def covered(self, interaction: Interaction) -> list[str]:
+        """The documented rules the recorded exchange judges: a rule the target's exchange then leaves unjudged
+        is *not judged* there (a missing route, an unminted id), never *not covered*."""
+        request, response = interaction.request, interaction.response
+        body = response.json()
+        rules = self.recorded.judged
+        if body is not None:
+            self.recorded.minted = self.minted
+            query = request.query if isinstance(request.query, dict) else {}
+            check_response(interaction.endpoint, request.method, request.path, query, response.status, body,
+                           self.recorded)
+            if response.status < 300 and promises_order(body, self.minted):
+                rules.add("list.order")
+        if self.contract is not None and self.contract.operation(request.method, request.path) is not None:
+            rules.update(CONTRACT_RULES)
+        covered = sorted(rules)
+        rules.clear()
+        self.recorded.not_judged.clear()
+        return covered
 
     @property
     def minted(self) -> dict[str, tuple[str, int]]:

@@ -73,6 +73,9 @@ class InvariantState:
     pending_default: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     # documented rules an exchange could not judge, and why: drained by the replay after each exchange
     not_judged: list[tuple[str, str]] = field(default_factory=list)
+    # documented rules an exchange did judge (their precondition held), found broken or not: drained alike; a
+    # rule never judged is "not covered", never "holds"
+    judged: set[str] = field(default_factory=set)
 
 
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
@@ -241,8 +244,10 @@ def check_response(
     route = match_route(method, path)
     card_id = route.params.get("card") if route else None
     if status >= 400:
+        state.judged.add("invariant.error")
         findings.extend(check_error(body))
     if method == "GET" and card_id in state.deleted_cards:
+        state.judged.add("invariant.deleted_card")
         code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
         if status != 404 or code != "resource_missing":
             findings.append(Finding("invariant.deleted_card", "", f"retrieving deleted card {card_id} must answer 404 "
@@ -253,6 +258,7 @@ def check_response(
         return findings
     customer_id = route.params.get("customer") if route else None
     if method == "DELETE" and card_id and id_prefix(card_id) == "card":
+        state.judged.add("invariant.deleted")
         findings.extend(check_delete(body, card_id, state.minted))
         state.deleted_cards.add(card_id)
         if customer_id is not None:
@@ -264,10 +270,12 @@ def check_response(
         if state.defaults.get(customer_id) is None:
             state.defaults[customer_id] = body["id"]  # the first source attached becomes the default
     if route is not None and route.name in ("cards.list", "sources.list"):
+        state.judged.add("invariant.list")
         findings.extend(check_list(body, path, query, state))
     # A token's card belongs to no customer yet: Stripe's own token fixture has no `customer` on it.
     absent = frozenset({"customer"}) if isinstance(body, dict) and body.get("object") == "token" else frozenset()
     for card, parts in _cards(body, []):
+        state.judged.add("invariant.card")
         findings.extend(check_card(card, parts, absent))
     if isinstance(body, dict) and body.get("object") == "customer":
         findings.extend(check_default_source(body, state))
@@ -307,6 +315,10 @@ def check_default_source(body: dict[str, Any], state: InvariantState) -> list[Fi
         state.cards[customer] = [default] if isinstance(default, str) else []
         state.defaults[customer] = default if isinstance(default, str) else None
     pending = state.pending_default.pop(customer, None)
+    # one card left because the target never attached another: "the most recently added" was not judged
+    partial = pending is not None and pending[1] == 1 and bool(state.unattached)
+    if (pending is not None or state.deleted_cards) and not partial:
+        state.judged.add("invariant.default_source")
     if pending is not None and default != pending[0]:
         expected, left = pending
         minted = state.minted

@@ -159,6 +159,7 @@ def _against_the_reference(path: Path, interaction: Interaction, state: Invarian
                                           body, state)
                 if f.severity == Severity.FAILURE and not ignored.ignores(f.rule, f.path) and f.path not in judged]
     state.not_judged.clear()
+    state.judged.clear()
     return [Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): the recording "
                                             f"contradicts the API reference: [{f.rule}] {f.message}", warning=not strict)
             for f in findings]

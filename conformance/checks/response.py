@@ -11,6 +11,7 @@ from conformance.checks.invariants import check_response
 from conformance.contract import expanded_paths
 from conformance.findings import Finding
 from conformance.routes import match_route
+from conformance.rules import CONTRACT_RULES
 from conformance.text import snippet
 
 __all__ = ["documented_invariants", "contract_conforms", "route_exists", "status_matches", "body_is_json", "body_matches_recording",
@@ -33,6 +34,8 @@ def contract_conforms(exchange: Exchange, state: CheckState) -> list[Finding]:
     if state.contract is None or route_is_missing(exchange):
         return []
     request = exchange.interaction.request
+    if state.contract.operation(request.method, exchange.path) is not None:
+        state.invariants.judged.update(CONTRACT_RULES)
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
     return state.contract.validate(request.method, exchange.path, exchange.status, exchange.body,
                                    expanded_paths(exchange.query, body), strict=state.rules.strict)
@@ -145,7 +148,7 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
             if expected_text == json.dumps(actual, ensure_ascii=False):
                 return []
         findings = compare_bodies(expected, actual, state.rules, is_error=exchange.recorded_status >= 400,
-                                  set_fields=state.set_fields, minted=state.minted)
+                                  set_fields=state.set_fields, minted=state.minted, judged=state.invariants.judged)
         _name_unapplied_parameters(exchange, state, findings)
     if findings and state.contract is not None and state.contract.documents_body(
             exchange.interaction.request.method, exchange.path, exchange.status):

@@ -177,6 +177,7 @@ class _Replay:
             recorded.status,
         )
         self._name_minted(interaction)
+        result.covers = self.checks.covered(interaction)
         needed = self._unbound_in_request(interaction)
         sent = self.request(interaction)
         self.checks.request_sent(interaction, sent.path)
@@ -199,6 +200,9 @@ class _Replay:
         if self.checks.invariants.not_judged:
             result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
             self.checks.invariants.not_judged.clear()
+        if self.checks.invariants.judged:
+            result.judged = sorted(self.checks.invariants.judged)
+            self.checks.invariants.judged.clear()
         self._attribute(interaction, result, needed, sent.path)
         if result.findings and self.options.keep_bodies:
             redactor = self.options.redactor

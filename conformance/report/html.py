@@ -25,7 +25,7 @@ from conformance.report.common import value
 from conformance.rules import Outcome, Severity
 from conformance.text import printable, shorten
 
-__all__ = ["render", "write_html"]
+__all__ = ["render", "write_html", "anchor_of"]
 
 _VALUE_LIMIT = 300
 _ENVIRONMENT = jinja2.Environment(
@@ -71,7 +71,7 @@ def _highlighted(data: Any, paths: set[str]) -> Markup:
     return Markup("").join(out)
 
 
-def _anchor(cassette: str, index: int) -> str:
+def anchor_of(cassette: str, index: int) -> str:
     """An interaction's element id: a cause links to each interaction it explains."""
     return "i-" + "".join(c if c.isalnum() else "-" for c in Path(cassette).stem) + f"-{index}"
 
@@ -96,7 +96,7 @@ def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any
     sides = bool(findings) and (interaction.recorded_body is not None or interaction.actual_body is not None)
     return {
         "outcome": str(interaction.outcome), "cassette": Path(cassette).name, "index": interaction.index,
-        "anchor": _anchor(cassette, interaction.index), "blocked_id": interaction.blocked_id,
+        "anchor": anchor_of(cassette, interaction.index), "blocked_id": interaction.blocked_id,
         "not_judged": interaction.not_judged,
         "endpoint": interaction.endpoint, "method": interaction.method, "path": interaction.path, "status": status,
         "findings": findings, "sides": sides,
@@ -124,10 +124,10 @@ def render(result: RunResult) -> str:
         causes=[{"endpoints": ", ".join(c.endpoints), "rule": c.rule, "message": c.message, "count": c.count,
                  "cassettes": c.cassettes, "blocked": c.blocked, "symptoms": c.symptoms,
                  "failure": c.severity == Severity.FAILURE,
-                 "links": [(_anchor(cassette, index), f"{Path(cassette).stem} #{index}")
+                 "links": [(anchor_of(cassette, index), f"{Path(cassette).stem} #{index}")
                            for cassette, index in c.interactions[:_LINKS]], "more": max(0, c.count - _LINKS)}
                 for c in root_causes(result)],
-        not_judged=[(_anchor(c.path, i.index), f"{Path(c.path).stem} #{i.index}", rule, why)
+        not_judged=[(anchor_of(c.path, i.index), f"{Path(c.path).stem} #{i.index}", rule, why)
                     for c, i in result.interactions() for rule, why in i.not_judged],
         errors=[c.error for c in result.input_errors]
         + (["interrupted: the run was stopped early; this is what ran so far"] if result.interrupted_by else []),

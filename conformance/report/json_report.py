@@ -37,6 +37,10 @@ def _interaction(result: InteractionResult) -> dict[str, Any]:
     }
     if result.not_judged:
         data["not_judged"] = [{"rule": rule, "reason": why} for rule, why in result.not_judged]
+    if result.judged:
+        data["judged"] = result.judged
+    if result.covers:
+        data["covers"] = result.covers
     if result.findings and result.recorded_body is not None:
         data["recorded_body"] = result.recorded_body
     if result.findings and result.actual_body is not None:

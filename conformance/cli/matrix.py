@@ -1,0 +1,167 @@
+"""``conformance matrix``: one suite, several targets, one table of behaviours × targets."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from pathlib import Path
+
+import click
+
+from conformance.atomic import check_writable
+from conformance.cli.main import _OPENAPI_HELP, InputError, _cassettes, _contract, _interactions_to_check, _interruptible, main
+from conformance.errors import refuse_live_key
+
+_TOKEN_MODES = ("magic", "create")
+
+
+def _named(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` pairs of a repeatable option."""
+    pairs = []
+    for text in values:
+        name, equals, value = text.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise click.UsageError(f"{option} {text!r}: expected NAME=VALUE, such as {example}")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
+    """--tokens MODE for every target, --tokens NAME=MODE for one (whatever the order)."""
+    default, chosen = "magic", {}
+    for text in values:
+        name, equals, mode = text.rpartition("=")
+        if mode not in _TOKEN_MODES:
+            raise click.UsageError(f"--tokens {text!r}: expected magic, create, or NAME=magic|create")
+        if not equals:
+            default = mode
+        elif name not in names:
+            raise click.UsageError(f"--tokens {text!r}: no target named {name!r} (targets: {', '.join(names)})")
+        else:
+            chosen[name] = mode
+    return {name: chosen.get(name, default) for name in names}
+
+
+@main.command("matrix")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", "targets", multiple=True, metavar="NAME=URL",
+              help="A target under its column name, e.g. localstripe=http://127.0.0.1:8420 (repeatable).")
+@click.option("--target-cmd", "target_cmds", multiple=True, metavar="NAME=CMD",
+              help="A target started with this command ({port} becomes a free port) and stopped afterwards "
+                   "(repeatable).")
+@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Known limitations per target (YAML; docs/matrix-format.md): what they break is shown as known, "
+                   "not failing (repeatable).")
+@click.option("--api-key", envvar="STRIPE_API_KEY", default="sk_test_card_conformance", show_default=True,
+              help="API key sent to every target (also from STRIPE_API_KEY).")
+@click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
+@click.option("--tokens", "tokens", multiple=True, metavar="[NAME=]MODE",
+              help="magic (default) or create, for every target, or NAME=create for one (targets that do not know "
+                   "Stripe's magic test tokens, such as localstripe); repeatable.")
+@click.option("--strict", is_flag=True, help="Keys not in the recording (or the contract) are failures, not warnings.")
+@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=_OPENAPI_HELP)
+@click.option("--ignore", "ignore", multiple=True, metavar="PATH", help="As for run: do not compare this path or rule.")
+@click.option("--exact", "exact", multiple=True, metavar="PATH", help="As for run: compare this path exactly.")
+@click.option("--stripe-version", metavar="VERSION", help="Send this Stripe-Version instead of the recorded one.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--start-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds a --target-cmd target has to start listening.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Targets replayed at once (and, beyond one per target, cassettes of each at once).")
+@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the matrix as JSON (what `compare` reads) here.")
+@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path), help="Write it as Markdown here.")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write it as one self-contained HTML page here.")
+@click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each target's full reports into DIR/NAME/ (report.json, junit.xml, report.html, "
+                   "summary.md); the matrix links each problem to its interaction there.")
+@click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Trust this CA certificate (PEM) for https:// targets.")
+@click.option("--insecure", is_flag=True, help="Do not verify https:// targets' certificates.")
+def matrix_command(
+    paths: tuple[Path, ...], targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
+    api_key: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
+    ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
+    start_timeout: float, workers: int, json_report: Path | None, markdown_report: Path | None,
+    html_report: Path | None, reports_dir: Path | None, cacert: Path | None, insecure: bool,
+) -> None:
+    """Replay the suite against several targets and judge each documented behaviour and route per target:
+    holds, broken (its problems), known (its profile), not judged (why) or not covered.
+
+        conformance matrix cassettes/ --target-cmd "localstripe=python -m conformance.suite.localstripe_target
+        --port {port}" --target mine=http://127.0.0.1:8420 --tokens localstripe=create --html-report m.html
+
+    Exit code 0: no behaviour broken but as the profiles expect; 1: a behaviour broken; 2: usage or input error.
+    """
+    from rich.console import Console
+
+    from conformance.checks import CompareRules
+    from conformance.redaction import Redactor
+    from conformance.replay import ReplayOptions
+    from conformance.replay.targets import Target, run_targets, started_targets
+    from conformance.report import WRITERS
+    from conformance.report.matrix import build_matrix, matrix_exit_code, write_matrix_json
+    from conformance.report.matrix_views import print_matrix, write_matrix_html, write_matrix_markdown
+    from conformance.report.profile import read_profiles
+    from conformance.report.terminal import progress
+
+    chosen = [Target(name, url=url) for name, url in _named(targets, "--target", "localstripe=http://127.0.0.1:8420")]
+    chosen += [Target(name, command=cmd) for name, cmd in _named(target_cmds, "--target-cmd",
+                                                                  "mine=\"./server --port {port}\"")]
+    if not chosen:
+        raise click.UsageError("give the targets: --target NAME=URL or --target-cmd NAME=CMD, repeatable")
+    names = [t.name for t in chosen]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"target name {', '.join(twice)} given twice: each column needs a name of its own")
+    if cacert and insecure:
+        raise click.UsageError("give --cacert FILE or --insecure, not both")
+    refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
+    modes = _token_modes(tokens, names)
+    known = read_profiles(profiles)
+    for name, profile in known.items():
+        if name not in names:
+            raise InputError(f"{profile.place}: the profile names target {name!r}, which is not one of the targets "
+                             f"({', '.join(names)}); name it as --target or --target-cmd does")
+    outputs = [(path, writer) for path, writer in ((json_report, write_matrix_json), (markdown_report, write_matrix_markdown),
+                                                   (html_report, write_matrix_html)) if path]
+    for path, _ in outputs:
+        check_writable(path)
+    if reports_dir is not None:
+        for name in names:
+            check_writable(reports_dir / name / "report.json")
+    cassettes = _cassettes(paths)
+    total = _interactions_to_check(cassettes, paths, "replay")
+    contract = _contract(openapi)
+    base = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
+                         redactor=Redactor(), contract=contract, stripe_version=stripe_version)
+    options = {name: dataclasses.replace(base, tokens=modes[name]) for name in names}
+    console = Console(highlight=False, soft_wrap=True)
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        urls = stack.enter_context(started_targets(chosen, start_timeout))
+        advance = stack.enter_context(progress(console, total * len(chosen)))
+        stop, signals = stack.enter_context(_interruptible())
+        verify: bool | str = False if insecure else str(cacert) if cacert else True
+        results = run_targets(cassettes, urls, options, timeout=timeout, workers=workers, on_interaction=advance,
+                              verify=verify, stop=stop)
+        interrupted = signals[0] if signals else None
+    for result in results.values():
+        result.interrupted_by = interrupted
+    reports: dict[str, str] = {}
+    if reports_dir is not None:
+        for name, result in results.items():
+            for file_name, write_report, _ in WRITERS:
+                write_report(result, reports_dir / name / file_name)
+            reports[name] = str(reports_dir / name / "report.html")
+    matrix = build_matrix(results, known, [str(c) for c in cassettes], reports, time.perf_counter() - started)
+    print_matrix(console, matrix)
+    for path, writer in outputs:
+        writer(matrix, path)
+        console.print(f"Matrix: {path}")
+    if reports_dir is not None:
+        console.print(f"Each target's reports: {reports_dir}/NAME/")
+    raise SystemExit(matrix_exit_code(matrix, interrupted))

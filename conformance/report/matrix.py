@@ -1,0 +1,387 @@
+"""The compatibility matrix: per documented behaviour (a row), per target (a column), what the suite found.
+
+Rows are the rule registry's documented rules (the API reference's, then the
+contract's with ``--openapi``) and every endpoint × route of the route table
+(and any other route the suite calls). A cell is one of:
+
+- **holds** — judged, and no problem found;
+- **broken** — the problems (root causes, as a single run groups them) that
+  break it, each with its one-line cause and the interaction that shows it;
+- **known** — broken only by problems the target's profile names as known;
+- **not judged** — exercised, but its precondition never held (the reason);
+- **not covered** — no scenario of the suite exercises it.
+
+The matrix is built from the very results ``conformance run`` reports, so a
+column says what a single run says. Its JSON (``docs/matrix-format.md``) is
+what every other format and ``compare`` read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from conformance import __version__
+from conformance.atomic import atomic_write
+from conformance.errors import ReportError
+from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
+from conformance.report.causes import RootCause, root_causes
+from conformance.report.common import value
+from conformance.report.profile import Profile, known_reason
+from conformance.routes import OTHER, ROUTES, match_route
+from conformance.rules import CONTRACT_RULES, DOCUMENTED_RULES, RULES, Outcome, Severity
+from conformance.text import shorten
+
+__all__ = ["MATRIX_SCHEMA", "CellState", "MARKS", "build_matrix", "matrix_exit_code", "write_matrix_json",
+           "read_matrix", "MatrixComparison", "compare_matrices", "route_text"]
+
+MATRIX_SCHEMA = "card-conformance/matrix/1"
+_VALUE_LIMIT = 300
+_EXAMPLES = 3  # findings shown under a problem in a cell
+
+
+class CellState(StrEnum):
+    HOLDS = "holds"
+    BROKEN = "broken"
+    KNOWN = "known"
+    NOT_JUDGED = "not judged"
+    NOT_COVERED = "not covered"
+
+
+# A mark for each state that reads without colour (colour-blind safe, plain terminals, screen readers).
+MARKS: dict[str, str] = {CellState.HOLDS: "✓", CellState.BROKEN: "✗", CellState.KNOWN: "≈",
+                         CellState.NOT_JUDGED: "?", CellState.NOT_COVERED: "–"}
+
+
+def route_text(method: str, template: str) -> str:
+    """``POST /v1/customers/:customer/sources/:card``: the route as the API reference writes it."""
+    return method + " " + re.sub(r"\{(\w+)\}", r":\1", template)
+
+
+def _route_of(interaction: InteractionResult) -> tuple[str, str]:
+    """(row id, endpoint name) of an interaction's route: the route table's, the contract's operation, or the
+    method and path as recorded."""
+    path = interaction.path.split("?", 1)[0]  # as recorded, with its query
+    found = match_route(interaction.method, path)
+    if found is not None:
+        return route_text(found.route.method, found.route.template), found.name
+    if interaction.endpoint != OTHER and " " in interaction.endpoint:  # the contract's operation
+        method, template = interaction.endpoint.split(" ", 1)
+        return route_text(method, template), OTHER
+    return f"{interaction.method} {path}", OTHER
+
+
+@dataclass
+class _Column:
+    """One target's results, indexed for its cells."""
+
+    result: RunResult
+    profile: Profile | None
+    causes: list[RootCause] = field(default_factory=list)
+    numbers: dict[tuple[str, ...], int] = field(default_factory=dict)  # cause key -> its number in the column
+    places: dict[tuple[str, int], tuple[CassetteResult, InteractionResult]] = field(default_factory=dict)
+    by_route: dict[str, list[tuple[CassetteResult, InteractionResult]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.causes = root_causes(self.result)
+        self.numbers = {cause.key: n for n, cause in enumerate(self.causes, 1)}
+        for cassette, interaction in self.result.interactions():
+            self.places[(cassette.path, interaction.index)] = (cassette, interaction)
+            self.by_route.setdefault(_route_of(interaction)[0], []).append((cassette, interaction))
+
+
+def _problem(column: _Column, cause: RootCause) -> dict[str, Any]:
+    """A cause as a cell shows it: its number, one line, the interaction it was first seen in and the diff there."""
+    examples = []
+    first = cause.interactions[0] if cause.interactions else None
+    found = column.places.get(first) if first is not None else None
+    seen: set[tuple[str, str]] = set()
+    for finding in cause.examples:
+        if (finding.rule, finding.path) in seen or len(examples) == _EXAMPLES:
+            continue
+        seen.add((finding.rule, finding.path))
+        examples.append({"rule": finding.rule, "path": finding.path, "message": shorten(finding.message, _VALUE_LIMIT),
+                         "expected": None if finding.expected is MISSING else shorten(value(finding.expected), _VALUE_LIMIT),
+                         "actual": None if finding.actual is MISSING else shorten(value(finding.actual), _VALUE_LIMIT)})
+    interaction = None
+    if found is not None:
+        cassette, result = found
+        interaction = {"cassette": cassette.path, "index": result.index, "endpoint": result.endpoint,
+                       "method": result.method, "path": result.path, "status": result.status,
+                       "actual_status": result.actual_status}
+    return {"number": column.numbers[cause.key], "key": list(cause.key), "rule": cause.rule, "message": cause.message,
+            "endpoints": cause.endpoints, "count": cause.count, "blocked": cause.blocked,
+            "known": known_reason(column.profile, cause), "interaction": interaction, "findings": examples}
+
+
+def _state_of(problems: list[dict[str, Any]]) -> CellState:
+    return CellState.KNOWN if all(p["known"] for p in problems) else CellState.BROKEN
+
+
+def _cell(state: CellState, problems: Iterable[dict[str, Any]] = (), reasons: Iterable[str] = (), judged: int = 0,
+          warnings: Iterable[str] = ()) -> dict[str, Any]:
+    cell: dict[str, Any] = {"state": str(state), "judged": judged}
+    for name, items in (("problems", list(problems)), ("reasons", list(dict.fromkeys(reasons))),
+                        ("warnings", list(dict.fromkeys(warnings)))):
+        if items:
+            cell[name] = items
+    return cell
+
+
+def _label(cassette: str, index: int) -> str:
+    return f"{Path(cassette).name} #{index}"
+
+
+def _route_cell(column: _Column, row: str) -> dict[str, Any]:
+    found = column.by_route.get(row, [])
+    if not found:
+        return _cell(CellState.NOT_COVERED)
+    places = {(cassette.path, interaction.index) for cassette, interaction in found}
+    failures = [c for c in column.causes if c.severity == Severity.FAILURE and places.intersection(c.interactions)]
+    warnings = [c.line(0) for c in column.causes if c.severity != Severity.FAILURE and places.intersection(c.interactions)]
+    judged = [i for _, i in found if i.outcome != Outcome.BLOCKED]
+    if failures:
+        problems = [_problem(column, cause) for cause in failures]
+        return _cell(_state_of(problems), problems, judged=len(judged), warnings=warnings)
+    if judged:
+        return _cell(CellState.HOLDS, judged=len(judged), warnings=warnings)
+    reasons = _Reasons()
+    for cassette, interaction in found:
+        reasons.add(_explained(column, cassette.path, interaction), cassette.path, interaction.index)
+    return _cell(CellState.NOT_JUDGED, reasons=reasons.texts())
+
+
+class _Reasons:
+    """Why a behaviour was not judged: each reason once, with the interactions it stands for."""
+
+    def __init__(self) -> None:
+        self.places: dict[str, list[str]] = {}
+
+    def add(self, why: str, cassette: str, index: int) -> None:
+        self.places.setdefault(why, []).append(_label(cassette, index))
+
+    def texts(self) -> list[str]:
+        return [f"{', '.join(labels[:3])}{f' and {len(labels) - 3} more' if len(labels) > 3 else ''}: {why}"
+                for why, labels in self.places.items()]
+
+
+def _explained(column: _Column, cassette: str, interaction: InteractionResult) -> str:
+    """Why an exchange the recording judges a rule by did not judge it at the target."""
+    if interaction.outcome == Outcome.BLOCKED:
+        needs = f" (the request needs {interaction.blocked_id}, which no answer minted)" if interaction.blocked_id else ""
+        return f"blocked by #{interaction.blocked_by}{needs}"
+    causes = [c for c in column.causes if c.severity == Severity.FAILURE and (cassette, interaction.index) in c.interactions]
+    if causes:
+        cause = causes[0]
+        return f"the answer was wrong first: problem {column.numbers[cause.key]} ([{cause.rule}] {shorten(cause.message, 120)})"
+    if interaction.actual_status != interaction.status:
+        return f"answered {interaction.actual_status or 'nothing'} where the recording has {interaction.status}"
+    return "the answer did not meet the rule's precondition as the recording did"
+
+
+def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
+    failures = [c for c in column.causes if c.severity == Severity.FAILURE and c.rule == rule]
+    warnings = [c.line(0) for c in column.causes if c.severity != Severity.FAILURE and c.rule == rule]
+    clean, reasons = 0, _Reasons()
+    for cassette, interaction in column.result.interactions():
+        for r, why in interaction.not_judged:
+            if r == rule:
+                reasons.add(why, cassette.path, interaction.index)
+        if rule not in interaction.judged:
+            if rule in interaction.covers:
+                reasons.add(_explained(column, cassette.path, interaction), cassette.path, interaction.index)
+            continue
+        mine = [f for f in interaction.findings if f.rule == rule and f.severity == Severity.FAILURE and not f.accepted]
+        if not mine:
+            clean += 1
+        elif all(f.consequence_of is not None for f in mine):
+            reasons.add(f"its findings follow from #{mine[0].consequence_of}, which left an id unbound", cassette.path,
+                        interaction.index)
+        elif not failures:
+            reasons.add(_explained(column, cassette.path, interaction), cassette.path, interaction.index)
+    if failures:
+        problems = [_problem(column, cause) for cause in failures]
+        return _cell(_state_of(problems), problems, judged=clean, warnings=warnings)
+    if clean:
+        return _cell(CellState.HOLDS, reasons=reasons.texts(), judged=clean, warnings=warnings)
+    if reasons.places:
+        return _cell(CellState.NOT_JUDGED, reasons=reasons.texts())
+    return _cell(CellState.NOT_COVERED)
+
+
+def _rows(results: Iterable[RunResult]) -> list[dict[str, Any]]:
+    results = list(results)
+    rules = [*DOCUMENTED_RULES, *(CONTRACT_RULES if any(r.contract for r in results) else ())]
+    rows = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
+             "source": RULES[rule].source} for rule in rules]
+    seen: set[str] = set()
+    for route in ROUTES:
+        text = route_text(route.method, route.template)
+        if text not in seen:
+            seen.add(text)
+            role = "a card endpoint under test" if route.name.startswith("cards.") else "setup traffic"
+            rows.append({"id": text, "kind": "route", "label": f"{route.name} {text}", "endpoint": route.name,
+                         "description": role, "source": "the route table (API reference)"})
+    for result in results:
+        for _, interaction in result.interactions():
+            text, _ = _route_of(interaction)
+            if text not in seen:
+                seen.add(text)
+                rows.append({"id": text, "kind": "route", "label": text, "endpoint": interaction.endpoint,
+                             "description": f"{interaction.endpoint}, beyond the route table", "source": "the suite"})
+    return rows
+
+
+def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profile], suite: Iterable[str],
+                 reports: Mapping[str, str] | None = None, seconds: float = 0.0) -> dict[str, Any]:
+    """The matrix of the runs (target name -> its result), as its JSON document."""
+    columns = {name: _Column(result, profiles.get(name)) for name, result in results.items()}
+    rows = _rows(results.values())
+    cells: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cells[row["id"]] = {name: (_rule_cell(column, row["id"]) if row["kind"] == "rule" else
+                                   _route_cell(column, row["id"])) for name, column in columns.items()}
+    targets = []
+    for name, column in columns.items():
+        result = column.result
+        states = {str(s): sum(1 for row in rows if cells[row["id"]][name]["state"] == s) for s in CellState}
+        failures = [c for c in column.causes if c.severity == Severity.FAILURE]
+        known = [c for c in failures if known_reason(column.profile, c)]
+        # a limitation no problem shows any more: fixed, or the profile is stale — the maintainer's to say
+        said: dict[str, bool] = {}  # a preset is one limitation however many patterns it stands for
+        for limit in column.profile.limitations if column.profile else []:
+            text = f"{limit.said}: {limit.reason} ({limit.place})"
+            said[text] = said.get(text, False) or any(limit.matches(c) for c in failures)
+        unused = [text for text, used in said.items() if not used]
+        counts = result.counts()
+        targets.append({
+            "name": name, "url": result.target, "verdict": result.verdict.text, "exit_code": result.exit_code,
+            "seconds": round(result.seconds, 3), "contract": result.contract,
+            "interactions": {str(o): n for o, n in counts.items()},
+            "problems": len(failures),
+            "known_problems": len(known), "cells": states,
+            "unused_limitations": unused,
+            "input_errors": [c.error for c in result.input_errors],
+            "interrupted": result.interrupted_by is not None,
+            "report": (reports or {}).get(name),
+        })
+    return {"schema": MATRIX_SCHEMA, "tool": {"name": "card-conformance", "version": __version__},
+            "suite": list(suite), "seconds": round(seconds, 3), "targets": targets, "rows": rows, "cells": cells}
+
+
+def matrix_exit_code(matrix: dict[str, Any], interrupted_by: int | None = None) -> int:
+    """2 when a cassette could not be read, 128 + the signal when interrupted, 1 when a cell is broken (a problem
+    no profile names), else 0."""
+    if any(t["input_errors"] for t in matrix["targets"]):
+        return Verdict.INPUT_ERRORS.exit_code
+    if interrupted_by:
+        return 128 + interrupted_by
+    broken = any(cell["state"] == CellState.BROKEN for row in matrix["cells"].values() for cell in row.values())
+    return Verdict.DEVIATIONS.exit_code if broken else Verdict.CONFORMS.exit_code
+
+
+def write_matrix_json(matrix: dict[str, Any], path: Path) -> None:
+    atomic_write(path, (json.dumps(matrix, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def read_matrix(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ReportError(f"cannot read matrix {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise ReportError(f"{path}: not a JSON matrix ({error})") from None
+    if not isinstance(data, dict) or data.get("schema") != MATRIX_SCHEMA:
+        raise ReportError(f"{path}: not a card-conformance matrix (expected schema {MATRIX_SCHEMA!r})")
+    return data
+
+
+@dataclass
+class MatrixComparison:
+    """What changed between two matrices, target by target: (target, row label, detail) each."""
+
+    regressions: list[tuple[str, str, str]] = field(default_factory=list)  # newly broken, or broken in a new way
+    fixes: list[tuple[str, str, str]] = field(default_factory=list)  # was broken or known, holds now
+    newly_covered: list[tuple[str, str, str]] = field(default_factory=list)
+    newly_known: list[tuple[str, str, str]] = field(default_factory=list)  # breaks now, as the profile expects
+    lost: list[tuple[str, str, str]] = field(default_factory=list)  # held, now not judged or not covered
+    targets_added: list[str] = field(default_factory=list)
+    targets_gone: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        return [("newly broken", self.regressions), ("fixed", self.fixes), ("newly covered", self.newly_covered),
+                ("newly known", self.newly_known), ("no longer judged", self.lost)]
+
+    def to_json(self) -> dict[str, Any]:
+        def entries(items: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+            return [{"target": target, "row": row, "detail": detail} for target, row, detail in items]
+
+        return {"schema": "card-conformance/matrix-comparison/1", "regressions": entries(self.regressions),
+                "fixes": entries(self.fixes), "newly_covered": entries(self.newly_covered),
+                "newly_known": entries(self.newly_known), "no_longer_judged": entries(self.lost),
+                "targets_added": self.targets_added, "targets_gone": self.targets_gone}
+
+    def markdown(self) -> str:
+        from conformance.report.common import md_cell, md_text
+
+        lines = [f"**{len(self.regressions)} newly broken**, {len(self.fixes)} fixed, {len(self.newly_covered)} "
+                 f"newly covered, {len(self.newly_known)} newly known, {len(self.lost)} no longer judged", ""]
+        for title, items in self.sections():
+            if items:
+                lines += [f"### {title.capitalize()}", "", "| target | behaviour | what |", "| --- | --- | --- |"]
+                lines += [f"| {md_cell(md_text(t))} | {md_cell(md_text(r))} | {md_cell(md_text(d))} |" for t, r, d in items]
+                lines.append("")
+        for title, names in (("Targets added", self.targets_added), ("Targets gone", self.targets_gone)):
+            if names:
+                lines += [f"{title}: " + ", ".join(md_text(n) for n in names), ""]
+        return "\n".join(lines)
+
+
+def _problem_line(problem: dict[str, Any]) -> str:
+    return f"[{problem['rule']}] {problem['message']}"
+
+
+def compare_matrices(old: dict[str, Any], new: dict[str, Any]) -> MatrixComparison:
+    """Per target in both: newly broken cells (and cells broken by a new problem), fixed ones, newly covered ones.
+    A problem's identity is its cause key: minted ids and counts never make a problem new."""
+    comparison = MatrixComparison()
+    old_names = [t["name"] for t in old["targets"]]
+    new_names = [t["name"] for t in new["targets"]]
+    comparison.targets_added = [n for n in new_names if n not in old_names]
+    comparison.targets_gone = [n for n in old_names if n not in new_names]
+    labels = {row["id"]: row["label"] for row in [*old["rows"], *new["rows"]]}
+    for name in (n for n in new_names if n in old_names):
+        for row_id, row_cells in new["cells"].items():
+            now = row_cells.get(name)
+            before = old["cells"].get(row_id, {}).get(name, {"state": CellState.NOT_COVERED})
+            if now is None:
+                continue
+            label, state, was = labels[row_id], now["state"], before["state"]
+            old_keys = {tuple(p["key"]) for p in before.get("problems", [])}
+            if state == CellState.BROKEN:
+                fresh = [p for p in now.get("problems", []) if not p["known"] and tuple(p["key"]) not in old_keys]
+                if was != CellState.BROKEN or fresh:
+                    shown = fresh or [p for p in now["problems"] if not p["known"]]
+                    comparison.regressions.append((name, label, f"{was} → broken: " + "; ".join(
+                        _problem_line(p) for p in shown[:3])))
+            elif state == CellState.KNOWN and was not in (CellState.KNOWN, CellState.BROKEN):
+                comparison.newly_known.append((name, label, f"{was} → known: " + "; ".join(
+                    str(p["known"]) for p in now.get("problems", [])[:2])))
+            if state == CellState.HOLDS and was in (CellState.BROKEN, CellState.KNOWN):
+                comparison.fixes.append((name, label, f"{was} → holds: " + "; ".join(
+                    _problem_line(p) for p in before.get("problems", [])[:3])))
+            if was == CellState.NOT_COVERED and state != CellState.NOT_COVERED:
+                comparison.newly_covered.append((name, label, f"not covered → {state}"))
+            if was == CellState.HOLDS and state in (CellState.NOT_JUDGED, CellState.NOT_COVERED):
+                comparison.lost.append((name, label, f"holds → {state}" + (
+                    f": {now['reasons'][0]}" if now.get("reasons") else "")))
+    return comparison

@@ -1,0 +1,206 @@
+"""The matrix for people: the terminal table, Markdown (a README, a pull-request comment) and one HTML page.
+
+Every view reads the matrix's JSON document (``conformance.report.matrix``), so
+they cannot tell different stories. A cell shows its state's mark — readable
+without colour — and, when broken, the numbers of the problems that break it;
+each target's problems follow, numbered, each with its one-line cause and the
+interaction to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from rich.console import Console
+from rich.table import Table
+
+from conformance.atomic import atomic_write
+from conformance.report.common import md_cell, md_code, md_text
+from conformance.report.html import anchor_of
+from conformance.report.matrix import MARKS, CellState
+from conformance.report.terminal import escape
+from conformance.text import printable, shorten
+
+__all__ = ["print_matrix", "matrix_markdown", "write_matrix_markdown", "render_matrix_html", "write_matrix_html"]
+
+_STYLE = {CellState.HOLDS: "green", CellState.BROKEN: "bold red", CellState.KNOWN: "yellow",
+          CellState.NOT_JUDGED: "cyan", CellState.NOT_COVERED: "dim"}
+_MESSAGE = 200
+LEGEND = "✓ holds · ✗ broken (the problems' numbers) · ≈ known (the target's profile) · ? not judged · – not covered"
+
+
+def _cell_text(cell: dict[str, Any]) -> str:
+    state = cell["state"]
+    numbers = ", ".join(str(p["number"]) for p in cell.get("problems", []) if state != CellState.BROKEN or not p["known"])
+    return f"{MARKS[state]} {numbers}" if numbers else f"{MARKS[state]} {state}"
+
+
+def _problems(matrix: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A target's problems, each once, by number."""
+    found: dict[int, dict[str, Any]] = {}
+    for row in matrix["cells"].values():
+        for problem in row[name].get("problems", []):
+            found.setdefault(problem["number"], problem)
+    return [found[n] for n in sorted(found)]
+
+
+def _not_judged(matrix: dict[str, Any], name: str) -> list[tuple[str, str]]:
+    labels = {row["id"]: row["label"] for row in matrix["rows"]}
+    return [(labels[row_id], row[name]["reasons"][0]) for row_id, row in matrix["cells"].items()
+            if row[name]["state"] == CellState.NOT_JUDGED]
+
+
+def _where(problem: dict[str, Any]) -> str:
+    found = problem.get("interaction")
+    return f"{Path(found['cassette']).name} #{found['index']}" if found else ""
+
+
+def _counts(target: dict[str, Any]) -> str:
+    cells = target["cells"]
+    return ", ".join(f"{cells[str(s)]} {s}" for s in CellState)
+
+
+def _verdict(matrix: dict[str, Any], target: dict[str, Any]) -> str:
+    broken = target["cells"][str(CellState.BROKEN)]
+    if target["input_errors"]:
+        return "input errors"
+    return f"{broken} broken" if broken else "no broken behaviour" + (" (known ones aside)"
+                                                                       if target["known_problems"] else "")
+
+
+def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] | None = None) -> None:
+    """The table, then each target's problems (numbered as the cells name them) and what was not judged."""
+    names = [t["name"] for t in matrix["targets"]]
+    table = Table(title=f"Compatibility matrix: {len(matrix['suite'])} cassettes, {len(names)} targets",
+                  title_justify="left")
+    table.add_column("behaviour", overflow="fold", min_width=24, ratio=3)
+    for name in names:
+        table.add_column(escape(name), overflow="fold", ratio=1)
+    kind = None
+    for row in matrix["rows"]:
+        if row["kind"] != kind:
+            kind = row["kind"]
+            table.add_row(f"[bold]{'documented rules' if kind == 'rule' else 'endpoints × routes'}[/bold]",
+                          *[""] * len(names))
+        cells = matrix["cells"][row["id"]]
+        table.add_row(escape(row["label"]), *[f"[{_STYLE[CellState(cells[n]['state'])]}]{_cell_text(cells[n])}[/]"
+                                                  for n in names])
+    console.print(table)
+    console.print(LEGEND, highlight=False)
+    for target in matrix["targets"]:
+        name = target["name"]
+        console.print(f"[bold]{escape(name)}[/bold] ({escape(target['url'])}): {_verdict(matrix, target)} — "
+                      f"{_counts(target)}; {target['problems']} problems"
+                      + (f" ({target['known_problems']} known)" if target["known_problems"] else ""), highlight=False)
+        for error in target["input_errors"]:
+            console.print(f"  [red]{escape(error)}[/red]")
+        for problem in _problems(matrix, name):
+            known = f" [yellow](known: {escape(problem['known'])})[/yellow]" if problem["known"] else ""
+            mark = "≈" if problem["known"] else "[red]✗[/red]"
+            console.print(f"  {mark} {problem['number']}. {escape(', '.join(problem['endpoints'][:4]))} — "
+                          f"{escape('[' + problem['rule'] + ']')} {escape(shorten(problem['message'], _MESSAGE))} — "
+                          f"first: {escape(_where(problem))}{known}", highlight=False)
+        for label, reason in _not_judged(matrix, name):
+            console.print(f"  ? {printable(label)}: not judged: {printable(shorten(reason, _MESSAGE))}", highlight=False,
+                          markup=False)
+        for limitation in target["unused_limitations"]:
+            console.print(f"  [yellow]! the profile's limitation no problem shows (fixed, or a stale profile): "
+                          f"{escape(limitation)}[/yellow]", highlight=False)
+    for path in written or []:
+        console.print(f"Matrix: {path}", highlight=False)
+
+
+def matrix_markdown(matrix: dict[str, Any]) -> str:
+    names = [t["name"] for t in matrix["targets"]]
+    lines = [f"### Compatibility matrix: {len(matrix['suite'])} cassettes, {len(names)} targets", "",
+             "| behaviour | " + " | ".join(md_cell(md_text(n)) for n in names) + " |",
+             "| --- |" + " :---: |" * len(names)]
+    kind = None
+    for row in matrix["rows"]:
+        if row["kind"] != kind:
+            kind = row["kind"]
+            lines.append(f"| **{'documented rules' if kind == 'rule' else 'endpoints × routes'}** |" + " |" * len(names))
+        cells = matrix["cells"][row["id"]]
+        lines.append(f"| {md_cell(md_code(row['label']))} | "
+                     + " | ".join(md_cell(md_text(_cell_text(cells[n]))) for n in names) + " |")
+    lines += ["", md_text(LEGEND), ""]
+    for target in matrix["targets"]:
+        name = target["name"]
+        lines += [f"#### {md_text(name)}: {_verdict(matrix, target)}", "",
+                  f"{md_code(target['url'])}: {_counts(target)}; {target['problems']} problems"
+                  + (f" ({target['known_problems']} known)" if target["known_problems"] else "") + ".", ""]
+        lines += [f"- ⚠️ {md_code(error)}" for error in target["input_errors"]]
+        for problem in _problems(matrix, name):
+            known = f" — *known: {md_text(problem['known'])}*" if problem["known"] else ""
+            lines.append(f"{problem['number']}. {'≈' if problem['known'] else '✗'} "
+                         f"{', '.join(md_code(e) for e in problem['endpoints'][:4])} — {md_code(problem['rule'])} "
+                         f"{md_text(shorten(problem['message'], _MESSAGE))} (first: {md_code(_where(problem))}){known}")
+        notes = _not_judged(matrix, name)
+        if notes:
+            lines += ["", "<details><summary>Not judged</summary>", ""]
+            lines += [f"- {md_code(label)}: {md_text(reason)}" for label, reason in notes]
+            lines += ["", "</details>"]
+        for limitation in target["unused_limitations"]:
+            lines.append(f"- ⚠️ the profile's limitation no problem shows (fixed, or a stale profile): "
+                         f"{md_text(limitation)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_matrix_markdown(matrix: dict[str, Any], path: Path) -> None:
+    atomic_write(path, matrix_markdown(matrix).encode("utf-8"))
+
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("conformance.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value,
+)
+
+
+def _relative(report: str, page: Path) -> str:
+    return Path(os.path.relpath(Path(report).resolve(), page.resolve().parent)).as_posix()
+
+
+def _link(report: str | None, page: Path, problem: dict[str, Any]) -> str | None:
+    """The interaction in the target's own HTML report, relative to the matrix page."""
+    found = problem.get("interaction")
+    if not report or not found:
+        return None
+    return f"{_relative(report, page)}#{anchor_of(found['cassette'], found['index'])}"
+
+
+def render_matrix_html(matrix: dict[str, Any], page: Path) -> str:
+    """The page as written at ``page`` (links to each target's report are relative to it)."""
+    reports = {t["name"]: t.get("report") for t in matrix["targets"]}
+    targets = [{**t, "report_link": _relative(t["report"], page) if t.get("report") else None}
+               for t in matrix["targets"]]
+    rows: list[dict[str, Any]] = []
+    kind = None
+    for row in matrix["rows"]:
+        if row["kind"] != kind:
+            kind = row["kind"]
+            rows.append({"group": "documented rules" if kind == "rule" else "endpoints × routes"})
+        cells = []
+        for target in targets:
+            cell = matrix["cells"][row["id"]][target["name"]]
+            problems = [{**p, "where": _where(p), "link": _link(reports[target["name"]], page, p)}
+                        for p in cell.get("problems", [])]
+            cells.append({"reasons": [], "warnings": [], **cell, "mark": MARKS[cell["state"]],
+                          "cls": cell["state"].replace(" ", "-"), "problems": problems, "text": _cell_text(cell)})
+        rows.append({"row": row, "cells": cells})
+    return _ENVIRONMENT.get_template("matrix.html.j2").render(
+        matrix=matrix, targets=targets, rows=rows, legend=LEGEND, marks=MARKS,
+        verdicts={t["name"]: _verdict(matrix, t) for t in targets}, counts={t["name"]: _counts(t) for t in targets},
+        problems={t["name"]: [{**p, "where": _where(p), "link": _link(reports[t["name"]], page, p)}
+                              for p in _problems(matrix, t["name"])] for t in targets},
+    )
+
+
+def write_matrix_html(matrix: dict[str, Any], path: Path) -> None:
+    atomic_write(path, render_matrix_html(matrix, path).encode("utf-8"))
