@@ -97,7 +97,7 @@ class _Column:
 
 def _problem(column: _Column, cause: RootCause) -> dict[str, Any]:
     """A cause as a cell shows it: its number, one line, the interaction it was first seen in and the diff there."""
-    examples = []
+    examples: list[dict[str, Any]] = []
     first = cause.interactions[0] if cause.interactions else None
     found = column.places.get(first) if first is not None else None
     seen: set[tuple[str, str]] = set()
