@@ -34,7 +34,7 @@ from conformance.findings import MISSING, Finding
 from conformance.ids import id_prefix
 from conformance.paths import display_path, parse_path, path_pattern, value_at
 from conformance.rules import RULES, Severity
-from conformance.text import json_type
+from conformance.text import json_type, value_text
 
 __all__ = ["CompareRules", "compare_bodies", "FORMAT_KEYS", "SET_BY_REQUEST_KEYS"]
 
@@ -378,33 +378,43 @@ def _classify(
         return Finding("list.length", list_path, f"expected {len(want)} items, got {len(have)}", len(want), len(have))
     if change == "dictionary_item_removed":
         if in_user_data:
-            return Finding("value", path, f"{path}: expected {expected!r}, the key is missing", expected, MISSING)
-        return Finding("keys.missing", path, f"{path} is missing (recorded: {expected!r})", expected, MISSING)
+            return Finding("value", path, f"{path}: expected {_json(expected)}, the key is missing", expected, MISSING)
+        return Finding("keys.missing", path, f"{path} is missing (recorded: {_json(expected)})", expected, MISSING)
     if change == "dictionary_item_added":
         if in_user_data:
-            return Finding("value", path, f"{path}: unexpected key with {got!r}", MISSING, got)
+            return Finding("value", path, f"{path}: unexpected key with {_json(got)}", MISSING, got)
         severity = Severity.FAILURE if rules.strict else Severity.WARNING
         return Finding("keys.extra", path, f"{path} is not in the recording", MISSING, got, severity)
     if change == "type_changes":
-        return Finding("type", path, f"{path}: expected {_type_name_of(expected)}, got {_type_name_of(got)} ({got!r})",
+        return Finding("type", path, f"{path}: expected {_type_name_of(expected)}, got {_type_name_of(got)}{_example(got)}",
                        expected, got)
     if change == "values_changed":
         t1, t2 = level.t1, level.t2
         if isinstance(t1, str) and isinstance(t2, str) and t1.startswith(_SHAPE) and t2.startswith(_SHAPE):
             if _type_name_of(expected) != _type_name_of(got):
-                return Finding("type", path, f"{path}: expected {_type_name_of(expected)}, got {_type_name_of(got)} ({got!r})",
+                return Finding("type", path, f"{path}: expected {_type_name_of(expected)}, got {_type_name_of(got)}{_example(got)}",
                                expected, got)
-            return Finding("format", path, f"{path}: expected a value shaped like {expected!r}, got {got!r}",
+            return Finding("format", path, f"{path}: expected a value shaped like {_json(expected)}, got {_json(got)}",
                            expected, got)
         if parts and parts[-1] == "object" and not in_user_data:
-            return Finding("object", path, f"object: expected {expected!r}, got {got!r}", expected, got)
+            return Finding("object", path, f"object: expected {_json(expected)}, got {_json(got)}", expected, got)
         prefix = id_prefix(expected)
         if prefix is not None:
             if id_prefix(got) != prefix:
-                return Finding("id.prefix", path, f"{path}: expected a {prefix}_ id, got {got!r}", expected, got)
+                return Finding("id.prefix", path, f"{path}: expected a {prefix}_ id, got {_json(got)}", expected, got)
             return Finding("id.binding", path, f"{path}: expected {expected} (the bound id), got {got}", expected, got)
-        return Finding("value", path, f"{path}: expected {expected!r}, got {got!r}", expected, got)
+        return Finding("value", path, f"{path}: expected {_json(expected)}, got {_json(got)}", expected, got)
     return Finding("value", path, f"{path}: {change.replace('_', ' ')}", expected, got)
+
+
+def _json(value: Any) -> str:
+    """A value in a message as JSON says it (``false``, ``null``, ``"12"``), never a Python repr."""
+    return value_text(value, MISSING)
+
+
+def _example(value: Any) -> str:
+    """The value after its type's name, where it says more than the name (``string ("12")``, not ``null (null)``)."""
+    return "" if value is None or value is MISSING or isinstance(value, bool) else f" ({_json(value)})"
 
 
 def _type_name_of(value: Any) -> str:

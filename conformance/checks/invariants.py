@@ -18,7 +18,7 @@ from conformance.ids import id_prefix
 from conformance.paths import display_path
 from conformance.routes import match_route
 from conformance.rules import Severity
-from conformance.text import JSON_TYPE_NAMES
+from conformance.text import JSON_TYPE_NAMES, value_text
 
 __all__ = ["CARD_KEYS", "InvariantState", "check_response"]
 
@@ -78,6 +78,11 @@ class InvariantState:
     judged: set[str] = field(default_factory=set)
 
 
+def _json(value: Any) -> str:
+    """A value in a message as JSON says it (``false``, ``null``, ``"12"``), never a Python repr."""
+    return value_text(value, MISSING)
+
+
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
     if isinstance(value, bool):
         return _BOOL in types
@@ -120,7 +125,7 @@ def check_card(card: dict[str, Any], parts: list[Any], absent: frozenset[str] = 
             path = display_path([*parts, key])
             example_only = key in EXAMPLE_ONLY_CARD_KEYS
             findings.append(Finding("invariant.card", path,
-                                    f"{path}: expected {_describe_types(types)}, got {value!r}"
+                                    f"{path}: expected {_describe_types(types)}, got {_json(value)}"
                                     + (" (as the API reference's examples show it)" if example_only else ""),
                                     _describe_types(types), value, Severity.WARNING if example_only else None))
     checks = (
@@ -133,7 +138,7 @@ def check_card(card: dict[str, Any], parts: list[Any], absent: frozenset[str] = 
     for key, ok, what in checks:
         if key in card and _type_ok(card[key], CARD_KEYS[key]) and not ok(card[key]):
             path = display_path([*parts, key])
-            findings.append(Finding("invariant.card", path, f"{path}: expected {what}, got {card[key]!r}", what,
+            findings.append(Finding("invariant.card", path, f"{path}: expected {what}, got {_json(card[key])}", what,
                                     card[key]))
     return findings
 
@@ -159,13 +164,13 @@ def check_delete(body: Any, card_id: str, minted: Mapping[str, tuple[str, int]] 
         return [Finding("invariant.deleted", "", "deleting a card must answer the deleted card", "object", body)]
     if body.get("deleted") is not True:
         findings.append(Finding("invariant.deleted", "deleted", f"deleted: expected true (a boolean), got "
-                                f"{body.get('deleted', '<missing>')!r}", True, body.get("deleted", MISSING)))
+                                f"{_json(body.get('deleted', MISSING))}", True, body.get("deleted", MISSING)))
     if body.get("object") != "card":
-        findings.append(Finding("invariant.deleted", "object", f"object: expected 'card', got {body.get('object')!r}",
+        findings.append(Finding("invariant.deleted", "object", f"object: expected \"card\", got {_json(body.get('object', MISSING))}",
                                 "card", body.get("object")))
     if body.get("id") != card_id:
         findings.append(Finding("invariant.deleted", "id", f"id: expected the deleted card, "
-                                f"{name_of(card_id, minted or {})}, got {body.get('id')!r}", card_id, body.get("id")))
+                                f"{name_of(card_id, minted or {})}, got {_json(body.get('id', MISSING))}", card_id, body.get("id")))
     return findings
 
 
@@ -174,18 +179,19 @@ def check_list(body: Any, path: str, query: dict[str, Any], state: InvariantStat
         return [Finding("invariant.list", "", "a list endpoint must answer a list object", "object", body)]
     findings = []
     if body.get("object") != "list":
-        findings.append(Finding("invariant.list", "object", f"object: expected 'list', got {body.get('object')!r}",
+        findings.append(Finding("invariant.list", "object", f"object: expected \"list\", got {_json(body.get('object', MISSING))}",
                                 "list", body.get("object")))
     has_more = body.get("has_more")
     if not isinstance(has_more, bool):
-        findings.append(Finding("invariant.list", "has_more", f"has_more: expected a boolean, got {has_more!r}",
+        findings.append(Finding("invariant.list", "has_more", f"has_more: expected a boolean, got {_json(body.get('has_more', MISSING))}",
                                 "boolean", has_more))
     if body.get("url") != path:
         findings.append(Finding("invariant.list", "url", f"url: expected the requested path {path}, got "
-                                f"{body.get('url')!r}", path, body.get("url")))
+                                f"{_json(body.get('url', MISSING))}", path, body.get("url")))
     data = body.get("data")
     if not isinstance(data, list):
-        findings.append(Finding("invariant.list", "data", f"data: expected an array, got {data!r}", "array", data))
+        findings.append(Finding("invariant.list", "data", f"data: expected an array, got "
+                                f"{_json(body.get('data', MISSING))}", "array", data))
         return findings
     try:
         limit = int(query.get("limit", _DEFAULT_LIMIT))
@@ -232,7 +238,7 @@ def check_error(body: Any) -> list[Finding]:
         if not isinstance(error.get(key), str):
             path = f"error.{key}"
             findings.append(Finding("invariant.error", path, f"{path}: expected a string, got "
-                                    f"{error.get(key, '<missing>')!r}", "string", error.get(key)))
+                                    f"{_json(error.get(key, MISSING))}", "string", error.get(key)))
     return findings
 
 

@@ -605,7 +605,8 @@ def _shard(cassettes: list[Path], shard: str) -> list[Path]:
               help="Cassettes or interactions of the baseline that the current run did not check do not fail it.")
 def compare_command(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None,
                     allow_missing: bool) -> None:
-    """Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones.
+    """Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones. Given two matrices
+    (`conformance matrix --json-report`), per target: what newly broke, what got fixed, what is newly covered.
 
     Exit code 1 when there is a regression, or when the current run left out cassettes or interactions the
     baseline checked (unless --allow-missing).
@@ -613,6 +614,15 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     import json
 
     from conformance.report.baseline import compare_reports
+    from conformance.report.matrix import MATRIX_SCHEMA
+
+    kinds = [_schema_of(baseline) == MATRIX_SCHEMA, _schema_of(current) == MATRIX_SCHEMA]
+    if any(kinds):
+        if not all(kinds):
+            matrix, other = (baseline, current) if kinds[0] else (current, baseline)
+            raise InputError(f"{matrix} is a matrix and {other} is not: compare a matrix with a matrix, a report "
+                             "with a report")
+        _compare_matrices(baseline, current, markdown_out, json_out)
 
     comparison = compare_reports(read_report(baseline), read_report(current))
     for title, causes, colour in (("new root cause", comparison.new_causes, "red"),
@@ -636,6 +646,35 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     if json_out:
         json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
     raise SystemExit(1 if comparison.regressions or (comparison.not_run and not allow_missing) else 0)
+
+
+def _schema_of(path: Path) -> object:
+    """A JSON document's ``schema``, or None (the reader of its kind then says what is wrong with it)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("schema") if isinstance(data, dict) else None
+
+
+def _compare_matrices(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None) -> None:
+    from conformance.report.matrix import compare_matrices, read_matrix
+
+    comparison = compare_matrices(read_matrix(baseline), read_matrix(current))
+    colours = {"newly broken": "red", "fixed": "green", "newly covered": "cyan", "newly known": "yellow",
+               "no longer judged": "yellow"}
+    for title, items in comparison.sections():
+        for target, row, detail in items:
+            click.secho(f"{title}: {target} · {row} — {detail}", fg=colours[title])
+    for title, names in (("target added", comparison.targets_added), ("target gone", comparison.targets_gone)):
+        for name in names:
+            click.secho(f"{title}: {name}", fg="yellow")
+    click.echo(", ".join(f"{len(items)} {title}" for title, items in comparison.sections()))
+    if markdown_out:
+        markdown_out.write_text(comparison.markdown(), encoding="utf-8")
+    if json_out:
+        json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
+    raise SystemExit(comparison.exit_code)
 
 
 @main.command()

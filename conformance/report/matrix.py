@@ -303,13 +303,13 @@ def read_matrix(path: Path) -> dict[str, Any]:
 
 @dataclass
 class MatrixComparison:
-    """What changed between two matrices, target by target: (target, row label, detail) each."""
+    """What changed between two matrices, target by target: (target, problem or row, detail) each."""
 
-    regressions: list[tuple[str, str, str]] = field(default_factory=list)  # newly broken, or broken in a new way
-    fixes: list[tuple[str, str, str]] = field(default_factory=list)  # was broken or known, holds now
-    newly_covered: list[tuple[str, str, str]] = field(default_factory=list)
-    newly_known: list[tuple[str, str, str]] = field(default_factory=list)  # breaks now, as the profile expects
-    lost: list[tuple[str, str, str]] = field(default_factory=list)  # held, now not judged or not covered
+    regressions: list[tuple[str, str, str]] = field(default_factory=list)  # (target, problem, rows it breaks)
+    fixes: list[tuple[str, str, str]] = field(default_factory=list)  # (target, problem gone, rows it broke)
+    newly_covered: list[tuple[str, str, str]] = field(default_factory=list)  # (target, row, its state now)
+    newly_known: list[tuple[str, str, str]] = field(default_factory=list)  # a new problem the profile expects
+    lost: list[tuple[str, str, str]] = field(default_factory=list)  # (target, row that held, why no longer)
     targets_added: list[str] = field(default_factory=list)
     targets_gone: list[str] = field(default_factory=list)
 
@@ -323,9 +323,10 @@ class MatrixComparison:
 
     def to_json(self) -> dict[str, Any]:
         def entries(items: list[tuple[str, str, str]]) -> list[dict[str, str]]:
-            return [{"target": target, "row": row, "detail": detail} for target, row, detail in items]
+            return [{"target": target, "what": what, "detail": detail} for target, what, detail in items]
 
-        return {"schema": "card-conformance/matrix-comparison/1", "regressions": entries(self.regressions),
+        return {"schema": "card-conformance/matrix-comparison/1", "exit_code": self.exit_code,
+                "regressions": entries(self.regressions),
                 "fixes": entries(self.fixes), "newly_covered": entries(self.newly_covered),
                 "newly_known": entries(self.newly_known), "no_longer_judged": entries(self.lost),
                 "targets_added": self.targets_added, "targets_gone": self.targets_gone}
@@ -337,7 +338,7 @@ class MatrixComparison:
                  f"newly covered, {len(self.newly_known)} newly known, {len(self.lost)} no longer judged", ""]
         for title, items in self.sections():
             if items:
-                lines += [f"### {title.capitalize()}", "", "| target | behaviour | what |", "| --- | --- | --- |"]
+                lines += [f"### {title.capitalize()}", "", "| target | what | where |", "| --- | --- | --- |"]
                 lines += [f"| {md_cell(md_text(t))} | {md_cell(md_text(r))} | {md_cell(md_text(d))} |" for t, r, d in items]
                 lines.append("")
         for title, names in (("Targets added", self.targets_added), ("Targets gone", self.targets_gone)):
@@ -350,9 +351,24 @@ def _problem_line(problem: dict[str, Any]) -> str:
     return f"[{problem['rule']}] {problem['message']}"
 
 
+def _column_problems(matrix: dict[str, Any], name: str) -> dict[tuple[str, ...], tuple[dict[str, Any], list[str]]]:
+    """A target's problems by identity (cause key), each with the rows it breaks."""
+    labels = {row["id"]: row["label"] for row in matrix["rows"]}
+    found: dict[tuple[str, ...], tuple[dict[str, Any], list[str]]] = {}
+    for row_id, row in matrix["cells"].items():
+        for problem in row.get(name, {}).get("problems", []):
+            found.setdefault(tuple(problem["key"]), (problem, []))[1].append(labels[row_id])
+    return found
+
+
+def _rows_text(rows: list[str]) -> str:
+    return ", ".join(rows[:4]) + (f" and {len(rows) - 4} more" if len(rows) > 4 else "")
+
+
 def compare_matrices(old: dict[str, Any], new: dict[str, Any]) -> MatrixComparison:
-    """Per target in both: newly broken cells (and cells broken by a new problem), fixed ones, newly covered ones.
-    A problem's identity is its cause key: minted ids and counts never make a problem new."""
+    """Per target in both, by problem: what newly broke (a new problem, or an old one breaking more behaviours),
+    what got fixed, what is newly known; by row: what is newly covered, what is no longer judged. A problem's
+    identity is its cause key: minted ids and counts never make a problem new."""
     comparison = MatrixComparison()
     old_names = [t["name"] for t in old["targets"]]
     new_names = [t["name"] for t in new["targets"]]
@@ -360,28 +376,29 @@ def compare_matrices(old: dict[str, Any], new: dict[str, Any]) -> MatrixComparis
     comparison.targets_gone = [n for n in old_names if n not in new_names]
     labels = {row["id"]: row["label"] for row in [*old["rows"], *new["rows"]]}
     for name in (n for n in new_names if n in old_names):
+        before, after = _column_problems(old, name), _column_problems(new, name)
+        for key, (problem, rows) in after.items():
+            line = _problem_line(problem)
+            if key not in before:
+                if problem["known"]:
+                    comparison.newly_known.append((name, line, f"breaks {_rows_text(rows)}; known: {problem['known']}"))
+                else:
+                    comparison.regressions.append((name, line, f"breaks {_rows_text(rows)}"))
+                continue
+            more = [row for row in rows if row not in before[key][1]]
+            if more and not problem["known"]:
+                comparison.regressions.append((name, line, f"now also breaks {_rows_text(more)}"))
+        for key, (problem, rows) in before.items():
+            if key not in after:
+                comparison.fixes.append((name, _problem_line(problem), f"broke {_rows_text(rows)}"))
         for row_id, row_cells in new["cells"].items():
             now = row_cells.get(name)
-            before = old["cells"].get(row_id, {}).get(name, {"state": CellState.NOT_COVERED})
+            was = old["cells"].get(row_id, {}).get(name, {"state": CellState.NOT_COVERED})["state"]
             if now is None:
                 continue
-            label, state, was = labels[row_id], now["state"], before["state"]
-            old_keys = {tuple(p["key"]) for p in before.get("problems", [])}
-            if state == CellState.BROKEN:
-                fresh = [p for p in now.get("problems", []) if not p["known"] and tuple(p["key"]) not in old_keys]
-                if was != CellState.BROKEN or fresh:
-                    shown = fresh or [p for p in now["problems"] if not p["known"]]
-                    comparison.regressions.append((name, label, f"{was} → broken: " + "; ".join(
-                        _problem_line(p) for p in shown[:3])))
-            elif state == CellState.KNOWN and was not in (CellState.KNOWN, CellState.BROKEN):
-                comparison.newly_known.append((name, label, f"{was} → known: " + "; ".join(
-                    str(p["known"]) for p in now.get("problems", [])[:2])))
-            if state == CellState.HOLDS and was in (CellState.BROKEN, CellState.KNOWN):
-                comparison.fixes.append((name, label, f"{was} → holds: " + "; ".join(
-                    _problem_line(p) for p in before.get("problems", [])[:3])))
-            if was == CellState.NOT_COVERED and state != CellState.NOT_COVERED:
-                comparison.newly_covered.append((name, label, f"not covered → {state}"))
-            if was == CellState.HOLDS and state in (CellState.NOT_JUDGED, CellState.NOT_COVERED):
-                comparison.lost.append((name, label, f"holds → {state}" + (
-                    f": {now['reasons'][0]}" if now.get("reasons") else "")))
+            if was == CellState.NOT_COVERED and now["state"] != CellState.NOT_COVERED:
+                comparison.newly_covered.append((name, labels[row_id], f"not covered → {now['state']}"))
+            if was == CellState.HOLDS and now["state"] in (CellState.NOT_JUDGED, CellState.NOT_COVERED):
+                comparison.lost.append((name, labels[row_id], f"holds → {now['state']}"
+                                        + (f": {now['reasons'][0]}" if now.get("reasons") else "")))
     return comparison

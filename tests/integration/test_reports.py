@@ -91,7 +91,7 @@ def test_the_markdown_summary_fits_a_pull_request_comment(deviating_run):
     assert text.startswith("### Card conformance of")
     assert "| endpoint | passed | failed | blocked | warnings |" in text and "| `cards.delete` | 1 | 5 | 0 | 0 |" in text
     # one root cause for the three deletions, at the top
-    assert "| `cards.delete` | invariant.deleted | deleted: expected true (a boolean), got False (first: " \
+    assert "| `cards.delete` | invariant.deleted | deleted: expected true (a boolean), got false (first: " \
            "cards-delete.yaml #6) | 5 in 1" in text
     # the symptoms one click away
     assert text.index("<details><summary>Findings") > text.index("| endpoint | passed")
