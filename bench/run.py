@@ -8,9 +8,11 @@ Benchmarks are measurements, not tests: nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shlex
 import socket
 import statistics
 import subprocess
@@ -404,6 +406,80 @@ def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
     return rows
 
 
+def bench_matrix(requests: int, rounds: int) -> list[dict[str, object]]:
+    """A matrix over N targets against N single runs of the same suite: goal <= 1.0x the N runs' time with
+    --workers 1, approaching one run's time with --workers N. Targets: bench/upstream.py answering after 20 ms
+    (a remote target), and the reference suite against the test fake (a fast local one, a process each; the
+    replay's own CPU then bounds what threads can win). Start-up excluded;
+    the matrix includes building its cells and writing JSON, Markdown and HTML."""
+    from conformance.checks.compare import CompareRules
+    from conformance.replay import ReplayOptions
+    from conformance.replay.runner import run as run_cassettes
+    from conformance.replay.targets import run_targets
+    from conformance.report.matrix import build_matrix, write_matrix_json
+    from conformance.report.matrix_views import write_matrix_html, write_matrix_markdown
+
+    count = 3
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as out, contextlib.ExitStack() as stack:
+        os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
+        slow = Path(out) / "slow"
+        total = 120 if requests >= 100 else 12  # tiny for the smoke test
+        _write_set(slow, total, per_cassette=total // 6)
+        from conformance.replay.runner import target_process
+
+        fake = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE.parent / 'tests' / 'stripe_fake.py'))} --port {{port}}"
+        cases = [
+            (f"{total} req, 20 ms each", sorted(slow.glob("*.yaml")),
+             [stack.enter_context(upstream(delay_ms=20)) for _ in range(count)]),
+            ("reference suite, test fake", sorted((HERE.parent / "cassettes").glob("*.yaml")),
+             [stack.enter_context(target_process(fake)) for _ in range(count)]),
+        ]
+        for label, cassettes, urls in cases:
+            options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
+            run_cassettes(cassettes[:1], urls[0], options)  # warm the parse cache
+            targets = {f"t{n}": url for n, url in enumerate(urls)}
+
+            def singles() -> float:
+                return sum(run_cassettes(cassettes, url, options).seconds for url in urls)  # noqa: B023
+
+            def matrix(workers: int) -> float:
+                started = time.perf_counter()
+                results = run_targets(cassettes, targets, dict.fromkeys(targets, options),  # noqa: B023
+                                      workers=workers)
+                document = build_matrix(results, {}, [str(c) for c in cassettes])  # noqa: B023
+                write_matrix_json(document, Path(out) / "m.json")
+                write_matrix_markdown(document, Path(out) / "m.md")
+                write_matrix_html(document, Path(out) / "m.html")
+                return time.perf_counter() - started
+
+            figures: dict[str, list[float]] = {"single": [], "serial": [], "parallel": []}
+            steps: list[tuple[str, Callable[[], float]]] = [
+                ("single", singles), ("serial", lambda: matrix(1)), ("parallel", lambda: matrix(count))]
+            for number in range(max(1, rounds)):
+                for key, step in steps[number % 3:] + steps[:number % 3]:  # each goes first in turn
+                    figures[key].append(step())
+            sent = count * _interactions(cassettes)
+            single = statistics.median(figures["single"])
+            rows.append({"benchmark": "matrix", "case": f"{count} single runs, back to back ({label})",
+                         "seconds": round(single, 3), "req_per_s": round(sent / single, 1)})
+            for key, workers, goal, share in (("serial", 1, "<= 1.0 (time, to the single runs)", 1),
+                                              ("parallel", count, "-> 1.0 (time, to one single run)", count)):
+                seconds = statistics.median(figures[key])
+                ratio = statistics.median(m / (s / share) for m, s in zip(figures[key], figures["single"]))
+                rows.append({"benchmark": "matrix", "case": f"matrix of {count}, --workers {workers} ({label})",
+                             "seconds": round(seconds, 3), "req_per_s": round(sent / seconds, 1),
+                             "ratio": round(ratio, 2), "goal": goal})
+    os.environ.pop("CONFORMANCE_CACHE_DIR", None)
+    return rows
+
+
+def _interactions(cassettes: list[Path]) -> int:
+    from conformance.cassette import count_interactions
+
+    return sum(count_interactions(path) for path in cassettes)
+
+
 # --openapi PATH: Stripe's spec3.json/spec3.yaml for the contract benchmark (default: a generated spec of its size)
 OPENAPI: Path | None = None
 TEST_SPEC = HERE.parent / "tests" / "schemas" / "cards-openapi.yaml"
@@ -525,6 +601,7 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
 
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
     "contract": bench_contract,
+    "matrix": bench_matrix,
     "parse": bench_parse,
     "record": bench_record,
     "replay": bench_replay,
