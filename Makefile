@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench suite clean
+.PHONY: demo matrix test lint bench suite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,15 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/conformance demo
+
+# The reference suite against localstripe and the project's own test fake, side by side (exit 1 only means a
+# target breaks a documented behaviour: the matrix itself was made).
+matrix: $(STAMP)
+	$(BIN)/conformance matrix cassettes --workers 2 --tokens localstripe=create \
+	  --target-cmd "localstripe=$(BIN)/python -m conformance.suite.localstripe_target --port {port}" \
+	  --target-cmd "test-fake=$(BIN)/python -m tests.stripe_fake --port {port}" \
+	  --reports-dir reports/matrix --json-report reports/matrix/matrix.json \
+	  --markdown-report reports/matrix/matrix.md --html-report reports/matrix/matrix.html || [ $$? -eq 1 ]
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -230,3 +230,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, profile, message):
     assert message in output and "Traceback" not in output
     said = [line for line in output.splitlines() if line and not line.startswith(("Usage:", "Try "))]
     assert len(said) == 1 and said[0].startswith("Error: "), output  # Click's usage hint aside
+
+
+def test_the_readme_shows_what_the_command_makes(tmp_path):
+    """The README's matrix (localstripe and the test fake) is the command's own Markdown, table and problems."""
+    code, output = cli("matrix", SUITE, "--workers", "2", "--tokens", "localstripe=create",
+                       "--target-cmd", f"localstripe={TARGETS['localstripe']}", "--target-cmd", f"test-fake={FAKE}",
+                       "--markdown-report", tmp_path / "m.md")
+    assert code == 1, output
+    made = (tmp_path / "m.md").read_text()
+    readme = (ROOT / "README.md").read_text().split("## Compatibility matrix", 1)[1].split("\n## ", 1)[0]
+
+    def shown(text):  # the table's rows and the numbered problems: what does not depend on ports
+        return [line for line in text.splitlines() if line.startswith("| ") or re.match(r"\d+\. [✗≈] ", line)]
+
+    assert shown(made) and shown(made) == shown(readme)
