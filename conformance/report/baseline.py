@@ -7,17 +7,15 @@ on line numbers in a cassette.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ReportError
 from conformance.findings import RunResult
 from conformance.report.causes import CauseKey, RootCause, causes_of_run_data
-from conformance.report.common import md_cell, md_code, md_text
-from conformance.report.json_report import READABLE_SCHEMAS, REPORT_SCHEMA
+from conformance.report.common import md_cell, md_code, md_text, read_document
+from conformance.report.json_report import READABLE_SCHEMAS
 from conformance.rules import Severity, canonical_rule_id
 
 __all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report",
@@ -27,15 +25,7 @@ Identity = tuple[str, int, str, str]
 
 
 def read_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ReportError(f"cannot read report {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise ReportError(f"{path}: not a JSON report ({error})") from None
-    if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS:
-        raise ReportError(f"{path}: not a card-conformance report (expected schema {REPORT_SCHEMA!r})")
-    return data
+    return read_document(path, "report", READABLE_SCHEMAS)
 
 
 def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Severity.FAILURE,)) -> dict[Identity, dict[str, Any]]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
+from conformance.errors import ReportError
 from conformance.findings import MISSING, Finding
 from conformance.text import printable, shorten, value_text
 
-__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell"]
+__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell", "read_document"]
 
 
 def value(data: Any) -> str:
@@ -54,3 +58,17 @@ def md_code(text: str) -> str:
 def md_cell(text: str) -> str:
     """A table cell built of :func:`md_text` and :func:`md_code` pieces: its pipes escaped."""
     return text.replace("|", "\\|")
+
+
+def read_document(path: Path, what: str, schemas: Collection[str]) -> dict[str, Any]:
+    """A JSON document card-conformance wrote (a report, a matrix): one ReportError saying what is wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ReportError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise ReportError(f"{path}: not a JSON {what} ({error})") from None
+    if not isinstance(data, dict) or data.get("schema") not in schemas:
+        newest = list(schemas)[-1]
+        raise ReportError(f"{path}: not a card-conformance {what} (expected schema {newest!r})")
+    return data

@@ -28,10 +28,9 @@ from typing import Any
 
 from conformance import __version__
 from conformance.atomic import atomic_write
-from conformance.errors import ReportError
 from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
-from conformance.report.common import value
+from conformance.report.common import read_document, value
 from conformance.report.profile import Profile, known_reason
 from conformance.routes import OTHER, ROUTES, match_route
 from conformance.rules import CONTRACT_RULES, DOCUMENTED_RULES, RULES, Outcome, Severity
@@ -290,15 +289,7 @@ def write_matrix_json(matrix: dict[str, Any], path: Path) -> None:
 
 
 def read_matrix(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ReportError(f"cannot read matrix {path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise ReportError(f"{path}: not a JSON matrix ({error})") from None
-    if not isinstance(data, dict) or data.get("schema") != MATRIX_SCHEMA:
-        raise ReportError(f"{path}: not a card-conformance matrix (expected schema {MATRIX_SCHEMA!r})")
-    return data
+    return read_document(path, "matrix", (MATRIX_SCHEMA,))
 
 
 @dataclass

@@ -59,6 +59,10 @@ def _where(problem: dict[str, Any]) -> str:
     return f"{Path(found['cassette']).name} #{found['index']}" if found else ""
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _counts(target: dict[str, Any]) -> str:
     cells = target["cells"]
     return ", ".join(f"{cells[str(s)]} {s}" for s in CellState)
@@ -94,7 +98,7 @@ def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] |
     for target in matrix["targets"]:
         name = target["name"]
         console.print(f"[bold]{escape(name)}[/bold] ({escape(target['url'])}): {_verdict(matrix, target)} — "
-                      f"{_counts(target)}; {target['problems']} problems"
+                      f"{_counts(target)}; {_plural(target['problems'], 'problem')}"
                       + (f" ({target['known_problems']} known)" if target["known_problems"] else ""), highlight=False)
         for error in target["input_errors"]:
             console.print(f"  [red]{escape(error)}[/red]")
@@ -131,7 +135,7 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
     for target in matrix["targets"]:
         name = target["name"]
         lines += [f"#### {md_text(name)}: {_verdict(matrix, target)}", "",
-                  f"{md_code(target['url'])}: {_counts(target)}; {target['problems']} problems"
+                  f"{md_code(target['url'])}: {_counts(target)}; {_plural(target['problems'], 'problem')}"
                   + (f" ({target['known_problems']} known)" if target["known_problems"] else "") + ".", ""]
         lines += [f"- ⚠️ {md_code(error)}" for error in target["input_errors"]]
         for problem in _problems(matrix, name):

@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from conformance.cli import main
 from conformance.report.matrix import CellState
 from conformance.routes import match_route
 
-from .test_reports import chromium, need_chromium
+from .test_reports import chromium, cli, need_chromium
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,11 +43,6 @@ stateless:
   - rule: "status:402->200"
     reason: the fixture accepts any expiry
 """
-
-
-def cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")
