@@ -147,6 +147,17 @@ class RunResult:
     def input_errors(self) -> list[CassetteResult]:
         return [c for c in self.cassettes if c.error]
 
+    @property
+    def setup_error(self) -> str | None:
+        """What makes the run say nothing of the target: every answer refused the API key (a configuration
+        mistake, exit 2 — not deviations to fix in the target)."""
+        answered = [i for _, i in self.interactions() if i.actual_status is not None]
+        if all(i.actual_status == 401 for i in answered) and any(i.status != 401 for i in answered):
+            return ("every request was refused with 401: the target does not accept the API key; give one it "
+                    "accepts with --api-key or STRIPE_API_KEY (stripe-mock takes sk_test_ and one more part "
+                    "without '_', as the default does)")
+        return None
+
     def counts(self) -> dict[Outcome, int]:
         counts = dict.fromkeys(Outcome, 0)
         for _, interaction in self.interactions():
@@ -167,6 +178,6 @@ class RunResult:
 
     @property
     def verdict(self) -> Verdict:
-        if self.input_errors:
+        if self.input_errors or self.setup_error:
             return Verdict.INPUT_ERRORS
         return Verdict.DEVIATIONS if any(c.failed for c in self.cassettes) else Verdict.CONFORMS

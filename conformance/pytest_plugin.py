@@ -23,6 +23,7 @@ from conformance.errors import ConformanceError, UnsafeKeyError, refuse_live_key
 from conformance.findings import CassetteResult
 from conformance.report.common import finding_line
 from conformance.rules import Outcome
+from conformance.testcards import DEFAULT_API_KEY
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file"]
 
@@ -31,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "card-conformance: replay cassettes against a target")
     group.addoption("--conformance-target", metavar="URL", help="Replay the collected cassettes against this server.")
     group.addoption("--conformance-api-key", metavar="KEY", default=os.environ.get("STRIPE_API_KEY",
-                    "sk_test_card_conformance"), help="API key sent to the target (default: STRIPE_API_KEY).")
+                    DEFAULT_API_KEY), help="API key sent to the target (default: STRIPE_API_KEY).")
     group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
     group.addoption("--conformance-openapi", metavar="SPEC",

@@ -18,7 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TestCard", "CARDS", "TEST_CARDS", "DEFAULT", "alias_of", "by_alias", "by_number", "for_last4"]
+__all__ = ["TestCard", "CARDS", "TEST_CARDS", "DEFAULT", "DEFAULT_API_KEY", "alias_of", "by_alias", "by_number",
+           "for_last4"]
+
+# The key sent when none is given: a test key of the shape every public fake accepts — stripe-mock takes
+# ``sk_`` or ``rk_``, ``test``, and one more part without ``_`` (its server.go, validateAuth).
+DEFAULT_API_KEY = "sk_test_cardconformance"
 
 
 @dataclass(frozen=True)

@@ -363,7 +363,9 @@ def _authorized(header: str) -> bool:
             value = base64.b64decode(value).decode().partition(":")[0]
         except ValueError:
             return False
-    return value.startswith("sk_test_")
+    # stripe-mock's rule (server/server.go, validateAuth): sk_ or rk_, test, and one more part without "_"
+    parts = value.split("_")
+    return len(parts) == 3 and parts[0] in ("sk", "rk") and parts[1] == "test" and bool(parts[2])
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -33,6 +33,7 @@ from conformance.net import check_port_free, check_reachable, free_port
 from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
+from conformance.testcards import DEFAULT_API_KEY
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -448,7 +449,7 @@ def _report_written(path: Path, before: bytes | None) -> None:
 @click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
 @click.option("--target-cmd", metavar="CMD",
               help="Start the target with this command ({port} becomes a free port), run, then stop it.")
-@click.option("--api-key", envvar="STRIPE_API_KEY", default="sk_test_card_conformance", show_default=True,
+@click.option("--api-key", envvar="STRIPE_API_KEY", default=DEFAULT_API_KEY, show_default=True,
               help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette.")
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
 @click.option("--strict", is_flag=True,

@@ -12,6 +12,7 @@ import click
 from conformance.atomic import check_writable
 from conformance.cli.main import _OPENAPI_HELP, InputError, _cassettes, _contract, _interactions_to_check, _interruptible, main
 from conformance.errors import refuse_live_key
+from conformance.testcards import DEFAULT_API_KEY
 
 _TOKEN_MODES = ("magic", "create")
 
@@ -53,7 +54,7 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
 @click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Known limitations per target (YAML; docs/matrix-format.md): what they break is shown as known, "
                    "not failing (repeatable).")
-@click.option("--api-key", envvar="STRIPE_API_KEY", default="sk_test_card_conformance", show_default=True,
+@click.option("--api-key", envvar="STRIPE_API_KEY", default=DEFAULT_API_KEY, show_default=True,
               help="API key sent to every target (also from STRIPE_API_KEY).")
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
 @click.option("--tokens", "tokens", multiple=True, metavar="[NAME=]MODE",

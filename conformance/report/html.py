@@ -129,7 +129,7 @@ def render(result: RunResult) -> str:
                 for c in root_causes(result)],
         not_judged=[(anchor_of(c.path, i.index), f"{Path(c.path).stem} #{i.index}", rule, why)
                     for c, i in result.interactions() for rule, why in i.not_judged],
-        errors=[c.error for c in result.input_errors]
+        errors=[c.error for c in result.input_errors] + ([result.setup_error] if result.setup_error else [])
         + (["interrupted: the run was stopped early; this is what ran so far"] if result.interrupted_by else []),
         endpoints=[(e, row[Outcome.PASSED], row[Outcome.FAILED], row[Outcome.BLOCKED], row[Outcome.WARNING])
                    for e, row in result.per_endpoint()],

@@ -58,6 +58,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "exit_code": result.exit_code,
         "interrupted": result.interrupted_by is not None,
+        "error": result.setup_error,
         "summary": {
             "cassettes": len(result.cassettes),
             "interactions": sum(counts.values()),

@@ -29,6 +29,8 @@ def markdown(result: RunResult, limit: int = 15) -> str:
         lines += ["", "⚠️ **Interrupted**: the run was stopped early; this is what ran so far."]
     for cassette in result.input_errors:
         lines += ["", f"⚠️ {md_code(cassette.error or '')}"]
+    if result.setup_error:
+        lines += ["", f"⚠️ **{md_text(result.setup_error)}**"]
     causes = root_causes(result)
     if causes:
         lines += ["", "**Root causes**, one per problem, the most interactions explained first:", "",

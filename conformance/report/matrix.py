@@ -265,7 +265,7 @@ def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profil
             "problems": len(failures),
             "known_problems": len(known), "cells": states,
             "unused_limitations": unused,
-            "input_errors": [c.error for c in result.input_errors],
+            "input_errors": [c.error for c in result.input_errors] + ([result.setup_error] if result.setup_error else []),
             "interrupted": result.interrupted_by is not None,
             "report": (reports or {}).get(name),
         })

@@ -89,6 +89,12 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     """
     for cassette in result.input_errors:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
+    if result.setup_error and not show_all:  # the answers say nothing of the target: only what to do
+        totals = result.counts()
+        console.print(f"{sum(totals.values())} interactions in {len(result.cassettes)} cassettes, every answer 401 — "
+                      f"[red]{result.verdict.text}[/red] ({result.seconds:.2f}s)")
+        console.print(f"[red]Error:[/red] {escape(result.setup_error)}")
+        return
     for cassette in result.cassettes:
         for warning in cassette.warnings:
             console.print(f"[yellow]warning[/yellow] {escape(warning)}")
@@ -177,3 +183,5 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
                   + f" — [{colour}]{result.verdict.text}[/{colour}] ({result.seconds:.2f}s)")
     if result.interrupted_by:
         console.print("[red]interrupted[/red]: the run was stopped early; the figures above are what ran so far")
+    if result.setup_error:
+        console.print(f"[red]Error:[/red] {escape(result.setup_error)}")

@@ -272,6 +272,21 @@ def test_target_cmd_starts_and_stops_the_target(lifecycle):
     assert failing.returncode == 1 and "invariant.deleted" in failing.stdout
 
 
+def test_the_default_key_is_one_stripe_mock_accepts_and_a_refused_key_is_exit_2_with_why(tmp_path, monkeypatch):
+    """The fake checks keys as stripe-mock does (sk_/rk_, test, one more part without '_')."""
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    suite = ROOT / "cassettes"
+    with FakeStripe() as target:
+        assert CliRunner().invoke(main, ["run", str(suite), "--target", target]).exit_code == 0
+        result = CliRunner().invoke(main, ["run", str(suite), "--target", target, "--api-key", "sk_test_two_parts",
+                                           "--json-report", str(tmp_path / "r.json")])
+    assert result.exit_code == 2, result.output
+    assert "Error: every request was refused with 401: the target does not accept the API key" in result.output
+    assert "Root causes" not in result.output and "sk_test_two_parts" not in result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["exit_code"] == 2 and report["error"].startswith("every request was refused with 401")
+
+
 def test_workers_replay_cassettes_concurrently_with_the_same_results(lifecycle, tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
