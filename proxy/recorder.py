@@ -17,6 +17,7 @@ to all addons.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -104,6 +105,14 @@ class Recorder:
         loader.add_option(
             "redact_patterns", Sequence[str], [], "Extra regular expressions redacted wherever they match."
         )
+
+    def running(self) -> None:
+        unknown = sorted(ctx.options.deferred)
+        if unknown:  # logged at start-up, mitmproxy exits 1: a typo'd option would silently record otherwise
+            logging.error(f"unknown option {', '.join(unknown)}: see the recorder's options with "
+                          "`mitmdump -s RECORDER --options`")
+        if not ctx.options.cassette:
+            logging.error("no cassette to record into: give one with --set cassette=PATH")
 
     def configure(self, updated: set[str]) -> None:
         options = ctx.options

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import signal
 import sys
 import time
@@ -100,6 +101,15 @@ class CassetteServer:
         self.index, self.files, self.hosts = index, files, hosts
 
     def running(self) -> None:
+        # Logged as errors at start-up, mitmproxy exits 1 (its errorcheck): a typo'd option would otherwise serve
+        # nothing, and every request would be a miss.
+        unknown = sorted(ctx.options.deferred)
+        if unknown:
+            logging.error(f"unknown option {', '.join(unknown)}: the serve addon's options are serve_cassettes, "
+                          "serve_exhausted, serve_miss_status and serve_reload")
+        if not self.index.all:
+            logging.error("no interaction to serve: give cassettes with --set serve_cassettes=PATH (a file or a "
+                          "directory of *.yaml; repeatable)")
         self._start_watching()
         self._listen_for_hangup()
 
@@ -220,8 +230,7 @@ class CassetteServer:
         self.session.misses.append({"request": shown, "closest": None, "why_not": [message]})
         body = {"error": {"type": "cassette_miss", "message": f"no recorded interaction matches {shown}: {message}",
                           "candidates": []}}
-        return http.Response.make(ctx.options.serve_miss_status, self.redactor.text(json.dumps(body, indent=2)),
-                                  {"Content-Type": "application/json"})
+        return self._miss_answer(body)
 
     def _unanswerable(self, flow: http.HTTPFlow, error: BaseException) -> http.Response:
         """The documented miss for a request that could not even be matched, with the reason."""
@@ -229,8 +238,7 @@ class CassetteServer:
         shown = self.redactor.text(f"{flow.request.method} {flow.request.path.split('?', 1)[0]}")
         body = {"error": {"type": "cassette_miss", "message": f"cannot match {shown}: {reason}", "candidates": []}}
         self._echo(self.redactor.text(f"MISS {shown}: cannot match this request ({reason})"))
-        content = self.redactor.text(json.dumps(body, indent=2))
-        return http.Response.make(ctx.options.serve_miss_status, content, {"Content-Type": "application/json"})
+        return self._miss_answer(body)
 
     def _answer(self, served: ServedInteraction) -> http.Response:
         """The recorded answer, as a copy of a response made once per status and header set.
@@ -284,7 +292,7 @@ class CassetteServer:
             }
         }
         nearest = ""
-        headers = {"Content-Type": "application/json"}
+        headers = {}
         if candidates:
             best, reasons = candidates[0]["request"], candidates[0]["why_not"]
             nearest = f"; closest: {best} ({'; '.join(reasons)})"
@@ -295,8 +303,13 @@ class CassetteServer:
         self._echo(line)
         self.session.misses.append({"request": self.redactor.text(shown), "closest": candidates[0]["request"]
                                     if candidates else None, "why_not": candidates[0]["why_not"] if candidates else []})
-        content = self.redactor.text(json.dumps(body, indent=2))
-        return http.Response.make(ctx.options.serve_miss_status, content, headers)
+        return self._miss_answer(body, headers)
+
+    def _miss_answer(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> http.Response:
+        """The one answer to a request no cassette has: the miss status, the error as JSON, redacted, and the
+        header the official SDKs read before retrying a 5xx — a miss is one miss, not three and a backoff."""
+        return http.Response.make(ctx.options.serve_miss_status, self.redactor.text(json.dumps(body, indent=2)),
+                                  {"Content-Type": "application/json", "Stripe-Should-Retry": "false", **(headers or {})})
 
     @staticmethod
     def _echo(line: str) -> None:

@@ -74,6 +74,40 @@ def test_a_miss_answers_599_with_the_closest_candidates_and_is_printed(cli, reco
     assert OTHER_KEY not in server.text + response.text
 
 
+def test_one_miss_is_one_miss_for_an_sdk_that_retries(cli, recorded_lifecycle):
+    """The official SDK retries a 5xx unless told not to: the miss says Stripe-Should-Retry: false."""
+    path = recorded_lifecycle[0]
+    server = cli("serve", path)
+    address = server.wait_for(READY).group(1)
+    client = stripe.StripeClient(OTHER_KEY, base_addresses={"api": address}, max_network_retries=2)
+    with pytest.raises(stripe.APIError) as raised:
+        client.v1.customers.retrieve("cus_NeverRecorded")
+    assert raised.value.http_status == 599 and raised.value.headers.get("stripe-should-retry") == "false"
+    assert server.interrupt() == 1  # a miss fails the session
+    live = [line for line in server.text.splitlines() if line.startswith("MISS GET /v1/customers/cus_NeverRecorded")]
+    assert len(live) == 1, server.text  # as it happened; the session's summary repeats it, indented
+    assert "1 miss," in server.text
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--set", "serve_cassete=CASSETTES"], "unknown option serve_cassete: the serve addon's options are"),
+    ([], "no interaction to serve: give cassettes with --set serve_cassettes=PATH"),
+])
+def test_plain_mitmdump_refuses_to_serve_nothing(recorded_lifecycle, options, said):
+    """Under a plain `mitmdump -s`, a typo'd or missing option stops it at once instead of missing every request."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conformance.record.mitm import addon_path
+
+    mitmdump = Path(sys.executable).parent / "mitmdump"
+    args = [str(mitmdump), "--listen-host", "127.0.0.1", "-p", "0", "-s", addon_path("server"),
+            *[o.replace("CASSETTES", str(recorded_lifecycle[0])) for o in options]]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and said in done.stdout + done.stderr
+
+
 def test_repeated_requests_follow_the_recorded_order_then_the_exhausted_policy(cli, tmp_path):
     path = tmp_path / "before-after.yaml"
     with FakeStripe() as upstream:
