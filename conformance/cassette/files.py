@@ -1,6 +1,7 @@
 """Cassette files: finding, reading (through the parse cache) and appending.
 
-A cassette file is a stream of YAML documents (format in ``docs/cassette-format.md``):
+A cassette file is a stream of YAML documents (format in ``docs/cassette-format.md``, which
+``conformance docs cassette-format`` prints from an installed package):
 a header document (``version``, ``name``) followed by one document per interaction.
 The recorder appends each interaction as one document in one ``write()``, so a
 recorder killed at any moment leaves a file that loads; nothing is ever rewritten.
@@ -250,7 +251,7 @@ def dump_document(data: dict[str, Any]) -> bytes:
     return emitter.dump_document(data).encode("utf-8")
 
 
-HEADER_COMMENT = b"# card-conformance cassette (format: docs/cassette-format.md)\n"
+HEADER_COMMENT = b"# card-conformance cassette (its format: `conformance docs cassette-format`)\n"
 
 
 RECORD_MODES = ("new", "overwrite", "append")

@@ -410,6 +410,18 @@ def _print_session(session: dict[str, Any] | None) -> int:
     return len(misses)
 
 
+def _with_suite(paths: tuple[Path, ...], with_suite: bool) -> tuple[Path, ...]:
+    """PATHS, and the reference suite with --suite; neither is a usage error."""
+    if with_suite:
+        from conformance.suite.reference import reference_suite
+
+        paths = (*paths, reference_suite())
+    if not paths:
+        raise click.UsageError("give the cassettes to replay (files or directories), or --suite for the reference "
+                               "suite")
+    return paths
+
+
 def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
     """The cassette files of the arguments, or one clear InputError."""
     from conformance.cassette import find_cassettes
@@ -445,7 +457,9 @@ def _report_written(path: Path, before: bytes | None) -> None:
 
 
 @main.command("run")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--suite", "with_suite", is_flag=True,
+              help="Replay the reference suite that ships with the package (also with PATHS: both).")
 @click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
 @click.option("--target-cmd", metavar="CMD",
               help="Start the target with this command ({port} becomes a free port), run, then stop it.")
@@ -485,6 +499,7 @@ def _report_written(path: Path, before: bytes | None) -> None:
 @click.option("--insecure", is_flag=True, help="Do not verify an https:// target's certificate at all.")
 def run_command(
     paths: tuple[Path, ...],
+    with_suite: bool,
     target: str | None,
     target_cmd: str | None,
     api_key: str,
@@ -522,6 +537,7 @@ def run_command(
 
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    paths = _with_suite(paths, with_suite)
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
     refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
@@ -802,16 +818,42 @@ def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool) -> None:
 
 
 @main.command()
-@click.option("--suite", type=click.Path(path_type=Path), default=Path("cassettes"), show_default=True,
-              help="The cassettes to replay.")
+@click.option("--suite", type=click.Path(path_type=Path),
+              help="The cassettes to replay (default: the reference suite that ships with the package).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/demo"),
               show_default=True, help="Where the reports are written.")
-def demo(suite: Path, out_dir: Path) -> None:
+def demo(suite: Path | None, out_dir: Path) -> None:
     """Replay the reference suite against a local localstripe and write the reports (needs the 'demo' extra)."""
     from rich.console import Console
 
     from conformance.suite.demo import run_demo
+    from conformance.suite.reference import reference_suite
 
-    result = run_demo(suite, out_dir, Console(highlight=False, soft_wrap=True))
+    result = run_demo(suite or reference_suite(), out_dir, Console(highlight=False, soft_wrap=True))
     if result.input_errors:
         raise click.ClickException("some cassettes of the suite could not be read")
+
+
+@main.command("docs")
+@click.argument("page", required=False)
+@click.option("--path", "show_path", is_flag=True, help="Print where the page (or the folder) is, not the page.")
+def docs_command(page: str | None, show_path: bool) -> None:
+    """The documentation that ships with the package: the cassette format, the JSON report, the matrix.
+
+    Without PAGE, the pages there are listed.
+    """
+    from conformance.suite.reference import doc_page, docs_folder
+
+    if page is None:
+        folder = docs_folder()
+        click.echo(str(folder) if show_path else "\n".join(sorted(p.stem for p in folder.glob("*.md"))))
+        return
+    found = doc_page(page)
+    click.echo(str(found) if show_path else found.read_text(encoding="utf-8"), nl=show_path)
+
+
+@main.command("addon-path")
+@click.argument("addon", type=click.Choice(["recorder", "server"]))
+def addon_path_command(addon: str) -> None:
+    """Where an addon is, for a mitmproxy of your own: mitmdump -s "$(conformance addon-path recorder)"."""
+    click.echo(addon_path(addon))

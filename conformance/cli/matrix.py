@@ -10,7 +10,16 @@ from pathlib import Path
 import click
 
 from conformance.atomic import check_writable
-from conformance.cli.main import _OPENAPI_HELP, InputError, _cassettes, _contract, _interactions_to_check, _interruptible, main
+from conformance.cli.main import (
+    _OPENAPI_HELP,
+    InputError,
+    _cassettes,
+    _contract,
+    _interactions_to_check,
+    _interruptible,
+    _with_suite,
+    main,
+)
 from conformance.errors import refuse_live_key
 from conformance.testcards import DEFAULT_API_KEY
 
@@ -45,7 +54,9 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
 
 
 @main.command("matrix")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--suite", "with_suite", is_flag=True,
+              help="Replay the reference suite that ships with the package (also with PATHS: both).")
 @click.option("--target", "targets", multiple=True, metavar="NAME=URL",
               help="A target under its column name, e.g. localstripe=http://127.0.0.1:8420 (repeatable).")
 @click.option("--target-cmd", "target_cmds", multiple=True, metavar="NAME=CMD",
@@ -83,7 +94,7 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
               help="Trust this CA certificate (PEM) for https:// targets.")
 @click.option("--insecure", is_flag=True, help="Do not verify https:// targets' certificates.")
 def matrix_command(
-    paths: tuple[Path, ...], targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
+    paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
     api_key: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
     ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
     start_timeout: float, workers: int, json_report: Path | None, markdown_report: Path | None,
@@ -109,6 +120,7 @@ def matrix_command(
     from conformance.report.profile import read_profiles
     from conformance.report.terminal import progress
 
+    paths = _with_suite(paths, with_suite)
     chosen = [Target(name, url=url) for name, url in _named(targets, "--target", "localstripe=http://127.0.0.1:8420")]
     chosen += [Target(name, command=cmd) for name, cmd in _named(target_cmds, "--target-cmd",
                                                                   "mine=\"./server --port {port}\"")]

@@ -1,7 +1,7 @@
 """The quickstart's main job: the reference suite against localstripe, end to end on this machine.
 
 Starts localstripe (from PyPI) on 127.0.0.1 as the target, replays the
-reference suite in ``cassettes/``, writes the reports under ``reports/demo``
+reference suite (shipped with the package; the checkout's ``cassettes/``), writes the reports under ``reports/demo``
 and prints a summary. localstripe's deviations from Stripe's documented
 behaviour are the demo's findings, not a failure of the demo.
 """
@@ -26,7 +26,7 @@ def run_demo(suite: Path, out_dir: Path, console: Console) -> RunResult:
     """Replay ``suite`` against a fresh localstripe, print the result, write every report under ``out_dir``."""
     cassettes = find_cassettes([suite]) if suite.exists() else []
     if not cassettes:
-        raise CassetteError(suite, None, "no reference suite here (run the demo from the project's directory)")
+        raise CassetteError(suite, None, "no cassettes here to replay")
     with running() as target:
         console.print(f"localstripe is listening on {target}; replaying {len(cassettes)} cassettes from {suite}")
         # localstripe does not know the magic test tokens: cards are attached from tokens made at it

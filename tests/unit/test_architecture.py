@@ -112,9 +112,12 @@ def test_the_import_check_catches_a_wrong_import(module, source):
 def test_the_packaging_lists_every_package_of_the_tree():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
-    in_tree = {module_name(init) for init in PACKAGE.rglob("__init__.py")} | {"conformance_proxy"}
+    # the addons, and the reference suite and the docs as package data (conformance.suite.reference finds them)
+    mapped = {"conformance_proxy": "proxy", "conformance.reference": "cassettes", "conformance.docs": "docs"}
+    in_tree = {module_name(init) for init in PACKAGE.rglob("__init__.py")} | set(mapped)
     assert listed == in_tree
-    assert config["package-dir"] == {"conformance_proxy": "proxy"}
+    assert config["package-dir"] == mapped
+    assert config["package-data"]["conformance.reference"] == ["*.yaml"]
 
 
 def test_the_readme_layout_table_matches_the_tree():

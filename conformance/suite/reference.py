@@ -1,0 +1,49 @@
+"""Where the installed package keeps what a checkout has at its top: the reference suite and the documentation.
+
+Both ship inside the package (``pyproject.toml`` maps ``cassettes/`` and ``docs/``
+to ``conformance.reference`` and ``conformance.docs``), so ``conformance demo``,
+``run --suite`` and ``conformance docs`` work from an installed wheel; in a
+checkout (an editable install) they are the checkout's own folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.errors import ConformanceError
+
+__all__ = ["reference_suite", "docs_folder", "doc_page", "DOC_PAGES"]
+
+
+def _folder(installed: str, checkout: str, what: str) -> Path:
+    """``conformance/<installed>`` in a wheel's installation; the checkout's ``<checkout>/`` in an editable one."""
+    package = Path(__file__).resolve().parents[1]
+    if (package / installed).is_dir():
+        return package / installed
+    root = package.parent
+    if (root / checkout).is_dir() and (root / "pyproject.toml").is_file():
+        return root / checkout
+    raise ConformanceError(f"this installation of card-conformance has no {what}: reinstall it from its wheel or a "
+                           "checkout of the project")
+
+
+def reference_suite() -> Path:
+    """The reference suite's folder (the checkout's ``cassettes/``)."""
+    return _folder("reference", "cassettes", "reference suite")
+
+
+def docs_folder() -> Path:
+    """The documentation's folder (the checkout's ``docs/``)."""
+    return _folder("docs", "docs", "documentation")
+
+
+DOC_PAGES = ("cassette-format", "report-format", "matrix-format")
+
+
+def doc_page(name: str) -> Path:
+    """A page of the documentation by its name (``cassette-format``)."""
+    page = docs_folder() / f"{name.removesuffix('.md')}.md"
+    if not page.is_file():
+        known = sorted(p.stem for p in docs_folder().glob("*.md"))
+        raise ConformanceError(f"no documentation page {name!r} (pages: {', '.join(known)})")
+    return page

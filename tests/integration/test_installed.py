@@ -1,0 +1,131 @@
+"""The tool as a user installs it: the built wheel in a fresh virtualenv, used from a folder outside the checkout.
+
+The wheel is built from a copy of the project's files and installed with ``--no-deps`` into a new venv whose
+dependencies come from this test run's own environment (a ``.pth`` line: the same packages PyPI would give, with
+no download); ``pip check`` then holds the wheel's declared requirements to them. Nothing of the checkout is on
+the path: the reference suite, the documentation and the addons must come from the installed package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from ..stripe_fake import FakeStripe
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILES = ("pyproject.toml", "README.md", "conformance", "proxy", "cassettes", "docs")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(bin folder of the fresh venv, a working folder outside the checkout)."""
+    base = tmp_path_factory.mktemp("installed")
+    source = base / "source"
+    source.mkdir()
+    for name in PROJECT_FILES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    wheels = base / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    str(source), "-w", str(wheels)], check=True, timeout=600, capture_output=True)
+    wheel = next(wheels.glob("card_conformance-*.whl"))
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    str(wheel)], check=True, timeout=300, capture_output=True)
+    checked = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
+    assert "card-conformance" not in checked.stdout, checked.stdout  # its requirements are met
+    work = base / "work"
+    work.mkdir()
+    return venv / "bin", work
+
+
+def use(installed, *args, timeout=180):
+    bin_dir, work = installed
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "STRIPE_API_KEY")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run([str(bin_dir / args[0]), *map(str, args[1:])], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_the_package_is_the_installed_one(installed):
+    bin_dir, _ = installed
+    where = use(installed, "python", "-c", "import conformance, conformance_proxy; print(conformance.__file__)")
+    assert where.returncode == 0 and str(bin_dir.parent) in where.stdout and str(ROOT) not in where.stdout
+    addon = use(installed, "conformance", "addon-path", "recorder")
+    assert addon.returncode == 0 and addon.stdout.strip().startswith(str(bin_dir.parent))
+    assert Path(addon.stdout.strip()).is_file()
+
+
+def test_demo_runs_from_the_package_alone(installed):
+    done = use(installed, "conformance", "demo")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "localstripe is listening" in done.stdout and "replaying 6 cassettes from " in done.stdout
+    assert str(ROOT) not in done.stdout
+    assert (installed[1] / "reports" / "demo" / "report.html").is_file()
+
+
+def test_the_docs_the_cassettes_point_at_are_installed(installed):
+    recorded = installed[1] / "probe.yaml"
+    with FakeStripe() as upstream:
+        done = use(installed, "conformance", "record", "--upstream", upstream, "--cassette", recorded, "--",
+                   "python", "-c", "import httpx, os; httpx.post(os.environ['STRIPE_API_BASE'] + '/v1/customers', "
+                   "headers={'Authorization': 'Bearer sk_test_installed'}, data={'email': 'a@example.com'}, "
+                   "timeout=10).raise_for_status()")
+    assert done.returncode == 0, done.stdout + done.stderr
+    first = recorded.read_text().splitlines()[0]
+    assert "conformance docs cassette-format" in first
+    page = use(installed, "conformance", "docs", "cassette-format")
+    assert page.returncode == 0 and page.stdout.startswith("# Cassette format")
+
+
+def test_record_serve_run_check_import_and_the_plugin(installed):
+    work = installed[1]
+    cassette = work / "app.yaml"
+    app = ("import httpx, os; base = os.environ['STRIPE_API_BASE']; auth = {'Authorization': 'Bearer sk_test_app'}; "
+           "c = httpx.post(base + '/v1/customers', headers=auth, data={'email': 'a@example.com'}, timeout=10).json(); "
+           "print(httpx.get(base + '/v1/customers/' + c['id'], headers=auth, timeout=10).json()['email'])")
+    with FakeStripe() as upstream:
+        recorded = use(installed, "conformance", "record", "--upstream", upstream, "--cassette", cassette, "--",
+                       "python", "-c", app)
+        assert recorded.returncode == 0 and "a@example.com" in recorded.stdout, recorded.stdout + recorded.stderr
+        served = use(installed, "conformance", "serve", cassette, "--", "python", "-c", app)
+        assert served.returncode == 0 and "a@example.com" in served.stdout, served.stdout + served.stderr
+        assert "0 misses" in served.stdout
+        for args in (["run", cassette], ["run", "--suite"]):
+            ran = use(installed, "conformance", *args, "--target", upstream)
+            assert ran.returncode == 0 and "conforms" in ran.stdout, ran.stdout + ran.stderr
+        matrix = use(installed, "conformance", "matrix", "--suite", "--target", f"fake={upstream}")
+        assert matrix.returncode == 0 and "no broken behaviour" in matrix.stdout, matrix.stdout + matrix.stderr
+        plugin = use(installed, "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "--conformance-target",
+                     upstream, cassette)
+        assert plugin.returncode == 0 and "passed" in plugin.stdout, plugin.stdout + plugin.stderr
+    checked = use(installed, "conformance", "check", cassette)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    har = work / "browser.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "entries": [{
+        "startedDateTime": "2026-01-01T00:00:00Z", "time": 1,
+        "request": {"method": "GET", "url": "https://api.stripe.com/v1/customers/cus_1", "httpVersion": "HTTP/1.1",
+                    "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+        "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "cookies": [],
+                     "headers": [{"name": "Content-Type", "value": "application/json"}],
+                     "content": {"size": 2, "mimeType": "application/json", "text": "{\"id\": \"cus_1\"}"},
+                     "redirectURL": "", "headersSize": -1, "bodySize": 2},
+        "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}))
+    imported = use(installed, "conformance", "import", har, "--out", work / "imported")
+    assert imported.returncode == 0 and (work / "imported" / "browser.yaml").is_file(), imported.stdout + imported.stderr
