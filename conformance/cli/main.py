@@ -750,22 +750,25 @@ def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, al
 
     Secrets are redacted as the recorder redacts them; only /v1/ traffic is kept unless told otherwise.
     """
-    from conformance.record.importing import import_recording
+    from conformance.record.importing import cassette_names, import_recording
 
     try:
         re.compile(record_paths)
     except re.error as error:
         raise InputError(f"invalid regular expression {record_paths!r}: {error}") from None
+    if len(set(files)) != len(files):
+        raise click.UsageError("a file is given twice")
+    names = cassette_names(list(files))
     if not overwrite:
         for file in files:
-            target = out_dir / f"{file.stem}.yaml"
+            target = out_dir / f"{names[file]}.yaml"
             if target.is_file() and target.stat().st_size:
                 raise InputError(f"{target} exists; pass --overwrite to replace it")
     redactor = Redactor()
     total = 0
     for file in files:
         result = import_recording(file, out_dir, paths=".*" if all_paths else record_paths,
-                                  mode="overwrite" if overwrite else "new", redactor=redactor)
+                                  mode="overwrite" if overwrite else "new", redactor=redactor, name=names[file])
         total += result.imported
         skipped = f"; {len(result.skipped)} left out (not matching {record_paths!r})" if result.skipped else ""
         written = f"into {result.cassette}" if result.imported else "(nothing written)"

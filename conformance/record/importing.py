@@ -27,7 +27,8 @@ from conformance.errors import ConformanceError
 from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 
-__all__ = ["Exchange", "ImportResult", "NotARecording", "recording_format", "read_exchanges", "import_recording", "FORMATS"]
+__all__ = ["Exchange", "ImportResult", "NotARecording", "recording_format", "read_exchanges", "import_recording",
+           "cassette_names", "FORMATS"]
 
 FORMATS = ("VCR.py cassette", "Ruby VCR cassette", "HAR", "mitmproxy flow file")
 
@@ -201,16 +202,26 @@ def read_exchanges(path: Path) -> tuple[str, Iterator[Exchange]]:
     return found, _vcr_py(data)
 
 
+def cassette_names(paths: list[Path]) -> dict[Path, str]:
+    """The cassette each recording becomes: its name without the extension, and with it where two recordings
+    share a name (``flows.har`` and ``flows.mitm``: ``flows-har``, ``flows-mitm``) — never two into one file."""
+    stems = [path.stem for path in paths]
+    return {path: f"{path.stem}-{path.suffix.lstrip('.')}" if stems.count(path.stem) > 1 and path.suffix else path.stem
+            for path in paths}
+
+
 def import_recording(path: Path, out_dir: Path, *, paths: str = r"^/v1/", mode: str = "new",
-                     redactor: Redactor | None = None) -> ImportResult:
-    """One recording into one cassette ``out_dir/<its name>.yaml``, redacted like a recording."""
+                     redactor: Redactor | None = None, name: str | None = None) -> ImportResult:
+    """One recording into one cassette ``out_dir/<name>.yaml`` (its file name without the extension unless
+    ``name``), redacted like a recording."""
     redactor = redactor or Redactor()
     wanted = re.compile(paths)
     found, exchanges = read_exchanges(path)
-    target = out_dir / f"{path.stem}.yaml"
+    name = name or path.stem
+    target = out_dir / f"{name}.yaml"
     result = ImportResult(path, found, target)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with CassetteWriter(target, path.stem, {"source": f"imported from {path.name} ({found})"}, mode=mode) as writer:
+    with CassetteWriter(target, name, {"source": f"imported from {path.name} ({found})"}, mode=mode) as writer:
         for exchange in exchanges:
             if exchange.status < 200 or not wanted.search(exchange.path):
                 result.skipped.append(redactor.text(f"{exchange.method} {exchange.url}"))

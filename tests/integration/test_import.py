@@ -139,3 +139,21 @@ def test_import_refuses_what_it_cannot_read_and_keeps_existing_cassettes(tmp_pat
     again = CliRunner().invoke(main, ["import", str(source), "--out", str(out)])
     assert again.exit_code == 2 and "exists; pass --overwrite" in again.output
     assert (out / "vcrpy.yaml").read_bytes() == before
+
+
+def test_two_recordings_of_one_name_become_two_cassettes(tmp_path):
+    """flows.har and flows.mitm of the same traffic: each its own cassette, never one appended to the other."""
+    with FakeStripe() as upstream:
+        har = with_hardump(upstream, tmp_path)
+        flows = with_flows(upstream, tmp_path)
+    same = [har.rename(tmp_path / "traffic.har"), flows.rename(tmp_path / "traffic.mitm")]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["import", *map(str, same), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["traffic-har.yaml", "traffic-mitm.yaml"]
+    from conformance.cassette import load
+
+    assert [len(load(path).interactions) for path in sorted(out.iterdir())] == [7, 7]
+    again = CliRunner().invoke(main, ["import", *map(str, same), "--out", str(out)])
+    assert again.exit_code == 2 and "traffic-har.yaml exists; pass --overwrite" in again.output
+    assert "--append" not in again.output
