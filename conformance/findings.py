@@ -102,15 +102,22 @@ class InteractionResult:
     @property
     def outcome(self) -> Outcome:
         """failed, blocked (its failures are all consequences of an earlier one), warning or passed —
-        findings a baseline accepted do not count."""
+        findings a baseline accepted do not count, but what follows from an accepted deviation was not judged:
+        blocked, never passed."""
         open_findings = [f for f in self.findings if not f.accepted]
         if any(f.severity == Severity.FAILURE and f.consequence_of is None for f in open_findings):
             return Outcome.FAILED
-        if any(f.severity == Severity.FAILURE for f in open_findings):
+        if any(f.severity == Severity.FAILURE and f.consequence_of is not None for f in self.findings):
             return Outcome.BLOCKED
         if any(f.consequence_of is None for f in open_findings):
             return Outcome.WARNING
         return Outcome.PASSED
+
+    @property
+    def open_consequences(self) -> bool:
+        """Failures that follow from an earlier interaction and that no baseline accepted."""
+        return any(f.severity == Severity.FAILURE and f.consequence_of is not None and not f.accepted
+                   for f in self.findings)
 
 
 @dataclass
@@ -127,7 +134,7 @@ class CassetteResult:
         outcomes = {i.index: i.outcome for i in self.interactions}
         return any(
             outcome == Outcome.FAILED
-            or (outcome == Outcome.BLOCKED and outcomes.get(i.blocked_by or 0) != Outcome.FAILED)
+            or (outcome == Outcome.BLOCKED and i.open_consequences and outcomes.get(i.blocked_by or 0) != Outcome.FAILED)
             for i, outcome in zip(self.interactions, outcomes.values())
         )
 

@@ -135,7 +135,7 @@ def render(result: RunResult) -> str:
                    for e, row in result.per_endpoint()],
         rules=sorted(rules.items()),
         buttons=[("all", "all", total), ("failed", "failed", counts[Outcome.FAILED]),
-                 ("blocked", "blocked", counts[Outcome.BLOCKED]), ("warning", "warnings", counts[Outcome.WARNING]),
+                 ("blocked", "blocked", counts[Outcome.BLOCKED]), ("warning", "warnings only", counts[Outcome.WARNING]),
                  ("passed", "passed", counts[Outcome.PASSED])],
         interactions=[_interaction(c.path, i) for c, i in result.interactions()],
     )

@@ -143,6 +143,22 @@ def test_a_baseline_accepts_known_deviations_and_fails_on_new_ones(tmp_path):
     assert code == 1
 
 
+def test_under_a_baseline_what_follows_from_an_accepted_deviation_stays_blocked(tmp_path):
+    """Accepting a deviation accepts its consequences, but they were never judged: blocked, not passed."""
+    with FakeStripe(deviation="refuse-amex") as target:
+        cli("run", SUITE, "--target", target, "--json-report", tmp_path / "known.json")
+    known = json.loads((tmp_path / "known.json").read_text())["summary"]
+    assert known["blocked"] > 0
+    with FakeStripe(deviation="refuse-amex") as target:
+        code, output = cli("run", SUITE, "--target", target, "--baseline", tmp_path / "known.json",
+                           "--json-report", tmp_path / "again.json")
+    assert code == 0, output
+    again = json.loads((tmp_path / "again.json").read_text())["summary"]
+    assert again["blocked"] == known["blocked"] and again["failed"] == 0
+    assert again["passed"] == known["passed"] + known["failed"]  # accepted: the failures pass, what they block does not
+    assert f"{known['blocked']} blocked" in output
+
+
 def test_shards_are_disjoint_stable_and_complete(tmp_path):
     seen = []
     with FakeStripe() as target:
