@@ -98,6 +98,8 @@ class InteractionResult:
     judged: list[str] = field(default_factory=list)
     # Documented rules the recorded exchange judges: what the suite covers here, whatever the target answered.
     covers: list[str] = field(default_factory=list)
+    # The request as sent, as a curl command (the key as $STRIPE_API_KEY): set where a failure was found.
+    curl: str | None = None
 
     @property
     def outcome(self) -> Outcome:

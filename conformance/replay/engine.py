@@ -10,6 +10,7 @@ a crash, and the replay goes on.
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 import time
 import uuid
@@ -190,12 +191,15 @@ class _Replay:
             result.findings = [redact_finding(f, self.options.redactor)
                                for f in [*sent.setup, _fault(error, self.client.timeout, recorded.status)]]
             self._attribute(interaction, result, needed, sent.path)
+            result.curl = self._curl(interaction.request.method, sent)
             return result
         finally:
             result.seconds = time.perf_counter() - started
         result.actual_status = response.status_code
         exchange = self._exchange(interaction, sent, response)
         findings = sent.setup + run_checks(exchange, self.checks)
+        if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
+            _hint_magic_tokens(findings, interaction, response.status_code, response.text)
         result.findings = [redact_finding(f, self.options.redactor) for f in findings]
         if self.checks.invariants.not_judged:
             result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
@@ -204,12 +208,28 @@ class _Replay:
             result.judged = sorted(self.checks.invariants.judged)
             self.checks.invariants.judged.clear()
         self._attribute(interaction, result, needed, sent.path)
+        if any(f.severity == Severity.FAILURE for f in result.findings):
+            result.curl = self._curl(interaction.request.method, sent)
         if result.findings and self.options.keep_bodies:
             redactor = self.options.redactor
             result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
             result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
                                   else redactor.text(exchange.body_text))
         return result
+
+    def _curl(self, method: str, sent: _SentRequest) -> str:
+        """The request as sent, as a command a maintainer pastes into a terminal or a bug report: the key as
+        ``$STRIPE_API_KEY``, everything else redacted like every output (a card number stays a marker)."""
+        base = str(self.client.base_url).rstrip("/")
+        parts = ["curl", "-X", method, shlex.quote(base + sent.target)]
+        for name, value in sent.headers.items():
+            if name == "Authorization":
+                parts += ["-H", '"Authorization: Bearer $STRIPE_API_KEY"']
+            elif name != "Idempotency-Key":  # a fresh one each time
+                parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if sent.content:
+            parts += ["--data-raw", shlex.quote(sent.content.decode("utf-8", "replace"))]
+        return self.options.redactor.text(" ".join(parts))
 
     def _endpoint(self, interaction: Interaction) -> str:
         """The route table's name; for a request beyond the card endpoints, the contract's operation."""
@@ -338,6 +358,19 @@ class _Replay:
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
                         snippet(response.text), expected, expected_text)
+
+
+def _hint_magic_tokens(findings: list[Finding], interaction: Interaction, status: int, answer: str) -> None:
+    """A target that refuses a request carrying a magic test token — naming the token, or 404 — likely does not
+    know them (localstripe): the status finding says how to replay against it."""
+    body = interaction.request.body.value if interaction.request.body is not None else None
+    sent = sorted(body[key] for key in _TOKEN_PARAMETERS if isinstance(body, dict) and body.get(key) in TEST_CARDS)
+    if not sent or not (status == 404 or any(token in answer for token in sent)):
+        return
+    for finding in findings:
+        if finding.rule == "status":
+            finding.message += (f"; the request sent Stripe's magic test token {sent[0]}, which the target may not "
+                                "know: replay with --tokens create (each card attached from a token the target makes)")
 
 
 def _card_of(method: str, path: str) -> str | None:

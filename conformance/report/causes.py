@@ -90,6 +90,7 @@ class RootCause:
     symptoms: int = 0  # the findings it explains
     blocked: int = 0  # later interactions with failures that are only consequences of it
     examples: list[Finding] = field(default_factory=list, repr=False)  # a few of its findings, for messages
+    curl: str | None = None  # its first interaction's request as a curl command, to reproduce it
 
     @property
     def count(self) -> int:
@@ -103,7 +104,7 @@ class RootCause:
         return {"rule": self.rule, "endpoint": self.endpoint, "path": self.path, "message": self.message,
                 "severity": str(self.severity), "count": self.count, "blocked": self.blocked,
                 "key": list(self.key), "kind": self.kind, "endpoints": self.endpoints, "paths": self.paths,
-                "symptoms": self.symptoms,
+                "symptoms": self.symptoms, "curl": self.curl,
                 "interactions": [{"cassette": cassette, "index": index} for cassette, index in self.interactions]}
 
     def line(self, message_limit: int = 0) -> str:
@@ -252,7 +253,10 @@ class _Grouping:
 def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
     grouping = _Grouping()
     consequences: list[tuple[str, InteractionResult]] = []
+    curls: dict[tuple[str, int], str] = {}
     for cassette, interaction in records:
+        if interaction.curl:
+            curls[(cassette, interaction.index)] = interaction.curl
         own = [f for f in interaction.findings if not f.accepted and f.consequence_of is None]
         if any(f.consequence_of is not None and not f.accepted and f.severity == Severity.FAILURE
                for f in interaction.findings):
@@ -288,6 +292,7 @@ def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
     for cause in causes:
         cause.path = ", ".join(cause.paths[:3]) + (", …" if len(cause.paths) > 3 else "")
         cause.message = _message(cause)
+        cause.curl = next((curls[place] for place in cause.interactions if place in curls), None)
     return sorted(causes, key=lambda c: (c.severity != Severity.FAILURE, -(c.count + c.blocked), c.rule, c.message))
 
 
@@ -336,6 +341,7 @@ def causes_of_run_data(data: dict[str, Any], keep: Callable[[str, int | None], b
                 for finding in interaction.findings:
                     finding.consequence_of = item.get("blocked_by") or 0
             interaction.blocked_by = item.get("blocked_by")
+            interaction.curl = item.get("curl")
             records.append((path, interaction))
     return _group(records)
 

@@ -12,7 +12,7 @@ from conformance.errors import ReportError
 from conformance.findings import MISSING, Finding
 from conformance.text import printable, shorten, value_text
 
-__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell", "read_document"]
+__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell", "md_block", "read_document"]
 
 
 def value(data: Any) -> str:
@@ -53,6 +53,14 @@ def md_code(text: str) -> str:
     fence = "`" * (longest + 1)
     padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
     return f"{fence}{padded}{fence}"
+
+
+def md_block(text: str, language: str = "") -> list[str]:
+    """A fenced code block holding ``text`` whatever fences it has (a longer one, CommonMark); its lines."""
+    text = "\n".join(printable(line) for line in text.splitlines())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + language, *text.splitlines(), fence]
 
 
 def md_cell(text: str) -> str:

@@ -100,7 +100,7 @@ def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any
         "not_judged": interaction.not_judged,
         "endpoint": interaction.endpoint, "method": interaction.method, "path": interaction.path, "status": status,
         "findings": findings, "sides": sides,
-        "blocked_by": interaction.blocked_by,
+        "blocked_by": interaction.blocked_by, "curl": interaction.curl,
         "recorded": _highlighted(interaction.recorded_body, paths) if sides else "",
         "actual": _highlighted(interaction.actual_body, paths) if sides else "",
     }

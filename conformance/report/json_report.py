@@ -41,6 +41,8 @@ def _interaction(result: InteractionResult) -> dict[str, Any]:
         data["judged"] = result.judged
     if result.covers:
         data["covers"] = result.covers
+    if result.curl:
+        data["curl"] = result.curl
     if result.findings and result.recorded_body is not None:
         data["recorded_body"] = result.recorded_body
     if result.findings and result.actual_body is not None:

@@ -41,7 +41,8 @@ def write_junit(result: RunResult, path: Path) -> None:
             elif failures:
                 suite_failures += 1
                 element = ET.SubElement(case, "failure", message=failures[0].message, type=failures[0].rule)
-                element.text = "\n".join(finding_line(f) for f in interaction.findings)
+                element.text = "\n".join(finding_line(f) for f in interaction.findings) + (
+                    f"\nreproduce: {interaction.curl}" if interaction.curl else "")
             if warnings:
                 ET.SubElement(case, "system-out").text = "\n".join("warning " + finding_line(f) for f in warnings)
         count = len(cassette.interactions) + (1 if cassette.error or not cassette.interactions else 0)

@@ -7,7 +7,7 @@ from pathlib import Path
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult, Verdict
 from conformance.report.causes import root_causes
-from conformance.report.common import md_cell, md_code, md_text, value
+from conformance.report.common import md_block, md_cell, md_code, md_text, value
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
 
@@ -46,6 +46,11 @@ def markdown(result: RunResult, limit: int = 15) -> str:
             lines.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
         if len(causes) > limit:
             lines += ["", f"… and {len(causes) - limit} more root causes (see the full report)."]
+        reproduce = [(n, cause) for n, cause in enumerate(causes[:limit], 1) if cause.curl]
+        if reproduce:
+            text = "\n".join(f"# {n}. [{cause.rule}] {shorten(cause.message, 100)}\n{cause.curl}" for n, cause in reproduce)
+            lines += ["", "<details><summary>Reproduce (each root cause's first request, the key as "
+                          "<code>$STRIPE_API_KEY</code>)</summary>", "", *md_block(text, "sh"), "", "</details>"]
     notes = [(c, i, rule, why) for c, i in result.interactions() for rule, why in i.not_judged]
     if notes:
         lines += ["", "**Not judged** (a documented rule whose precondition did not hold; never a pass):", ""]

@@ -115,7 +115,8 @@ def _problem(column: _Column, cause: RootCause) -> dict[str, Any]:
                        "actual_status": result.actual_status}
     return {"number": column.numbers[cause.key], "key": list(cause.key), "rule": cause.rule, "message": cause.message,
             "endpoints": cause.endpoints, "count": cause.count, "blocked": cause.blocked,
-            "known": known_reason(column.profile, cause), "interaction": interaction, "findings": examples}
+            "known": known_reason(column.profile, cause), "interaction": interaction, "findings": examples,
+            "curl": cause.curl}
 
 
 def _state_of(problems: list[dict[str, Any]]) -> CellState:

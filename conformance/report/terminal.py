@@ -104,6 +104,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
         console.print("[bold]Root causes[/bold] (the most interactions explained first):")
         for cause in failures if show_all else failures[:MAX_CAUSES_SHOWN]:
             console.print(f"  [red]✗[/red] {escape(cause.line(MAX_MESSAGE))}", soft_wrap=True)
+            if cause.curl:
+                console.print(f"      [dim]reproduce: {escape(cause.curl)}[/dim]", soft_wrap=True)
         if not show_all and len(failures) > MAX_CAUSES_SHOWN:
             console.print(f"  … {len(failures) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
         for line in _warning_lines(causes, show_all):
@@ -136,6 +138,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
                 "red" if finding.severity == Severity.FAILURE else "yellow"
             after = f" (follows from #{finding.consequence_of})" if finding.consequence_of is not None else ""
             console.print(f"    [{colour}]{escape(finding_line(finding, 100))}{after}[/{colour}]", soft_wrap=True)
+        if interaction.curl and interaction.outcome == Outcome.FAILED:
+            console.print(f"    [dim]reproduce: {escape(interaction.curl)}[/dim]", soft_wrap=True)
     if shown and not show_all:
         console.print(f"{shown} interaction{'s' if shown != 1 else ''} deviate{'s' if shown == 1 else ''}: every "
                       f"finding under the root causes above is listed by --show-all"

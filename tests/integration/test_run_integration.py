@@ -183,6 +183,30 @@ def test_localstripe_known_deviations_show_up(token_lifecycle, localstripe_url, 
     assert ("cards.update", "value", "metadata.channel", "failure") in found
 
 
+def test_magic_tokens_refused_by_localstripe_say_to_replay_with_tokens_create(localstripe_url):
+    code, output = run_cli(ROOT / "cassettes" / "cards-retrieve.yaml", "--target", localstripe_url)
+    assert code == 1
+    assert "the request sent Stripe's magic test token tok_mastercard, which the target may not know: replay " \
+           "with --tokens create" in output
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_reproduce_line_reproduces_the_deviation(tmp_path, monkeypatch):
+    """The curl line of a failed interaction, run as printed with the key in STRIPE_API_KEY, gets the same answer."""
+    with FakeStripe(deviation="integer-as-string") as target:
+        code, output = run_cli(ROOT / "cassettes" / "cards-retrieve.yaml", "--target", target, "--api-key", API_KEY,
+                               "--json-report", tmp_path / "r.json")
+        assert code == 1 and "reproduce: curl -X " in output
+        report = json.loads((tmp_path / "r.json").read_text())
+        curl = next(i["curl"] for c in report["cassettes"] for i in c["interactions"]
+                    if i["outcome"] == "failed" and i["method"] == "GET")
+        assert API_KEY not in output + curl and '"Authorization: Bearer $STRIPE_API_KEY"' in curl
+        answer = subprocess.run(["sh", "-c", curl + " --silent"], capture_output=True, text=True, timeout=30,
+                                env={"PATH": "/usr/bin:/bin", "STRIPE_API_KEY": API_KEY})
+    assert isinstance(json.loads(answer.stdout)["exp_month"], str)  # the deviation, reproduced: text for an integer
+    assert all(cause["curl"].startswith("curl -X ") for cause in report["root_causes"])
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_target_faults_are_findings_and_the_run_goes_on(lifecycle, tmp_path, fault):
     report = tmp_path / "report.json"
