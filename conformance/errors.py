@@ -53,8 +53,9 @@ class UnsafeKeyError(ConformanceError):
     """A live API key where only test keys are safe."""
 
 
-def refuse_live_key(api_key: str, what: str, allow_live: bool = False) -> None:
-    """Raise :class:`UnsafeKeyError` for a live key: ``what`` says what the command would do with it."""
+def refuse_live_key(api_key: str, what: str, allow_live: bool = False, allow_flag: str | None = None) -> None:
+    """Raise :class:`UnsafeKeyError` for a live key: ``what`` says what the command would do with it, and
+    ``allow_flag`` the option that allows it anyway, where there is one."""
     if api_key.startswith(LIVE_KEY_PREFIXES) and not allow_live:
-        hint = " or pass --allow-live" if what.startswith("a run") else ""
+        hint = f" or pass {allow_flag}" if allow_flag else ""
         raise UnsafeKeyError(f"refusing a live API key: {what}; use a test key (sk_test_…){hint}")

@@ -33,6 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-target", metavar="URL", help="Replay the collected cassettes against this server.")
     group.addoption("--conformance-api-key", metavar="KEY", default=os.environ.get("STRIPE_API_KEY",
                     DEFAULT_API_KEY), help="API key sent to the target (default: STRIPE_API_KEY).")
+    group.addoption("--conformance-allow-live", action="store_true", help="Allow a live key (sk_live_/rk_live_).")
+    group.addoption("--conformance-tokens", choices=["magic", "create"], default="magic",
+                    help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
+                         "target from the test card each stands for (targets that do not know them, e.g. localstripe).")
+    group.addoption("--conformance-baseline", metavar="FILE",
+                    help="A JSON report of known deviations (conformance run --json-report): only findings not in it "
+                         "fail.")
     group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
     group.addoption("--conformance-openapi", metavar="SPEC",
@@ -43,14 +50,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _CONTRACT = pytest.StashKey[Any]()
+_BASELINE = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("conformance_target", None):
         try:
-            refuse_live_key(config.getoption("conformance_api_key"), "a run creates and deletes objects")
+            refuse_live_key(config.getoption("conformance_api_key"), "a run creates and deletes objects",
+                            config.getoption("conformance_allow_live"), "--conformance-allow-live")
         except UnsafeKeyError as error:
             raise pytest.UsageError(str(error)) from None
+        baseline = config.getoption("conformance_baseline", None)
+        if baseline:
+            from conformance.report.baseline import read_report
+
+            try:
+                config.stash[_BASELINE] = read_report(Path(baseline))
+            except ConformanceError as error:
+                raise pytest.UsageError(str(error)) from None
         spec = config.getoption("conformance_openapi", None)
         if spec:
             from conformance.contract import load_contract  # jsonschema-rs only when asked for
@@ -96,13 +113,20 @@ class CassetteItem(pytest.Item):
         target = config.getoption("conformance_target").rstrip("/")
         options = ReplayOptions(api_key=config.getoption("conformance_api_key"),
                                 rules=CompareRules(strict=config.getoption("conformance_strict")),
-                                contract=config.stash.get(_CONTRACT, None))
+                                contract=config.stash.get(_CONTRACT, None),
+                                tokens=config.getoption("conformance_tokens"))
         try:
             check_target(target)
             with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
                 result = replay_cassette(self.path, client, options)
         except ConformanceError as error:
             pytest.fail(str(error), pytrace=False)
+        known = config.stash.get(_BASELINE, None)
+        if known is not None:
+            from conformance.findings import RunResult
+            from conformance.report.baseline import accept_baseline
+
+            accept_baseline(RunResult(target, [result]), known)
         self.user_properties.append(("interactions", len(result.interactions)))
         if not result.error and not result.interactions:
             pytest.fail(f"no interactions to replay in {self.path}: nothing was checked", pytrace=False)
@@ -119,6 +143,8 @@ class CassetteItem(pytest.Item):
             if failing is not None and first is not None:
                 lines.append(f"#{failing.index} {failing.endpoint} {finding_line(first, 80)} "
                              f"({failing.method} {failing.path})")
+                if failing.curl:
+                    lines.append(f"reproduce: {failing.curl}")
             for interaction in result.interactions:
                 mark = {Outcome.PASSED: "ok  ", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL",
                         Outcome.BLOCKED: "blkd"}[interaction.outcome]

@@ -540,7 +540,7 @@ def run_command(
     paths = _with_suite(paths, with_suite)
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
-    refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
+    refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
     reports = [(path, writer, label) for path, writer, label in (
         (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
         (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")) if path]

@@ -132,7 +132,7 @@ def matrix_command(
         raise InputError(f"target name {', '.join(twice)} given twice: each column needs a name of its own")
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
-    refuse_live_key(api_key, "a run creates and deletes objects", allow_live)
+    refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
     modes = _token_modes(tokens, names)
     known = read_profiles(profiles)
     for name, profile in known.items():

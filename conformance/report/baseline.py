@@ -52,14 +52,26 @@ def causes_of_report(data: dict[str, Any],
 def accept_baseline(result: RunResult, baseline: dict[str, Any]) -> int:
     """Mark the findings a baseline already has as accepted; returns how many were."""
     known = identities_of_report(baseline, severities=(Severity.FAILURE, Severity.WARNING))
+    recorded = {key[0] for key in known}
     accepted = 0
     for cassette in result.cassettes:
+        path = _as_recorded(cassette.path, recorded)
         for interaction in cassette.interactions:
             for finding in interaction.findings:
-                if (cassette.path, interaction.index, finding.path, finding.rule) in known:
+                if (path, interaction.index, finding.path, finding.rule) in known:
                     finding.accepted = True
                     accepted += 1
     return accepted
+
+
+def _as_recorded(path: str, paths: Collection[str]) -> str:
+    """The path a baseline knows a cassette by: the same text, the same file from another directory (a pytest
+    run names it absolutely, `conformance run` as given), or the one cassette of that name."""
+    if path in paths:
+        return path
+    resolved = Path(path).resolve()
+    same = [p for p in paths if Path(p).resolve() == resolved] or [p for p in paths if Path(p).name == resolved.name]
+    return same[0] if len(same) == 1 else path
 
 
 @dataclass

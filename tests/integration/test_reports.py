@@ -210,6 +210,25 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     assert "cards-delete - #6 cards.delete [invariant.deleted] deleted: expected true, got false" in summary
 
 
+def test_the_pytest_plugin_takes_tokens_a_baseline_and_names_its_own_live_key_flag(tmp_path):
+    def plugin(target, *options):
+        return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir",
+                               str(tmp_path), "--conformance-target", target, *options, str(SUITE / "cards-delete.yaml")],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+    with FakeStripe(deviation="deleted-false") as target:
+        cli("run", SUITE / "cards-delete.yaml", "--target", target, "--json-report", tmp_path / "known.json")
+        assert plugin(target).returncode == 1
+        accepted = plugin(target, "--conformance-baseline", str(tmp_path / "known.json"))
+        assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+        live = plugin(target, "--conformance-api-key", "sk_live_" + "x" * 24)
+        assert live.returncode == 4 and "or pass --conformance-allow-live" in live.stderr
+    with FakeStripe(deviation="unknown-tokens") as target:  # a target without the magic test tokens
+        assert plugin(target).returncode == 1
+        created = plugin(target, "--conformance-tokens", "create")
+        assert created.returncode == 0, created.stdout + created.stderr
+
+
 def test_compare_counts_what_was_not_run_as_not_run_never_as_fixed(tmp_path):
     with FakeStripe(deviation="deleted-false") as target:
         cli("run", SUITE, "--target", target, "--json-report", tmp_path / "all.json")
