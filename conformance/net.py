@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import time
 from urllib.parse import urlsplit
 
 from conformance.errors import ProxyError, TargetError
@@ -23,14 +24,23 @@ def parse_http_url(url: str, what: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port
 
 
-def check_reachable(url: str, what: str, timeout: float = 5.0) -> None:
-    """One clear error before the first request when nothing listens at ``url``."""
+def check_reachable(url: str, what: str, timeout: float = 5.0, wait: float = 0.0) -> None:
+    """One clear error before the first request when nothing listens at ``url``; ``wait`` seconds for one that
+    is still starting (a container, a server started beside the command)."""
     _, host, port = parse_http_url(url, what)
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as error:
-        reason = error.strerror or str(error) or type(error).__name__
-        raise TargetError(f"cannot reach {what} {url}: {reason}; is it running?") from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return
+        except OSError as error:
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            reason = error.strerror or str(error) or type(error).__name__
+            waited = f" (waited {wait:g}s)" if wait else ""
+            hint = "" if wait else "; is it running? (--wait-for-target SECONDS waits for one that is starting)"
+            raise TargetError(f"cannot reach {what} {url}: {reason}{waited}{hint}") from None
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -478,6 +478,8 @@ def _report_written(path: Path, before: bytes | None) -> None:
               help="Seconds to wait for each answer.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Cassettes replayed at once (interactions of a cassette stay in order).")
+@click.option("--wait-for-target", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Wait up to this long for a target that is still starting before giving up (exit 2).")
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
@@ -510,6 +512,7 @@ def run_command(
     exact: tuple[str, ...],
     timeout: float,
     workers: int,
+    wait_for_target: float,
     json_report: Path | None,
     junit_xml: Path | None,
     html_report: Path | None,
@@ -560,7 +563,7 @@ def run_command(
         if target_cmd:
             target = stack.enter_context(target_process(target_cmd))
         assert target is not None
-        check_target(target)
+        check_target(target, wait=wait_for_target)
         advance = stack.enter_context(progress(console, total))
         verify: bool | str = False if insecure else str(cacert) if cacert else True
         stop, signals = stack.enter_context(_interruptible())

@@ -82,6 +82,8 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
               help="Seconds a --target-cmd target has to start listening.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Targets replayed at once (and, beyond one per target, cassettes of each at once).")
+@click.option("--wait-for-target", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Wait up to this long for a --target URL that is still starting before giving up (exit 2).")
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the matrix as JSON (what `compare` reads) here.")
 @click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path), help="Write it as Markdown here.")
@@ -97,7 +99,7 @@ def matrix_command(
     paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
     api_key: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
     ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
-    start_timeout: float, workers: int, json_report: Path | None, markdown_report: Path | None,
+    start_timeout: float, workers: int, wait_for_target: float, json_report: Path | None, markdown_report: Path | None,
     html_report: Path | None, reports_dir: Path | None, cacert: Path | None, insecure: bool,
 ) -> None:
     """Replay the suite against several targets and judge each documented behaviour and route per target:
@@ -155,7 +157,7 @@ def matrix_command(
     console = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        urls = stack.enter_context(started_targets(chosen, start_timeout))
+        urls = stack.enter_context(started_targets(chosen, start_timeout, wait_for_target))
         advance = stack.enter_context(progress(console, total * len(chosen)))
         stop, signals = stack.enter_context(_interruptible())
         verify: bool | str = False if insecure else str(cacert) if cacert else True

@@ -20,9 +20,9 @@ from conformance.replay.transport import TargetClient
 __all__ = ["run", "target_process", "check_target"]
 
 
-def check_target(url: str, timeout: float = 5.0) -> None:
-    """One clear error before the first request when the target is not there."""
-    check_reachable(url, "target", timeout)
+def check_target(url: str, timeout: float = 5.0, wait: float = 0.0) -> None:
+    """One clear error before the first request when the target is not there (after ``wait`` seconds)."""
+    check_reachable(url, "target", timeout, wait)
 
 
 @contextlib.contextmanager

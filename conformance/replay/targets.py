@@ -44,8 +44,9 @@ class Target:
 
 
 @contextlib.contextmanager
-def started_targets(targets: Sequence[Target], start_timeout: float = 30.0) -> Iterator[dict[str, str]]:
-    """Start every target that is a command, check every one answers; yields name -> base URL, stops them after."""
+def started_targets(targets: Sequence[Target], start_timeout: float = 30.0, wait: float = 0.0) -> Iterator[dict[str, str]]:
+    """Start every target that is a command, check every one answers (a URL: within ``wait`` seconds); yields
+    name -> base URL, stops them after."""
     names = [t.name for t in targets]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -63,7 +64,7 @@ def started_targets(targets: Sequence[Target], start_timeout: float = 30.0) -> I
                 urls[target.name] = target.url.rstrip("/")
         for target in targets:
             try:
-                check_target(urls[target.name])
+                check_target(urls[target.name], wait=wait)
             except TargetError as error:
                 raise TargetError(f"target {target.name}: {error}") from None
         yield urls

@@ -183,6 +183,29 @@ def test_localstripe_known_deviations_show_up(token_lifecycle, localstripe_url, 
     assert ("cards.update", "value", "metadata.channel", "failure") in found
 
 
+def test_wait_for_target_waits_for_one_that_is_still_starting(tmp_path):
+    from conformance.net import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    code, output = run_cli(ROOT / "cassettes" / "cards-retrieve.yaml", "--target", url)
+    assert code == 2 and "--wait-for-target SECONDS waits for one that is starting" in output
+    late: list[subprocess.Popen] = []
+    starter = threading.Timer(1.5, lambda: late.append(subprocess.Popen(
+        [sys.executable, "-m", "tests.stripe_fake", "--port", str(port)], cwd=ROOT)))
+    starter.start()
+    try:
+        code, output = run_cli(ROOT / "cassettes" / "cards-retrieve.yaml", "--target", url, "--wait-for-target", "30")
+    finally:
+        starter.join()
+        for process in late:
+            process.terminate()
+            process.wait(10)
+    assert code == 0, output
+    code, output = run_cli(ROOT / "cassettes" / "cards-retrieve.yaml", "--target", url, "--wait-for-target", "0.5")
+    assert code == 2 and "(waited 0.5s)" in output
+
+
 def test_magic_tokens_refused_by_localstripe_say_to_replay_with_tokens_create(localstripe_url):
     code, output = run_cli(ROOT / "cassettes" / "cards-retrieve.yaml", "--target", localstripe_url)
     assert code == 1
