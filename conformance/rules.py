@@ -1,7 +1,7 @@
 """The rule registry: every rule a finding can name, its default severity and what it means.
 
 A finding always names a registered rule (``Finding`` refuses any other), so
-reports, baselines and the README's rule table speak of one fixed set. Rule ids
+reports, baselines and the rule table of docs/running.md speak of one fixed set. Rule ids
 are dotted, lower case, words joined by ``_``: ``invariant.deleted_card``.
 """
 

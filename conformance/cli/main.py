@@ -232,7 +232,7 @@ class _ProxyRun:
     session: dict[str, Any] | None = None  # serve: what the session asked
 
 
-# Per official SDK, the one line an application needs to honour the exported variables (README, "Pointing an SDK").
+# Per official SDK, the one line an application needs to honour the exported variables (docs/recording.md).
 SDK_HINTS = {
     "reverse": 'Python: stripe.api_base = os.environ["STRIPE_API_BASE"]; '
                'Node: new Stripe(key, {host, port, protocol} from process.env.STRIPE_API_BASE)',

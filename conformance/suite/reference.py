@@ -28,8 +28,13 @@ def _folder(installed: str, checkout: str, what: str) -> Path:
 
 
 def reference_suite() -> Path:
-    """The reference suite's folder (the checkout's ``cassettes/``)."""
-    return _folder("reference", "cassettes", "reference suite")
+    """The reference suite's folder (the checkout's ``cassettes/``), relative to the working directory when it is
+    below it: reports then name ``cassettes/cards-list.yaml``, not a path of this machine."""
+    folder = _folder("reference", "cassettes", "reference suite")
+    try:
+        return folder.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return folder
 
 
 def docs_folder() -> Path:

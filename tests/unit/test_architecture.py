@@ -1,4 +1,4 @@
-"""The layout is the architecture: who may import whom, what the packaging and the README say of it."""
+"""The layout is the architecture: who may import whom, what the packaging and the docs say of it."""
 
 from __future__ import annotations
 
@@ -120,19 +120,18 @@ def test_the_packaging_lists_every_package_of_the_tree():
     assert config["package-data"]["conformance.reference"] == ["*.yaml"]
 
 
-def test_the_readme_layout_table_matches_the_tree():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+def test_the_layout_table_matches_the_tree():
+    section = (ROOT / "docs" / "architecture.md").read_text()
     named = set(re.findall(r"`((?:conformance|proxy|tests|bench|cassettes|docs)/[^`]*)`", section))
     for name in named:
-        assert (ROOT / name.split(" ")[0]).exists(), f"the README's layout names {name}, which is not in the tree"
+        assert (ROOT / name.split(" ")[0]).exists(), f"docs/architecture.md names {name}, which is not in the tree"
     for package in sorted(p.parent for p in PACKAGE.rglob("__init__.py") if p.parent != PACKAGE):
         relative = package.relative_to(ROOT).as_posix() + "/"
-        assert relative in named, f"the README's layout does not name {relative}"
+        assert relative in named, f"docs/architecture.md does not name {relative}"
 
 
-def test_the_readme_rule_table_is_the_registry():
-    readme = (ROOT / "README.md").read_text()
+def test_the_rule_table_is_the_registry():
+    readme = (ROOT / "docs" / "running.md").read_text()
     rows = re.findall(r"^\| `([a-z_.]+)` \| (failure|warning) \| (.+?) \|$", readme, re.M)
     assert {rule for rule, _, _ in rows} == set(RULES)
     for rule_id, severity, description in rows:
