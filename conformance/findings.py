@@ -100,6 +100,7 @@ class InteractionResult:
     covers: list[str] = field(default_factory=list)
     # The request as sent, as a curl command (the key as $STRIPE_API_KEY): set where a failure was found.
     curl: str | None = None
+    sent_key: bool = False  # the request carried the run's API key (the recording had an Authorization)
 
     @property
     def outcome(self) -> Outcome:
@@ -160,8 +161,8 @@ class RunResult:
     def setup_error(self) -> str | None:
         """What makes the run say nothing of the target: every answer refused the API key (a configuration
         mistake, exit 2 — not deviations to fix in the target)."""
-        answered = [i for _, i in self.interactions() if i.actual_status is not None]
-        if all(i.actual_status == 401 for i in answered) and any(i.status != 401 for i in answered):
+        answered = [i for _, i in self.interactions() if i.actual_status is not None and i.sent_key]
+        if answered and all(i.actual_status == 401 for i in answered) and any(i.status != 401 for i in answered):
             return ("every request was refused with 401: the target does not accept the API key; give one it "
                     "accepts with --api-key or STRIPE_API_KEY (stripe-mock takes sk_test_ and one more part "
                     "without '_', as the default does)")

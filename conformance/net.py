@@ -39,7 +39,8 @@ def check_reachable(url: str, what: str, timeout: float = 5.0, wait: float = 0.0
                 continue
             reason = error.strerror or str(error) or type(error).__name__
             waited = f" (waited {wait:g}s)" if wait else ""
-            hint = "" if wait else "; is it running? (--wait-for-target SECONDS waits for one that is starting)"
+            hint = "" if wait else "; is it running?" + (
+                " (--wait-for-target SECONDS waits for one that is starting)" if what == "target" else "")
             raise TargetError(f"cannot reach {what} {url}: {reason}{waited}{hint}") from None
 
 

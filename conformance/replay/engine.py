@@ -196,6 +196,7 @@ class _Replay:
         finally:
             result.seconds = time.perf_counter() - started
         result.actual_status = response.status_code
+        result.sent_key = "Authorization" in sent.headers
         exchange = self._exchange(interaction, sent, response)
         findings = sent.setup + run_checks(exchange, self.checks)
         if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
@@ -364,7 +365,8 @@ def _hint_magic_tokens(findings: list[Finding], interaction: Interaction, status
     """A target that refuses a request carrying a magic test token — naming the token, or 404 — likely does not
     know them (localstripe): the status finding says how to replay against it."""
     body = interaction.request.body.value if interaction.request.body is not None else None
-    sent = sorted(body[key] for key in _TOKEN_PARAMETERS if isinstance(body, dict) and body.get(key) in TEST_CARDS)
+    given = [body.get(key) for key in _TOKEN_PARAMETERS] if isinstance(body, dict) else []
+    sent = sorted(token for token in given if isinstance(token, str) and token in TEST_CARDS)
     if not sent or not (status == 404 or any(token in answer for token in sent)):
         return
     for finding in findings:
