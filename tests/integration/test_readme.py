@@ -41,7 +41,7 @@ if __name__ == "__main__":
     print(main())
 '''
 APP_TEST = "import app\n\n\ndef test_the_card_is_saved_with_its_name():\n    assert app.main() == 'Jenny Rosen'\n"
-INSTALLS = ("pipx install ", "pip install ")  # test_installed.py installs the built wheel
+INSTALLS = ("pip wheel ", "pipx install ", "pip install ")  # test_installed.py builds the wheel and installs it
 
 
 def readme_commands() -> list[str]:
