@@ -174,7 +174,7 @@ class CassetteServer:
             served = self.index.take(live, ctx.options.serve_exhausted)
             if served is not None:
                 self.session.answered += 1
-                self.session.used.add(id(served))
+                self.session.used.add((served.cassette, served.interaction.index))
                 flow.response = self._answer(served)
             else:
                 flow.response = self._miss(live)

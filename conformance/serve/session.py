@@ -16,10 +16,11 @@ class Session:
 
     answered: int = 0
     misses: list[dict[str, Any]] = field(default_factory=list)
-    used: set[int] = field(default_factory=set)  # id() of the served interactions
+    # (cassette, interaction index) of the served interactions: what names them across a reload of their file
+    used: set[tuple[str, int]] = field(default_factory=set)
 
     def summary(self, index: InteractionIndex) -> dict[str, Any]:
         unused = [{"cassette": s.cassette, "interaction": s.interaction.index, "endpoint": s.interaction.endpoint,
                    "request": f"{s.request.method} {s.interaction.request.url_path}"}
-                  for s in index.all if id(s) not in self.used]
+                  for s in index.all if (s.cassette, s.interaction.index) not in self.used]
         return {"answered": self.answered, "misses": self.misses, "unused": unused}

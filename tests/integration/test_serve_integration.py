@@ -152,6 +152,21 @@ def test_a_changed_cassette_is_reloaded(cli, recorded_lifecycle, tmp_path):
     server.interrupt()
 
 
+def test_what_was_asked_before_a_reload_still_counts_as_asked(cli, recorded_lifecycle, tmp_path):
+    path = tmp_path / "live.yaml"
+    path.write_bytes(recorded_lifecycle[0].read_bytes())
+    server = cli("serve", path)
+    address = server.wait_for(READY).group(1)
+    response = httpx.post(f"{address}/v1/customers", data={"email": "jenny.rosen@example.com",
+                                                            "description": "card lifecycle"})
+    assert response.status_code == 200, response.text
+    with path.open("a") as cassette:
+        cassette.write("# touched\n")  # the same interactions, a changed file: it is read again
+    server.wait_for(r"reloaded: 17 interactions", timeout=10)
+    server.interrupt()
+    assert "Session: 1 request answered, 0 misses, 16 recorded interactions never asked for" in server.text
+
+
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 7\n")
