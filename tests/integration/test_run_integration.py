@@ -336,6 +336,28 @@ def test_the_default_key_is_one_stripe_mock_accepts_and_a_refused_key_is_exit_2_
     assert report["exit_code"] == 2 and report["error"].startswith("every request was refused with 401")
 
 
+def test_a_target_that_logs_to_stderr_never_stalls_the_run(lifecycle, tmp_path):
+    """A --target-cmd whose every request writes a screenful to stderr: far more than a pipe holds, read all along
+    (a pipe nobody drains stops the target at its next write, and the run with it)."""
+    chatty = tmp_path / "chatty_target.py"
+    chatty.write_text(
+        "import sys\n"
+        "from http.server import ThreadingHTTPServer\n"
+        "from tests.stripe_fake import Handler, Store\n"
+        "class Chatty(Handler):\n"
+        "    store = Store()\n"
+        "    def log_message(self, format, *args):\n"
+        "        sys.stderr.write('request ' + 'x' * 20000 + '\\n')\n"
+        "        sys.stderr.flush()\n"
+        "ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), Chatty).serve_forever()\n")
+    command = f"{sys.executable} {chatty} {{port}}"
+    started = time.monotonic()
+    code, output = run_cli(lifecycle, "--target-cmd", command, "--timeout", "5",
+                           env={"PYTHONPATH": str(ROOT)})
+    assert code == 0, output
+    assert "17 passed" in output and time.monotonic() - started < 60  # 17 × 20 KB: a 64 KB pipe fills at the 4th
+
+
 def test_workers_replay_cassettes_concurrently_with_the_same_results(lifecycle, tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
