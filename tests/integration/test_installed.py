@@ -67,6 +67,9 @@ def test_the_package_is_the_installed_one(installed):
     bin_dir, _ = installed
     where = use(installed, "python", "-c", "import conformance, conformance_proxy; print(conformance.__file__)")
     assert where.returncode == 0 and str(bin_dir.parent) in where.stdout and str(ROOT) not in where.stdout
+    typed = use(installed, "python", "-c", "import conformance, pathlib; "
+                "print((pathlib.Path(conformance.__file__).parent / 'py.typed').is_file())")
+    assert typed.stdout.strip() == "True"  # type checkers read the package's annotations
     addon = use(installed, "conformance", "addon-path", "recorder")
     assert addon.returncode == 0 and addon.stdout.strip().startswith(str(bin_dir.parent))
     assert Path(addon.stdout.strip()).is_file()
