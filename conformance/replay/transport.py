@@ -115,25 +115,33 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 class TargetClient:
     """Sends requests to one target over a keep-alive pool; safe to share between replay threads."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, connections: int = 2, verify: bool | str = True) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, connections: int = 2, verify: bool | str = True,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        """``transport``: another way to the target than the network — an ``httpx.MockTransport`` in a unit test,
+        an ``httpx.WSGITransport`` for an app in the same process; the whole-exchange deadline is the network's."""
         self.base_url = httpx.URL(base_url)
         self.timeout = timeout
         self._prefix = self.base_url.raw_path.rstrip(b"/")  # a target mounted under a path, e.g. a gateway
         self._timeouts = httpx.Timeout(timeout).as_dict()
         self._headers = {"User-Agent": f"card-conformance/{__version__}", "Accept": "application/json"}
+        self._deadline = _Deadline()
+        self._transport: httpx.BaseTransport
+        if transport is not None:
+            self._transport = transport
+            return
         # A plain-http target needs no CA bundle: loading one costs ~30 ms of start-up.
         https = self.base_url.scheme == "https"
         context: bool | ssl.SSLContext = False
         if https:
             context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         ssl_context = context if isinstance(context, ssl.SSLContext) else httpx.create_ssl_context(verify=context)
-        self._transport = httpx.HTTPTransport(verify=ssl_context)
-        self._deadline = _Deadline()
+        network = httpx.HTTPTransport(verify=ssl_context)
         # httpx's transport (its request and exception mapping) over a pool whose sockets keep the deadline:
         # httpx takes no network backend of its own, httpcore's pool does.
-        self._transport._pool = httpcore.ConnectionPool(
+        network._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context, max_connections=connections, max_keepalive_connections=connections,
             network_backend=_DeadlineBackend(self._deadline))
+        self._transport = network
 
     def request(self, method: str, target: str, headers: dict[str, str], content: bytes = b"") -> TargetAnswer:
         """Send one request (``target`` is the path and query) and read the whole answer.
