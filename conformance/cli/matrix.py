@@ -11,14 +11,14 @@ import click
 
 from conformance.atomic import check_writable
 from conformance.cli.main import (
-    _OPENAPI_HELP,
+    OPENAPI_HELP,
     InputError,
-    _cassettes,
-    _contract,
-    _interactions_to_check,
-    _interruptible,
-    _with_suite,
+    cassette_files,
+    contract_of,
+    interactions_to_check,
+    interruptible,
     main,
+    suite_paths,
 )
 from conformance.errors import refuse_live_key
 from conformance.testcards import DEFAULT_API_KEY
@@ -72,7 +72,7 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
               help="magic (default) or create, for every target, or NAME=create for one (targets that do not know "
                    "Stripe's magic test tokens, such as localstripe); repeatable.")
 @click.option("--strict", is_flag=True, help="Keys not in the recording (or the contract) are failures, not warnings.")
-@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=_OPENAPI_HELP)
+@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
 @click.option("--ignore", "ignore", multiple=True, metavar="PATH", help="As for run: do not compare this path or rule.")
 @click.option("--exact", "exact", multiple=True, metavar="PATH", help="As for run: compare this path exactly.")
 @click.option("--stripe-version", metavar="VERSION", help="Send this Stripe-Version instead of the recorded one.")
@@ -122,7 +122,7 @@ def matrix_command(
     from conformance.report.profile import read_profiles
     from conformance.report.terminal import progress
 
-    paths = _with_suite(paths, with_suite)
+    paths = suite_paths(paths, with_suite)
     chosen = [Target(name, url=url) for name, url in _named(targets, "--target", "localstripe=http://127.0.0.1:8420")]
     chosen += [Target(name, command=cmd) for name, cmd in _named(target_cmds, "--target-cmd",
                                                                   "mine=\"./server --port {port}\"")]
@@ -148,9 +148,9 @@ def matrix_command(
     if reports_dir is not None:
         for name in names:
             check_writable(reports_dir / name / "report.json")
-    cassettes = _cassettes(paths)
-    total = _interactions_to_check(cassettes, paths, "replay")
-    contract = _contract(openapi)
+    cassettes = cassette_files(paths)
+    total = interactions_to_check(cassettes, paths, "replay")
+    contract = contract_of(openapi)
     base = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
                          redactor=Redactor(), contract=contract, stripe_version=stripe_version)
     options = {name: dataclasses.replace(base, tokens=modes[name]) for name in names}
@@ -159,7 +159,7 @@ def matrix_command(
     with contextlib.ExitStack() as stack:
         urls = stack.enter_context(started_targets(chosen, start_timeout, wait_for_target))
         advance = stack.enter_context(progress(console, total * len(chosen)))
-        stop, signals = stack.enter_context(_interruptible())
+        stop, signals = stack.enter_context(interruptible())
         verify: bool | str = False if insecure else str(cacert) if cacert else True
         results = run_targets(cassettes, urls, options, timeout=timeout, workers=workers, on_interaction=advance,
                               verify=verify, stop=stop)

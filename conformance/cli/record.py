@@ -1,0 +1,165 @@
+"""``conformance record``: an application's traffic into a cassette."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import click
+
+from conformance.cassette import load
+from conformance.cassette.model import DEFAULT_HOST
+from conformance.cli.main import (
+    InputError,
+    WrappingCommand,
+    main,
+)
+from conformance.cli.proxy import run_proxy
+from conformance.net import check_port_free, check_reachable, free_port
+from conformance.record.mitm import addon_path
+from conformance.redaction import Redactor
+
+
+def _writable_cassette(path: Path) -> None:
+    """Fail before starting anything if the cassette cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create directory {path.parent} for the cassette: {error.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"cassette path {path} is a directory; give a file such as {path / 'session.yaml'}")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"cannot write cassette {path}: permission denied")
+
+
+@main.command(cls=WrappingCommand)
+@click.option("--upstream", metavar="URL", help="Stripe-compatible server to record (reverse mode), e.g. https://api.stripe.com.")
+@click.option("--cassette", "cassette_path", required=True, type=click.Path(dir_okay=True, path_type=Path),
+              help="Cassette file to write. One that already holds a recording is refused unless --overwrite or "
+                   "--append says what to do with it.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing cassette (kept as NAME.bak until the first interaction is written).")
+@click.option("--host", "hosts", multiple=True, metavar="HOST",
+              help="Forward mode: the host to intercept and record (default: api.stripe.com; repeatable). Other "
+                   "hosts pass through untouched, neither intercepted nor recorded.")
+@click.option("--append", is_flag=True, help="Add to an existing cassette, after its interactions.")
+@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+              help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
+@click.option("--name", help="Cassette name stored in its header (default: the file name).")
+@click.option("--source", metavar="TEXT",
+              help="Where the recorded expectations come from, stored in the header (\"api.stripe.com, test mode\").")
+@click.option("--api-version", metavar="VERSION",
+              help="The Stripe API version the answers follow, stored in the header (default: the first answer's "
+                   "Stripe-Version).")
+@click.option("--record-paths", default=r"^/v1/", show_default=True, metavar="REGEX",
+              help="Only requests whose path matches are recorded.")
+@click.option("--redact-field", "redact_fields", multiple=True, metavar="NAME",
+              help="Also redact the value of this field or header (repeatable).")
+@click.option("--redact-pattern", "redact_patterns", multiple=True, metavar="REGEX",
+              help="Also redact text matching this regular expression (repeatable).")
+@click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
+              help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE",
+              help="Pass an option to mitmproxy, e.g. ssl_verify_upstream_trusted_ca=ca.pem (repeatable).")
+def record(
+    upstream: str | None,
+    cassette_path: Path,
+    overwrite: bool,
+    hosts: tuple[str, ...],
+    append: bool,
+    mode: str,
+    listen_host: str,
+    listen_port: int,
+    name: str | None,
+    source: str | None,
+    api_version: str | None,
+    record_paths: str,
+    redact_fields: tuple[str, ...],
+    redact_patterns: tuple[str, ...],
+    confdir: Path | None,
+    mitm_options: tuple[str, ...],
+) -> None:
+    """Record the traffic of an application into a YAML cassette.
+
+    Start it, point the application at the address it prints, exercise the
+    application, then press Ctrl-C; or give the application after -- and the
+    recording lasts as long as it runs (its exit code is this command's):
+
+        conformance record --upstream URL --cassette c.yaml -- python app.py
+
+    Secrets are redacted before anything is written.
+    """
+    for option in mitm_options:
+        if "=" not in option:
+            raise click.UsageError(f"--set {option!r}: expected OPTION=VALUE")
+    for pattern in (record_paths, *redact_patterns):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise InputError(f"invalid regular expression {pattern!r}: {error}") from None
+    if mode == "reverse":
+        if not upstream:
+            raise click.UsageError("reverse mode needs --upstream URL (the server the application talks to)")
+        check_reachable(upstream, "upstream")
+    if overwrite and append:
+        raise click.UsageError("give --overwrite or --append, not both")
+    record_mode = "overwrite" if overwrite else "append" if append else "new"
+    _writable_cassette(cassette_path)
+    before = cassette_path.read_bytes() if cassette_path.is_file() else None
+    if before and record_mode == "new":
+        raise InputError(f"{cassette_path} already holds a recording: pass --overwrite to replace it "
+                         "or --append to add to it")
+    if before and record_mode == "append":
+        load(cassette_path)  # a cassette that does not load is not appended to
+    if listen_port:
+        check_port_free(listen_host, listen_port)
+    else:
+        listen_port = free_port(listen_host)
+
+    args = [
+        "-s", addon_path("recorder"),
+        "--set", f"cassette={cassette_path}",
+        "--set", f"cassette_mode={record_mode}",
+        "--set", f"record_paths={record_paths}",
+    ]
+    if name:
+        args += ["--set", f"cassette_name={name}"]
+    if source:
+        args += ["--set", f"cassette_source={source}"]
+    if api_version:
+        args += ["--set", f"cassette_api_version={api_version}"]
+    if mode == "forward":
+        for host in hosts or (DEFAULT_HOST,):
+            args += ["--set", f"allow_hosts=^{re.escape(host)}(:\\d+)?$", "--set", f"record_hosts={host}"]
+    for value in redact_fields:
+        args += ["--set", f"redact_fields={value}"]
+    for value in redact_patterns:
+        args += ["--set", f"redact_patterns={value}"]
+    redactor = Redactor(redact_fields, redact_patterns)
+    if mode == "reverse":
+        ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
+    else:
+        ready = f"Recording into {cassette_path}"
+    wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
+    run = run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
+                     ready_line=r"recording into ", wrapped=wrapped)
+    _report_written(cassette_path, before)
+    if run.proxy_died:
+        raise InputError(f"the recording proxy stopped (mitmdump exit code {run.proxy_code}); "
+                         f"{cassette_path} holds what was recorded until then")
+    if wrapped:
+        raise SystemExit(run.command_code)
+
+
+def _report_written(path: Path, before: bytes | None) -> None:
+    if (path.read_bytes() if path.is_file() else None) == before:
+        click.echo(f"Recorded nothing: {path} " + ("left as it was" if before is not None else "not created"))
+        return
+    cassette = load(path)
+    for warning in cassette.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    count = len(cassette.interactions)
+    click.echo(f"Wrote {count} interaction{'s' if count != 1 else ''} to {path}")

@@ -1,0 +1,158 @@
+"""``conformance run``: cassettes replayed against one target, every deviation reported."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+from conformance.atomic import check_writable
+from conformance.cli.main import (
+    OPENAPI_HELP,
+    cassette_files,
+    contract_of,
+    interactions_to_check,
+    interruptible,
+    main,
+    suite_paths,
+)
+from conformance.errors import refuse_live_key
+from conformance.redaction import Redactor
+from conformance.report.baseline import read_report
+from conformance.testcards import DEFAULT_API_KEY
+
+
+@main.command("run")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--suite", "with_suite", is_flag=True,
+              help="Replay the reference suite that ships with the package (also with PATHS: both).")
+@click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
+@click.option("--target-cmd", metavar="CMD",
+              help="Start the target with this command ({port} becomes a free port), run, then stop it.")
+@click.option("--api-key", envvar="STRIPE_API_KEY", default=DEFAULT_API_KEY, show_default=True,
+              help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette.")
+@click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
+@click.option("--strict", is_flag=True,
+              help="Keys not in the recording (or, with --openapi, not in the contract) are failures, not warnings.")
+@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
+@click.option("--ignore", "ignore", multiple=True, metavar="PATH",
+              help="Do not compare this key or path (data[*].fingerprint, **.wallet), and drop any finding there; "
+                   "RULE or RULE:PATH drops a rule's findings (invariant.card:wallet); repeatable.")
+@click.option("--exact", "exact", multiple=True, metavar="PATH",
+              help="Compare this key or path exactly, e.g. error.message or created; repeatable.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cassettes replayed at once (interactions of a cassette stay in order).")
+@click.option("--wait-for-target", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Wait up to this long for a target that is still starting before giving up (exit 2).")
+@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report here.")
+@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown summary (for a pull-request comment) here.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="A JSON report of known deviations: only findings not in it fail the run.")
+@click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
+@click.option("--stripe-version", metavar="VERSION",
+              help="Send this Stripe-Version instead of the recorded one (default: each request's recorded "
+                   "Stripe-Version, else its cassette's api_version).")
+@click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
+              help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
+                   "target from the test card each stands for (targets that do not know the magic tokens).")
+@click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
+@click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
+@click.option("--insecure", is_flag=True, help="Do not verify an https:// target's certificate at all.")
+def run_command(
+    paths: tuple[Path, ...],
+    with_suite: bool,
+    target: str | None,
+    target_cmd: str | None,
+    api_key: str,
+    allow_live: bool,
+    strict: bool,
+    openapi: Path | None,
+    ignore: tuple[str, ...],
+    exact: tuple[str, ...],
+    timeout: float,
+    workers: int,
+    wait_for_target: float,
+    json_report: Path | None,
+    junit_xml: Path | None,
+    html_report: Path | None,
+    markdown_report: Path | None,
+    baseline: Path | None,
+    shard: str | None,
+    stripe_version: str | None,
+    tokens: str,
+    show_all: bool,
+    cacert: Path | None,
+    insecure: bool,
+) -> None:
+    """Replay cassettes against a target and report every deviation.
+
+    Exit code 0: everything conforms; 1: deviations found; 2: usage or input error.
+    """
+
+    from rich.console import Console
+
+    from conformance.checks import CompareRules
+    from conformance.replay import ReplayOptions, check_target, run, target_process
+    from conformance.report import write_html, write_json, write_junit, write_markdown
+    from conformance.report.baseline import accept_baseline
+    from conformance.report.terminal import print_result, progress
+
+    if bool(target) == bool(target_cmd):
+        raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    paths = suite_paths(paths, with_suite)
+    if cacert and insecure:
+        raise click.UsageError("give --cacert FILE or --insecure, not both")
+    refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
+    reports = [(path, writer, label) for path, writer, label in (
+        (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
+        (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")) if path]
+    for path, _, _ in reports:
+        check_writable(path)  # before the run, not after minutes of it
+    cassettes = cassette_files(paths)
+    if shard:
+        cassettes = _shard(cassettes, shard)
+    known = read_report(baseline) if baseline else None
+    contract = contract_of(openapi)
+    total = interactions_to_check(cassettes, paths, "replay")
+    redactor = Redactor()
+    options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
+                            redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version)
+    console = Console(highlight=False, soft_wrap=True)
+    with contextlib.ExitStack() as stack:
+        if target_cmd:
+            target = stack.enter_context(target_process(target_cmd))
+        assert target is not None
+        check_target(target, wait=wait_for_target)
+        advance = stack.enter_context(progress(console, total))
+        verify: bool | str = False if insecure else str(cacert) if cacert else True
+        stop, signals = stack.enter_context(interruptible())
+        result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
+                     on_interaction=advance, verify=verify, stop=stop)
+        if signals:
+            result.interrupted_by = signals[0]
+    if known is not None:
+        accept_baseline(result, known)
+    print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports])
+    for path, writer, label in reports:
+        writer(result, path)  # a ReportError here is one line and exit 2, like any input error
+        console.print(f"{label}: {path}")
+    raise SystemExit(result.exit_code)
+
+
+def _shard(cassettes: list[Path], shard: str) -> list[Path]:
+    """The I-th of N slices: every N-th cassette in path order, so slices are disjoint, stable and even."""
+    try:
+        index, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise click.UsageError(f"--shard {shard!r}: expected I/N, such as 1/4") from None
+    if not 1 <= index <= count:
+        raise click.UsageError(f"--shard {shard!r}: I must be between 1 and N")
+    return sorted(cassettes)[index - 1 :: count]

@@ -1,0 +1,79 @@
+"""``conformance serve``: cassettes answer an application offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from conformance.cli.main import (
+    InputError,
+    WrappingCommand,
+    cassette_files,
+    main,
+)
+from conformance.cli.proxy import print_session, run_proxy
+from conformance.net import check_port_free, free_port
+from conformance.record.mitm import addon_path
+from conformance.redaction import Redactor
+
+
+@main.command(cls=WrappingCommand)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+              help="reverse: the application uses the server as its API base; forward: as its HTTPS proxy.")
+@click.option("--allow-misses", is_flag=True, help="Exit 0 even when the session asked for something no cassette has.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
+@click.option("--exhausted", type=click.Choice(["repeat", "miss"]), default="repeat", show_default=True,
+              help="When all recorded answers to a request were served: repeat the last one, or miss.")
+@click.option("--miss-status", type=click.IntRange(100, 999), default=599, show_default=True,
+              help="HTTP status answered to a request no cassette has.")
+@click.option("--no-reload", is_flag=True, help="Do not reload cassettes when their files change.")
+@click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
+              help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
+@click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
+def serve(
+    paths: tuple[Path, ...], mode: str, allow_misses: bool, listen_host: str, listen_port: int, exhausted: str,
+    miss_status: int, no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
+) -> None:
+    """Answer requests from cassettes, offline: never a request goes upstream.
+
+    Identical requests get the recorded answers in recorded order; a request no
+    cassette has gets HTTP 599 with the closest recorded candidates. Give an
+    application after -- to run it against the cassettes as one session:
+
+        conformance serve cassettes/ -- pytest tests/
+
+    When the session ends (the command exits, Ctrl-C), a summary says what was
+    answered, what was missed and what was never asked; a miss makes the exit
+    code 1 (--allow-misses: 0), a failing command passes its own code through.
+    """
+    from conformance.cassette import iter_interactions
+
+    cassettes = cassette_files(paths)
+    count = sum(1 for path in cassettes for _ in iter_interactions(path))
+    if not count:
+        raise InputError(f"no interactions to serve in {', '.join(map(str, paths))}: every cassette is empty")
+    if listen_port:
+        check_port_free(listen_host, listen_port)
+    else:
+        listen_port = free_port(listen_host)
+    args = ["-s", addon_path("server"), "--set", "connection_strategy=lazy",
+            "--set", f"serve_exhausted={exhausted}", "--set", f"serve_miss_status={miss_status}",
+            "--set", f"serve_reload={'false' if no_reload else 'true'}"]
+    for path in paths:
+        args += ["--set", f"serve_cassettes={path}"]
+    ready = f"Serving {count} interactions from {len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''}"
+    if mode == "reverse":
+        ready += ": point the application's API base at {address}"
+    wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
+    # reverse mode needs an upstream address; nothing is ever sent to it
+    run = run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(),
+                     ready, ready_line=r"serving \d+ interactions", wrapped=wrapped, session=True)
+    if run.proxy_died:
+        raise InputError(f"the serving proxy stopped (mitmdump exit code {run.proxy_code})")
+    misses = print_session(run.session)
+    if wrapped and run.command_code:
+        raise SystemExit(run.command_code)
+    raise SystemExit(1 if misses and not allow_misses else 0)
