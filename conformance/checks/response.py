@@ -54,9 +54,13 @@ _NO_ROUTE_WORDS = ("unrecognized request url", "no matching path", "no route", "
 def route_is_missing(exchange: Exchange) -> bool:
     """A 404/405 that is not Stripe saying "no such object": a body that is no Stripe error (text, HTML,
     empty), or an error saying the URL itself is unknown."""
-    if exchange.status not in (404, 405):
+    return _no_route(exchange.status, exchange.body)
+
+
+def _no_route(status: int, body: object) -> bool:
+    if status not in (404, 405):
         return False
-    error = exchange.body.get("error") if isinstance(exchange.body, dict) else None
+    error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return True
     message = str(error.get("message") or "").lower()
@@ -67,9 +71,9 @@ def route_is_missing(exchange: Exchange) -> bool:
 def route_exists(exchange: Exchange, state: CheckState) -> list[Finding]:
     if not route_is_missing(exchange):
         return []
-    recorded_error = isinstance(exchange.expected, dict) and isinstance(exchange.expected.get("error"), dict)
-    if exchange.recorded_status == exchange.status and not recorded_error:
-        return []  # the recording met the same missing route
+    if exchange.recorded_status == exchange.status and (
+            not isinstance(exchange.expected, dict) or _no_route(exchange.recorded_status, exchange.expected)):
+        return []  # the recording met the same missing route (a page, or Stripe's "Unrecognized request URL")
     request = exchange.interaction.request
     operation = state.contract.operation(request.method, request.path) if state.contract is not None else None
     route = match_route(request.method, request.path)

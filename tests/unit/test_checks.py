@@ -99,3 +99,14 @@ def test_a_page_ending_before_a_card_holds_neither_it_nor_what_follows_it():
     (finding,) = check_list(page("card_b", "card_a"), url, {"limit": "2", "ending_before": "card_a"}, state)
     assert finding.rule == "invariant.list" and "ending_before=card_a returned the cursor" in finding.message
     assert check_list(page("card_c"), url, {"limit": "0"}, state) == []  # a limit out of bounds is refused instead
+
+
+def test_a_missing_route_the_recording_met_too_is_no_finding():
+    """A server answering its own traffic: the recording was already "Unrecognized request URL"."""
+    unknown = {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL (DELETE: /v1/x)"}}
+    assert run_checks(exchange(404, unknown, recorded_status=404, recorded_body=unknown), CheckState()) == []
+    # the recording found a route (an object was missing), the target has none: its own finding
+    missing = {"error": {"type": "invalid_request_error", "message": "No such source: 'card_1'", "code":
+                         "resource_missing"}}
+    found = run_checks(exchange(404, unknown, recorded_status=404, recorded_body=missing), CheckState())
+    assert rules(found) == [("route.missing", "")]
