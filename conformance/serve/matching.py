@@ -2,8 +2,9 @@
 
 A request matches a recorded one when method, path, query and body agree —
 the query and a form body compared as decoded data, order-insensitive, repeated
-keys kept. What varies by client (User-Agent, Accept-Encoding, the API key,
-Idempotency-Key) is not compared. The live request goes through the same
+keys kept; a multipart body (a file upload) by its parts, whatever boundary the
+client drew. What varies by client (User-Agent, X-Stripe-Client-User-Agent,
+Accept-Encoding, the API key, Idempotency-Key) is not compared: no header is. The live request goes through the same
 redaction as the recording first, so a recorded ``[REDACTED:card-number]``
 matches whatever card number a client sends.
 
@@ -15,10 +16,13 @@ cassette files.
 
 from __future__ import annotations
 
+import email.policy
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,7 +50,8 @@ class LiveRequest:
         path, _, raw_query = path_and_query.partition("?")
         query = redacted_query(raw_query, redactor)
         body = redact_body(body_from_bytes(content, content_type), content, redactor, request=True)
-        return cls(method.upper(), redactor.text(unquote(path)).rstrip("/") or "/", _pairs(query), _body_key(body))
+        return cls(method.upper(), redactor.text(unquote(path)).rstrip("/") or "/", _pairs(query),
+                   _body_key(body, content_type))
 
 
 def _pairs(query: dict[str, Any] | str) -> tuple[tuple[str, str], ...]:
@@ -57,9 +62,28 @@ def _pairs(query: dict[str, Any] | str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs))
 
 
-def _body_key(body: Body | None) -> Any:
+def _multipart(content: bytes, content_type: str) -> tuple[tuple[str, str, str, str], ...] | None:
+    """A multipart body as its parts — (field name, file name, content type, digest of the content), in name
+    order — whatever boundary a client drew (the SDKs draw a new one per request); None if it is not one."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + content)
+    if not message.is_multipart():
+        return None
+    parts = []
+    for part in message.iter_parts():
+        data = part.get_payload(decode=True)
+        parts.append((str(part.get_param("name", "", header="content-disposition")), part.get_filename() or "",
+                      part.get_content_type(), hashlib.sha256(data if isinstance(data, bytes) else b"").hexdigest()[:16]))
+    return tuple(sorted(parts))
+
+
+def _body_key(body: Body | None, content_type: str = "") -> Any:
     if body is None:
         return None
+    if content_type.lower().startswith("multipart/") and body.kind in ("text", "base64"):
+        parts = _multipart(body.to_bytes(), content_type)
+        if parts is not None:
+            return ("multipart", parts)
     if body.kind == "form":
         return ("form", _pairs(body.value))
     if body.kind == "json":
@@ -88,8 +112,9 @@ def unnamed_cards(request: LiveRequest) -> LiveRequest | None:
 
 def recorded_request(interaction: Interaction) -> LiveRequest:
     request = interaction.request
+    content_type = next((value for name, value in request.headers.items() if name.lower() == "content-type"), "")
     return LiveRequest(request.method, unquote(request.path).rstrip("/") or "/", _pairs(request.query),
-                       _body_key(request.body))
+                       _body_key(request.body, content_type))
 
 
 def key_of(request: LiveRequest) -> tuple[Any, ...]:
@@ -136,6 +161,11 @@ def body(live: LiveRequest, recorded: LiveRequest) -> str | None:
         return "body: " + ("the request has none" if live.body is None else "the recording has none")
     if live.body[0] == recorded.body[0] == "form":
         return _pairs_differ("body", live.body[1], recorded.body[1])
+    if live.body[0] == recorded.body[0] == "multipart":
+        def described(parts: Iterable[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+            return [(name, f"{filename or '(field)'} {kind} sha256:{digest}") for name, filename, kind, digest in parts]
+
+        return _pairs_differ("body parts", described(live.body[1]), described(recorded.body[1]))
     return f"body: {live.body[0]} body differs from the recorded {recorded.body[0]} body"
 
 

@@ -87,3 +87,27 @@ def test_the_index_answers_a_named_card_from_an_older_unnamed_recording_and_pref
     visa = index.take(live("POST", "/v1/tokens", b"card[number]=4242424242424242"))
     assert amex is not None and amex.cassette == "new.yaml"
     assert visa is not None and visa.cassette == "old.yaml"
+
+
+def _upload(data: bytes, filename: str = "receipt.png", purpose: str = "dispute_evidence") -> tuple[bytes, str]:
+    """A multipart upload as an HTTP client encodes it: a new random boundary each time."""
+    import httpx
+
+    request = httpx.Request("POST", "http://x/v1/files", data={"purpose": purpose},
+                            files={"file": (filename, data, "image/png")})
+    return request.read(), request.headers["Content-Type"]
+
+
+def test_a_multipart_upload_matches_by_its_parts_whatever_the_boundary():
+    from conformance.cassette.model import body_from_bytes
+
+    content, content_type = _upload(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    interaction = Interaction(Request("POST", "/v1/files", {}, {"Content-Type": content_type},
+                                      body_from_bytes(content, content_type)), Response(200))
+    again, again_type = _upload(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert again_type != content_type  # another boundary
+    assert reasons(live("POST", "/v1/files", again, again_type), interaction) == []
+    other, other_type = _upload(b"another file", filename="other.png")
+    (why,) = reasons(live("POST", "/v1/files", other, other_type), interaction)
+    assert why.startswith("body parts: recorded has file=receipt.png image/png sha256:") and \
+        "request has file=other.png image/png sha256:" in why and "purpose" not in why
