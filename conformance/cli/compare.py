@@ -34,14 +34,17 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     import json
 
     from conformance.report.baseline import compare_reports
-    from conformance.report.matrix import MATRIX_SCHEMA
+    from conformance.report.json_report import READABLE_SCHEMAS
+    from conformance.report.matrix import MATRIX_SCHEMA, read_matrix
 
     kinds = [_schema_of(baseline) == MATRIX_SCHEMA, _schema_of(current) == MATRIX_SCHEMA]
     if any(kinds):
         if not all(kinds):
             matrix, other = (baseline, current) if kinds[0] else (current, baseline)
-            raise InputError(f"{matrix} is a matrix and {other} is not: compare a matrix with a matrix, a report "
-                             "with a report")
+            if _schema_of(other) in READABLE_SCHEMAS:
+                raise InputError(f"{matrix} is a matrix and {other} a run's report: compare a matrix with a matrix, "
+                                 "a report with a report")
+            read_matrix(other)  # says what is wrong with it: missing, not JSON, another schema
         _compare_matrices(baseline, current, markdown_out, json_out)
 
     comparison = compare_reports(read_report(baseline), read_report(current))

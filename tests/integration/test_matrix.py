@@ -198,6 +198,11 @@ def test_compare_of_two_matrices_shows_a_regression_and_a_fix(tmp_path):
     # the same matrix again: nothing changed, exit 0
     code, output = cli("compare", tmp_path / "new.json", tmp_path / "new.json")
     assert code == 0 and "0 newly broken, 0 fixed" in output
+    # a matrix is compared with a matrix: anything else is one line, exit 2
+    code, output = cli("compare", tmp_path / "new.json", tmp_path / "nothing.json")
+    assert code == 2 and "cannot read matrix" in output and "nothing.json" in output
+    code, output = cli("compare", tmp_path / "c.json", tmp_path / "new.json")
+    assert code == 2 and "c.json: not a card-conformance matrix" in output
 
 
 @pytest.mark.parametrize(("args", "profile", "message"), [
