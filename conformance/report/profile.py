@@ -41,9 +41,11 @@ PROBLEMS = {
 # name -> (what it means, the RULE[:PATH] patterns it stands for)
 PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "stateless": (
-        "keeps no state: any id answers a fixture, and what was created, updated or deleted is not kept",
+        "keeps no state: any id answers a fixture (its values, its nullable fields filled or not), and what was "
+        "created, updated or deleted is not kept; the documented types (invariant.card, the contract) still apply",
         ("id.binding", "parameters-not-applied", "invariant.deleted_card", "invariant.default_source", "list.items",
-         "list.order", "list.length", "value:card", "value:customer", "status:404->2*"),
+         "list.order", "list.length", "value:card", "value:customer", "value:list", "type:card", "type:customer",
+         "status:404->2*"),
     ),
     "one-type": (
         "answers a polymorphic endpoint (a customer's sources: cards, bank accounts, sources) with one object type",
