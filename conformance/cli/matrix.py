@@ -105,8 +105,10 @@ def matrix_command(
     """Replay the suite against several targets and judge each documented behaviour and route per target:
     holds, broken (its problems), known (its profile), not judged (why) or not covered.
 
-        conformance matrix cassettes/ --target-cmd "localstripe=python -m conformance.suite.localstripe_target
-        --port {port}" --target mine=http://127.0.0.1:8420 --tokens localstripe=create --html-report m.html
+    \b
+        conformance matrix --suite --target mine=http://127.0.0.1:8420 \\
+          --target-cmd "localstripe=python -m conformance.suite.localstripe_target --port {port}" \\
+          --tokens localstripe=create --html-report m.html
 
     Exit code 0: no behaviour broken but as the profiles expect; 1: a behaviour broken; 2: usage or input error.
     """
