@@ -30,6 +30,14 @@ OPENAPI_HELP = ("Also judge every response by this OpenAPI description (Stripe's
                 "from github.com/stripe/openapi).")
 
 
+# Options `run` and `matrix` share, declared once.
+timeout_option = click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+                              help="Seconds to wait for each answer (the whole exchange).")
+wait_for_target_option = click.option(
+    "--wait-for-target", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+    help="Wait up to this long for a target URL that is still starting before giving up (exit 2).")
+
+
 def contract_of(openapi: Path | None) -> Contract | None:
     from conformance.contract import load_contract
 

@@ -19,6 +19,8 @@ from conformance.cli.main import (
     interruptible,
     main,
     suite_paths,
+    timeout_option,
+    wait_for_target_option,
 )
 from conformance.errors import refuse_live_key
 from conformance.testcards import DEFAULT_API_KEY
@@ -76,14 +78,12 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
 @click.option("--ignore", "ignore", multiple=True, metavar="PATH", help="As for run: do not compare this path or rule.")
 @click.option("--exact", "exact", multiple=True, metavar="PATH", help="As for run: compare this path exactly.")
 @click.option("--stripe-version", metavar="VERSION", help="Send this Stripe-Version instead of the recorded one.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds to wait for each answer.")
+@timeout_option
 @click.option("--start-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds a --target-cmd target has to start listening.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Targets replayed at once (and, beyond one per target, cassettes of each at once).")
-@click.option("--wait-for-target", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-              help="Wait up to this long for a --target URL that is still starting before giving up (exit 2).")
+@wait_for_target_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the matrix as JSON (what `compare` reads) here.")
 @click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path), help="Write it as Markdown here.")

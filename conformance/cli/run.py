@@ -16,6 +16,8 @@ from conformance.cli.main import (
     interruptible,
     main,
     suite_paths,
+    timeout_option,
+    wait_for_target_option,
 )
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
@@ -41,12 +43,10 @@ from conformance.testcards import DEFAULT_API_KEY
                    "RULE or RULE:PATH drops a rule's findings (invariant.card:wallet); repeatable.")
 @click.option("--exact", "exact", multiple=True, metavar="PATH",
               help="Compare this key or path exactly, e.g. error.message or created; repeatable.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds to wait for each answer.")
+@timeout_option
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Cassettes replayed at once (interactions of a cassette stay in order).")
-@click.option("--wait-for-target", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-              help="Wait up to this long for a target that is still starting before giving up (exit 2).")
+@wait_for_target_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
