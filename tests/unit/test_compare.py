@@ -181,3 +181,14 @@ def test_loose_accepts_any_non_empty_text_where_public_sources_disagree():
     unsaid = {"error": {**recorded["error"], "param": ""}}
     assert [f.path for f in compare_bodies(recorded, unsaid, loose, is_error=True)] == ["error.param"]
     assert CompareRules().with_overrides(loose=["error.param"]).loose == ("error.param",)
+
+
+def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one():
+    """stripe-mock answers GET /sources/ba_123 with its card fixture under the id ba_123: no card to judge."""
+    fixture = dict(CARD, id="ba_123", exp_month="8")
+    path = "/v1/customers/cus_A0000000/sources/ba_123"
+    assert check_response("sources.retrieve", "GET", path, {}, 200, fixture, InvariantState()) == []
+    as_card = dict(CARD, exp_month="8")  # the same answer for a card: judged
+    found = check_response("sources.retrieve", "GET", "/v1/customers/cus_A0000000/sources/card_A0000000", {}, 200,
+                           as_card, InvariantState())
+    assert rules_of(found) == [("invariant.card", "exp_month")]
