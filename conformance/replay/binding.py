@@ -5,6 +5,11 @@ same prefix), the recorded id is bound to the actual one. Every later request
 is sent with bound ids substituted — in the path, the query, the body — and
 every later recorded response is compared with them substituted, so
 ``card.customer`` must be the bound customer and a list's ``url`` must name it.
+
+An object's own ``id`` binds whatever its style: a known kind (``card_…``), a
+kind this table does not know (``txi_…``, ``person_…``), no prefix at all (a
+coupon's ``_Ro4…``, a UUID). Those are then substituted as whole words wherever
+they appear — a URL, a file name, a client secret — like the known kinds.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ __all__ = ["IdBindings"]
 # What a target's id may hold to be bound: the substitutions work on JSON text and in URLs, so an id a target
 # mints with quotes, spaces or control characters stays unbound (and is shown as the finding it is).
 _ID_SHAPE = re.compile(r"[\w.:~-]+", re.ASCII)
+# An object's own id in a recorded answer as json.dumps writes it: what says a recording minted something.
+_OWN_ID = re.compile(r'"id": "([\w.:~-]+)"', re.ASCII)
+# A recorded id of no known kind is bound only when it is this long: shorter words ("1", "default") would be
+# substituted where they are no id.
+_MIN_OTHER_ID = 8
 
 
 class IdBindings:
@@ -30,9 +40,12 @@ class IdBindings:
         self.actual: dict[str, str] = {}
         self._taken: set[str] = set()  # actual ids bound already: a binding is one to one
         self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
+        self._others: list[str] = []  # bound recorded ids ID_PATTERN does not know
+        self._other_pattern: re.Pattern[str] | None = None
 
     def rewrite(self, text: str) -> tuple[str, bool]:
-        """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass."""
+        """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass for the known
+        kinds; an object's own id of another style counts as not bound until it is."""
         unbound = False
 
         def replace(match: re.Match[str]) -> str:
@@ -44,7 +57,24 @@ class IdBindings:
                 return found
             return actual
 
-        return ID_PATTERN.sub(replace, text), unbound
+        text = ID_PATTERN.sub(replace, text)
+        if not unbound:
+            unbound = any(_bindable_other(found) and found not in self.actual for found in _OWN_ID.findall(text))
+        return self._replace_others(text), unbound
+
+    def _replace_others(self, text: str) -> str:
+        if self._other_pattern is None:
+            return text
+        return self._other_pattern.sub(lambda match: self.actual[match.group(0)], text)
+
+    def _bind(self, recorded: str, actual: str) -> None:
+        self.actual[recorded] = actual
+        self._taken.add(actual)
+        self._fresh.append((recorded, actual))
+        if id_prefix(recorded) is None and recorded != actual:
+            self._others.append(recorded)
+            words = "|".join(re.escape(other) for other in sorted(self._others, key=len, reverse=True))
+            self._other_pattern = re.compile(rf"(?<![0-9A-Za-z_])(?:{words})(?![0-9A-Za-z])")
 
     def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False,
               never: Container[str] = ()) -> None:
@@ -68,16 +98,16 @@ class IdBindings:
             for value, other in zip(recorded, actual):
                 self.learn(value, other, None, True, never)
         elif isinstance(recorded, str) and recorded not in self.actual and recorded not in never:
+            if not isinstance(actual, str) or not _ID_SHAPE.fullmatch(actual) or (in_list and actual in self._taken):
+                return
             prefix = id_prefix(recorded)
-            if prefix is None or not isinstance(actual, str) or not _ID_SHAPE.fullmatch(actual):
+            if prefix is None:
+                if key == "id" and _bindable_other(recorded) and actual not in self._taken:
+                    self._bind(recorded, actual)  # an object's own id of a kind the table does not know
                 return
             kind = actual.split("_", 1)[0] if "_" in actual else None
-            if in_list and actual in self._taken:
-                return
             if kind == prefix or (key == "id" and kind not in ID_PREFIXES):
-                self.actual[recorded] = actual
-                self._taken.add(actual)
-                self._fresh.append((recorded, actual))
+                self._bind(recorded, actual)
 
     def take_fresh(self) -> list[tuple[str, str]]:
         """(recorded, actual) pairs bound since the last call: what a caller keeps beside the bindings follows
@@ -87,9 +117,11 @@ class IdBindings:
 
     def text(self, value: str) -> str:
         """A string with every bound id inside it replaced (paths, urls, messages)."""
-        if not self.actual or "_" not in value:
+        if not self.actual:
             return value
-        return ID_PATTERN.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+        if "_" in value:
+            value = ID_PATTERN.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+        return self._replace_others(value)
 
     def substitute(self, value: Any) -> Any:
         """Data with bound ids replaced in every string, keys included.
@@ -104,3 +136,8 @@ class IdBindings:
         text = json.dumps(value, ensure_ascii=False)
         replaced = self.text(text)
         return value if replaced == text else json.loads(replaced)
+
+
+def _bindable_other(recorded: str) -> bool:
+    """A recorded own id of no known kind that may bind: id-shaped and long enough to be no common word."""
+    return id_prefix(recorded) is None and len(recorded) >= _MIN_OTHER_ID and _ID_SHAPE.fullmatch(recorded) is not None

@@ -137,6 +137,8 @@ def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
     if rule in _TYPE_RULES:
         wanted = str(finding.expected) if rule == "schema.type" else _type_word(finding.expected)
         return (rule, kind, wanted, _type_word(finding.actual)), at
+    if rule == "value" and at.rsplit(".", 1)[-1] == "id":
+        return (rule, kind, at, "ids"), at  # ids compared by value are one problem, however many ids
     if rule == "value":
         return (rule, kind, at, _without_ids(value(finding.expected)), _without_ids(value(finding.actual))), at
     if rule == "invariant.card":
@@ -211,6 +213,9 @@ def _message(cause: RootCause) -> str:
     if rule == "schema.type":
         return f"{thing}: {_words(paths)} {'is' if len(paths) == 1 else 'are'} {cause.key[3]} where the contract says " \
                f"{cause.key[2]}"
+    if rule == "value" and cause.key[-1:] == ("ids",):
+        return (f"{kind + ' objects: ' if kind else ''}{cause.path}: the target's ids were compared by value, none "
+                f"bound to the recording's (e.g. expected {value(first.expected)}, got {value(first.actual)})")
     if rule == "value":
         return f"{kind + ' objects: ' if kind else ''}{cause.path or '(response)'}: expected {_without_ids(value(first.expected))}, got " \
                f"{_without_ids(value(first.actual))}"

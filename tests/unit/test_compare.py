@@ -1,5 +1,7 @@
 """Comparison rules, id binding and invariants, on plain data."""
 
+import json
+
 import pytest
 
 from conformance.checks.compare import CompareRules, compare_bodies
@@ -192,3 +194,31 @@ def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one(
     found = check_response("sources.retrieve", "GET", "/v1/customers/cus_A0000000/sources/card_A0000000", {}, 200,
                            as_card, InvariantState())
     assert rules_of(found) == [("invariant.card", "exp_month")]
+
+
+def test_own_ids_of_any_style_bind_and_are_substituted_wherever_they_appear():
+    """A coupon's prefix-less id, a file id of a kind the table does not know, an id inside a URL, a file name and
+    a client secret: bound from the object's own id, replaced as whole words."""
+    bindings = IdBindings()
+    recorded = {"id": "file_1RecordedAbc", "object": "file", "filename": "file_1RecordedAbc.png",
+                "url": "https://files.example/v1/files/file_1RecordedAbc/contents",
+                "links": {"data": [{"id": "link_1RecordedXyz", "file": "file_1RecordedAbc"}]}}
+    actual = {"id": "file_9TargetMinted", "object": "file", "filename": "file_9TargetMinted.png",
+              "url": "https://files.example/v1/files/file_9TargetMinted/contents",
+              "links": {"data": [{"id": "link_9TargetMinted", "file": "file_9TargetMinted"}]}}
+    text = json.dumps(recorded)
+    assert bindings.rewrite(text)[1]  # an own id not bound yet: the answer has ids to learn
+    bindings.learn(recorded, actual)
+    rewritten, unbound = bindings.rewrite(text)
+    assert json.loads(rewritten) == actual and not unbound
+    coupon = IdBindings()
+    coupon.learn({"id": "_Ro4AbCdEfGh", "object": "coupon"}, {"id": "Z4OV52SU_q1w2e3", "object": "coupon"})
+    assert coupon.text("/v1/coupons/_Ro4AbCdEfGh") == "/v1/coupons/Z4OV52SU_q1w2e3"
+    assert coupon.text("x_Ro4AbCdEfGh /v1/_Ro4AbCdEfGhZ") == "x_Ro4AbCdEfGh /v1/_Ro4AbCdEfGhZ"  # whole words only
+    short = IdBindings()
+    short.learn({"id": "default"}, {"id": "primary"})  # a word, not an id: never substituted
+    assert short.actual == {} and short.text("the default source") == "the default source"
+    secret = IdBindings()
+    secret.learn({"id": "pi_3RecordedAbcd1234", "client_secret": "pi_3RecordedAbcd1234_secret_Q1w2"},
+                 {"id": "pi_9MintedWxyz9876", "client_secret": "pi_9MintedWxyz9876_secret_Z9y8"})
+    assert secret.text("pi_3RecordedAbcd1234_secret_Q1w2") == "pi_9MintedWxyz9876_secret_Q1w2"
