@@ -144,26 +144,27 @@ def check_card(card: dict[str, Any], parts: list[Any], absent: frozenset[str] = 
 
 
 def _another_kind(value: Any) -> bool:
-    """An id of another known kind (``ba_123``, ``src_…``): a fixture answering any id with a card (stripe-mock
-    puts the requested id into its card) holds no card of that id; the comparison judges the id's kind."""
+    """An id of another known kind than a card's (``ba_123``, ``src_…``)."""
     if not isinstance(value, str) or "_" not in value:
         return False
     prefix = value.split("_", 1)[0]
     return prefix in ID_PREFIXES and prefix != "card"
 
 
-def _cards(value: Any, parts: list[Any]) -> list[tuple[dict[str, Any], list[Any]]]:
-    """Every card object in a response, with its path — not an object that says card under another kind's id."""
+def _cards(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Every card object in a response, with its path — but the object a request for another kind of source
+    (``asked``: ``ba_123``) got: a fixture that answers any id with a card (stripe-mock puts the requested id into
+    its card) holds no card to judge, and the comparison judges the id's kind."""
     found = []
     if isinstance(value, dict):
-        if value.get("object") == "card" and "deleted" not in value and not _another_kind(value.get("id")):
+        if value.get("object") == "card" and "deleted" not in value and (asked is None or value.get("id") != asked):
             found.append((value, parts))
         for key, child in value.items():
             if isinstance(child, (dict, list)):
-                found.extend(_cards(child, [*parts, key]))
+                found.extend(_cards(child, [*parts, key], asked))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            found.extend(_cards(child, [*parts, index]))
+            found.extend(_cards(child, [*parts, index], asked))
     return found
 
 
@@ -289,7 +290,7 @@ def check_response(
         findings.extend(check_list(body, path, query, state))
     # A token's card belongs to no customer yet: Stripe's own token fixture has no `customer` on it.
     absent = frozenset({"customer"}) if isinstance(body, dict) and body.get("object") == "token" else frozenset()
-    for card, parts in _cards(body, []):
+    for card, parts in _cards(body, [], card_id if _another_kind(card_id) else None):
         state.judged.add("invariant.card")
         findings.extend(check_card(card, parts, absent))
     if isinstance(body, dict) and body.get("object") == "customer":
