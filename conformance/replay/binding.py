@@ -57,10 +57,10 @@ class IdBindings:
                 return found
             return actual
 
-        text = ID_PATTERN.sub(replace, text)
-        if not unbound:
+        replaced = ID_PATTERN.sub(replace, text)
+        if not unbound:  # the recording's own ids, not those the substitution just put in
             unbound = any(_bindable_other(found) and found not in self.actual for found in _OWN_ID.findall(text))
-        return self._replace_others(text), unbound
+        return self._replace_others(replaced), unbound
 
     def _replace_others(self, text: str) -> str:
         if self._other_pattern is None:
