@@ -55,9 +55,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(content)
 
-    def _missing(self, kind: str, id_: str) -> None:
+    def _retrieve(self, kind: str, parts: list[str]) -> None:
+        found = self.store.objects.get(parts[2]) if len(parts) == 3 else None
+        if found is not None:
+            self._answer(200, found)
+            return
         self._answer(404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                     "message": f"No such {kind}: '{id_}'", "param": "id"}})
+                                     "message": f"No such {kind}: '{parts[2] if len(parts) > 2 else ''}'",
+                                     "param": "id"}})
 
     def _serve(self, method: str) -> None:
         if not self.headers.get("Authorization", "").startswith("Bearer sk_test_"):
@@ -85,15 +90,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._answer(200, {"object": "list", "data": coupons[:limit], "has_more": len(coupons) > limit,
                                    "url": "/v1/coupons"})
                 return
-            coupon = store.objects.get(parts[2]) if len(parts) == 3 else None
-            if coupon is None:
-                self._missing("coupon", parts[2] if len(parts) > 2 else "")
-                return
-            if method == "DELETE":
+            coupon = store.objects.get(parts[2]) if method == "DELETE" and len(parts) == 3 else None
+            if coupon is not None:
                 del store.objects[coupon["id"]]
                 self._answer(200, {"id": coupon["id"], "object": "coupon", "deleted": True})
-                return
-            self._answer(200, coupon)
+            else:
+                self._retrieve("coupon", parts)
             return
         if parts[:2] == ["v1", "payment_intents"]:
             if method == "POST" and len(parts) == 2:
@@ -103,11 +105,7 @@ class Handler(BaseHTTPRequestHandler):
                           "status": "requires_payment_method", "created": int(time.time())}
                 self._answer(200, store.add(intent))
                 return
-            intent = store.objects.get(parts[2]) if len(parts) == 3 else None
-            if intent is None:
-                self._missing("payment_intent", parts[2] if len(parts) > 2 else "")
-            else:
-                self._answer(200, intent)
+            self._retrieve("payment_intent", parts)
             return
         if parts[:2] == ["v1", "files"]:
             if method == "POST" and len(parts) == 2 and content_type.startswith("multipart/form-data"):
@@ -124,11 +122,7 @@ class Handler(BaseHTTPRequestHandler):
                                     "url": f"/v1/file_links?file={id_}"}}
                 self._answer(200, store.add(stored))
                 return
-            stored = store.objects.get(parts[2]) if len(parts) == 3 else None
-            if stored is None:
-                self._missing("file", parts[2] if len(parts) > 2 else "")
-            else:
-                self._answer(200, stored)
+            self._retrieve("file", parts)
             return
         self._answer(404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: "
                                                                                  f"{url.path})"}})

@@ -58,6 +58,9 @@ class CheckState:
     # the documented rules as the recording itself meets them: what the suite covers, whatever the target does
     recorded: InvariantState = field(default_factory=InvariantState)
 
+    def __post_init__(self) -> None:
+        self.recorded.minted = self.invariants.minted  # one naming of the cassette's objects for both
+
     def covered(self, interaction: Interaction) -> list[str]:
         """The documented rules the recorded exchange judges: a rule the target's exchange then leaves unjudged
         is *not judged* there (a missing route, an unminted id), never *not covered*."""
@@ -65,7 +68,6 @@ class CheckState:
         body = response.json()
         rules = self.recorded.judged
         if body is not None:
-            self.recorded.minted = self.minted
             query = request.query if isinstance(request.query, dict) else {}
             check_response(interaction.endpoint, request.method, request.path, query, response.status, body,
                            self.recorded)

@@ -117,7 +117,7 @@ def matrix_command(
     from conformance.checks import CompareRules
     from conformance.redaction import Redactor
     from conformance.replay import ReplayOptions
-    from conformance.replay.targets import Target, run_targets, started_targets
+    from conformance.replay.targets import Target, check_names, run_targets, started_targets
     from conformance.report import WRITERS
     from conformance.report.matrix import build_matrix, matrix_exit_code, write_matrix_json
     from conformance.report.matrix_views import print_matrix, write_matrix_html, write_matrix_markdown
@@ -130,10 +130,8 @@ def matrix_command(
                                                                   "mine=\"./server --port {port}\"")]
     if not chosen:
         raise click.UsageError("give the targets: --target NAME=URL or --target-cmd NAME=CMD, repeatable")
+    check_names(chosen)  # before anything is read or started
     names = [t.name for t in chosen]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(f"target name {', '.join(twice)} given twice: each column needs a name of its own")
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
     refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")

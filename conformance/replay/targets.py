@@ -22,7 +22,7 @@ from conformance.findings import RunResult
 from conformance.replay.engine import ReplayOptions
 from conformance.replay.runner import check_target, run, target_process
 
-__all__ = ["Target", "TARGET_NAME", "started_targets", "run_targets"]
+__all__ = ["Target", "TARGET_NAME", "check_names", "started_targets", "run_targets"]
 
 TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
@@ -43,14 +43,19 @@ class Target:
             raise TargetError(f"target {self.name}: give a URL or a command, not both")
 
 
-@contextlib.contextmanager
-def started_targets(targets: Sequence[Target], start_timeout: float = 30.0, wait: float = 0.0) -> Iterator[dict[str, str]]:
-    """Start every target that is a command, check every one answers (a URL: within ``wait`` seconds); yields
-    name -> base URL, stops them after."""
+def check_names(targets: Sequence[Target]) -> None:
+    """Each target a column of its own: a name given twice is one TargetError."""
     names = [t.name for t in targets]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise TargetError(f"target name {', '.join(twice)} given twice: each target needs a name of its own")
+
+
+@contextlib.contextmanager
+def started_targets(targets: Sequence[Target], start_timeout: float = 30.0, wait: float = 0.0) -> Iterator[dict[str, str]]:
+    """Start every target that is a command, check every one answers (a URL: within ``wait`` seconds); yields
+    name -> base URL, stops them after."""
+    check_names(targets)
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {}
         for target in targets:
