@@ -309,6 +309,12 @@ class Redactor:
             text = _QUOTED_FIELD.sub(lambda m: self._field_value(m, fields, quoted=True), text)
         return self.text(text)
 
+    def named_value(self, name: str, value: str, fields: Mapping[str, str] = {}) -> str:
+        """A value sent under a field name outside decoded data (a multipart part): the whole value when the
+        name is a secret field's (``card[cvc]``), else every pattern in the text."""
+        what = self._field(forms.field_name(name), fields)
+        return field_marker(what, value) if what and value else self.text_body(value, fields)
+
     def _field_value(self, match: re.Match[str], fields: Mapping[str, str], quoted: bool = False) -> str:
         what = self._field(forms.field_name(match.group("name")), fields)
         if not what or match.group("value") in ("", '""'):

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from conformance import forms
+from conformance.cassette import multipart
 from conformance.routes import endpoint_for
 
 __all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "DEFAULT_HOST", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
            "Cassette", "body_from_bytes", "decode_form", "nesting_exceeds"]
 
 VERSION = 1
-BODY_KINDS = ("form", "json", "text", "base64")
+BODY_KINDS = ("form", "json", "multipart", "text", "base64")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 DEFAULT_HOST = "api.stripe.com"  # where a cassette's interactions were recorded, unless its header names a `host`
 # A JSON body nested deeper is kept as text: inside a cassette document (interaction, response,
@@ -44,7 +45,7 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
 
 @dataclass
 class Body:
-    """A body as stored: decoded form data, JSON data, text, or base64 for bytes."""
+    """A body as stored: decoded form data, JSON data, multipart parts, text, or base64 for bytes."""
 
     kind: str
     value: Any
@@ -56,6 +57,8 @@ class Body:
             return json.dumps(self.value, ensure_ascii=False).encode()
         if self.kind == "text":
             return self.value.encode()
+        if self.kind == "multipart":
+            return multipart.encode(self.value)
         return base64.b64decode(self.value)
 
 
@@ -64,6 +67,10 @@ def body_from_bytes(content: bytes, content_type: str) -> Body | None:
     if not content:
         return None
     media = content_type.split(";", 1)[0].strip().lower()
+    if media == multipart.MULTIPART_TYPE:
+        parts = multipart.decode(content, content_type)
+        if parts is not None:
+            return Body("multipart", parts)
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from conformance.cassette.model import BODY_KINDS, HTTP_METHODS, VERSION, Body, Interaction, Request, Response
+from conformance.cassette.multipart import PART_KEYS
 
 __all__ = ["Invalid", "interaction_from_dict", "interaction_to_dict", "header_from_dict", "HEADER_KEYS",
            "foreign_format"]
@@ -87,7 +88,43 @@ def _body(section: dict[str, Any], path: tuple[Any, ...]) -> Body | None:
                 base64.b64decode(value, validate=True)
             except ValueError:
                 raise Invalid(path + (kind,), f"{'.'.join(map(str, path + (kind,)))} is not valid base64") from None
+    elif kind == "multipart":
+        _multipart(value, path + (kind,))
     return Body(kind, value)
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _multipart(value: Any, path: tuple[Any, ...]) -> None:
+    _expect(value, dict, path, "a mapping with boundary and parts")
+    _unknown_keys(value, {"boundary", "parts"}, path)
+    _expect(value.get("boundary"), str, path + ("boundary",), "text")
+    for index, part in enumerate(_expect(value.get("parts"), list, path + ("parts",), "a list of parts")):
+        where = path + ("parts", index)
+        _expect(part, dict, where, "a mapping")
+        _unknown_keys(part, set(PART_KEYS), where)
+        _expect(part.get("name"), str, where + ("name",), "text")
+        for key in ("filename", "content_type", "text", "base64"):
+            if key in part:
+                _expect(part[key], str, where + (key,), "text")
+        contents = [key for key in ("text", "base64", "sha256") if key in part]
+        if len(contents) != 1:
+            raise Invalid(where, f"{'.'.join(map(str, where))} needs exactly one of text, base64 or sha256 "
+                                 f"(has {', '.join(contents) or 'none'})")
+        if "base64" in part:
+            try:
+                base64.b64decode(part["base64"], validate=True)
+            except ValueError:
+                raise Invalid(where + ("base64",), f"{'.'.join(map(str, where + ('base64',)))} is not valid base64") \
+                    from None
+        if "sha256" in part:
+            if not isinstance(part["sha256"], str) or not _SHA256.fullmatch(part["sha256"]):
+                raise Invalid(where + ("sha256",), f"{'.'.join(map(str, where + ('sha256',)))} must be 64 lowercase "
+                                                   "hexadecimal digits")
+            size = _expect(part.get("size"), int, where + ("size",), "a number of bytes")
+            if size < 0:
+                raise Invalid(where + ("size",), f"{'.'.join(map(str, where + ('size',)))} must not be negative")
 
 
 _REQUEST_KEYS = {"method", "path", "query", "headers", *BODY_KINDS}

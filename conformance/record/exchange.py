@@ -70,6 +70,8 @@ def redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: b
         text = raw.decode("latin-1")
         redacted = redactor.text_body(text, fields)
         return body if redacted == text else Body("base64", base64.b64encode(redacted.encode("latin-1")).decode())
+    if body.kind == "multipart":
+        return Body("multipart", _redacted_parts(body.value, redactor, fields))
     if body.kind == "form" and isinstance(body.value, str):
         return Body("form", redactor.form_text(body.value, fields))
     if body.kind in ("json", "form"):
@@ -82,6 +84,21 @@ def redact_body(body: Body | None, raw: bytes, redactor: Redactor, *, request: b
             return body
         return Body(body.kind, redactor.data(body.value, fields))
     return Body(body.kind, redactor.text_body(body.value, fields))
+
+
+def _redacted_parts(value: dict[str, Any], redactor: Redactor, fields: Mapping[str, str]) -> dict[str, Any]:
+    """Each part's text through the field rules by its name, file names through the patterns; a part kept as
+    a digest holds nothing to redact."""
+    parts = []
+    for part in value["parts"]:
+        part = dict(part)
+        if "text" in part:
+            part["text"] = redactor.named_value(part["name"], part["text"], fields)
+        if "filename" in part:
+            part["filename"] = redactor.text(part["filename"])
+        part["name"] = redactor.text(part["name"])
+        parts.append(part)
+    return {**value, "parts": parts}
 
 
 def build_interaction(

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import httpx
 
 from conformance import forms, testcards
-from conformance.cassette import CassetteError, Interaction, iter_interactions
+from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
 from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.checks.naming import note_minted
@@ -123,6 +123,10 @@ class _Replay:
                 content = self.bindings.text(body.value).encode()
             elif body.kind == "json":
                 content = json.dumps(self.bindings.substitute(body.value)).encode()
+            elif body.kind == "multipart":
+                parts = [{**part, "text": self.bindings.text(part["text"])} if "text" in part else part
+                         for part in body.value["parts"]]
+                content = multipart.encode({**body.value, "parts": parts})
             else:
                 content = body.to_bytes()
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()

@@ -16,17 +16,15 @@ cassette files.
 
 from __future__ import annotations
 
-import email.policy
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from email.parser import BytesParser
 from typing import Any
 from urllib.parse import unquote
 
 from conformance import forms
+from conformance.cassette import multipart
 from conformance.cassette.model import Body, Interaction, body_from_bytes
 from conformance.record.exchange import redact_body, redacted_query
 from conformance.redaction import Redactor
@@ -62,28 +60,22 @@ def _pairs(query: dict[str, Any] | str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs))
 
 
-def _multipart(content: bytes, content_type: str) -> tuple[tuple[str, str, str, str], ...] | None:
+def _parts_key(value: dict[str, Any]) -> tuple[tuple[str, str, str, str], ...]:
     """A multipart body as its parts — (field name, file name, content type, digest of the content), in name
-    order — whatever boundary a client drew (the SDKs draw a new one per request); None if it is not one."""
-    message = BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + content)
-    if not message.is_multipart():
-        return None
-    parts = []
-    for part in message.iter_parts():
-        data = part.get_payload(decode=True)
-        parts.append((str(part.get_param("name", "", header="content-disposition")), part.get_filename() or "",
-                      part.get_content_type(), hashlib.sha256(data if isinstance(data, bytes) else b"").hexdigest()[:16]))
-    return tuple(sorted(parts))
+    order — whatever boundary a client drew (the SDKs draw a new one per request)."""
+    return tuple(sorted((str(part["name"]), str(part.get("filename", "")), str(part.get("content_type", "")),
+                         multipart.part_digest(part)[:16]) for part in value["parts"]))
 
 
 def _body_key(body: Body | None, content_type: str = "") -> Any:
     if body is None:
         return None
-    if content_type.lower().startswith("multipart/") and body.kind in ("text", "base64"):
-        parts = _multipart(body.to_bytes(), content_type)
+    if body.kind == "multipart":
+        return ("multipart", _parts_key(body.value))
+    if body.kind in ("text", "base64") and content_type.lower().startswith(multipart.MULTIPART_TYPE):
+        parts = multipart.decode(body.to_bytes(), content_type)  # recorded before parts were stored
         if parts is not None:
-            return ("multipart", parts)
+            return ("multipart", _parts_key(parts))
     if body.kind == "form":
         return ("form", _pairs(body.value))
     if body.kind == "json":

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ..generic_fake import GenericFake
 
@@ -61,6 +62,11 @@ def test_any_traffic_records_replays_clean_and_serves_alike_twice(tmp_path):
     direct = client_output(recorded)
     assert direct["coupon"][0].startswith("_") and direct["file"][0] in direct["file"][1]
     assert direct["intent"][1].startswith(direct["intent"][0] + "_secret_")
+    upload = next(doc for doc in yaml.safe_load_all(cassette.read_text()) if doc and "request" in doc
+                  and doc["request"]["path"] == "/v1/files")
+    parts = {part["name"]: part for part in upload["request"]["multipart"]["parts"]}  # readable, the file a digest
+    assert parts["purpose"]["text"] == "dispute_evidence" and parts["file"]["filename"] == "receipt.png"
+    assert parts["file"]["size"] == 8 + 256 * 4 and "text" not in parts["file"] and "base64" not in parts["file"]
     checked = conformance("check", cassette, cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout
 

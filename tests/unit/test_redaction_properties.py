@@ -14,7 +14,7 @@ import random
 import re
 from urllib.parse import quote, unquote_plus
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -223,6 +223,9 @@ def test_no_secret_reaches_a_miss_answer_or_line(tmp_path, capsys, secret, place
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
        seed=st.integers(0, 1000))
+# found by hypothesis: ``%20`` then 11 digits was read as a 13-digit card number by check's line scan
+@example(secret="sk_test_000000000000000000000000", place="query-repeated", depth=0, before="", after="25213147999",
+         seed=0)
 def test_redaction_is_idempotent_and_check_passes_what_record_writes(tmp_path, capsys, secret, place, depth, before,
                                                                    after, seed):
     """Every marker the recorder writes (Bearer and Basic credentials, keys, cards, CVCs, client secrets, in every

@@ -1,0 +1,125 @@
+"""Multipart form bodies (file uploads) as readable parts.
+
+A multipart body is stored as its parts, not as one blob: each part's field
+name, file name and content type, then its content — as text when it is UTF-8,
+else only its SHA-256 digest and size. An upload is often an identity document
+or a dispute's evidence: its bytes are the user's data, not the API's behaviour,
+so they never reach the cassette. A part may also carry ``base64`` (written by
+hand, to re-send a real file). The boundary is kept so that the body and its
+recorded ``Content-Type`` header agree; matching ignores it (clients draw a new
+one per request).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+import hashlib
+import re
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+__all__ = ["MULTIPART_TYPE", "PART_KEYS", "decode", "encode", "part_content", "part_digest", "placeholder"]
+
+MULTIPART_TYPE = "multipart/form-data"
+PART_KEYS = ("name", "filename", "content_type", "text", "base64", "sha256", "size")
+_HEADERS = {"content-disposition", "content-type"}
+_PARAMS = {"name", "filename"}
+
+
+def placeholder(size: int) -> bytes:
+    """What a part stored as a digest is re-sent as: zero bytes, as many as were recorded."""
+    return bytes(size)
+
+
+def _parse(content: bytes, content_type: str) -> EmailMessage | None:
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + content)
+    if not isinstance(message, EmailMessage) or not message.is_multipart() or message.defects \
+            or (message.preamble or "").strip() or (message.epilogue or "").strip():
+        return None
+    return message
+
+
+def decode(content: bytes, content_type: str) -> dict[str, Any] | None:
+    """The body as ``{"boundary": …, "parts": [...]}``; None when it is not a multipart form the parts
+    describe whole (a part with other headers or parameters, a nested multipart, text around the parts)."""
+    if content_type.split(";", 1)[0].strip().lower() != MULTIPART_TYPE:
+        return None
+    message = _parse(content, content_type)
+    boundary = message.get_boundary() if message is not None else None
+    if message is None or not boundary:
+        return None
+    stored = []
+    for part in message.iter_parts():
+        if {name.lower() for name in part} - _HEADERS or part.is_multipart():
+            return None
+        disposition = part.get("Content-Disposition")
+        if disposition is None or disposition.content_disposition != "form-data" \
+                or set(disposition.params) - _PARAMS:
+            return None
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            return None
+        entry: dict[str, Any] = {"name": str(disposition.params.get("name", ""))}
+        if "filename" in disposition.params:
+            entry["filename"] = str(disposition.params["filename"])
+        if part.get("Content-Type") is not None:
+            entry["content_type"] = str(part.get("Content-Type"))
+        text = _text(data)
+        if text is not None:
+            entry["text"] = text
+        else:
+            entry["sha256"] = hashlib.sha256(data).hexdigest()
+            entry["size"] = len(data)
+        stored.append(entry)
+    return {"boundary": str(boundary), "parts": stored}
+
+
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(data: bytes) -> str | None:
+    """The content as text when it reads as text: UTF-8 without control characters but line breaks and tabs."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _BINARY.search(text) else text
+
+
+def part_content(part: dict[str, Any]) -> bytes:
+    """The bytes a stored part stands for (a digest's placeholder when only the digest was kept)."""
+    if "text" in part:
+        return str(part["text"]).encode("utf-8")
+    if "base64" in part:
+        return base64.b64decode(part["base64"])
+    return placeholder(int(part.get("size", 0)))
+
+
+def part_digest(part: dict[str, Any]) -> str:
+    """What identifies a part's content: the digest of its bytes, the recorded one for a part kept as a digest."""
+    if "sha256" in part and "text" not in part and "base64" not in part:
+        return str(part["sha256"])
+    return hashlib.sha256(part_content(part)).hexdigest()
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def encode(value: dict[str, Any]) -> bytes:
+    """The body as a client sends it, with the recorded boundary."""
+    boundary = str(value["boundary"]).encode("latin-1")
+    out = bytearray()
+    for part in value["parts"]:
+        disposition = f"form-data; name={_quoted(str(part['name']))}"
+        if "filename" in part:
+            disposition += f"; filename={_quoted(str(part['filename']))}"
+        out += b"--" + boundary + b"\r\nContent-Disposition: " + disposition.encode("utf-8") + b"\r\n"
+        if "content_type" in part:
+            out += b"Content-Type: " + str(part["content_type"]).encode("latin-1") + b"\r\n"
+        out += b"\r\n" + part_content(part) + b"\r\n"
+    out += b"--" + boundary + b"--\r\n"
+    return bytes(out)
