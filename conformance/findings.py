@@ -142,6 +142,10 @@ class CassetteResult:
         )
 
 
+# What Go's net/http (stripe-mock's server) answers a plain-HTTP request on an HTTPS port.
+_PLAIN_HTTP_REFUSED = "Client sent an HTTP request to an HTTPS server."
+
+
 @dataclass
 class RunResult:
     target: str
@@ -159,9 +163,14 @@ class RunResult:
 
     @property
     def setup_error(self) -> str | None:
-        """What makes the run say nothing of the target: every answer refused the API key (a configuration
-        mistake, exit 2 — not deviations to fix in the target)."""
-        answered = [i for _, i in self.interactions() if i.actual_status is not None and i.sent_key]
+        """What makes the run say nothing of the target: every answer refused the API key, or was an HTTPS
+        server's refusal of plain HTTP (a configuration mistake, exit 2 — not deviations to fix in the target)."""
+        reached = [i for _, i in self.interactions() if i.actual_status is not None]
+        if reached and all(i.actual_status == 400 and isinstance(i.actual_body, str)
+                           and _PLAIN_HTTP_REFUSED in i.actual_body for i in reached):
+            return (f"every request was refused with 400 {_PLAIN_HTTP_REFUSED!r}: {self.target} speaks HTTPS at "
+                    "that port; give --target https://… (stripe-mock serves HTTPS on 12112, plain HTTP on 12111)")
+        answered = [i for i in reached if i.sent_key]
         if answered and all(i.actual_status == 401 for i in answered) and any(i.status != 401 for i in answered):
             return ("every request was refused with 401: the target does not accept the API key; give one it "
                     "accepts with --api-key or STRIPE_API_KEY (stripe-mock takes sk_test_ and one more part "

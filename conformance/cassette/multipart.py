@@ -5,9 +5,10 @@ name, file name and content type, then its content — as text when it is UTF-8,
 else only its SHA-256 digest and size. An upload is often an identity document
 or a dispute's evidence: its bytes are the user's data, not the API's behaviour,
 so they never reach the cassette. A part may also carry ``base64`` (written by
-hand, to re-send a real file). The boundary is kept so that the body and its
-recorded ``Content-Type`` header agree; matching ignores it (clients draw a new
-one per request).
+hand, to re-send a real file). The client's boundary is not kept: clients draw
+a random one per request (stripe-python's is digits, which a Luhn check passes
+one time in ten), so the body is framed again with a fixed one, and a
+re-recording writes the same file.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-__all__ = ["MULTIPART_TYPE", "PART_KEYS", "decode", "encode", "part_content", "part_digest", "placeholder"]
+__all__ = ["MULTIPART_TYPE", "PART_KEYS", "BOUNDARY", "decode", "encode", "content_type", "part_content", "part_digest",
+           "placeholder"]
 
 MULTIPART_TYPE = "multipart/form-data"
+BOUNDARY = "card-conformance-boundary"
 PART_KEYS = ("name", "filename", "content_type", "text", "base64", "sha256", "size")
 _HEADERS = {"content-disposition", "content-type"}
 _PARAMS = {"name", "filename"}
@@ -43,13 +46,12 @@ def _parse(content: bytes, content_type: str) -> EmailMessage | None:
 
 
 def decode(content: bytes, content_type: str) -> dict[str, Any] | None:
-    """The body as ``{"boundary": …, "parts": [...]}``; None when it is not a multipart form the parts
+    """The body as ``{"parts": [...]}``; None when it is not a multipart form the parts
     describe whole (a part with other headers or parameters, a nested multipart, text around the parts)."""
     if content_type.split(";", 1)[0].strip().lower() != MULTIPART_TYPE:
         return None
     message = _parse(content, content_type)
-    boundary = message.get_boundary() if message is not None else None
-    if message is None or not boundary:
+    if message is None:
         return None
     stored = []
     for part in message.iter_parts():
@@ -74,7 +76,7 @@ def decode(content: bytes, content_type: str) -> dict[str, Any] | None:
             entry["sha256"] = hashlib.sha256(data).hexdigest()
             entry["size"] = len(data)
         stored.append(entry)
-    return {"boundary": str(boundary), "parts": stored}
+    return {"parts": stored}
 
 
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -109,9 +111,24 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _boundary(value: dict[str, Any]) -> bytes:
+    """The fixed boundary, numbered on when a part's content happens to hold it."""
+    contents = [part_content(part) for part in value["parts"]]
+    boundary, number = BOUNDARY.encode(), 0
+    while any(boundary in content for content in contents):
+        number += 1
+        boundary = f"{BOUNDARY}-{number}".encode()
+    return boundary
+
+
+def content_type(value: dict[str, Any]) -> str:
+    """The ``Content-Type`` header of the body :func:`encode` writes."""
+    return f"{MULTIPART_TYPE}; boundary={_boundary(value).decode()}"
+
+
 def encode(value: dict[str, Any]) -> bytes:
-    """The body as a client sends it, with the recorded boundary."""
-    boundary = str(value["boundary"]).encode("latin-1")
+    """The body as a client sends it, framed with the boundary :func:`content_type` names."""
+    boundary = _boundary(value)
     out = bytearray()
     for part in value["parts"]:
         disposition = f"form-data; name={_quoted(str(part['name']))}"

@@ -97,9 +97,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _multipart(value: Any, path: tuple[Any, ...]) -> None:
-    _expect(value, dict, path, "a mapping with boundary and parts")
-    _unknown_keys(value, {"boundary", "parts"}, path)
-    _expect(value.get("boundary"), str, path + ("boundary",), "text")
+    _expect(value, dict, path, "a mapping with parts")
+    _unknown_keys(value, {"parts"}, path)
     for index, part in enumerate(_expect(value.get("parts"), list, path + ("parts",), "a list of parts")):
         where = path + ("parts", index)
         _expect(part, dict, where, "a mapping")

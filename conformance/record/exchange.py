@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
+from conformance.cassette import multipart
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
@@ -98,7 +99,14 @@ def _redacted_parts(value: dict[str, Any], redactor: Redactor, fields: Mapping[s
             part["filename"] = redactor.text(part["filename"])
         part["name"] = redactor.text(part["name"])
         parts.append(part)
-    return {**value, "parts": parts}
+    return {"parts": parts}
+
+
+def _multipart_header(headers: dict[str, str], body: Body | None) -> dict[str, str]:
+    """The headers with the Content-Type of a multipart body as it is stored: framed with the fixed boundary."""
+    if body is None or body.kind != "multipart":
+        return headers
+    return {**headers, "Content-Type": multipart.content_type(body.value)}
 
 
 def build_interaction(
@@ -118,14 +126,15 @@ def build_interaction(
     response_headers = list(response_headers)
     split = urlsplit(url_path)
     query = redacted_query(split.query, redactor)
+    request_body = redact_body(body_from_bytes(request_content, _content_type(request_headers)), request_content,
+                               redactor, request=True)
     request = Request(
         method=method.upper(),
         path=redactor.text(split.path or "/"),
         query=query,
-        headers=select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
-        body=redact_body(
-            body_from_bytes(request_content, _content_type(request_headers)), request_content, redactor, request=True
-        ),
+        headers=_multipart_header(select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
+                                  request_body),
+        body=request_body,
     )
     response = Response(
         status=status,

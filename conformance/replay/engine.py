@@ -131,6 +131,8 @@ class _Replay:
                 content = body.to_bytes()
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
                    if name in _FORWARDED_HEADERS}
+        if body is not None and body.kind == "multipart":  # the boundary the body is framed with
+            headers["Content-Type"] = multipart.content_type(body.value)
         version = self._stripe_version(recorded.headers)
         if version:
             headers["Stripe-Version"] = version

@@ -91,7 +91,9 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
     if result.setup_error and not show_all:  # the answers say nothing of the target: only what to do
         totals = result.counts()
-        console.print(f"{sum(totals.values())} interactions in {len(result.cassettes)} cassettes, every answer 401 — "
+        statuses = sorted({i.actual_status for _, i in result.interactions() if i.actual_status is not None})
+        console.print(f"{sum(totals.values())} interactions in {len(result.cassettes)} cassettes, every answer "
+                      f"{'/'.join(map(str, statuses))} — "
                       f"[red]{result.verdict.text}[/red] ({result.seconds:.2f}s)")
         console.print(f"[red]Error:[/red] {escape(result.setup_error)}")
         return

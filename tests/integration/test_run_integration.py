@@ -336,6 +336,29 @@ def test_the_default_key_is_one_stripe_mock_accepts_and_a_refused_key_is_exit_2_
     assert report["exit_code"] == 2 and report["error"].startswith("every request was refused with 401")
 
 
+def test_a_plain_http_target_url_for_an_https_port_is_exit_2_with_the_fix():
+    """What Go's net/http (stripe-mock) answers plain HTTP on its HTTPS port, 12112: a raw 400 without headers."""
+    import http.server
+    import threading
+
+    class HttpsPort(http.server.BaseHTTPRequestHandler):
+        def handle_one_request(self) -> None:
+            self.raw_requestline = self.rfile.readline(65537)
+            self.wfile.write(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+            self.close_connection = True
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HttpsPort)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = CliRunner().invoke(main, ["run", str(ROOT / "cassettes"), "--target",
+                                           f"http://127.0.0.1:{server.server_address[1]}"])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 2, result.output
+    assert "every answer 400" in result.output and "speaks HTTPS at that port; give --target https://" in result.output
+    assert "Root causes" not in result.output
+
+
 def test_a_target_that_logs_to_stderr_never_stalls_the_run(lifecycle, tmp_path):
     """A --target-cmd whose every request writes a screenful to stderr: far more than a pipe holds, read all along
     (a pipe nobody drains stops the target at its next write, and the run with it)."""

@@ -110,3 +110,15 @@ def test_a_missing_route_the_recording_met_too_is_no_finding():
                          "resource_missing"}}
     found = run_checks(exchange(404, unknown, recorded_status=404, recorded_body=missing), CheckState())
     assert rules(found) == [("route.missing", "")]
+
+
+def test_a_short_fixture_id_is_a_card_id_and_another_kind_is_not():
+    """stripe-mock's fixtures are ``card_123`` and ``cus_123``: the documents promise the prefix, not a length (a
+    report once said 'expected a card_ id, got "card_123"')."""
+    card = {"id": "card_123", "object": "card", "customer": "cus_123", "exp_month": 8, "exp_year": 2031,
+            "last4": "4242", "brand": "Visa", "funding": "credit", "metadata": {}}
+    found = rules(run_checks(exchange(200, card, recorded_body=card, method="GET"), CheckState()))
+    assert ("invariant.card", "id") not in found and ("invariant.card", "customer") not in found
+    other = dict(card, id="src_123", customer="acct_123")
+    found = rules(run_checks(exchange(200, other, recorded_body=other, method="GET"), CheckState()))
+    assert ("invariant.card", "id") in found and ("invariant.card", "customer") in found
