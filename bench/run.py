@@ -599,7 +599,82 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
     return rows
 
 
+ANY_SESSION = """
+import json, os, sys, stripe
+
+stripe.api_key = "sk_test_anytraffic"
+stripe.api_base = stripe.upload_api_base = os.environ["STRIPE_API_BASE"]
+stripe.max_network_retries = 0
+for round in range(int(sys.argv[1])):
+    coupon = stripe.Coupon.create(percent_off=25, duration="once", metadata={"round": str(round)})
+    stripe.Coupon.retrieve(coupon.id)
+    stripe.Coupon.list(limit=3)
+    intent = stripe.PaymentIntent.create(amount=1000 + round, currency="usd")
+    stripe.PaymentIntent.retrieve(intent.id)
+    with open("receipt.png", "rb") as handle:
+        uploaded = stripe.File.create(purpose="dispute_evidence", file=handle)
+    stripe.File.retrieve(uploaded.id)
+    stripe.Coupon.delete(coupon.id)
+"""
+
+
+def bench_any(requests: int, rounds: int) -> list[dict[str, object]]:
+    """Traffic beyond the cards (tests/generic_fake.py: prefix-less coupon ids, a client secret holding its
+    intent's id, multipart uploads, lists, deletes), the official SDK in its own process: the session run
+    directly, through `conformance record`, served offline by `conformance serve`, and the recording replayed
+    by `conformance run` against a fresh server. Each side's figure includes its process start-up; a served or
+    replayed session that misses or finds anything stops the benchmark."""
+    sessions = max(1, requests // 8)  # 8 requests per session round
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    conformance = [sys.executable, "-m", "conformance"]
+    timings: dict[str, list[float]] = {"direct": [], "record": [], "serve": [], "run": []}
+    with tempfile.TemporaryDirectory() as out:
+        work = Path(out)
+        (work / "session.py").write_text(ANY_SESSION)
+        (work / "receipt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16)
+        fake = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE.parent / 'tests' / 'generic_fake.py'))} {{port}}"
+        from conformance.replay.runner import target_process
+
+        def timed(label: str, command: list[str], extra: dict[str, str] | None = None) -> str:
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=work, env={**env, **(extra or {})}, capture_output=True, text=True,
+                                  timeout=600)
+            timings[label].append(time.perf_counter() - started)
+            if done.returncode != 0:
+                raise RuntimeError(f"{label}: exit {done.returncode}: {(done.stdout + done.stderr)[-800:]}")
+            return done.stdout
+
+        for _ in range(rounds):
+            cassette = work / "session.yaml"
+            with target_process(fake) as server:
+                timed("direct", [sys.executable, "session.py", str(sessions)], {"STRIPE_API_BASE": server})
+            with target_process(fake) as server:
+                timed("record", [*conformance, "record", "--upstream", server, "--cassette", str(cassette),
+                                 "--overwrite", "--", sys.executable, "session.py", str(sessions)])
+            served = timed("serve", [*conformance, "serve", str(cassette), "--", sys.executable, "session.py",
+                                     str(sessions)])
+            if " 0 misses" not in served:
+                raise RuntimeError(f"serve missed: {served[-800:]}")
+            with target_process(fake) as fresh:
+                timed("run", [*conformance, "run", str(cassette), "--target", fresh, "--json-report",
+                              str(work / "run.json")])
+            report = json.loads((work / "run.json").read_text())
+            if report["summary"]["passed"] != sessions * 8:
+                raise RuntimeError(f"replay: {report['summary']}")
+    direct = statistics.median(timings["direct"])
+    rows: list[dict[str, object]] = [
+        {"benchmark": "any", "case": f"SDK session, {sessions * 8} req, direct", "seconds": round(direct, 3)}]
+    for label, case in (("record", "through conformance record"), ("serve", "served offline (0 misses)")):
+        rows.append({"benchmark": "any", "case": case, "seconds": round(statistics.median(timings[label]), 3),
+                     "ratio": round(statistics.median(t / d for t, d in zip(timings[label], timings["direct"])), 3)})
+    rows.append({"benchmark": "any", "case": "conformance run vs a fresh server (0 findings)",
+                 "seconds": round(statistics.median(timings["run"]), 3),
+                 "req_per_s": round(sessions * 8 / statistics.median(timings["run"]), 1)})
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
+    "any": bench_any,
     "contract": bench_contract,
     "matrix": bench_matrix,
     "parse": bench_parse,

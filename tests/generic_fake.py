@@ -42,6 +42,7 @@ class Store:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: without this, 40 ms of delayed ACK each
     store: Store
 
     def log_message(self, format: str, *args: Any) -> None:
