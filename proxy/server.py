@@ -1,6 +1,11 @@
-"""The serving addon: answers every request from cassettes, offline, and never forwards one.
+"""The serving addons: answer every request from cassettes, offline, and never forward one.
 
     mitmdump -s proxy/server.py --mode reverse:http://127.0.0.1:9 --set serve_cassettes=cassettes/
+
+One addon per concern, like mitmproxy's own: :class:`Cassettes` (what there is
+to serve, read again when the files change), :class:`OfflineGuard` (nothing
+leaves this machine) and :class:`CassetteServer` (the answer to each request,
+the session's account of them).
 
 Requests are answered in the ``request`` hook, so mitmproxy never needs a
 connection upstream. It fails closed, by construction rather than by the absence
@@ -42,48 +47,44 @@ from conformance.serve.session import Session
 from conformance.text import printable
 
 RESET_PATH = "/__conformance__/reset"
+OPTIONS = ("serve_cassettes", "serve_exhausted", "serve_miss_status", "serve_reload")
 
 
-class CassetteServer:
+def _echo(line: str) -> None:
+    # Printed, not logged: `conformance serve` reads these lines whatever the log verbosity.
+    sys.stdout.write(printable(line) + "\n")
+    sys.stdout.flush()
+
+
+class Cassettes:
+    """What there is to serve: the cassettes' interactions and the hosts they were recorded from, read at
+    start-up and again whenever a file changes (a bad cassette keeps the old index and says why)."""
+
     def __init__(self) -> None:
         self.index = InteractionIndex()
-        self.redactor = Redactor()
         self.files: dict[Path, tuple[int, int]] = {}
-        # (status, headers) -> (a response made with them, its header fields but Content-Length, encoded?)
-        self._prototypes: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[http.Response, tuple, bool]] = {}
-        self._watcher: asyncio.Task[None] | None = None
-        self._hangup = False
-        self.session = Session()
         self.hosts: set[str] = {DEFAULT_HOST}
-        self.forward = False  # a forward proxy answers only for the hosts its cassettes came from
+        self._watcher: asyncio.Task[None] | None = None
 
     def load(self, loader) -> None:
         loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
-        loader.add_option(
-            "serve_exhausted", str, "repeat",
-            "When every recorded answer to a request was served: repeat the last one, or treat it as a miss.",
-            choices=["repeat", "miss"],
-        )
-        loader.add_option("serve_miss_status", int, 599, "HTTP status of the answer to a request no cassette has.")
         loader.add_option("serve_reload", bool, True, "Load cassettes again when their files change.")
 
     def configure(self, updated: set[str]) -> None:
         if "serve_cassettes" in updated:
             self.reload()
-            # Printed, not logged: `conformance serve` waits for this line whatever the log verbosity.
-            self._echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
+            _echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
             self._start_watching()
-            self._listen_for_hangup()
-        if "mode" in updated:
-            self.forward = any(not mode.startswith("reverse") for mode in ctx.options.mode)
-        if "connection_strategy" in updated and ctx.options.connection_strategy != "lazy":
-            # eager connects when a client does, before any request could be answered from a cassette
-            ctx.options.update(connection_strategy="lazy")
-        if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
-            raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
+
+    def running(self) -> None:
+        # Logged as an error at start-up, mitmproxy exits 1 (its errorcheck): every request would be a miss.
+        if not self.index.all:
+            logging.error("no interaction to serve: give cassettes with --set serve_cassettes=PATH (a file or a "
+                          "directory of *.yaml; repeatable)")
+        self._start_watching()
 
     def reload(self) -> None:
-        """Read every cassette into a new index; a bad cassette keeps the old index and says why."""
+        """Read every cassette into a new index."""
         try:
             paths = find_cassettes(list(ctx.options.serve_cassettes))
             index = InteractionIndex()
@@ -99,38 +100,6 @@ class CassetteServer:
         except (CassetteError, OSError) as error:
             raise exceptions.OptionsError(str(error)) from None
         self.index, self.files, self.hosts = index, files, hosts
-
-    def running(self) -> None:
-        # Logged as errors at start-up, mitmproxy exits 1 (its errorcheck): a typo'd option would otherwise serve
-        # nothing, and every request would be a miss.
-        unknown = sorted(ctx.options.deferred)
-        if unknown:
-            logging.error(f"unknown option {', '.join(unknown)}: the serve addon's options are serve_cassettes, "
-                          "serve_exhausted, serve_miss_status and serve_reload")
-        if not self.index.all:
-            logging.error("no interaction to serve: give cassettes with --set serve_cassettes=PATH (a file or a "
-                          "directory of *.yaml; repeatable)")
-        self._start_watching()
-        self._listen_for_hangup()
-
-    def _listen_for_hangup(self) -> None:
-        """SIGHUP ends the session: its summary is printed and the recorded order starts over."""
-        if self._hangup:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, self.end_session)
-        except (RuntimeError, NotImplementedError, ValueError):
-            return
-        self._hangup = True
-
-    def end_session(self) -> dict[str, Any]:
-        """Print the session's summary (one line, for `conformance serve`), then start a new session."""
-        summary = self.session.summary(self.index)
-        self._echo("session-end " + self.redactor.text(json.dumps(summary)))
-        self.session = Session()
-        self.index.served.clear()
-        return summary
 
     def _start_watching(self) -> None:
         """Watch the files from the event loop (configure runs in it for scripts; else running() does)."""
@@ -153,21 +122,82 @@ class CassetteServer:
             if current != self.files:
                 try:
                     self.reload()
-                    self._echo(f"reloaded: {len(self.index.all)} interactions from {len(current)} cassettes")
+                    _echo(f"reloaded: {len(self.index.all)} interactions from {len(current)} cassettes")
                 except exceptions.OptionsError as error:
                     self.files = current  # report once per change
-                    self._echo(f"not reloaded: {error}")
+                    _echo(f"not reloaded: {error}")
+
+    def done(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+
+class CassetteServer:
+    """The answer to each request: the recorded one, in recorded order, or the miss with the closest
+    candidates; and the session's account of both, printed on SIGHUP or ``POST /__conformance__/reset``."""
+
+    def __init__(self, cassettes: Cassettes | None = None) -> None:
+        self.cassettes = cassettes or Cassettes()
+        self.redactor = Redactor()
+        # (status, headers) -> (a response made with them, its header fields but Content-Length, encoded?)
+        self._prototypes: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[http.Response, tuple, bool]] = {}
+        self._hangup = False
+        self.session = Session()
+
+    @property
+    def index(self) -> InteractionIndex:
+        return self.cassettes.index
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "serve_exhausted", str, "repeat",
+            "When every recorded answer to a request was served: repeat the last one, or treat it as a miss.",
+            choices=["repeat", "miss"],
+        )
+        loader.add_option("serve_miss_status", int, 599, "HTTP status of the answer to a request no cassette has.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
+            raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
+        if "serve_cassettes" in updated:
+            self._listen_for_hangup()
+
+    def running(self) -> None:
+        # Logged as an error at start-up, mitmproxy exits 1: a typo'd option would otherwise be ignored.
+        unknown = sorted(ctx.options.deferred)
+        if unknown:
+            logging.error(f"unknown option {', '.join(unknown)}: the serve addon's options are "
+                          f"{', '.join(OPTIONS[:-1])} and {OPTIONS[-1]}")
+        self._listen_for_hangup()
+
+    def _listen_for_hangup(self) -> None:
+        """SIGHUP ends the session: its summary is printed and the recorded order starts over."""
+        if self._hangup:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, self.end_session)
+        except (RuntimeError, NotImplementedError, ValueError):
+            return
+        self._hangup = True
+
+    def end_session(self) -> dict[str, Any]:
+        """Print the session's summary (one line, for `conformance serve`), then start a new session."""
+        summary = self.session.summary(self.index)
+        _echo("session-end " + self.redactor.text(json.dumps(summary)))
+        self.session = Session()
+        self.index.served.clear()
+        return summary
 
     def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:  # answered already (the guard refused a foreign host)
+            return
         try:
             request = flow.request
-            if request.method == "POST" and request.path == RESET_PATH and self._to_me(flow):
+            if request.method == "POST" and request.path == RESET_PATH and _to_me(flow):
                 summary = self.end_session()
                 flow.response = http.Response.make(200, self.redactor.text(json.dumps(summary, indent=2)),
                                                    {"Content-Type": "application/json"})
-                return
-            if self.forward and self._foreign(flow):
-                flow.response = self._foreign_host(flow)
                 return
             live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
                                      request.headers.get("content-type", ""), self.redactor)
@@ -181,52 +211,12 @@ class CassetteServer:
         except Exception as error:  # fail closed: never let mitmproxy forward what we could not answer
             flow.response = self._unanswerable(flow, error)
 
-    @staticmethod
-    def _to_me(flow: http.HTTPFlow) -> bool:
-        """A request for the server itself: any in reverse mode, in forward mode one addressed to its own port."""
-        if flow.request.first_line_format != "absolute":
-            return True
-        return flow.request.port == ctx.options.listen_port and flow.request.host in (
-            ctx.options.listen_host, "127.0.0.1", "localhost")
-
-    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
-        """Serving is offline: every connection upstream, for every flow, is refused before it is opened."""
-        data.server.error = "card-conformance serve never connects upstream"
-
-    def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        """A raw stream mitmproxy would relay without a hook (an ignored host) gets one: tcp_start kills it."""
-        chosen = nextlayer.layer
-        if isinstance(chosen, layers.TCPLayer) and chosen.flow is None:
-            nextlayer.layer = layers.TCPLayer(nextlayer.context)
-        elif isinstance(chosen, layers.UDPLayer) and chosen.flow is None:
-            nextlayer.layer = layers.UDPLayer(nextlayer.context)
-
-    def http_connect(self, flow: http.HTTPFlow) -> None:
-        """A CONNECT is accepted only for a host the cassettes were recorded from; any other is refused."""
-        if self._foreign(flow):
-            flow.response = self._foreign_host(flow)
-
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
-        """A streamed body would be sent upstream as it arrives: read it whole and answer it like any other."""
-        flow.request.stream = False
-
-    def _foreign(self, flow: http.HTTPFlow) -> bool:
-        """Whether a request names a host no cassette was recorded from, in its URL or in its Host header."""
-        # host: the URL's (or the CONNECT's); pretty_host: the Host header's when there is one
-        return flow.request.host not in self.hosts or flow.request.pretty_host not in self.hosts
-
-    def tcp_start(self, flow: tcp.TCPFlow) -> None:
-        flow.kill()  # raw bytes after a CONNECT are not HTTP: nothing to answer, nothing to relay
-
-    def udp_start(self, flow: udp.UDPFlow) -> None:
-        flow.kill()
-
-    def _foreign_host(self, flow: http.HTTPFlow) -> http.Response:
+    def foreign_host(self, flow: http.HTTPFlow) -> http.Response:
         """A request for a host no cassette was recorded from: a miss, never a connection there."""
         shown = self.redactor.text(f"{flow.request.method} {flow.request.pretty_url.split('?', 1)[0]}")
-        hosts = ", ".join(sorted(self.hosts))
+        hosts = ", ".join(sorted(self.cassettes.hosts))
         message = f"no cassette was recorded from {flow.request.pretty_host} (they are from {hosts})"
-        self._echo(self.redactor.text(f"MISS {shown}: {message}"))
+        _echo(self.redactor.text(f"MISS {shown}: {message}"))
         self.session.misses.append({"request": shown, "closest": None, "why_not": [message]})
         body = {"error": {"type": "cassette_miss", "message": f"no recorded interaction matches {shown}: {message}",
                           "candidates": []}}
@@ -237,7 +227,7 @@ class CassetteServer:
         reason = "nested too deeply" if isinstance(error, RecursionError) else f"{type(error).__name__}: {error}"
         shown = self.redactor.text(f"{flow.request.method} {flow.request.path.split('?', 1)[0]}")
         body = {"error": {"type": "cassette_miss", "message": f"cannot match {shown}: {reason}", "candidates": []}}
-        self._echo(self.redactor.text(f"MISS {shown}: cannot match this request ({reason})"))
+        _echo(self.redactor.text(f"MISS {shown}: cannot match this request ({reason})"))
         return self._miss_answer(body)
 
     def _answer(self, served: ServedInteraction) -> http.Response:
@@ -300,7 +290,7 @@ class CassetteServer:
             headers["Conformance-Miss"] = self.redactor.text(f"closest {best}: {reasons[0]}").encode(
                 "ascii", "backslashreplace").decode("ascii")
         line = self.redactor.text(f"MISS {shown}{nearest}")
-        self._echo(line)
+        _echo(line)
         self.session.misses.append({"request": self.redactor.text(shown), "closest": candidates[0]["request"]
                                     if candidates else None, "why_not": candidates[0]["why_not"] if candidates else []})
         return self._miss_answer(body, headers)
@@ -311,14 +301,74 @@ class CassetteServer:
         return http.Response.make(ctx.options.serve_miss_status, self.redactor.text(json.dumps(body, indent=2)),
                                   {"Content-Type": "application/json", "Stripe-Should-Retry": "false", **(headers or {})})
 
-    @staticmethod
-    def _echo(line: str) -> None:
-        sys.stdout.write(printable(line) + "\n")
-        sys.stdout.flush()
 
-    def done(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+def _to_me(flow: http.HTTPFlow) -> bool:
+    """A request for the server itself: any in reverse mode, in forward mode one addressed to its own port."""
+    if flow.request.first_line_format != "absolute":
+        return True
+    return flow.request.port == ctx.options.listen_port and flow.request.host in (
+        ctx.options.listen_host, "127.0.0.1", "localhost")
 
 
-addons = [CassetteServer()]
+class OfflineGuard:
+    """Nothing leaves this machine, by construction rather than by the absence of a bug: every upstream
+    connection is refused before it exists, the connection strategy is held at lazy, a host no cassette was
+    recorded from is refused (URL and Host header both), raw streams are killed, bodies are read whole."""
+
+    def __init__(self, server: CassetteServer) -> None:
+        self.server = server
+        self.forward = False  # a forward proxy answers only for the hosts its cassettes came from
+
+    def configure(self, updated: set[str]) -> None:
+        if "mode" in updated:
+            self.forward = any(not mode.startswith("reverse") for mode in ctx.options.mode)
+        if "connection_strategy" in updated and ctx.options.connection_strategy != "lazy":
+            # eager connects when a client does, before any request could be answered from a cassette
+            ctx.options.update(connection_strategy="lazy")
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Serving is offline: every connection upstream, for every flow, is refused before it is opened."""
+        data.server.error = "card-conformance serve never connects upstream"
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """A raw stream mitmproxy would relay without a hook (an ignored host) gets one: tcp_start kills it."""
+        chosen = nextlayer.layer
+        if isinstance(chosen, layers.TCPLayer) and chosen.flow is None:
+            nextlayer.layer = layers.TCPLayer(nextlayer.context)
+        elif isinstance(chosen, layers.UDPLayer) and chosen.flow is None:
+            nextlayer.layer = layers.UDPLayer(nextlayer.context)
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        """A CONNECT is accepted only for a host the cassettes were recorded from; any other is refused."""
+        if self._foreign(flow):
+            flow.response = self.server.foreign_host(flow)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """A streamed body would be sent upstream as it arrives: read it whole and answer it like any other."""
+        flow.request.stream = False
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if self.forward and self._foreign(flow):
+            flow.response = self.server.foreign_host(flow)
+
+    def _foreign(self, flow: http.HTTPFlow) -> bool:
+        """Whether a request names a host no cassette was recorded from, in its URL or in its Host header."""
+        hosts = self.server.cassettes.hosts
+        # host: the URL's (or the CONNECT's); pretty_host: the Host header's when there is one
+        return flow.request.host not in hosts or flow.request.pretty_host not in hosts
+
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        flow.kill()  # raw bytes after a CONNECT are not HTTP: nothing to answer, nothing to relay
+
+    def udp_start(self, flow: udp.UDPFlow) -> None:
+        flow.kill()
+
+
+def serve_addons() -> list[Any]:
+    """The serving addons, in hook order: the cassettes load first, the guard refuses before an answer."""
+    cassettes = Cassettes()
+    server = CassetteServer(cassettes)
+    return [cassettes, OfflineGuard(server), server]
+
+
+addons = serve_addons()

@@ -23,7 +23,7 @@ from conformance.findings import Finding
 from conformance.redaction import Redactor, luhn_valid
 from conformance.report.common import finding_line
 from conformance_proxy.recorder import Recorder
-from conformance_proxy.server import CassetteServer
+from conformance_proxy.server import serve_addons
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -207,12 +207,14 @@ def test_no_secret_reaches_a_miss_answer_or_line(tmp_path, capsys, secret, place
         with CassetteWriter(cassette) as writer:
             writer.append(Interaction(Request("POST", "/v1/customers/cus_1/cards", {}, {},
                                               Body("form", {"name": "Someone Else"})), Response(200)))
-    server = CassetteServer()
-    with taddons.context(server) as tctx:
-        tctx.configure(server, serve_cassettes=[str(cassette)], serve_reload=False,
+    addons = serve_addons()
+    with taddons.context(*addons) as tctx:
+        tctx.configure(addons[0], serve_cassettes=[str(cassette)], serve_reload=False,
                        mode=["reverse:http://127.0.0.1:9"])
-        server.request(flow)
-        server.done()
+        for addon in addons:
+            if hasattr(addon, "request"):
+                addon.request(flow)
+        addons[0].done()
     assert flow.response is not None and flow.response.status_code == 599
     answer = flow.response.get_text(strict=False) or ""
     printed = capsys.readouterr().out
