@@ -1,5 +1,6 @@
 """The serving addon, driven by mitmproxy's own test helpers."""
 
+from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
@@ -131,3 +132,39 @@ def test_forward_mode_answers_only_the_hosts_its_cassettes_came_from(tmp_path):
     assert answers["api.openai.com"].status_code == 599
     assert b"no cassette was recorded from api.openai.com (they are from api.stripe.com)" in answers[
         "api.openai.com"].content
+
+
+def test_what_the_official_sdks_draw_anew_per_request_is_never_matched(tmp_path):
+    """stripe-python and stripe-node send a fresh Idempotency-Key on each POST, their version and platform in
+    User-Agent and X-Stripe-Client-User-Agent, and the previous request's id and duration in
+    X-Stripe-Client-Telemetry; a multipart upload draws a new boundary. None of it decides the answer."""
+    path = tmp_path / "one.yaml"
+    with CassetteWriter(path) as writer:
+        writer.append(Interaction(Request("POST", "/v1/customers", {}, {"Content-Type":
+                                          "application/x-www-form-urlencoded"}, Body("form", {"name": "Jenny"})),
+                                  Response(200, {"Content-Type": "application/json"},
+                                           Body("json", {"id": "cus_1", "object": "customer"}))))
+    addons, server = serving()
+    answers = []
+    with taddons.context(*addons) as tctx:
+        tctx.configure(addons[0], serve_cassettes=[str(path)], serve_reload=False, serve_exhausted="repeat",
+                       mode=["reverse:http://127.0.0.1:9"])
+        for run in range(2):
+            headers = {
+                "Idempotency-Key": f"{run}9b1c6d2-7f3e-4d5a-9c8b-1e2f3a4b5c6d",
+                "User-Agent": f"Stripe/v1 PythonBindings/1{run}.3.1",
+                "X-Stripe-Client-User-Agent": f'{{"bindings_version": "1{run}.3.1", "uname": "Linux host{run}"}}',
+                "X-Stripe-Client-Telemetry": f'{{"last_request_metrics": {{"request_id": "req_{run}abc", '
+                                             f'"request_duration_ms": {17 + run}}}}}',
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            flow = tflow.tflow(req=tutils.treq(method=b"POST", path=b"/v1/customers", content=b"name=Jenny",
+                                               headers=http.Headers([(k.encode(), v.encode())
+                                                                     for k, v in headers.items()])))
+            flow.response = None
+            request(addons, flow)
+            answers.append(flow.response)
+        summary = server.end_session()
+        done(addons)
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert summary["misses"] == [] and summary["answered"] == 2
