@@ -82,6 +82,7 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
     ignored = CompareRules()
     invariants = InvariantState()  # what the documentation promises, judged on the recording as on a replay
     counts: dict[str, int] = {}
+    unprovided: dict[str, list[Interaction]] = {}  # an id nothing provides -> the interactions that use it
     for interaction in iter_interactions(path, header):  # streamed; CassetteError: unreadable
         if interaction.index == 1:
             fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
@@ -92,13 +93,14 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
                 problems.append(Problem(path, None, f"its answers follow API {recorded}, the contract {contract.name} "
                                                     f"describes {contract.api_version}: some problems below may be "
                                                     "the versions' differences", warning=True))
-        problems.extend(_replayability(path, interaction, minted, fixtures))
+        _replayability(interaction, minted, fixtures, unprovided)
         encoded.extend(_unredacted(path, interaction, redactor))
         judged: set[str] = set()  # paths the contract spoke of: the same key is not reported twice
         if contract is not None:
             problems.extend(_against_contract(path, interaction, contract, strict, ignored, judged))
         problems.extend(_against_the_reference(path, interaction, invariants, counts, strict, ignored, judged))
         starts.append(interaction.line or 0)
+    problems.extend(_unprovided(path, unprovided))
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
     plain: list[Problem] = []
@@ -179,20 +181,30 @@ def _readable(interaction: Interaction) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _replayability(path: Path, interaction: Interaction, minted: set[str], known: set[str]) -> list[Problem]:
-    """Ids the request uses that nothing before it provides; then what its response mints."""
+def _replayability(interaction: Interaction, minted: set[str], known: set[str],
+                   unprovided: dict[str, list[Interaction]]) -> None:
+    """Ids the request uses that nothing before it provides (noted in ``unprovided``); then what its response
+    mints."""
     request = interaction.request
     used = set(ID_PATTERN.findall(request.path))
     used |= set(ID_PATTERN.findall(json.dumps(request.query)))
     if request.body is not None and request.body.kind != "base64":
         used |= set(ID_PATTERN.findall(json.dumps(request.body.value)))
-    problems = [
-        Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}) uses {unknown}, "
-                "which no earlier response returned: record the interaction that creates it, or list it under "
-                "'fixtures' in the header")
-        for unknown in sorted(used - minted - known)
-    ]
+    for unknown in sorted(used - minted - known):
+        unprovided.setdefault(unknown, []).append(interaction)
     body = interaction.response.body
     if body is not None and body.kind != "base64":
         minted |= set(ID_PATTERN.findall(json.dumps(body.value)))
+
+
+def _unprovided(path: Path, unprovided: dict[str, list[Interaction]]) -> list[Problem]:
+    """One problem per id that no earlier response returned, at its first use: a server's fixture id used by
+    forty requests is one thing to record or list, not forty."""
+    problems = []
+    for unknown, users in unprovided.items():
+        first = users[0]
+        later = f" (and {len(users) - 1} later interaction{'s' if len(users) > 2 else ''})" if len(users) > 1 else ""
+        problems.append(Problem(path, first.line, f"interaction {first.index} ({first.endpoint}) uses {unknown}"
+                                f"{later}, which no earlier response returned: record the interaction that creates "
+                                "it, or list it under 'fixtures' in the header"))
     return problems

@@ -58,3 +58,16 @@ def test_redacted_values_in_every_encoding_are_clean(tmp_path):
         "  method: POST\n  path: /v1/tokens\n  form: \"card[number]=[REDACTED:card-number]&card[cvc]=[REDACTED:cvc]"
         "&expand=card&expand=customer\"\n"))
     assert check_cassette(path) == []
+
+
+def test_an_id_nothing_provides_is_one_problem_at_its_first_use_whatever_uses_it_later(tmp_path):
+    """A server's fixture id (stripe-mock's acct_xxxxxxxxxxxxx) used by many requests is one thing to record or
+    list under 'fixtures', not one problem per request."""
+    uses = [interaction(f"  method: GET\n  path: /v1/accounts/acct_xxxxxxxxxxxxx/persons/person_{n}\n")
+            for n in range(5)]
+    once = interaction("  method: GET\n  path: /v1/charges/ch_xxxxxxxxxxxxx\n")
+    problems = [str(p) for p in check_cassette(cassette(tmp_path, *uses, once)) if "no earlier response" in str(p)]
+    assert len(problems) == 2, problems
+    assert ":4: interaction 1 (other) uses acct_xxxxxxxxxxxxx (and 4 later interactions), which no earlier" in \
+        problems[0]
+    assert "interaction 6 (other) uses ch_xxxxxxxxxxxxx, which" in problems[1]
