@@ -23,7 +23,7 @@ from conformance.errors import ConformanceError, UnsafeKeyError, refuse_live_key
 from conformance.findings import CassetteResult
 from conformance.report.common import finding_line
 from conformance.rules import Outcome
-from conformance.testcards import DEFAULT_API_KEY
+from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file"]
 
@@ -34,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-api-key", metavar="KEY", default=os.environ.get("STRIPE_API_KEY",
                     DEFAULT_API_KEY), help="API key sent to the target (default: STRIPE_API_KEY).")
     group.addoption("--conformance-allow-live", action="store_true", help="Allow a live key (sk_live_/rk_live_).")
-    group.addoption("--conformance-tokens", choices=["magic", "create"], default="magic",
+    group.addoption("--conformance-tokens", choices=list(TOKEN_MODES), default="magic",
                     help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
                          "target from the test card each stands for (targets that do not know them, e.g. localstripe).")
     group.addoption("--conformance-baseline", metavar="FILE",

@@ -17,13 +17,19 @@ Source: Stripe's testing documentation (test card numbers and tokens):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["TestCard", "CARDS", "TEST_CARDS", "DEFAULT", "DEFAULT_API_KEY", "alias_of", "by_alias", "by_number",
-           "for_last4"]
+__all__ = ["TestCard", "CARDS", "TEST_CARDS", "DEFAULT", "DEFAULT_API_KEY", "TokenMode", "TOKEN_MODES", "alias_of",
+           "by_alias", "by_number", "for_last4"]
 
 # The key sent when none is given: a test key of the shape every public fake accepts — stripe-mock takes
 # ``sk_`` or ``rk_``, ``test``, and one more part without ``_`` (its server.go, validateAuth).
 DEFAULT_API_KEY = "sk_test_cardconformance"
+
+# "magic": the test tokens (tok_visa) sent as recorded; "create": a token made at the target from the card each
+# stands for first, for targets that do not know them (localstripe).
+TokenMode = Literal["magic", "create"]
+TOKEN_MODES: tuple[TokenMode, ...] = ("magic", "create")
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ from mitmproxy import ctx, exceptions, http, tcp, udp
 from mitmproxy.proxy import layer, layers, server_hooks
 
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
-from conformance.cassette.model import DEFAULT_HOST
+from conformance.cassette.model import DEFAULT_HOST, CassetteHeader
 from conformance.redaction import Redactor
-from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
+from conformance.serve.matching import EXHAUSTED_MODES, InteractionIndex, LiveRequest, ServedInteraction
 from conformance.serve.session import Session
 from conformance.text import printable
 
@@ -93,7 +93,7 @@ class Cassettes:
             for path in paths:
                 stat = path.stat()
                 files[path] = (stat.st_size, stat.st_mtime_ns)
-                header: dict[str, Any] = {}
+                header: CassetteHeader = {}
                 for interaction in iter_interactions(path, header):
                     index.add(str(path), interaction)
                 hosts.add(str(header.get("host") or DEFAULT_HOST))
@@ -152,7 +152,7 @@ class CassetteServer:
         loader.add_option(
             "serve_exhausted", str, "repeat",
             "When every recorded answer to a request was served: repeat the last one, or treat it as a miss.",
-            choices=["repeat", "miss"],
+            choices=list(EXHAUSTED_MODES),
         )
         loader.add_option("serve_miss_status", int, 599, "HTTP status of the answer to a request no cassette has.")
 

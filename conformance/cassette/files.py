@@ -22,7 +22,7 @@ import yaml
 
 from conformance.cassette import emitter
 from conformance.cassette.cache import CacheWriter, cached_documents
-from conformance.cassette.model import VERSION, Cassette, Interaction
+from conformance.cassette.model import RECORD_MODES, VERSION, Cassette, CassetteHeader, Interaction, RecordMode
 from conformance.cassette.reader import locate_line, read_documents
 from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict, interaction_to_dict
 from conformance.errors import CassetteError, ConformanceError
@@ -153,7 +153,7 @@ def _flow_file(path: Path) -> bool:
         return False
 
 
-def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> Iterator[Interaction]:
+def iter_interactions(path: str | os.PathLike[str], header: CassetteHeader | None = None) -> Iterator[Interaction]:
     """Stream the interactions of one cassette, validating each; raises CassetteError.
 
     ``header``, when given, is filled with the header document's fields (and
@@ -174,7 +174,8 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
                 if number == 0:
                     name, meta = header_from_dict(doc, path.stem)
                     if header is not None:
-                        header.update(meta, name=name)
+                        header.update(meta)
+                        header["name"] = name
                     continue
                 interaction = interaction_from_dict(doc, number)
             except Invalid as invalid:
@@ -201,7 +202,7 @@ def iter_interactions(path: str | os.PathLike[str], header: dict[str, Any] | Non
 
 def load(path: str | os.PathLike[str]) -> Cassette:
     """Load and validate a whole cassette."""
-    header: dict[str, Any] = {}
+    header: CassetteHeader = {}
     interactions = list(iter_interactions(path, header))
     warnings = header.pop("warnings", [])
     name = header.pop("name")
@@ -254,7 +255,6 @@ def dump_document(data: dict[str, Any]) -> bytes:
 HEADER_COMMENT = b"# card-conformance cassette (its format: `conformance docs cassette-format`)\n"
 
 
-RECORD_MODES = ("new", "overwrite", "append")
 
 
 class CassetteExists(ConformanceError):
@@ -277,7 +277,7 @@ class CassetteWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], name: str | None = None, meta: dict[str, Any] | None = None,
-                 mode: str = "overwrite") -> None:
+                 mode: RecordMode = "overwrite") -> None:
         if mode not in RECORD_MODES:
             raise ValueError(f"mode must be one of {RECORD_MODES}")
         self.path = Path(path)

@@ -6,13 +6,14 @@ import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from conformance import forms
 from conformance.cassette import multipart
 from conformance.routes import endpoint_for
 
-__all__ = ["VERSION", "BODY_KINDS", "HTTP_METHODS", "DEFAULT_HOST", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
+__all__ = ["VERSION", "BODY_KINDS", "CassetteHeader", "CompareLists", "RecordMode", "RECORD_MODES",
+           "HTTP_METHODS", "DEFAULT_HOST", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
            "Cassette", "body_from_bytes", "decode_form", "nesting_exceeds"]
 
 VERSION = 1
@@ -23,6 +24,33 @@ DEFAULT_HOST = "api.stripe.com"  # where a cassette's interactions were recorded
 # json) it would pass the reader's limit of 64 levels, which every cassette must stay within.
 MAX_BODY_DEPTH = 48
 TOO_DEEP = "[NOT RECORDED: JSON nested deeper than {depth} levels, {size} bytes]"
+
+
+RecordMode = Literal["new", "overwrite", "append"]
+RECORD_MODES: tuple[RecordMode, ...] = ("new", "overwrite", "append")
+
+
+class CompareLists(TypedDict, total=False):
+    """A header's ``compare``: keys or paths compared another way than by value, for every interaction."""
+
+    ignore: list[str]
+    exact: list[str]
+    loose: list[str]
+    nullable: list[str]
+
+
+class CassetteHeader(TypedDict, total=False):
+    """A cassette's header document as read (its format: docs/cassette-format.md), plus what the read found."""
+
+    version: int
+    name: str
+    host: str  # where the interactions were recorded from (default: api.stripe.com)
+    api_version: str  # the Stripe-Version the answers follow
+    fixtures: list[str]  # ids the target is expected to know already
+    compare: CompareLists
+    source: str  # where the recorded expectations come from
+    meta: dict[str, Any]
+    warnings: list[str]  # problems that did not stop the read (not stored)
 
 
 def nesting_exceeds(value: Any, limit: int) -> bool:
@@ -153,7 +181,7 @@ class Cassette:
     path: Path
     name: str
     interactions: list[Interaction]
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: CassetteHeader = field(default_factory=lambda: CassetteHeader())
     warnings: list[str] = field(default_factory=list)
 
 

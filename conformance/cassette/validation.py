@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+from typing import Any, cast
 
-from conformance.cassette.model import BODY_KINDS, HTTP_METHODS, VERSION, Body, Interaction, Request, Response
+from conformance.cassette.model import (
+    BODY_KINDS,
+    HTTP_METHODS,
+    VERSION,
+    Body,
+    CassetteHeader,
+    Interaction,
+    Request,
+    Response,
+)
 from conformance.cassette.multipart import PART_KEYS
 
 __all__ = ["Invalid", "interaction_from_dict", "interaction_to_dict", "header_from_dict", "HEADER_KEYS",
@@ -206,7 +215,7 @@ def foreign_format(doc: Any) -> str | None:
     return None
 
 
-def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]:
+def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, CassetteHeader]:
     """(name, the other header fields) of a header document; raises Invalid."""
     foreign = foreign_format(doc)
     if foreign:
@@ -240,4 +249,4 @@ def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, dict[str, Any]]
                                         "(quote a date: \"2023-08-16\")")
     if not isinstance(doc.get("source", ""), str):
         raise Invalid(("source",), "source must be text: where the cassette's expectations come from")
-    return name, {k: v for k, v in doc.items() if k not in ("version", "name")}
+    return name, cast(CassetteHeader, {k: v for k, v in doc.items() if k not in ("version", "name")})

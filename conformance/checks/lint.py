@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.cassette import Interaction, iter_interactions
+from conformance.cassette.model import CassetteHeader
 from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
 from conformance.checks.compare import CompareRules
@@ -74,7 +75,7 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
     """
     redactor = redactor or Redactor()
     problems: list[Problem] = []
-    header: dict = {}
+    header: CassetteHeader = {}
     fixtures: set[str] = set()
     minted: set[str] = set()
     encoded: list[Problem] = []

@@ -10,6 +10,7 @@ from conformance.cassette import load
 from conformance.cli.main import main
 from conformance.errors import refuse_live_key
 from conformance.net import check_reachable
+from conformance.testcards import TOKEN_MODES, TokenMode
 
 
 @main.command()
@@ -19,7 +20,7 @@ from conformance.net import check_reachable
               show_default=True, help="Directory of the suite's cassettes (same file names each time).")
 @click.option("--api-key", envvar="STRIPE_API_KEY", required=True,
               help="A test-mode secret key (also from STRIPE_API_KEY); live keys are refused.")
-@click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
+@click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
               help="magic: Stripe's test tokens (tok_visa…); create: make tokens from test card numbers first.")
 @click.option("--only", multiple=True, metavar="SCENARIO", help="Record only this scenario (repeatable).")
 @click.option("--source", metavar="TEXT",
@@ -29,7 +30,7 @@ from conformance.net import check_reachable
               help="The Stripe API version the SDK is pinned to and each header states (the suite's answers "
                    "follow it).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
-def capture(upstream: str, out_dir: Path, api_key: str, tokens: str, only: tuple[str, ...], source: str | None,
+def capture(upstream: str, out_dir: Path, api_key: str, tokens: TokenMode, only: tuple[str, ...], source: str | None,
             api_version: str, mitm_options: tuple[str, ...]) -> None:
     """Re-record the reference suite: drive the stripe SDK through every scenario while recording."""
     from conformance.suite.capture import capture_suite

@@ -23,9 +23,7 @@ from conformance.cli.main import (
     wait_for_target_option,
 )
 from conformance.errors import refuse_live_key
-from conformance.testcards import DEFAULT_API_KEY
-
-_TOKEN_MODES = ("magic", "create")
+from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES, TokenMode
 
 
 def _named(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
@@ -39,12 +37,14 @@ def _named(values: tuple[str, ...], option: str, example: str) -> list[tuple[str
     return pairs
 
 
-def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, str]:
+def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, TokenMode]:
     """--tokens MODE for every target, --tokens NAME=MODE for one (whatever the order)."""
-    default, chosen = "magic", {}
+    default: TokenMode = "magic"
+    chosen: dict[str, TokenMode] = {}
     for text in values:
-        name, equals, mode = text.rpartition("=")
-        if mode not in _TOKEN_MODES:
+        name, equals, given = text.rpartition("=")
+        mode = next((known for known in TOKEN_MODES if known == given), None)
+        if mode is None:
             raise click.UsageError(f"--tokens {text!r}: expected magic, create, or NAME=magic|create")
         if not equals:
             default = mode

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -43,7 +43,11 @@ SDK_HINTS = {
 }
 
 
-def _app_environment(mode: str, address: str, ca: Path) -> dict[str, str]:
+ProxyMode = Literal["reverse", "forward"]
+PROXY_MODES: tuple[ProxyMode, ...] = ("reverse", "forward")
+
+
+def _app_environment(mode: ProxyMode, address: str, ca: Path) -> dict[str, str]:
     """What a wrapped command (or the user) exports so that its HTTP clients use the proxy."""
     if mode == "reverse":
         return {"STRIPE_API_BASE": address, "CONFORMANCE_PROXY_URL": address}
@@ -54,7 +58,7 @@ def _app_environment(mode: str, address: str, ca: Path) -> dict[str, str]:
 
 
 def run_proxy(
-    args: list[str], mode: str, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
+    args: list[str], mode: ProxyMode, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
     mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
     wrapped: tuple[str, ...] = (), session: bool = False,
 ) -> ProxyRun:

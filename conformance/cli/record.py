@@ -15,7 +15,7 @@ from conformance.cli.main import (
     WrappingCommand,
     main,
 )
-from conformance.cli.proxy import run_proxy
+from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy
 from conformance.net import check_port_free, check_reachable, free_port
 from conformance.record.mitm import addon_path
 from conformance.redaction import Redactor
@@ -44,7 +44,7 @@ def _writable_cassette(path: Path) -> None:
               help="Forward mode: the host to intercept and record (default: api.stripe.com; repeatable). Other "
                    "hosts pass through untouched, neither intercepted nor recorded.")
 @click.option("--append", is_flag=True, help="Add to an existing cassette, after its interactions.")
-@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+@click.option("--mode", type=click.Choice(PROXY_MODES), default="reverse", show_default=True,
               help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
@@ -70,7 +70,7 @@ def record(
     overwrite: bool,
     hosts: tuple[str, ...],
     append: bool,
-    mode: str,
+    mode: ProxyMode,
     listen_host: str,
     listen_port: int,
     name: str | None,

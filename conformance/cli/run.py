@@ -22,7 +22,7 @@ from conformance.cli.main import (
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
-from conformance.testcards import DEFAULT_API_KEY
+from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES, TokenMode
 
 
 @main.command("run")
@@ -59,7 +59,7 @@ from conformance.testcards import DEFAULT_API_KEY
 @click.option("--stripe-version", metavar="VERSION",
               help="Send this Stripe-Version instead of the recorded one (default: each request's recorded "
                    "Stripe-Version, else its cassette's api_version).")
-@click.option("--tokens", type=click.Choice(["magic", "create"]), default="magic", show_default=True,
+@click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
               help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
                    "target from the test card each stands for (targets that do not know the magic tokens).")
 @click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
@@ -87,7 +87,7 @@ def run_command(
     baseline: Path | None,
     shard: str | None,
     stripe_version: str | None,
-    tokens: str,
+    tokens: TokenMode,
     show_all: bool,
     cacert: Path | None,
     insecure: bool,

@@ -12,20 +12,21 @@ from conformance.cli.main import (
     cassette_files,
     main,
 )
-from conformance.cli.proxy import print_session, run_proxy
+from conformance.cli.proxy import PROXY_MODES, ProxyMode, print_session, run_proxy
 from conformance.net import check_port_free, free_port
 from conformance.record.mitm import addon_path
 from conformance.redaction import Redactor
+from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
 
 
 @main.command(cls=WrappingCommand)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--mode", type=click.Choice(["reverse", "forward"]), default="reverse", show_default=True,
+@click.option("--mode", type=click.Choice(PROXY_MODES), default="reverse", show_default=True,
               help="reverse: the application uses the server as its API base; forward: as its HTTPS proxy.")
 @click.option("--allow-misses", is_flag=True, help="Exit 0 even when the session asked for something no cassette has.")
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--listen-port", type=click.IntRange(0, 65535), default=0, help="Port to listen on (default: a free one).")
-@click.option("--exhausted", type=click.Choice(["repeat", "miss"]), default="repeat", show_default=True,
+@click.option("--exhausted", type=click.Choice(EXHAUSTED_MODES), default="repeat", show_default=True,
               help="When all recorded answers to a request were served: repeat the last one, or miss.")
 @click.option("--miss-status", type=click.IntRange(100, 999), default=599, show_default=True,
               help="HTTP status answered to a request no cassette has.")
@@ -34,7 +35,7 @@ from conformance.redaction import Redactor
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
 def serve(
-    paths: tuple[Path, ...], mode: str, allow_misses: bool, listen_host: str, listen_port: int, exhausted: str,
+    paths: tuple[Path, ...], mode: ProxyMode, allow_misses: bool, listen_host: str, listen_port: int, exhausted: Exhausted,
     miss_status: int, no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
 ) -> None:
     """Answer requests from cassettes, offline: never a request goes upstream.

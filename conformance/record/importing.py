@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.cassette import CassetteWriter, foreign_recording
+from conformance.cassette.model import RecordMode
 from conformance.cassette.validation import foreign_format
 from conformance.errors import ConformanceError
 from conformance.record.exchange import build_interaction
@@ -210,7 +211,7 @@ def cassette_names(paths: list[Path]) -> dict[Path, str]:
             for path in paths}
 
 
-def import_recording(path: Path, out_dir: Path, *, paths: str = r"^/v1/", mode: str = "new",
+def import_recording(path: Path, out_dir: Path, *, paths: str = r"^/v1/", mode: RecordMode = "new",
                      redactor: Redactor | None = None, name: str | None = None) -> ImportResult:
     """One recording into one cassette ``out_dir/<name>.yaml`` (its file name without the extension unless
     ``name``), redacted like a recording."""

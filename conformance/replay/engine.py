@@ -24,7 +24,7 @@ import httpx
 
 from conformance import forms, testcards
 from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
-from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
+from conformance.cassette.model import MAX_BODY_DEPTH, CassetteHeader, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.checks.naming import note_minted
 from conformance.contract import Contract
@@ -37,7 +37,7 @@ from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.routes import OTHER, match_route
 from conformance.rules import Severity
-from conformance.testcards import TEST_CARDS
+from conformance.testcards import TEST_CARDS, TokenMode
 from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
@@ -53,7 +53,7 @@ class ReplayOptions:
     keep_bodies: bool = True  # keep recorded/actual bodies of deviating interactions for reports
     # "magic": send Stripe's test tokens (tok_visa) as recorded; "create": make a token at the target from
     # the test card each stands for, for targets that do not know them (localstripe)
-    tokens: str = "magic"
+    tokens: TokenMode = "magic"
     contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
     stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
 
@@ -453,7 +453,7 @@ def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
     return finding
 
 
-def _version_warnings(path: Path, header: dict[str, Any], options: ReplayOptions) -> list[str]:
+def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions) -> list[str]:
     """A contract of another API version than the cassette's answers judges the versions' differences too."""
     recorded = header.get("api_version")
     contract = options.contract
@@ -463,7 +463,7 @@ def _version_warnings(path: Path, header: dict[str, Any], options: ReplayOptions
             f"{contract.api_version}: some findings may be the versions' differences"]
 
 
-def _cassette_rules(base: CompareRules, header: dict[str, Any]) -> CompareRules:
+def _cassette_rules(base: CompareRules, header: CassetteHeader) -> CompareRules:
     compare = header.get("compare") or {}  # validated with the header: lists of keys or paths
     return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()),
                                compare.get("nullable", ()))
@@ -477,7 +477,7 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
     ``stop``, once set, ends the replay before the next interaction (what ran is kept).
     """
     result = CassetteResult(str(path), path.stem)
-    header: dict[str, Any] = {}
+    header: CassetteHeader = {}
     replay: _Replay | None = None
     try:
         for interaction in iter_interactions(path, header):

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from conformance import forms
@@ -113,6 +113,11 @@ def key_of(request: LiveRequest) -> tuple[Any, ...]:
     return (request.method, request.path, request.query, request.body)
 
 
+# When every recorded answer to a request was served: the last one again, or a miss.
+Exhausted = Literal["repeat", "miss"]
+EXHAUSTED_MODES: tuple[Exhausted, ...] = ("repeat", "miss")
+
+
 # --------------------------------------------------------------------- matchers
 Matcher = Callable[[LiveRequest, LiveRequest], "str | None"]
 
@@ -194,7 +199,7 @@ class InteractionIndex:
         self.by_key.setdefault(key_of(served.request), []).append(served)
         self.all.append(served)
 
-    def take(self, live: LiveRequest, exhausted: str = "repeat") -> ServedInteraction | None:
+    def take(self, live: LiveRequest, exhausted: Exhausted = "repeat") -> ServedInteraction | None:
         """The next recorded answer for this request; when all were served, repeat the last or miss."""
         key = key_of(live)
         candidates = self.by_key.get(key)

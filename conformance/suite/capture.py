@@ -17,6 +17,7 @@ from conformance.net import free_port
 from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
 from conformance.suite.scenarios import SUITE, SUITE_API_VERSION, Session, captured_from
+from conformance.testcards import TokenMode
 
 __all__ = ["CapturedScenario", "capture_suite"]
 
@@ -30,7 +31,7 @@ class CapturedScenario:
 
 
 def capture_suite(
-    upstream: str, out_dir: Path, api_key: str, *, tokens: str = "magic", only: tuple[str, ...] = (),
+    upstream: str, out_dir: Path, api_key: str, *, tokens: TokenMode = "magic", only: tuple[str, ...] = (),
     mitm_options: tuple[str, ...] = (), echo: Callable[[str], None] = print, source: str | None = None,
     api_version: str = SUITE_API_VERSION,
 ) -> Iterator[CapturedScenario]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import stripe
 
-from conformance.testcards import TEST_CARDS
+from conformance.testcards import TEST_CARDS, TokenMode
 
 # The test cards every common target attaches (16-digit numbers): the scenarios of documented rules use only these.
 COMMON_CARDS = ("tok_visa", "tok_mastercard", "tok_visa_debit")
@@ -33,7 +33,7 @@ class Session:
 
     base_url: str
     api_key: str
-    tokens: str = "magic"
+    tokens: TokenMode = "magic"
     api_version: str = SUITE_API_VERSION  # what the suite's answers follow: the SDK is pinned to it
     steps: list[str] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)  # what each step returned, as plain data (None: an error)
