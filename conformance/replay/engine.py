@@ -67,6 +67,20 @@ _COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
 _DELETED = "\x1fdeleted"  # in ``_Replay.unapplied``: a delete of the card failed
 
 
+def _curl_form(parts: list[dict[str, Any]]) -> list[str]:
+    """curl's own multipart options: a field as the text it was (``--form-string``: no ``@`` or ``<``
+    magic), a file as ``@`` its recorded name — the maintainer's file of that name, as the cassette keeps no
+    file's bytes."""
+    options = []
+    for part in parts:
+        if "filename" in part:
+            kind = f";type={part['content_type']}" if "content_type" in part else ""
+            options += ["-F", shlex.quote(f"{part['name']}=@{part['filename']}{kind}")]
+        else:
+            options += ["--form-string", shlex.quote(f"{part['name']}={part.get('text', '')}")]
+    return options
+
+
 @dataclass
 class _SentRequest:
     path: str
@@ -75,6 +89,8 @@ class _SentRequest:
     headers: dict[str, str]
     content: bytes
     setup: list[Finding]  # what went wrong preparing it (a token the target would not make)
+    parts: list[dict[str, Any]] | None = None  # a multipart body's parts as sent
+
 
     @property
     def target(self) -> str:
@@ -110,6 +126,7 @@ class _Replay:
             query = query_string = self.bindings.text(recorded.query)
         content = b""
         setup: list[Finding] = []
+        sent_parts: list[dict[str, Any]] | None = None
         body = recorded.body
         if body is not None:
             if body.kind == "form" and isinstance(body.value, dict):
@@ -124,9 +141,9 @@ class _Replay:
             elif body.kind == "json":
                 content = json.dumps(self.bindings.substitute(body.value)).encode()
             elif body.kind == "multipart":
-                parts = [{**part, "text": self.bindings.text(part["text"])} if "text" in part else part
-                         for part in body.value["parts"]]
-                content = multipart.encode({**body.value, "parts": parts})
+                sent_parts = [{**part, "text": self.bindings.text(part["text"])} if "text" in part else part
+                              for part in body.value["parts"]]
+                content = multipart.encode({**body.value, "parts": sent_parts})
             else:
                 content = body.to_bytes()
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
@@ -145,7 +162,7 @@ class _Replay:
                 headers["Idempotency-Key"] = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
         if "Authorization" in recorded.headers:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
-        return _SentRequest(path, query, query_string, headers, content, setup)
+        return _SentRequest(path, query, query_string, headers, content, setup, sent_parts)
 
     def _stripe_version(self, recorded_headers: dict[str, str]) -> str | None:
         """--stripe-version, else what the request recorded, else the version the cassette's answers follow."""
@@ -232,9 +249,13 @@ class _Replay:
         for name, value in sent.headers.items():
             if name == "Authorization":
                 parts += ["-H", '"Authorization: Bearer $STRIPE_API_KEY"']
+            elif name == "Content-Type" and sent.parts is not None:
+                continue  # curl frames the form itself, with its own boundary
             elif name != "Idempotency-Key":  # a fresh one each time
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if sent.content:
+        if sent.parts is not None:
+            parts += _curl_form(sent.parts)
+        elif sent.content:
             parts += ["--data-raw", shlex.quote(sent.content.decode("utf-8", "replace"))]
         return self.options.redactor.text(" ".join(parts))
 

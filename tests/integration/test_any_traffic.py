@@ -6,6 +6,8 @@ instance with no finding, and served offline twice with the same client output."
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,30 @@ def test_any_traffic_records_replays_clean_and_serves_alike_twice(tmp_path):
     assert outputs[0]["intent"][1] == "[REDACTED:client_secret]"
     outputs[0]["intent"][1] = direct["intent"][1]
     assert outputs[0] == direct
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_a_failed_upload_is_reproduced_by_curl_with_its_parts(tmp_path):
+    """The reproduce line of a multipart upload is curl's own form (-F, --form-string), not a body whose bytes the
+    cassette never kept: run as printed next to a file of the recorded name, it uploads again."""
+    (tmp_path / "session.py").write_text(SESSION)
+    (tmp_path / "receipt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    cassette = tmp_path / "session.yaml"
+    with GenericFake() as server:
+        recorded = conformance("record", "--upstream", server, "--cassette", cassette, "--",
+                               sys.executable, "session.py", cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    # the recording said another purpose: the replay's upload deviates, and prints how to reproduce it
+    cassette.write_text(cassette.read_text().replace("purpose: dispute_evidence", "purpose: identity_document", 1))
+    with GenericFake() as fresh:
+        replayed = conformance("run", cassette, "--target", fresh, "--json-report", tmp_path / "run.json",
+                               cwd=tmp_path)
+        assert replayed.returncode == 1, replayed.stdout
+        report = json.loads((tmp_path / "run.json").read_text())
+        (curl,) = [i["curl"] for c in report["cassettes"] for i in c["interactions"] if i.get("curl")]
+        assert "-F 'file=@receipt.png;type=" in curl and "--form-string purpose=dispute_evidence" in curl, curl
+        assert "Content-Type: multipart" not in curl and "card-conformance-boundary" not in curl
+        done = subprocess.run(["sh", "-c", curl + " --silent --max-time 20"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "STRIPE_API_KEY": "sk_test_anytraffic"})
+    answer = json.loads(done.stdout)
+    assert answer["object"] == "file" and answer["purpose"] == "dispute_evidence" and answer["size"] == 8 + 256
