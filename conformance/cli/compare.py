@@ -33,7 +33,7 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     """
     import json
 
-    from conformance.report.baseline import compare_reports
+    from conformance.report.baseline import compare_reports, interactions_text
     from conformance.report.json_report import READABLE_SCHEMAS
     from conformance.report.matrix import MATRIX_SCHEMA, read_matrix
 
@@ -48,15 +48,21 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
         _compare_matrices(baseline, current, markdown_out, json_out)
 
     comparison = compare_reports(read_report(baseline), read_report(current))
-    for title, causes, colour in (("new root cause", comparison.new_causes, "red"),
-                                  ("fixed root cause", comparison.fixed_causes, "green")):
-        for _, cause in causes:
-            click.secho(f"{title}: {', '.join(cause.endpoints)} [{cause.rule}] {cause.message} "
-                        f"({cause.count} interaction{'s' if cause.count != 1 else ''})", fg=colour)
-    for title, items, colour in (("regression", comparison.regressions, "red"), ("fixed", comparison.fixes, "green")):
-        for key, finding in items:
-            click.secho(f"{title}: {key[0]} #{key[1]} {finding.get('endpoint') or ''} "
-                        f"{key[2] or '(response)'} [{key[3]}]", fg=colour)
+    for fixed, colour in ((False, "red"), (True, "green")):
+        for cause, state, items in comparison.grouped(fixed):
+            if cause is None:  # findings no root cause of the report names: each on its own
+                for key, finding in items:
+                    click.secho(f"{'fixed' if fixed else 'regression'}: {key[0]} #{key[1]} "
+                                f"{finding.get('endpoint') or ''} {key[2] or '(response)'} [{key[3]}]", fg=colour)
+                continue
+            title = {"new": "new root cause", "fixed": "fixed root cause",
+                     "more": "regression in a known root cause", "fewer": "fixed in a known root cause"}[state]
+            count = f"{cause.count} interaction{'s' if cause.count != 1 else ''}"
+            which = {"new": f"{count}: ", "fixed": f"{count}: ", "more": f"{count} now; newly failing: ",
+                     "fewer": f"{count} before; passing now: "}[state]
+            where = interactions_text([(key[0], key[1]) for key, _ in items] or cause.interactions)
+            click.secho(f"{title}: {', '.join(cause.endpoints)} [{cause.rule}] {cause.message} ({which}{where})",
+                        fg=colour)
     for cassette, index in comparison.not_run:
         click.secho(f"not run: {cassette}" + (f" #{index}" if index is not None else " (the whole cassette)"),
                     fg="yellow")

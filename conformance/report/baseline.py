@@ -19,9 +19,19 @@ from conformance.report.json_report import READABLE_SCHEMAS
 from conformance.rules import Severity, canonical_rule_id
 
 __all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report",
-           "causes_of_report"]
+           "causes_of_report", "interactions_text"]
 
 Identity = tuple[str, int, str, str]
+
+
+def interactions_text(interactions: Collection[tuple[str, int]], first: int = 5) -> str:
+    """Which interactions, the first few: ``cards.yaml #3, #7, other.yaml #2 and 4 more``."""
+    ordered = sorted(set(interactions))
+    shown, last = [], None
+    for cassette, index in ordered[:first]:
+        shown.append(f"#{index}" if cassette == last else f"{cassette} #{index}")
+        last = cassette
+    return ", ".join(shown) + (f" and {len(ordered) - first} more" if len(ordered) > first else "")
 
 
 def read_report(path: Path) -> dict[str, Any]:
@@ -84,6 +94,30 @@ class RunComparison:
     fixed_causes: list[tuple[CauseKey, RootCause]] = field(default_factory=list)
     # in the baseline, absent from the current run: neither fixed nor passing, just not checked
     not_run: list[tuple[str, int | None]] = field(default_factory=list)  # (cassette, index or None: all of it)
+    # every root cause of either run, to say which problem a regression or a fix belongs to
+    causes_before: dict[CauseKey, RootCause] = field(default_factory=dict)
+    causes_now: dict[CauseKey, RootCause] = field(default_factory=dict)
+
+    def grouped(self, fixed: bool = False) -> list[tuple[RootCause | None, str, list[tuple[Identity, dict[str, Any]]]]]:
+        """The regressions (or the fixes) by problem: (its root cause, how it stands, its findings), a new or
+        fixed cause first, then known causes with new (or fewer) failing interactions, then findings no cause
+        names (warnings' kin: not failures of the report's causes). A problem read once, not once per id."""
+        items = self.fixes if fixed else self.regressions
+        causes = self.causes_before if fixed else self.causes_now
+        changed = {key for key, _ in (self.fixed_causes if fixed else self.new_causes)}
+        owner: dict[tuple[str, int], CauseKey] = {}
+        for key, cause in causes.items():
+            for interaction in cause.interactions:
+                owner.setdefault(interaction, key)
+        groups: dict[CauseKey | None, list[tuple[Identity, dict[str, Any]]]] = {}
+        for key in changed:  # a new problem whose findings all keep their identities (404 then 500) is one too
+            groups[key] = []
+        for identity, finding in items:
+            groups.setdefault(owner.get((identity[0], identity[1])), []).append((identity, finding))
+        ordered = sorted(groups.items(), key=lambda group: (group[0] is None, group[0] not in changed, -len(group[1])))
+        return [(causes[key] if key is not None else None,
+                 ("fixed" if fixed else "new") if key in changed else ("fewer" if fixed else "more") if key is not None
+                 else "", found) for key, found in ordered]
 
     def to_json(self) -> dict[str, Any]:
         def entries(items: list[tuple[Identity, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -113,12 +147,17 @@ class RunComparison:
                     md_text(", ".join(c.endpoints)), md_text(c.rule), md_code(c.path or "(response)"), str(c.count),
                     md_text(c.message))) + " |" for _, c in found]
                 lines.append("")
-        for title, items in (("Regressions", self.regressions), ("Fixed", self.fixes)):
-            if items:
-                lines += [f"### {title}", "", "| cassette | # | endpoint | path | rule |", "| --- | ---: | --- | --- | --- |"]
-                lines += ["| " + " | ".join(md_cell(cell) for cell in (
-                    md_text(str(k[0])), str(k[1]), md_text(f.get("endpoint") or ""), md_code(k[2] or "(response)"),
-                    md_text(str(k[3])))) + " |" for k, f in items]
+        for title, fixed in (("Regressions", False), ("Fixed", True)):
+            groups = [group for group in self.grouped(fixed) if group[2]]
+            if groups:
+                lines += [f"### {title}, by problem", "", "| problem | rule | interactions |", "| --- | --- | --- |"]
+                for cause, _, items in groups:
+                    where = interactions_text([(key[0], key[1]) for key, _ in items], first=10)
+                    problem = cause.message if cause is not None else ", ".join(sorted({f"{k[2] or '(response)'}"
+                                                                                        for k, _ in items}))
+                    rules = sorted({str(key[3]) for key, _ in items})
+                    lines.append("| " + " | ".join(md_cell(cell) for cell in (
+                        md_text(problem), md_text(", ".join(rules)), md_text(where))) + " |")
                 lines.append("")
         return "\n".join(lines)
 
@@ -149,6 +188,7 @@ def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunCom
     comparison.fixes = [(key, before[key]) for key in sorted(before) if key not in after]
     causes_before, causes_after = causes_of_report(baseline, skipped | {(c, None) for c in missing}), \
         causes_of_report(current)
+    comparison.causes_before, comparison.causes_now = causes_before, causes_after
     comparison.new_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_before]
     comparison.fixed_causes = [(k, causes_before[k]) for k in sorted(causes_before) if k not in causes_after]
     return comparison

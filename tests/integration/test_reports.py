@@ -119,7 +119,10 @@ def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
     assert code == 0 and "0 regressions (0 new root causes), 0 fixed (0 root causes), 5 unchanged" in output
     code, output = cli("compare", reports["a"], reports["b"], "--markdown", tmp_path / "c.md", "--json", tmp_path / "c.json")
     assert code == 1
-    assert "regression: " in output and "[type]" in output and "fixed: " in output and "[invariant.deleted]" in output
+    # by problem: one line per root cause with the interactions it newly fails (or passes), not one per finding
+    assert "regression: " not in output and "fixed: " not in output
+    (new,) = [line for line in output.splitlines() if line.startswith("new root cause: ")]
+    assert "[type]" in new and "8 interactions: " in new and "and 3 more)" in new
     data = json.loads((tmp_path / "c.json").read_text())
     assert {r["rule"] for r in data["regressions"]} == {"type"} and {f["rule"] for f in data["fixes"]} == {
         "invariant.deleted"}

@@ -231,3 +231,39 @@ def test_every_format_leads_with_problems_and_links_their_symptoms():
     printed = console.export_text()
     assert "customers.create, customers.retrieve — [keys.missing] customer objects lack 3 keys" in printed
     assert "[invariant.default_source] one card was left" in printed and "balance is missing" not in printed
+
+
+TYPE_CAUSE = 'answers: exp_year is string where the recording has integer (e.g. "2030")'
+
+
+def test_a_comparison_groups_regressions_and_fixes_by_problem():
+    """One line per problem: a new cause with its interactions; a known cause that now fails more (or fewer)
+    interactions; never one line per finding of the same problem."""
+    def run(type_at: tuple[int, ...], missing_at: tuple[int, ...], error_at: tuple[int, ...] = ()) -> dict:
+        interactions = []
+        for index in range(1, 7):
+            findings = []
+            if index in type_at:
+                findings.append(Finding("type", "exp_year", "exp_year: expected integer", 2030, "2030"))
+            if index in missing_at:
+                findings.append(Finding("status", "", "status: expected 200, got 404", 200, 404))
+            if index in error_at:
+                findings.append(Finding("status", "", "status: expected 200, got 500", 200, 500))
+            interactions.append(interaction(index, "cards.update", *findings))
+        return to_json(RunResult("http://127.0.0.1:1", [CassetteResult("a.yaml", "a", interactions)]))
+
+    def lines(grouped: list) -> list[tuple[str | None, str, list[int]]]:
+        return [(cause.message if cause else None, state, [key[1] for key, _ in items]) for cause, state, items in grouped]
+
+    comparison = compare_reports(run(type_at=(1, 2), missing_at=(5,)),
+                                 run(type_at=(1, 2, 3, 4), missing_at=(6,), error_at=(5,)))
+    # #5's status finding keeps its identity (404 then 500): no regression, but a new problem all the same
+    assert len(comparison.regressions) == 3 and comparison.fixes == []
+    assert lines(comparison.grouped()) == [
+        ("status: expected 200, got 500", "new", []),
+        (TYPE_CAUSE, "more", [3, 4]),
+        ("status: expected 200, got 404", "more", [6]),
+    ]
+    fixed = compare_reports(run(type_at=(1, 2, 3), missing_at=(5,)), run(type_at=(1,), missing_at=()))
+    assert lines(fixed.grouped(fixed=True)) == [("status: expected 200, got 404", "fixed", [5]),
+                                                (TYPE_CAUSE, "fewer", [2, 3])]
