@@ -136,12 +136,13 @@ def build_interaction(
                                   request_body),
         body=request_body,
     )
+    response_body = redact_body(body_from_bytes(response_content, _content_type(response_headers)), response_content,
+                                redactor, request=False)
     response = Response(
         status=status,
-        headers=select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
-        body=redact_body(
-            body_from_bytes(response_content, _content_type(response_headers)), response_content, redactor, request=False
-        ),
+        headers=_multipart_header(select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
+                                  response_body),
+        body=response_body,
     )
     return Interaction(request, response)
 

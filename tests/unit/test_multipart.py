@@ -157,3 +157,14 @@ def test_a_part_written_by_hand_as_base64_is_sent_as_those_bytes():
     (part,) = interaction_from_dict(_document([{"name": "file", "filename": "a.png", "base64": "iVBORw0K"}]),
                                     1).request.body.value["parts"]  # type: ignore[union-attr]
     assert multipart.part_content(part) == b"\x89PNG\r\n"
+
+
+def test_a_multipart_answer_is_served_with_the_boundary_its_stored_body_is_framed_with():
+    content, content_type = upload(file=b"plain text", filename="notes.txt")
+    stored = build_interaction(method="GET", url_path="/v1/files/file_1/contents", request_headers=[],
+                               request_content=b"", status=200, response_headers=[("Content-Type", content_type)],
+                               response_content=content, redactor=Redactor())
+    body = stored.response.body
+    assert body is not None and body.kind == "multipart"
+    served_type = stored.response.headers["Content-Type"]
+    assert multipart.decode(body.to_bytes(), served_type) == body.value
