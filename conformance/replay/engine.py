@@ -91,7 +91,6 @@ class _SentRequest:
     setup: list[Finding]  # what went wrong preparing it (a token the target would not make)
     parts: list[dict[str, Any]] | None = None  # a multipart body's parts as sent
 
-
     @property
     def target(self) -> str:
         return f"{self.path}?{self.query_string}" if self.query_string else self.path
