@@ -102,6 +102,16 @@ def unnamed_cards(request: LiveRequest) -> LiveRequest | None:
     return plain if plain != request else None
 
 
+def unnamed_files(request: LiveRequest) -> LiveRequest | None:
+    """``request`` with its uploads' file names left out, None when it uploads nothing: a client names a file
+    object that has no name by what it has — stripe-python a temporary file by its descriptor number (``16``),
+    another next time — so a file name decides a match only when one matches with it."""
+    if not (isinstance(request.body, tuple) and request.body[0] == "multipart"):
+        return None
+    parts = tuple(sorted((name, "", kind, digest) for name, _, kind, digest in request.body[1]))
+    return LiveRequest(request.method, request.path, request.query, ("multipart-unnamed", parts))
+
+
 def recorded_request(interaction: Interaction) -> LiveRequest:
     request = interaction.request
     content_type = next((value for name, value in request.headers.items() if name.lower() == "content-type"), "")
@@ -197,6 +207,8 @@ class InteractionIndex:
     def add(self, cassette: str, interaction: Interaction) -> None:
         served = ServedInteraction(cassette, interaction, recorded_request(interaction))
         self.by_key.setdefault(key_of(served.request), []).append(served)
+        if (unnamed := unnamed_files(served.request)) is not None:  # its own key space: never an exact key
+            self.by_key.setdefault(key_of(unnamed), []).append(served)
         self.all.append(served)
 
     def take(self, live: LiveRequest, exhausted: Exhausted = "repeat") -> ServedInteraction | None:
@@ -205,6 +217,9 @@ class InteractionIndex:
         candidates = self.by_key.get(key)
         if not candidates and (plain := unnamed_cards(live)) is not None:
             key = key_of(plain)
+            candidates = self.by_key.get(key)
+        if not candidates and (unnamed := unnamed_files(live)) is not None:
+            key = key_of(unnamed)
             candidates = self.by_key.get(key)
         if not candidates:
             return None

@@ -111,3 +111,23 @@ def test_a_multipart_upload_matches_by_its_parts_whatever_the_boundary():
     (why,) = reasons(live("POST", "/v1/files", other, other_type), interaction)
     assert why.startswith("body parts: recorded has file=receipt.png image/png sha256:") and \
         "request has file=other.png image/png sha256:" in why and "purpose" not in why
+
+
+def test_an_upload_whose_file_name_differs_matches_when_nothing_matches_with_it():
+    """stripe-python names a temporary file by its descriptor number: ``16`` when recorded, ``18`` next time."""
+    from conformance.cassette.model import body_from_bytes
+
+    def stored(filename: str, answer: str) -> Interaction:
+        content, content_type = _upload(b"\x00\x01", filename=filename)
+        return Interaction(Request("POST", "/v1/files", {}, {"Content-Type": content_type},
+                                   body_from_bytes(content, content_type)),
+                           Response(200, {}, Body("json", {"id": answer})))
+
+    index = InteractionIndex()
+    index.add("a.yaml", stored("16", "file_a"))
+    index.add("a.yaml", stored("b.png", "file_b"))
+    named = index.take(live("POST", "/v1/files", *_upload(b"\x00\x01", filename="b.png")))
+    assert named is not None and named.interaction.response.json() == {"id": "file_b"}  # its own name first
+    renamed = index.take(live("POST", "/v1/files", *_upload(b"\x00\x01", filename="18")))
+    assert renamed is not None and renamed.interaction.response.json() == {"id": "file_a"}
+    assert index.take(live("POST", "/v1/files", *_upload(b"\x00\x02", filename="16"))) is None  # other bytes
