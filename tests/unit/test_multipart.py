@@ -168,3 +168,14 @@ def test_a_multipart_answer_is_served_with_the_boundary_its_stored_body_is_frame
     assert body is not None and body.kind == "multipart"
     served_type = stored.response.headers["Content-Type"]
     assert multipart.decode(body.to_bytes(), served_type) == body.value
+
+
+def test_a_file_name_in_utf8_or_rfc_2231_reads_as_the_client_wrote_it():
+    content, content_type = upload(file=b"total,1\n", filename="reçu d'août.csv")
+    body = body_from_bytes(content, content_type)
+    assert body is not None and body.value["parts"][1]["filename"] == "reçu d'août.csv"
+    assert multipart.decode(body.to_bytes(), multipart.content_type(body.value)) == body.value
+    extended = (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename*=utf-8''re%C3%A7u.csv\r\n\r\nx\r\n"
+                b"--B--\r\n")
+    assert multipart.decode(extended, "multipart/form-data; boundary=B") == {
+        "parts": [{"name": "file", "filename": "reçu.csv", "text": "x"}]}
