@@ -620,14 +620,14 @@ for round in range(int(sys.argv[1])):
 
 def bench_any(requests: int, rounds: int) -> list[dict[str, object]]:
     """Traffic beyond the cards (tests/generic_fake.py: prefix-less coupon ids, a client secret holding its
-    intent's id, multipart uploads, lists, deletes), the official SDK in its own process: the session run
-    directly, through `conformance record`, served offline by `conformance serve`, and the recording replayed
-    by `conformance run` against a fresh server. Each side's figure includes its process start-up; a served or
-    replayed session that misses or finds anything stops the benchmark."""
+    intent's id, multipart uploads of 4 KB, lists, deletes), the official SDK in its own process: the session
+    direct, through plain mitmdump, through mitmdump with the recorder, served offline by the serve addon (every
+    proxy started before the clock), then the recording replayed by `conformance run` against a fresh server
+    (its process start-up included). A served session that misses, or a replay that finds anything, stops the
+    benchmark."""
     sessions = max(1, requests // 8)  # 8 requests per session round
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-    conformance = [sys.executable, "-m", "conformance"]
-    timings: dict[str, list[float]] = {"direct": [], "record": [], "serve": [], "run": []}
+    timings: dict[str, list[float]] = {"direct": [], "plain": [], "record": [], "serve": [], "run": []}
     with tempfile.TemporaryDirectory() as out:
         work = Path(out)
         (work / "session.py").write_text(ANY_SESSION)
@@ -635,42 +635,57 @@ def bench_any(requests: int, rounds: int) -> list[dict[str, object]]:
         fake = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE.parent / 'tests' / 'generic_fake.py'))} {{port}}"
         from conformance.replay.runner import target_process
 
-        def timed(label: str, command: list[str], extra: dict[str, str] | None = None) -> str:
+        def timed(label: str, command: list[str], base: str | None = None) -> None:
+            extra = {"STRIPE_API_BASE": base} if base else {}
             started = time.perf_counter()
-            done = subprocess.run(command, cwd=work, env={**env, **(extra or {})}, capture_output=True, text=True,
-                                  timeout=600)
+            done = subprocess.run(command, cwd=work, env={**env, **extra}, capture_output=True, text=True, timeout=600)
             timings[label].append(time.perf_counter() - started)
             if done.returncode != 0:
                 raise RuntimeError(f"{label}: exit {done.returncode}: {(done.stdout + done.stderr)[-800:]}")
-            return done.stdout
 
+        session = [sys.executable, "session.py", str(sessions)]
         for _ in range(rounds):
             cassette = work / "session.yaml"
+            cassette.unlink(missing_ok=True)
             with target_process(fake) as server:
-                timed("direct", [sys.executable, "session.py", str(sessions)], {"STRIPE_API_BASE": server})
-            with target_process(fake) as server:
-                timed("record", [*conformance, "record", "--upstream", server, "--cassette", str(cassette),
-                                 "--overwrite", "--", sys.executable, "session.py", str(sessions)])
-            served = timed("serve", [*conformance, "serve", str(cassette), "--", sys.executable, "session.py",
-                                     str(sessions)])
-            if " 0 misses" not in served:
-                raise RuntimeError(f"serve missed: {served[-800:]}")
+                timed("direct", session, server)
+                with mitmdump(server, "--set", "flow_detail=0") as proxy:
+                    timed("plain", session, f"http://{proxy.host}:{proxy.port}")
+                with mitmdump(server, "--set", "flow_detail=0", "-s", addon_path("recorder"), "--set",
+                              f"cassette={cassette}", "--set", "record_echo=false") as proxy:
+                    timed("record", session, f"http://{proxy.host}:{proxy.port}")
+            with mitmdump("http://127.0.0.1:9", "--set", "flow_detail=0", "--set", "connection_strategy=lazy", "-s",
+                          addon_path("server"), "--set", f"serve_cassettes={cassette}", "--set",
+                          "serve_reload=false") as proxy:
+                timed("serve", session, f"http://{proxy.host}:{proxy.port}")
+                summary = httpx.post(f"http://{proxy.host}:{proxy.port}/__conformance__/reset", timeout=10).json()
+                if summary["misses"]:
+                    raise RuntimeError(f"serve missed: {summary['misses'][:3]}")
             with target_process(fake) as fresh:
-                timed("run", [*conformance, "run", str(cassette), "--target", fresh, "--json-report",
-                              str(work / "run.json")])
+                timed("run", [sys.executable, "-m", "conformance", "run", str(cassette), "--target", fresh,
+                              "--json-report", str(work / "run.json")])
             report = json.loads((work / "run.json").read_text())
             if report["summary"]["passed"] != sessions * 8:
                 raise RuntimeError(f"replay: {report['summary']}")
-    direct = statistics.median(timings["direct"])
-    rows: list[dict[str, object]] = [
-        {"benchmark": "any", "case": f"SDK session, {sessions * 8} req, direct", "seconds": round(direct, 3)}]
-    for label, case in (("record", "through conformance record"), ("serve", "served offline (0 misses)")):
-        rows.append({"benchmark": "any", "case": case, "seconds": round(statistics.median(timings[label]), 3),
-                     "ratio": round(statistics.median(t / d for t, d in zip(timings[label], timings["direct"])), 3)})
-    rows.append({"benchmark": "any", "case": "conformance run vs a fresh server (0 findings)",
-                 "seconds": round(statistics.median(timings["run"]), 3),
-                 "req_per_s": round(sessions * 8 / statistics.median(timings["run"]), 1)})
-    return rows
+
+    def median(label: str) -> float:
+        return statistics.median(timings[label])
+
+    def ratio(label: str, base: str) -> float:
+        return round(statistics.median(t / b for t, b in zip(timings[label], timings[base])), 3)
+
+    total = sessions * 8
+    return [
+        {"benchmark": "any", "case": f"SDK session, {total} req, direct", "seconds": round(median("direct"), 3)},
+        {"benchmark": "any", "case": "through plain mitmdump", "seconds": round(median("plain"), 3),
+         "ratio": ratio("plain", "direct")},
+        {"benchmark": "any", "case": "through mitmdump + recorder", "seconds": round(median("record"), 3),
+         "ratio": ratio("record", "plain"), "note": "ratio to plain mitmdump"},
+        {"benchmark": "any", "case": "served offline (serve addon, 0 misses)", "seconds": round(median("serve"), 3),
+         "ratio": ratio("serve", "plain"), "note": "ratio to plain mitmdump"},
+        {"benchmark": "any", "case": "conformance run, fresh server (0 findings)", "seconds": round(median("run"), 3),
+         "req_per_s": round(total / median("run"), 1)},
+    ]
 
 
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {

@@ -31,6 +31,8 @@ _OWN_ID = re.compile(r'"id": "([\w.:~-]+)"', re.ASCII)
 # A recorded id of no known kind is bound only when it is this long: shorter words ("1", "default") would be
 # substituted where they are no id.
 _MIN_OTHER_ID = 8
+# A run of text such ids may sit in, beginning where a whole word can.
+_RUN = re.compile(rf"(?<![0-9A-Za-z_])[\w.:~-]{{{_MIN_OTHER_ID},}}", re.ASCII)
 
 
 class IdBindings:
@@ -40,8 +42,8 @@ class IdBindings:
         self.actual: dict[str, str] = {}
         self._taken: set[str] = set()  # actual ids bound already: a binding is one to one
         self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
-        self._others: list[str] = []  # bound recorded ids ID_PATTERN does not know
-        self._other_pattern: re.Pattern[str] | None = None
+        self._others: set[str] = set()  # bound recorded ids ID_PATTERN does not know
+        self._lengths: list[int] = []  # their lengths, the longest first
 
     def rewrite(self, text: str) -> tuple[str, bool]:
         """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass for the known
@@ -63,18 +65,41 @@ class IdBindings:
         return self._replace_others(replaced), unbound
 
     def _replace_others(self, text: str) -> str:
-        if self._other_pattern is None:
+        """The bound ids of no known kind replaced as whole words (not after a letter, digit or ``_``, not before
+        a letter or digit). One generic pattern finds the runs they can sit in and a set lookup decides: a
+        pattern of the ids themselves would be compiled again for each id learnt (quadratic in the session)."""
+        if not self._others:
             return text
-        return self._other_pattern.sub(lambda match: self.actual[match.group(0)], text)
+        return _RUN.sub(self._replace_run, text)
+
+    def _replace_run(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        if run in self._others:  # most often the id stands alone: a URL's segment, a JSON value
+            return self.actual[run]
+        if len(run) <= self._lengths[-1]:
+            return run
+        out, start, at = [], 0, 0
+        while at < len(run):
+            # an id begins where a whole word can: at the run's start, or after a character that is no letter,
+            # digit or _ (in the text as it was, as a lookbehind reads it)
+            if at == 0 or not (run[at - 1].isalnum() or run[at - 1] == "_"):
+                end = next((at + length for length in self._lengths  # the longest first, as an alternation would
+                            if run[at:at + length] in self._others and not run[at + length:at + length + 1].isalnum()),
+                           None)
+                if end is not None:
+                    out += [run[start:at], self.actual[run[at:end]]]
+                    start = at = end
+                    continue
+            at += 1
+        return "".join(out) + run[start:] if out else run
 
     def _bind(self, recorded: str, actual: str) -> None:
         self.actual[recorded] = actual
         self._taken.add(actual)
         self._fresh.append((recorded, actual))
         if id_prefix(recorded) is None and recorded != actual:
-            self._others.append(recorded)
-            words = "|".join(re.escape(other) for other in sorted(self._others, key=len, reverse=True))
-            self._other_pattern = re.compile(rf"(?<![0-9A-Za-z_])(?:{words})(?![0-9A-Za-z])")
+            self._others.add(recorded)
+            self._lengths = sorted({len(other) for other in self._others}, reverse=True)
 
     def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False,
               never: Container[str] = ()) -> None:

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.checks.compare import CompareRules, compare_bodies
 from conformance.checks.invariants import InvariantState, check_response
@@ -222,3 +224,25 @@ def test_own_ids_of_any_style_bind_and_are_substituted_wherever_they_appear():
     secret.learn({"id": "pi_3RecordedAbcd1234", "client_secret": "pi_3RecordedAbcd1234_secret_Q1w2"},
                  {"id": "pi_9MintedWxyz9876", "client_secret": "pi_9MintedWxyz9876_secret_Z9y8"})
     assert secret.text("pi_3RecordedAbcd1234_secret_Q1w2") == "pi_9MintedWxyz9876_secret_Q1w2"
+
+
+def _whole_words(ids: dict[str, str], text: str) -> str:
+    """The reference: one alternation of the ids, the longest first, as whole words."""
+    import re
+
+    words = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    return re.sub(rf"(?<![0-9A-Za-z_])(?:{words})(?![0-9A-Za-z])", lambda m: ids[m.group(0)], text)
+
+
+@given(st.lists(st.sampled_from(["AbCdEfGh1234", "AbCdEfGh1234-xy", "9f8e7d6c-1a2b", "_Ro4AbCdEfGh", "x", "_",
+                                 "-", ".", ":", "/", " ", "secret", "AbCdEfGh", "1"]), max_size=12))
+def test_own_ids_of_no_known_kind_are_replaced_as_whole_words_like_one_alternation_would(pieces):
+    """Learnt one by one, the ids are replaced with no pattern compiled per id; what is replaced is what one
+    alternation of all of them, the longest first, replaces."""
+    bindings = IdBindings()
+    ids = {"AbCdEfGh1234": "Minted000001", "AbCdEfGh1234-xy": "Minted000002", "9f8e7d6c-1a2b": "Minted000003",
+           "_Ro4AbCdEfGh": "Minted000004"}
+    for recorded, actual in ids.items():
+        bindings.learn({"id": recorded}, {"id": actual})
+    text = "".join(pieces)
+    assert bindings.text(text) == _whole_words(ids, text)
