@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -57,13 +58,33 @@ def _app_environment(mode: ProxyMode, address: str, ca: Path) -> dict[str, str]:
             "NODE_EXTRA_CA_CERTS": ca_path, "CONFORMANCE_PROXY_URL": address}
 
 
+_SCRATCH_PREFIX = "conformance-mitm-"
+
+
+def _remove_stale_scratch() -> None:
+    """The scratch directories (each holds a generated CA key) of runs that were killed before they could remove
+    their own: named after the process that made it, removed once that process is gone."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        pid = path.name[len(_SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not path.is_dir() or path.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # another user's process of that number: alive
+            continue
+
+
 def run_proxy(
     args: list[str], mode: ProxyMode, upstream: str | None, listen_host: str, listen_port: int, confdir: Path | None,
     mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
     wrapped: tuple[str, ...] = (), session: bool = False,
 ) -> ProxyRun:
     """Run mitmdump with an addon until Ctrl-C, or around a command until it exits."""
-    with tempfile.TemporaryDirectory(prefix="conformance-mitm-") as scratch, interruptible() as (stop, _):
+    _remove_stale_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-") as scratch, \
+            interruptible() as (stop, _):
         if confdir is None:
             confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
         full = [

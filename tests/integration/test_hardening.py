@@ -12,11 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote_plus
 
 import httpx
@@ -333,6 +335,15 @@ def test_mitmdump_dies_with_a_killed_conformance_process(cli, tmp_path):
     while _alive(mitmdump) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(mitmdump)
+    # its scratch directory (a generated CA key) outlived it; the next run removes it, and leaves its own alone
+    server.process.wait(10)  # reaped, as a shell reaps what it ran
+    (stale,) = Path(tempfile.gettempdir()).glob(f"conformance-mitm-{server.process.pid}-*")
+    other = cli("serve", cassette)
+    other.wait_for(r"API base at http://127\.0\.0\.1:\d+")
+    assert not stale.exists()
+    (own,) = Path(tempfile.gettempdir()).glob(f"conformance-mitm-{other.process.pid}-*")
+    assert own.is_dir()
+    assert other.interrupt() == 0 and not own.exists()
 
 
 def test_secrets_in_every_encoding_never_reach_the_recorded_cassette(cli, echo_upstream, tmp_path):
