@@ -208,4 +208,8 @@ def _unprovided(path: Path, unprovided: dict[str, list[Interaction]]) -> list[Pr
         problems.append(Problem(path, first.line, f"interaction {first.index} ({first.endpoint}) uses {unknown}"
                                 f"{later}, which no earlier response returned: record the interaction that creates "
                                 "it, or list it under 'fixtures' in the header"))
+    if len(unprovided) > 1:  # a server's fixtures (stripe-mock's): one line to paste
+        listed = ", ".join(sorted(unprovided))
+        problems.append(Problem(path, None, f"if the target knows these {len(unprovided)} ids already (a server's "
+                                            f"fixtures), list them in the header: fixtures: [{listed}]", warning=True))
     return problems

@@ -66,8 +66,11 @@ def test_an_id_nothing_provides_is_one_problem_at_its_first_use_whatever_uses_it
     uses = [interaction(f"  method: GET\n  path: /v1/accounts/acct_xxxxxxxxxxxxx/persons/person_{n}\n")
             for n in range(5)]
     once = interaction("  method: GET\n  path: /v1/charges/ch_xxxxxxxxxxxxx\n")
-    problems = [str(p) for p in check_cassette(cassette(tmp_path, *uses, once)) if "no earlier response" in str(p)]
+    found = check_cassette(cassette(tmp_path, *uses, once))
+    problems = [str(p) for p in found if "no earlier response" in str(p)]
     assert len(problems) == 2, problems
+    (hint,) = [p for p in found if p.warning and "fixtures:" in p.message]
+    assert hint.message.endswith("list them in the header: fixtures: [acct_xxxxxxxxxxxxx, ch_xxxxxxxxxxxxx]")
     assert ":4: interaction 1 (other) uses acct_xxxxxxxxxxxxx (and 4 later interactions), which no earlier" in \
         problems[0]
     assert "interaction 6 (other) uses ch_xxxxxxxxxxxxx, which" in problems[1]
