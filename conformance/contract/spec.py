@@ -38,7 +38,7 @@ from conformance.errors import ReportError, SpecError
 
 __all__ = ["CONTRACT_URI", "load_spec", "read_spec", "convert"]
 
-FORMAT = 2  # 2: x-includable (list-type expandables)
+FORMAT = 3  # 2: x-includable (list-type expandables); 3: not for a list the schema requires
 CONTRACT_URI = "urn:card-conformance:contract"  # where converted ``#/components/...`` references point
 METHODS = ("get", "post", "delete", "put", "patch")
 _ANNOTATIONS = frozenset({
@@ -88,8 +88,8 @@ def _is_expandable(schema: Any) -> bool:
 
 
 def _is_list(schema: Any) -> bool:
-    """A list object written out in place (``object: list`` with ``data``): an expandable field of this shape is
-    left out unless expanded."""
+    """A list object written out in place (``object: list`` with ``data``): an expandable field of this shape that
+    the schema does not require is left out unless expanded (a customer's ``sources``)."""
     properties = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(properties, dict) or not isinstance(properties.get("data"), dict):
         return False
@@ -125,7 +125,10 @@ class _Converter:
             if key == "x-expandableFields":
                 properties = node.get("properties") or {}
                 fields = [f for f in value if isinstance(f, str) and _is_expandable(properties.get(f))]
-                lists = [f for f in value if isinstance(f, str) and _is_list(properties.get(f))]
+                # a list the schema requires is always written out (an invoice's `lines`): listed here only
+                # because expansion reaches into its items
+                required = node.get("required") or []
+                lists = [f for f in value if isinstance(f, str) and _is_list(properties.get(f)) and f not in required]
                 if fields:
                     out["x-expandable"] = fields
                 if lists:

@@ -268,3 +268,26 @@ def test_a_schema_that_cannot_be_compiled_is_named_when_first_used(tmp_path, mon
         contract.validate("GET", CARD_PATH, 200, CARD)
     assert str(raised.value) == (f"{path}: the 200 response schema of GET /v1/customers/{{customer}}/cards/{{id}} "
                                  "cannot be compiled: Pointer '/components/schemas/carrd' does not exist")
+
+
+def test_a_list_the_schema_requires_is_written_out_without_expand(tmp_path, monkeypatch):
+    """Stripe's `invoice` lists `lines` in x-expandableFields (expansion reaches into its items) and requires it:
+    an invoice always carries its first page of lines, unlike a customer's optional `sources`."""
+    monkeypatch.setenv("CONFORMANCE_CACHE", "0")
+    page = {"type": "object", "required": ["object", "data", "has_more", "url"], "properties": {
+        "object": {"type": "string", "enum": ["list"]}, "data": {"type": "array", "items": {"type": "object"}},
+        "has_more": {"type": "boolean"}, "url": {"type": "string"}}}
+    invoice = {"type": "object", "required": ["id", "object", "lines"], "x-expandableFields": ["lines", "notes"],
+               "properties": {"id": {"type": "string"}, "object": {"type": "string", "enum": ["invoice"]},
+                              "lines": page, "notes": page}}
+    document = {"openapi": "3.0.0", "info": {"version": "2023-08-16"}, "components": {"schemas": {"invoice": invoice}},
+                "paths": {"/v1/invoices/{invoice}": {"get": {"operationId": "GetInvoicesInvoice", "responses": {
+                    "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/invoice"}}}}}}}}}
+    path = tmp_path / "invoices.json"
+    path.write_text(json.dumps(document))
+    contract = load_contract(path)
+    lines = {"object": "list", "data": [], "has_more": False, "url": "/v1/invoices/in_1/lines"}
+    assert contract.validate("GET", "/v1/invoices/in_1", 200, {"id": "in_1", "object": "invoice", "lines": lines}) == []
+    with_notes = {"id": "in_1", "object": "invoice", "lines": lines, "notes": lines}  # optional: only when expanded
+    assert found(contract.validate("GET", "/v1/invoices/in_1", 200, with_notes)) == [("schema.expand", "notes",
+                                                                                    "failure")]
