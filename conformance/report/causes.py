@@ -237,6 +237,8 @@ class _Grouping:
 
     def add(self, key: CauseKey, at: str, endpoint: str, finding: Finding, place: tuple[str, int],
             symptoms: int = 1) -> RootCause:
+        if finding.severity == Severity.WARNING:  # a failure is never told under a warning's cause, nor the reverse
+            key = (*key, "warning")
         cause = self.causes.get(key)
         if cause is None:
             rule = finding.rule

@@ -288,6 +288,17 @@ def test_a_list_the_schema_requires_is_written_out_without_expand(tmp_path, monk
     contract = load_contract(path)
     lines = {"object": "list", "data": [], "has_more": False, "url": "/v1/invoices/in_1/lines"}
     assert contract.validate("GET", "/v1/invoices/in_1", 200, {"id": "in_1", "object": "invoice", "lines": lines}) == []
-    with_notes = {"id": "in_1", "object": "invoice", "lines": lines, "notes": lines}  # optional: only when expanded
-    assert found(contract.validate("GET", "/v1/invoices/in_1", 200, with_notes)) == [("schema.expand", "notes",
-                                                                                    "failure")]
+    # optional: whether it is written out by default the contract does not say, and Stripe does not document
+    with_notes = {"id": "in_1", "object": "invoice", "lines": lines, "notes": lines}
+    (finding,) = contract.validate("GET", "/v1/invoices/in_1", 200, with_notes)
+    assert (finding.rule, finding.path, finding.severity) == ("schema.expand", "notes", Severity.WARNING)
+    assert "does not say whether it is written out by default" in finding.message
+
+
+def test_a_customers_sources_are_left_out_unless_expanded_as_stripe_documents(contract):
+    sources = {"object": "list", "data": [], "has_more": False, "url": f"/v1/customers/{CUSTOMER}/sources"}
+    customer = with_(CUSTOMER_BODY, sources=sources)
+    (finding,) = contract.validate("GET", f"/v1/customers/{CUSTOMER}", 200, customer)
+    assert (finding.rule, finding.path, finding.severity) == ("schema.expand", "sources", Severity.FAILURE)
+    assert "Stripe leaves a customer's sources out unless expanded" in finding.message
+    assert contract.validate("GET", f"/v1/customers/{CUSTOMER}", 200, customer, frozenset({"sources"})) == []

@@ -267,3 +267,18 @@ def test_a_comparison_groups_regressions_and_fixes_by_problem():
     fixed = compare_reports(run(type_at=(1, 2, 3), missing_at=(5,)), run(type_at=(1,), missing_at=()))
     assert lines(fixed.grouped(fixed=True)) == [("status: expected 200, got 404", "fixed", [5]),
                                                 (TYPE_CAUSE, "fewer", [2, 3])]
+
+
+def test_a_failure_is_never_told_under_a_warnings_root_cause():
+    """A charge with an unasked list (a warning: the contract does not say it is left out) and an expanded
+    destination (a failure) once made one cause of severity warning: the failure was hidden."""
+    from conformance.report.causes import root_causes
+
+    findings = [Finding("schema.expand", "refunds", "refunds is present, but the request did not ask for "
+                        "expand[]=refunds", None, "a list", Severity.WARNING, kind="charge"),
+                Finding("schema.expand", "transfer_data.destination", "transfer_data.destination is the expanded "
+                        "object", "an id", "an object", kind="charge")]
+    run = RunResult("http://127.0.0.1:1", [CassetteResult("a.yaml", "a", [
+        interaction(1, "GET /v1/charges/{charge}", *findings)])])
+    causes = {(cause.severity, cause.path) for cause in root_causes(run)}
+    assert causes == {(Severity.WARNING, "refunds"), (Severity.FAILURE, "transfer_data.destination")}
