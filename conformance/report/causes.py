@@ -197,6 +197,9 @@ def _message(cause: RootCause) -> str:
         return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} of the recorded shape: {_words(paths)}"
     if rule == "keys.extra":
         return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the recording lacks: {_words(paths)}"
+    if rule == "schema.expand" and len(paths) > 1 and cause.severity == Severity.WARNING:
+        return f"{thing} hold {_words(paths)} as lists although the request did not ask for expand[] (the contract " \
+               "lists them among expandable fields and does not say whether they are written out by default)"
     if rule == "schema.expand" and len(paths) > 1:
         return f"{thing} hold {_words(paths)} as objects or lists although the request did not ask for expand[] " \
                "(the contract returns ids, and leaves lists out, unless expanded)"

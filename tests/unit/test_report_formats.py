@@ -282,3 +282,17 @@ def test_a_failure_is_never_told_under_a_warnings_root_cause():
         interaction(1, "GET /v1/charges/{charge}", *findings)])])
     causes = {(cause.severity, cause.path) for cause in root_causes(run)}
     assert causes == {(Severity.WARNING, "refunds"), (Severity.FAILURE, "transfer_data.destination")}
+
+
+def test_unasked_lists_the_contract_is_silent_on_read_as_one_warning_that_says_so():
+    from conformance.report.causes import root_causes
+
+    findings = [Finding("schema.expand", path, f"{path} is present", None, "a list", Severity.WARNING, kind="account")
+                for path in ("external_accounts", "persons")]
+    run = RunResult("http://127.0.0.1:1", [CassetteResult("a.yaml", "a", [
+        interaction(1, "GET /v1/accounts/{account}", *findings)])])
+    (cause,) = root_causes(run)
+    assert cause.severity == Severity.WARNING
+    assert cause.message == ("account objects hold external_accounts, persons as lists although the request did not "
+                             "ask for expand[] (the contract lists them among expandable fields and does not say "
+                             "whether they are written out by default)")
