@@ -42,7 +42,13 @@ from mitmproxy.proxy import layer, layers, server_hooks
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
 from conformance.cassette.model import DEFAULT_HOST, CassetteHeader
 from conformance.redaction import Redactor
-from conformance.serve.matching import EXHAUSTED_MODES, InteractionIndex, LiveRequest, ServedInteraction
+from conformance.serve.matching import (
+    EXHAUSTED_MODES,
+    InteractionIndex,
+    LiveRequest,
+    ServedInteraction,
+    shared_segments,
+)
 from conformance.serve.session import Session
 from conformance.text import printable
 
@@ -286,6 +292,10 @@ class CassetteServer:
         if candidates:
             best, reasons = candidates[0]["request"], candidates[0]["why_not"]
             nearest = f"; closest: {best} ({'; '.join(reasons)})"
+            if shared_segments(live.path, best.split(" ", 1)[1].split("?", 1)[0]) == 0:
+                # nothing near: say so first, so the far candidate is not read as a near miss
+                first = live.path.strip("/").split("/", 1)[0]
+                nearest = (f"; nothing is recorded under /{first}" if first else "; nothing is recorded at /") + nearest
             # A header is ASCII: what is not, escaped.
             headers["Conformance-Miss"] = self.redactor.text(f"closest {best}: {reasons[0]}").encode(
                 "ascii", "backslashreplace").decode("ascii")

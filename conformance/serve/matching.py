@@ -30,7 +30,7 @@ from conformance.record.exchange import redact_body, redacted_query
 from conformance.redaction import Redactor
 from conformance.routes import endpoint_for
 
-__all__ = ["LiveRequest", "Matcher", "MATCHERS", "key_of", "ServedInteraction", "InteractionIndex"]
+__all__ = ["LiveRequest", "Matcher", "MATCHERS", "key_of", "ServedInteraction", "InteractionIndex", "shared_segments"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,16 @@ def unnamed_files(request: LiveRequest) -> LiveRequest | None:
         return None
     parts = tuple(sorted((name, "", kind, digest) for name, _, kind, digest in request.body[1]))
     return LiveRequest(request.method, request.path, request.query, ("multipart-unnamed", parts))
+
+
+def shared_segments(path: str, other: str) -> int:
+    """How many leading path segments two paths share: ``/v1/customers/x`` and ``/v1/customers/y`` two."""
+    shared = 0
+    for mine, theirs in zip(path.strip("/").split("/"), other.strip("/").split("/")):
+        if not mine or mine != theirs:
+            break
+        shared += 1
+    return shared
 
 
 def recorded_request(interaction: Interaction) -> LiveRequest:
@@ -238,7 +248,9 @@ class InteractionIndex:
             weight = sum(4 if r.startswith("method") else 3 if r.startswith("path") else 1 for r in reasons)
             if served.interaction.endpoint != endpoint:
                 weight += 2  # the same endpoint with other ids is nearer than another endpoint
-            scored.append((weight, len(scored), served, reasons))
+            # among as far ones, the one whose path shares the most leading segments first
+            scored.append((weight * 100 - shared_segments(live.path, served.request.path), len(scored), served,
+                           reasons))
         scored.sort(key=lambda item: (item[0], item[1]))
         seen: set[tuple[Any, ...]] = set()
         result = []

@@ -168,3 +168,25 @@ def test_what_the_official_sdks_draw_anew_per_request_is_never_matched(tmp_path)
         done(addons)
     assert [answer.status_code for answer in answers] == [200, 200]
     assert summary["misses"] == [] and summary["answered"] == 2
+
+
+def test_a_miss_with_nothing_near_says_so_before_its_far_candidate(tmp_path, capsys):
+    """stripe-python's reachability probe `GET /` once read as a near miss of an account's external account."""
+    path = tmp_path / "two.yaml"
+    with CassetteWriter(path) as writer:
+        writer.append(Interaction(Request("GET", "/v1/accounts/acct_1/external_accounts/ba_1"), Response(200)))
+        writer.append(Interaction(Request("GET", "/v1/customers/cus_1"), Response(200)))
+    addons = serving_only()
+    with taddons.context(*addons) as tctx:
+        tctx.configure(addons[0], serve_cassettes=[str(path)], serve_reload=False,
+                       mode=["reverse:http://127.0.0.1:9"])
+        for target in (b"/", b"/v2/core/events", b"/v1/customers/cus_2"):
+            flow = tflow.tflow(req=tutils.treq(method=b"GET", path=target, content=b""))
+            flow.response = None
+            request(addons, flow)
+        done(addons)
+    printed = capsys.readouterr().out
+    assert "MISS GET /; nothing is recorded at /; closest: " in printed
+    assert "MISS GET /v2/core/events; nothing is recorded under /v2; closest: " in printed
+    # near: the customer with another id, not the first recorded interaction
+    assert "MISS GET /v1/customers/cus_2; closest: GET /v1/customers/cus_1 (path: " in printed
