@@ -267,6 +267,7 @@ class CassetteServer:
     def _miss(self, live: LiveRequest) -> http.Response:
         query = "&".join(f"{k}={v}" for k, v in live.query)
         shown = f"{live.method} {live.path}" + (f"?{query}" if query else "")
+        closest = self.index.closest(live)
         candidates: list[dict[str, Any]] = [
             {
                 "cassette": served.cassette,
@@ -275,7 +276,7 @@ class CassetteServer:
                 "request": f"{served.request.method} {served.interaction.request.url_path}",
                 "why_not": reasons,
             }
-            for served, reasons in self.index.closest(live)
+            for served, reasons in closest
         ]
         # The first reason goes into the message, so the client's exception text (an SDK's) shows it.
         why = f": {candidates[0]['why_not'][0]}" if candidates else ": no cassette is loaded"
@@ -292,7 +293,7 @@ class CassetteServer:
         if candidates:
             best, reasons = candidates[0]["request"], candidates[0]["why_not"]
             nearest = f"; closest: {best} ({'; '.join(reasons)})"
-            if shared_segments(live.path, best.split(" ", 1)[1].split("?", 1)[0]) == 0:
+            if shared_segments(live.path, closest[0][0].request.path) == 0:
                 # nothing near: say so first, so the far candidate is not read as a near miss
                 first = live.path.strip("/").split("/", 1)[0]
                 nearest = (f"; nothing is recorded under /{first}" if first else "; nothing is recorded at /") + nearest

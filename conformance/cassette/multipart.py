@@ -22,8 +22,8 @@ from email.message import Message
 from email.parser import BytesParser
 from typing import Any
 
-__all__ = ["MULTIPART_TYPE", "PART_KEYS", "BOUNDARY", "decode", "encode", "content_type", "part_content", "part_digest",
-           "placeholder"]
+__all__ = ["MULTIPART_TYPE", "PART_KEYS", "BOUNDARY", "decode", "encode", "content_type", "framed", "part_content",
+           "part_digest", "placeholder"]
 
 MULTIPART_TYPE = "multipart/form-data"
 BOUNDARY = "card-conformance-boundary"
@@ -127,9 +127,8 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _boundary(value: dict[str, Any]) -> bytes:
+def _boundary(contents: list[bytes]) -> bytes:
     """The fixed boundary, numbered on when a part's content happens to hold it."""
-    contents = [part_content(part) for part in value["parts"]]
     boundary, number = BOUNDARY.encode(), 0
     while any(boundary in content for content in contents):
         number += 1
@@ -137,22 +136,28 @@ def _boundary(value: dict[str, Any]) -> bytes:
     return boundary
 
 
-def content_type(value: dict[str, Any]) -> str:
-    """The ``Content-Type`` header of the body :func:`encode` writes."""
-    return f"{MULTIPART_TYPE}; boundary={_boundary(value).decode()}"
-
-
-def encode(value: dict[str, Any]) -> bytes:
-    """The body as a client sends it, framed with the boundary :func:`content_type` names."""
-    boundary = _boundary(value)
+def framed(value: dict[str, Any]) -> tuple[str, bytes]:
+    """The body as a client sends it and the ``Content-Type`` header naming the boundary it is framed with."""
+    contents = [part_content(part) for part in value["parts"]]
+    boundary = _boundary(contents)
     out = bytearray()
-    for part in value["parts"]:
+    for part, content in zip(value["parts"], contents):
         disposition = f"form-data; name={_quoted(str(part['name']))}"
         if "filename" in part:
             disposition += f"; filename={_quoted(str(part['filename']))}"
         out += b"--" + boundary + b"\r\nContent-Disposition: " + disposition.encode("utf-8") + b"\r\n"
         if "content_type" in part:
             out += b"Content-Type: " + str(part["content_type"]).encode("latin-1") + b"\r\n"
-        out += b"\r\n" + part_content(part) + b"\r\n"
+        out += b"\r\n" + content + b"\r\n"
     out += b"--" + boundary + b"--\r\n"
-    return bytes(out)
+    return f"{MULTIPART_TYPE}; boundary={boundary.decode()}", bytes(out)
+
+
+def content_type(value: dict[str, Any]) -> str:
+    """The ``Content-Type`` header of the body :func:`encode` writes."""
+    return f"{MULTIPART_TYPE}; boundary={_boundary([part_content(part) for part in value['parts']]).decode()}"
+
+
+def encode(value: dict[str, Any]) -> bytes:
+    """The body as a client sends it, framed with the boundary :func:`content_type` names."""
+    return framed(value)[1]

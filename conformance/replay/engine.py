@@ -126,6 +126,7 @@ class _Replay:
         content = b""
         setup: list[Finding] = []
         sent_parts: list[dict[str, Any]] | None = None
+        framing = ""  # a multipart body's Content-Type, naming the boundary it is framed with
         body = recorded.body
         if body is not None:
             if body.kind == "form" and isinstance(body.value, dict):
@@ -142,13 +143,13 @@ class _Replay:
             elif body.kind == "multipart":
                 sent_parts = [{**part, "text": self.bindings.text(part["text"])} if "text" in part else part
                               for part in body.value["parts"]]
-                content = multipart.encode({**body.value, "parts": sent_parts})
+                framing, content = multipart.framed({**body.value, "parts": sent_parts})
             else:
                 content = body.to_bytes()
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
                    if name in _FORWARDED_HEADERS}
-        if body is not None and body.kind == "multipart":  # the boundary the body is framed with
-            headers["Content-Type"] = multipart.content_type(body.value)
+        if sent_parts is not None:  # the boundary the parts as sent are framed with
+            headers["Content-Type"] = framing
         version = self._stripe_version(recorded.headers)
         if version:
             headers["Stripe-Version"] = version

@@ -92,6 +92,7 @@ def test_a_part_holding_the_fixed_boundary_is_framed_with_another():
     content_type = multipart.content_type(value)
     assert content_type.endswith(f"{multipart.BOUNDARY}-1")
     assert multipart.decode(framed, content_type) == value
+    assert multipart.framed(value) == (content_type, framed)  # what run sends: header and body framed alike
 
 
 def test_secrets_in_parts_are_redacted_by_field_name_and_by_pattern():
