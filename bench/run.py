@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from conformance.net import free_port  # noqa: E402
 from conformance.record.mitm import MitmProcess, addon_path  # noqa: E402
+from conformance.stripe import STRIPE  # noqa: E402
 
 API_KEY = "sk_test_" + "bench0000000000000000000"
 
@@ -187,7 +188,7 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
         os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
         cassette = Path(out) / "replay.yaml"
         headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
-        options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
+        options = ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules())
         for round_ in range(rounds):
             cassette = Path(out) / f"replay-{round_}.yaml"
             sent = write_replay_cassette(cassette, count)
@@ -386,7 +387,7 @@ def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
     from conformance.replay import ReplayOptions
     from conformance.replay.runner import run as run_cassettes
 
-    options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
+    options = ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules())
     rows: list[dict[str, object]] = []
     with upstream(delay_ms=20) as up, tempfile.TemporaryDirectory() as out:
         os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
@@ -436,7 +437,7 @@ def bench_matrix(requests: int, rounds: int) -> list[dict[str, object]]:
              [stack.enter_context(target_process(fake)) for _ in range(count)]),
         ]
         for label, cassettes, urls in cases:
-            options = ReplayOptions(api_key=API_KEY, rules=CompareRules())
+            options = ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules())
             run_cassettes(cassettes[:1], urls[0], options)  # warm the parse cache
             targets = {f"t{n}": url for n, url in enumerate(urls)}
 
@@ -447,7 +448,8 @@ def bench_matrix(requests: int, rounds: int) -> list[dict[str, object]]:
                 started = time.perf_counter()
                 results = run_targets(cassettes, targets, dict.fromkeys(targets, options),  # noqa: B023
                                       workers=workers)
-                document = build_matrix(results, {}, [str(c) for c in cassettes])  # noqa: B023
+                document = build_matrix(results, {}, [str(c) for c in cassettes], routes=STRIPE.routes,  # noqa: B023
+                                            focus=STRIPE.focus)
                 write_matrix_json(document, Path(out) / "m.json")
                 write_matrix_markdown(document, Path(out) / "m.md")
                 write_matrix_html(document, Path(out) / "m.html")
@@ -522,13 +524,13 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
             for name, spec in (("json", spec_json), ("yaml", spec_yaml)):
                 os.environ["CONFORMANCE_CACHE"] = "0"
                 started = time.perf_counter()
-                load_contract(spec)
+                load_contract(spec, STRIPE)
                 timings[name].append(time.perf_counter() - started)
             os.environ.pop("CONFORMANCE_CACHE")
             os.environ["CONFORMANCE_CACHE_DIR"] = str(cache)
-            load_contract(spec_yaml)  # fills the cache
+            load_contract(spec_yaml, STRIPE)  # fills the cache
             started = time.perf_counter()
-            contract = load_contract(spec_yaml)
+            contract = load_contract(spec_yaml, STRIPE)
             timings["cached"].append(time.perf_counter() - started)
             started = time.perf_counter()
             for method, path in (("GET", "/v1/customers/cus_1/cards/card_1"), ("POST", "/v1/customers/cus_1/sources/card_1"),
@@ -559,7 +561,7 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
 
         # replay with --openapi (the tests' card description: the bench upstream's answers conform) vs plain httpx
         count = max(requests, 10)
-        judged = load_contract(OPENAPI or TEST_SPEC)
+        judged = load_contract(OPENAPI or TEST_SPEC, STRIPE)
         headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
         plain: list[float] = []
         with_contract: list[float] = []
@@ -568,9 +570,9 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
             for round_ in range(rounds):
                 cassette = Path(out) / f"replay-{round_}.yaml"
                 sent = write_replay_cassette(cassette, count)
-                for options, times in ((ReplayOptions(api_key=API_KEY, rules=CompareRules()), None),  # fills the cache
-                                       (ReplayOptions(api_key=API_KEY, rules=CompareRules()), without),
-                                       (ReplayOptions(api_key=API_KEY, rules=CompareRules(), contract=judged),
+                for options, times in ((ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules()), None),  # fills the cache
+                                       (ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules()), without),
+                                       (ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules(), contract=judged),
                                         with_contract)):
                     result = run_cassettes([cassette], up, options)
                     assert result.verdict.exit_code == 0 and not any(

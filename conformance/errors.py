@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 __all__ = ["ConformanceError", "CassetteError", "ReportError", "TargetError", "ProxyError", "UnsafeKeyError", "SpecError",
+           "ApiProfileError",
            "LIVE_KEY_PREFIXES", "refuse_live_key"]
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
@@ -47,6 +48,10 @@ class ProxyError(ConformanceError):
 
 class SpecError(ConformanceError):
     """An OpenAPI description (``--openapi``) that cannot be read or is not OpenAPI 3."""
+
+
+class ApiProfileError(ConformanceError):
+    """An ``--api`` that names no API profile, or one that cannot be imported."""
 
 
 class UnsafeKeyError(ConformanceError):

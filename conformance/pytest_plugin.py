@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from conformance.api_profile import TOKEN_MODES
 from conformance.cassette import foreign_recording, is_cassette
-from conformance.errors import ConformanceError, UnsafeKeyError, refuse_live_key
+from conformance.errors import ConformanceError, refuse_live_key
 from conformance.findings import CassetteResult
 from conformance.report.common import finding_line
 from conformance.rules import Outcome
-from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file"]
 
@@ -31,11 +31,13 @@ __all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file"]
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "card-conformance: replay cassettes against a target")
     group.addoption("--conformance-target", metavar="URL", help="Replay the collected cassettes against this server.")
-    group.addoption("--conformance-api-key", metavar="KEY", default=os.environ.get("STRIPE_API_KEY",
-                    DEFAULT_API_KEY), help="API key sent to the target (default: STRIPE_API_KEY).")
+    group.addoption("--conformance-api-key", metavar="KEY", default=os.environ.get("STRIPE_API_KEY"),
+                    help="API key sent to the target (default: STRIPE_API_KEY, else the API profile's test key).")
+    group.addoption("--conformance-api", metavar="NAME|MODULE:ATTR", default="stripe",
+                    help="The API the cassettes speak: 'stripe', or module:attribute naming an ApiProfile.")
     group.addoption("--conformance-allow-live", action="store_true", help="Allow a live key (sk_live_/rk_live_).")
     group.addoption("--conformance-tokens", choices=list(TOKEN_MODES), default="magic",
-                    help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
+                    help="magic: send the API's test tokens (tok_visa…) as recorded; create: first make a token at the "
                          "target from the test card each stands for (targets that do not know them, e.g. localstripe).")
     group.addoption("--conformance-baseline", metavar="FILE",
                     help="A JSON report of known deviations (conformance run --json-report): only findings not in it "
@@ -51,14 +53,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 _CONTRACT = pytest.StashKey[Any]()
 _BASELINE = pytest.StashKey[Any]()
+_API = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("conformance_target", None):
+        from conformance.api_profile import load_api_profile
+
         try:
+            api = config.stash[_API] = load_api_profile(config.getoption("conformance_api"))
+            if not config.getoption("conformance_api_key"):
+                config.option.conformance_api_key = api.default_api_key
             refuse_live_key(config.getoption("conformance_api_key"), "a run creates and deletes objects",
                             config.getoption("conformance_allow_live"), "--conformance-allow-live")
-        except UnsafeKeyError as error:
+        except ConformanceError as error:
             raise pytest.UsageError(str(error)) from None
         baseline = config.getoption("conformance_baseline", None)
         if baseline:
@@ -73,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
             from conformance.contract import load_contract  # jsonschema-rs only when asked for
 
             try:
-                config.stash[_CONTRACT] = load_contract(Path(spec))  # read and converted once per process
+                config.stash[_CONTRACT] = load_contract(Path(spec), api)  # read and converted once per process
             except ConformanceError as error:
                 raise pytest.UsageError(str(error)) from None
 
@@ -107,11 +115,14 @@ class CassetteItem(pytest.Item):
     def runtest(self) -> None:
         # Imported here: deepdiff and httpx cost every pytest start that does not replay.
         from conformance.checks import CompareRules
+        from conformance.redaction import Redactor
         from conformance.replay import ReplayOptions, TargetClient, check_target, replay_cassette
 
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
-        options = ReplayOptions(api_key=config.getoption("conformance_api_key"),
+        api = config.stash[_API]
+        options = ReplayOptions(api_key=config.getoption("conformance_api_key"), profile=api,
+                                redactor=Redactor(cards=api.cards),
                                 rules=CompareRules(strict=config.getoption("conformance_strict")),
                                 contract=config.stash.get(_CONTRACT, None),
                                 tokens=config.getoption("conformance_tokens"))

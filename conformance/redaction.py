@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from conformance import forms
-from conformance.testcards import alias_of
+from conformance.api_profile import TestCards
 
 __all__ = ["Redactor", "marker", "field_marker", "luhn_valid"]
 
@@ -77,13 +77,13 @@ def marker(what: str) -> str:
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9_:-]+\]")
 
 
-def field_marker(what: str, value: object) -> str:
-    """The marker for a secret field's value. A documented test card number keeps its name
+def field_marker(what: str, value: object, cards: TestCards | None = None) -> str:
+    """The marker for a secret field's value. A documented test card number (of ``cards``) keeps its name
     (``[REDACTED:card-number:visa-4242]``) so a replay sends that card; a marker stays as it is."""
     if isinstance(value, str) and _MARKER.fullmatch(value):
         return value
-    if what == "card-number":
-        alias = alias_of(re.sub(r"[^0-9]", "", str(value)))
+    if what == "card-number" and cards is not None:
+        alias = cards.alias_of(re.sub(r"[^0-9]", "", str(value)))
         if alias is not None:
             return marker(f"card-number:{alias}")
     return marker(what)
@@ -135,13 +135,6 @@ def _is_card(match: re.Match[str]) -> bool:
     return bool(_card_spans(match))
 
 
-def _card_marker(match: re.Match[str]) -> str:
-    run = match.group(0)
-    for start, end in reversed(_card_spans(match)):
-        run = run[:start] + field_marker("card-number", run[start:end]) + run[end:]
-    return run
-
-
 def _decode_once(text: str) -> str:
     """One layer off: percent escapes, JSON/JavaScript escapes, HTML character references."""
     if "\\" in text:
@@ -168,13 +161,24 @@ def _base64_text(run: str) -> str | None:
 
 
 class Redactor:
-    """Applies the built-in rules plus user-supplied field names and regular expressions."""
+    """Applies the built-in rules plus user-supplied field names and regular expressions; ``cards``, a profile's
+    test cards, keep their names in the markers (a replay sends that very card)."""
 
-    def __init__(self, fields: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
+    def __init__(self, fields: Iterable[str] = (), patterns: Iterable[str] = (), cards: TestCards | None = None) -> None:
+        self.cards = cards
         self.extra_fields = {f.lower() for f in fields if f}
         self.extra_patterns = [re.compile(p) for p in patterns if p]
         # Header values repeat on every exchange (Stripe-Version, the API key): redact each once.
         self._headers: dict[tuple[str, str], str] = {}
+
+    def field_marker(self, what: str, value: object) -> str:
+        return field_marker(what, value, self.cards)
+
+    def _card_marker(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        for start, end in reversed(_card_spans(match)):
+            run = run[:start] + self.field_marker("card-number", run[start:end]) + run[end:]
+        return run
 
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
@@ -197,7 +201,7 @@ class Redactor:
         if "_secret_" in value:
             value = _CLIENT_SECRET.sub(marker("client_secret"), value)
         if _DIGITS.search(value):
-            value = _CARD.sub(_card_marker, value)
+            value = _CARD.sub(self._card_marker, value)
         for pattern in self.extra_patterns:
             value = pattern.sub(marker("pattern"), value)
         return value
@@ -288,7 +292,7 @@ class Redactor:
         for key, value in pairs:
             what = self._field(forms.field_name(key), fields)
             new_key = self.text(key)
-            new_value = field_marker(what, value) if what and value else self.text(value)
+            new_value = self.field_marker(what, value) if what and value else self.text(value)
             changed = changed or new_key != key or new_value != value
             redacted.append((new_key, new_value))
         if not changed:
@@ -313,14 +317,14 @@ class Redactor:
         """A value sent under a field name outside decoded data (a multipart part): the whole value when the
         name is a secret field's (``card[cvc]``), else every pattern in the text."""
         what = self._field(forms.field_name(name), fields)
-        return field_marker(what, value) if what and value else self.text_body(value, fields)
+        return self.field_marker(what, value) if what and value else self.text_body(value, fields)
 
     def _field_value(self, match: re.Match[str], fields: Mapping[str, str], quoted: bool = False) -> str:
         what = self._field(forms.field_name(match.group("name")), fields)
         if not what or match.group("value") in ("", '""'):
             return match.group(0)
-        value = f'"{field_marker(what, match.group("value").strip(chr(34)))}"' if quoted \
-            else field_marker(what, match.group("value"))
+        value = f'"{self.field_marker(what, match.group("value").strip(chr(34)))}"' if quoted \
+            else self.field_marker(what, match.group("value"))
         return match.group(1) + value
 
     # -- structures ------------------------------------------------------------------
@@ -329,14 +333,14 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if type(value) is int and 10**12 <= abs(value) < 10**19 and luhn_valid(str(abs(value))):
-            return field_marker("card-number", value)  # a card number sent as a JSON number
+            return self.field_marker("card-number", value)  # a card number sent as a JSON number
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():
                 name = self.text(key) if isinstance(key, str) else key
                 what = self._field(key, fields)
                 if what and item not in (None, "", {}, []):
-                    out[name] = field_marker(what, item) if isinstance(item, (str, int)) else marker(what)
+                    out[name] = self.field_marker(what, item) if isinstance(item, (str, int)) else marker(what)
                 else:
                     out[name] = self.data(item, fields)
             return out

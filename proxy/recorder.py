@@ -25,6 +25,7 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, http
 
+from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import RECORD_MODES, CassetteWriter
 from conformance.cassette.model import DEFAULT_HOST
 from conformance.errors import ConformanceError
@@ -39,10 +40,11 @@ def _lowered(names: Sequence[str]) -> frozenset[bytes]:
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, api: ApiProfile | None = None) -> None:
         self.writer: CassetteWriter | None = None
         self.failed = False
-        self.redactor = Redactor()
+        self.api = api  # names each interaction's endpoint, and its test cards in redaction markers
+        self.redactor = Redactor(cards=api.cards if api else None)
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
         self.hosts: frozenset[str] = frozenset()  # empty: every host
@@ -52,6 +54,11 @@ class Recorder:
 
     def load(self, loader) -> None:
         loader.add_option("cassette", str, "", "Cassette file to record into.")
+        loader.add_option(
+            "api_profile", str, "stripe",
+            "The API recorded: 'stripe' or module:attribute naming an ApiProfile. It names each interaction's "
+            "endpoint and the test cards a redaction marker keeps.",
+        )
         loader.add_option(
             "cassette_mode", str, "new",
             "What to do with a cassette that already holds a recording: refuse it (new), replace it (overwrite, "
@@ -116,9 +123,16 @@ class Recorder:
 
     def configure(self, updated: set[str]) -> None:
         options = ctx.options
-        if {"redact_fields", "redact_patterns"} & updated:
+        api_changed = "api_profile" in updated or self.api is None
+        if api_changed:
             try:
-                self.redactor = Redactor(options.redact_fields, options.redact_patterns)
+                self.api = load_api_profile(options.api_profile)
+            except ConformanceError as error:
+                raise exceptions.OptionsError(f"api_profile: {error}") from None
+        if {"redact_fields", "redact_patterns"} & updated or api_changed:
+            try:
+                self.redactor = Redactor(options.redact_fields, options.redact_patterns,
+                                         self.api.cards if self.api else None)
             except re.error as error:
                 raise exceptions.OptionsError(f"redact_patterns: invalid regular expression: {error}") from None
         if "record_paths" in updated:
@@ -190,6 +204,7 @@ class Recorder:
             response_content=response_content,
             redactor=self.redactor,
             extra_headers=self.extra_headers,
+            profile=self.api,
         )
         try:
             index = self.writer.append(interaction)

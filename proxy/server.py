@@ -39,8 +39,10 @@ from typing import Any
 from mitmproxy import ctx, exceptions, http, tcp, udp
 from mitmproxy.proxy import layer, layers, server_hooks
 
+from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
 from conformance.cassette.model import DEFAULT_HOST, CassetteHeader
+from conformance.errors import ConformanceError
 from conformance.redaction import Redactor
 from conformance.serve.matching import (
     EXHAUSTED_MODES,
@@ -53,7 +55,7 @@ from conformance.serve.session import Session
 from conformance.text import printable
 
 RESET_PATH = "/__conformance__/reset"
-OPTIONS = ("serve_cassettes", "serve_exhausted", "serve_miss_status", "serve_reload")
+OPTIONS = ("api_profile", "serve_cassettes", "serve_exhausted", "serve_miss_status", "serve_reload")
 
 
 def _echo(line: str) -> None:
@@ -64,9 +66,11 @@ def _echo(line: str) -> None:
 
 class Cassettes:
     """What there is to serve: the cassettes' interactions and the hosts they were recorded from, read at
-    start-up and again whenever a file changes (a bad cassette keeps the old index and says why)."""
+    start-up and again whenever a file changes (a bad cassette keeps the old index and says why); the API
+    profile names their endpoints."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: ApiProfile | None = None) -> None:
+        self.api = api
         self.index = InteractionIndex()
         self.files: dict[Path, tuple[int, int]] = {}
         self.hosts: set[str] = {DEFAULT_HOST}
@@ -75,9 +79,20 @@ class Cassettes:
     def load(self, loader) -> None:
         loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
         loader.add_option("serve_reload", bool, True, "Load cassettes again when their files change.")
+        loader.add_option(
+            "api_profile", str, "stripe",
+            "The API served: 'stripe' or module:attribute naming an ApiProfile. It names the endpoints a miss's "
+            "candidates are ranked by.",
+        )
 
     def configure(self, updated: set[str]) -> None:
-        if "serve_cassettes" in updated:
+        api_changed = "api_profile" in updated or self.api is None
+        if api_changed:
+            try:
+                self.api = load_api_profile(ctx.options.api_profile)
+            except ConformanceError as error:
+                raise exceptions.OptionsError(f"api_profile: {error}") from None
+        if "serve_cassettes" in updated or (api_changed and self.files):
             self.reload()
             _echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
             self._start_watching()
@@ -93,14 +108,14 @@ class Cassettes:
         """Read every cassette into a new index."""
         try:
             paths = find_cassettes(list(ctx.options.serve_cassettes))
-            index = InteractionIndex()
+            index = InteractionIndex(routes=self.api.routes if self.api else None)
             files = {}
             hosts = set()
             for path in paths:
                 stat = path.stat()
                 files[path] = (stat.st_size, stat.st_mtime_ns)
                 header: CassetteHeader = {}
-                for interaction in iter_interactions(path, header):
+                for interaction in iter_interactions(path, header, self.api):
                     index.add(str(path), interaction)
                 hosts.add(str(header.get("host") or DEFAULT_HOST))
         except (CassetteError, OSError) as error:
@@ -163,6 +178,9 @@ class CassetteServer:
         loader.add_option("serve_miss_status", int, 599, "HTTP status of the answer to a request no cassette has.")
 
     def configure(self, updated: set[str]) -> None:
+        if self.cassettes.api is not None and self.redactor.cards is not self.cassettes.api.cards:
+            # a live request's test card keeps its name, as the recorder wrote it: the same card matches
+            self.redactor = Redactor(cards=self.cassettes.api.cards)
         if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
             raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
         if "serve_cassettes" in updated:

@@ -27,10 +27,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance import forms, testcards
+from conformance import forms
+from conformance.stripe import testcards
 
 # magic token -> (brand, funding, last4, country): the same cards as tokens made from their numbers
-TOKENS = {card.token: (card.brand, card.funding, card.last4, "US") for card in testcards.CARDS}
+TOKENS = {card.token: (card.brand, card.funding, card.last4, "US") for card in testcards.CARDS.cards}
 CARD_FIELDS = ("name", "address_line1", "address_line2", "address_city", "address_state", "address_zip", "address_country")
 
 
@@ -224,7 +225,7 @@ class Store:
         number = card["number"]
         if self.deviates("refuse-amex") and len(number) != 16:  # localstripe's rule: 16 digits only
             raise ApiError(400, "invalid_request_error", "Bad request")
-        known = testcards.by_number(number)
+        known = testcards.CARDS.by_number(number)
         brand, funding = (known.brand, known.funding) if known else BRANDS.get(number[0], ("Unknown", "unknown"))
         token_id = new_id("tok_")
         self.tokens[token_id] = (brand, funding, number[-4:], "US")

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from conformance.api_profile import OTHER, ApiProfile
 from conformance.cassette import emitter
 from conformance.cassette.cache import CacheWriter, cached_documents
 from conformance.cassette.model import RECORD_MODES, VERSION, Cassette, CassetteHeader, Interaction, RecordMode
@@ -153,11 +154,13 @@ def _flow_file(path: Path) -> bool:
         return False
 
 
-def iter_interactions(path: str | os.PathLike[str], header: CassetteHeader | None = None) -> Iterator[Interaction]:
+def iter_interactions(path: str | os.PathLike[str], header: CassetteHeader | None = None,
+                      profile: ApiProfile | None = None) -> Iterator[Interaction]:
     """Stream the interactions of one cassette, validating each; raises CassetteError.
 
     ``header``, when given, is filled with the header document's fields (and
-    ``warnings``: problems that did not stop the read).
+    ``warnings``: problems that did not stop the read). ``profile`` names the
+    endpoint of each interaction its cassette does not label; without one it is ``other``.
     """
     path = Path(path)
     flow = _flow_file(path)
@@ -184,6 +187,9 @@ def iter_interactions(path: str | os.PathLike[str], header: CassetteHeader | Non
                 problem = invalid.problem.replace("conformance import FILE", f"conformance import {path}")
                 raise CassetteError(path, line, prefix + problem) from None
             interaction.line = line
+            request = interaction.request
+            interaction.endpoint = profile.label(request.method, request.path, interaction.endpoint) \
+                if profile is not None else interaction.endpoint or OTHER
             yield interaction
     except CassetteError as error:
         foreign = _foreign_by_text(path) if number < 1 else None
@@ -200,10 +206,10 @@ def iter_interactions(path: str | os.PathLike[str], header: CassetteHeader | Non
         raise CassetteError(path, None, f"empty file: not a cassette (expected a header with 'version: {VERSION}')")
 
 
-def load(path: str | os.PathLike[str]) -> Cassette:
-    """Load and validate a whole cassette."""
+def load(path: str | os.PathLike[str], profile: ApiProfile | None = None) -> Cassette:
+    """Load and validate a whole cassette (endpoints named by ``profile``, as :func:`iter_interactions`)."""
     header: CassetteHeader = {}
-    interactions = list(iter_interactions(path, header))
+    interactions = list(iter_interactions(path, header, profile))
     warnings = header.pop("warnings", [])
     name = header.pop("name")
     return Cassette(Path(path), name, interactions, header, warnings)

@@ -10,7 +10,6 @@ from typing import Any, Literal, TypedDict
 
 from conformance import forms
 from conformance.cassette import multipart
-from conformance.routes import endpoint_for
 
 __all__ = ["VERSION", "BODY_KINDS", "CassetteHeader", "CompareLists", "RecordMode", "RECORD_MODES",
            "HTTP_METHODS", "DEFAULT_HOST", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
@@ -167,13 +166,9 @@ class Response:
 class Interaction:
     request: Request
     response: Response
-    endpoint: str = ""
+    endpoint: str = ""  # the profile's name of its route (cards.update); "" until a profile names it
     index: int = 0  # 1-based position in its cassette
     line: int | None = None  # where its document starts in the file (not stored)
-
-    def __post_init__(self) -> None:
-        if not self.endpoint:
-            self.endpoint = endpoint_for(self.request.method, self.request.path)
 
 
 @dataclass

@@ -29,9 +29,9 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from conformance.api_profile import IdScheme
 from conformance.checks.naming import Minted, names_of
 from conformance.findings import MISSING, Finding
-from conformance.ids import id_prefix
 from conformance.paths import display_path, parse_path, path_pattern, value_at
 from conformance.rules import RULES, Severity
 from conformance.text import json_type, value_text
@@ -73,6 +73,7 @@ class CompareRules:
     exact: tuple[str, ...] = ()
     loose: tuple[str, ...] = ()
     nullable: tuple[str, ...] = ()
+    ids: IdScheme = field(default_factory=lambda: IdScheme(()))  # the profile's: an id's kind is compared
     _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
     _rules: tuple[tuple[str, re.Pattern[str] | None], ...] = field(default=(), compare=False, repr=False)
@@ -104,7 +105,7 @@ class CompareRules:
     def with_overrides(self, ignore: Iterable[str] = (), exact: Iterable[str] = (),
                        loose: Iterable[str] = (), nullable: Iterable[str] = ()) -> CompareRules:
         return CompareRules(self.strict, (*self.ignore, *ignore), (*self.exact, *exact), (*self.loose, *loose),
-                            (*self.nullable, *nullable))
+                            (*self.nullable, *nullable), self.ids)
 
     def ignores(self, rule: str, path: str) -> bool:
         """Whether a finding of ``rule`` at ``path`` is silenced: by its rule (``invariant.card``,
@@ -130,8 +131,8 @@ class CompareRules:
         return mode
 
 
-def _shape(value: Any) -> str:
-    prefix = id_prefix(value)
+def _shape(value: Any, ids: IdScheme) -> str:
+    prefix = ids.prefix_of(value)
     return f"{_SHAPE}{type(value).__name__}" + (f":{prefix}" if prefix else "")
 
 
@@ -154,7 +155,7 @@ class _Context:
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
     if mode == FORMAT or _is_redacted(recorded):
-        return _shape(recorded), _shape(actual)
+        return _shape(recorded, ctx.rules.ids), _shape(actual, ctx.rules.ids)
     if mode == LOOSE:
         if isinstance(recorded, str) and isinstance(actual, str) and recorded and actual:
             return _SHAPE + "text", _SHAPE + "text"
@@ -398,9 +399,9 @@ def _classify(
                            expected, got)
         if parts and parts[-1] == "object" and not in_user_data:
             return Finding("object", path, f"object: expected {_json(expected)}, got {_json(got)}", expected, got)
-        prefix = id_prefix(expected)
+        prefix = rules.ids.prefix_of(expected)
         if prefix is not None:
-            if id_prefix(got) != prefix:
+            if rules.ids.prefix_of(got) != prefix:
                 return Finding("id.prefix", path, f"{path}: expected a {prefix}_ id, got {_json(got)}", expected, got)
             return Finding("id.binding", path, f"{path}: expected {expected} (the bound id), got {got}", expected, got)
         return Finding("value", path, f"{path}: expected {_json(expected)}, got {_json(got)}", expected, got)

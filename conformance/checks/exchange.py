@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.api_profile import ApiProfile, RuleState
 from conformance.cassette.model import Interaction
 from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules, promises_order
-from conformance.checks.invariants import InvariantState, check_response
 from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.paths import locate
-from conformance.routes import match_route
 from conformance.rules import CONTRACT_RULES, Severity
 
 __all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks"]
@@ -46,19 +45,23 @@ class Exchange:
 
 @dataclass
 class CheckState:
-    """What the checks of one cassette's replay remember from one interaction to the next."""
+    """What the checks of one cassette's replay remember from one interaction to the next; ``profile`` says
+    which routes update which objects and what the documentation promises."""
 
+    profile: ApiProfile
     rules: CompareRules = field(default_factory=CompareRules)
     contract: Contract | None = None  # the OpenAPI description of --openapi
-    invariants: InvariantState = field(default_factory=InvariantState)
-    # card id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
+    invariants: RuleState = field(init=False)  # the profile's documented rules, as the target meets them
+    # object id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
     set_fields: dict[str, frozenset[str]] = field(default_factory=dict)
-    # card id (as sent) -> every parameter an update request of the cassette set on it (name, metadata…)
+    # object id (as sent) -> every parameter an update request of the cassette set on it (name, metadata…)
     requested: dict[str, frozenset[str]] = field(default_factory=dict)
     # the documented rules as the recording itself meets them: what the suite covers, whatever the target does
-    recorded: InvariantState = field(default_factory=InvariantState)
+    recorded: RuleState = field(init=False)
 
     def __post_init__(self) -> None:
+        self.invariants = self.profile.rules.new_state()
+        self.recorded = self.profile.rules.new_state()
         self.recorded.minted = self.invariants.minted  # one naming of the cassette's objects for both
 
     def covered(self, interaction: Interaction) -> list[str]:
@@ -69,8 +72,8 @@ class CheckState:
         rules = self.recorded.judged
         if body is not None:
             query = request.query if isinstance(request.query, dict) else {}
-            check_response(interaction.endpoint, request.method, request.path, query, response.status, body,
-                           self.recorded)
+            self.profile.rules.check(self.profile.routes.match(request.method, request.path), request.method,
+                                     request.path, query, response.status, body, self.recorded)
             if response.status < 300 and promises_order(body, self.minted):
                 rules.add("list.order")
         if self.contract is not None and self.contract.operation(request.method, request.path) is not None:
@@ -86,12 +89,12 @@ class CheckState:
         return self.invariants.minted
 
     def request_sent(self, interaction: Interaction, path: str) -> None:
-        """Note what an update request sets, before its answer is checked."""
+        """Note what an update request (its route's action: ``update``) sets, before its answer is checked."""
         body = interaction.request.body
-        if interaction.endpoint != "cards.update" or body is None or not isinstance(body.value, dict):
+        if body is None or not isinstance(body.value, dict):
             return
-        route = match_route(interaction.request.method, path)
-        card = route.params.get("card") if route else None
+        route = self.profile.routes.match(interaction.request.method, path)
+        card = route.subject if route is not None and route.route.action == "update" else None
         if card is None:
             return
         sent = frozenset(key for key in body.value if key != "expand")

@@ -15,20 +15,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.api_profile import ApiProfile, IdScheme, RuleState
 from conformance.cassette import Interaction, iter_interactions
 from conformance.cassette.model import CassetteHeader
 from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
 from conformance.checks.compare import CompareRules
-from conformance.checks.invariants import InvariantState, check_response
 from conformance.checks.naming import note_minted
 from conformance.contract import Contract, expanded_paths
-from conformance.ids import ID_PATTERN
 from conformance.paths import parse_path
 from conformance.record.exchange import redact_interaction
 from conformance.redaction import Redactor
 from conformance.rules import Severity
-from conformance.testcards import TEST_CARDS
 
 __all__ = ["Problem", "check_cassette", "find_secrets"]
 
@@ -66,14 +64,14 @@ def _kinds(text: str) -> set[str]:
     return {marker[len("[REDACTED:"):-1].split(":")[0] for marker in _MARKED.findall(text)}
 
 
-def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contract | None = None,
+def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = None, contract: Contract | None = None,
                    strict: bool = False) -> list[Problem]:
-    """The problems of one cassette; raises CassetteError when it cannot be read at all.
+    """The problems of one cassette, as ``profile`` reads it; raises CassetteError when it cannot be read at all.
 
     With a ``contract``, every recorded response is validated against it: a recording that contradicts the
     published contract would otherwise become the yardstick of every run.
     """
-    redactor = redactor or Redactor()
+    redactor = redactor or Redactor(cards=profile.cards)
     problems: list[Problem] = []
     header: CassetteHeader = {}
     fixtures: set[str] = set()
@@ -81,12 +79,12 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
     encoded: list[Problem] = []
     starts: list[int] = []
     ignored = CompareRules()
-    invariants = InvariantState()  # what the documentation promises, judged on the recording as on a replay
+    invariants = profile.rules.new_state()  # what the documentation promises, judged on the recording as on a replay
     counts: dict[str, int] = {}
     unprovided: dict[str, list[Interaction]] = {}  # an id nothing provides -> the interactions that use it
-    for interaction in iter_interactions(path, header):  # streamed; CassetteError: unreadable
+    for interaction in iter_interactions(path, header, profile):  # streamed; CassetteError: unreadable
         if interaction.index == 1:
-            fixtures = set(TEST_CARDS) | {str(f) for f in header.get("fixtures") or []}
+            fixtures = set(profile.cards.tokens) | {str(f) for f in header.get("fixtures") or []}
             # what the header leaves uncompared (sources disagree on it) the contract does not judge either
             ignored = CompareRules(ignore=tuple((header.get("compare") or {}).get("ignore", ())))
             recorded = header.get("api_version")
@@ -94,12 +92,12 @@ def check_cassette(path: Path, redactor: Redactor | None = None, contract: Contr
                 problems.append(Problem(path, None, f"its answers follow API {recorded}, the contract {contract.name} "
                                                     f"describes {contract.api_version}: some problems below may be "
                                                     "the versions' differences", warning=True))
-        _replayability(interaction, minted, fixtures, unprovided)
+        _replayability(interaction, profile.ids, minted, fixtures, unprovided)
         encoded.extend(_unredacted(path, interaction, redactor))
         judged: set[str] = set()  # paths the contract spoke of: the same key is not reported twice
         if contract is not None:
             problems.extend(_against_contract(path, interaction, contract, strict, ignored, judged))
-        problems.extend(_against_the_reference(path, interaction, invariants, counts, strict, ignored, judged))
+        problems.extend(_against_the_reference(path, interaction, profile, invariants, counts, strict, ignored, judged))
         starts.append(interaction.line or 0)
     problems.extend(_unprovided(path, unprovided))
     for warning in header.get("warnings", []):
@@ -152,8 +150,9 @@ def _against_contract(path: Path, interaction: Interaction, contract: Contract, 
     return problems
 
 
-def _against_the_reference(path: Path, interaction: Interaction, state: InvariantState, counts: dict[str, int],
-                           strict: bool, ignored: CompareRules, judged: set[str]) -> list[Problem]:
+def _against_the_reference(path: Path, interaction: Interaction, profile: ApiProfile, state: RuleState,
+                           counts: dict[str, int], strict: bool, ignored: CompareRules,
+                           judged: set[str]) -> list[Problem]:
     """The documented invariants a replay applies to every answer, applied to the recorded one: a recording
     that contradicts the API reference would fail against the very server it came from, so `check` says it
     first (a warning; a failure with --strict)."""
@@ -163,8 +162,9 @@ def _against_the_reference(path: Path, interaction: Interaction, state: Invarian
         return []
     note_minted(state.minted, counts, body, response.status)
     query = request.query if isinstance(request.query, dict) else {}
-    findings = [f for f in check_response(interaction.endpoint, request.method, request.path, query, response.status,
-                                          body, state)
+    route = profile.routes.match(request.method, request.path)
+    findings = [f for f in profile.rules.check(route, request.method, request.path, query, response.status, body,
+                                               state)
                 if f.severity == Severity.FAILURE and not ignored.ignores(f.rule, f.path) and f.path not in judged]
     state.not_judged.clear()
     state.judged.clear()
@@ -182,20 +182,20 @@ def _readable(interaction: Interaction) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _replayability(interaction: Interaction, minted: set[str], known: set[str],
+def _replayability(interaction: Interaction, ids: IdScheme, minted: set[str], known: set[str],
                    unprovided: dict[str, list[Interaction]]) -> None:
     """Ids the request uses that nothing before it provides (noted in ``unprovided``); then what its response
     mints."""
     request = interaction.request
-    used = set(ID_PATTERN.findall(request.path))
-    used |= set(ID_PATTERN.findall(json.dumps(request.query)))
+    used = set(ids.find(request.path))
+    used |= set(ids.find(json.dumps(request.query)))
     if request.body is not None and request.body.kind != "base64":
-        used |= set(ID_PATTERN.findall(json.dumps(request.body.value)))
+        used |= set(ids.find(json.dumps(request.body.value)))
     for unknown in sorted(used - minted - known):
         unprovided.setdefault(unknown, []).append(interaction)
     body = interaction.response.body
     if body is not None and body.kind != "base64":
-        minted |= set(ID_PATTERN.findall(json.dumps(body.value)))
+        minted |= set(ids.find(json.dumps(body.value)))
 
 
 def _unprovided(path: Path, unprovided: dict[str, list[Interaction]]) -> list[Problem]:

@@ -7,10 +7,8 @@ import re
 
 from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check
-from conformance.checks.invariants import check_response
 from conformance.contract import expanded_paths
 from conformance.findings import Finding
-from conformance.routes import match_route
 from conformance.rules import CONTRACT_RULES
 from conformance.text import snippet
 
@@ -20,12 +18,13 @@ __all__ = ["documented_invariants", "contract_conforms", "route_exists", "status
 
 @check
 def documented_invariants(exchange: Exchange, state: CheckState) -> list[Finding]:
-    """What Stripe's documentation promises, whatever the recording says."""
+    """What the API's documentation promises (the profile's rules), whatever the recording says."""
     if exchange.body is None or route_is_missing(exchange):
         return []
     query = exchange.query if isinstance(exchange.query, dict) else {}
-    return check_response(exchange.interaction.endpoint, exchange.interaction.request.method, exchange.path, query,
-                          exchange.status, exchange.body, state.invariants)
+    method = exchange.interaction.request.method
+    return state.profile.rules.check(state.profile.routes.match(method, exchange.path), method, exchange.path, query,
+                                     exchange.status, exchange.body, state.invariants)
 
 
 @check
@@ -76,7 +75,7 @@ def route_exists(exchange: Exchange, state: CheckState) -> list[Finding]:
         return []  # the recording met the same missing route (a page, or Stripe's "Unrecognized request URL")
     request = exchange.interaction.request
     operation = state.contract.operation(request.method, request.path) if state.contract is not None else None
-    route = match_route(request.method, request.path)
+    route = state.profile.routes.match(request.method, request.path)
     # the route table's name first: the same problem reads alike with or without a contract
     known = route.route.template if route else operation.template if operation is not None else None
     template = re.sub(r"\{(\w+)\}", r":\1", known) if known else request.path
@@ -115,8 +114,8 @@ def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: 
     request = exchange.interaction.request
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
     sent = {key for key in body if key != "expand"} if request.method == "POST" and isinstance(body, dict) else set()
-    route = match_route(request.method, exchange.path)
-    card = route.params.get("card") if route is not None else None
+    route = state.profile.routes.match(request.method, exchange.path)
+    card = route.subject if route is not None else None
     if card is not None:
         sent |= state.requested.get(card, frozenset())
     if not sent:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
+from conformance.api_profile import TOKEN_MODES, TokenMode
 from conformance.cassette import load
 from conformance.cli.main import main
 from conformance.errors import refuse_live_key
 from conformance.net import check_reachable
-from conformance.testcards import TOKEN_MODES, TokenMode
 
 
 @main.command()

@@ -9,6 +9,8 @@ import click
 from conformance.cli.main import (
     OPENAPI_HELP,
     InputError,
+    api_option,
+    api_profile,
     cassette_files,
     contract_of,
     main,
@@ -21,7 +23,8 @@ from conformance.redaction import Redactor
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
 @click.option("--strict", is_flag=True, help="Keys the OpenAPI description does not list are problems, not warnings.")
-def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool) -> None:
+@api_option
+def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool, api_name: str) -> None:
     """Lint cassettes: format, no secret, every request replayable, and with --openapi every recorded
     response as the published contract describes it.
 
@@ -30,13 +33,14 @@ def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool) -> None:
     from conformance.cassette import count_interactions
     from conformance.checks.lint import check_cassette
 
+    api = api_profile(api_name)
     cassettes = cassette_files(paths)
-    contract = contract_of(openapi)
+    contract = contract_of(openapi, api)
     problems = warnings = unreadable = interactions = 0
-    redactor = Redactor()
+    redactor = Redactor(cards=api.cards)
     for path in cassettes:
         try:
-            found = check_cassette(path, redactor, contract, strict)
+            found = check_cassette(path, api, redactor, contract, strict)
         except CassetteError as error:
             unreadable += 1
             click.echo(str(error))

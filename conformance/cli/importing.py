@@ -9,6 +9,8 @@ import click
 
 from conformance.cli.main import (
     InputError,
+    api_option,
+    api_profile,
     main,
 )
 from conformance.redaction import Redactor
@@ -22,8 +24,9 @@ from conformance.redaction import Redactor
               help="Only exchanges whose path matches are imported.")
 @click.option("--all-paths", is_flag=True, help="Import every exchange, whatever its path.")
 @click.option("--overwrite", is_flag=True, help="Replace cassettes that already exist in --out.")
+@api_option
 def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, all_paths: bool,
-                   overwrite: bool) -> None:
+                   overwrite: bool, api_name: str) -> None:
     """Convert recordings of other tools into cassettes: VCR.py / pytest-recording (YAML or JSON), Ruby VCR,
     HAR 1.2 (browsers, mitmproxy's hardump, Schemathesis), mitmproxy flow files (mitmdump -w).
 
@@ -31,6 +34,7 @@ def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, al
     """
     from conformance.record.importing import cassette_names, import_recording
 
+    api = api_profile(api_name)
     try:
         re.compile(record_paths)
     except re.error as error:
@@ -43,11 +47,12 @@ def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, al
             target = out_dir / f"{names[file]}.yaml"
             if target.is_file() and target.stat().st_size:
                 raise InputError(f"{target} exists; pass --overwrite to replace it")
-    redactor = Redactor()
+    redactor = Redactor(cards=api.cards)
     total = 0
     for file in files:
         result = import_recording(file, out_dir, paths=".*" if all_paths else record_paths,
-                                  mode="overwrite" if overwrite else "new", redactor=redactor, name=names[file])
+                                  mode="overwrite" if overwrite else "new", redactor=redactor, name=names[file],
+                                  profile=api)
         total += result.imported
         skipped = f"; {len(result.skipped)} left out (not matching {record_paths!r})" if result.skipped else ""
         written = f"into {result.cassette}" if result.imported else "(nothing written)"

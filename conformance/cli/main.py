@@ -23,6 +23,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 if TYPE_CHECKING:
+    from conformance.api_profile import ApiProfile
     from conformance.contract import Contract
 
 
@@ -38,10 +39,23 @@ wait_for_target_option = click.option(
     help="Wait up to this long for a target URL that is still starting before giving up (exit 2).")
 
 
-def contract_of(openapi: Path | None) -> Contract | None:
+API_HELP = ("The API the cassettes speak: its routes, ids, test cards and documented rules. 'stripe', or "
+            "module:attribute naming an ApiProfile (one extended with another resource family).")
+api_option = click.option("--api", "api_name", default="stripe", show_default=True, metavar="NAME|MODULE:ATTR",
+                          envvar="CONFORMANCE_API", help=API_HELP)
+
+
+def api_profile(name: str) -> ApiProfile:
+    """The API profile ``--api`` names: the one place the engine's profile is chosen."""
+    from conformance.api_profile import load_api_profile
+
+    return load_api_profile(name)
+
+
+def contract_of(openapi: Path | None, api: ApiProfile | None = None) -> Contract | None:
     from conformance.contract import load_contract
 
-    return load_contract(openapi) if openapi is not None else None
+    return load_contract(openapi, api) if openapi is not None else None
 
 
 class InputError(click.ClickException):

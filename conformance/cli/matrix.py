@@ -9,10 +9,13 @@ from pathlib import Path
 
 import click
 
+from conformance.api_profile import TOKEN_MODES, TokenMode
 from conformance.atomic import check_writable
 from conformance.cli.main import (
     OPENAPI_HELP,
     InputError,
+    api_option,
+    api_profile,
     cassette_files,
     contract_of,
     interactions_to_check,
@@ -23,7 +26,6 @@ from conformance.cli.main import (
     wait_for_target_option,
 )
 from conformance.errors import refuse_live_key
-from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES, TokenMode
 
 
 def _named(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
@@ -67,12 +69,13 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, TokenMo
 @click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Known limitations per target (YAML; docs/matrix-format.md): what they break is shown as known, "
                    "not failing (repeatable).")
-@click.option("--api-key", envvar="STRIPE_API_KEY", default=DEFAULT_API_KEY, show_default=True,
-              help="API key sent to every target (also from STRIPE_API_KEY).")
+@click.option("--api-key", envvar="STRIPE_API_KEY",
+              help="API key sent to every target (also from STRIPE_API_KEY; default: the API profile's test key).")
+@api_option
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
 @click.option("--tokens", "tokens", multiple=True, metavar="[NAME=]MODE",
               help="magic (default) or create, for every target, or NAME=create for one (targets that do not know "
-                   "Stripe's magic test tokens, such as localstripe); repeatable.")
+                   "the API's magic test tokens, such as localstripe); repeatable.")
 @click.option("--strict", is_flag=True, help="Keys not in the recording (or the contract) are failures, not warnings.")
 @click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
 @click.option("--ignore", "ignore", multiple=True, metavar="PATH", help="As for run: do not compare this path or rule.")
@@ -97,7 +100,7 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, TokenMo
 @click.option("--insecure", is_flag=True, help="Do not verify https:// targets' certificates.")
 def matrix_command(
     paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
-    api_key: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
+    api_key: str | None, api_name: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
     ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
     start_timeout: float, workers: int, wait_for_target: float, json_report: Path | None, markdown_report: Path | None,
     html_report: Path | None, reports_dir: Path | None, cacert: Path | None, insecure: bool,
@@ -134,6 +137,8 @@ def matrix_command(
     names = [t.name for t in chosen]
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
+    api = api_profile(api_name)
+    api_key = api_key or api.default_api_key
     refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
     modes = _token_modes(tokens, names)
     known = read_profiles(profiles)
@@ -150,9 +155,9 @@ def matrix_command(
             check_writable(reports_dir / name / "report.json")
     cassettes = cassette_files(paths)
     total = interactions_to_check(cassettes, paths, "replay")
-    contract = contract_of(openapi)
-    base = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                         redactor=Redactor(), contract=contract, stripe_version=stripe_version)
+    contract = contract_of(openapi, api)
+    base = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
+                         redactor=Redactor(cards=api.cards), contract=contract, stripe_version=stripe_version)
     options = {name: dataclasses.replace(base, tokens=modes[name]) for name in names}
     console = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
@@ -172,7 +177,8 @@ def matrix_command(
             for file_name, write_report, _ in WRITERS:
                 write_report(result, reports_dir / name / file_name)
             reports[name] = str(reports_dir / name / "report.html")
-    matrix = build_matrix(results, known, [str(c) for c in cassettes], reports, time.perf_counter() - started)
+    matrix = build_matrix(results, known, [str(c) for c in cassettes], reports, time.perf_counter() - started,
+                          routes=api.routes, focus=api.focus)
     print_matrix(console, matrix)
     for path, writer in outputs:
         writer(matrix, path)

@@ -13,6 +13,8 @@ from conformance.cassette.model import DEFAULT_HOST
 from conformance.cli.main import (
     InputError,
     WrappingCommand,
+    api_option,
+    api_profile,
     main,
 )
 from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy
@@ -64,6 +66,7 @@ def _writable_cassette(path: Path) -> None:
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE",
               help="Pass an option to mitmproxy, e.g. ssl_verify_upstream_trusted_ca=ca.pem (repeatable).")
+@api_option
 def record(
     upstream: str | None,
     cassette_path: Path,
@@ -81,6 +84,7 @@ def record(
     redact_patterns: tuple[str, ...],
     confdir: Path | None,
     mitm_options: tuple[str, ...],
+    api_name: str,
 ) -> None:
     """Record the traffic of an application into a YAML cassette.
 
@@ -95,6 +99,7 @@ def record(
     for option in mitm_options:
         if "=" not in option:
             raise click.UsageError(f"--set {option!r}: expected OPTION=VALUE")
+    api = api_profile(api_name)  # here, not first in mitmdump: a wrong --api is one line and exit 2
     for pattern in (record_paths, *redact_patterns):
         try:
             re.compile(pattern)
@@ -121,6 +126,7 @@ def record(
 
     args = [
         "-s", addon_path("recorder"),
+        "--set", f"api_profile={api_name}",
         "--set", f"cassette={cassette_path}",
         "--set", f"cassette_mode={record_mode}",
         "--set", f"record_paths={record_paths}",
@@ -138,7 +144,7 @@ def record(
         args += ["--set", f"redact_fields={value}"]
     for value in redact_patterns:
         args += ["--set", f"redact_patterns={value}"]
-    redactor = Redactor(redact_fields, redact_patterns)
+    redactor = Redactor(redact_fields, redact_patterns, api.cards)
     if mode == "reverse":
         ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
     else:

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
+from conformance.api_profile import TOKEN_MODES, TokenMode
 from conformance.atomic import check_writable
 from conformance.cli.main import (
     OPENAPI_HELP,
+    api_option,
+    api_profile,
     cassette_files,
     contract_of,
     interactions_to_check,
@@ -22,7 +25,6 @@ from conformance.cli.main import (
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
-from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES, TokenMode
 
 
 @main.command("run")
@@ -32,8 +34,10 @@ from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES, TokenMode
 @click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
 @click.option("--target-cmd", metavar="CMD",
               help="Start the target with this command ({port} becomes a free port), run, then stop it.")
-@click.option("--api-key", envvar="STRIPE_API_KEY", default=DEFAULT_API_KEY, show_default=True,
-              help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette.")
+@click.option("--api-key", envvar="STRIPE_API_KEY",
+              help="API key sent to the target (also from STRIPE_API_KEY); never taken from a cassette. Default: "
+                   "the API profile's test key (stripe: sk_test_cardconformance, which every public fake takes).")
+@api_option
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
 @click.option("--strict", is_flag=True,
               help="Keys not in the recording (or, with --openapi, not in the contract) are failures, not warnings.")
@@ -60,7 +64,7 @@ from conformance.testcards import DEFAULT_API_KEY, TOKEN_MODES, TokenMode
               help="Send this Stripe-Version instead of the recorded one (default: each request's recorded "
                    "Stripe-Version, else its cassette's api_version).")
 @click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
-              help="magic: send Stripe's test tokens (tok_visa…) as recorded; create: first make a token at the "
+              help="magic: send the API's test tokens (tok_visa…) as recorded; create: first make a token at the "
                    "target from the test card each stands for (targets that do not know the magic tokens).")
 @click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
 @click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -71,7 +75,8 @@ def run_command(
     with_suite: bool,
     target: str | None,
     target_cmd: str | None,
-    api_key: str,
+    api_key: str | None,
+    api_name: str,
     allow_live: bool,
     strict: bool,
     openapi: Path | None,
@@ -110,6 +115,8 @@ def run_command(
     paths = suite_paths(paths, with_suite)
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
+    api = api_profile(api_name)
+    api_key = api_key or api.default_api_key
     refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
     reports = [(path, writer, label) for path, writer, label in (
         (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
@@ -120,10 +127,10 @@ def run_command(
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None
-    contract = contract_of(openapi)
+    contract = contract_of(openapi, api)
     total = interactions_to_check(cassettes, paths, "replay")
-    redactor = Redactor()
-    options = ReplayOptions(api_key=api_key, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
+    redactor = Redactor(cards=api.cards)
+    options = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
                             redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version)
     console = Console(highlight=False, soft_wrap=True)
     with contextlib.ExitStack() as stack:

@@ -9,6 +9,8 @@ import click
 from conformance.cli.main import (
     InputError,
     WrappingCommand,
+    api_option,
+    api_profile,
     cassette_files,
     main,
 )
@@ -34,9 +36,10 @@ from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
 @click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE", help="Pass an option to mitmproxy.")
+@api_option
 def serve(
     paths: tuple[Path, ...], mode: ProxyMode, allow_misses: bool, listen_host: str, listen_port: int, exhausted: Exhausted,
-    miss_status: int, no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...],
+    miss_status: int, no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...], api_name: str,
 ) -> None:
     """Answer requests from cassettes, offline: never a request goes upstream.
 
@@ -52,6 +55,7 @@ def serve(
     """
     from conformance.cassette import iter_interactions
 
+    api = api_profile(api_name)  # here, not first in mitmdump: a wrong --api is one line and exit 2
     cassettes = cassette_files(paths)
     count = sum(1 for path in cassettes for _ in iter_interactions(path))
     if not count:
@@ -60,7 +64,7 @@ def serve(
         check_port_free(listen_host, listen_port)
     else:
         listen_port = free_port(listen_host)
-    args = ["-s", addon_path("server"), "--set", "connection_strategy=lazy",
+    args = ["-s", addon_path("server"), "--set", "connection_strategy=lazy", "--set", f"api_profile={api_name}",
             "--set", f"serve_exhausted={exhausted}", "--set", f"serve_miss_status={miss_status}",
             "--set", f"serve_reload={'false' if no_reload else 'true'}"]
     for path in paths:
@@ -70,7 +74,7 @@ def serve(
         ready += ": point the application's API base at {address}"
     wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
     # reverse mode needs an upstream address; nothing is ever sent to it
-    run = run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(),
+    run = run_proxy(args, mode, "http://127.0.0.1:9", listen_host, listen_port, confdir, mitm_options, Redactor(cards=api.cards),
                      ready, ready_line=r"serving \d+ interactions", wrapped=wrapped, session=True)
     if run.proxy_died:
         raise InputError(f"the serving proxy stopped (mitmdump exit code {run.proxy_code})")

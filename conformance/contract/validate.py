@@ -23,11 +23,11 @@ from typing import Any
 import jsonschema_rs
 
 from conformance import forms
+from conformance.api_profile import ApiProfile, IdScheme
 from conformance.contract.operations import Operation, OperationIndex
 from conformance.contract.spec import CONTRACT_URI, load_spec
 from conformance.errors import SpecError
 from conformance.findings import MISSING, Finding
-from conformance.ids import id_prefix
 from conformance.paths import display_path
 from conformance.rules import Severity
 from conformance.text import json_type, snippet
@@ -55,11 +55,6 @@ class _Expandable:
             raise error
 
 
-# Lists Stripe documents as left out unless expanded: the API changelog of version 2020-08-27 ("The sources,
-# subscriptions and tax_ids properties on Customer objects are no longer included by default"). The spec marks
-# other lists expandable too (an account's external_accounts, a file's links) without saying whether they are
-# written out by default: those are warnings, not failures.
-DOCUMENTED_LEFT_OUT = frozenset({("customer", "sources"), ("customer", "subscriptions"), ("customer", "tax_ids")})
 
 
 class _Includable(_Expandable):
@@ -91,8 +86,13 @@ def expanded_paths(*sources: Any) -> frozenset[str]:
 class Contract:
     """An OpenAPI description, ready to judge responses. Safe to share between replay workers."""
 
-    def __init__(self, source: Path, converted: dict[str, Any]) -> None:
+    def __init__(self, source: Path, converted: dict[str, Any], profile: ApiProfile | None = None) -> None:
         self.source = source
+        # The lists the API documents as left out unless expanded (the profile's) are failures when present;
+        # the spec marks other lists expandable too without saying whether they are written out by default:
+        # those are warnings. An id's kind is the profile's id scheme.
+        self.left_out: frozenset[tuple[str, str]] = profile.left_out_unless_expanded if profile else frozenset()
+        self.ids = profile.ids if profile is not None else IdScheme(())
         self.api_version: str = converted.get("api_version", "")
         self._draft = jsonschema_rs.Draft4 if str(converted.get("openapi", "3.0")).startswith("3.0") \
             else jsonschema_rs.Draft202012
@@ -155,15 +155,17 @@ class Contract:
         if schema is None or body is None:
             return []
         validator = self._validator(operation, status_key, schema)
-        findings = [] if validator.is_valid(body) else _explain(validator.iter_errors(body), body, expand, strict)
+        findings = [] if validator.is_valid(body) else _explain(validator.iter_errors(body), expand, strict,
+                                                                 self.left_out)
         if expand:
-            findings += _unexpanded(body, expand)
+            findings += _unexpanded(body, expand, self.ids)
         return findings
 
 
-def load_contract(path: Path) -> Contract:
-    """Read (or take from the cache) and prepare ``path``; SpecError when it is no OpenAPI 3 description."""
-    return Contract(path, load_spec(path))
+def load_contract(path: Path, profile: ApiProfile | None = None) -> Contract:
+    """Read (or take from the cache) and prepare ``path``, to judge as ``profile`` documents the API; SpecError
+    when it is no OpenAPI 3 description."""
+    return Contract(path, load_spec(path), profile)
 
 
 def _schema_name(error: Any) -> str:
@@ -230,7 +232,8 @@ def _json(value: Any) -> str:
     return snippet(json.dumps(value, ensure_ascii=False, default=str), 60)
 
 
-def _explain(errors: Iterable[Any], body: Any, expand: frozenset[str], strict: bool) -> list[Finding]:
+def _explain(errors: Iterable[Any], expand: frozenset[str], strict: bool,
+             left_out: frozenset[tuple[str, str]]) -> list[Finding]:
     findings: dict[str, Finding] = {}  # one per path: the first (a type) says enough; anyOf branches repeat
     for error in _leaves(errors):
         parts = list(error.instance_path)
@@ -268,10 +271,10 @@ def _explain(errors: Iterable[Any], body: Any, expand: frozenset[str], strict: b
                 new.append(Finding("schema.expand", at, f"{at} is the expanded object, but the request did not ask "
                                                         f"for expand[]={dotted} (the contract's {name} returns its id)",
                                    "an id", "an object"))
-            elif dotted not in expand and (name.strip("`"), field) in DOCUMENTED_LEFT_OUT:
+            elif dotted not in expand and (name.strip("`"), field) in left_out:
                 new.append(Finding("schema.expand", at, f"{at} is present, but the request did not ask for "
-                                                        f"expand[]={dotted} (Stripe leaves a {name.strip('`')}'s "
-                                                        f"{field} out unless expanded)", MISSING, "a list"))
+                                                        f"expand[]={dotted} (the API documents a {name.strip('`')}'s "
+                                                        f"{field} as left out unless expanded)", MISSING, "a list"))
             elif dotted not in expand:  # the contract does not say whether it is written out by default
                 new.append(Finding("schema.expand", at, f"{at} is present, but the request did not ask for "
                                                         f"expand[]={dotted}: the contract's {name} lists it among "
@@ -289,7 +292,7 @@ def _explain(errors: Iterable[Any], body: Any, expand: frozenset[str], strict: b
     return sorted(findings.values(), key=lambda f: f.path)
 
 
-def _unexpanded(body: Any, expand: frozenset[str]) -> list[Finding]:
+def _unexpanded(body: Any, expand: frozenset[str], ids: IdScheme) -> list[Finding]:
     """Fields the request asked to expand that came back as ids."""
     findings: list[Finding] = []
 
@@ -303,7 +306,7 @@ def _unexpanded(body: Any, expand: frozenset[str]) -> list[Finding]:
         child = value[segments[0]]
         if len(segments) > 1:
             walk(child, segments[1:], parts + [segments[0]], asked)
-        elif isinstance(child, str) and id_prefix(child) is not None:
+        elif isinstance(child, str) and ids.prefix_of(child) is not None:
             at = display_path(parts + [segments[0]])
             findings.append(Finding("schema.expand", at, f"{at} is still an id although the request asked for "
                                                          f"expand[]={asked}", "the object", child))

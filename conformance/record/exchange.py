@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
+from conformance.api_profile import OTHER, ApiProfile
 from conformance.cassette import multipart
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
@@ -120,8 +121,10 @@ def build_interaction(
     response_content: bytes,
     redactor: Redactor,
     extra_headers: Iterable[str] = (),
+    profile: ApiProfile | None = None,
 ) -> Interaction:
-    """One redacted interaction from the raw parts of an exchange (bodies already content-decoded)."""
+    """One redacted interaction from the raw parts of an exchange (bodies already content-decoded), its endpoint
+    named by ``profile`` (``other`` without one)."""
     request_headers = list(request_headers)
     response_headers = list(response_headers)
     split = urlsplit(url_path)
@@ -144,7 +147,7 @@ def build_interaction(
                                   response_body),
         body=response_body,
     )
-    return Interaction(request, response)
+    return Interaction(request, response, profile.label(request.method, request.path) if profile else OTHER)
 
 
 def redact_interaction(interaction: Interaction, redactor: Redactor) -> Interaction:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from conformance.api_profile import ApiProfile
 from conformance.cassette import CassetteWriter, foreign_recording
 from conformance.cassette.model import RecordMode
 from conformance.cassette.validation import foreign_format
@@ -212,10 +213,11 @@ def cassette_names(paths: list[Path]) -> dict[Path, str]:
 
 
 def import_recording(path: Path, out_dir: Path, *, paths: str = r"^/v1/", mode: RecordMode = "new",
-                     redactor: Redactor | None = None, name: str | None = None) -> ImportResult:
+                     redactor: Redactor | None = None, name: str | None = None,
+                     profile: ApiProfile | None = None) -> ImportResult:
     """One recording into one cassette ``out_dir/<name>.yaml`` (its file name without the extension unless
-    ``name``), redacted like a recording."""
-    redactor = redactor or Redactor()
+    ``name``), redacted like a recording, its endpoints named by ``profile``."""
+    redactor = redactor or Redactor(cards=profile.cards if profile else None)
     wanted = re.compile(paths)
     found, exchanges = read_exchanges(path)
     name = name or path.stem
@@ -232,7 +234,7 @@ def import_recording(path: Path, out_dir: Path, *, paths: str = r"^/v1/", mode: 
                 method=exchange.method, url_path=split.path + (f"?{split.query}" if split.query else ""),
                 request_headers=exchange.request_headers, request_content=exchange.request_content,
                 status=exchange.status, response_headers=exchange.response_headers,
-                response_content=exchange.response_content, redactor=redactor,
+                response_content=exchange.response_content, redactor=redactor, profile=profile,
             ))
         result.imported = writer.count
     return result

@@ -19,7 +19,7 @@ import re
 from collections.abc import Container
 from typing import Any
 
-from conformance.ids import ID_PATTERN, ID_PREFIXES, id_prefix
+from conformance.api_profile import IdScheme
 
 __all__ = ["IdBindings"]
 
@@ -36,13 +36,14 @@ _RUN = re.compile(rf"(?<![0-9A-Za-z_])[\w.:~-]{{{_MIN_OTHER_ID},}}", re.ASCII)
 
 
 class IdBindings:
-    """recorded id -> actual id, learnt response by response."""
+    """recorded id -> actual id, learnt response by response; ``ids``: the profile's id scheme (its known kinds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: IdScheme) -> None:
+        self.ids = ids
         self.actual: dict[str, str] = {}
         self._taken: set[str] = set()  # actual ids bound already: a binding is one to one
         self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
-        self._others: set[str] = set()  # bound recorded ids ID_PATTERN does not know
+        self._others: set[str] = set()  # bound recorded ids of no kind the scheme knows
         self._lengths: list[int] = []  # their lengths, the longest first
 
     def rewrite(self, text: str) -> tuple[str, bool]:
@@ -59,9 +60,9 @@ class IdBindings:
                 return found
             return actual
 
-        replaced = ID_PATTERN.sub(replace, text)
+        replaced = self.ids.pattern.sub(replace, text)
         if not unbound:  # the recording's own ids, not those the substitution just put in
-            unbound = any(_bindable_other(found) and found not in self.actual for found in _OWN_ID.findall(text))
+            unbound = any(self._bindable_other(found) and found not in self.actual for found in _OWN_ID.findall(text))
         return self._replace_others(replaced), unbound
 
     def _replace_others(self, text: str) -> str:
@@ -97,7 +98,7 @@ class IdBindings:
         self.actual[recorded] = actual
         self._taken.add(actual)
         self._fresh.append((recorded, actual))
-        if id_prefix(recorded) is None and recorded != actual:
+        if self.ids.prefix_of(recorded) is None and recorded != actual:
             self._others.add(recorded)
             self._lengths = sorted({len(other) for other in self._others}, reverse=True)
 
@@ -125,13 +126,13 @@ class IdBindings:
         elif isinstance(recorded, str) and recorded not in self.actual and recorded not in never:
             if not isinstance(actual, str) or not _ID_SHAPE.fullmatch(actual) or (in_list and actual in self._taken):
                 return
-            prefix = id_prefix(recorded)
+            prefix = self.ids.prefix_of(recorded)
             if prefix is None:
-                if key == "id" and _bindable_other(recorded) and actual not in self._taken:
+                if key == "id" and self._bindable_other(recorded) and actual not in self._taken:
                     self._bind(recorded, actual)  # an object's own id of a kind the table does not know
                 return
             kind = actual.split("_", 1)[0] if "_" in actual else None
-            if kind == prefix or (key == "id" and kind not in ID_PREFIXES):
+            if kind == prefix or (key == "id" and not self.ids.knows(kind)):
                 self._bind(recorded, actual)
 
     def take_fresh(self) -> list[tuple[str, str]]:
@@ -145,7 +146,7 @@ class IdBindings:
         if not self.actual:
             return value
         if "_" in value:
-            value = ID_PATTERN.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+            value = self.ids.pattern.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
         return self._replace_others(value)
 
     def substitute(self, value: Any) -> Any:
@@ -162,7 +163,7 @@ class IdBindings:
         replaced = self.text(text)
         return value if replaced == text else json.loads(replaced)
 
-
-def _bindable_other(recorded: str) -> bool:
-    """A recorded own id of no known kind that may bind: id-shaped and long enough to be no common word."""
-    return id_prefix(recorded) is None and len(recorded) >= _MIN_OTHER_ID and _ID_SHAPE.fullmatch(recorded) is not None
+    def _bindable_other(self, recorded: str) -> bool:
+        """A recorded own id of no known kind that may bind: id-shaped and long enough to be no common word."""
+        return self.ids.prefix_of(recorded) is None and len(recorded) >= _MIN_OTHER_ID and \
+            _ID_SHAPE.fullmatch(recorded) is not None

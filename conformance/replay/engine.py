@@ -15,29 +15,27 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from conformance import forms, testcards
+from conformance import forms
+from conformance.api_profile import OTHER, ApiProfile, TestCards, TokenMode
 from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
 from conformance.cassette.model import MAX_BODY_DEPTH, CassetteHeader, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.checks.naming import note_minted
 from conformance.contract import Contract
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
-from conformance.ids import ID_PATTERN
 from conformance.paths import parse_path, value_at
 from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
-from conformance.routes import OTHER, match_route
 from conformance.rules import Severity
-from conformance.testcards import TEST_CARDS, TokenMode
 from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
@@ -48,17 +46,17 @@ _FORWARDED_HEADERS = ("Content-Type", "Stripe-Version", "Stripe-Account")
 @dataclass(frozen=True)
 class ReplayOptions:
     api_key: str
+    profile: ApiProfile  # the API: its routes, ids, test cards, documented rules
     rules: CompareRules = field(default_factory=CompareRules)
     redactor: Redactor = field(default_factory=Redactor)
     keep_bodies: bool = True  # keep recorded/actual bodies of deviating interactions for reports
-    # "magic": send Stripe's test tokens (tok_visa) as recorded; "create": make a token at the target from
+    # "magic": send the profile's test tokens (tok_visa) as recorded; "create": make a token at the target from
     # the test card each stands for, for targets that do not know them (localstripe)
     tokens: TokenMode = "magic"
     contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
     stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
 
 
-_TOKEN_PARAMETERS = ("source", "card", "default_source")
 # What an unbound id cannot explain: the route, the target's faults.
 _NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.timeout", "target.protocol"})
 # What counts a list's items: short by the items a target never minted.
@@ -103,7 +101,8 @@ class _Replay:
     client: TargetClient
     options: ReplayOptions
     checks: CheckState
-    bindings: IdBindings = field(default_factory=IdBindings)
+    bindings: IdBindings = field(init=False)
+    profile: ApiProfile = field(init=False)
     idempotency_keys: dict[str, str] = field(default_factory=dict)
     # recorded id -> the interaction whose failure left it unbound (the first of a chain)
     broken: dict[str, int] = field(default_factory=dict)
@@ -112,6 +111,10 @@ class _Replay:
     # (card as sent, parameter) -> the update that failed to set it (or _DELETED: the delete that failed): what
     # later answers show of it follows from that
     unapplied: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.profile = self.options.profile
+        self.bindings = IdBindings(self.profile.ids)
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -131,9 +134,10 @@ class _Replay:
         if body is not None:
             if body.kind == "form" and isinstance(body.value, dict):
                 # Bracket pairs, ids substituted value by value (cheaper than rebuilding the data).
-                pairs = _unredacted_card(forms.encode_pairs(body.value), interaction.response.json())
+                pairs = _unredacted_card(forms.encode_pairs(body.value), interaction.response.json(),
+                                         self.profile.cards)
                 if self.options.tokens == "create":
-                    pairs = [(k, self._made_token(v, recorded.headers, setup) if k in _TOKEN_PARAMETERS else v)
+                    pairs = [(k, self._made_token(v, recorded.headers, setup) if k in self.profile.token_parameters else v)
                              for k, v in pairs]
                 content = urlencode([(self.bindings.text(k), self.bindings.text(v)) for k, v in pairs]).encode()
             elif body.kind in ("form", "text") and isinstance(body.value, str):
@@ -171,9 +175,10 @@ class _Replay:
     def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
         """A token the target made from the test card a magic token stands for; the magic token when it cannot,
         and a finding in ``setup`` that says why."""
-        if value not in TEST_CARDS:
+        card = self.profile.cards.by_token.get(value)
+        if card is None:
             return value
-        number, cvc = TEST_CARDS[value]
+        number, cvc = card.number, card.cvc
         form = {"card[number]": number, "card[cvc]": cvc, "card[exp_month]": "12",
                 "card[exp_year]": str(time.gmtime().tm_year + 3)}
         headers = {"Authorization": f"Bearer {self.options.api_key}", "Content-Type": "application/x-www-form-urlencoded"}
@@ -181,7 +186,8 @@ class _Replay:
         if version:
             headers["Stripe-Version"] = version
         try:
-            answer = self.client.request("POST", "/v1/tokens", headers=headers, content=urlencode(form).encode())
+            answer = self.client.request("POST", self.profile.token_path, headers=headers,
+                                         content=urlencode(form).encode())
             made = answer.json().get("id") if answer.status_code == 200 else None
         except (httpx.HTTPError, ValueError, AttributeError):
             answer, made = None, None
@@ -189,7 +195,7 @@ class _Replay:
             return made
         said = (f"{answer.status_code}: {snippet(answer.text, 120)}" if answer is not None else "no answer")
         setup.append(Finding(
-            "setup.token", "", f"the target did not make a token for {value} (POST /v1/tokens with its test card "
+            "setup.token", "", f"the target did not make a token for {value} (POST {self.profile.token_path} with its test card "
                                f"ending {number[-4:]} answered {said}); {value} was sent as recorded",
             value, answer.status_code if answer is not None else MISSING))
         return value
@@ -223,7 +229,7 @@ class _Replay:
         exchange = self._exchange(interaction, sent, response)
         findings = sent.setup + run_checks(exchange, self.checks)
         if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
-            _hint_magic_tokens(findings, interaction, response.status_code, response.text)
+            _hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
         result.findings = [redact_finding(f, self.options.redactor) for f in findings]
         if self.checks.invariants.not_judged:
             result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
@@ -278,7 +284,7 @@ class _Replay:
             return None
         recorded = interaction.request
         used = f"{recorded.path} {json.dumps(recorded.query)} {json.dumps(recorded.body.value) if recorded.body else ''}"
-        causes = [(self.broken[found], found) for found in ID_PATTERN.findall(used)
+        causes = [(self.broken[found], found) for found in self.profile.ids.find(used)
                   if found in self.broken and found not in self.bindings.actual]
         if not causes:
             return None
@@ -309,9 +315,11 @@ class _Replay:
                 finding.consequence_of = self._consequence_of(finding, expected)
                 if needed is not None and finding.consequence_of is None and _about_values(finding):
                     finding.consequence_of = needed[1]
-        changes_card = interaction.endpoint in ("cards.update", "cards.delete") and \
+        route = self.profile.routes.match(interaction.request.method, sent_path)
+        action = route.route.action if route is not None else None
+        changes_card = action in ("update", "delete") and \
             interaction.response.status < 300 and result.actual_status != interaction.response.status
-        card = _card_of(interaction.request.method, sent_path) if self.unapplied or changes_card else None
+        card = route.subject if route is not None and (self.unapplied or changes_card) else None
         if self.unapplied and card is not None:
             for finding in findings:
                 failed = self.unapplied.get((card, finding.path.split(".", 1)[0].split("[", 1)[0])) or \
@@ -319,11 +327,11 @@ class _Replay:
                 if failed is not None and finding.consequence_of is None and finding.rule not in _NEVER_CONSEQUENCES:
                     finding.consequence_of = failed
         if card is not None and changes_card:
-            if interaction.endpoint == "cards.update":
+            if action == "update":
                 body = interaction.request.body.value if interaction.request.body is not None else None
                 for key in body if isinstance(body, dict) else ():
                     self.unapplied.setdefault((card, key), interaction.index)
-            elif interaction.endpoint == "cards.delete":  # the card is still there: what later shows it follows
+            elif action == "delete":  # the object is still there: what later shows it follows
                 self.unapplied.setdefault((card, _DELETED), interaction.index)
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
         if needed is not None:
@@ -336,10 +344,10 @@ class _Replay:
             return
         own = any(f.severity == Severity.FAILURE and f.consequence_of is None for f in findings)
         root = interaction.index if own or result.blocked_by is None else result.blocked_by
-        for found in ID_PATTERN.findall(json.dumps(recorded_json)):
+        for found in self.profile.ids.find(json.dumps(recorded_json)):
             if found not in self.bindings.actual:
                 self.broken.setdefault(found, root)
-                if self.checks.minted.get(found, ("",))[0] == "card":
+                if found in self.checks.minted:
                     self.checks.invariants.unattached.add(found)
 
     def _consequence_of(self, finding: Finding, recorded: Any) -> int | None:
@@ -364,7 +372,7 @@ class _Replay:
 
     def _roots_of_unbound(self, text: str) -> list[int]:
         """The failures that left unbound the ids ``text`` names."""
-        return [self.broken[found] for found in ID_PATTERN.findall(text)
+        return [self.broken[found] for found in self.profile.ids.find(text)
                 if found in self.broken and found not in self.bindings.actual]
 
     def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
@@ -388,24 +396,19 @@ class _Replay:
                         snippet(response.text), expected, expected_text)
 
 
-def _hint_magic_tokens(findings: list[Finding], interaction: Interaction, status: int, answer: str) -> None:
+def _hint_magic_tokens(findings: list[Finding], interaction: Interaction, status: int, answer: str,
+                       profile: ApiProfile) -> None:
     """A target that refuses a request carrying a magic test token — naming the token, or 404 — likely does not
     know them (localstripe): the status finding says how to replay against it."""
     body = interaction.request.body.value if interaction.request.body is not None else None
-    given = [body.get(key) for key in _TOKEN_PARAMETERS] if isinstance(body, dict) else []
-    sent = sorted(token for token in given if isinstance(token, str) and token in TEST_CARDS)
+    given = [body.get(key) for key in sorted(profile.token_parameters)] if isinstance(body, dict) else []
+    sent = sorted(token for token in given if isinstance(token, str) and token in profile.cards.by_token)
     if not sent or not (status == 404 or any(token in answer for token in sent)):
         return
     for finding in findings:
         if finding.rule == "status":
             finding.message += (f"; the request sent Stripe's magic test token {sent[0]}, which the target may not "
                                 "know: replay with --tokens create (each card attached from a token the target makes)")
-
-
-def _card_of(method: str, path: str) -> str | None:
-    """The card a request's path names (as sent), on the card routes."""
-    route = match_route(method, path)
-    return route.params.get("card") if route is not None else None
 
 
 def _about_values(finding: Finding) -> bool:
@@ -430,19 +433,20 @@ def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Find
                    recorded_status, MISSING)
 
 
-def _unredacted_card(pairs: list[tuple[str, str]], recorded_response: Any) -> list[tuple[str, str]]:
+def _unredacted_card(pairs: list[tuple[str, str]], recorded_response: Any, cards: TestCards) -> list[tuple[str, str]]:
     """Put a test card number (and CVC) where the recording has redaction markers: the card the marker
     names (``[REDACTED:card-number:amex-8431]``), else the one whose ``last4`` the recorded response shows."""
     numbers = [value for key, value in pairs if key == "card[number]" and value.startswith("[REDACTED:")]
     if not numbers:
         return pairs
-    named = testcards.by_alias(numbers[0][len("[REDACTED:card-number:"):-1]) \
+    named = cards.by_alias(numbers[0][len("[REDACTED:card-number:"):-1]) \
         if numbers[0].startswith("[REDACTED:card-number:") else None
     if named is not None:
         number, cvc = named.number, named.cvc
     else:
         recorded_card = recorded_response.get("card") if isinstance(recorded_response, dict) else None
-        number, cvc = testcards.for_last4(recorded_card.get("last4") if isinstance(recorded_card, dict) else None)
+        card = cards.for_last4(recorded_card.get("last4") if isinstance(recorded_card, dict) else None)
+        number, cvc = card.number, card.cvc
     replacements = {"card[number]": number, "card[cvc]": cvc}
     return [(key, replacements[key] if key in replacements and value.startswith("[REDACTED:") else value)
             for key, value in pairs]
@@ -484,10 +488,11 @@ def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions
             f"{contract.api_version}: some findings may be the versions' differences"]
 
 
-def _cassette_rules(base: CompareRules, header: CassetteHeader) -> CompareRules:
+def _cassette_rules(base: CompareRules, header: CassetteHeader, profile: ApiProfile) -> CompareRules:
     compare = header.get("compare") or {}  # validated with the header: lists of keys or paths
-    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()),
-                               compare.get("nullable", ()))
+    rules = base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()),
+                                compare.get("nullable", ()))
+    return replace(rules, ids=profile.ids)
 
 
 def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
@@ -501,13 +506,14 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
     header: CassetteHeader = {}
     replay: _Replay | None = None
     try:
-        for interaction in iter_interactions(path, header):
+        for interaction in iter_interactions(path, header, options.profile):
             if stop is not None and stop.is_set():
                 break
             if replay is None:
                 result.name = header.get("name", path.stem)
-                replay = _Replay(client, options, CheckState(_cassette_rules(options.rules, header), options.contract),
-                                 api_version=header.get("api_version"))
+                checks = CheckState(options.profile, _cassette_rules(options.rules, header, options.profile),
+                                    options.contract)
+                replay = _Replay(client, options, checks, api_version=header.get("api_version"))
                 result.warnings += _version_warnings(path, header, options)
             result.interactions.append(replay.replay(interaction))
             if on_interaction is not None:

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.api_profile import OTHER, RouteTable
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import read_document, value
 from conformance.report.profile import Profile, known_reason
-from conformance.routes import OTHER, ROUTES, match_route
 from conformance.rules import CONTRACT_RULES, DOCUMENTED_RULES, RULES, Outcome, Severity
 from conformance.text import shorten
 
@@ -62,11 +62,11 @@ def route_text(method: str, template: str) -> str:
     return method + " " + re.sub(r"\{(\w+)\}", r":\1", template)
 
 
-def _route_of(interaction: InteractionResult) -> tuple[str, str]:
-    """(row id, endpoint name) of an interaction's route: the route table's, the contract's operation, or the
-    method and path as recorded."""
+def _route_of(interaction: InteractionResult, routes: RouteTable | None) -> tuple[str, str]:
+    """(row id, endpoint name) of an interaction's route: the API profile's route table's, the contract's
+    operation, or the method and path as recorded."""
     path = interaction.path.split("?", 1)[0]  # as recorded, with its query
-    found = match_route(interaction.method, path)
+    found = routes.match(interaction.method, path) if routes is not None else None
     if found is not None:
         return route_text(found.route.method, found.route.template), found.name
     if interaction.endpoint != OTHER and " " in interaction.endpoint:  # the contract's operation
@@ -81,6 +81,7 @@ class _Column:
 
     result: RunResult
     profile: Profile | None
+    routes: RouteTable | None = None
     causes: list[RootCause] = field(default_factory=list)
     numbers: dict[tuple[str, ...], int] = field(default_factory=dict)  # cause key -> its number in the column
     places: dict[tuple[str, int], tuple[CassetteResult, InteractionResult]] = field(default_factory=dict)
@@ -91,7 +92,7 @@ class _Column:
         self.numbers = {cause.key: n for n, cause in enumerate(self.causes, 1)}
         for cassette, interaction in self.result.interactions():
             self.places[(cassette.path, interaction.index)] = (cassette, interaction)
-            self.by_route.setdefault(_route_of(interaction)[0], []).append((cassette, interaction))
+            self.by_route.setdefault(_route_of(interaction, self.routes)[0], []).append((cassette, interaction))
 
 
 def _problem(column: _Column, cause: RootCause) -> dict[str, Any]:
@@ -214,22 +215,22 @@ def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
     return _cell(CellState.NOT_COVERED)
 
 
-def _rows(results: Iterable[RunResult]) -> list[dict[str, Any]]:
+def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[str, ...]) -> list[dict[str, Any]]:
     results = list(results)
     rules = [*DOCUMENTED_RULES, *(CONTRACT_RULES if any(r.contract for r in results) else ())]
     rows = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
              "source": RULES[rule].source} for rule in rules]
     seen: set[str] = set()
-    for route in ROUTES:
+    for route in routes or ():
         text = route_text(route.method, route.template)
         if text not in seen:
             seen.add(text)
-            role = "a card endpoint under test" if route.name.startswith("cards.") else "setup traffic"
+            role = "an endpoint under test" if route.name.startswith(focus) else "setup traffic"
             rows.append({"id": text, "kind": "route", "label": f"{route.name} {text}", "endpoint": route.name,
                          "description": role, "source": "the route table (API reference)"})
     for result in results:
         for _, interaction in result.interactions():
-            text, _ = _route_of(interaction)
+            text, _ = _route_of(interaction, routes)
             if text not in seen:
                 seen.add(text)
                 rows.append({"id": text, "kind": "route", "label": text, "endpoint": interaction.endpoint,
@@ -238,10 +239,13 @@ def _rows(results: Iterable[RunResult]) -> list[dict[str, Any]]:
 
 
 def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profile], suite: Iterable[str],
-                 reports: Mapping[str, str] | None = None, seconds: float = 0.0) -> dict[str, Any]:
-    """The matrix of the runs (target name -> its result), as its JSON document."""
-    columns = {name: _Column(result, profiles.get(name)) for name, result in results.items()}
-    rows = _rows(results.values())
+                 reports: Mapping[str, str] | None = None, seconds: float = 0.0, *, routes: RouteTable | None = None,
+                 focus: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The matrix of the runs (target name -> its result, target profiles by name), as its JSON document: a row
+    for each documented rule and each route of ``routes`` (the API profile's; those whose endpoint name starts
+    with one of ``focus`` are under test, the others setup traffic), then each route only the runs met."""
+    columns = {name: _Column(result, profiles.get(name), routes) for name, result in results.items()}
+    rows = _rows(results.values(), routes, focus)
     cells: dict[str, dict[str, Any]] = {}
     for row in rows:
         cells[row["id"]] = {name: (_rule_cell(column, row["id"]) if row["kind"] == "rule" else

@@ -24,11 +24,11 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from conformance import forms
+from conformance.api_profile import OTHER, RouteTable
 from conformance.cassette import multipart
 from conformance.cassette.model import Body, Interaction, body_from_bytes
 from conformance.record.exchange import redact_body, redacted_query
 from conformance.redaction import Redactor
-from conformance.routes import endpoint_for
 
 __all__ = ["LiveRequest", "Matcher", "MATCHERS", "key_of", "ServedInteraction", "InteractionIndex", "shared_segments"]
 
@@ -213,6 +213,7 @@ class InteractionIndex:
     by_key: dict[tuple[Any, ...], list[ServedInteraction]] = field(default_factory=dict)
     served: dict[tuple[Any, ...], int] = field(default_factory=dict)
     all: list[ServedInteraction] = field(default_factory=list)
+    routes: RouteTable | None = None  # the profile's: a miss's nearest candidates are of its own endpoint first
 
     def add(self, cassette: str, interaction: Interaction) -> None:
         served = ServedInteraction(cassette, interaction, recorded_request(interaction))
@@ -242,7 +243,7 @@ class InteractionIndex:
     def closest(self, live: LiveRequest, count: int = 3) -> list[tuple[ServedInteraction, list[str]]]:
         """The recorded requests nearest to ``live``, with every reason each did not match."""
         scored: list[tuple[int, int, ServedInteraction, list[str]]] = []
-        endpoint = endpoint_for(live.method, live.path)
+        endpoint = self.routes.endpoint_for(live.method, live.path) if self.routes is not None else OTHER
         for served in self.all:
             reasons = [reason for matcher in MATCHERS if (reason := matcher(live, served.request))]
             weight = sum(4 if r.startswith("method") else 3 if r.startswith("path") else 1 for r in reasons)

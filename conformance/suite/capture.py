@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.api_profile import TokenMode
 from conformance.net import free_port
 from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
+from conformance.stripe.testcards import CARDS
 from conformance.suite.scenarios import SUITE, SUITE_API_VERSION, Session, captured_from
-from conformance.testcards import TokenMode
 
 __all__ = ["CapturedScenario", "capture_suite"]
 
@@ -39,7 +40,7 @@ def capture_suite(
     URL), and each header adds what public sources disagree on. The SDK is pinned to ``api_version``, which
     each header states."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    redactor = Redactor()
+    redactor = Redactor(cards=CARDS)
     for name, scenario in SUITE.items():
         if only and name not in only:
             continue

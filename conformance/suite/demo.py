@@ -16,9 +16,11 @@ from conformance.cassette import find_cassettes
 from conformance.checks import CompareRules
 from conformance.errors import CassetteError
 from conformance.findings import RunResult
+from conformance.redaction import Redactor
 from conformance.replay import ReplayOptions, run
 from conformance.report import WRITERS
 from conformance.report.terminal import print_result
+from conformance.stripe import STRIPE
 from conformance.suite.localstripe_target import running
 
 
@@ -30,7 +32,8 @@ def run_demo(suite: Path, out_dir: Path, console: Console) -> RunResult:
     with running() as target:
         console.print(f"localstripe is listening on {target}; replaying {len(cassettes)} cassettes from {suite}")
         # localstripe does not know the magic test tokens: cards are attached from tokens made at it
-        options = ReplayOptions(api_key="sk_test_" + "demo" * 6, rules=CompareRules(), tokens="create")
+        options = ReplayOptions(api_key="sk_test_" + "demo" * 6, profile=STRIPE, rules=CompareRules(),
+                                redactor=Redactor(cards=STRIPE.cards), tokens="create")
         result = run(cassettes, target, options)
     print_result(console, result, reports=[out_dir / name for name, _, _ in WRITERS])
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,11 @@ from typing import Any
 
 import stripe
 
-from conformance.testcards import TEST_CARDS, TokenMode
+from conformance.api_profile import TokenMode
+from conformance.stripe.testcards import CARDS
+
+# magic token -> (number, cvc): Stripe's test cards (conformance.stripe.testcards)
+TEST_CARDS = {card.token: (card.number, card.cvc) for card in CARDS.cards}
 
 # The test cards every common target attaches (16-digit numbers): the scenarios of documented rules use only these.
 COMMON_CARDS = ("tok_visa", "tok_mastercard", "tok_visa_debit")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conformance.report.matrix import CellState
-from conformance.routes import match_route
+from conformance.stripe import STRIPE
 
 from .test_reports import chromium, cli, need_chromium
 
@@ -111,7 +111,7 @@ def test_each_column_says_what_a_single_run_of_its_target_says(matrix_run):
         for cassette in single["cassettes"]:
             for interaction in cassette["interactions"]:
                 if interaction["outcome"] == "failed":
-                    found = match_route(interaction["method"], interaction["path"].split("?")[0])
+                    found = STRIPE.routes.match(interaction["method"], interaction["path"].split("?")[0])
                     assert found is not None
                     failed_routes.add(found.route.template)
         broken_routes = {rows[row_id]["id"] for row_id, cell in cells.items() if rows[row_id]["kind"] == "route"

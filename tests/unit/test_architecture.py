@@ -35,9 +35,17 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
      "reports read results only"),
     ("conformance_proxy", ("conformance.replay", "conformance.checks", "conformance.report", "click"),
      "the addons run inside mitmproxy"),
+    *[(engine, ("conformance.stripe",), "the engine is handed an API profile; only the command line, the pytest "
+                                        "plugin and the suite choose one")
+      for engine in ("conformance.cassette", "conformance.record", "conformance.serve", "conformance.replay",
+                     "conformance.checks", "conformance.contract", "conformance.report", "conformance_proxy",
+                     *(f"conformance.{name}" for name in ("errors", "rules", "findings", "api_profile", "redaction",
+                                                          "forms", "text", "atomic", "net", "processes", "paths")))],
+    ("conformance.stripe", ("conformance.replay", "conformance.report", "conformance.record", "conformance.serve",
+                            "conformance.cli", "conformance.suite"), "the profile is facts and rules, no stage"),
 ]
-FOUNDATION = ("errors", "rules", "findings", "routes", "redaction", "forms", "ids", "text", "atomic", "net",
-              "processes", "testcards", "paths")
+FOUNDATION = ("errors", "rules", "findings", "api_profile", "redaction", "forms", "text", "atomic", "net",
+              "processes", "paths")
 
 
 def module_name(path: Path) -> str:
@@ -103,6 +111,10 @@ def test_imports_follow_the_pipeline():
         ("conformance.checks.compare", "def f():\n    from ..report import json_report\n"),
         ("conformance.record.exchange", "from conformance.replay.binding import IdBindings\n"),
         ("conformance.errors", "from conformance.cassette import load\n"),
+        ("conformance.replay.engine", "from conformance.stripe import STRIPE\n"),
+        ("conformance.checks.response", "from conformance.stripe.invariants import check_response\n"),
+        ("conformance_proxy.server", "def f():\n    from conformance.stripe.routes import ROUTES\n"),
+        ("conformance.redaction", "from conformance.stripe.testcards import CARDS\n"),
     ],
 )
 def test_the_import_check_catches_a_wrong_import(module, source):

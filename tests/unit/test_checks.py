@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from conformance.cassette import Body, Interaction, Request, Response
 from conformance.checks import CHECKS, CheckState, CompareRules, Exchange, run_checks
-from conformance.checks.invariants import CARD_KEYS
+from conformance.stripe import STRIPE
+from conformance.stripe.invariants import CARD_KEYS
 from conformance.checks.response import body_matches_recording
 from conformance.findings import Finding
 from conformance.rules import Severity
@@ -33,24 +34,24 @@ def test_the_registered_checks_run_documentation_first():
 
 
 def test_an_invariant_reports_a_path_the_comparison_would_report_again():
-    found = run_checks(exchange(200, {"id": CARD, "object": "card", "deleted": "true"}), CheckState())
+    found = run_checks(exchange(200, {"id": CARD, "object": "card", "deleted": "true"}), CheckState(STRIPE))
     assert rules(found) == [("invariant.deleted", "deleted")]  # not also a `type` finding at `deleted`
 
 
 def test_a_status_mismatch_quotes_the_targets_message_and_skips_the_body():
     body = {"error": {"type": "invalid_request_error", "message": "No such source: 'card_1'"}}
-    found = run_checks(exchange(404, body), CheckState())
+    found = run_checks(exchange(404, body), CheckState(STRIPE))
     assert rules(found) == [("status", "")]
     assert found[0].message == "status: expected 200, got 404 (No such source: 'card_1')"
 
 
 def test_an_answer_that_is_not_json_is_one_finding():
-    found = run_checks(exchange(200, None, problem="the body is not JSON (text/html): '<html>'"), CheckState())
+    found = run_checks(exchange(200, None, problem="the body is not JSON (text/html): '<html>'"), CheckState(STRIPE))
     assert rules(found) == [("body.json", "")]
 
 
 def test_fields_an_update_sets_are_compared_exactly_from_then_on():
-    state = CheckState(CompareRules())
+    state = CheckState(STRIPE, CompareRules())
     card = {"id": CARD, "object": "card", "exp_month": 8}
     update = exchange(200, dict(card, exp_month=9), recorded_body=card, method="POST")
     only_comparison = [body_matches_recording]
@@ -65,12 +66,12 @@ def test_ignore_silences_invariant_findings_by_path_and_by_rule():
     card = {"id": CARD, "object": "card", "customer": CUSTOMER, "exp_month": 8, "exp_year": 2031,
             "last4": "4242", "brand": "Visa", "funding": "credit", "metadata": {}}
     answer = exchange(200, card, recorded_body=card, method="GET")
-    assert ("invariant.card", "cvc_check") in rules(run_checks(answer, CheckState()))
+    assert ("invariant.card", "cvc_check") in rules(run_checks(answer, CheckState(STRIPE)))
     for ignore in ("cvc_check", "**.cvc_check", "invariant.card:cvc_check", "invariant.card:*"):
-        found = rules(run_checks(answer, CheckState(CompareRules(ignore=(ignore,)))))
+        found = rules(run_checks(answer, CheckState(STRIPE, CompareRules(ignore=(ignore,)))))
         assert ("invariant.card", "cvc_check") not in found, ignore
         assert ("invariant.card", "name") in found or ignore == "invariant.card:*", ignore  # only what was named
-    assert not [r for r in rules(run_checks(answer, CheckState(CompareRules(ignore=("invariant.card",)))))
+    assert not [r for r in rules(run_checks(answer, CheckState(STRIPE, CompareRules(ignore=("invariant.card",)))))
                 if r[0] == "invariant.card"]
 
 
@@ -78,14 +79,14 @@ def test_a_key_only_the_api_reference_examples_show_may_be_absent_and_is_a_warni
     card = {"id": CARD, "object": "card", "customer": CUSTOMER, "exp_month": 8, "exp_year": 2031, "last4": "4242",
             "brand": "Visa", "funding": "credit", "metadata": {}}
     card.update({key: None for key in CARD_KEYS if key not in card and key != "wallet"})
-    assert run_checks(exchange(200, card, recorded_body=card, method="GET"), CheckState()) == []  # no wallet: fine
+    assert run_checks(exchange(200, card, recorded_body=card, method="GET"), CheckState(STRIPE)) == []  # no wallet: fine
     wrong = {**card, "wallet": "apple_pay"}
-    (finding,) = run_checks(exchange(200, wrong, recorded_body=wrong, method="GET"), CheckState())
+    (finding,) = run_checks(exchange(200, wrong, recorded_body=wrong, method="GET"), CheckState(STRIPE))
     assert (finding.rule, finding.path, finding.severity) == ("invariant.card", "wallet", Severity.WARNING)
 
 
 def test_a_page_ending_before_a_card_holds_neither_it_nor_what_follows_it():
-    from conformance.checks.invariants import InvariantState, check_list
+    from conformance.stripe.invariants import InvariantState, check_list
 
     state = InvariantState()
     url = "/v1/customers/cus_1/cards"
@@ -104,11 +105,11 @@ def test_a_page_ending_before_a_card_holds_neither_it_nor_what_follows_it():
 def test_a_missing_route_the_recording_met_too_is_no_finding():
     """A server answering its own traffic: the recording was already "Unrecognized request URL"."""
     unknown = {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL (DELETE: /v1/x)"}}
-    assert run_checks(exchange(404, unknown, recorded_status=404, recorded_body=unknown), CheckState()) == []
+    assert run_checks(exchange(404, unknown, recorded_status=404, recorded_body=unknown), CheckState(STRIPE)) == []
     # the recording found a route (an object was missing), the target has none: its own finding
     missing = {"error": {"type": "invalid_request_error", "message": "No such source: 'card_1'", "code":
                          "resource_missing"}}
-    found = run_checks(exchange(404, unknown, recorded_status=404, recorded_body=missing), CheckState())
+    found = run_checks(exchange(404, unknown, recorded_status=404, recorded_body=missing), CheckState(STRIPE))
     assert rules(found) == [("route.missing", "")]
 
 
@@ -117,8 +118,8 @@ def test_a_short_fixture_id_is_a_card_id_and_another_kind_is_not():
     report once said 'expected a card_ id, got "card_123"')."""
     card = {"id": "card_123", "object": "card", "customer": "cus_123", "exp_month": 8, "exp_year": 2031,
             "last4": "4242", "brand": "Visa", "funding": "credit", "metadata": {}}
-    found = rules(run_checks(exchange(200, card, recorded_body=card, method="GET"), CheckState()))
+    found = rules(run_checks(exchange(200, card, recorded_body=card, method="GET"), CheckState(STRIPE)))
     assert ("invariant.card", "id") not in found and ("invariant.card", "customer") not in found
     other = dict(card, id="src_123", customer="acct_123")
-    found = rules(run_checks(exchange(200, other, recorded_body=other, method="GET"), CheckState()))
+    found = rules(run_checks(exchange(200, other, recorded_body=other, method="GET"), CheckState(STRIPE)))
     assert ("invariant.card", "id") in found and ("invariant.card", "customer") in found

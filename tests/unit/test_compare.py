@@ -7,11 +7,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.checks.compare import CompareRules, compare_bodies
-from conformance.checks.invariants import InvariantState, check_response
-from conformance.findings import MISSING
-from conformance.ids import id_prefix
+from conformance.api_profile import RuleState
+from conformance.findings import MISSING, Finding
 from conformance.replay.binding import IdBindings
 from conformance.rules import Severity
+from conformance.stripe import STRIPE
+from conformance.stripe.invariants import InvariantState
+
+id_prefix = STRIPE.ids.prefix_of
+
+
+def check_response(endpoint: str, method: str, path: str, query: dict, status: int, body: object,
+                   state: RuleState) -> list[Finding]:
+    """Stripe's documented rules as the engine applies them: to the route the profile matches (``endpoint``)."""
+    route = STRIPE.routes.match(method, path)
+    assert (route.name if route else "other") == endpoint
+    return STRIPE.rules.check(route, method, path, query, status, body, state)
 
 WARNING = Severity.WARNING
 
@@ -41,12 +52,12 @@ def changed(**changes):
 
 def test_minted_values_compare_by_shape_only():
     actual = changed(fingerprint="zzzzzzzzzzzzzzzz", exp_month=4, exp_year=2031)
-    assert compare_bodies(CARD, actual, CompareRules()) == []
+    assert compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids)) == []
 
 
 def test_expiry_set_by_a_request_is_compared_exactly():
     actual = changed(exp_month=4)
-    findings = compare_bodies(CARD, actual, CompareRules(), set_fields={CARD["id"]: {"exp_month"}})
+    findings = compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids), set_fields={CARD["id"]: {"exp_month"}})
     assert rules_of(findings) == [("value", "exp_month")]
 
 
@@ -66,34 +77,34 @@ def test_expiry_set_by_a_request_is_compared_exactly():
     ],
 )
 def test_each_deviation_names_its_rule_and_path(change, rule, path):
-    assert rules_of(compare_bodies(CARD, changed(**change), CompareRules())) == [(rule, path)]
+    assert rules_of(compare_bodies(CARD, changed(**change), CompareRules(ids=STRIPE.ids))) == [(rule, path)]
 
 
 def test_extra_keys_warn_unless_strict():
     actual = changed(display_brand="visa")
-    (finding,) = compare_bodies(CARD, actual, CompareRules())
+    (finding,) = compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids))
     assert (finding.rule, finding.severity) == ("keys.extra", WARNING)
-    (strict,) = compare_bodies(CARD, actual, CompareRules(strict=True))
+    (strict,) = compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids, strict=True))
     assert strict.severity == "failure"
 
 
 def test_overrides_by_key_and_by_path():
     actual = changed(brand="MasterCard", name="Someone")
-    assert rules_of(compare_bodies(CARD, actual, CompareRules(ignore=("brand", "name")))) == []
+    assert rules_of(compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids, ignore=("brand", "name")))) == []
     listing = {"object": "list", "data": [CARD, CARD]}
     other = {"object": "list", "data": [changed(name="A"), changed(name="B")]}
-    assert rules_of(compare_bodies(listing, other, CompareRules(ignore=("data[*].name",)))) == []
-    assert rules_of(compare_bodies(CARD, changed(created=2), CompareRules())) == [("keys.extra", "created")]
+    assert rules_of(compare_bodies(listing, other, CompareRules(ids=STRIPE.ids, ignore=("data[*].name",)))) == []
+    assert rules_of(compare_bodies(CARD, changed(created=2), CompareRules(ids=STRIPE.ids))) == [("keys.extra", "created")]
     recorded = dict(CARD, created=1)
-    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules())) == []
-    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules(exact=("created",)))) == [
+    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules(ids=STRIPE.ids))) == []
+    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules(ids=STRIPE.ids, exact=("created",)))) == [
         ("value", "created")]
 
 
 def test_list_length_is_one_finding():
     listing = {"object": "list", "data": [CARD, CARD, CARD], "has_more": True}
     shorter = {"object": "list", "data": [CARD], "has_more": True}
-    assert rules_of(compare_bodies(listing, shorter, CompareRules())) == [("list.length", "data")]
+    assert rules_of(compare_bodies(listing, shorter, CompareRules(ids=STRIPE.ids))) == [("list.length", "data")]
 
 
 def test_errors_compare_type_code_param_and_the_message_loosely():
@@ -101,16 +112,16 @@ def test_errors_compare_type_code_param_and_the_message_loosely():
                           "message": "No such source: 'card_123'", "request_log_url": "https://x/req_1"}}
     actual = {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
                         "message": "Card not found"}}
-    assert compare_bodies(recorded, actual, CompareRules(), is_error=True) == []
+    assert compare_bodies(recorded, actual, CompareRules(ids=STRIPE.ids), is_error=True) == []
     no_code = {"error": {"type": "invalid_request_error", "message": "nope"}}
-    assert rules_of(compare_bodies(recorded, no_code, CompareRules(), is_error=True)) == [
+    assert rules_of(compare_bodies(recorded, no_code, CompareRules(ids=STRIPE.ids), is_error=True)) == [
         ("keys.missing", "error.code"), ("keys.missing", "error.param")]
-    exact = compare_bodies(recorded, actual, CompareRules(exact=("error.message",)), is_error=True)
+    exact = compare_bodies(recorded, actual, CompareRules(ids=STRIPE.ids, exact=("error.message",)), is_error=True)
     assert rules_of(exact) == [("value", "error.message")]
 
 
 def test_bindings_follow_ids_into_paths_urls_and_bodies():
-    bindings = IdBindings()
+    bindings = IdBindings(STRIPE.ids)
     bindings.learn({"id": "cus_RECORDED01", "sources": {"data": [{"id": "card_RECORDED01"}]}},
                    {"id": "cus_ACTUAL0001", "sources": {"data": [{"id": "card_ACTUAL0001"}]}})
     assert bindings.text("/v1/customers/cus_RECORDED01/cards/card_RECORDED01") == \
@@ -128,7 +139,7 @@ def test_bindings_follow_ids_into_paths_urls_and_bodies():
 
 def test_an_id_a_target_mints_with_quotes_or_control_characters_is_never_bound():
     """The substitutions run on JSON text and URLs: such an id stays unbound, so it cannot corrupt either."""
-    bindings = IdBindings()
+    bindings = IdBindings(STRIPE.ids)
     for odd in ('card_"x', "card_a\x1b[2J", "card_a b", "card_<script>", "card_a/b", "card_a\\"):
         bindings.learn({"id": "card_RECORDED04"}, {"id": odd})
     assert bindings.actual == {}
@@ -168,9 +179,9 @@ def test_paging_consistency():
 
 def test_verification_checks_are_text_or_null_whatever_the_recording_says():
     for actual in (None, "unavailable", "unchecked"):
-        assert compare_bodies(CARD, changed(cvc_check=actual, address_zip_check=actual), CompareRules()) == []
-    assert rules_of(compare_bodies(CARD, changed(cvc_check=1), CompareRules())) == [("type", "cvc_check")]
-    assert rules_of(compare_bodies(CARD, changed(cvc_check=None), CompareRules(exact=("cvc_check",)))) == [
+        assert compare_bodies(CARD, changed(cvc_check=actual, address_zip_check=actual), CompareRules(ids=STRIPE.ids)) == []
+    assert rules_of(compare_bodies(CARD, changed(cvc_check=1), CompareRules(ids=STRIPE.ids))) == [("type", "cvc_check")]
+    assert rules_of(compare_bodies(CARD, changed(cvc_check=None), CompareRules(ids=STRIPE.ids, exact=("cvc_check",)))) == [
         ("type", "cvc_check")]
 
 
@@ -179,12 +190,12 @@ def test_loose_accepts_any_non_empty_text_where_public_sources_disagree():
                           "message": "No such source: 'card_1'"}}
     said = {"error": {**recorded["error"], "param": "card",
                       "message": "Customer cus_1 does not have card with ID card_1"}}
-    assert [f.path for f in compare_bodies(recorded, said, CompareRules(), is_error=True)] == ["error.param"]
-    loose = CompareRules(loose=("error.param",))
+    assert [f.path for f in compare_bodies(recorded, said, CompareRules(ids=STRIPE.ids), is_error=True)] == ["error.param"]
+    loose = CompareRules(ids=STRIPE.ids, loose=("error.param",))
     assert compare_bodies(recorded, said, loose, is_error=True) == []
     unsaid = {"error": {**recorded["error"], "param": ""}}
     assert [f.path for f in compare_bodies(recorded, unsaid, loose, is_error=True)] == ["error.param"]
-    assert CompareRules().with_overrides(loose=["error.param"]).loose == ("error.param",)
+    assert CompareRules(ids=STRIPE.ids).with_overrides(loose=["error.param"]).loose == ("error.param",)
 
 
 def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one():
@@ -201,7 +212,7 @@ def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one(
 def test_own_ids_of_any_style_bind_and_are_substituted_wherever_they_appear():
     """A coupon's prefix-less id, a file id of a kind the table does not know, an id inside a URL, a file name and
     a client secret: bound from the object's own id, replaced as whole words."""
-    bindings = IdBindings()
+    bindings = IdBindings(STRIPE.ids)
     recorded = {"id": "file_1RecordedAbc", "object": "file", "filename": "file_1RecordedAbc.png",
                 "url": "https://files.example/v1/files/file_1RecordedAbc/contents",
                 "links": {"data": [{"id": "link_1RecordedXyz", "file": "file_1RecordedAbc"}]}}
@@ -213,14 +224,14 @@ def test_own_ids_of_any_style_bind_and_are_substituted_wherever_they_appear():
     bindings.learn(recorded, actual)
     rewritten, unbound = bindings.rewrite(text)
     assert json.loads(rewritten) == actual and not unbound
-    coupon = IdBindings()
+    coupon = IdBindings(STRIPE.ids)
     coupon.learn({"id": "_Ro4AbCdEfGh", "object": "coupon"}, {"id": "Z4OV52SU_q1w2e3", "object": "coupon"})
     assert coupon.text("/v1/coupons/_Ro4AbCdEfGh") == "/v1/coupons/Z4OV52SU_q1w2e3"
     assert coupon.text("x_Ro4AbCdEfGh /v1/_Ro4AbCdEfGhZ") == "x_Ro4AbCdEfGh /v1/_Ro4AbCdEfGhZ"  # whole words only
-    short = IdBindings()
+    short = IdBindings(STRIPE.ids)
     short.learn({"id": "default"}, {"id": "primary"})  # a word, not an id: never substituted
     assert short.actual == {} and short.text("the default source") == "the default source"
-    secret = IdBindings()
+    secret = IdBindings(STRIPE.ids)
     secret.learn({"id": "pi_3RecordedAbcd1234", "client_secret": "pi_3RecordedAbcd1234_secret_Q1w2"},
                  {"id": "pi_9MintedWxyz9876", "client_secret": "pi_9MintedWxyz9876_secret_Z9y8"})
     assert secret.text("pi_3RecordedAbcd1234_secret_Q1w2") == "pi_9MintedWxyz9876_secret_Q1w2"
@@ -239,7 +250,7 @@ def _whole_words(ids: dict[str, str], text: str) -> str:
 def test_own_ids_of_no_known_kind_are_replaced_as_whole_words_like_one_alternation_would(pieces):
     """Learnt one by one, the ids are replaced with no pattern compiled per id; what is replaced is what one
     alternation of all of them, the longest first, replaces."""
-    bindings = IdBindings()
+    bindings = IdBindings(STRIPE.ids)
     ids = {"AbCdEfGh1234": "Minted000001", "AbCdEfGh1234-xy": "Minted000002", "9f8e7d6c-1a2b": "Minted000003",
            "_Ro4AbCdEfGh": "Minted000004"}
     for recorded, actual in ids.items():

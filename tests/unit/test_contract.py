@@ -17,6 +17,7 @@ from conformance.contract import spec as spec_module
 from conformance.contract.spec import CONTRACT_URI, convert, read_spec
 from conformance.errors import SpecError
 from conformance.rules import Severity
+from conformance.stripe import STRIPE
 
 from ..openapi_gen import generated_spec
 
@@ -44,7 +45,7 @@ SOURCE_PATH = f"/v1/customers/{CUSTOMER}/sources/{CARD_ID}"
 
 @pytest.fixture(scope="module")
 def contract():
-    return load_contract(SPEC)
+    return load_contract(SPEC, STRIPE)
 
 
 def found(findings):
@@ -193,12 +194,12 @@ def test_a_file_that_is_no_openapi_3_description_is_one_clear_error(tmp_path, te
     path = tmp_path / "spec.yaml"
     path.write_text(text)
     with pytest.raises(SpecError, match=str(path)) as raised:
-        load_contract(path)
+        load_contract(path, STRIPE)
     assert says in str(raised.value) and "\n" not in str(raised.value)
     with pytest.raises(SpecError, match="no such OpenAPI file"):
-        load_contract(tmp_path / "missing.json")
+        load_contract(tmp_path / "missing.json", STRIPE)
     with pytest.raises(SpecError, match="a directory"):
-        load_contract(tmp_path)
+        load_contract(tmp_path, STRIPE)
 
 
 def test_the_converted_spec_is_cached_by_content(tmp_path, monkeypatch):
@@ -206,21 +207,21 @@ def test_the_converted_spec_is_cached_by_content(tmp_path, monkeypatch):
     copy_ = tmp_path / "spec.json"
     document = read_spec(SPEC, SPEC.read_bytes())
     copy_.write_text(json.dumps(document))
-    first = load_contract(copy_)
+    first = load_contract(copy_, STRIPE)
     reads = []
     monkeypatch.setattr(spec_module, "read_spec", lambda path, raw: reads.append(path) or json.loads(raw))
-    again = load_contract(copy_)
+    again = load_contract(copy_, STRIPE)
     assert reads == [] and again.validate("GET", CARD_PATH, 200, CARD) == first.validate("GET", CARD_PATH, 200, CARD)
     document["components"]["schemas"]["card"]["properties"]["exp_year"] = {"type": "string"}
     copy_.write_text(json.dumps(document))  # another content: converted again
-    changed = load_contract(copy_)
+    changed = load_contract(copy_, STRIPE)
     assert reads == [copy_] and found(changed.validate("GET", CARD_PATH, 200, CARD)) == [
         ("schema.type", "exp_year", "failure")]
     entries = sorted((tmp_path / "cache").glob("contract-*.json"))
     assert len(entries) == 2  # one per content: going back to the first spec converts nothing
     for entry in entries:
         entry.write_bytes(b"garbage")  # a damaged entry is converted again
-    assert load_contract(copy_).validate("GET", CARD_PATH, 200, CARD) != []
+    assert load_contract(copy_, STRIPE).validate("GET", CARD_PATH, 200, CARD) != []
 
 
 def test_a_large_generated_spec_loads_and_judges(tmp_path, monkeypatch):
@@ -231,7 +232,7 @@ def test_a_large_generated_spec_loads_and_judges(tmp_path, monkeypatch):
     path = tmp_path / "large.json"
     path.write_text(json.dumps(document))
     assert path.stat().st_size > 5_000_000
-    contract = load_contract(path)
+    contract = load_contract(path, STRIPE)
     thing = {"id": "th_1", "object": "thing_1999", "owner": None, "next": {"id": "th_2", "object": "thing_0"}}
     assert contract.validate("GET", "/v1/things_1999/th_1", 200, thing) == []
     assert found(contract.validate("GET", "/v1/things_1999/th_1", 200, with_(thing, field_3=3))) == [
@@ -247,12 +248,12 @@ def test_an_alias_bomb_or_a_bottomless_spec_is_refused_in_one_line(tmp_path):
     bomb.write_text("openapi: 3.0.0\npaths: {/x: {get: {responses: {}}}}\ncomponents:\n  schemas:\n"
                     "    l0: &l0 {type: string}\n" + levels + "\n")
     with pytest.raises(SpecError, match=rf"^{re.escape(str(bomb))}: YAML aliases \(\*name\) are not supported"):
-        load_contract(bomb)
+        load_contract(bomb, STRIPE)
     deep = tmp_path / "deep.json"
     deep.write_text('{"openapi": "3.0.0", "paths": {"/x": {}}, "components": {"schemas": {"a": '
                     + '{"items": ' * 5000 + "{}" + "}" * 5000 + "}}}")
     with pytest.raises(SpecError, match=r"nested too deeply|not JSON or YAML"):
-        load_contract(deep)
+        load_contract(deep, STRIPE)
 
 
 def test_a_schema_that_cannot_be_compiled_is_named_when_first_used(tmp_path, monkeypatch):
@@ -262,7 +263,7 @@ def test_a_schema_that_cannot_be_compiled_is_named_when_first_used(tmp_path, mon
         "application/json"]["schema"] = {"$ref": "#/components/schemas/carrd"}
     path = tmp_path / "dangling.json"
     path.write_text(json.dumps(document))
-    contract = load_contract(path)  # the other operations still judge
+    contract = load_contract(path, STRIPE)  # the other operations still judge
     assert contract.validate("GET", f"/v1/customers/{CUSTOMER}", 200, CUSTOMER_BODY) == []
     with pytest.raises(SpecError) as raised:
         contract.validate("GET", CARD_PATH, 200, CARD)
@@ -285,7 +286,7 @@ def test_a_list_the_schema_requires_is_written_out_without_expand(tmp_path, monk
                     "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/invoice"}}}}}}}}}
     path = tmp_path / "invoices.json"
     path.write_text(json.dumps(document))
-    contract = load_contract(path)
+    contract = load_contract(path, STRIPE)
     lines = {"object": "list", "data": [], "has_more": False, "url": "/v1/invoices/in_1/lines"}
     assert contract.validate("GET", "/v1/invoices/in_1", 200, {"id": "in_1", "object": "invoice", "lines": lines}) == []
     # optional: whether it is written out by default the contract does not say, and Stripe does not document
@@ -300,5 +301,5 @@ def test_a_customers_sources_are_left_out_unless_expanded_as_stripe_documents(co
     customer = with_(CUSTOMER_BODY, sources=sources)
     (finding,) = contract.validate("GET", f"/v1/customers/{CUSTOMER}", 200, customer)
     assert (finding.rule, finding.path, finding.severity) == ("schema.expand", "sources", Severity.FAILURE)
-    assert "Stripe leaves a customer's sources out unless expanded" in finding.message
+    assert "the API documents a customer's sources as left out unless expanded" in finding.message
     assert contract.validate("GET", f"/v1/customers/{CUSTOMER}", 200, customer, frozenset({"sources"})) == []

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from conformance.stripe import STRIPE
 from conformance.cassette import load
 from conformance.record.importing import NotARecording, import_recording, read_exchanges
 
@@ -45,7 +46,7 @@ def test_a_ruby_vcr_cassette_is_read_request_and_base64_answer(tmp_path):
     assert found == "Ruby VCR cassette"
     assert (exchange.method, exchange.path, exchange.status) == ("POST", "/v1/customers/cus_NffrFeUfNV2Hib/sources", 200)
     assert json.loads(exchange.response_content)["object"] == "card"
-    result = import_recording(path, tmp_path / "out")
+    result = import_recording(path, tmp_path / "out", profile=STRIPE)
     (interaction,) = load(result.cassette).interactions
     assert interaction.endpoint == "sources.create"
     assert interaction.request.headers["Authorization"] == "Bearer [REDACTED:sk_test]"

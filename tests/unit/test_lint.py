@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.checks.lint import check_cassette
+from conformance.stripe import STRIPE
 
 KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
 HEADER = "version: 1\nname: old\n"
@@ -41,14 +42,14 @@ def interaction(request: str, response: str = "response:\n  status: 200\n") -> s
 )
 def test_secrets_inside_encoded_values_are_found(tmp_path, request_yaml, kinds):
     path = cassette(tmp_path, interaction(request_yaml))
-    problems = [str(problem) for problem in check_cassette(path)]
+    problems = [str(problem) for problem in check_cassette(path, STRIPE)]
     assert problems == [f"{path}:4: interaction 1 holds an unredacted {kinds} (inside an encoded value: a raw form, "
                         "a percent-escape or a base64 body); record it again, or redact it"]
 
 
 def test_a_secret_shown_on_its_line_is_reported_there_only(tmp_path):
     path = cassette(tmp_path, interaction(f"  method: GET\n  path: /v1/customers\n  query:\n    note: {KEY}\n"))
-    problems = [str(problem) for problem in check_cassette(path)]
+    problems = [str(problem) for problem in check_cassette(path, STRIPE)]
     assert problems == [f"{path}:8: an unredacted sk_test: replace it with [REDACTED:sk_test] (the recorder does "
                         "this before writing)"]
 
@@ -57,7 +58,7 @@ def test_redacted_values_in_every_encoding_are_clean(tmp_path):
     path = cassette(tmp_path, interaction(
         "  method: POST\n  path: /v1/tokens\n  form: \"card[number]=[REDACTED:card-number]&card[cvc]=[REDACTED:cvc]"
         "&expand=card&expand=customer\"\n"))
-    assert check_cassette(path) == []
+    assert check_cassette(path, STRIPE) == []
 
 
 def test_an_id_nothing_provides_is_one_problem_at_its_first_use_whatever_uses_it_later(tmp_path):
@@ -66,7 +67,7 @@ def test_an_id_nothing_provides_is_one_problem_at_its_first_use_whatever_uses_it
     uses = [interaction(f"  method: GET\n  path: /v1/accounts/acct_xxxxxxxxxxxxx/persons/person_{n}\n")
             for n in range(5)]
     once = interaction("  method: GET\n  path: /v1/charges/ch_xxxxxxxxxxxxx\n")
-    found = check_cassette(cassette(tmp_path, *uses, once))
+    found = check_cassette(cassette(tmp_path, *uses, once), STRIPE)
     problems = [str(p) for p in found if "no earlier response" in str(p)]
     assert len(problems) == 2, problems
     (hint,) = [p for p in found if p.warning and "fixtures:" in p.message]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.stripe import STRIPE
 from conformance.cassette import Body, Interaction, Request, Response
 from conformance.redaction import Redactor
 from conformance.serve.matching import MATCHERS, InteractionIndex, LiveRequest, recorded_request
@@ -16,7 +17,7 @@ def recorded(method: str, path: str, query: dict | None = None, form: dict | Non
 
 
 def live(method: str, path: str, content: bytes = b"", content_type: str = FORM) -> LiveRequest:
-    return LiveRequest.build(method, path, content, content_type, Redactor())
+    return LiveRequest.build(method, path, content, content_type, Redactor(cards=STRIPE.cards))
 
 
 def reasons(request: LiveRequest, interaction: Interaction) -> list[str]:

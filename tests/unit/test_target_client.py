@@ -11,6 +11,7 @@ import httpx
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
 from conformance.replay import ReplayOptions, TargetClient, replay_cassette
+from conformance.stripe import STRIPE
 
 KEY = "sk_test_" + "MockTransport00"
 JSON = {"Content-Type": "application/json"}
@@ -40,7 +41,7 @@ def test_the_replay_sends_the_recorded_request_with_the_targets_ids_and_judges_t
         return httpx.Response(200, json={"id": "card_Recorded1", "object": "card", "deleted": False})
 
     with TargetClient("http://fake.invalid", transport=httpx.MockTransport(target)) as client:
-        result = replay_cassette(cassette(tmp_path), client, ReplayOptions(api_key=KEY))
+        result = replay_cassette(cassette(tmp_path), client, ReplayOptions(api_key=KEY, profile=STRIPE))
     create, delete = seen
     assert create.headers["Authorization"] == f"Bearer {KEY}" and create.headers["Stripe-Version"] == "2023-08-16"
     assert create.content == b"email=a%40example.com" and create.headers["User-Agent"].startswith("card-conformance/")
@@ -58,6 +59,6 @@ def test_a_transport_error_is_a_finding_of_its_exchange_and_the_replay_goes_on(t
         raise httpx.ConnectError("refused", request=request)
 
     with TargetClient("http://fake.invalid", transport=httpx.MockTransport(target)) as client:
-        result = replay_cassette(cassette(tmp_path), client, ReplayOptions(api_key=KEY))
+        result = replay_cassette(cassette(tmp_path), client, ReplayOptions(api_key=KEY, profile=STRIPE))
     assert [i.findings[0].rule for i in result.interactions] == ["target.connection", "target.connection"]
     assert all(i.curl and i.curl.startswith("curl -X ") for i in result.interactions)

@@ -2,7 +2,9 @@
 
 Each check is a small function that explains its own finding. State that spans
 interactions (cards deleted so far, the previous page of a list) lives in
-:class:`InvariantState`, one per cassette replay.
+:class:`InvariantState`, one per cassette replay. :data:`CARD_RULES` is what the
+profile hands the engine: any route whose action is ``list`` is paged by the
+list rules, whatever resource family it belongs to.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.api_profile import RouteMatch, RuleState
 from conformance.checks.naming import name_of, names_of
 from conformance.findings import MISSING, Finding
-from conformance.ids import ID_PREFIXES, id_prefix
 from conformance.paths import display_path
-from conformance.routes import match_route
 from conformance.rules import Severity
+from conformance.stripe.ids import IDS
 from conformance.text import JSON_TYPE_NAMES, value_text
 
-__all__ = ["CARD_KEYS", "InvariantState", "check_response"]
+__all__ = ["CARD_KEYS", "InvariantState", "check_response", "CardRules", "CARD_RULES"]
 
 _STR, _INT, _BOOL, _DICT, _NULL = str, int, bool, dict, type(None)
 # The card object's documented keys and their JSON types (the Stripe API reference and its OpenAPI description).
@@ -55,15 +57,10 @@ _DEFAULT_LIMIT = 10
 
 
 @dataclass
-class InvariantState:
+class InvariantState(RuleState):
     deleted_cards: set[str] = field(default_factory=set)
     # list url -> every page seen, in order: (its ids, its has_more)
     pages: dict[str, list[tuple[list[str], bool]]] = field(default_factory=dict)
-    # id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages (the replay fills it)
-    minted: dict[str, tuple[str, int]] = field(default_factory=dict)
-    # cards the recording attached that the target never did (the replay fills it): rules that count cards
-    # cannot be judged as recorded
-    unattached: set[str] = field(default_factory=set)
     # customer (as the target named it) -> its cards in the order they were attached, deleted ones left out
     cards: dict[str, list[str]] = field(default_factory=dict)
     # customer -> its default source by the documented rules (the first card attached; after a delete of the
@@ -71,11 +68,6 @@ class InvariantState:
     defaults: dict[str, str | None] = field(default_factory=dict)
     # customer -> (the default its next answer must show, how many cards were left) after the default was deleted
     pending_default: dict[str, tuple[str | None, int]] = field(default_factory=dict)
-    # documented rules an exchange could not judge, and why: drained by the replay after each exchange
-    not_judged: list[tuple[str, str]] = field(default_factory=list)
-    # documented rules an exchange did judge (their precondition held), found broken or not: drained alike; a
-    # rule never judged is "not covered", never "holds"
-    judged: set[str] = field(default_factory=set)
 
 
 def _json(value: Any) -> str:
@@ -154,7 +146,7 @@ def _another_kind(value: Any) -> bool:
     if not isinstance(value, str) or "_" not in value:
         return False
     prefix = value.split("_", 1)[0]
-    return prefix in ID_PREFIXES and prefix != "card"
+    return IDS.knows(prefix) and prefix != "card"
 
 
 def _cards(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
@@ -258,13 +250,30 @@ def check_error(body: Any) -> list[Finding]:
     return findings
 
 
+class CardRules:
+    """Stripe's documented rules of cards and lists, as the profile hands them to the engine."""
+
+    def new_state(self) -> InvariantState:
+        return InvariantState()
+
+    def check(self, route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
+              body: Any, state: RuleState) -> list[Finding]:
+        if not isinstance(state, InvariantState):
+            raise TypeError("CardRules judges with the state its new_state() made")
+        return check_response(route, method, path, query, status, body, state)
+
+
+CARD_RULES = CardRules()
+
+
 def check_response(
-    endpoint: str, method: str, path: str, query: dict[str, Any], status: int, body: Any, state: InvariantState
+    route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int, body: Any,
+    state: InvariantState,
 ) -> list[Finding]:
-    """The documented invariants for one actual exchange (``path`` and ``query`` as sent)."""
+    """The documented invariants for one actual exchange (``path`` and ``query`` as sent; ``route`` as the
+    profile matched it)."""
     findings: list[Finding] = []
-    route = match_route(method, path)
-    card_id = route.params.get("card") if route else None
+    card_id = route.subject if route else None
     if status >= 400:
         state.judged.add("invariant.error")
         findings.extend(check_error(body))
@@ -279,7 +288,7 @@ def check_response(
     if status >= 300:
         return findings
     customer_id = route.params.get("customer") if route else None
-    if method == "DELETE" and card_id and id_prefix(card_id) == "card":
+    if method == "DELETE" and card_id and IDS.prefix_of(card_id) == "card":
         state.judged.add("invariant.deleted")
         findings.extend(check_delete(body, card_id, state.minted))
         state.deleted_cards.add(card_id)
@@ -291,7 +300,7 @@ def check_response(
         state.cards.setdefault(customer_id, []).append(body["id"])
         if state.defaults.get(customer_id) is None:
             state.defaults[customer_id] = body["id"]  # the first source attached becomes the default
-    if route is not None and route.name in ("cards.list", "sources.list"):
+    if route is not None and route.route.action == "list":
         state.judged.add("invariant.list")
         findings.extend(check_list(body, path, query, state))
     # A token's card belongs to no customer yet: Stripe's own token fixture has no `customer` on it.
@@ -316,12 +325,18 @@ def _card_deleted(state: InvariantState, customer: str, card: str) -> None:
     left = len(cards)
     state.pending_default[customer] = (cards[-1] if cards else None, left)
     state.defaults[customer] = cards[-1] if cards else None
-    if left == 1 and state.unattached:
+    unattached = _unattached_cards(state)
+    if left == 1 and unattached:
         state.not_judged.append((
             "invariant.default_source",
             "“deleting the default card makes the most recently added card the default” was not judged: one card "
             "was left, as the target never attached "
-            f"{names_of(sorted(state.unattached, key=lambda i: state.minted.get(i, ('', 0))[1]), state.minted)}"))
+            f"{names_of(sorted(unattached, key=lambda i: state.minted.get(i, ('', 0))[1]), state.minted)}"))
+
+
+def _unattached_cards(state: InvariantState) -> set[str]:
+    """The cards among the objects the recording created that the target never did."""
+    return {found for found in state.unattached if state.minted.get(found, ("",))[0] == "card"}
 
 
 def check_default_source(body: dict[str, Any], state: InvariantState) -> list[Finding]:
@@ -338,7 +353,7 @@ def check_default_source(body: dict[str, Any], state: InvariantState) -> list[Fi
         state.defaults[customer] = default if isinstance(default, str) else None
     pending = state.pending_default.pop(customer, None)
     # one card left because the target never attached another: "the most recently added" was not judged
-    partial = pending is not None and pending[1] == 1 and bool(state.unattached)
+    partial = pending is not None and pending[1] == 1 and bool(_unattached_cards(state))
     if (pending is not None or state.deleted_cards) and not partial:
         state.judged.add("invariant.default_source")
     if pending is not None and default != pending[0]:

@@ -1,0 +1,281 @@
+"""What an API is, as the engine needs to know it: an :class:`ApiProfile` every stage is handed.
+
+The engine (record, serve, replay, checks, report) knows HTTP, cassettes and
+JSON; what an API's routes are called, how its ids look, which test cards it
+knows and what its documentation promises comes from a profile. Stripe's is
+``conformance.stripe.STRIPE``; a wider one is a profile change, not an engine
+change::
+
+    PAYMENT_METHODS = STRIPE.extended(
+        "stripe+payment_methods",
+        routes=[Route("payment_methods.attach", "POST", "/v1/payment_methods/{payment_method}/attach")],
+        id_prefixes=["pm"],
+    )
+
+The command line (``--api``) and the addons (``api_profile``) find a profile by
+name (``stripe``) or as ``module:attribute``; only they resolve it, so the engine
+never imports one. (A *target* profile, ``conformance matrix --profile``, is
+another thing: a target's known limitations.)
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from conformance.errors import ApiProfileError
+from conformance.findings import Finding
+
+__all__ = [
+    "OTHER", "Action", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard", "TestCards", "TokenMode",
+    "TOKEN_MODES", "RuleState", "DocumentedRules", "ApiProfile", "BUILTIN_API_PROFILES", "load_api_profile",
+]
+
+OTHER = "other"
+
+# What a route does to the object its last path parameter names: the engine follows an update's parameters and
+# a delete's removal (a later answer that still shows them is their consequence); a list is paged.
+Action = Literal["create", "retrieve", "update", "delete", "list"]
+
+# "magic": the test tokens (tok_visa) sent as recorded; "create": a token made at the target from the card each
+# stands for first, for targets that do not know them (localstripe).
+TokenMode = Literal["magic", "create"]
+TOKEN_MODES: tuple[TokenMode, ...] = ("magic", "create")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # what reports call it: cards.update
+    method: str
+    template: str  # e.g. /v1/customers/{customer}/sources/{card}
+    action: Action | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
+        return re.compile(regex + "/?")
+
+    @property
+    def subject(self) -> str | None:
+        """The path parameter naming the object the route acts on (its last one)."""
+        names = re.findall(r"\{(\w+)\}", self.template)
+        return names[-1] if names else None
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: Route
+    params: dict[str, str]  # template name -> value from the path, e.g. {"customer": "cus_…", "card": "card_…"}
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+    @property
+    def subject(self) -> str | None:
+        """The id of the object the route acts on, as the path names it."""
+        name = self.route.subject
+        return self.params.get(name) if name is not None else None
+
+
+class RouteTable:
+    """Which documented route a request belongs to; anything else is the route ``other``."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes: tuple[Route, ...] = tuple(routes)
+        self._by_method: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
+        for route in self.routes:
+            self._by_method.setdefault(route.method.upper(), []).append((route.pattern, route))
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        """The route of a request, with the ids its path names; None when it is not in the table."""
+        for pattern, route in self._by_method.get(method.upper(), ()):
+            found = pattern.fullmatch(path)
+            if found:
+                return RouteMatch(route, found.groupdict())
+        return None
+
+    def endpoint_for(self, method: str, path: str) -> str:
+        """The endpoint name of a request, ``other`` when it is not in the table."""
+        found = self.match(method, path)
+        return found.name if found else OTHER
+
+    def extended(self, routes: Iterable[Route]) -> RouteTable:
+        """This table and ``routes``; a route of the same method and template is replaced."""
+        added = tuple(routes)
+        replaced = {(r.method.upper(), r.template) for r in added}
+        return RouteTable([*(r for r in self.routes if (r.method.upper(), r.template) not in replaced), *added])
+
+    def __iter__(self) -> Any:
+        return iter(self.routes)
+
+
+class IdScheme:
+    """How an API's ids look: ``<prefix>_<at least min_length letters or digits>``, the prefix naming the kind."""
+
+    def __init__(self, prefixes: Iterable[str], min_length: int = 8) -> None:
+        self.prefixes: tuple[str, ...] = tuple(dict.fromkeys(prefixes))
+        self.min_length = min_length
+        # the longest prefix first, so ``btok`` is never read as ``b``…
+        alternatives = "|".join(sorted(map(re.escape, self.prefixes), key=len, reverse=True)) or r"(?!)"
+        self.pattern = re.compile(rf"(?<![0-9A-Za-z_])(?:{alternatives})_[0-9A-Za-z]{{{min_length},}}(?![0-9A-Za-z])")
+        self._known = frozenset(self.prefixes)
+
+    def prefix_of(self, value: Any) -> str | None:
+        """The prefix (``card``) of a string that is a whole id of a known kind, else None."""
+        if isinstance(value, str) and self.pattern.fullmatch(value):
+            return value.split("_", 1)[0]
+        return None
+
+    def knows(self, prefix: str | None) -> bool:
+        return prefix in self._known
+
+    def find(self, text: str) -> list[str]:
+        """Every id of a known kind in ``text``."""
+        return self.pattern.findall(text)
+
+    def extended(self, prefixes: Iterable[str]) -> IdScheme:
+        return IdScheme([*self.prefixes, *prefixes], self.min_length)
+
+
+@dataclass(frozen=True)
+class TestCard:
+    __test__ = False  # not a pytest class
+
+    token: str  # the magic test token that stands for it: tok_visa
+    number: str
+    cvc: str
+    brand: str
+    funding: str
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    @property
+    def alias(self) -> str:
+        """What a redaction marker calls it: ``visa-debit-5556``."""
+        brand = {"American Express": "amex"}.get(self.brand, self.brand.lower())
+        return f"{brand}{'-debit' if self.funding == 'debit' else ''}-{self.last4}"
+
+
+class TestCards:
+    """An API's documented test cards; the first is the one sent when a recording does not say which."""
+
+    __test__ = False
+
+    def __init__(self, cards: Iterable[TestCard]) -> None:
+        self.cards: tuple[TestCard, ...] = tuple(cards)
+        self.by_token: dict[str, TestCard] = {card.token: card for card in self.cards}
+        self._by_number = {card.number: card for card in self.cards}
+        self._by_alias = {card.alias: card for card in self.cards}
+        self._by_last4 = {card.last4: card for card in self.cards}
+
+    @property
+    def default(self) -> TestCard:
+        return self.cards[0]
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(self.by_token)
+
+    def alias_of(self, number: str) -> str | None:
+        """The alias of a documented test card number (digits only), None for any other number."""
+        card = self._by_number.get(number)
+        return card.alias if card is not None else None
+
+    def by_alias(self, alias: str) -> TestCard | None:
+        return self._by_alias.get(alias)
+
+    def by_number(self, number: str) -> TestCard | None:
+        return self._by_number.get(number)
+
+    def for_last4(self, last4: object) -> TestCard:
+        """The test card ending in ``last4``, the default one when unknown."""
+        return self._by_last4.get(last4, self.default) if isinstance(last4, str) else self.default
+
+
+@dataclass
+class RuleState:
+    """What a profile's documented rules remember across one cassette's exchanges; the engine reads and fills
+    the fields here, a profile's rules keep more in a subclass."""
+
+    # id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages (the replay fills it)
+    minted: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # objects the recording created that the target never did (the replay fills it): rules that count them
+    # cannot be judged as recorded
+    unattached: set[str] = field(default_factory=set)
+    # documented rules an exchange could not judge, and why: drained by the replay after each exchange
+    not_judged: list[tuple[str, str]] = field(default_factory=list)
+    # documented rules an exchange did judge (their precondition held), found broken or not: drained alike; a
+    # rule never judged is "not covered", never "holds"
+    judged: set[str] = field(default_factory=set)
+
+
+class DocumentedRules(Protocol):
+    """What an API's documentation promises, judged on every answer whatever the recording says."""
+
+    def new_state(self) -> RuleState: ...
+
+    def check(self, route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
+              body: Any, state: RuleState) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
+class ApiProfile:
+    """Everything the engine needs to know of one API."""
+
+    name: str
+    routes: RouteTable
+    ids: IdScheme
+    cards: TestCards
+    rules: DocumentedRules
+    default_api_key: str  # sent when none is given
+    token_path: str  # where ``--tokens create`` makes a token from a test card
+    token_parameters: frozenset[str] = frozenset()  # request keys a magic test token travels in
+    focus: tuple[str, ...] = ()  # endpoint names under test start so (``cards.``); the other routes are setup
+    # (object, key) pairs the API documents as left out of an answer unless the request expands them
+    left_out_unless_expanded: frozenset[tuple[str, str]] = frozenset()
+    source: str = ""  # where its facts come from
+
+    def extended(self, name: str, *, routes: Iterable[Route] = (), id_prefixes: Iterable[str] = (),
+                 token_parameters: Iterable[str] = (), focus: Iterable[str] = (), source: str = "") -> ApiProfile:
+        """This profile and one more resource family: its routes, its ids, the keys its tokens travel in, the
+        endpoint names under test."""
+        return replace(self, name=name, routes=self.routes.extended(routes), ids=self.ids.extended(id_prefixes),
+                       token_parameters=self.token_parameters | frozenset(token_parameters),
+                       focus=tuple(dict.fromkeys([*self.focus, *focus])),
+                       source=f"{self.source}; {source}" if source else self.source)
+
+    def label(self, method: str, path: str, recorded: str = "") -> str:
+        """An interaction's endpoint: the label its cassette gives it, else its route's name (``other`` when the
+        profile knows none)."""
+        return recorded if recorded and recorded != OTHER else self.routes.endpoint_for(method, path)
+
+
+BUILTIN_API_PROFILES: Mapping[str, str] = {"stripe": "conformance.stripe:STRIPE"}
+
+
+def load_api_profile(spec: str) -> ApiProfile:
+    """An API profile by name (``stripe``) or as ``module:attribute`` (``myprofiles:PAYMENTS``);
+    ApiProfileError says what is wrong."""
+    where = BUILTIN_API_PROFILES.get(spec, spec)
+    module_name, _, attribute = where.partition(":")
+    if not module_name or not attribute:
+        raise ApiProfileError(f"unknown API profile {spec!r}: give {' or '.join(BUILTIN_API_PROFILES)}, or "
+                              "module:attribute naming an ApiProfile importable from the current directory")
+    if os.getcwd() not in sys.path:  # a user's profile module beside their cassettes (mitmdump's path lacks it)
+        sys.path.append(os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ApiProfileError(f"API profile {spec!r}: cannot import {module_name} ({error})") from None
+    profile = getattr(module, attribute, None)
+    if not isinstance(profile, ApiProfile):
+        raise ApiProfileError(f"API profile {spec!r}: {module_name} has no ApiProfile named {attribute}")
+    return profile

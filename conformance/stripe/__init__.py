@@ -1,0 +1,33 @@
+"""Stripe, as the engine needs to know it: one profile, built from the tables beside it.
+
+``routes`` (the documented card endpoints and their setup traffic), ``ids`` (the id
+scheme), ``testcards`` (test cards and magic tokens), ``invariants`` (what the
+documentation promises). The engine never imports this package: the command
+line, the pytest plugin and the addons hand :data:`STRIPE` (or a profile
+extended from it) to it.
+"""
+
+from conformance.api_profile import ApiProfile
+from conformance.stripe.ids import IDS
+from conformance.stripe.invariants import CARD_RULES
+from conformance.stripe.routes import ROUTES
+from conformance.stripe.testcards import CARDS, DEFAULT_API_KEY
+
+__all__ = ["STRIPE"]
+
+STRIPE = ApiProfile(
+    name="stripe",
+    routes=ROUTES,
+    ids=IDS,
+    cards=CARDS,
+    rules=CARD_RULES,
+    default_api_key=DEFAULT_API_KEY,
+    token_path="/v1/tokens",
+    focus=("cards.",),
+    token_parameters=frozenset({"source", "card", "default_source"}),
+    # Stripe's changelog (2020-08-27): "The sources, subscriptions and tax_ids properties on Customer objects are
+    # no longer included by default".
+    left_out_unless_expanded=frozenset({("customer", "sources"), ("customer", "subscriptions"),
+                                        ("customer", "tax_ids")}),
+    source="Stripe API reference; Stripe's testing documentation; Stripe's changelog",
+)
