@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.api_profile import IdScheme, Route, RouteTable, load_api_profile
-from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.cassette import Body, Interaction, Request, Response
+from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.errors import ApiProfileError
 from conformance.redaction import Redactor
 from conformance.replay.binding import IdBindings

@@ -1,8 +1,8 @@
 import pytest
 
-from conformance.stripe import STRIPE
 from conformance import cassette
 from conformance.cassette import Body, CassetteError, CassetteWriter, Interaction, Request, Response, load
+from conformance.stripe import STRIPE
 
 
 def sample(i=1):

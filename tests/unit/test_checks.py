@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from conformance.cassette import Body, Interaction, Request, Response
 from conformance.checks import CHECKS, CheckState, CompareRules, Exchange, run_checks
-from conformance.stripe import STRIPE
-from conformance.stripe.invariants import CARD_KEYS
 from conformance.checks.response import body_matches_recording
 from conformance.findings import Finding
 from conformance.rules import Severity
+from conformance.stripe import STRIPE
+from conformance.stripe.invariants import CARD_KEYS
 
 CUSTOMER = "cus_NffrFeUfNV2Hib"
 CARD = "card_1NBLeN2eZvKYlo2CIg1o7Pzs"

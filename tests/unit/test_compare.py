@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.checks.compare import CompareRules, compare_bodies
 from conformance.api_profile import RuleState
+from conformance.checks.compare import CompareRules, compare_bodies
 from conformance.findings import MISSING, Finding
 from conformance.replay.binding import IdBindings
 from conformance.rules import Severity

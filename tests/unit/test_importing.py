@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from conformance.stripe import STRIPE
 from conformance.cassette import load
 from conformance.record.importing import NotARecording, import_recording, read_exchanges
+from conformance.stripe import STRIPE
 
 RUBY_VCR = """---
 http_interactions:

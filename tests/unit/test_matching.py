@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conformance.stripe import STRIPE
 from conformance.cassette import Body, Interaction, Request, Response
 from conformance.redaction import Redactor
 from conformance.serve.matching import MATCHERS, InteractionIndex, LiveRequest, recorded_request
+from conformance.stripe import STRIPE
 
 FORM = "application/x-www-form-urlencoded"
 

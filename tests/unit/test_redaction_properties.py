@@ -20,9 +20,9 @@ from mitmproxy.test import taddons, tflow, tutils
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response, load
 from conformance.findings import Finding
-from conformance.stripe import STRIPE
 from conformance.redaction import Redactor, luhn_valid
 from conformance.report.common import finding_line
+from conformance.stripe import STRIPE
 from conformance_proxy.recorder import Recorder
 from conformance_proxy.server import serve_addons
 
