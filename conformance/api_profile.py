@@ -32,7 +32,7 @@ from conformance.errors import ApiProfileError
 from conformance.findings import Finding
 
 __all__ = [
-    "OTHER", "Action", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard", "TestCards", "TokenMode",
+    "OTHER", "Action", "ComparisonDefaults", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard", "TestCards", "TokenMode",
     "TOKEN_MODES", "RuleState", "DocumentedRules", "ApiProfile", "BUILTIN_API_PROFILES", "load_api_profile",
 ]
 
@@ -200,6 +200,17 @@ class TestCards:
         return self._by_last4.get(last4, self.default) if isinstance(last4, str) else self.default
 
 
+@dataclass(frozen=True)
+class ComparisonDefaults:
+    """How an answer is compared with its recording where no rule of the run or the cassette says otherwise: the
+    API's own conventions."""
+
+    minted: frozenset[str] = frozenset()  # values the server mints (created, fingerprint): by type and shape only
+    set_by_request: frozenset[str] = frozenset()  # exactly only where a request of the cassette set them
+    verification_suffix: str = ""  # keys ending so are a network's verification results: text or null conforms
+    user_data: frozenset[str] = frozenset()  # maps of the user's data: every difference in them is a value's
+
+
 @dataclass
 class RuleState:
     """What a profile's documented rules remember across one cassette's exchanges; the engine reads and fills
@@ -238,6 +249,7 @@ class ApiProfile:
     default_api_key: str  # sent when none is given
     token_path: str  # where ``--tokens create`` makes a token from a test card
     token_parameters: frozenset[str] = frozenset()  # request keys a magic test token travels in
+    comparison: ComparisonDefaults = field(default_factory=ComparisonDefaults)
     focus: tuple[str, ...] = ()  # endpoint names under test start so (``cards.``); the other routes are setup
     # (object, key) pairs the API documents as left out of an answer unless the request expands them
     left_out_unless_expanded: frozenset[tuple[str, str]] = frozenset()

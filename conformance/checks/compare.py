@@ -29,26 +29,16 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from conformance.api_profile import IdScheme
+from conformance.api_profile import ComparisonDefaults, IdScheme
 from conformance.checks.naming import Minted, names_of
 from conformance.findings import MISSING, Finding
 from conformance.paths import display_path, parse_path, path_pattern, value_at
 from conformance.rules import RULES, Severity
 from conformance.text import json_type, value_text
 
-__all__ = ["CompareRules", "compare_bodies", "FORMAT_KEYS", "SET_BY_REQUEST_KEYS"]
+__all__ = ["CompareRules", "compare_bodies"]
 
-# Values the server mints: compared by type and shape only. (Ids are compared
-# exactly, through binding.)
-FORMAT_KEYS = frozenset({"created", "fingerprint", "invoice_prefix", "request_log_url", "client_secret"})
-# Compared exactly only when a request of the cassette set them; otherwise they
-# are whatever the test token carried.
-SET_BY_REQUEST_KEYS = frozenset({"exp_month", "exp_year"})
-# Verification results (`cvc_check`, `address_zip_check`…) are the card network's, not the request's: fakes
-# tested against the live API answer null where the recording has "pass". Text or null, either conforms.
-CHECK_SUFFIX = "_check"
-# Maps of user data: every difference in them is a value difference.
-USER_DATA_KEYS = frozenset({"metadata"})
+# What an error object holds, as every Stripe-shaped API answers one.
 ERROR_KEYS = ("type", "code", "param", "message")
 
 IGNORE, EXACT, FORMAT, LOOSE, CHECK = "ignore", "exact", "format", "loose", "check"
@@ -74,6 +64,7 @@ class CompareRules:
     loose: tuple[str, ...] = ()
     nullable: tuple[str, ...] = ()
     ids: IdScheme = field(default_factory=lambda: IdScheme(()))  # the profile's: an id's kind is compared
+    defaults: ComparisonDefaults = field(default_factory=ComparisonDefaults)  # the profile's: minted values, user data…
     _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
     _rules: tuple[tuple[str, re.Pattern[str] | None], ...] = field(default=(), compare=False, repr=False)
@@ -105,7 +96,7 @@ class CompareRules:
     def with_overrides(self, ignore: Iterable[str] = (), exact: Iterable[str] = (),
                        loose: Iterable[str] = (), nullable: Iterable[str] = ()) -> CompareRules:
         return CompareRules(self.strict, (*self.ignore, *ignore), (*self.exact, *exact), (*self.loose, *loose),
-                            (*self.nullable, *nullable), self.ids)
+                            (*self.nullable, *nullable), self.ids, self.defaults)
 
     def ignores(self, rule: str, path: str) -> bool:
         """Whether a finding of ``rule`` at ``path`` is silenced: by its rule (``invariant.card``,
@@ -143,14 +134,14 @@ def _is_redacted(value: Any) -> bool:
 @dataclass
 class _Context:
     rules: CompareRules
-    set_fields: Mapping[str, frozenset[str]]  # card id -> fields a request of the cassette set on it
-    card_fields: frozenset[str] = frozenset()  # of the card being compared
+    set_fields: Mapping[str, frozenset[str]]  # object id -> fields a request of the cassette set on it
+    object_fields: frozenset[str] = frozenset()  # of the object being compared
     minted: Minted = field(default_factory=dict)
     list_findings: list[Finding] = field(default_factory=list)  # what lists of objects say as a whole
     judged: set[str] = field(default_factory=set)  # documented rules the comparison judged (list.order)
 
-    def within(self, card_fields: frozenset[str]) -> _Context:
-        return _Context(self.rules, self.set_fields, card_fields, self.minted, self.list_findings, self.judged)
+    def within(self, object_fields: frozenset[str]) -> _Context:
+        return _Context(self.rules, self.set_fields, object_fields, self.minted, self.list_findings, self.judged)
 
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
@@ -165,13 +156,14 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
             return _SHAPE + "check", _SHAPE + "check"
         return recorded, actual
     if isinstance(recorded, dict) and isinstance(actual, dict):
-        if mode == EXACT or key in USER_DATA_KEYS:
+        defaults = ctx.rules.defaults
+        if mode == EXACT or key in defaults.user_data:
             return recorded, actual
         if "object" in recorded and "object" in actual and recorded["object"] != actual["object"]:
             # Another kind of object: one `object` finding, nothing beneath it compared key by key.
             return {"object": recorded["object"]}, {"object": actual["object"]}
-        if recorded.get("object") == "card":
-            ctx = ctx.within(ctx.set_fields.get(str(recorded.get("id")), frozenset()))
+        if "object" in recorded and isinstance(recorded.get("id"), str):  # an object: what requests set on it
+            ctx = ctx.within(ctx.set_fields.get(recorded["id"], frozenset()))
         view_r: dict[Any, Any] = {}
         view_a: dict[Any, Any] = {}
         for child, value in recorded.items():
@@ -179,9 +171,11 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
             child_mode = ctx.rules.mode(child, child_parts)
             if child_mode == IGNORE:
                 continue
-            if child_mode is None and (child in FORMAT_KEYS or (child in SET_BY_REQUEST_KEYS and child not in ctx.card_fields)):
+            if child_mode is None and (child in defaults.minted or (child in defaults.set_by_request and
+                                                                     child not in ctx.object_fields)):
                 child_mode = FORMAT
-            elif child_mode is None and isinstance(child, str) and child.endswith(CHECK_SUFFIX):
+            elif child_mode is None and defaults.verification_suffix and isinstance(child, str) and \
+                    child.endswith(defaults.verification_suffix):
                 child_mode = CHECK
             if child in actual:
                 view_r[child], view_a[child] = _views(value, actual[child], child, child_parts, ctx, child_mode)
@@ -367,7 +361,7 @@ def _classify(
     change: str, parts: list[Any], path: str, expected: Any, got: Any, level: Any, rules: CompareRules,
     lists_reported: set[str], recorded: Any, actual_at: tuple[Any, list[Any]],
 ) -> Finding | None:
-    in_user_data = any(part in USER_DATA_KEYS for part in parts[:-1])
+    in_user_data = any(part in rules.defaults.user_data for part in parts[:-1])
     if change in ("iterable_item_added", "iterable_item_removed"):
         list_parts = parts[:-1]
         list_path = display_path(list_parts)

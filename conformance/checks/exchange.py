@@ -10,12 +10,12 @@ in :class:`CheckState`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conformance.api_profile import ApiProfile, RuleState
 from conformance.cassette.model import Interaction
-from conformance.checks.compare import SET_BY_REQUEST_KEYS, CompareRules, promises_order
+from conformance.checks.compare import CompareRules, promises_order
 from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.paths import locate
@@ -60,6 +60,8 @@ class CheckState:
     recorded: RuleState = field(init=False)
 
     def __post_init__(self) -> None:
+        # the profile's ids and conventions, under whatever the run and the cassette say
+        self.rules = replace(self.rules, ids=self.profile.ids, defaults=self.profile.comparison)
         self.invariants = self.profile.rules.new_state()
         self.recorded = self.profile.rules.new_state()
         self.recorded.minted = self.invariants.minted  # one naming of the cassette's objects for both
@@ -100,7 +102,7 @@ class CheckState:
         sent = frozenset(key for key in body.value if key != "expand")
         if not sent <= self.requested.get(card, frozenset()):
             self.requested = {**self.requested, card: self.requested.get(card, frozenset()) | sent}
-        fields = self.set_fields.get(card, frozenset()) | (SET_BY_REQUEST_KEYS & body.value.keys())
+        fields = self.set_fields.get(card, frozenset()) | (self.profile.comparison.set_by_request & body.value.keys())
         if fields != self.set_fields.get(card):
             self.set_fields = {**self.set_fields, card: frozenset(fields)}
 

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -488,11 +488,10 @@ def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions
             f"{contract.api_version}: some findings may be the versions' differences"]
 
 
-def _cassette_rules(base: CompareRules, header: CassetteHeader, profile: ApiProfile) -> CompareRules:
+def _cassette_rules(base: CompareRules, header: CassetteHeader) -> CompareRules:
     compare = header.get("compare") or {}  # validated with the header: lists of keys or paths
-    rules = base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()),
-                                compare.get("nullable", ()))
-    return replace(rules, ids=profile.ids)
+    return base.with_overrides(compare.get("ignore", ()), compare.get("exact", ()), compare.get("loose", ()),
+                               compare.get("nullable", ()))
 
 
 def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
@@ -511,8 +510,7 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
                 break
             if replay is None:
                 result.name = header.get("name", path.stem)
-                checks = CheckState(options.profile, _cassette_rules(options.rules, header, options.profile),
-                                    options.contract)
+                checks = CheckState(options.profile, _cassette_rules(options.rules, header), options.contract)
                 replay = _Replay(client, options, checks, api_version=header.get("api_version"))
                 result.warnings += _version_warnings(path, header, options)
             result.interactions.append(replay.replay(interaction))

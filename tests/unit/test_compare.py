@@ -17,6 +17,11 @@ from conformance.stripe.invariants import InvariantState
 id_prefix = STRIPE.ids.prefix_of
 
 
+def stripe_rules(**given: object) -> CompareRules:
+    """Comparison rules as a replay under Stripe's profile applies them (its ids, its minted values…)."""
+    return CompareRules(ids=STRIPE.ids, defaults=STRIPE.comparison, **given)  # type: ignore[arg-type]
+
+
 def check_response(endpoint: str, method: str, path: str, query: dict, status: int, body: object,
                    state: RuleState) -> list[Finding]:
     """Stripe's documented rules as the engine applies them: to the route the profile matches (``endpoint``)."""
@@ -52,12 +57,12 @@ def changed(**changes):
 
 def test_minted_values_compare_by_shape_only():
     actual = changed(fingerprint="zzzzzzzzzzzzzzzz", exp_month=4, exp_year=2031)
-    assert compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids)) == []
+    assert compare_bodies(CARD, actual, stripe_rules()) == []
 
 
 def test_expiry_set_by_a_request_is_compared_exactly():
     actual = changed(exp_month=4)
-    findings = compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids), set_fields={CARD["id"]: {"exp_month"}})
+    findings = compare_bodies(CARD, actual, stripe_rules(), set_fields={CARD["id"]: {"exp_month"}})
     assert rules_of(findings) == [("value", "exp_month")]
 
 
@@ -77,34 +82,34 @@ def test_expiry_set_by_a_request_is_compared_exactly():
     ],
 )
 def test_each_deviation_names_its_rule_and_path(change, rule, path):
-    assert rules_of(compare_bodies(CARD, changed(**change), CompareRules(ids=STRIPE.ids))) == [(rule, path)]
+    assert rules_of(compare_bodies(CARD, changed(**change), stripe_rules())) == [(rule, path)]
 
 
 def test_extra_keys_warn_unless_strict():
     actual = changed(display_brand="visa")
-    (finding,) = compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids))
+    (finding,) = compare_bodies(CARD, actual, stripe_rules())
     assert (finding.rule, finding.severity) == ("keys.extra", WARNING)
-    (strict,) = compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids, strict=True))
+    (strict,) = compare_bodies(CARD, actual, stripe_rules(strict=True))
     assert strict.severity == "failure"
 
 
 def test_overrides_by_key_and_by_path():
     actual = changed(brand="MasterCard", name="Someone")
-    assert rules_of(compare_bodies(CARD, actual, CompareRules(ids=STRIPE.ids, ignore=("brand", "name")))) == []
+    assert rules_of(compare_bodies(CARD, actual, stripe_rules(ignore=("brand", "name")))) == []
     listing = {"object": "list", "data": [CARD, CARD]}
     other = {"object": "list", "data": [changed(name="A"), changed(name="B")]}
-    assert rules_of(compare_bodies(listing, other, CompareRules(ids=STRIPE.ids, ignore=("data[*].name",)))) == []
-    assert rules_of(compare_bodies(CARD, changed(created=2), CompareRules(ids=STRIPE.ids))) == [("keys.extra", "created")]
+    assert rules_of(compare_bodies(listing, other, stripe_rules(ignore=("data[*].name",)))) == []
+    assert rules_of(compare_bodies(CARD, changed(created=2), stripe_rules())) == [("keys.extra", "created")]
     recorded = dict(CARD, created=1)
-    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules(ids=STRIPE.ids))) == []
-    assert rules_of(compare_bodies(recorded, changed(created=2), CompareRules(ids=STRIPE.ids, exact=("created",)))) == [
+    assert rules_of(compare_bodies(recorded, changed(created=2), stripe_rules())) == []
+    assert rules_of(compare_bodies(recorded, changed(created=2), stripe_rules(exact=("created",)))) == [
         ("value", "created")]
 
 
 def test_list_length_is_one_finding():
     listing = {"object": "list", "data": [CARD, CARD, CARD], "has_more": True}
     shorter = {"object": "list", "data": [CARD], "has_more": True}
-    assert rules_of(compare_bodies(listing, shorter, CompareRules(ids=STRIPE.ids))) == [("list.length", "data")]
+    assert rules_of(compare_bodies(listing, shorter, stripe_rules())) == [("list.length", "data")]
 
 
 def test_errors_compare_type_code_param_and_the_message_loosely():
@@ -112,11 +117,11 @@ def test_errors_compare_type_code_param_and_the_message_loosely():
                           "message": "No such source: 'card_123'", "request_log_url": "https://x/req_1"}}
     actual = {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
                         "message": "Card not found"}}
-    assert compare_bodies(recorded, actual, CompareRules(ids=STRIPE.ids), is_error=True) == []
+    assert compare_bodies(recorded, actual, stripe_rules(), is_error=True) == []
     no_code = {"error": {"type": "invalid_request_error", "message": "nope"}}
-    assert rules_of(compare_bodies(recorded, no_code, CompareRules(ids=STRIPE.ids), is_error=True)) == [
+    assert rules_of(compare_bodies(recorded, no_code, stripe_rules(), is_error=True)) == [
         ("keys.missing", "error.code"), ("keys.missing", "error.param")]
-    exact = compare_bodies(recorded, actual, CompareRules(ids=STRIPE.ids, exact=("error.message",)), is_error=True)
+    exact = compare_bodies(recorded, actual, stripe_rules(exact=("error.message",)), is_error=True)
     assert rules_of(exact) == [("value", "error.message")]
 
 
@@ -179,9 +184,9 @@ def test_paging_consistency():
 
 def test_verification_checks_are_text_or_null_whatever_the_recording_says():
     for actual in (None, "unavailable", "unchecked"):
-        assert compare_bodies(CARD, changed(cvc_check=actual, address_zip_check=actual), CompareRules(ids=STRIPE.ids)) == []
-    assert rules_of(compare_bodies(CARD, changed(cvc_check=1), CompareRules(ids=STRIPE.ids))) == [("type", "cvc_check")]
-    assert rules_of(compare_bodies(CARD, changed(cvc_check=None), CompareRules(ids=STRIPE.ids, exact=("cvc_check",)))) == [
+        assert compare_bodies(CARD, changed(cvc_check=actual, address_zip_check=actual), stripe_rules()) == []
+    assert rules_of(compare_bodies(CARD, changed(cvc_check=1), stripe_rules())) == [("type", "cvc_check")]
+    assert rules_of(compare_bodies(CARD, changed(cvc_check=None), stripe_rules(exact=("cvc_check",)))) == [
         ("type", "cvc_check")]
 
 
@@ -190,12 +195,12 @@ def test_loose_accepts_any_non_empty_text_where_public_sources_disagree():
                           "message": "No such source: 'card_1'"}}
     said = {"error": {**recorded["error"], "param": "card",
                       "message": "Customer cus_1 does not have card with ID card_1"}}
-    assert [f.path for f in compare_bodies(recorded, said, CompareRules(ids=STRIPE.ids), is_error=True)] == ["error.param"]
-    loose = CompareRules(ids=STRIPE.ids, loose=("error.param",))
+    assert [f.path for f in compare_bodies(recorded, said, stripe_rules(), is_error=True)] == ["error.param"]
+    loose = stripe_rules(loose=("error.param",))
     assert compare_bodies(recorded, said, loose, is_error=True) == []
     unsaid = {"error": {**recorded["error"], "param": ""}}
     assert [f.path for f in compare_bodies(recorded, unsaid, loose, is_error=True)] == ["error.param"]
-    assert CompareRules(ids=STRIPE.ids).with_overrides(loose=["error.param"]).loose == ("error.param",)
+    assert stripe_rules().with_overrides(loose=["error.param"]).loose == ("error.param",)
 
 
 def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one():
