@@ -32,8 +32,9 @@ from conformance.errors import ApiProfileError
 from conformance.findings import Finding
 
 __all__ = [
-    "OTHER", "Action", "ComparisonDefaults", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard", "TestCards", "TokenMode",
-    "TOKEN_MODES", "RuleState", "DocumentedRules", "ApiProfile", "BUILTIN_API_PROFILES", "load_api_profile",
+    "OTHER", "Action", "ComparisonDefaults", "Headers", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard",
+    "TestCards", "TokenMode", "TOKEN_MODES", "RuleState", "DocumentedRules", "ApiProfile", "BUILTIN_API_PROFILES",
+    "load_api_profile",
 ]
 
 OTHER = "other"
@@ -201,6 +202,18 @@ class TestCards:
 
 
 @dataclass(frozen=True)
+class Headers:
+    """The headers that change what the API does or says: recorded, and sent again by a replay. Everything else
+    (Date, Request-Id, Content-Length, User-Agent…) varies between runs and is left out."""
+
+    request: tuple[str, ...] = ("Authorization", "Content-Type")  # recorded from requests
+    response: tuple[str, ...] = ("Content-Type",)  # recorded from answers
+    forwarded: tuple[str, ...] = ("Content-Type",)  # a replay sends them as recorded
+    version: str = ""  # the API version a request asks for: a replay sends the recorded one, or the cassette's
+    idempotency: str = ""  # a key SDKs draw at random: recorded as a placeholder, sent fresh by each replay
+
+
+@dataclass(frozen=True)
 class ComparisonDefaults:
     """How an answer is compared with its recording where no rule of the run or the cassette says otherwise: the
     API's own conventions."""
@@ -250,6 +263,7 @@ class ApiProfile:
     token_path: str  # where ``--tokens create`` makes a token from a test card
     token_parameters: frozenset[str] = frozenset()  # request keys a magic test token travels in
     comparison: ComparisonDefaults = field(default_factory=ComparisonDefaults)
+    headers: Headers = field(default_factory=Headers)
     focus: tuple[str, ...] = ()  # endpoint names under test start so (``cards.``); the other routes are setup
     # (object, key) pairs the API documents as left out of an answer unless the request expands them
     left_out_unless_expanded: frozenset[tuple[str, str]] = frozenset()

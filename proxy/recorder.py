@@ -29,7 +29,7 @@ from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import RECORD_MODES, CassetteWriter
 from conformance.cassette.model import DEFAULT_HOST
 from conformance.errors import ConformanceError
-from conformance.record.exchange import REQUEST_HEADERS, RESPONSE_HEADERS, build_interaction
+from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 from conformance.text import printable
 
@@ -48,8 +48,9 @@ class Recorder:
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
         self.hosts: frozenset[str] = frozenset()  # empty: every host
-        self.request_headers = _lowered(REQUEST_HEADERS)
-        self.response_headers = _lowered(RESPONSE_HEADERS)
+        # the headers the profile says matter (and record_headers)
+        self.request_headers = _lowered(api.headers.request) if api else frozenset[bytes]()
+        self.response_headers = _lowered(api.headers.response) if api else frozenset[bytes]()
         self.api_version = ""  # given with cassette_api_version; else read from the first answer
 
     def load(self, loader) -> None:
@@ -142,10 +143,11 @@ class Recorder:
                 raise exceptions.OptionsError(f"record_paths: invalid regular expression: {error}") from None
         if "record_hosts" in updated:
             self.hosts = frozenset(options.record_hosts)
-        if "record_headers" in updated:
+        if "record_headers" in updated or api_changed:
             self.extra_headers = tuple(options.record_headers)
-            self.request_headers = _lowered((*REQUEST_HEADERS, *self.extra_headers))
-            self.response_headers = _lowered((*RESPONSE_HEADERS, *self.extra_headers))
+            assert self.api is not None
+            self.request_headers = _lowered((*self.api.headers.request, *self.extra_headers))
+            self.response_headers = _lowered((*self.api.headers.response, *self.extra_headers))
         if {"cassette", "cassette_name", "cassette_fixtures", "cassette_mode", "cassette_source", "cassette_ignore",
                 "cassette_loose", "cassette_nullable", "cassette_api_version"} & updated:
             self.done()
@@ -188,9 +190,10 @@ class Recorder:
             if host != DEFAULT_HOST:
                 self.writer.set_header("host", self.redactor.text(host))
         request, response = flow.request, flow.response
-        if not self.api_version and response is not None and "stripe-version" in response.headers:
+        version = self.api.headers.version if self.api is not None else ""
+        if not self.api_version and version and version in response.headers:
             # the version the answers follow, as the first answer says it: what replays send
-            self.api_version = self.redactor.text(response.headers["stripe-version"])
+            self.api_version = self.redactor.text(response.headers[version])
             self.writer.set_header("api_version", self.api_version)
         request_headers, request_content = self._parts(request, self.request_headers)
         response_headers, response_content = self._parts(response, self.response_headers)

@@ -96,15 +96,15 @@ class CheckState:
         if body is None or not isinstance(body.value, dict):
             return
         route = self.profile.routes.match(interaction.request.method, path)
-        card = route.subject if route is not None and route.route.action == "update" else None
-        if card is None:
+        subject = route.subject if route is not None and route.route.action == "update" else None
+        if subject is None:
             return
         sent = frozenset(key for key in body.value if key != "expand")
-        if not sent <= self.requested.get(card, frozenset()):
-            self.requested = {**self.requested, card: self.requested.get(card, frozenset()) | sent}
-        fields = self.set_fields.get(card, frozenset()) | (self.profile.comparison.set_by_request & body.value.keys())
-        if fields != self.set_fields.get(card):
-            self.set_fields = {**self.set_fields, card: frozenset(fields)}
+        if not sent <= self.requested.get(subject, frozenset()):
+            self.requested = {**self.requested, subject: self.requested.get(subject, frozenset()) | sent}
+        fields = self.set_fields.get(subject, frozenset()) | (self.profile.comparison.set_by_request & body.value.keys())
+        if fields != self.set_fields.get(subject):
+            self.set_fields = {**self.set_fields, subject: frozenset(fields)}
 
 
 Check = Callable[[Exchange, CheckState], list[Finding]]

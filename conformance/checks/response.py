@@ -115,9 +115,9 @@ def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: 
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
     sent = {key for key in body if key != "expand"} if request.method == "POST" and isinstance(body, dict) else set()
     route = state.profile.routes.match(request.method, exchange.path)
-    card = route.subject if route is not None else None
-    if card is not None:
-        sent |= state.requested.get(card, frozenset())
+    subject = route.subject if route is not None else None
+    if subject is not None:
+        sent |= state.requested.get(subject, frozenset())
     if not sent:
         return
     for finding in findings:

@@ -14,22 +14,16 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-from conformance.api_profile import OTHER, ApiProfile
+from conformance.api_profile import OTHER, ApiProfile, Headers
 from conformance.cassette import multipart
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
-__all__ = ["REQUEST_HEADERS", "RESPONSE_HEADERS", "GENERATED_KEY", "build_interaction", "redacted_query", "redact_body",
-           "redact_interaction"]
+__all__ = ["GENERATED_KEY", "build_interaction", "redacted_query", "redact_body", "redact_interaction"]
 
-# Headers that change what Stripe does or says; everything else (Date, Request-Id,
-# Content-Length, Server, User-Agent, ...) varies between runs and is left out.
-REQUEST_HEADERS = ("Authorization", "Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account")
-RESPONSE_HEADERS = ("Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account")
-
-# The SDKs send a random UUID as Idempotency-Key on every POST; storing it would
-# change the file on each re-recording, and replaying it could hit Stripe's
-# idempotency cache. It is stored as this placeholder and sent fresh on replay.
+# The SDKs send a random UUID as the idempotency key on every POST (the profile names the header); storing it
+# would change the file on each re-recording, and replaying it could hit the API's idempotency cache. It is
+# stored as this placeholder and sent fresh on replay.
 GENERATED_KEY = "<generated>"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -43,14 +37,17 @@ def _wanted(keep: tuple[str, ...]) -> dict[str, str]:
     return {name.lower(): _canonical(name) for name in keep}
 
 
-def select_headers(headers: Iterable[tuple[str, str]], keep: tuple[str, ...], redactor: Redactor) -> dict[str, str]:
+def select_headers(headers: Iterable[tuple[str, str]], keep: tuple[str, ...], redactor: Redactor,
+                   idempotency: str = "") -> dict[str, str]:
+    """The headers of ``keep``, in canonical spelling and redacted; a random key in ``idempotency``, the
+    placeholder."""
     wanted = _wanted(keep)
     selected: dict[str, str] = {}
     for name, value in headers:
         canonical = wanted.get(name.lower())
         if canonical is None:
             continue
-        if canonical == "Idempotency-Key" and _UUID.fullmatch(value.strip()):
+        if idempotency and canonical == idempotency and _UUID.fullmatch(value.strip()):
             value = GENERATED_KEY
         selected[canonical] = redactor.header(canonical, value)
     return dict(sorted(selected.items()))
@@ -123,8 +120,9 @@ def build_interaction(
     extra_headers: Iterable[str] = (),
     profile: ApiProfile | None = None,
 ) -> Interaction:
-    """One redacted interaction from the raw parts of an exchange (bodies already content-decoded), its endpoint
-    named by ``profile`` (``other`` without one)."""
+    """One redacted interaction from the raw parts of an exchange (bodies already content-decoded): the headers
+    ``profile`` says matter, its endpoint named by it (``other`` without one)."""
+    wire = profile.headers if profile is not None else Headers()
     request_headers = list(request_headers)
     response_headers = list(response_headers)
     split = urlsplit(url_path)
@@ -135,7 +133,7 @@ def build_interaction(
         method=method.upper(),
         path=redactor.text(split.path or "/"),
         query=query,
-        headers=_multipart_header(select_headers(request_headers, (*REQUEST_HEADERS, *extra_headers), redactor),
+        headers=_multipart_header(select_headers(request_headers, (*wire.request, *extra_headers), redactor, wire.idempotency),
                                   request_body),
         body=request_body,
     )
@@ -143,7 +141,7 @@ def build_interaction(
                                 redactor, request=False)
     response = Response(
         status=status,
-        headers=_multipart_header(select_headers(response_headers, (*RESPONSE_HEADERS, *extra_headers), redactor),
+        headers=_multipart_header(select_headers(response_headers, (*wire.response, *extra_headers), redactor, wire.idempotency),
                                   response_body),
         body=response_body,
     )

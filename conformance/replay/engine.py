@@ -40,7 +40,6 @@ from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
 
-_FORWARDED_HEADERS = ("Content-Type", "Stripe-Version", "Stripe-Account")
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ _NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.t
 # What counts a list's items: short by the items a target never minted.
 _COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
 _COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
-_DELETED = "\x1fdeleted"  # in ``_Replay.unapplied``: a delete of the card failed
+_DELETED = "\x1fdeleted"  # in ``_Replay.unapplied``: a delete of the object failed
 
 
 def _curl_form(parts: list[dict[str, Any]]) -> list[str]:
@@ -108,7 +107,7 @@ class _Replay:
     broken: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
     api_version: str | None = None  # the cassette's (its header's api_version)
-    # (card as sent, parameter) -> the update that failed to set it (or _DELETED: the delete that failed): what
+    # (object as sent, parameter) -> the update that failed to set it (or _DELETED: the delete that failed): what
     # later answers show of it follows from that
     unapplied: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -150,27 +149,29 @@ class _Replay:
                 framing, content = multipart.framed({**body.value, "parts": sent_parts})
             else:
                 content = body.to_bytes()
+        wire = self.profile.headers
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
-                   if name in _FORWARDED_HEADERS}
+                   if name in wire.forwarded}
         if sent_parts is not None:  # the boundary the parts as sent are framed with
             headers["Content-Type"] = framing
         version = self._stripe_version(recorded.headers)
-        if version:
-            headers["Stripe-Version"] = version
-        if "Idempotency-Key" in recorded.headers:
-            # Fresh keys: replaying a recorded key could be answered from Stripe's idempotency cache.
-            recorded_key = recorded.headers["Idempotency-Key"]
+        if version and wire.version:
+            headers[wire.version] = version
+        if wire.idempotency and wire.idempotency in recorded.headers:
+            # Fresh keys: replaying a recorded key could be answered from the API's idempotency cache.
+            recorded_key = recorded.headers[wire.idempotency]
             if recorded_key == GENERATED_KEY:
-                headers["Idempotency-Key"] = str(uuid.uuid4())
+                headers[wire.idempotency] = str(uuid.uuid4())
             else:
-                headers["Idempotency-Key"] = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
+                headers[wire.idempotency] = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
         if "Authorization" in recorded.headers:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
         return _SentRequest(path, query, query_string, headers, content, setup, sent_parts)
 
     def _stripe_version(self, recorded_headers: dict[str, str]) -> str | None:
         """--stripe-version, else what the request recorded, else the version the cassette's answers follow."""
-        return self.options.stripe_version or recorded_headers.get("Stripe-Version") or self.api_version
+        header = self.profile.headers.version
+        return self.options.stripe_version or (recorded_headers.get(header) if header else None) or self.api_version
 
     def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
         """A token the target made from the test card a magic token stands for; the magic token when it cannot,
@@ -183,8 +184,8 @@ class _Replay:
                 "card[exp_year]": str(time.gmtime().tm_year + 3)}
         headers = {"Authorization": f"Bearer {self.options.api_key}", "Content-Type": "application/x-www-form-urlencoded"}
         version = self._stripe_version(recorded_headers)
-        if version:
-            headers["Stripe-Version"] = version
+        if version and self.profile.headers.version:
+            headers[self.profile.headers.version] = version
         try:
             answer = self.client.request("POST", self.profile.token_path, headers=headers,
                                          content=urlencode(form).encode())
@@ -257,7 +258,7 @@ class _Replay:
                 parts += ["-H", '"Authorization: Bearer $STRIPE_API_KEY"']
             elif name == "Content-Type" and sent.parts is not None:
                 continue  # curl frames the form itself, with its own boundary
-            elif name != "Idempotency-Key":  # a fresh one each time
+            elif name != self.profile.headers.idempotency:  # a fresh one each time
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
         if sent.parts is not None:
             parts += _curl_form(sent.parts)
@@ -317,22 +318,22 @@ class _Replay:
                     finding.consequence_of = needed[1]
         route = self.profile.routes.match(interaction.request.method, sent_path)
         action = route.route.action if route is not None else None
-        changes_card = action in ("update", "delete") and \
+        changes_subject = action in ("update", "delete") and \
             interaction.response.status < 300 and result.actual_status != interaction.response.status
-        card = route.subject if route is not None and (self.unapplied or changes_card) else None
-        if self.unapplied and card is not None:
+        subject = route.subject if route is not None and (self.unapplied or changes_subject) else None
+        if self.unapplied and subject is not None:
             for finding in findings:
-                failed = self.unapplied.get((card, finding.path.split(".", 1)[0].split("[", 1)[0])) or \
-                    self.unapplied.get((card, _DELETED))
+                failed = self.unapplied.get((subject, finding.path.split(".", 1)[0].split("[", 1)[0])) or \
+                    self.unapplied.get((subject, _DELETED))
                 if failed is not None and finding.consequence_of is None and finding.rule not in _NEVER_CONSEQUENCES:
                     finding.consequence_of = failed
-        if card is not None and changes_card:
+        if subject is not None and changes_subject:
             if action == "update":
                 body = interaction.request.body.value if interaction.request.body is not None else None
                 for key in body if isinstance(body, dict) else ():
-                    self.unapplied.setdefault((card, key), interaction.index)
+                    self.unapplied.setdefault((subject, key), interaction.index)
             elif action == "delete":  # the object is still there: what later shows it follows
-                self.unapplied.setdefault((card, _DELETED), interaction.index)
+                self.unapplied.setdefault((subject, _DELETED), interaction.index)
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
         if needed is not None:
             result.blocked_id = needed[0]

@@ -7,7 +7,7 @@ line, the pytest plugin and the addons hand :data:`STRIPE` (or a profile
 extended from it) to it.
 """
 
-from conformance.api_profile import ApiProfile, ComparisonDefaults
+from conformance.api_profile import ApiProfile, ComparisonDefaults, Headers
 from conformance.stripe.ids import IDS
 from conformance.stripe.invariants import CARD_RULES
 from conformance.stripe.routes import ROUTES
@@ -25,6 +25,13 @@ STRIPE = ApiProfile(
     token_path="/v1/tokens",
     focus=("cards.",),
     token_parameters=frozenset({"source", "card", "default_source"}),
+    headers=Headers(
+        request=("Authorization", "Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account"),
+        response=("Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account"),
+        forwarded=("Content-Type", "Stripe-Version", "Stripe-Account"),
+        version="Stripe-Version",
+        idempotency="Idempotency-Key",
+    ),
     comparison=ComparisonDefaults(
         # what the server mints: compared by type and shape only (ids are compared exactly, through binding)
         minted=frozenset({"created", "fingerprint", "invoice_prefix", "request_log_url", "client_secret"}),
