@@ -40,17 +40,16 @@ def _lowered(names: Sequence[str]) -> frozenset[bytes]:
 
 
 class Recorder:
-    def __init__(self, api: ApiProfile | None = None) -> None:
+    def __init__(self) -> None:
         self.writer: CassetteWriter | None = None
         self.failed = False
-        self.api = api  # names each interaction's endpoint, and its test cards in redaction markers
-        self.redactor = Redactor(cards=api.cards if api else None)
+        self.api: ApiProfile | None = None  # the api_profile option's: endpoints, headers, test cards in markers
+        self.redactor = Redactor()
         self.paths = re.compile(r"^/v1/")
         self.extra_headers: tuple[str, ...] = ()
         self.hosts: frozenset[str] = frozenset()  # empty: every host
-        # the headers the profile says matter (and record_headers)
-        self.request_headers = _lowered(api.headers.request) if api else frozenset[bytes]()
-        self.response_headers = _lowered(api.headers.response) if api else frozenset[bytes]()
+        # the headers the profile says matter (and record_headers), once configured
+        self.request_headers = self.response_headers = frozenset[bytes]()
         self.api_version = ""  # given with cassette_api_version; else read from the first answer
 
     def load(self, loader) -> None:

@@ -69,8 +69,8 @@ class Cassettes:
     start-up and again whenever a file changes (a bad cassette keeps the old index and says why); the API
     profile names their endpoints."""
 
-    def __init__(self, api: ApiProfile | None = None) -> None:
-        self.api = api
+    def __init__(self) -> None:
+        self.api: ApiProfile | None = None  # the api_profile option's
         self.index = InteractionIndex()
         self.files: dict[Path, tuple[int, int]] = {}
         self.hosts: set[str] = {DEFAULT_HOST}
