@@ -24,7 +24,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -112,7 +112,7 @@ class RouteTable:
         replaced = {(r.method.upper(), r.template) for r in added}
         return RouteTable([*(r for r in self.routes if (r.method.upper(), r.template) not in replaced), *added])
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Route]:
         return iter(self.routes)
 
 
