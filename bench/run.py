@@ -448,8 +448,7 @@ def bench_matrix(requests: int, rounds: int) -> list[dict[str, object]]:
                 started = time.perf_counter()
                 results = run_targets(cassettes, targets, dict.fromkeys(targets, options),  # noqa: B023
                                       workers=workers)
-                document = build_matrix(results, {}, [str(c) for c in cassettes], routes=STRIPE.routes,  # noqa: B023
-                                            focus=STRIPE.focus)
+                document = build_matrix(results, {}, [str(c) for c in cassettes], api=STRIPE)  # noqa: B023
                 write_matrix_json(document, Path(out) / "m.json")
                 write_matrix_markdown(document, Path(out) / "m.md")
                 write_matrix_html(document, Path(out) / "m.html")

@@ -267,16 +267,14 @@ class ApiProfile:
     focus: tuple[str, ...] = ()  # endpoint names under test start so (``cards.``); the other routes are setup
     # (object, key) pairs the API documents as left out of an answer unless the request expands them
     left_out_unless_expanded: frozenset[tuple[str, str]] = frozenset()
-    source: str = ""  # where its facts come from
 
     def extended(self, name: str, *, routes: Iterable[Route] = (), id_prefixes: Iterable[str] = (),
-                 token_parameters: Iterable[str] = (), focus: Iterable[str] = (), source: str = "") -> ApiProfile:
+                 token_parameters: Iterable[str] = (), focus: Iterable[str] = ()) -> ApiProfile:
         """This profile and one more resource family: its routes, its ids, the keys its tokens travel in, the
         endpoint names under test."""
         return replace(self, name=name, routes=self.routes.extended(routes), ids=self.ids.extended(id_prefixes),
                        token_parameters=self.token_parameters | frozenset(token_parameters),
-                       focus=tuple(dict.fromkeys([*self.focus, *focus])),
-                       source=f"{self.source}; {source}" if source else self.source)
+                       focus=tuple(dict.fromkeys([*self.focus, *focus])))
 
     def label(self, method: str, path: str, recorded: str = "") -> str:
         """An interaction's endpoint: the label its cassette gives it, else its route's name (``other`` when the

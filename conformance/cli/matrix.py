@@ -178,7 +178,7 @@ def matrix_command(
                 write_report(result, reports_dir / name / file_name)
             reports[name] = str(reports_dir / name / "report.html")
     matrix = build_matrix(results, known, [str(c) for c in cassettes], reports, time.perf_counter() - started,
-                          routes=api.routes, focus=api.focus)
+                          api=api)
     print_matrix(console, matrix)
     for path, writer in outputs:
         writer(matrix, path)

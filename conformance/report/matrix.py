@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
-from conformance.api_profile import OTHER, RouteTable
+from conformance.api_profile import OTHER, ApiProfile, RouteTable
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
@@ -239,13 +239,14 @@ def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[
 
 
 def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profile], suite: Iterable[str],
-                 reports: Mapping[str, str] | None = None, seconds: float = 0.0, *, routes: RouteTable | None = None,
-                 focus: tuple[str, ...] = ()) -> dict[str, Any]:
+                 reports: Mapping[str, str] | None = None, seconds: float = 0.0, *,
+                 api: ApiProfile | None = None) -> dict[str, Any]:
     """The matrix of the runs (target name -> its result, target profiles by name), as its JSON document: a row
-    for each documented rule and each route of ``routes`` (the API profile's; those whose endpoint name starts
-    with one of ``focus`` are under test, the others setup traffic), then each route only the runs met."""
+    for each documented rule and each route of the API profile (those it focuses on are under test, the others
+    setup traffic), then each route only the runs met."""
+    routes = api.routes if api is not None else None
     columns = {name: _Column(result, profiles.get(name), routes) for name, result in results.items()}
-    rows = _rows(results.values(), routes, focus)
+    rows = _rows(results.values(), routes, api.focus if api is not None else ())
     cells: dict[str, dict[str, Any]] = {}
     for row in rows:
         cells[row["id"]] = {name: (_rule_cell(column, row["id"]) if row["kind"] == "rule" else

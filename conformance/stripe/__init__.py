@@ -46,5 +46,4 @@ STRIPE = ApiProfile(
     # no longer included by default".
     left_out_unless_expanded=frozenset({("customer", "sources"), ("customer", "subscriptions"),
                                         ("customer", "tax_ids")}),
-    source="Stripe API reference; Stripe's testing documentation; Stripe's changelog",
 )

@@ -25,5 +25,4 @@ PAYMENT_METHODS = STRIPE.extended(
     id_prefixes=["pm"],
     token_parameters=["payment_method"],
     focus=["payment_methods."],
-    source="Stripe API reference (Payment Methods)",
 )

@@ -50,7 +50,7 @@ def sample():
 
 
 def test_each_state_of_a_cell():
-    matrix = build_matrix({"t": sample()}, {}, ["cassettes/x.yaml"], routes=STRIPE.routes, focus=STRIPE.focus)
+    matrix = build_matrix({"t": sample()}, {}, ["cassettes/x.yaml"], api=STRIPE)
     cells = {row: by_target["t"] for row, by_target in matrix["cells"].items()}
     assert cells["invariant.list"] == {"state": "holds", "judged": 1}
     assert cells[LIST]["state"] == "holds"
@@ -72,7 +72,7 @@ def test_a_profile_makes_a_problem_known_and_the_exit_code_follows(tmp_path):
     profile = tmp_path / "p.yaml"
     profile.write_text("t:\n  - rule: invariant.deleted:deleted\n    reason: it answers false\n"
                        "  - preset: stateless\n    reason: none kept\n")
-    matrix = build_matrix({"t": sample()}, read_profiles([profile]), [], routes=STRIPE.routes, focus=STRIPE.focus)
+    matrix = build_matrix({"t": sample()}, read_profiles([profile]), [], api=STRIPE)
     cell = matrix["cells"]["invariant.deleted"]["t"]
     assert cell["state"] == "known" and cell["problems"][0]["known"] == \
         f"it answers false (invariant.deleted:deleted, {profile}:2)"
@@ -82,9 +82,9 @@ def test_a_profile_makes_a_problem_known_and_the_exit_code_follows(tmp_path):
 
 
 def test_input_errors_and_interruptions_win_over_the_cells():
-    matrix = build_matrix({"t": run(error="x.yaml:3: not a cassette")}, {}, [], routes=STRIPE.routes, focus=STRIPE.focus)
+    matrix = build_matrix({"t": run(error="x.yaml:3: not a cassette")}, {}, [], api=STRIPE)
     assert matrix_exit_code(matrix) == 2
-    assert matrix_exit_code(build_matrix({"t": sample()}, {}, [], routes=STRIPE.routes, focus=STRIPE.focus), interrupted_by=2) == 130
+    assert matrix_exit_code(build_matrix({"t": sample()}, {}, [], api=STRIPE), interrupted_by=2) == 130
 
 
 def cause(rule, key, paths=(), endpoints=(), kind=None):
@@ -134,13 +134,13 @@ def test_a_target_profiled_twice_is_refused(tmp_path):
 
 
 def test_compare_by_problem_identity_not_by_minted_ids():
-    old = build_matrix({"t": sample()}, {}, [], routes=STRIPE.routes, focus=STRIPE.focus)
+    old = build_matrix({"t": sample()}, {}, [], api=STRIPE)
     same = copy.deepcopy(old)
     for row in same["cells"].values():
         for problem in row["t"].get("problems", []):
             problem["message"] = problem["message"].replace("card_1", "card_2")  # another run, other ids
     assert compare_matrices(old, same).exit_code == 0
-    fixed = build_matrix({"t": run(*sample().cassettes[0].interactions[:1])}, {}, [], routes=STRIPE.routes, focus=STRIPE.focus)
+    fixed = build_matrix({"t": run(*sample().cassettes[0].interactions[:1])}, {}, [], api=STRIPE)
     comparison = compare_matrices(old, fixed)
     assert comparison.regressions == [] and [f[1].split("]")[0] for f in comparison.fixes] == ["[invariant.deleted"]
     again = compare_matrices(fixed, old)
