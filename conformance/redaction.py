@@ -18,13 +18,14 @@ import binascii
 import html
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
 from conformance import forms
 from conformance.api_profile import TestCards
 
-__all__ = ["Redactor", "marker", "field_marker", "luhn_valid"]
+__all__ = ["Redactor", "marker", "field_marker", "luhn_valid", "redact_message"]
 
 # Each rule runs only when its literal is in the text: one regex with four
 # alternatives and look-behinds costs ~50 µs per card body, these ~5 µs.
@@ -394,3 +395,27 @@ class Redactor:
         if scheme.lower() == "bearer":
             return f"Bearer {marker(self._credential_kind(credentials, 'token'))}"
         return marker("authorization")
+
+
+@lru_cache(maxsize=1)
+def _message_redactor() -> Redactor:
+    return Redactor()
+
+
+def redact_message(text: str) -> str:
+    """An error or log line that quotes input, with every secret in it redacted.
+
+    A malformed cassette, recording or spec quotes what it holds (a path, a key, a value); that quote may be an
+    ``sk_live_`` key or a card number, and the line reaches the terminal, CI logs and reports. Every pattern of
+    :meth:`Redactor.text` applies, in every encoding it sees through, plus secret fields written as
+    ``"cvc": "123"`` or ``card[cvc]=123`` inside the quote.
+    """
+    redactor = _message_redactor()
+    redacted = redactor.text_body(text, REQUEST_FIELDS)
+    if "=" in redacted:
+        redacted = _FORM_PAIR.sub(lambda m: redactor.form_text(m.group(0), REQUEST_FIELDS), redacted)
+    return redacted
+
+
+# A key=value pair quoted in a message (``'card[cvc]=123'``): its field by name, as in a form.
+_FORM_PAIR = re.compile(r"[^\s&='\"]+=[^\s&'\"]*(?:&[^\s&='\"]+=[^\s&'\"]*)*")

@@ -24,7 +24,9 @@ from typing import IO, Any, ClassVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["read_documents", "locate_line", "ReaderError", "MAX_DEPTH", "NOT_PRINTABLE"]
+from conformance.redaction import redact_message
+
+__all__ = ["read_documents", "locate_line", "refuse_wide_encoding", "ReaderError", "MAX_DEPTH", "NOT_PRINTABLE"]
 
 # Stripe's objects nest a handful of levels; a cassette nested deeper is not a
 # cassette, and data that deep would break every recursive consumer downstream.
@@ -42,10 +44,52 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 
 class ReaderError(yaml.MarkedYAMLError):
-    """A rule of cassette YAML broken at a place in the file."""
+    """A rule of cassette YAML broken at a place in the file; what it quotes of the file is redacted."""
 
     def __init__(self, problem: str, mark: Any) -> None:
-        super().__init__(problem=problem, problem_mark=mark)
+        super().__init__(problem=redact_message(problem), problem_mark=mark)
+
+
+# The byte-order marks and NUL patterns of the encodings libyaml would read (UTF-16 with a BOM) or read
+# wrongly (UTF-32, UTF-16 without one); the cassette format is UTF-8 only, as every writer and `check` read it.
+_WIDE = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"\xfe\xff", "UTF-16"),
+         (b"\xff\xfe", "UTF-16"))
+
+
+def _wide_encoding(start: bytes) -> str | None:
+    """The encoding a cassette's first bytes betray when it is not UTF-8 (UTF-16 or UTF-32), or None."""
+    for bom, name in _WIDE:
+        if start.startswith(bom):
+            return name
+    if len(start) >= 4 and b"\x00" in start[:4]:
+        return "UTF-32" if start[:4].count(b"\x00") == 3 else "UTF-16"
+    return None
+
+
+def _first_bytes(stream: IO[bytes] | bytes | str) -> bytes:
+    """The first four bytes of the stream, leaving it where it was (b"" for text, which is decoded already)."""
+    if isinstance(stream, bytes):
+        return stream[:4]
+    if isinstance(stream, str):
+        return b""
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        return bytes(peek(4)[:4])
+    if stream.seekable():
+        where = stream.tell()
+        start = stream.read(4)
+        stream.seek(where)
+        return start if isinstance(start, bytes) else b""
+    return b""
+
+
+def refuse_wide_encoding(stream: IO[bytes] | bytes | str) -> None:
+    """Raise :class:`ReaderError` for a cassette in UTF-16 or UTF-32: libyaml reads UTF-16 silently, while
+    `check`'s line scan and every writer read UTF-8, so one command would pass what another cannot read."""
+    found = _wide_encoding(_first_bytes(stream))
+    if found is not None:
+        raise ReaderError(f"the cassette is {found} text, cassette YAML is UTF-8; convert it (iconv -f {found} -t UTF-8 "
+                          "FILE > NEW.yaml) or record it again", None)
 
 
 class CassetteLoader(_Base):
@@ -124,6 +168,7 @@ def read_documents(stream: IO[bytes] | bytes | str) -> Iterator[tuple[int, Any]]
     Raises ``yaml.YAMLError`` (a :class:`ReaderError` for a broken cassette rule)
     with the place of the problem.
     """
+    refuse_wide_encoding(stream)
     loader = CassetteLoader(stream)
     try:
         while loader.check_node():

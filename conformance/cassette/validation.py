@@ -21,6 +21,7 @@ from conformance.cassette.model import (
     Response,
 )
 from conformance.cassette.multipart import PART_KEYS
+from conformance.redaction import redact_message
 
 __all__ = ["Invalid", "interaction_from_dict", "interaction_to_dict", "header_from_dict", "HEADER_KEYS",
            "foreign_format"]
@@ -51,11 +52,14 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
 
 
 class Invalid(Exception):
-    """A schema problem at a key path inside one document; the reader locates it to a line."""
+    """A schema problem at a key path inside one document; the reader locates it to a line.
+
+    The problem quotes the input (a path, a key, a value): it is redacted here, once for every line it reaches.
+    """
 
     def __init__(self, path: tuple[Any, ...], problem: str) -> None:
         self.path = path
-        self.problem = problem
+        self.problem = redact_message(problem)
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], path: tuple[Any, ...], what: str) -> Any:

@@ -98,3 +98,59 @@ def test_any_text_is_read_or_refused_as_libyaml_would(text):
         assert any(rule in str(error) for rule in ("aliases", "tags", "duplicate key", "cannot be a key", "deeper", "keys are text"))
         return
     assert len(ours) == len(theirs)
+
+
+CASSETTE = "---\nversion: 1\nname: x\n---\ninteraction: 1\nrequest:\n  method: GET\n  path: /v1/customers\nresponse:\n" \
+           "  status: 200\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+def test_a_cassette_in_utf16_or_utf32_is_one_line_naming_the_fix(tmp_path, encoding):
+    """libyaml reads UTF-16 with a BOM silently (so `run` passed it) while `check` and every writer read UTF-8."""
+    from conformance.cassette import load
+    from conformance.errors import CassetteError
+
+    path = tmp_path / "wide.yaml"
+    path.write_bytes(CASSETTE.encode(encoding))
+    with pytest.raises(CassetteError) as caught:
+        load(path)
+    line = str(caught.value)
+    assert "\n" not in line and line.startswith(str(path))
+    assert f"is {encoding[:6].upper()} text" in line and "iconv" in line
+    with open(path, "rb") as stream, pytest.raises(yaml.MarkedYAMLError):
+        list(read_documents(stream))
+
+
+def test_a_utf8_cassette_with_a_bom_still_reads():
+    ((_, data),) = read_documents(b"\xef\xbb\xbfversion: 1\n")
+    assert data == {"version": 1}
+
+
+SK_LIVE = "sk_live_" + "51HbcdEfGhIjKlMnOpQrStUvWx"
+
+
+@pytest.mark.parametrize(
+    ("document", "secret"),
+    [
+        ("request:\n  method: GET\n  path: v1/customers/" + SK_LIVE + "\n", SK_LIVE),  # validation quotes the path
+        ("request:\n  method: GET\n  path: /v1/cards/4000056655665556#x\n", "4000056655665556"),
+        ("request:\n  method: GET\n  path: /v1\n" + SK_LIVE + ": 1\n", SK_LIVE),  # an unknown key
+        ("request:\n  method: GET\n  path: /v1\n  4000056655665556: 1\n", "4000056655665556"),  # a key read as int
+        ("request:\n  method: " + SK_LIVE + "\n  path: /v1\n", SK_LIVE),
+        ("request:\n  method: GET\n  path: /v1\n  query: {a: 1, a: " + SK_LIVE + "}\n", None),
+        ("request:\n  method: GET\n  path: /v1\n  query: {" + SK_LIVE + ": 1, " + SK_LIVE + ": 2}\n", SK_LIVE),
+        ("request:\n  method: GET\n  path: /v1/x\n  body: 1\n", None),
+    ],
+)
+def test_an_error_line_never_prints_the_secret_it_quotes(tmp_path, document, secret):
+    from conformance.cassette import load
+    from conformance.errors import CassetteError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("---\nversion: 1\n---\ninteraction: 1\n" + document + "response:\n  status: 200\n")
+    with pytest.raises(CassetteError) as caught:
+        load(path)
+    line = str(caught.value)
+    assert line.startswith(f"{path}:")
+    if secret is not None:
+        assert secret not in line and "[REDACTED:" in line, line

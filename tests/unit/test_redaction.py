@@ -112,3 +112,28 @@ def test_a_marker_is_kept_and_a_value_holding_one_is_not_trusted():
     sneaky = r.request_data({"card": {"number": "[REDACTED:card-number] 4000056655665556"}})
     assert sneaky == {"card": {"number": "[REDACTED:card-number:visa-debit-5556]"}}
     assert r.request_data({"card": {"number": "5105105105105100"}}) == {"card": {"number": "[REDACTED:card-number]"}}
+
+
+@pytest.mark.parametrize(
+    "line, secret",
+    [
+        ("c.yaml:8: request.path must start with '/', got 'v1/" + "sk_live_" + "51HbcdEfGhIjKl'", "sk_live_51HbcdEfGhIjKl"),
+        ("c.yaml:3: unknown header key '4000 0566 5566 5556'", "4000 0566 5566 5556"),
+        ("x.json: body 'card[cvc]=739&card[number]=42'", "739"),
+        ('x.json: expected a mapping near "cvc": "739"', "739"),
+        ("x.har: 'sk%5Flive%5F51HbcdEfGhIjKl' is no URL", "sk%5Flive%5F51HbcdEfGhIjKl"),
+    ],
+)
+def test_an_error_line_keeps_its_words_and_loses_its_secrets(line, secret):
+    from conformance.redaction import redact_message
+
+    redacted = redact_message(line)
+    assert secret not in redacted and "[REDACTED:" in redacted
+    assert redacted.split(":")[0] == line.split(":")[0]
+
+
+def test_an_error_line_without_secrets_is_unchanged():
+    from conformance.redaction import redact_message
+
+    line = "c.yaml:12: response.status 700 is not an HTTP status code (Stripe-Version 2023-08-16, card_1NaBc)"
+    assert redact_message(line) == line
