@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
+from conformance.atomic import atomic_write, check_writable
 from conformance.cli.main import (
     InputError,
     main,
 )
 from conformance.report.baseline import read_report
+from conformance.text import printable
 
 
 @main.command("compare")
@@ -34,9 +36,11 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     import json
 
     from conformance.report.baseline import compare_reports, interactions_text
+    from conformance.report.common import plural
     from conformance.report.json_report import READABLE_SCHEMAS
     from conformance.report.matrix import MATRIX_SCHEMA, read_matrix
 
+    _check_outputs((baseline, current), (markdown_out, json_out))
     kinds = [_schema_of(baseline) == MATRIX_SCHEMA, _schema_of(current) == MATRIX_SCHEMA]
     if any(kinds):
         if not all(kinds):
@@ -52,29 +56,48 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
         for cause, state, items in comparison.grouped(fixed):
             if cause is None:  # findings no root cause of the report names: each on its own
                 for key, finding in items:
-                    click.secho(f"{'fixed' if fixed else 'regression'}: {key[0]} #{key[1]} "
-                                f"{finding.get('endpoint') or ''} {key[2] or '(response)'} [{key[3]}]", fg=colour)
+                    _say(f"{'fixed' if fixed else 'regression'}: {key[0]} #{key[1]} "
+                         f"{finding.get('endpoint') or ''} {key[2] or '(response)'} [{key[3]}]", colour)
                 continue
             title = {"new": "new root cause", "fixed": "fixed root cause",
                      "more": "regression in a known root cause", "fewer": "fixed in a known root cause"}[state]
-            count = f"{cause.count} interaction{'s' if cause.count != 1 else ''}"
+            count = plural(cause.count, "interaction")
             which = {"new": f"{count}: ", "fixed": f"{count}: ", "more": f"{count} now; newly failing: ",
                      "fewer": f"{count} before; passing now: "}[state]
             where = interactions_text([(key[0], key[1]) for key, _ in items] or cause.interactions)
-            click.secho(f"{title}: {', '.join(cause.endpoints)} [{cause.rule}] {cause.message} ({which}{where})",
-                        fg=colour)
+            _say(f"{title}: {', '.join(cause.endpoints)} [{cause.rule}] {cause.message} ({which}{where})",
+                 colour)
+    for _, cause in comparison.accepted_causes:
+        _say(f"accepted: {', '.join(cause.endpoints)} [{cause.rule}] {cause.message} "
+             f"({plural(cause.count, 'interaction')}: {interactions_text(cause.interactions)}; the run's baseline "
+             "accepts it: still there, not fixed)", "yellow")
     for cassette, index in comparison.not_run:
-        click.secho(f"not run: {cassette}" + (f" #{index}" if index is not None else " (the whole cassette)"),
-                    fg="yellow")
-    click.echo(f"{len(comparison.regressions)} regressions ({len(comparison.new_causes)} new root causes), "
-               f"{len(comparison.fixes)} fixed ({len(comparison.fixed_causes)} root causes), "
-               f"{len(comparison.unchanged)} unchanged" + (f", {len(comparison.not_run)} not run" if comparison.not_run
-                                                           else ""))
-    if markdown_out:
-        markdown_out.write_text(comparison.markdown(), encoding="utf-8")
-    if json_out:
-        json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
+        _say(f"not run: {cassette}" + (f" #{index}" if index is not None else " (the whole cassette)"), "yellow")
+    _say(comparison.summary())
+    _write(markdown_out, comparison.markdown())
+    _write(json_out, json.dumps(comparison.to_json(), indent=2, ensure_ascii=False) + "\n")
     raise SystemExit(1 if comparison.regressions or (comparison.not_run and not allow_missing) else 0)
+
+
+def _say(text: str, colour: str | None = None) -> None:
+    """A line of the comparison: a report's text (a target's words) shown, never obeyed by the terminal."""
+    click.secho(printable(text), fg=colour)
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is not None:
+        atomic_write(path, text.encode("utf-8"))
+
+
+def _check_outputs(inputs: tuple[Path, ...], outputs: tuple[Path | None, ...]) -> None:
+    """Before reading anything: each output writable, none an input nor another output."""
+    written = [path for path in outputs if path is not None]
+    for path in written:
+        check_writable(path)
+        if any(path.resolve() == given.resolve() for given in inputs):
+            raise InputError(f"{path} is one of the documents compared: write the comparison elsewhere")
+    if len({path.resolve() for path in written}) < len(written):
+        raise InputError(f"--markdown and --json name one file ({written[0]}): give each its own")
 
 
 def _schema_of(path: Path) -> object:
@@ -94,13 +117,11 @@ def _compare_matrices(baseline: Path, current: Path, markdown_out: Path | None, 
                "no longer judged": "yellow"}
     for title, items in comparison.sections():
         for target, row, detail in items:
-            click.secho(f"{title}: {target} · {row} — {detail}", fg=colours[title])
+            _say(f"{title}: {target} · {row} — {detail}", colours[title])
     for title, names in (("target added", comparison.targets_added), ("target gone", comparison.targets_gone)):
         for name in names:
-            click.secho(f"{title}: {name}", fg="yellow")
-    click.echo(", ".join(f"{len(items)} {title}" for title, items in comparison.sections()))
-    if markdown_out:
-        markdown_out.write_text(comparison.markdown(), encoding="utf-8")
-    if json_out:
-        json_out.write_text(json.dumps(comparison.to_json(), indent=2) + "\n", encoding="utf-8")
+            _say(f"{title}: {name}", "yellow")
+    _say(", ".join(f"{len(items)} {title}" for title, items in comparison.sections()))
+    _write(markdown_out, comparison.markdown())
+    _write(json_out, json.dumps(comparison.to_json(), indent=2, ensure_ascii=False) + "\n")
     raise SystemExit(comparison.exit_code)

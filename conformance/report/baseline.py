@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.findings import RunResult
+from conformance.report.accepted import all_open_data
 from conformance.report.causes import CauseKey, RootCause, causes_of_run_data
-from conformance.report.common import md_cell, md_code, md_text, read_document
-from conformance.report.json_report import READABLE_SCHEMAS
+from conformance.report.common import md_cell, md_code, md_text, plural, read_document
+from conformance.report.json_report import READ_SHAPE, READABLE_SCHEMAS
 from conformance.rules import Severity, canonical_rule_id
 
 __all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report",
@@ -35,7 +36,8 @@ def interactions_text(interactions: Collection[tuple[str, int]], first: int = 5)
 
 
 def read_report(path: Path) -> dict[str, Any]:
-    return read_document(path, "report", READABLE_SCHEMAS)
+    """A JSON report of any readable schema, its shape checked: a ReportError (one line) for anything else."""
+    return read_document(path, "report", READABLE_SCHEMAS, READ_SHAPE)
 
 
 def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Severity.FAILURE,)) -> dict[Identity, dict[str, Any]]:
@@ -50,12 +52,14 @@ def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Se
     return found
 
 
-def causes_of_report(data: dict[str, Any],
-                     leave_out: Collection[tuple[str, int | None]] = ()) -> dict[CauseKey, RootCause]:
+def causes_of_report(data: dict[str, Any], leave_out: Collection[tuple[str, int | None]] = (),
+                     accepted: bool = False) -> dict[CauseKey, RootCause]:
     """Problem -> its root cause, for the failures of a report (any readable schema): computed from the
-    findings, grouped as a run groups them, so reports of either schema compare alike."""
+    findings, grouped as a run groups them, so reports of either schema compare alike. ``accepted``: the
+    problems a baseline accepted count too (they are still there)."""
     left_out = set(leave_out)
-    causes = causes_of_run_data(data, lambda cassette, index: (cassette, index) not in left_out)
+    causes = causes_of_run_data(all_open_data(data) if accepted else data,
+                                lambda cassette, index: (cassette, index) not in left_out)
     return {cause.key: cause for cause in causes if cause.severity == Severity.FAILURE}
 
 
@@ -89,12 +93,15 @@ class RunComparison:
     regressions: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     fixes: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     unchanged: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
+    # findings of the current run its own baseline accepted (run --baseline): still there, never fixed nor new
+    accepted: list[tuple[Identity, dict[str, Any]]] = field(default_factory=list)
     # the same, by root cause: one fixed cause is one fix however many interactions it explained
     new_causes: list[tuple[CauseKey, RootCause]] = field(default_factory=list)
     fixed_causes: list[tuple[CauseKey, RootCause]] = field(default_factory=list)
+    accepted_causes: list[tuple[CauseKey, RootCause]] = field(default_factory=list)  # every finding accepted
     # in the baseline, absent from the current run: neither fixed nor passing, just not checked
     not_run: list[tuple[str, int | None]] = field(default_factory=list)  # (cassette, index or None: all of it)
-    # every root cause of either run, to say which problem a regression or a fix belongs to
+    # every root cause of either run (accepted ones too), to say which problem a regression or a fix belongs to
     causes_before: dict[CauseKey, RootCause] = field(default_factory=dict)
     causes_now: dict[CauseKey, RootCause] = field(default_factory=dict)
 
@@ -119,27 +126,42 @@ class RunComparison:
                  ("fixed" if fixed else "new") if key in changed else ("fewer" if fixed else "more") if key is not None
                  else "", found) for key, found in ordered]
 
+    def summary(self) -> str:
+        """The counts, one line: what every format of the comparison says first."""
+        accepted = (f"; {len(self.accepted)} accepted by the run's baseline "
+                    f"({plural(len(self.accepted_causes), 'root cause')}), not fixed") if self.accepted else ""
+        return (f"{plural(len(self.regressions), 'regression')} ({plural(len(self.new_causes), 'new root cause')}), "
+                f"{len(self.fixes)} fixed ({plural(len(self.fixed_causes), 'root cause')}), "
+                f"{len(self.unchanged)} unchanged{accepted}"
+                + (f", {len(self.not_run)} not run" if self.not_run else ""))
+
     def to_json(self) -> dict[str, Any]:
+        accepted = {key for key, _ in self.accepted}
+
         def entries(items: list[tuple[Identity, dict[str, Any]]]) -> list[dict[str, Any]]:
             return [{"cassette": key[0], "interaction": key[1], "path": key[2], "rule": key[3],
-                     "endpoint": finding.get("endpoint"), "message": finding.get("message")} for key, finding in items]
+                     "endpoint": finding.get("endpoint"), "message": finding.get("message"),
+                     "accepted": key in accepted} for key, finding in items]
 
         def causes(items: list[tuple[CauseKey, RootCause]]) -> list[dict[str, Any]]:
             return [{"rule": cause.rule, "endpoint": cause.endpoint, "endpoints": cause.endpoints, "path": cause.path,
                      "message": cause.message, "count": cause.count} for _, cause in items]
 
         return {"regressions": entries(self.regressions), "fixes": entries(self.fixes),
-                "unchanged": entries(self.unchanged), "new_root_causes": causes(self.new_causes),
-                "fixed_root_causes": causes(self.fixed_causes),
+                "unchanged": entries(self.unchanged), "accepted": entries(self.accepted),
+                "new_root_causes": causes(self.new_causes), "fixed_root_causes": causes(self.fixed_causes),
+                "accepted_root_causes": causes(self.accepted_causes),
                 "not_run": [{"cassette": cassette, "interaction": index} for cassette, index in self.not_run]}
 
     def markdown(self) -> str:
-        lines = [f"**{len(self.regressions)} regressions** ({len(self.new_causes)} new root causes), "
-                 f"{len(self.fixes)} fixed ({len(self.fixed_causes)} root causes), {len(self.unchanged)} unchanged", ""]
+        head, _, tail = self.summary().partition(" (")
+        lines = [f"**{head}** ({tail}", ""]
         if self.not_run:
             lines += [f"⚠️ **{len(self.not_run)} not run** (in the baseline, not in this run; not counted as fixed): "
                       + ", ".join(md_code(c) + (f" #{i}" if i is not None else "") for c, i in self.not_run[:20]), ""]
-        for title, found in (("New root causes", self.new_causes), ("Fixed root causes", self.fixed_causes)):
+        for title, found in (("New root causes", self.new_causes), ("Fixed root causes", self.fixed_causes),
+                             ("Accepted root causes (the run's baseline accepts them: still there, not fixed)",
+                              self.accepted_causes)):
             if found:
                 lines += [f"### {title}", "", "| endpoint | rule | path | interactions | message |",
                           "| --- | --- | --- | ---: | --- |"]
@@ -170,7 +192,7 @@ def _ran(data: dict[str, Any]) -> dict[str, set[int]]:
 
 def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunComparison:
     """Regressions, fixes and unchanged findings; a finding of what the current run did not check is not run,
-    never fixed."""
+    never fixed; one the current run's own baseline accepted is accepted — still there, never fixed, never new."""
     ran_before, ran_now = _ran(baseline), _ran(current)
     comparison = RunComparison()
     for cassette, indexes in sorted(ran_before.items()):
@@ -184,11 +206,17 @@ def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunCom
               if key[0] not in missing and (key[0], key[1]) not in skipped}
     after = identities_of_report(current)
     for key in sorted(after):
-        (comparison.unchanged if key in before else comparison.regressions).append((key, after[key]))
+        if after[key].get("accepted"):
+            comparison.accepted.append((key, after[key]))
+        if key in before:
+            comparison.unchanged.append((key, after[key]))
+        elif not after[key].get("accepted"):
+            comparison.regressions.append((key, after[key]))
     comparison.fixes = [(key, before[key]) for key in sorted(before) if key not in after]
-    causes_before, causes_after = causes_of_report(baseline, skipped | {(c, None) for c in missing}), \
-        causes_of_report(current)
+    causes_before = causes_of_report(baseline, skipped | {(c, None) for c in missing}, accepted=True)
+    causes_after, causes_open = causes_of_report(current, accepted=True), causes_of_report(current)
     comparison.causes_before, comparison.causes_now = causes_before, causes_after
-    comparison.new_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_before]
+    comparison.accepted_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_open]
+    comparison.new_causes = [(k, causes_open[k]) for k in sorted(causes_open) if k not in causes_before]
     comparison.fixed_causes = [(k, causes_before[k]) for k in sorted(causes_before) if k not in causes_after]
     return comparison

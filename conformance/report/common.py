@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
+
 from conformance.errors import ReportError
-from conformance.findings import MISSING, Finding
+from conformance.findings import MISSING, Finding, RunResult, Verdict
 from conformance.text import printable, shorten, value_text
 
-__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell", "md_block", "read_document"]
+__all__ = ["finding_line", "value", "md_text", "md_code", "md_cell", "md_block", "read_document", "plural",
+           "verdict_text"]
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 cassette``, ``2 cassettes`` (``many``: a plural not made with -s: ``2 root causes``)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def verdict_text(result: RunResult) -> str:
+    """The verdict as every summary ends: a run stopped early says so, never "conforms" (what did not run was
+    not judged)."""
+    if result.interrupted_by is not None:
+        return "interrupted" + (f", {result.verdict.text} so far" if result.verdict is not Verdict.CONFORMS else "")
+    return result.verdict.text
 
 
 def value(data: Any) -> str:
@@ -68,15 +85,40 @@ def md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def read_document(path: Path, what: str, schemas: Collection[str]) -> dict[str, Any]:
-    """A JSON document card-conformance wrote (a report, a matrix): one ReportError saying what is wrong."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_document(path: Path, what: str, schemas: Collection[str],
+                  shape: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON document card-conformance wrote (a report, a matrix): one ReportError saying what is wrong — not
+    JSON, nested past any report's depth, text no Unicode file holds, another schema, or (``shape``, a JSON
+    Schema of the parts the reader uses) a field of the wrong type, named by its place."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):  # a pair is one character once read; a lone one no file can hold
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except OSError as error:
         raise ReportError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    except UnicodeError:
+        raise ReportError(f"{path}: not a JSON {what}: it holds text no UTF-8 file can (bytes that are not UTF-8, "
+                          "or a lone surrogate such as \\ud800)") from None
+    except RecursionError:
+        raise ReportError(f"{path}: not a card-conformance {what}: nested deeper than any {what} is") from None
     except ValueError as error:
         raise ReportError(f"{path}: not a JSON {what} ({error})") from None
     if not isinstance(data, dict) or data.get("schema") not in schemas:
         newest = list(schemas)[-1]
         raise ReportError(f"{path}: not a card-conformance {what} (expected schema {newest!r})")
+    if shape is not None:
+        wrong = next(iter(_validator(json.dumps(shape, sort_keys=True)).iter_errors(data)), None)
+        if wrong is not None:
+            where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in wrong.instance_path)
+            raise ReportError(f"{path}: not a card-conformance {what}: at {where.lstrip('.') or 'the top'}: "
+                              f"{shorten(printable(wrong.message), 200)}")
     return data
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(shape: str) -> Any:
+    return jsonschema_rs.Draft202012Validator(json.loads(shape))

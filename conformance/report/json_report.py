@@ -12,13 +12,51 @@ from typing import Any
 from conformance import __version__
 from conformance.atomic import atomic_write
 from conformance.findings import InteractionResult, RunResult
-from conformance.report.causes import root_causes
+from conformance.report.accepted import accepted_causes
+from conformance.report.causes import RootCause, root_causes
 from conformance.rules import Severity
 
-__all__ = ["REPORT_SCHEMA", "READABLE_SCHEMAS", "to_json", "write_json"]
+__all__ = ["REPORT_SCHEMA", "READABLE_SCHEMAS", "READ_SHAPE", "to_json", "write_json"]
 
 REPORT_SCHEMA = "card-conformance/report/3"
 READABLE_SCHEMAS = ("card-conformance/report/1", "card-conformance/report/2", REPORT_SCHEMA)  # what baselines and `compare` read
+
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_INDEX = {"type": "integer", "minimum": 0}
+# The parts of a report a baseline and `compare` read, as JSON Schema: a report of any readable schema that is
+# not of this shape is refused in one line (what is wrong, and where), never read half-way.
+READ_SHAPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "cassettes"],
+    "properties": {"cassettes": {"type": "array", "items": {
+        "type": "object",
+        "required": ["path"],
+        "properties": {
+            "path": {"type": "string"},
+            "error": _TEXT_OR_NULL,
+            "interactions": {"type": "array", "items": {
+                "type": "object",
+                "required": ["index"],
+                "properties": {
+                    "index": _INDEX, "endpoint": _TEXT_OR_NULL, "method": {"type": "string"},
+                    "path": {"type": "string"}, "status": {"type": ["integer", "null"]},
+                    "outcome": {"type": "string"}, "blocked_by": {"type": ["integer", "null"]},
+                    "curl": _TEXT_OR_NULL,
+                    "findings": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["rule", "path"],
+                        "properties": {
+                            "rule": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"},
+                            "severity": {"type": "string"}, "accepted": {"type": "boolean"},
+                            "kind": _TEXT_OR_NULL, "key_path": _TEXT_OR_NULL, "problem": _TEXT_OR_NULL,
+                            "consequence_of": {"type": ["integer", "null"]},
+                        },
+                    }},
+                },
+            }},
+        },
+    }}},
+}
 
 def _interaction(result: InteractionResult) -> dict[str, Any]:
     data: dict[str, Any] = {
@@ -49,6 +87,18 @@ def _interaction(result: InteractionResult) -> dict[str, Any]:
         data["actual_body"] = result.actual_body
     return data
 
+def _causes(result: RunResult) -> list[dict[str, Any]]:
+    """The run's root causes, then those a baseline accepts whole, marked ``accepted``: kept, so that a report
+    compared with its baseline tells them as accepted, never as fixed."""
+    open_causes = root_causes(result)
+
+    def entry(cause: RootCause, accepted: bool) -> dict[str, Any]:
+        return {**cause.to_dict(), "accepted": accepted}
+
+    return [*(entry(c, False) for c in open_causes),
+            *(entry(c, True) for c in accepted_causes(result, open_causes))]
+
+
 def to_json(result: RunResult) -> dict[str, Any]:
     counts = result.counts()
     findings = [f for _, i in result.interactions() for f in i.findings]
@@ -70,7 +120,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
             "accepted": sum(1 for f in findings if f.accepted),
             "input_errors": len(result.input_errors),
         },
-        "root_causes": [cause.to_dict() for cause in root_causes(result)],
+        "root_causes": _causes(result),
         "not_judged": [{"cassette": cassette.path, "index": interaction.index, "rule": rule, "reason": why}
                        for cassette, interaction in result.interactions() for rule, why in interaction.not_judged],
         "cassettes": [

@@ -158,7 +158,7 @@ def test_blocked_interactions_are_apart_and_the_root_cause_counts_them(tmp_path)
     assert cause == {"rule": "status", "endpoint": "sources.create", "path": "", "severity": "failure",
                      "message": "status: expected 200, got 404 (No such token: 'tok_visa')", "count": 2, "blocked": 3,
                      "key": ["status", "sources.create", "200", "404"], "kind": None, "endpoints": ["sources.create"],
-                     "paths": [], "symptoms": 2, "curl": None,
+                     "paths": [], "symptoms": 2, "curl": None, "accepted": False,
                      "interactions": [{"cassette": "a.yaml", "index": 2}, {"cassette": "b.yaml", "index": 2}]}
     write_junit(run, tmp_path / "junit.xml")
     skipped = ET.parse(tmp_path / "junit.xml").getroot().findall(".//skipped")
