@@ -67,20 +67,52 @@ class InputError(click.ClickException):
         return self.message
 
 
+class Command(click.Command):
+    """A command that needs an extra of the install (``record``: mitmproxy) says which before it starts, once its
+    options are read (``--help`` still works without it)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from conformance.extras import COMMAND_EXTRAS, require_extra
+
+        extra = COMMAND_EXTRAS.get(self.name or "")
+        if extra is not None:
+            require_extra(extra, f"conformance {self.name}")
+        return super().invoke(ctx)
+
+
 class _Commands(click.Group):
-    """Turns the core's errors into :class:`InputError` for every command."""
+    """Turns the core's errors into :class:`InputError` for every command, and an import of an extra's module that
+    is not installed into the line that names the extra."""
+
+    command_class = Command
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from conformance.extras import COMMAND_EXTRAS
+
+        with formatter.section("Extras (the core runs every other command)"):
+            formatter.write_dl([(command, f"pip install 'card-conformance[{extra}]'")
+                                for command, extra in COMMAND_EXTRAS.items()])
+        super().format_epilog(ctx, formatter)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except ConformanceError as error:
             raise InputError(str(error)) from None
+        except ModuleNotFoundError as error:
+            from conformance.extras import MissingExtra, extra_of_module
+
+            extra = extra_of_module(error.name)
+            if extra is None:
+                raise
+            name = ctx.invoked_subcommand or "this"
+            raise InputError(str(MissingExtra(extra, f"conformance {name}", [str(error.name)]))) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise SystemExit(130) from None
 
 
-class WrappingCommand(click.Command):
+class WrappingCommand(Command):
     """A command that can run another one: everything after ``--`` is that command, untouched."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:

@@ -25,7 +25,10 @@ def serve(host: str, port: int) -> None:
         from aiohttp import web
         from localstripe import resources, server
     except ImportError:
-        sys.exit("localstripe is not installed: pip install 'card-conformance[demo]'")
+        from conformance.extras import MissingExtra, missing_modules
+
+        print(f"Error: {MissingExtra('demo', 'localstripe_target', missing_modules('demo') or ['localstripe'])}", file=sys.stderr)
+        sys.exit(2)
 
     resources.store.dump_to_disk = lambda: None  # in memory only
     web.run_app(server.app, host=host, port=port, access_log=None, print=None)
