@@ -1,9 +1,12 @@
 """The tool as a user installs it: the built wheel in a fresh virtualenv, used from a folder outside the checkout.
 
-The wheel is built from a copy of the project's files and installed with ``--no-deps`` into a new venv whose
-dependencies come from this test run's own environment (a ``.pth`` line: the same packages PyPI would give, with
-no download); ``pip check`` then holds the wheel's declared requirements to them. Nothing of the checkout is on
-the path: the reference suite, the documentation and the addons must come from the installed package.
+The wheel is built once from a copy of the project's files. With every extra (``installed``), it is installed
+with ``--no-deps`` into a new venv whose dependencies come from this test run's own environment (a ``.pth`` line:
+the same packages PyPI would give, with no download); ``pip check`` then holds the wheel's declared requirements
+to them. The core alone (``core``) is installed as ``pip install card-conformance`` would, its requirements from
+the package index: it must replay, check and run the pytest plugin against a real target with neither mitmproxy
+nor the stripe SDK, and name the extra a command lacks. Nothing of the checkout is on the path: the reference
+suite, the documentation and the addons must come from the installed package.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ PROJECT_FILES = ("pyproject.toml", "README.md", "conformance", "proxy", "cassett
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(bin folder of the fresh venv, a working folder outside the checkout)."""
-    base = tmp_path_factory.mktemp("installed")
+def wheel(tmp_path_factory):
+    """The wheel, built from a copy of the project's files."""
+    base = tmp_path_factory.mktemp("wheel")
     source = base / "source"
     source.mkdir()
     for name in PROJECT_FILES:
@@ -39,7 +42,13 @@ def installed(tmp_path_factory):
     wheels = base / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
                     str(source), "-w", str(wheels)], check=True, timeout=600, capture_output=True)
-    wheel = next(wheels.glob("card_conformance-*.whl"))
+    return next(wheels.glob("card_conformance-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, wheel):
+    """(bin folder of the fresh venv, a working folder outside the checkout)."""
+    base = tmp_path_factory.mktemp("installed")
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
@@ -50,6 +59,22 @@ def installed(tmp_path_factory):
                     str(wheel)], check=True, timeout=300, capture_output=True)
     checked = subprocess.run([str(python), "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
     assert "card-conformance" not in checked.stdout, checked.stdout  # its requirements are met
+    work = base / "work"
+    work.mkdir()
+    return venv / "bin", work
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory, wheel):
+    """A venv with the core alone, as `pip install card-conformance` makes it: the wheel and its declared
+    requirements from the package index (no extra, nothing of this test run's environment), and pytest for the
+    plugin. (bin folder, a working folder outside the checkout)."""
+    base = tmp_path_factory.mktemp("core")
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                           str(wheel), "pytest"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
     work = base / "work"
     work.mkdir()
     return venv / "bin", work
@@ -132,3 +157,50 @@ def test_record_serve_run_check_import_and_the_plugin(installed):
         "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}))
     imported = use(installed, "conformance", "import", har, "--out", work / "imported")
     assert imported.returncode == 0 and (work / "imported" / "browser.yaml").is_file(), imported.stdout + imported.stderr
+
+
+def test_the_core_has_neither_mitmproxy_nor_the_stripe_sdk(core):
+    for module in ("mitmproxy", "stripe", "localstripe"):
+        probe = use(core, "python", "-c", f"import {module}")
+        assert probe.returncode == 1 and "ModuleNotFoundError" in probe.stderr, module
+    listed = use(core, "python", "-m", "pip", "list", "--format=freeze").stdout.lower()
+    assert "mitmproxy" not in listed and "\nstripe==" not in listed and "cryptography" not in listed
+
+
+def test_the_core_runs_the_suite_the_matrix_check_and_the_plugin_against_a_real_target(core):
+    work = core[1]
+    cassette = work / "cards-list.yaml"
+    shutil.copy2(ROOT / "cassettes" / "cards-list.yaml", cassette)
+    with FakeStripe() as target:
+        ran = use(core, "conformance", "run", "--suite", "--target", target, "--json-report", work / "run.json")
+        assert ran.returncode == 0 and "conforms" in ran.stdout, ran.stdout + ran.stderr
+        assert json.loads((work / "run.json").read_text())["summary"]["passed"] > 0
+        matrix = use(core, "conformance", "matrix", "--suite", "--target", f"fake={target}")
+        assert matrix.returncode == 0, matrix.stdout + matrix.stderr
+        plugin = use(core, "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "--conformance-target", target,
+                     cassette)
+        assert plugin.returncode == 0 and "1 passed" in plugin.stdout, plugin.stdout + plugin.stderr
+    deleting = shutil.copy2(ROOT / "cassettes" / "cards-delete.yaml", work)
+    with FakeStripe(deviation="deleted-false") as target:  # and the plugin fails what deviates
+        plugin = use(core, "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "--conformance-target", target,
+                     deleting)
+        assert plugin.returncode == 1 and "invariant.deleted" in plugin.stdout, plugin.stdout + plugin.stderr
+    checked = use(core, "conformance", "check", cassette)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert use(core, "conformance", "docs", "cli").stdout.startswith("# The command line")
+
+
+@pytest.mark.parametrize(("args", "extra"), [
+    (["record", "--upstream", "http://127.0.0.1:9", "--cassette", "c.yaml", "--", "python", "-c", "pass"], "proxy"),
+    (["serve", "cards-list.yaml"], "proxy"),
+    (["capture", "--api-key", "sk_test_core"], "suite"),
+    (["demo"], "demo"),
+])
+def test_the_core_names_the_extra_a_command_needs(core, args, extra):
+    before = sorted(p.name for p in core[1].iterdir())
+    done = use(core, "conformance", *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
+    assert done.stderr.startswith(f"Error: conformance {args[0]} needs ")
+    assert f"pip install 'card-conformance[{extra}]'" in done.stderr
+    assert sorted(p.name for p in core[1].iterdir()) == before  # nothing written
