@@ -31,6 +31,7 @@ from deepdiff import DeepDiff
 
 from conformance.api_profile import ComparisonDefaults, IdScheme
 from conformance.checks.naming import Minted, names_of
+from conformance.checks.parameters import without_indexes
 from conformance.findings import MISSING, Finding
 from conformance.paths import display_path, parse_path, path_pattern, value_at
 from conformance.rules import RULES, Severity
@@ -139,9 +140,11 @@ class _Context:
     minted: Minted = field(default_factory=dict)
     list_findings: list[Finding] = field(default_factory=list)  # what lists of objects say as a whole
     judged: set[str] = field(default_factory=set)  # documented rules the comparison judged (list.order)
+    exact: frozenset[str] = frozenset()  # paths (no list positions) this exchange's request set: compared exactly
 
     def within(self, object_fields: frozenset[str]) -> _Context:
-        return _Context(self.rules, self.set_fields, object_fields, self.minted, self.list_findings, self.judged)
+        return _Context(self.rules, self.set_fields, object_fields, self.minted, self.list_findings, self.judged,
+                        self.exact)
 
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
@@ -171,8 +174,9 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
             child_mode = ctx.rules.mode(child, child_parts)
             if child_mode == IGNORE:
                 continue
-            if child_mode is None and (child in defaults.minted or (child in defaults.set_by_request and
-                                                                     child not in ctx.object_fields)):
+            if child_mode is None and (child in defaults.minted or (
+                    child in defaults.set_by_request and child not in ctx.object_fields
+                    and (not ctx.exact or without_indexes(display_path(child_parts)) not in ctx.exact))):
                 child_mode = FORMAT
             elif child_mode is None and defaults.verification_suffix and isinstance(child, str) and \
                     child.endswith(defaults.verification_suffix):
@@ -323,15 +327,18 @@ def compare_bodies(
     set_fields: Mapping[str, frozenset[str]] | None = None,
     minted: Minted | None = None,
     judged: set[str] | None = None,
+    exact: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Findings from comparing a recorded body (ids already substituted) with the actual one.
 
     ``set_fields`` maps a card id to the fields (``exp_month``…) requests of the
     cassette set on that card, which are then compared exactly; ``minted`` names
     the items of lists by when the cassette minted them; ``judged`` gets the
-    documented rules the comparison judged (``list.order``).
+    documented rules the comparison judged (``list.order``); ``exact``: paths (``card.exp_month``) this
+    exchange's request set, compared exactly even where the value is otherwise compared by shape.
     """
-    ctx = _Context(rules, set_fields or {}, minted=minted or {}, judged=judged if judged is not None else set())
+    ctx = _Context(rules, set_fields or {}, minted=minted or {}, judged=judged if judged is not None else set(),
+                   exact=exact)
     if is_error and isinstance(recorded, dict):
         view_r, view_a = _error_views(recorded, actual, ctx)
     else:

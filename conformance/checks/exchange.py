@@ -16,6 +16,7 @@ from typing import Any
 from conformance.api_profile import ApiProfile, RuleState
 from conformance.cassette.model import Interaction
 from conformance.checks.compare import CompareRules, promises_order
+from conformance.checks.parameters import parameter_paths
 from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.paths import locate
@@ -54,7 +55,8 @@ class CheckState:
     invariants: RuleState = field(init=False)  # the profile's documented rules, as the target meets them
     # object id (as sent) -> fields a request of the cassette set on it: compared exactly from then on
     set_fields: dict[str, frozenset[str]] = field(default_factory=dict)
-    # object id (as sent) -> every parameter an update request of the cassette set on it (name, metadata…)
+    # object id (as sent) -> every parameter an update request of the cassette set on it, as answer paths
+    # (name, metadata.order_id…)
     requested: dict[str, frozenset[str]] = field(default_factory=dict)
     # the documented rules as the recording itself meets them: what the suite covers, whatever the target does
     recorded: RuleState = field(init=False)
@@ -99,7 +101,7 @@ class CheckState:
         subject = route.subject if route is not None and route.route.action == "update" else None
         if subject is None:
             return
-        sent = frozenset(key for key in body.value if key != "expand")
+        sent = parameter_paths(body.value)
         if not sent <= self.requested.get(subject, frozenset()):
             self.requested = {**self.requested, subject: self.requested.get(subject, frozenset()) | sent}
         fields = self.set_fields.get(subject, frozenset()) | (self.profile.comparison.set_by_request & body.value.keys())

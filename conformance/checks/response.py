@@ -7,10 +7,12 @@ import re
 
 from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check
+from conformance.checks.parameters import covers, parameter_paths, parameter_text, parameter_values
 from conformance.contract import expanded_paths
-from conformance.findings import Finding
+from conformance.findings import MISSING, Finding
+from conformance.paths import parse_path, value_at
 from conformance.rules import CONTRACT_RULES
-from conformance.text import snippet
+from conformance.text import snippet, value_text
 
 __all__ = ["documented_invariants", "contract_conforms", "route_exists", "status_matches", "body_is_json", "body_matches_recording",
            "route_is_missing"]
@@ -108,12 +110,13 @@ PARAMETERS_NOT_APPLIED = "parameters-not-applied"
 def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: list[Finding]) -> None:
     """A value that differs where this request or an earlier update of the same card set it is one problem
     however many parameters: the target does not apply (or keep) what it was sent (``name``, ``address_city``,
-    ``metadata[order_id]``)."""
+    ``metadata[order_id]``). Only a parameter the request sent counts, not its neighbours: a token request's
+    ``card[number]`` says nothing of the answer's ``card.brand``."""
     if exchange.status >= 300:
         return
     request = exchange.interaction.request
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
-    sent = {key for key in body if key != "expand"} if request.method == "POST" and isinstance(body, dict) else set()
+    sent = parameter_paths(body) if request.method == "POST" else frozenset()
     route = state.profile.routes.match(request.method, exchange.path)
     subject = route.subject if route is not None else None
     if subject is not None:
@@ -121,11 +124,51 @@ def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: 
     if not sent:
         return
     for finding in findings:
-        if finding.path.split(".", 1)[0].split("[", 1)[0] not in sent:
+        if not covers(sent, finding.path):
             continue
         # a key missing altogether is the object's shape (keys.missing), not a parameter left unapplied
         if finding.rule == "value" or (finding.rule == "type" and finding.actual is None and finding.expected is not None):
             finding.problem = PARAMETERS_NOT_APPLIED
+
+
+def _values_set(exchange: Exchange, state: CheckState) -> dict[str, object]:
+    """path -> value of what this request sets that is otherwise compared by shape (a token request's
+    ``card[exp_month]``, as a card update's ``exp_month``): its answer compares them exactly."""
+    keys = state.profile.comparison.set_by_request
+    request = exchange.interaction.request
+    if not keys or request.body is None or request.body.kind != "form" or exchange.status >= 300:
+        return {}
+    return {path: value for path, value in parameter_values(request.body.value).items()
+            if path.rsplit(".", 1)[-1] in keys}
+
+
+def _same(sent: object, shown: object) -> bool:
+    """A form's text and the answer's JSON value: ``"12"`` is ``12``."""
+    return isinstance(sent, str) and not isinstance(shown, (dict, list, bool)) and shown is not None \
+        and sent.strip() == str(shown)
+
+
+def _name_request_values(setting: dict[str, object], expected: object, findings: list[Finding]) -> None:
+    """A finding on a value the request set, where the recording shows what was sent, says so: the answer is
+    judged against the request, not a recorded accident."""
+    for finding in findings:
+        sent = setting.get(finding.path, MISSING)
+        if sent is MISSING or finding.rule not in ("value", "type") or not _same(sent, finding.expected):
+            continue
+        finding.message = (f"{finding.path}: expected {value_text(finding.expected, MISSING)} as the request set it "
+                           f"({parameter_text(finding.path, sent)}), got {value_text(finding.actual, MISSING)}")
+
+
+def _follow_set_values(setting: dict[str, object], expected: object, state: CheckState) -> None:
+    """The object an answer shows a set value in (a token's ``card``) keeps it: later answers about it compare
+    it exactly too."""
+    for path in setting:
+        parts = parse_path(path)
+        holder = value_at(expected, parts[:-1]) if len(parts) > 1 else None
+        object_id = holder.get("id") if isinstance(holder, dict) else None
+        if isinstance(object_id, str) and parts[-1] not in state.set_fields.get(object_id, frozenset()):
+            state.set_fields = {**state.set_fields,
+                                object_id: state.set_fields.get(object_id, frozenset()) | {str(parts[-1])}}
 
 
 def _both_errors(expected: object, actual: object) -> bool:
@@ -150,8 +193,12 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
             expected_text = exchange.expected_text or json.dumps(expected, ensure_ascii=False)
             if expected_text == json.dumps(actual, ensure_ascii=False):
                 return []
+        setting = _values_set(exchange, state)
         findings = compare_bodies(expected, actual, state.rules, is_error=exchange.recorded_status >= 400,
-                                  set_fields=state.set_fields, minted=state.minted, judged=state.invariants.judged)
+                                  set_fields=state.set_fields, minted=state.minted, judged=state.invariants.judged,
+                                  exact=frozenset(setting))
+        _name_request_values(setting, expected, findings)
+        _follow_set_values(setting, expected, state)
         _name_unapplied_parameters(exchange, state, findings)
     if findings and state.contract is not None and state.contract.documents_body(
             exchange.interaction.request.method, exchange.path, exchange.status):

@@ -30,9 +30,9 @@ from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.checks.naming import note_minted
 from conformance.contract import Contract
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
-from conformance.paths import parse_path, value_at
 from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
+from conformance.replay.attribution import Attribution
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.rules import Severity
@@ -54,14 +54,6 @@ class ReplayOptions:
     tokens: TokenMode = "magic"
     contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
     stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
-
-
-# What an unbound id cannot explain: the route, the target's faults.
-_NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.timeout", "target.protocol"})
-# What counts a list's items: short by the items a target never minted.
-_COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
-_COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
-_DELETED = "\x1fdeleted"  # in ``_Replay.unapplied``: a delete of the object failed
 
 
 def _curl_form(parts: list[dict[str, Any]]) -> list[str]:
@@ -103,17 +95,14 @@ class _Replay:
     bindings: IdBindings = field(init=False)
     profile: ApiProfile = field(init=False)
     idempotency_keys: dict[str, str] = field(default_factory=dict)
-    # recorded id -> the interaction whose failure left it unbound (the first of a chain)
-    broken: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
     api_version: str | None = None  # the cassette's (its header's api_version)
-    # (object as sent, parameter) -> the update that failed to set it (or _DELETED: the delete that failed): what
-    # later answers show of it follows from that
-    unapplied: dict[tuple[str, str], int] = field(default_factory=dict)
+    attribution: Attribution = field(init=False)  # which findings follow from an earlier failure
 
     def __post_init__(self) -> None:
         self.profile = self.options.profile
         self.bindings = IdBindings(self.profile.ids)
+        self.attribution = Attribution(self.profile, self.bindings, self.checks)
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -209,7 +198,7 @@ class _Replay:
         )
         self._name_minted(interaction)
         result.covers = self.checks.covered(interaction)
-        needed = self._unbound_in_request(interaction)
+        needed = self.attribution.needed(interaction)
         sent = self.request(interaction)
         self.checks.request_sent(interaction, sent.path)
         started = time.perf_counter()
@@ -220,7 +209,7 @@ class _Replay:
             # the error text may quote the request: redacted like every finding
             result.findings = [redact_finding(f, self.options.redactor)
                                for f in [*sent.setup, _fault(error, self.client.timeout, recorded.status)]]
-            self._attribute(interaction, result, needed, sent.path)
+            self.attribution.attribute(interaction, result, needed, sent.path)
             result.curl = self._curl(interaction.request.method, sent)
             return result
         finally:
@@ -238,7 +227,7 @@ class _Replay:
         if self.checks.invariants.judged:
             result.judged = sorted(self.checks.invariants.judged)
             self.checks.invariants.judged.clear()
-        self._attribute(interaction, result, needed, sent.path)
+        self.attribution.attribute(interaction, result, needed, sent.path)
         if any(f.severity == Severity.FAILURE for f in result.findings):
             result.curl = self._curl(interaction.request.method, sent)
         if result.findings and self.options.keep_bodies:
@@ -279,103 +268,6 @@ class _Replay:
         say "the card attached 2nd" on any target."""
         note_minted(self.checks.minted, self.counts, interaction.response.json(), interaction.response.status)
 
-    def _unbound_in_request(self, interaction: Interaction) -> tuple[str, int] | None:
-        """An id the request needs (path, query, body) that an earlier failure left unbound, with that failure."""
-        if not self.broken:
-            return None
-        recorded = interaction.request
-        used = f"{recorded.path} {json.dumps(recorded.query)} {json.dumps(recorded.body.value) if recorded.body else ''}"
-        causes = [(self.broken[found], found) for found in self.profile.ids.find(used)
-                  if found in self.broken and found not in self.bindings.actual]
-        if not causes:
-            return None
-        root, found = min(causes)
-        return found, root
-
-    def _attribute(self, interaction: Interaction, result: InteractionResult, needed: tuple[str, int] | None,
-                   sent_path: str) -> None:
-        """Which findings are consequences of an earlier failure, and what this one leaves unbound or unset.
-
-        A request sent with an id no earlier answer minted, and answered with another status than recorded, is
-        judged only for what does not depend on it (a missing route, a target fault). Otherwise a finding is a
-        consequence only where it is about such an id (its expected value names one, or it judges the items or
-        the length of a list that holds one), or about a parameter of the card an update that failed would
-        have set.
-        """
-        findings = result.findings
-        if needed is not None and result.actual_status != interaction.response.status:
-            # sent with an id the target never minted, and answered otherwise: nothing of it is its own
-            for finding in findings:
-                if finding.rule not in _NEVER_CONSEQUENCES:
-                    finding.consequence_of = needed[1]
-        elif self.broken:
-            # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
-            # with an unminted id, its answer is some other object, so only its shape is the target's own
-            expected = interaction.response.json()
-            for finding in findings:
-                finding.consequence_of = self._consequence_of(finding, expected)
-                if needed is not None and finding.consequence_of is None and _about_values(finding):
-                    finding.consequence_of = needed[1]
-        route = self.profile.routes.match(interaction.request.method, sent_path)
-        action = route.route.action if route is not None else None
-        changes_subject = action in ("update", "delete") and \
-            interaction.response.status < 300 and result.actual_status != interaction.response.status
-        subject = route.subject if route is not None and (self.unapplied or changes_subject) else None
-        if self.unapplied and subject is not None:
-            for finding in findings:
-                failed = self.unapplied.get((subject, finding.path.split(".", 1)[0].split("[", 1)[0])) or \
-                    self.unapplied.get((subject, _DELETED))
-                if failed is not None and finding.consequence_of is None and finding.rule not in _NEVER_CONSEQUENCES:
-                    finding.consequence_of = failed
-        if subject is not None and changes_subject:
-            if action == "update":
-                body = interaction.request.body.value if interaction.request.body is not None else None
-                for key in body if isinstance(body, dict) else ():
-                    self.unapplied.setdefault((subject, key), interaction.index)
-            elif action == "delete":  # the object is still there: what later shows it follows
-                self.unapplied.setdefault((subject, _DELETED), interaction.index)
-        roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
-        if needed is not None:
-            result.blocked_id = needed[0]
-        result.blocked_by = needed[1] if needed is not None else min(roots) if roots else None
-        if not any(f.severity == Severity.FAILURE for f in findings):
-            return
-        recorded_json = interaction.response.json()
-        if recorded_json is None:
-            return
-        own = any(f.severity == Severity.FAILURE and f.consequence_of is None for f in findings)
-        root = interaction.index if own or result.blocked_by is None else result.blocked_by
-        for found in self.profile.ids.find(json.dumps(recorded_json)):
-            if found not in self.bindings.actual:
-                self.broken.setdefault(found, root)
-                if found in self.checks.minted:
-                    self.checks.invariants.unattached.add(found)
-
-    def _consequence_of(self, finding: Finding, recorded: Any) -> int | None:
-        """The failure that left unbound an id this finding is about, if any."""
-        if finding.rule in _NEVER_CONSEQUENCES:
-            return None
-        roots = self._roots_of_unbound(json.dumps(finding.expected) if finding.expected is not MISSING else "")
-        if finding.rule == "list.items" and isinstance(finding.expected, list):
-            # the list lacks only cards never attached, and holds besides at most as many others (a page moved on)
-            missing, extra = set(finding.expected), finding.actual if isinstance(finding.actual, list) else []
-            unbound = {found for found in missing if found in self.broken and found not in self.bindings.actual}
-            if unbound and unbound == missing and len(extra) <= len(missing):
-                return min(self.broken[found] for found in unbound)
-            return None
-        parts = parse_path(finding.path) if finding.path else []
-        counts = finding.rule == "list.length" or (finding.rule in _COUNTING_RULES and parts and parts[-1] in _COUNT_KEYS)
-        if not roots and counts:
-            # a list's length, or a count beside it, where the list holds an unbound id: short by it
-            scope = parts if finding.rule == "list.length" else parts[:-1]
-            roots = self._roots_of_unbound(json.dumps(value_at(recorded, scope)))
-        return min(roots) if roots else None
-
-    def _roots_of_unbound(self, text: str) -> list[int]:
-        """The failures that left unbound the ids ``text`` names."""
-        return [self.broken[found] for found in self.profile.ids.find(text)
-                if found in self.broken and found not in self.bindings.actual]
-
     def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
         actual, problem = _json_body(response)
@@ -386,7 +278,7 @@ class _Replay:
             recorded_text = json.dumps(recorded_json, ensure_ascii=False)
             expected_text, unbound = self.bindings.rewrite(recorded_text)
             if unbound and problem is None and response.status_code == interaction.response.status:
-                self.bindings.learn(recorded_json, actual, never=self.broken)
+                self.bindings.learn(recorded_json, actual, never=self.attribution.broken)
                 expected_text, _ = self.bindings.rewrite(recorded_text)
                 minted = self.checks.minted
                 for recorded_id, actual_id in self.bindings.take_fresh():  # the target's ids go by the same names
@@ -410,16 +302,6 @@ def _hint_magic_tokens(findings: list[Finding], interaction: Interaction, status
         if finding.rule == "status":
             finding.message += (f"; the request sent Stripe's magic test token {sent[0]}, which the target may not "
                                 "know: replay with --tokens create (each card attached from a token the target makes)")
-
-
-def _about_values(finding: Finding) -> bool:
-    """Whether a finding judges which object was answered (its values) rather than its shape: a parameter the
-    request itself set is the answer's to show whatever the object."""
-    if finding.problem is not None or finding.rule in _NEVER_CONSEQUENCES:
-        return False
-    if finding.rule == "type":
-        return finding.expected is None or finding.actual is None
-    return finding.rule in ("value", "format", "id.binding", "id.prefix", "list.items", "list.length", "list.order")
 
 
 def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:

@@ -1,0 +1,187 @@
+"""Which findings of a replay are consequences of an earlier failure, and of which one.
+
+An id the target never minted (its creation failed) leaves every later use of it
+unanswerable as recorded; so does an id the target minted under another name
+than the one bound to it (``id.binding`` where the answer mints its object: a
+token's card bound first, the card attached from it then answered with an id of
+its own). Both are one problem: the later 404s, and whatever the answers show of
+that id, count under the failure that left it so, never as causes of their own.
+Likewise a parameter an update failed to set, or an object a delete failed to
+remove: later answers that still show them follow from that failure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.api_profile import ApiProfile
+from conformance.cassette import Interaction
+from conformance.checks import CheckState
+from conformance.checks.parameters import covers, parameter_paths
+from conformance.findings import MISSING, Finding, InteractionResult
+from conformance.paths import parse_path, value_at
+from conformance.replay.binding import IdBindings
+from conformance.rules import Severity
+
+__all__ = ["Attribution", "Needed"]
+
+# What an unbound id cannot explain: the route, the target's faults.
+NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.timeout", "target.protocol"})
+# What counts a list's items: short by the items a target never minted.
+_COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
+_COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
+_DELETED = "\x1fdeleted"  # among an object's unapplied parameters: a delete of the object failed
+
+
+@dataclass(frozen=True)
+class Needed:
+    """An id a request uses that an earlier failure left unusable, and that failure."""
+
+    recorded_id: str
+    root: int  # the interaction whose failure left it so
+    minted: bool  # the target minted it, under another id than the one bound (else: never minted)
+
+
+@dataclass
+class Attribution:
+    """What one cassette's replay remembers of its failures, to tell a consequence from a problem."""
+
+    profile: ApiProfile
+    bindings: IdBindings
+    checks: CheckState
+    # recorded id -> the interaction whose failure left it unbound (the first of a chain)
+    broken: dict[str, int] = field(default_factory=dict)
+    # recorded id -> the interaction that minted its object under another id than the one bound to it
+    misbound: dict[str, int] = field(default_factory=dict)
+    # the id bound to a misbound one (what later requests and expectations carry) -> that interaction
+    misbound_sent: dict[str, int] = field(default_factory=dict)
+    # object as sent -> {parameter path (or _DELETED): the update that failed to set it (the delete that failed)}
+    unapplied: dict[str, dict[str, int]] = field(default_factory=dict)
+    _own_ids: set[str] = field(default_factory=set)  # objects the recording's answers minted so far
+
+    def needed(self, interaction: Interaction) -> Needed | None:
+        """An id the request needs (path, query, body) that an earlier failure left unusable, with that failure."""
+        if not self.broken and not self.misbound:
+            return None
+        recorded = interaction.request
+        used = f"{recorded.path} {json.dumps(recorded.query)} {json.dumps(recorded.body.value) if recorded.body else ''}"
+        causes = [(self.broken[found], found, False) for found in self.profile.ids.find(used)
+                  if found in self.broken and found not in self.bindings.actual]
+        causes += [(self.misbound[found], found, True) for found in self.profile.ids.find(used) if found in self.misbound]
+        if not causes:
+            return None
+        root, found, minted = min(causes)
+        return Needed(found, root, minted)
+
+    def attribute(self, interaction: Interaction, result: InteractionResult, needed: Needed | None,
+                  sent_path: str) -> None:
+        """Which findings are consequences of an earlier failure, and what this one leaves unbound or unset.
+
+        A request sent with an id no earlier answer minted (or minted under another name), and answered with
+        another status than recorded, is judged only for what does not depend on it (a missing route, a target
+        fault). Otherwise a finding is a consequence only where it is about such an id (its expected value names
+        one, or it judges the items or the length of a list that holds one), or about a parameter of the object
+        an update that failed would have set.
+        """
+        findings = result.findings
+        if needed is not None and result.actual_status != interaction.response.status:
+            # sent with an id the target never minted, and answered otherwise: nothing of it is its own
+            for finding in findings:
+                if finding.rule not in NEVER_CONSEQUENCES:
+                    finding.consequence_of = needed.root
+        elif self.broken or self.misbound:
+            # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
+            # with an unminted id, its answer is some other object, so only its shape is the target's own
+            expected = interaction.response.json()
+            for finding in findings:
+                finding.consequence_of = self._consequence_of(finding, expected)
+                if needed is not None and finding.consequence_of is None and _about_values(finding):
+                    finding.consequence_of = needed.root
+        self._follow_updates(interaction, result, sent_path)
+        roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
+        if needed is not None and not needed.minted:
+            result.blocked_id = needed.recorded_id
+        result.blocked_by = needed.root if needed is not None else min(roots) if roots else None
+        self._note_failure(interaction, result)
+
+    def _follow_updates(self, interaction: Interaction, result: InteractionResult, sent_path: str) -> None:
+        """Findings about what an update failed to set (a delete failed to remove) are its consequences; this
+        update or delete, failing, is remembered."""
+        route = self.profile.routes.match(interaction.request.method, sent_path)
+        action = route.route.action if route is not None else None
+        changes_subject = action in ("update", "delete") and \
+            interaction.response.status < 300 and result.actual_status != interaction.response.status
+        subject = route.subject if route is not None and (self.unapplied or changes_subject) else None
+        if subject is None:
+            return
+        failed_here = self.unapplied.get(subject, {})
+        for finding in result.findings if failed_here else ():
+            failed = next((index for path, index in failed_here.items()
+                           if path == _DELETED or covers([path], finding.path)), None)
+            if failed is not None and finding.consequence_of is None and finding.rule not in NEVER_CONSEQUENCES:
+                finding.consequence_of = failed
+        if changes_subject:
+            body = interaction.request.body.value if interaction.request.body is not None else None
+            paths = parameter_paths(body) if action == "update" else frozenset({_DELETED})
+            for path in paths:  # the object is still there, or still as it was: what later shows it follows
+                self.unapplied.setdefault(subject, {}).setdefault(path, interaction.index)
+
+    def _note_failure(self, interaction: Interaction, result: InteractionResult) -> None:
+        """The ids a failing answer leaves unbound, and an object it minted under another id than bound."""
+        recorded_json = interaction.response.json()
+        own = recorded_json.get("id") if isinstance(recorded_json, dict) else None
+        minted_here = isinstance(own, str) and own not in self._own_ids
+        if isinstance(own, str):
+            self._own_ids.add(own)
+        if recorded_json is None or not any(f.severity == Severity.FAILURE for f in result.findings):
+            return
+        mine = any(f.severity == Severity.FAILURE and f.consequence_of is None for f in result.findings)
+        root = interaction.index if mine or result.blocked_by is None else result.blocked_by
+        if minted_here and isinstance(own, str) and own in self.bindings.actual and any(
+                f.rule == "id.binding" and f.path == "id" and f.consequence_of is None for f in result.findings):
+            self.misbound.setdefault(own, interaction.index)
+            self.misbound_sent.setdefault(self.bindings.actual[own], interaction.index)
+        for found in self.profile.ids.find(json.dumps(recorded_json)):
+            if found not in self.bindings.actual:
+                self.broken.setdefault(found, root)
+                if found in self.checks.minted:
+                    self.checks.invariants.unattached.add(found)
+
+    def _consequence_of(self, finding: Finding, recorded: Any) -> int | None:
+        """The failure that left unusable an id this finding is about, if any."""
+        if finding.rule in NEVER_CONSEQUENCES:
+            return None
+        roots = self._roots_of(json.dumps(finding.expected) if finding.expected is not MISSING else "")
+        if finding.rule == "list.items" and isinstance(finding.expected, list):
+            # the list lacks only cards never attached, and holds besides at most as many others (a page moved on)
+            missing, extra = set(finding.expected), finding.actual if isinstance(finding.actual, list) else []
+            unbound = {found for found in missing if found in self.broken and found not in self.bindings.actual}
+            if unbound and unbound == missing and len(extra) <= len(missing):
+                return min(self.broken[found] for found in unbound)
+            return None
+        parts = parse_path(finding.path) if finding.path else []
+        counts = finding.rule == "list.length" or (finding.rule in _COUNTING_RULES and parts and parts[-1] in _COUNT_KEYS)
+        if not roots and counts:
+            # a list's length, or a count beside it, where the list holds an unbound id: short by it
+            scope = parts if finding.rule == "list.length" else parts[:-1]
+            roots = self._roots_of(json.dumps(value_at(recorded, scope)))
+        return min(roots) if roots else None
+
+    def _roots_of(self, text: str) -> list[int]:
+        """The failures that left unusable the ids ``text`` names (recorded ids unbound, or ids bound to an
+        object the target minted under another id)."""
+        found = self.profile.ids.find(text)
+        return [self.broken[i] for i in found if i in self.broken and i not in self.bindings.actual] + \
+            [self.misbound_sent[i] for i in found if i in self.misbound_sent]
+
+
+def _about_values(finding: Finding) -> bool:
+    """Whether a finding judges which object was answered (its values) rather than its shape: a parameter the
+    request itself set is the answer's to show whatever the object."""
+    if finding.problem is not None or finding.rule in NEVER_CONSEQUENCES:
+        return False
+    if finding.rule == "type":
+        return finding.expected is None or finding.actual is None
+    return finding.rule in ("value", "format", "id.binding", "id.prefix", "list.items", "list.length", "list.order")
