@@ -104,7 +104,7 @@ def _schema_of(path: Path) -> object:
     """A JSON document's ``schema``, or None (the reader of its kind then says what is wrong with it)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data.get("schema") if isinstance(data, dict) else None
 

@@ -114,8 +114,8 @@ def read_document(path: Path, what: str, schemas: Collection[str],
         wrong = next(iter(_validator(json.dumps(shape, sort_keys=True)).iter_errors(data)), None)
         if wrong is not None:
             where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in wrong.instance_path)
-            raise ReportError(f"{path}: not a card-conformance {what}: at {where.lstrip('.') or 'the top'}: "
-                              f"{shorten(printable(wrong.message), 200)}")
+            raise ReportError(printable(f"{path}: not a card-conformance {what}: at {where.lstrip('.') or 'the top'}: "
+                                        f"{shorten(wrong.message, 200)}"))
     return data
 
 

@@ -9,7 +9,7 @@ from conformance.atomic import atomic_write
 from conformance.findings import RunResult
 from conformance.report.common import finding_line
 from conformance.rules import Outcome
-from conformance.text import xml_safe
+from conformance.text import printable, xml_safe
 
 __all__ = ["write_junit"]
 
@@ -57,9 +57,10 @@ def write_junit(result: RunResult, path: Path) -> None:
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     suites.set("errors", str(errored))
-    for element in suites.iter():  # a target's control characters would make the whole file unreadable
-        element.text = xml_safe(element.text) if element.text else element.text
+    for element in suites.iter():  # a target's control characters would make the whole file unreadable, and its
+        # bidirectional overrides reorder what a CI page shows: both shown as escapes, as every other format does
+        element.text = xml_safe(printable(element.text)) if element.text else element.text
         for name, text in element.attrib.items():
-            element.set(name, xml_safe(text))
+            element.set(name, xml_safe(printable(text)))
     ET.indent(suites)
     atomic_write(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n")

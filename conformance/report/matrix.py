@@ -294,8 +294,36 @@ def write_matrix_json(matrix: dict[str, Any], path: Path) -> None:
     atomic_write(path, (json.dumps(matrix, indent=2, ensure_ascii=False) + "\n").encode())
 
 
+_TEXT = {"type": "string"}
+# The parts of a matrix `compare` reads, as JSON Schema: anything else is refused in one line, never read half-way.
+READ_SHAPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema", "targets", "rows", "cells"],
+    "properties": {
+        "targets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": _TEXT}}},
+        "rows": {"type": "array", "items": {"type": "object", "required": ["id", "label"],
+                                            "properties": {"id": _TEXT, "label": _TEXT}}},
+        "cells": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
+            "type": "object",
+            "required": ["state"],
+            "properties": {
+                "state": _TEXT,
+                "reasons": {"type": "array", "items": _TEXT},
+                "problems": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["key", "rule", "message"],
+                    "properties": {"key": {"type": "array", "items": _TEXT}, "rule": _TEXT, "message": _TEXT,
+                                   "known": {"type": ["string", "null"]}},
+                }},
+            },
+        }}},
+    },
+}
+
+
 def read_matrix(path: Path) -> dict[str, Any]:
-    return read_document(path, "matrix", (MATRIX_SCHEMA,))
+    """A matrix's JSON document, its shape checked: a ReportError (one line) for anything else."""
+    return read_document(path, "matrix", (MATRIX_SCHEMA,), READ_SHAPE)
 
 
 @dataclass
@@ -354,7 +382,7 @@ def _column_problems(matrix: dict[str, Any], name: str) -> dict[tuple[str, ...],
     found: dict[tuple[str, ...], tuple[dict[str, Any], list[str]]] = {}
     for row_id, row in matrix["cells"].items():
         for problem in row.get(name, {}).get("problems", []):
-            found.setdefault(tuple(problem["key"]), (problem, []))[1].append(labels[row_id])
+            found.setdefault(tuple(problem["key"]), (problem, []))[1].append(labels.get(row_id, row_id))
     return found
 
 
@@ -377,13 +405,13 @@ def compare_matrices(old: dict[str, Any], new: dict[str, Any]) -> MatrixComparis
         for key, (problem, rows) in after.items():
             line = _problem_line(problem)
             if key not in before:
-                if problem["known"]:
+                if problem.get("known"):
                     comparison.newly_known.append((name, line, f"breaks {_rows_text(rows)}; known: {problem['known']}"))
                 else:
                     comparison.regressions.append((name, line, f"breaks {_rows_text(rows)}"))
                 continue
             more = [row for row in rows if row not in before[key][1]]
-            if more and not problem["known"]:
+            if more and not problem.get("known"):
                 comparison.regressions.append((name, line, f"now also breaks {_rows_text(more)}"))
         for key, (problem, rows) in before.items():
             if key not in after:
@@ -394,8 +422,8 @@ def compare_matrices(old: dict[str, Any], new: dict[str, Any]) -> MatrixComparis
             if now is None:
                 continue
             if was == CellState.NOT_COVERED and now["state"] != CellState.NOT_COVERED:
-                comparison.newly_covered.append((name, labels[row_id], f"not covered → {now['state']}"))
+                comparison.newly_covered.append((name, labels.get(row_id, row_id), f"not covered → {now['state']}"))
             if was == CellState.HOLDS and now["state"] in (CellState.NOT_JUDGED, CellState.NOT_COVERED):
-                comparison.lost.append((name, labels[row_id], f"holds → {now['state']}"
+                comparison.lost.append((name, labels.get(row_id, row_id), f"holds → {now['state']}"
                                         + (f": {now['reasons'][0]}" if now.get("reasons") else "")))
     return comparison

@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from conformance.errors import ReportError
+from conformance.redaction import Redactor
 from conformance.report.causes import RootCause
 from conformance.rules import RULES
 
@@ -115,7 +116,7 @@ def _scalar(node: yaml.Node, path: Path, what: str) -> str:
     return str(node.value).strip()
 
 
-def _entry(node: yaml.Node, path: Path) -> Iterable[Limitation]:
+def _entry(node: yaml.Node, path: Path, redactor: Redactor) -> Iterable[Limitation]:
     place = f"{path}:{node.start_mark.line + 1}"
     if not isinstance(node, yaml.MappingNode):
         raise ReportError(f"{place}: each limitation is a mapping: `- rule: RULE[:PATH]` or `- preset: NAME`, "
@@ -128,7 +129,8 @@ def _entry(node: yaml.Node, path: Path) -> Iterable[Limitation]:
         raise ReportError(f"{place}: give `rule: RULE[:PATH]` or `preset: NAME` ({', '.join(PRESETS)}), one of them")
     if "reason" not in fields:
         raise ReportError(f"{place}: say why with `reason: …` (a known limitation needs its reason)")
-    reason = _scalar(fields["reason"], path, "reason")
+    # a reason is copied into every output of the matrix: a key or card number pasted into it stays out of them
+    reason = redactor.text(_scalar(fields["reason"], path, "reason"))
     if "preset" in fields:
         name = _scalar(fields["preset"], path, "preset")
         if name not in PRESETS:
@@ -139,15 +141,20 @@ def _entry(node: yaml.Node, path: Path) -> Iterable[Limitation]:
         return
     said = _scalar(fields["rule"], path, "rule")
     rule, rule_path = _pattern(said, place)
-    yield Limitation(rule, rule_path, reason, said, place)
+    yield Limitation(rule, rule_path, reason, redactor.text(said), place)
 
 
-def read_profiles(paths: Iterable[Path]) -> dict[str, Profile]:
-    """Every target's profile from the files; a file that is no profile is one ReportError naming file and line."""
+def read_profiles(paths: Iterable[Path], redactor: Redactor | None = None) -> dict[str, Profile]:
+    """Every target's profile from the files; a file that is no profile is one ReportError naming file and line.
+    Reasons go through ``redactor`` (default: the built-in rules) before any output sees them."""
+    redactor = redactor or Redactor()
     profiles: dict[str, Profile] = {}
     for path in paths:
         try:
             root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except RecursionError:
+            raise ReportError(f"{path}: not a profile: nested deeper than any profile is (a profile maps target "
+                              "names to lists of limitations)") from None
         except OSError as error:
             raise ReportError(f"cannot read profile {path}: {error.strerror or error}") from None
         except UnicodeDecodeError:
@@ -167,5 +174,6 @@ def read_profiles(paths: Iterable[Path]) -> dict[str, Profile]:
             if not isinstance(value, yaml.SequenceNode) or not value.value:
                 raise ReportError(f"{place}: {name}: a list of limitations (`- rule: RULE[:PATH]` or `- preset: NAME`, "
                                   "each with `reason: …`)")
-            profiles[name] = Profile(name, place, [limit for item in value.value for limit in _entry(item, path)])
+            profiles[name] = Profile(name, place, [limit for item in value.value
+                                                   for limit in _entry(item, path, redactor)])
     return profiles

@@ -211,6 +211,7 @@ def test_compare_of_two_matrices_shows_a_regression_and_a_fix(tmp_path):
      "profile.yaml:1: the profile names target 'b', which is not one of the targets (a)"),
     (["--target-cmd", f"a={FAKE}"], "a:\n  - rule: no.such_rule\n    reason: x\n", "profile.yaml:2: unknown rule"),
     (["--target-cmd", f"a={FAKE}"], "a:\n  - rule: status\n", "profile.yaml:2: say why with `reason: …`"),
+    (["--target-cmd", f"a={FAKE}"], "a: " + "[" * 20_000 + "]" * 20_000 + "\n", "profile.yaml: not a profile: nested"),
     (["--target-cmd", f"a={FAKE}", "--target-cmd", f"dead={PYTHON} -c 'import sys; sys.exit(3)'"], None,
      "target dead: target command exited with code 3 before answering"),
     (["--target", "a=http://127.0.0.1:9"], None, "target a: "),

@@ -151,6 +151,9 @@ def test_markup_and_control_characters_from_a_target_stay_text_in_every_report(h
     assert HOSTILE["html"][:40] in messages
     assert {element.tag for element in tree.iter()} <= {"testsuites", "testsuite", "testcase", "failure", "skipped",
                                                           "system-out", "properties", "property", "error"}
+    # its bidirectional overrides shown as escapes, as in every other format: a CI page shows them in order
+    assert re.findall("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", junit.read_text()) == []
+    assert "\\u202egnp.exe" in messages
 
     # HTML: the page's own elements only, the target's markup shown as text
     page = Tags((reports / "report.html").read_text())

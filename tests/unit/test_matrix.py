@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -117,6 +118,8 @@ def test_a_limitation_matches_by_rule_and_what_the_problem_is_about(tmp_path, pa
     ("t:\n  - status\n", "p.yaml:2: each limitation is a mapping"),
     ("t: []\n", "p.yaml:1: t: a list of limitations"),
     ("t:\n  - rule: statuss\n    reason: r\n", "p.yaml:2: unknown rule 'statuss'"),
+    ("t: " + "[" * 20_000 + "]" * 20_000 + "\n", "p.yaml: not a profile: nested deeper than any profile is"),
+    ("t:\n  - rule: status\n    reason: " + "{k: " * 20_000 + "r" + "}" * 20_000 + "\n", "p.yaml: not a profile: "),
 ])
 def test_a_profile_that_is_not_one_is_one_error_naming_file_and_line(tmp_path, text, message):
     profile = tmp_path / "p.yaml"
@@ -124,6 +127,18 @@ def test_a_profile_that_is_not_one_is_one_error_naming_file_and_line(tmp_path, t
     with pytest.raises(ReportError) as raised:
         read_profiles([profile])
     assert message in str(raised.value)
+
+
+def test_a_reason_pasted_with_a_secret_reaches_no_output_of_the_matrix(tmp_path):
+    """A reason is copied into every cell it makes known: a key or card number in it is redacted when read."""
+    key = "sk_live_" + "51HxQ2bLmN8pR4sT6uV9wX1yZ"
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"t:\n  - rule: \"invariant.deleted:deleted\"\n    reason: broken since {key}, card "
+                       "4000 0566 5566 5556\n")
+    matrix = build_matrix({"t": sample()}, read_profiles([profile]), ["cassettes/x.yaml"], api=STRIPE)
+    text = json.dumps(matrix)
+    assert key not in text and "5566 5556" not in text
+    assert "broken since [REDACTED:sk_live], card [REDACTED:card-number" in text  # known, with its reason
 
 
 def test_a_target_profiled_twice_is_refused(tmp_path):
