@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance.api_profile import ApiProfile, RuleState
+from conformance.api_profile import OTHER, ApiProfile, RuleState
 from conformance.cassette.model import Interaction
 from conformance.checks.compare import CompareRules, promises_order
-from conformance.checks.parameters import parameter_paths
+from conformance.checks.parameters import parameter_paths, parameter_values
 from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.paths import locate
 from conformance.rules import CONTRACT_RULES, Severity
 
-__all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks"]
+__all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks", "route_key", "sent_parameters"]
 
 
 @dataclass
@@ -60,6 +60,9 @@ class CheckState:
     requested: dict[str, frozenset[str]] = field(default_factory=dict)
     # the documented rules as the recording itself meets them: what the suite covers, whatever the target does
     recorded: RuleState = field(init=False)
+    # method and endpoint -> (parameter path, value) of the requests the recording answered with success so far:
+    # what a request meant to fail does differently
+    valid_parameters: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # the profile's ids and conventions, under whatever the run and the cassette say
@@ -93,7 +96,11 @@ class CheckState:
         return self.invariants.minted
 
     def request_sent(self, interaction: Interaction, path: str) -> None:
-        """Note what an update request (its route's action: ``update``) sets, before its answer is checked."""
+        """Note what an update request (its route's action: ``update``) sets, before its answer is checked; and
+        what a request the recording answered with success sent."""
+        if interaction.response.status < 300:
+            self.valid_parameters.setdefault(route_key(interaction), set()).update(
+                (name, str(value)) for name, value in sent_parameters(interaction).items())
         body = interaction.request.body
         if body is None or not isinstance(body.value, dict):
             return
@@ -107,6 +114,19 @@ class CheckState:
         fields = self.set_fields.get(subject, frozenset()) | (self.profile.comparison.set_by_request & body.value.keys())
         if fields != self.set_fields.get(subject):
             self.set_fields = {**self.set_fields, subject: frozenset(fields)}
+
+
+def route_key(interaction: Interaction) -> str:
+    """What makes requests alike: method and endpoint (method and path beyond the profile's routes)."""
+    request = interaction.request
+    return f"{request.method} {interaction.endpoint if interaction.endpoint != OTHER else request.path}"
+
+
+def sent_parameters(interaction: Interaction) -> dict[str, Any]:
+    """path -> value of what the recorded request sent, its query and its form or JSON body."""
+    request = interaction.request
+    body = request.body.value if request.body is not None and request.body.kind in ("form", "json") else None
+    return parameter_values(request.query, body)
 
 
 Check = Callable[[Exchange, CheckState], list[Finding]]

@@ -6,7 +6,7 @@ import json
 import re
 
 from conformance.checks.compare import compare_bodies
-from conformance.checks.exchange import CheckState, Exchange, check
+from conformance.checks.exchange import CheckState, Exchange, check, route_key, sent_parameters
 from conformance.checks.parameters import covers, parameter_paths, parameter_text, parameter_values
 from conformance.contract import expanded_paths
 from conformance.findings import MISSING, Finding
@@ -92,9 +92,22 @@ def status_matches(exchange: Exchange, state: CheckState) -> list[Finding]:
     recorded = exchange.recorded_status
     if exchange.status == recorded or route_is_missing(exchange):
         return []
-    said = error_message(exchange.body)
-    return [Finding("status", "", f"status: expected {recorded}, got {exchange.status}" + (f" ({said})" if said else ""),
+    said = [error_message(exchange.body) or "", _provoking_input(exchange, state) if recorded >= 400 else ""]
+    because = "; ".join(part for part in said if part)
+    return [Finding("status", "", f"status: expected {recorded}, got {exchange.status}" + (f" ({because})" if because else ""),
                     recorded, exchange.status)]
+
+
+def _provoking_input(exchange: Exchange, state: CheckState, limit: int = 4) -> str:
+    """What a request meant to fail sent that the requests of its endpoint the recording answered with success
+    did not (``exp_month=13``); every parameter it sent when none did; nothing when it sent nothing else."""
+    sent = sent_parameters(exchange.interaction)
+    valid = state.valid_parameters.get(route_key(exchange.interaction))
+    differ = [(name, value) for name, value in sent.items() if valid is None or (name, str(value)) not in valid]
+    if not differ:
+        return ""
+    shown = ", ".join(parameter_text(name, value) for name, value in differ[:limit])
+    return f"the request sent {shown}" + (f" and {len(differ) - limit} more" if len(differ) > limit else "")
 
 
 @check

@@ -109,3 +109,42 @@ def test_what_follows_a_card_minted_under_another_id_than_bound_counts_under_tha
     assert not [c for c in failures(report) if c["rule"] == "status"], failures(report)
     (binding,) = [c for c in failures(report) if c["rule"] == "id.binding"]
     assert binding["blocked"] == 2
+
+
+def update_with_a_bad_month(client: httpx.Client) -> None:
+    customer = client.post("/v1/customers", data={"email": "jenny@example.com"}).json()["id"]
+    card = client.post(f"/v1/customers/{customer}/sources", data={"source": "tok_visa"}).json()["id"]
+    for month in ("12", "13"):  # the same name both times: only the month provokes the 402
+        client.post(f"/v1/customers/{customer}/sources/{card}", data={"name": "Jenny Rosen", "exp_month": month})
+
+
+def test_a_status_mismatch_on_a_request_meant_to_fail_names_the_input_that_provoked_it(tmp_path):
+    """A stateless target (as stripe-mock is) takes exp_month=13: the finding says which input the recording
+    refused, not only the statuses."""
+    with FakeStripe() as upstream:
+        cassette = record(upstream, tmp_path / "bad-month.yaml", update_with_a_bad_month)
+    with FakeStripe(deviation="stateless") as target:
+        report = replay(cassette, target, tmp_path)
+    (status,) = [f for _, f in findings(report) if f["rule"] == "status"]
+    assert status["message"] == "status: expected 402, got 200 (the request sent exp_month=13)"
+    (cause,) = [c for c in failures(report) if c["rule"] == "status"]
+    assert cause["message"] == status["message"]
+
+
+def test_a_request_meant_to_fail_with_nothing_to_compare_names_what_it_sent_redacted(tmp_path):
+    """The only token request of its recording, refused there (localstripe takes no 15-digit number), is made by
+    the fake: every parameter it sent is named, the card number as its marker."""
+    from conformance.suite.localstripe_target import running
+
+    def amex(client: httpx.Client) -> None:
+        client.post("/v1/tokens", data={"card[number]": "371449635398431", "card[exp_month]": "11",
+                                        "card[exp_year]": "2031", "card[cvc]": "3141"})
+
+    with running() as upstream:
+        cassette = record(upstream, tmp_path / "amex.yaml", amex)
+    with FakeStripe() as target:
+        report = replay(cassette, target, tmp_path)
+    (status,) = [f for _, f in findings(report) if f["rule"] == "status"]
+    assert status["message"] == ("status: expected 400, got 200 (the request sent card[number]=[REDACTED:card-number:"
+                                 "amex-8431], card[exp_month]=11, card[exp_year]=2031, card[cvc]=[REDACTED:cvc])")
+    assert "371449635398431" not in json.dumps([f for _, f in findings(report)])
