@@ -11,6 +11,7 @@ cassette's interactions in order on one worker), and pytest's own reporting —
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from conformance.api_profile import TOKEN_MODES
-from conformance.cassette import foreign_recording, is_cassette
+from conformance.cassette import foreign_recording, is_cassette, load
 from conformance.errors import ConformanceError, refuse_live_key
 from conformance.findings import CassetteResult
 from conformance.report.common import finding_line
@@ -44,6 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "fail.")
     group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
+    group.addoption("--conformance-wait-for-target", type=seconds, default=0.0, metavar="SECONDS",
+                    help="Wait up to this long for a target that is still starting (a container, a server a fixture "
+                         "starts) before its cassettes fail; once it answers, no more waiting.")
     group.addoption("--conformance-openapi", metavar="SPEC",
                     help="Also judge every answer by this OpenAPI description (Stripe's spec3.json or spec3.yaml).")
     parser.addini("conformance_paths", type="paths", default=[],
@@ -51,7 +55,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                        "only files with a cassette header are.")
 
 
+def seconds(text: str) -> float:
+    """A bounded number of seconds: a wait that never ends is not a wait."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
 _CONTRACT = pytest.StashKey[Any]()
+_NAMED = pytest.StashKey[frozenset[Path]]()
+_WAITED = pytest.StashKey[bool]()
 _BASELINE = pytest.StashKey[Any]()
 _API = pytest.StashKey[Any]()
 
@@ -95,10 +112,35 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     if is_cassette(file_path):  # by its header: a docker-compose.yaml is not collected
         return CassetteFile.from_parent(parent, path=file_path)
+    if file_path.suffix in (".yaml", ".yml") and file_path.resolve() in _named_on_command_line(config):
+        # named on purpose yet not a cassette (empty, say): fails with the reader's reason, not pytest's "not found"
+        return CassetteFile.from_parent(parent, path=file_path)
     if file_path.suffix in (".yaml", ".yml", ".json", ".har") and foreign_recording(file_path):
         # collected to fail, as reading it says what it is and how to convert it: never silently skipped
         return CassetteFile.from_parent(parent, path=file_path)
     return None
+
+
+def _named_on_command_line(config: pytest.Config) -> frozenset[Path]:
+    """The files the command line names (``cassettes/c.yaml``, ``c.yaml::c``), resolved once per session."""
+    named = config.stash.get(_NAMED, None)
+    if named is None:
+        here = config.invocation_params.dir
+        named = config.stash[_NAMED] = frozenset((here / arg.partition("::")[0]).resolve() for arg in config.args)
+    return named
+
+
+def _wait_for_target(config: pytest.Config, target: str) -> None:
+    """The target reachable, waiting up to ``--conformance-wait-for-target`` before the first cassette only."""
+    from conformance.replay import check_target
+
+    wait = 0.0 if config.stash.get(_WAITED, False) else config.getoption("conformance_wait_for_target")
+    config.stash[_WAITED] = True  # once: a target that never came is not waited for again by every cassette
+    try:
+        check_target(target, wait=wait)
+    except ConformanceError as error:
+        # the core's hint names the command line's option; under pytest it is this plugin's
+        raise ConformanceError(str(error).replace("(--wait-for-target ", "(--conformance-wait-for-target ")) from None
 
 
 class CassetteFile(pytest.File):
@@ -116,7 +158,7 @@ class CassetteItem(pytest.Item):
         # Imported here: deepdiff and httpx cost every pytest start that does not replay.
         from conformance.checks import CompareRules
         from conformance.redaction import Redactor
-        from conformance.replay import ReplayOptions, TargetClient, check_target, replay_cassette
+        from conformance.replay import ReplayOptions, TargetClient, replay_cassette
 
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
@@ -127,7 +169,9 @@ class CassetteItem(pytest.Item):
                                 contract=config.stash.get(_CONTRACT, None),
                                 tokens=config.getoption("conformance_tokens"))
         try:
-            check_target(target)
+            if not is_cassette(self.path):  # named on the command line yet no cassette: the reader says why
+                load(self.path)
+            _wait_for_target(config, target)
             with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
                 result = replay_cassette(self.path, client, options)
         except ConformanceError as error:

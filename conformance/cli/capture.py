@@ -18,8 +18,9 @@ from conformance.net import check_reachable
               help="Stripe, or any Stripe-compatible server, to record the suite from.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("cassettes"),
               show_default=True, help="Directory of the suite's cassettes (same file names each time).")
-@click.option("--api-key", envvar="STRIPE_API_KEY", required=True,
-              help="A test-mode secret key (also from STRIPE_API_KEY); live keys are refused.")
+@click.option("--api-key", metavar="KEY", envvar="STRIPE_API_KEY", show_envvar=True, required=True,
+              help="A test-mode secret key of the upstream (required: capture creates and deletes customers and "
+                   "cards); live keys are refused.")
 @click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
               help="magic: Stripe's test tokens (tok_visa…); create: make tokens from test card numbers first.")
 @click.option("--only", multiple=True, metavar="SCENARIO", help="Record only this scenario (repeatable).")

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import click
 
-from conformance.cli.main import main
+from conformance.cli.main import Command, main
 from conformance.record.mitm import addon_path
 
 
-@main.command("docs")
+class DocsCommand(Command):
+    """``docs --help`` lists every page the package carries, read from its docs folder when help is asked for."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from conformance.suite.reference import doc_pages
+
+        with formatter.section("Pages"):
+            formatter.write_dl(doc_pages())
+        super().format_epilog(ctx, formatter)
+
+
+@main.command("docs", cls=DocsCommand)
 @click.argument("page", required=False)
 @click.option("--path", "show_path", is_flag=True, help="Print where the page (or the folder) is, not the page.")
 def docs_command(page: str | None, show_path: bool) -> None:
-    """The documentation that ships with the package: the cassette format, the JSON report, the matrix.
-
-    Without PAGE, the pages there are listed.
-    """
-    from conformance.suite.reference import doc_page, docs_folder
+    """The manual that ships with the package: print one PAGE (below), or list them all without one."""
+    from conformance.suite.reference import doc_page, doc_pages, docs_folder
 
     if page is None:
-        folder = docs_folder()
-        click.echo(str(folder) if show_path else "\n".join(sorted(p.stem for p in folder.glob("*.md"))))
+        if show_path:
+            click.echo(str(docs_folder()))
+            return
+        pages = doc_pages()
+        width = max(len(name) for name, _ in pages)
+        click.echo("\n".join(f"{name:<{width}}  {title}" for name, title in pages))
         return
     found = doc_page(page)
     click.echo(str(found) if show_path else found.read_text(encoding="utf-8"), nl=show_path)

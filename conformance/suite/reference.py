@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conformance.errors import ConformanceError
 
-__all__ = ["reference_suite", "docs_folder", "doc_page", "DOC_PAGES"]
+__all__ = ["reference_suite", "docs_folder", "doc_page", "doc_pages", "DOC_PAGES"]
 
 
 def _folder(installed: str, checkout: str, what: str) -> Path:
@@ -42,13 +42,24 @@ def docs_folder() -> Path:
     return _folder("docs", "docs", "documentation")
 
 
-DOC_PAGES = ("cassette-format", "report-format", "matrix-format")
+DOC_PAGES = ("cassette-format", "report-format", "matrix-format")  # the pages files the tool writes name
+
+
+def doc_pages() -> list[tuple[str, str]]:
+    """Every page of the documentation as (name, title), read from the folder: a page added is listed with no
+    list to keep in step."""
+    pages = []
+    for page in sorted(docs_folder().glob("*.md"), key=lambda path: path.stem):
+        with open(page, encoding="utf-8") as stream:
+            first = stream.readline().strip()
+        pages.append((page.stem, first.lstrip("#").strip().replace("`", "")))
+    return pages
 
 
 def doc_page(name: str) -> Path:
     """A page of the documentation by its name (``cassette-format``)."""
     page = docs_folder() / f"{name.removesuffix('.md')}.md"
     if not page.is_file():
-        known = sorted(p.stem for p in docs_folder().glob("*.md"))
+        known = [name for name, _ in doc_pages()]
         raise ConformanceError(f"no documentation page {name!r} (pages: {', '.join(known)})")
     return page
