@@ -7,7 +7,7 @@ import re
 
 from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check, route_key, sent_parameters
-from conformance.checks.parameters import covers, parameter_paths, parameter_text, parameter_values
+from conformance.checks.parameters import covers, parameter_paths, parameter_text, parameter_values, without_indexes
 from conformance.contract import expanded_paths
 from conformance.findings import MISSING, Finding
 from conformance.paths import parse_path, value_at
@@ -184,6 +184,41 @@ def _follow_set_values(setting: dict[str, object], expected: object, state: Chec
                                 object_id: state.set_fields.get(object_id, frozenset()) | {str(parts[-1])}}
 
 
+# What an object where an id stands (or the reverse) says, by where it is and whether the request asked
+# for expand[] there: (the recording holds the object, the request asked) -> problem, message.
+EXPANSION_PROBLEMS = {
+    (True, True): ("not-expanded", "{path}: not expanded: the request asked for expand[]={param}, got its id {id}"),
+    (True, False): ("expanded-unasked-in-recording", "{path}: the recording holds an expanded object the request "
+                    "never asked for (no expand[]={param}); the target answers its id {id}"),
+    (False, True): ("not-expanded-in-recording", "{path}: the recording holds its id {id} although the request "
+                    "asked for expand[]={param}; the target expanded it"),
+    (False, False): ("expanded-unasked", "{path}: expanded although the request did not ask for expand[]={param} "
+                     "(the recording holds its id {id})"),
+}
+
+
+def _name_expansions(exchange: Exchange, findings: list[Finding]) -> None:
+    """An object where the other side has its id is an expansion, and the finding says so: whether the request
+    asked for it (``expand[]=customer``), and which side did what it asked — not "customer is string where the
+    recording has object"."""
+    request = exchange.interaction.request
+    body = request.body.value if request.body is not None and request.body.kind == "form" else None
+    asked: frozenset[str] | None = None
+    for finding in findings:
+        if finding.rule != "type" or finding.problem is not None:
+            continue
+        recorded_object = isinstance(finding.expected, dict)
+        obj, text = (finding.expected, finding.actual) if recorded_object else (finding.actual, finding.expected)
+        if not isinstance(obj, dict) or not isinstance(text, str) or \
+                not (obj.get("id") == text or isinstance(obj.get("object"), str)):
+            continue
+        if asked is None:
+            asked = expanded_paths(exchange.query, body)
+        param = without_indexes(finding.path)
+        finding.problem, template = EXPANSION_PROBLEMS[(recorded_object, param in asked)]
+        finding.message = template.format(path=finding.path, param=param, id=value_text(text, MISSING))
+
+
 def _both_errors(expected: object, actual: object) -> bool:
     return all(isinstance(body, dict) and isinstance(body.get("error"), dict) for body in (expected, actual))
 
@@ -213,6 +248,7 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
         _name_request_values(setting, expected, findings)
         _follow_set_values(setting, expected, state)
         _name_unapplied_parameters(exchange, state, findings)
+        _name_expansions(exchange, findings)
     if findings and state.contract is not None and state.contract.documents_body(
             exchange.interaction.request.method, exchange.path, exchange.status):
         # A key the recording lacks is the contract's to judge: listed, it is fine; unlisted, schema.additional.

@@ -51,6 +51,15 @@ _KEY_LIST_RULES = frozenset({"keys.missing", "keys.extra", "schema.required", "s
 _TYPE_RULES = frozenset({"type", "schema.type"})
 # A finding that explains every other one of its interaction, in this order.
 _DOMINANT = ("setup.token", "target.connection", "target.timeout", "target.protocol", "route.missing", "body.json")
+# An object where an id stands, or the reverse (the problems conformance.checks.response names), over many keys.
+_EXPANSION_WORDS = {
+    "not-expanded": "not expanded although the request asked for expand[] there",
+    "expanded-unasked-in-recording": "the recording holds expanded objects the request never asked for (no "
+                                     "expand[]); the target answers their ids",
+    "not-expanded-in-recording": "the recording holds ids although the request asked for expand[] there; the "
+                                 "target expanded them",
+    "expanded-unasked": "expanded although the request did not ask for expand[] there",
+}
 _WRONG_KIND = {"object": "object", "invariant.deleted": "object", "invariant.list": "object"}
 
 
@@ -190,6 +199,11 @@ def _message(cause: RootCause) -> str:
     first = cause.examples[0]
     rule, kind, paths = cause.rule, cause.kind, cause.paths
     thing = f"{kind} objects" if kind else "answers"
+    if cause.key[0] == "problem" and cause.key[1] in _EXPANSION_WORDS:
+        places = list(dict.fromkeys(_INDEX.sub("", f.path) for f in cause.examples))
+        if len(places) == 1:
+            return _without_ids(first.message)
+        return f"{thing}: {_words(places)}: {_EXPANSION_WORDS[cause.key[1]]}"
     if cause.key[0] == "problem":
         return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
     if cause.key[0] == "answer-kind":

@@ -148,3 +148,35 @@ def test_a_request_meant_to_fail_with_nothing_to_compare_names_what_it_sent_reda
     assert status["message"] == ("status: expected 400, got 200 (the request sent card[number]=[REDACTED:card-number:"
                                  "amex-8431], card[exp_month]=11, card[exp_year]=2031, card[cvc]=[REDACTED:cvc])")
     assert "371449635398431" not in json.dumps([f for _, f in findings(report)])
+
+
+def test_a_card_retrieved_without_its_expansion_says_so(tmp_path):
+    """The reference suite retrieves a card with expand[]=customer; a target that ignores expand[] answers the
+    customer's id."""
+    with FakeStripe(deviation="expand-ignored") as target:
+        report = replay(SUITE / "cards-retrieve.yaml", target, tmp_path)
+    expansions = [(i, f) for i, f in findings(report) if f["path"] == "customer"]
+    assert expansions and all(f["problem"] == "not-expanded" for _, f in expansions), expansions
+    assert expansions[0][1]["message"].startswith(
+        'customer: not expanded: the request asked for expand[]=customer, got its id "cus_')
+    (cause,) = failures(report)
+    assert cause["message"] == 'customer: not expanded: the request asked for expand[]=customer, got its id "cus_…"'
+    assert "is string where the recording has object" not in json.dumps(report)
+
+
+def retrieve_a_card(client: httpx.Client) -> None:
+    customer = client.post("/v1/customers", data={"email": "jenny@example.com"}).json()["id"]
+    card = client.post(f"/v1/customers/{customer}/sources", data={"source": "tok_visa"}).json()["id"]
+    client.get(f"/v1/customers/{customer}/cards/{card}")
+
+
+def test_a_recording_that_expanded_what_the_request_never_asked_for_is_named_as_such(tmp_path):
+    """Recorded from an upstream that expands a card's customer unasked; the faithful target answers its id."""
+    with FakeStripe(deviation="expanded-customer") as upstream:
+        cassette = record(upstream, tmp_path / "expanded.yaml", retrieve_a_card)
+    with FakeStripe() as target:
+        report = replay(cassette, target, tmp_path)
+    expansions = [f for _, f in findings(report) if f["path"] == "customer"]
+    assert len(expansions) == 2 and {f["problem"] for f in expansions} == {"expanded-unasked-in-recording"}
+    assert expansions[0]["message"].startswith("customer: the recording holds an expanded object the request never "
+                                               "asked for (no expand[]=customer); the target answers its id \"cus_")
