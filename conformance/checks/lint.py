@@ -3,7 +3,10 @@
 A cassette passes when it loads (format and version), holds no secret the
 redaction should have removed, and can be replayed: every id a request uses
 was minted by an earlier response of the same cassette, is one of Stripe's
-documented test tokens, or is declared under ``fixtures`` in its header.
+documented test tokens, or is declared under ``fixtures`` in its header. What
+the API profile knows judges the recorded answers too (``weak reference``
+warnings, problems with ``strict``): the documented rules, routes the upstream
+lacks, test tokens it refused, test cards it answered as another card.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
 from conformance.checks.compare import CompareRules
 from conformance.checks.naming import note_minted
+from conformance.checks.weak import DOCUMENTED_RULE, WeakReference, WeakSpot
 from conformance.contract import Contract, expanded_paths
 from conformance.paths import parse_path
 from conformance.record.exchange import redact_interaction
@@ -39,10 +43,12 @@ class Problem:
     line: int | None
     message: str
     warning: bool = False  # a warning does not make `check` fail (unless --strict)
+    weak: str | None = None  # what makes the recording a weak reference (conformance.checks.weak), if it does
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: warning: {self.message}" if self.warning else f"{where}: {self.message}"
+        said = f"weak reference: {self.message}" if self.weak else self.message
+        return f"{where}: warning: {said}" if self.warning else f"{where}: {said}"
 
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -82,9 +88,11 @@ def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = 
     invariants = profile.rules.new_state()  # what the documentation promises, judged on the recording as on a replay
     counts: dict[str, int] = {}
     unprovided: dict[str, list[Interaction]] = {}  # an id nothing provides -> the interactions that use it
+    weak = WeakReference(profile)
     for interaction in iter_interactions(path, header, profile):  # streamed; CassetteError: unreadable
         if interaction.index == 1:
             fixtures = set(profile.cards.tokens) | {str(f) for f in header.get("fixtures") or []}
+            weak.minted |= fixtures
             # what the header leaves uncompared (sources disagree on it) the contract does not judge either
             ignored = CompareRules(ignore=tuple((header.get("compare") or {}).get("ignore", ())))
             recorded = header.get("api_version")
@@ -98,7 +106,9 @@ def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = 
         if contract is not None:
             problems.extend(_against_contract(path, interaction, contract, strict, ignored, judged))
         problems.extend(_against_the_reference(path, interaction, profile, invariants, counts, strict, ignored, judged))
+        problems.extend(_weak(path, spot, strict) for spot in weak.judge(interaction))
         starts.append(interaction.line or 0)
+    problems.extend(_weak(path, spot, strict) for spot in weak.contradicted_cards())
     problems.extend(_unprovided(path, unprovided))
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
@@ -169,8 +179,16 @@ def _against_the_reference(path: Path, interaction: Interaction, profile: ApiPro
     state.not_judged.clear()
     state.judged.clear()
     return [Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): the recording "
-                                            f"contradicts the API reference: [{f.rule}] {f.message}", warning=not strict)
+                                            f"contradicts the API reference: [{f.rule}] {f.message}", warning=not strict,
+                    weak=DOCUMENTED_RULE)
             for f in findings]
+
+
+def _weak(path: Path, spot: WeakSpot, strict: bool) -> Problem:
+    """A weak spot of the recording's upstream: a warning, a problem with --strict."""
+    interaction = spot.interaction
+    return Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): {spot.message}",
+                   warning=not strict, weak=spot.kind)
 
 
 def _readable(interaction: Interaction) -> str:

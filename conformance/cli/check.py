@@ -22,21 +22,30 @@ from conformance.redaction import Redactor
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
-@click.option("--strict", is_flag=True, help="Keys the OpenAPI description does not list are problems, not warnings.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 1) on what is otherwise a warning: every weak-reference warning (a route the API "
+                   "documents that the upstream lacked, a test card or token it refused, a documented rule its "
+                   "answers broke, a test card answered as another brand or funding) and, with --openapi, keys the "
+                   "contract does not list.")
 @api_option
 def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool, api_name: str) -> None:
-    """Lint cassettes: format, no secret, every request replayable, and with --openapi every recorded
-    response as the published contract describes it.
+    """Lint cassettes: format, no secret, every request replayable; judge the recording by what the tool knows of
+    the API (a weak reference: missing routes, refused test cards, documented rules broken, test cards answered
+    as other cards), and with --openapi every recorded response as the published contract describes it.
 
-    Exit code 0: clean (warnings allowed); 1: problems found; 2: a cassette or the spec could not be read.
+    Exit code 0: clean (warnings allowed); 1: problems found (with --strict, any weak-reference warning too);
+    2: a cassette or the spec could not be read.
     """
     from conformance.cassette import count_interactions
     from conformance.checks.lint import check_cassette
+    from conformance.checks.weak import weak_summary
+    from conformance.report.common import plural
+    from conformance.text import printable
 
     api = api_profile(api_name)
     cassettes = cassette_files(paths)
     contract = contract_of(openapi, api)
-    problems = warnings = unreadable = interactions = 0
+    problems = warnings = unreadable = interactions = weak_references = 0
     redactor = Redactor(cards=api.cards)
     for path in cassettes:
         try:
@@ -52,12 +61,20 @@ def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool, api_name:
         warnings += sum(problem.warning for problem in found)
         problems += sum(not problem.warning for problem in found)
         for problem in found:
-            click.echo(str(problem))
+            click.echo(printable(str(problem)))
+        weak = [problem.weak for problem in found if problem.weak]
+        if weak:
+            weak_references += 1
+            click.echo(printable(f"{path}: a weak reference: its upstream answered what the API does not "
+                                 f"({weak_summary(weak)}); replayed, it holds every target to those answers — record "
+                                 "it again from the API's own test mode"
+                                 + (" (--strict fails it)" if not strict else "")))
     against = f" against {contract.name}" if contract is not None else ""
-    click.echo(f"{len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''} checked{against}: "
-               f"{problems} problem{'s' if problems != 1 else ''}, "
-               + (f"{warnings} warning{'s' if warnings != 1 else ''}, " if warnings else "")
-               + f"{unreadable} unreadable")
+    click.echo(f"{plural(len(cassettes), 'cassette')} checked{against}: {plural(problems, 'problem')}, "
+               + (f"{plural(warnings, 'warning')}, " if warnings else "")
+               + f"{unreadable} unreadable"
+               + (f"; {weak_references} {'is a weak reference' if weak_references == 1 else 'are weak references'}"
+                  if weak_references else ""))
     if not unreadable and not interactions:
         raise InputError(f"no interactions to check in {', '.join(map(str, paths))}: every cassette is empty")
     raise SystemExit(2 if unreadable else 1 if problems else 0)

@@ -75,3 +75,105 @@ def test_an_id_nothing_provides_is_one_problem_at_its_first_use_whatever_uses_it
     assert ":4: interaction 1 (other) uses acct_xxxxxxxxxxxxx (and 4 later interactions), which no earlier" in \
         problems[0]
     assert "interaction 6 (other) uses ch_xxxxxxxxxxxxx, which" in problems[1]
+
+
+# -- a weak reference: the recording judged by what the profile knows of the API -------------------------------
+
+CUSTOMER = ("  method: POST\n  path: /v1/customers\n",
+            "response:\n  status: 200\n  json:\n    id: cus_NffrFeUfNV2Hib\n    object: customer\n")
+
+
+def weak(found: list) -> list[str]:
+    return [f"{p.weak}: {p.message}" for p in found if p.weak]
+
+
+def test_a_documented_route_the_upstream_lacks_is_a_weak_reference(tmp_path):
+    listing = interaction("  method: GET\n  path: /v1/customers/cus_NffrFeUfNV2Hib/cards\n",
+                          "response:\n  status: 405\n  text: \"405: Method Not Allowed\"\n")
+    unknown = interaction("  method: GET\n  path: /v1/customers/cus_NffrFeUfNV2Hib/cards/card_1NBLeN2eZvKYlo2C\n",
+                          "response:\n  status: 404\n  json:\n    error:\n      type: invalid_request_error\n"
+                          "      message: \"Unrecognized request URL (GET: /v1/customers/…/cards/card_1NBLeN2eZvKYlo2C)\"\n")
+    found = check_cassette(cassette(tmp_path, interaction(*CUSTOMER), listing, unknown), STRIPE)
+    assert weak(found) == [
+        "missing route: interaction 2 (cards.list): the upstream has no route GET /v1/customers/:customer/cards "
+        "(405: 405: Method Not Allowed), which the API documents: a replay would hold every target to that answer",
+        "missing route: interaction 3 (cards.retrieve): the upstream has no route GET "
+        "/v1/customers/:customer/cards/:card (404: Unrecognized request URL (GET: /v1/customers/…/cards/"
+        "card_1NBLeN2eZvKYlo2C)), which the API documents: a replay would hold every target to that answer"]
+    assert all(p.warning for p in found if p.weak)
+    assert all(not p.warning for p in check_cassette(tmp_path / "old.yaml", STRIPE, strict=True) if p.weak)
+    (line,) = [str(p) for p in found if p.weak and "interaction 3" in p.message]
+    assert line.startswith(f"{tmp_path / 'old.yaml'}:20: warning: weak reference: interaction 3 (cards.retrieve): ")
+
+
+def test_an_api_error_saying_an_object_does_not_exist_is_no_missing_route(tmp_path):
+    missing = interaction("  method: GET\n  path: /v1/customers/cus_DoesNotExist0000/cards\n",
+                          "response:\n  status: 404\n  json:\n    error:\n      type: invalid_request_error\n"
+                          "      message: \"No such customer: 'cus_DoesNotExist0000'\"\n      param: id\n")
+    found = check_cassette(cassette(tmp_path, missing), STRIPE)
+    assert weak(found) == []
+
+
+ATTACH = "  method: POST\n  path: /v1/customers/{customer}/sources\n  form:\n    source: {token}\n"
+
+
+@pytest.mark.parametrize(("customer", "error", "refused"), [
+    # the customer was made by this upstream: nothing but the token can be what it refused
+    ("cus_NffrFeUfNV2Hib", "      message: Not Found\n", True),
+    # the error names the token, whatever else the request holds
+    ("cus_DoesNotExist0000", "      message: \"No such token: 'tok_visa'\"\n      param: source\n", True),
+    # an object this upstream never made: the refusal is its, not the token's
+    ("cus_DoesNotExist0000", "      message: \"No such customer: 'cus_DoesNotExist0000'\"\n", False),
+    # another parameter refused
+    ("cus_NffrFeUfNV2Hib", "      message: Invalid integer\n      param: exp_month\n", False),
+])
+def test_a_test_token_the_upstream_refused_is_a_weak_reference(tmp_path, customer, error, refused):
+    attach = interaction(ATTACH.format(customer=customer, token="tok_visa"),
+                         f"response:\n  status: 404\n  json:\n    error:\n      type: invalid_request_error\n{error}")
+    found = weak(check_cassette(cassette(tmp_path, interaction(*CUSTOMER), attach), STRIPE))
+    assert [line.split(" (", 1)[0] for line in found] == (["refused test card: interaction 2"] if refused else [])
+    if refused:
+        assert "the upstream refused the test token tok_visa (404: " in found[0]
+
+
+def test_a_token_from_a_test_card_the_upstream_refused_is_a_weak_reference(tmp_path):
+    token = interaction("  method: POST\n  path: /v1/tokens\n  form:\n    card:\n"
+                        "      number: \"[REDACTED:card-number:amex-8431]\"\n      exp_month: \"8\"\n",
+                        "response:\n  status: 400\n  json:\n    error:\n      type: invalid_request_error\n"
+                        "      message: Bad request\n")
+    assert weak(check_cassette(cassette(tmp_path, token), STRIPE)) == [
+        "refused test card: interaction 1 (tokens.create): the upstream refused the test card amex-8431 (400: Bad "
+        "request), which the API's test mode accepts: record from an upstream that knows the test cards and tokens"]
+
+
+def card(id_: str, brand: str, funding: str = "credit", last4: str = "4444") -> str:
+    return (f"    id: {id_}\n    object: card\n    brand: {brand}\n    funding: {funding}\n    last4: \"{last4}\"\n")
+
+
+def test_a_test_card_answered_as_another_card_is_a_weak_reference_once(tmp_path):
+    """The Mastercard test card, its token made from its number, attached, retrieved: answered as a Visa card
+    each time — one warning at the first answer, counting the rest."""
+    token = interaction("  method: POST\n  path: /v1/tokens\n  form:\n    card:\n"
+                        "      number: \"[REDACTED:card-number:mastercard-4444]\"\n",
+                        "response:\n  status: 200\n  json:\n    id: tok_tB0Hqg8EdkeUrH\n    object: token\n    card:\n"
+                        + card("card_zPvCYae5gfXinJ", "Visa").replace("    ", "      "))
+    attached = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_tB0Hqg8EdkeUrH"),
+                           "response:\n  status: 200\n  json:\n" + card("card_Qx81aBcDeFgHiJ", "Visa"))
+    again = interaction("  method: GET\n  path: /v1/customers/cus_NffrFeUfNV2Hib/sources/card_Qx81aBcDeFgHiJ\n",
+                        "response:\n  status: 200\n  json:\n" + card("card_Qx81aBcDeFgHiJ", "Visa"))
+    debit = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_visa_debit"),
+                        "response:\n  status: 200\n  json:\n" + card("card_Zz81aBcDeFgHiJ", "Visa", "credit", "5556"))
+    spelled = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_mastercard"),
+                          "response:\n  status: 200\n  json:\n" + card("card_Yy81aBcDeFgHiJ", "Mastercard"))
+    found = check_cassette(cassette(tmp_path, interaction(*CUSTOMER), token, attached, again, debit, spelled), STRIPE)
+    assert [line for line in weak(found) if not line.startswith("documented rule")] == [
+        "test card contradicted: interaction 2 (tokens.create): answers the test card mastercard-4444 with brand "
+        "\"Visa\" (and 2 later answers), where that card's brand is \"MasterCard\"",
+        "test card contradicted: interaction 5 (sources.create): answers the test card visa-debit-5556 with funding "
+        "\"credit\", where that card's funding is \"debit\""]
+
+
+def test_the_reference_suite_is_a_strong_reference():
+    suite = Path(__file__).resolve().parents[2] / "cassettes"
+    found = [str(p) for path in sorted(suite.glob("*.yaml")) for p in check_cassette(path, STRIPE, strict=True)]
+    assert found == []
