@@ -10,7 +10,6 @@ a crash, and the replay goes on.
 from __future__ import annotations
 
 import json
-import shlex
 import threading
 import time
 import uuid
@@ -34,6 +33,7 @@ from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.attribution import Attribution
 from conformance.replay.binding import IdBindings
+from conformance.replay.curl import CurlRequest, curl_command
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.rules import Severity
 from conformance.text import snippet
@@ -54,20 +54,6 @@ class ReplayOptions:
     tokens: TokenMode = "magic"
     contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
     stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
-
-
-def _curl_form(parts: list[dict[str, Any]]) -> list[str]:
-    """curl's own multipart options: a field as the text it was (``--form-string``: no ``@`` or ``<``
-    magic), a file as ``@`` its recorded name — the maintainer's file of that name, as the cassette keeps no
-    file's bytes."""
-    options = []
-    for part in parts:
-        if "filename" in part:
-            kind = f";type={part['content_type']}" if "content_type" in part else ""
-            options += ["-F", shlex.quote(f"{part['name']}=@{part['filename']}{kind}")]
-        else:
-            options += ["--form-string", shlex.quote(f"{part['name']}={part.get('text', '')}")]
-    return options
 
 
 @dataclass
@@ -238,22 +224,12 @@ class _Replay:
         return result
 
     def _curl(self, method: str, sent: _SentRequest) -> str:
-        """The request as sent, as a command a maintainer pastes into a terminal or a bug report: the key as
-        ``$STRIPE_API_KEY``, everything else redacted like every output (a card number stays a marker)."""
+        """The request as sent, as a command to paste (the key as ``$STRIPE_API_KEY``, test cards in clear)."""
         base = str(self.client.base_url).rstrip("/")
-        parts = ["curl", "-X", method, shlex.quote(base + sent.target)]
-        for name, value in sent.headers.items():
-            if name == "Authorization":
-                parts += ["-H", '"Authorization: Bearer $STRIPE_API_KEY"']
-            elif name == "Content-Type" and sent.parts is not None:
-                continue  # curl frames the form itself, with its own boundary
-            elif name != self.profile.headers.idempotency:  # a fresh one each time
-                parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if sent.parts is not None:
-            parts += _curl_form(sent.parts)
-        elif sent.content:
-            parts += ["--data-raw", shlex.quote(sent.content.decode("utf-8", "replace"))]
-        return self.options.redactor.text(" ".join(parts))
+        idempotency = self.profile.headers.idempotency
+        return curl_command(CurlRequest(method, base + sent.target, sent.headers, sent.content, sent.parts),
+                            self.profile.cards, self.options.redactor,
+                            frozenset({idempotency}) if idempotency else frozenset())
 
     def _endpoint(self, interaction: Interaction) -> str:
         """The route table's name; for a request beyond the card endpoints, the contract's operation."""

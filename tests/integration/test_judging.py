@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -180,3 +183,17 @@ def test_a_recording_that_expanded_what_the_request_never_asked_for_is_named_as_
     assert len(expansions) == 2 and {f["problem"] for f in expansions} == {"expanded-unasked-in-recording"}
     assert expansions[0]["message"].startswith("customer: the recording holds an expanded object the request never "
                                                "asked for (no expand[]=customer); the target answers its id \"cus_")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_a_token_requests_curl_line_sends_the_public_test_card_it_stands_for(from_localstripe, tmp_path):
+    """Run as printed, the reproduce line of a token request makes a token of that very test card."""
+    with FakeStripe() as target:
+        report = replay(from_localstripe, target, tmp_path)
+        (token,) = [i for c in report["cassettes"] for i in c["interactions"] if i["endpoint"] == "tokens.create"]
+        assert "card%5Bnumber%5D=5555555555554444" in token["curl"] and "REDACTED" not in token["curl"]
+        answer = subprocess.run(["sh", "-c", token["curl"] + " --silent"], capture_output=True, text=True,
+                                timeout=30, env={**os.environ, "STRIPE_API_KEY": API_KEY})
+    made = json.loads(answer.stdout)
+    assert (made["object"], made["card"]["brand"], made["card"]["last4"]) == ("token", "MasterCard", "4444")
+    assert API_KEY not in json.dumps(report)
