@@ -80,11 +80,16 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
 
 
 def field_name(key: str) -> str:
-    """The innermost name of a bracket-notation key: ``cvc`` of ``card[cvc]``, ``number`` of ``number``."""
-    if key.endswith("]") and "[" in key:
-        inner = key[key.rfind("[") + 1 : -1]
-        return inner or key[: key.find("[")]
-    return key
+    """The innermost name of a bracket-notation key: ``cvc`` of ``card[cvc]``, of ``card[cvc][]`` and of
+    ``card[cvc][0]`` (a list's index or append names no field), ``number`` of ``number``."""
+    if not key.endswith("]") or "[" not in key:
+        return key
+    head, _, rest = key.partition("[")
+    for segment in reversed(rest[:-1].split("][")):
+        segment = segment.strip("[] ")
+        if segment and not segment.isdigit():
+            return segment
+    return head
 
 
 class _Ambiguous(Exception):

@@ -17,6 +17,7 @@ import base64
 import binascii
 import html
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -29,25 +30,35 @@ __all__ = ["Redactor", "marker", "field_marker", "luhn_valid", "redact_message"]
 
 # Each rule runs only when its literal is in the text: one regex with four
 # alternatives and look-behinds costs ~50 µs per card body, these ~5 µs.
-_KEY = re.compile(r"(?P<prefix>sk|rk)_(?:(?P<mode>test|live)_[0-9A-Za-z_*]+|[0-9A-Za-z]{24,})")
+# Ephemeral keys (ek_) only where a token starts: "week_test_…" is a word, not a key.
+_KEY = re.compile(r"(?P<prefix>sk|rk|(?<![0-9A-Za-z])ek)_(?:(?P<mode>test|live)_[0-9A-Za-z_*]+|[0-9A-Za-z]{24,})")
 # Credentials echoed in text ("Authorization: Bearer abc…" in an error message or a log line).
-_SCHEME_CREDENTIAL = re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=-]{12,})")
+_SCHEME_CREDENTIAL = re.compile(r"\b((?i:bearer|basic))(\s+)([A-Za-z0-9._~+/=-]{12,})")
 _WHSEC = re.compile(r"whsec_[0-9A-Za-z+/=_]+")
-_CLIENT_SECRET = re.compile(r"[0-9A-Za-z]+_[0-9A-Za-z]+_secret_[0-9A-Za-z]+")
+# pi_…_secret_…, seti_…_secret_…, and the one-part kind (cuss_secret_… of customer sessions), whose random tail
+# is told from a snake_case word (webhook_secret_rotation) by its length and a digit or capital in it.
+_CLIENT_SECRET = re.compile(r"[0-9A-Za-z]+_[0-9A-Za-z]+_secret_[0-9A-Za-z]+"
+                            r"|(?<![0-9A-Za-z_])[0-9A-Za-z]+_secret_(?=[a-z]*[0-9A-Z])[0-9A-Za-z]{10,}")
 # A run of digit groups ("4242 4242 4242 4242", "4242424242424242 0"); _card_spans looks inside
 # it for 13-19 digits of whole groups that pass the Luhn check. A group glued to a letter or an
 # underscore on its left (``cus_4242…``, ``A0``) belongs to another token and never starts a run;
 # one glued on its right is dropped in _card_spans.
 _CARD = re.compile(r"(?<![0-9A-Za-z_])\d+(?:[ -]\d+)*")
+# A card number written in groups split otherwise (double spaces, dots, slashes, tabs, line breaks, no-break and
+# thin spaces): groups of 3-6 digits only, so a timestamp (1690000000.123456) or a version is left alone.
+_CARD_SPLIT = re.compile(r"(?<![0-9A-Za-z_])[0-9]{3,6}(?:[ \t\r\n./\u00a0\u2007\u2009\u202f\u3000-]{1,3}[0-9]{3,6}){2,5}"
+                         r"(?![0-9])")
 _ALNUM_ID = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 # Every card number has such a run. Spelt out in ASCII digits: three times faster to rule out than
 # ``\d{4}[ -]?\d{2}`` on a typical body, and the Luhn check reads ASCII digits only anyway.
-_DIGITS = re.compile(r"[0-9][0-9][0-9][0-9][ -]?[0-9][0-9]")
+_DIGITS = re.compile(r"[0-9][0-9][0-9](?:[0-9][ -]?[0-9][0-9]|[^0-9A-Za-z]{1,3}[0-9][0-9][0-9])")
 
 # A secret field's value inside text that is not decoded data: a multipart part
 # (``name="card[cvc]"`` then a blank line then the value) or JSON-looking text (``"cvc": "739"``).
 _MULTIPART_FIELD = re.compile(r'(name="(?P<name>[^"\r\n]+)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>[^\r\n]*)')
-_QUOTED_FIELD = re.compile(r'("(?P<name>[A-Za-z_\[\]]+)"\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|\d+)')
+# names may be written with escapes ("c\u0076c"), numbers as floats or with exponents
+_QUOTED_FIELD = re.compile(r'("(?P<name>(?:[A-Za-z_\[\]]|\\u[0-9A-Fa-f]{4})+)"\s*:\s*)'
+                           r'(?P<value>"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)')
 _FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
 
 # A value written in an encoding: a run of the characters percent-encoding, ``+`` for space, JSON and
@@ -63,6 +74,8 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 # fingerprint almost never (3/16 per group), so only those strings are decoded. Looked for where a token
 # starts (after a delimiter, "/" included): one attempt per token, not per character.
 _BASE64_TEXT = re.compile(r"(?<![A-Za-z0-9+_-])(?:[I-Za-f][A-Za-z0-9+/_-][ABEFIJMNQRUVYZcdghklopstwx014589][A-Za-z0-9+/_-]){5}")
+# Decimal digits of other scripts (fullwidth, Arabic-Indic…), each read as its ASCII digit.
+_ASCII_DIGITS = re.compile(r"(?![0-9])\d")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);")
 _MAX_DECODINGS = 8  # percent-encoding applied eight times over is not a value anyone sends by mistake
 
@@ -102,6 +115,14 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_float(value: float) -> bool:
+    """Whether a JSON float may be a card number: a whole number of 13-19 digits passing the Luhn check, or one
+    too large for a float to hold its digits exactly (they cannot be checked, and may be a card's)."""
+    if not 10**12 <= abs(value) < 10**19 or not value.is_integer():
+        return False
+    return abs(value) >= 2**53 or luhn_valid(str(int(abs(value))))
+
+
 def _key_marker(match: re.Match[str]) -> str:
     mode = match.group("mode")
     return marker(f"{match.group('prefix')}_{mode}" if mode else f"{match.group('prefix')}_key")
@@ -134,6 +155,14 @@ def _card_spans(match: re.Match[str]) -> list[tuple[int, int]]:
 
 def _is_card(match: re.Match[str]) -> bool:
     return bool(_card_spans(match))
+
+
+def _has_card(text: str) -> bool:
+    """Whether ``text`` holds a card number the literal patterns redact (ASCII digits or others)."""
+    if not text.isascii() and _ASCII_DIGITS.search(text):
+        text = _ASCII_DIGITS.sub(lambda m: str(unicodedata.decimal(m.group(0))), text)
+    return bool(_DIGITS.search(text)) and any(_is_card(m) for pattern in (_CARD, _CARD_SPLIT)
+                                              for m in pattern.finditer(text))
 
 
 def _decode_once(text: str) -> str:
@@ -197,15 +226,26 @@ class Redactor:
             value = _KEY.sub(_key_marker, value)
         if "whsec_" in value:
             value = _WHSEC.sub(marker("whsec"), value)
-        if "earer" in value or "asic" in value:
+        if "earer" in value or "asic" in value or "EARER" in value or "ASIC" in value:
             value = _SCHEME_CREDENTIAL.sub(self._scheme_credential, value)
         if "_secret_" in value:
             value = _CLIENT_SECRET.sub(marker("client_secret"), value)
+        if not value.isascii():
+            value = self._wide_digits(value)
         if _DIGITS.search(value):
-            value = _CARD.sub(self._card_marker, value)
+            value = _CARD_SPLIT.sub(self._card_marker, _CARD.sub(self._card_marker, value))
         for pattern in self.extra_patterns:
             value = pattern.sub(marker("pattern"), value)
         return value
+
+    def _wide_digits(self, value: str) -> str:
+        """Card numbers in digits of another script (fullwidth ４２４２…): found on the text read in ASCII digits;
+        the text is kept as written unless one is there."""
+        ascii_digits = _ASCII_DIGITS.sub(lambda m: str(unicodedata.decimal(m.group(0))), value)
+        if ascii_digits == value or not _DIGITS.search(ascii_digits):
+            return value
+        redacted = _CARD_SPLIT.sub(self._card_marker, _CARD.sub(self._card_marker, ascii_digits))
+        return redacted if redacted != ascii_digits else value
 
     def _encoded(self, value: str, depth: int) -> str:
         """Secrets hidden by an encoding (``sk%255Flive%255F…``, ``4242+4242…``, ``sk\\u005f…``, base64):
@@ -252,7 +292,7 @@ class Redactor:
         scheme, space, credential = match.groups()
         if credential.islower() and credential.isalpha():
             return match.group(0)  # prose ("Bearer authentication"), not a token
-        if scheme == "Basic":
+        if scheme.lower() == "basic":
             try:
                 if ":" not in base64.b64decode(credential, validate=True).decode("utf-8"):
                     return match.group(0)
@@ -264,13 +304,15 @@ class Redactor:
         """Whether ``text`` (a raw body) may hold anything to redact: a quick test before walking its data."""
         if ("k_" in text and _KEY.search(text)) or "whsec_" in text or "_secret_" in text:
             return True
-        if ("earer" in text or "asic" in text) and _SCHEME_CREDENTIAL.search(text):
+        if _SCHEME_CREDENTIAL.search(text):
             return True
-        if _DIGITS.search(text) and any(_is_card(m) for m in _CARD.finditer(text)):
+        if _has_card(text):
             return True
         if any(pattern.search(text) for pattern in self.extra_patterns):
             return True
         lowered = text.lower()
+        if "\\" in lowered:  # a key written with escapes ("c\u0076c") is the field all the same
+            lowered += "\n" + _decode_once(lowered).lower()
         if any(name in lowered for name in (*fields, *self.extra_fields)):
             return True
         return self._encoded(text, 0) != text
@@ -287,7 +329,7 @@ class Redactor:
         try:
             pairs = forms.parse_pairs(raw)
         except UnicodeDecodeError:
-            return self.text(unquote(raw, errors="replace"))
+            return self._lenient_form_text(raw, fields)
         redacted = []
         changed = False
         for key, value in pairs:
@@ -299,6 +341,26 @@ class Redactor:
         if not changed:
             return raw
         return "&".join(f"{quote(k, safe='[]:')}={quote(v, safe='[]:')}" for k, v in redacted)
+
+    def _lenient_form_text(self, raw: str, fields: Mapping[str, str]) -> str:
+        """A form with a percent-escape that is not UTF-8 (``name=Ren%E9``): pair by pair as sent, a secret
+        field's value by its name (read leniently), every other pair through the patterns."""
+        redacted = []
+        for pair in raw.split("&"):
+            key, equals, value = pair.partition("=")
+            what = self._field(forms.field_name(unquote(key.replace("+", " "), errors="replace")), fields)
+            if what and value:
+                redacted.append(f"{self.text(key)}={quote(self.field_marker(what, value), safe='[]:')}")
+            else:
+                redacted.append(self.text(pair) if "%" not in pair else
+                                self._percent_pair(key, equals, value))
+        return "&".join(redacted)
+
+    def _percent_pair(self, key: str, equals: str, value: str) -> str:
+        """A pair with percent-escapes, as sent unless its decoded text (read leniently) holds a secret."""
+        readable = unquote(f"{key}{equals}{value}".replace("+", " "), errors="replace")
+        cleaned = self.text(readable)
+        return self.text(f"{key}{equals}{value}") if cleaned == readable else quote(cleaned, safe="[]:=")
 
     def text_body(self, text: str, fields: Mapping[str, str] = {}) -> str:
         """A body kept as text (no or another content type): secret fields in multipart parts, JSON-looking
@@ -321,7 +383,8 @@ class Redactor:
         return self.field_marker(what, value) if what and value else self.text_body(value, fields)
 
     def _field_value(self, match: re.Match[str], fields: Mapping[str, str], quoted: bool = False) -> str:
-        what = self._field(forms.field_name(match.group("name")), fields)
+        name = match.group("name")
+        what = self._field(forms.field_name(_decode_once(name) if "\\" in name else name), fields)
         if not what or match.group("value") in ("", '""'):
             return match.group(0)
         value = f'"{self.field_marker(what, match.group("value").strip(chr(34)))}"' if quoted \
@@ -335,6 +398,8 @@ class Redactor:
             return self.text(value)
         if type(value) is int and 10**12 <= abs(value) < 10**19 and luhn_valid(str(abs(value))):
             return self.field_marker("card-number", value)  # a card number sent as a JSON number
+        if type(value) is float and _card_float(value):
+            return self.field_marker("card-number", int(value))  # … or as 4242424242424242.0, 4.242424242424242e15
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():

@@ -62,3 +62,44 @@ def leaks(text: str, secret: str) -> bool:
     tail = secret[-16:]
     grouped = secret.isdigit()  # a card number may come back in groups
     return any(tail in view or (grouped and secret in view.replace(" ", "").replace("+", "")) for view in views(text))
+
+
+def _undo(data: bytes) -> list[bytes]:
+    """``data`` and what each content-coding it may be in gives (stdlib, brotli, zstandard), up to four layers
+    deep, leniently: the oracle's own decoding, independent of the recorder's."""
+    import zlib
+
+    import brotli
+    import zstandard
+
+    found, frontier = [data], [data]
+    for _ in range(4):
+        layer = []
+        for item in frontier:
+            for decode in (lambda b: zlib.decompressobj(47).decompress(b), lambda b: zlib.decompressobj(-15).decompress(b),
+                           brotli.decompress, lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b)):
+                try:
+                    out = decode(item)
+                except Exception:
+                    continue
+                if out and out not in found:
+                    layer.append(out)
+        found += layer
+        frontier = layer
+    return found
+
+
+CHARSETS = ("utf-8", "latin-1", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp500", "cp037")
+
+
+def byte_views(data: bytes) -> list[str]:
+    """Every text a reader could make of bytes: each content-coding undone, each charset tried, NULs dropped."""
+    found = []
+    for layer in _undo(data):
+        for charset in CHARSETS:
+            width = 4 if "32" in charset else 2 if "16" in charset else 1
+            for start in range(width):
+                chunk = layer[start:]
+                text = chunk[: len(chunk) // width * width].decode(charset, "replace").replace("\x00", "")
+                found.append(text)
+    return found

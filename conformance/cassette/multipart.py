@@ -28,7 +28,9 @@ __all__ = ["MULTIPART_TYPE", "PART_KEYS", "BOUNDARY", "decode", "encode", "conte
 MULTIPART_TYPE = "multipart/form-data"
 BOUNDARY = "card-conformance-boundary"
 PART_KEYS = ("name", "filename", "content_type", "text", "base64", "sha256", "size")
-_HEADERS = {"content-disposition", "content-type"}
+# A part's Content-Transfer-Encoding (quoted-printable, base64) is undone: the part is stored as its content and
+# framed again without one (RFC 7578 deprecates it), so its text is read, and redacted, as sent.
+_HEADERS = {"content-disposition", "content-type", "content-transfer-encoding"}
 _PARAMS = {"name", "filename"}
 
 

@@ -125,13 +125,27 @@ def test_an_older_recording_of_an_upload_as_base64_still_matches():
 
 
 @pytest.mark.parametrize("content", [
-    b"--B\r\nContent-Disposition: form-data; name=\"f\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--B--\r\n",
     b"preamble text\r\n--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n--B--\r\n",
     b"--B\r\nContent-Disposition: attachment; name=\"f\"\r\n\r\nx\r\n--B--\r\n",
 ])
 def test_a_body_the_parts_would_not_describe_whole_is_kept_as_it_was_sent(content):
     body = body_from_bytes(content, "multipart/form-data; boundary=B")
     assert body is not None and body.kind == "text" and body.to_bytes() == content
+
+
+@pytest.mark.parametrize(("encoding", "encoded"), [
+    ("quoted-printable", b"key sk=5Flive=5F51HbcdEfGhIjKlMnOpQrStUv card 4000=\r\n056655665556"),
+    ("base64", __import__("base64").b64encode(b"key sk_live_51HbcdEfGhIjKlMnOpQrStUv card 4000056655665556")),
+])
+def test_a_part_in_a_transfer_encoding_is_stored_as_its_content_and_redacted(encoding, encoded):
+    """A quoted-printable part hid a key behind ``=5F`` and a card number behind a soft line break."""
+    content = (b"--B\r\nContent-Disposition: form-data; name=\"note\"\r\nContent-Transfer-Encoding: "
+               + encoding.encode() + b"\r\n\r\n" + encoded + b"\r\n--B--\r\n")
+    body = recorded(content, "multipart/form-data; boundary=B").request.body
+    assert body is not None and body.kind == "multipart"
+    (part,) = body.value["parts"]
+    assert part["text"] == "key [REDACTED:sk_live] card [REDACTED:card-number]"
+    assert b"Transfer-Encoding" not in multipart.encode(body.value)
 
 
 def _document(parts: object) -> dict:

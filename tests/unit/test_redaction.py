@@ -137,3 +137,82 @@ def test_an_error_line_without_secrets_is_unchanged():
 
     line = "c.yaml:12: response.status 700 is not an HTTP status code (Stripe-Version 2023-08-16, card_1NaBc)"
     assert redact_message(line) == line
+
+
+CARD = "4000056655665556"
+
+
+@pytest.mark.parametrize("raw", [
+    f"name=Ren%E9&card[cvc]=739&card[number]={CARD}",  # one percent-escape that is not UTF-8 keeps the form raw
+    f"card[cvc][]=739&card[number][0]={CARD}&expand=a&expand=a",
+    f"card[cvc][0]=739&card%5Bnumber%5D%5B%5D={CARD}&name=Ren%E9",
+    f"card[ cvc ]=739&card[[number]]={CARD}&x=%FF",
+])
+def test_a_raw_form_loses_its_secret_fields_by_name(raw):
+    redacted = Redactor().form_text(raw, REQUEST_FIELDS)
+    assert "739" not in redacted and CARD not in redacted
+    assert "[REDACTED:cvc]" in redacted and "[REDACTED:card-number" in redacted
+
+
+@pytest.mark.parametrize("value", [4000056655665556.0, 4.000056655665556e15, 4000056655665556e0, 1.2345678901234567e18])
+def test_a_card_number_sent_as_a_json_float_is_redacted(value):
+    assert Redactor().data({"card": {"token": value}}) == {"card": {"token": "[REDACTED:card-number]"}}
+
+
+@pytest.mark.parametrize("value", [1690000000.25, 1e20, 12.5, 4242424242424241.0])
+def test_other_floats_are_left_alone(value):
+    assert Redactor().data({"amount": value}) == {"amount": value}
+
+
+@pytest.mark.parametrize("text", [
+    '{"card": {"c\\u0076c": "739"}}',
+    '{"card": {"\\u0063\\u0076\\u0063": "739"}}',
+    '{"card": {"CVC": "739"}}',
+])
+def test_a_json_key_written_with_escapes_does_not_hide_its_field(text):
+    from conformance.record.exchange import build_interaction
+
+    interaction = build_interaction(method="POST", url_path="/v1/tokens", request_headers=[("Content-Type", "application/json")],
+                                    request_content=text.encode(), status=200, response_headers=[],
+                                    response_content=b"", redactor=Redactor())
+    assert "739" not in repr(interaction.request.body)
+    assert "739" not in Redactor().text_body(text, REQUEST_FIELDS)
+
+
+@pytest.mark.parametrize("written", [
+    "4000  0566  5566  5556", "4000.0566.5566.5556", "4000\u00a00566\u00a05566\u00a05556", "4000\t0566\t5566\t5556",
+    "4000\n0566\n5566\n5556", "4000/0566/5566/5556", "4000 - 0566 - 5566 - 5556", "4000\u202f0566\u202f5566\u202f5556",
+    "\uff14\uff10\uff10\uff10\uff10\uff15\uff16\uff16\uff15\uff15\uff16\uff16\uff15\uff15\uff15\uff16",  # fullwidth
+    "\uff14\uff10\uff10\uff10 \uff10\uff15\uff16\uff16 \uff15\uff15\uff16\uff16 \uff15\uff15\uff15\uff16",
+    "\u0664\u0660\u0660\u0660\u0660\u0665\u0666\u0666\u0665\u0665\u0666\u0666\u0665\u0665\u0665\u0666",  # Arabic-Indic
+    "3782.822463.10005",
+])
+def test_a_card_number_split_or_spelt_otherwise_is_found(written):
+    redacted = Redactor().text(f"card: {written}.")
+    assert redacted == "card: [REDACTED:card-number].", redacted
+    assert Redactor().finds_secret(written)
+
+
+@pytest.mark.parametrize("text", [
+    "created 1690000000.123456", "version 1.2.3.4", "2023.08.16 12:00", "10.0.0.1/24", "+1 415 555 0100",
+    "order 1234.5678.9012", "fp 4242/4242", "webhook_secret_rotation", "client_secret_key", "a week_test_x",
+    "\uff11\uff12\uff13", "bearer of bad news",
+])
+def test_what_looks_a_little_like_a_secret_is_left_alone(text):
+    assert Redactor().text(text) == text
+
+
+@pytest.mark.parametrize("secret, kind", [
+    ("cuss_secret_" + "AbCdEfGh1234567890XyZ", "client_secret"),
+    ("seti_1NaBc_secret_" + "XyZ123aBc", "client_secret"),
+    ("ek_test_" + "YWNjdF8xMjM0NTY3ODkw", "ek_test"),
+    ("ek_live_" + "YWNjdF8xMjM0NTY3ODkw", "ek_live"),
+])
+def test_client_secrets_of_every_kind_and_ephemeral_keys(secret, kind):
+    assert Redactor().text(f"x {secret} y") == f"x [REDACTED:{kind}] y"
+
+
+@pytest.mark.parametrize("echo", ["authorization: bearer abcdefghijklmnop123", "AUTHORIZATION: BEARER abcdefghijklmnop123"])
+def test_a_lowercase_or_uppercase_bearer_echo_is_redacted(echo):
+    redacted = Redactor().text(echo)
+    assert "abcdefghijklmnop123" not in redacted and "[REDACTED:token]" in redacted
