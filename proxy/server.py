@@ -29,6 +29,7 @@ import asyncio
 import copy
 import json
 import logging
+import re
 import signal
 import sys
 import time
@@ -51,17 +52,34 @@ from conformance.serve.matching import (
     ServedInteraction,
     shared_segments,
 )
-from conformance.serve.session import Session
-from conformance.text import printable
+from conformance.serve.session import Session, header_text, one_line
 
 RESET_PATH = "/__conformance__/reset"
 OPTIONS = ("api_profile", "serve_cassettes", "serve_exhausted", "serve_miss_status", "serve_reload")
 
 
 def _echo(line: str) -> None:
-    # Printed, not logged: `conformance serve` reads these lines whatever the log verbosity.
-    sys.stdout.write(printable(line) + "\n")
+    # Printed, not logged: `conformance serve` reads these lines whatever the log verbosity. One line, whatever a
+    # request put in it: a newline would start a line `conformance serve` reads as its own (a session's end).
+    sys.stdout.write(one_line(line) + "\n")
     sys.stdout.flush()
+
+
+# A header's name as HTTP defines it (RFC 9110 token); a value: no control character but tab.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _served_headers(headers: dict[str, str]) -> dict[str, str]:
+    """A recorded answer's headers as they can be sent: a value's control characters (CR, LF) shown as escapes,
+    so a cassette cannot end a header and start another; a name that is no header name is left out, and said."""
+    served = {}
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            _echo(f"warning: a recorded header named {name!r} is not a header name: not served")
+            continue
+        served[name] = _VALUE_CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), value)
+    return served
 
 
 class Cassettes:
@@ -213,12 +231,17 @@ class CassetteServer:
         self.index.served.clear()
         return summary
 
+    def done(self) -> None:
+        """Shutting down ends the last session: its summary is printed on the way out, whatever stopped mitmproxy
+        (a terminal's Ctrl-C reaches it before `conformance serve` could ask for the summary)."""
+        self.end_session()
+
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:  # answered already (the guard refused a foreign host)
             return
         try:
             request = flow.request
-            if request.method == "POST" and request.path == RESET_PATH and _to_me(flow):
+            if _is_reset(flow):
                 summary = self.end_session()
                 flow.response = http.Response.make(200, self.redactor.text(json.dumps(summary, indent=2)),
                                                    {"Content-Type": "application/json"})
@@ -264,7 +287,7 @@ class CassetteServer:
         shape = (recorded.status, tuple(recorded.headers.items()))
         known = self._prototypes.get(shape)
         if known is None:
-            prototype = http.Response.make(recorded.status, b"", recorded.headers)
+            prototype = http.Response.make(recorded.status, b"", _served_headers(recorded.headers))
             fields = prototype.headers.fields
             encoded = any(name.lower() == b"content-encoding" for name, _ in fields)
             known = self._prototypes[shape] = (prototype, tuple(f for f in fields if f[0].lower() != b"content-length"),
@@ -315,9 +338,8 @@ class CassetteServer:
                 # nothing near: say so first, so the far candidate is not read as a near miss
                 first = live.path.strip("/").split("/", 1)[0]
                 nearest = (f"; nothing is recorded under /{first}" if first else "; nothing is recorded at /") + nearest
-            # A header is ASCII: what is not, escaped.
-            headers["Conformance-Miss"] = self.redactor.text(f"closest {best}: {reasons[0]}").encode(
-                "ascii", "backslashreplace").decode("ascii")
+            # A header is ASCII on one line: what is not (a CR LF from the request's path), escaped.
+            headers["Conformance-Miss"] = header_text(self.redactor.text(f"closest {best}: {reasons[0]}"))
         line = self.redactor.text(f"MISS {shown}{nearest}")
         _echo(line)
         self.session.misses.append({"request": self.redactor.text(shown), "closest": candidates[0]["request"]
@@ -331,12 +353,24 @@ class CassetteServer:
                                   {"Content-Type": "application/json", "Stripe-Should-Retry": "false", **(headers or {})})
 
 
-def _to_me(flow: http.HTTPFlow) -> bool:
-    """A request for the server itself: any in reverse mode, in forward mode one addressed to its own port."""
-    if flow.request.first_line_format != "absolute":
+def _is_reset(flow: http.HTTPFlow) -> bool:
+    """``POST /__conformance__/reset`` to the server itself: in reverse mode any request is; in forward mode, one
+    addressed to the very address the client connected to — URL (or tunnel) and Host header both — never one
+    for another host or port, through a tunnel or not (an application's own local service may have that path)."""
+    request = flow.request
+    if request.method != "POST" or request.path != RESET_PATH:
+        return False
+    if all(mode.startswith("reverse") for mode in ctx.options.mode):
         return True
-    return flow.request.port == ctx.options.listen_port and flow.request.host in (
-        ctx.options.listen_host, "127.0.0.1", "localhost")
+    address = flow.client_conn.sockname
+    if not address:
+        return False
+    own_host, own_port = address[0], address[1]
+    hosts = {own_host, ctx.options.listen_host or own_host} | ({"localhost"} if own_host in ("127.0.0.1", "::1")
+                                                                 else set())
+    named = request.headers.get("host", "")
+    host, _, port = named.rpartition(":") if named.rpartition(":")[2].isdigit() else (named, "", "")
+    return request.host in hosts and request.port == own_port and host in hosts and port in ("", str(own_port))
 
 
 class OfflineGuard:
@@ -377,7 +411,7 @@ class OfflineGuard:
         flow.request.stream = False
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if self.forward and self._foreign(flow):
+        if self.forward and self._foreign(flow) and not _is_reset(flow):
             flow.response = self.server.foreign_host(flow)
 
     def _foreign(self, flow: http.HTTPFlow) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shlex
 import shutil
 import signal
@@ -20,17 +19,31 @@ import click
 from conformance.cli.main import InputError, interruptible
 from conformance.record.mitm import MitmProcess
 from conformance.redaction import Redactor
+from conformance.serve.session import one_line
 
 
 @dataclass
 class ProxyRun:
     """What became of a proxy run: how it ended, and what the session asked (serve)."""
 
-    interrupted: bool  # by Ctrl-C or SIGTERM
+    stopped_by: int | None  # the signal (SIGINT, SIGTERM) that stopped the run, None when it was not interrupted
     proxy_code: int | None  # mitmdump's exit code
-    proxy_died: bool  # mitmdump stopped on its own
-    command_code: int | None = None  # the wrapped command's
-    session: dict[str, Any] | None = None  # serve: what the session asked
+    proxy_died: bool  # mitmdump stopped on its own (a write failure), or ended with a failing code
+    command_code: int | None = None  # the wrapped command's, as ``Popen.wait`` gives it (-N: killed by signal N)
+    session: dict[str, Any] | None = None  # serve: what the last session asked
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_by is not None
+
+    def exit_code(self) -> int:
+        """What ``record -- CMD``/``serve -- CMD`` exit with: 128 + the signal that stopped the run (130 for
+        Ctrl-C, 143 for SIGTERM), whatever the command made of it; else the command's code, a command killed by
+        signal N giving 128 + N as a shell does."""
+        if self.stopped_by is not None:
+            return 128 + self.stopped_by
+        code = self.command_code or 0
+        return 128 - code if code < 0 else code
 
 
 # Per official SDK, the one line an application needs to honour the exported variables (docs/recording.md).
@@ -58,7 +71,14 @@ def _app_environment(mode: ProxyMode, address: str, ca: Path) -> dict[str, str]:
             "NODE_EXTRA_CA_CERTS": ca_path, "CONFORMANCE_PROXY_URL": address}
 
 
+# What the addons print for this process, not for the user: the serve addon's session summaries, the recorder's
+# failure to write (read in full after mitmdump exited, so a failure is never missed, however soon it came).
+_SESSION = "session-end "
+_FAILURE = "error: "
 _SCRATCH_PREFIX = "conformance-mitm-"
+# mitmdump's exit codes once stopped: 0, or the signal itself when ours (or the terminal's) arrives as its
+# interpreter is already on its way out; anything else is a failure it reported (a cassette it could not write).
+_STOPPED_CODES = (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 def _remove_stale_scratch() -> None:
@@ -81,10 +101,16 @@ def run_proxy(
     mitm_options: tuple[str, ...], redactor: Redactor, ready: str, ready_line: str | None = None,
     wrapped: tuple[str, ...] = (), session: bool = False,
 ) -> ProxyRun:
-    """Run mitmdump with an addon until Ctrl-C, or around a command until it exits."""
+    """Run mitmdump with an addon until Ctrl-C, or around a command until it exits.
+
+    Ctrl-C in a terminal reaches the whole process group — this process, mitmdump and the command — at once, so
+    mitmdump may be shutting down by itself before this process looks: it is never asked for anything then. It is
+    stopped (or awaited) and its last session's summary read from what it printed on its way out (the serve
+    addon prints it in ``done``), whoever signalled it.
+    """
     _remove_stale_scratch()
     with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-") as scratch, \
-            interruptible() as (stop, _):
+            interruptible() as (stop, received):
         if confdir is None:
             confdir = Path(scratch) if mode == "reverse" else Path.home() / ".mitmproxy"
         full = [
@@ -97,68 +123,123 @@ def run_proxy(
         for option in mitm_options:
             full += ["--set", option]
         mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line),
-                           ready_line=ready_line, captured_prefix="session-end " if session else None)
+                           ready_line=ready_line, captured_prefix=_SESSION if session else _FAILURE)
         mitm.start()
         assert mitm.process is not None
         address = f"http://{listen_host}:{listen_port}"
         environment = _app_environment(mode, address, confdir / "mitmproxy-ca-cert.pem")
-        if mode == "reverse":
-            click.echo(ready.format(address=address))
-        else:
-            click.echo(f"{ready}: use {address} as the application's HTTPS proxy, trusting "
-                       f"{environment['SSL_CERT_FILE']}")
-        run = ProxyRun(False, None, False)
-        child = None
-        if wrapped:
-            click.echo(f"Running {shlex.join(wrapped)} with {', '.join(sorted(environment))} set")
-            try:
-                child = subprocess.Popen(list(wrapped), env={**os.environ, **environment})
-            except OSError as error:
-                mitm.stop()
-                raise InputError(f"cannot run {wrapped[0]!r}: {error.strerror or error}") from None
-        else:
-            click.echo("  export " + " ".join(f"{name}={value}" for name, value in sorted(environment.items())
-                                              if name.isupper()))
-            click.echo(f"  {SDK_HINTS[mode]}")
-            click.echo("Press Ctrl-C to stop." + (" SIGHUP (or POST /__conformance__/reset) ends a session."
-                                                 if session else ""))
-
-        def hang_up(signum: int, frame: object) -> None:  # SIGHUP to us ends the addon's session
-            if mitm.process is not None:
-                mitm.process.send_signal(signal.SIGHUP)
-
-        previous = signal.signal(signal.SIGHUP, hang_up) if session else None
+        _announce(mode, address, ready, environment, redactor.text(shlex.join(wrapped)) if wrapped else "", session)
+        child = _start_command(wrapped, environment, mitm)
+        previous = _forward_hangups(mitm) if session else None
+        failed = False
         try:
             # Until Ctrl-C, the proxy's end, or the command's; a session ended meanwhile is printed.
             while not stop.is_set() and mitm.process.poll() is None and (child is None or child.poll() is None):
                 stop.wait(0.1)
-                while not mitm.captured.empty():
-                    print_session(json.loads(mitm.captured.get()))
+                failed = _relay_captured(mitm, session) or failed
         finally:
             if previous is not None:
                 signal.signal(signal.SIGHUP, previous)
-        if child is not None:
-            if child.poll() is None:  # Ctrl-C, or the proxy died under it
-                child.terminate()
-                try:
-                    child.wait(10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            run.command_code = child.wait()
-        run.interrupted = stop.is_set()
-        run.proxy_died = mitm.process.poll() is not None
-        if session and not run.proxy_died:
-            mitm.process.send_signal(signal.SIGHUP)  # the addon prints the session's summary
-            try:
-                run.session = json.loads(mitm.captured.get(timeout=15))
-            except (queue.Empty, ValueError):
-                run.session = None
-        run.proxy_code = mitm.stop()
+        died = mitm.process.poll() is not None and not stop.is_set()  # on its own, not of the user's signal
+        command_code = _end_command(child)
+        proxy_code = mitm.stop()  # SIGTERM, or the shutdown a group's Ctrl-C began: the addons' done() runs
+        # every line mitmdump printed has been read now: a failure it reported on its way out is seen, however
+        # soon the command ended before it
+        failed = _relay_captured(mitm, session, keep_last=True) or failed
+        run = ProxyRun(received[0] if received else None, proxy_code,
+                       died or failed or proxy_code not in _STOPPED_CODES, command_code)
+        if session:
+            run.session = _last_session(mitm)
         return run
 
 
+def _announce(mode: ProxyMode, address: str, ready: str, environment: dict[str, str], command: str,
+              session: bool) -> None:
+    """The ready line, and what the application needs: the command it runs (redacted: a key may be one of its
+    arguments), or what to export."""
+    if mode == "reverse":
+        click.echo(ready.format(address=address))
+    else:
+        click.echo(f"{ready}: use {address} as the application's HTTPS proxy, trusting "
+                   f"{environment['SSL_CERT_FILE']}")
+    if command:
+        click.echo(f"Running {command} with {', '.join(sorted(environment))} set")
+        return
+    click.echo("  export " + " ".join(f"{name}={value}" for name, value in sorted(environment.items())
+                                      if name.isupper()))
+    click.echo(f"  {SDK_HINTS[mode]}")
+    click.echo("Press Ctrl-C to stop." + (" SIGHUP (or POST /__conformance__/reset) ends a session."
+                                         if session else ""))
+
+
+def _start_command(wrapped: tuple[str, ...], environment: dict[str, str],
+                   mitm: MitmProcess) -> subprocess.Popen[bytes] | None:
+    """The wrapped command, started with the proxy's environment (in this process group: a terminal's Ctrl-C
+    reaches it as it would without us)."""
+    if not wrapped:
+        return None
+    try:
+        return subprocess.Popen(list(wrapped), env={**os.environ, **environment})
+    except OSError as error:
+        mitm.stop()
+        raise InputError(f"cannot run {wrapped[0]!r}: {error.strerror or error}") from None
+
+
+def _forward_hangups(mitm: MitmProcess) -> Any:
+    """SIGHUP to us ends the addon's session; the handler it replaces."""
+    def hang_up(signum: int, frame: object) -> None:
+        if mitm.process is not None:
+            mitm.process.send_signal(signal.SIGHUP)
+
+    return signal.signal(signal.SIGHUP, hang_up)
+
+
+def _end_command(child: subprocess.Popen[bytes] | None) -> int | None:
+    """The command's exit code: it ended, or (Ctrl-C, or the proxy died under it) it is stopped."""
+    if child is None:
+        return None
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return child.wait()
+
+
+def _relay_captured(mitm: MitmProcess, session: bool, keep_last: bool = False) -> bool:
+    """Print what the addon reported for us: each session's summary (serve; with ``keep_last``, the last one is
+    left for :func:`_last_session`), or the recorder's failure; whether it reported a failure."""
+    lines = []
+    while not mitm.captured.empty():
+        lines.append(mitm.captured.get())
+    if not session:
+        for line in lines:
+            click.echo(_FAILURE + line)
+        return bool(lines)
+    if keep_last and lines:
+        mitm.captured.put(lines.pop())
+    for line in lines:
+        print_session(_session_of(line))
+    return False
+
+
+def _session_of(line: str) -> dict[str, Any] | None:
+    try:
+        session = json.loads(line)
+    except ValueError:
+        return None
+    return session if isinstance(session, dict) else None
+
+
+def _last_session(mitm: MitmProcess) -> dict[str, Any] | None:
+    """The summary of the last session, once mitmdump has exited (the serve addon prints it in ``done``)."""
+    return _session_of(mitm.captured.get()) if not mitm.captured.empty() else None
+
+
 def print_session(session: dict[str, Any] | None) -> int:
-    """The session's summary; how many requests it missed."""
+    """The session's summary; how many requests it missed. What it quotes of requests and cassettes is printed
+    as one line each, escaped: a request's ``%0a`` must not print a line of its own (a forged summary line)."""
     if session is None:
         click.echo("warning: the session's summary could not be read", err=True)
         return 0
@@ -168,9 +249,9 @@ def print_session(session: dict[str, Any] | None) -> int:
                f"{'s' if len(unused) != 1 else ''} never asked for")
     for miss in misses:
         closest = f"; closest: {miss['closest']} ({'; '.join(miss['why_not'])})" if miss.get("closest") else ""
-        click.echo(f"  MISS {miss['request']}{closest}")
+        click.echo(one_line(f"  MISS {miss['request']}{closest}"))
     for item in unused[:20]:
-        click.echo(f"  unused: {item['cassette']} #{item['interaction']} {item['endpoint']} {item['request']}")
+        click.echo(one_line(f"  unused: {item['cassette']} #{item['interaction']} {item['endpoint']} {item['request']}"))
     if len(unused) > 20:
         click.echo(f"  … {len(unused) - 20} more unused")
     return len(misses)

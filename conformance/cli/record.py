@@ -153,11 +153,11 @@ def record(
     run = run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
                      ready_line=r"recording into ", wrapped=wrapped)
     _report_written(cassette_path, before)
-    if run.proxy_died:
+    if run.proxy_died:  # a write failure: whatever the command made of it, the recording is not whole
         raise InputError(f"the recording proxy stopped (mitmdump exit code {run.proxy_code}); "
                          f"{cassette_path} holds what was recorded until then")
     if wrapped:
-        raise SystemExit(run.command_code)
+        raise SystemExit(run.exit_code())
 
 
 def _report_written(path: Path, before: bytes | None) -> None:

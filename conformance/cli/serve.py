@@ -79,6 +79,6 @@ def serve(
     if run.proxy_died:
         raise InputError(f"the serving proxy stopped (mitmdump exit code {run.proxy_code})")
     misses = print_session(run.session)
-    if wrapped and run.command_code:
-        raise SystemExit(run.command_code)
+    if wrapped and (run.interrupted or run.command_code):
+        raise SystemExit(run.exit_code())
     raise SystemExit(1 if misses and not allow_misses else 0)

@@ -196,6 +196,7 @@ class ServedInteraction:
     interaction: Interaction
     request: LiveRequest
     _content: bytes | None = None
+    position: int = 0  # in the index, in recorded order: among as near candidates, the first recorded first
 
     @property
     def content(self) -> bytes:
@@ -206,21 +207,75 @@ class ServedInteraction:
         return self._content
 
 
+# What each kind of mismatch weighs in a miss's ranking of candidates (a reason's first word names its matcher),
+# and what a candidate of another endpoint adds: the same endpoint with other ids is nearer than another one.
+_WEIGHTS = {"method": 4, "path": 3, "query": 1, "body": 1}
+_OTHER_ENDPOINT = 2
+
+
+@dataclass
+class _Shape:
+    """The recorded requests of one method and endpoint, by path and by each leading run of path segments
+    (paths in recorded order): what a miss's ranking prunes by."""
+
+    method: str
+    endpoint: str
+    by_path: dict[str, list[ServedInteraction]] = field(default_factory=dict)
+    by_prefix: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+
+    def add(self, served: ServedInteraction) -> None:
+        path_ = served.request.path
+        if path_ not in self.by_path:
+            segments = tuple(path_.strip("/").split("/"))
+            for length in range(len(segments) + 1):
+                self.by_prefix.setdefault(segments[:length], []).append(path_)
+        self.by_path.setdefault(path_, []).append(served)
+
+    def rank(self, live: LiveRequest, segments: list[str], bound: int, nearest: _Nearest) -> None:
+        """Offer this shape's candidates to ``nearest``: the live path's own first, then those sharing fewer and
+        fewer leading segments with it, each run in recorded order, until none can be nearer."""
+        seen = set()
+        if (own := self.by_path.get(live.path)) is not None:
+            seen.add(live.path)
+            nearest.rank_group(live, own, bound * 100 - shared_segments(live.path, live.path))
+        usable = segments.index("") if "" in segments else len(segments)  # shared_segments stops at an empty one
+        for shared in range(usable, -1, -1):
+            rank = (bound + _WEIGHTS["path"]) * 100 - shared
+            if nearest.beats(rank):
+                return
+            for path_ in self.by_prefix.get(tuple(segments[:shared]), ()):
+                if path_ in seen:
+                    continue
+                seen.add(path_)
+                group = self.by_path[path_]
+                if nearest.beats(rank, group[0].position):
+                    break
+                nearest.rank_group(live, group, rank)
+
+
 @dataclass
 class InteractionIndex:
-    """Recorded interactions by match key, each list in recorded order."""
+    """Recorded interactions by match key, each list in recorded order; and by method, endpoint and path, so a
+    miss ranks only the candidates that can be among the nearest (a miss against 2,000 interactions once scanned
+    them all with every matcher: 18 ms)."""
 
     by_key: dict[tuple[Any, ...], list[ServedInteraction]] = field(default_factory=dict)
     served: dict[tuple[Any, ...], int] = field(default_factory=dict)
     all: list[ServedInteraction] = field(default_factory=list)
     routes: RouteTable | None = None  # the profile's: a miss's nearest candidates are of its own endpoint first
+    shapes: dict[tuple[str, str], _Shape] = field(default_factory=dict)
 
     def add(self, cassette: str, interaction: Interaction) -> None:
-        served = ServedInteraction(cassette, interaction, recorded_request(interaction))
+        served = ServedInteraction(cassette, interaction, recorded_request(interaction), position=len(self.all))
         self.by_key.setdefault(key_of(served.request), []).append(served)
         if (unnamed := unnamed_files(served.request)) is not None:  # its own key space: never an exact key
             self.by_key.setdefault(key_of(unnamed), []).append(served)
         self.all.append(served)
+        shape = self.shapes.get((served.request.method, interaction.endpoint))
+        if shape is None:
+            shape = self.shapes[(served.request.method, interaction.endpoint)] = _Shape(served.request.method,
+                                                                                        interaction.endpoint)
+        shape.add(served)
 
     def take(self, live: LiveRequest, exhausted: Exhausted = "repeat") -> ServedInteraction | None:
         """The next recorded answer for this request; when all were served, repeat the last or miss."""
@@ -241,26 +296,65 @@ class InteractionIndex:
         return candidates[position]
 
     def closest(self, live: LiveRequest, count: int = 3) -> list[tuple[ServedInteraction, list[str]]]:
-        """The recorded requests nearest to ``live``, with every reason each did not match."""
-        scored: list[tuple[int, int, ServedInteraction, list[str]]] = []
+        """The recorded requests nearest to ``live``, with every reason each did not match.
+
+        Nearness is the weight of the mismatches (method, path, query, body, another endpoint), then the most
+        leading path segments shared, then recorded order. Candidates are taken by method and endpoint, then by
+        path, nearest first; a group whose best possible place cannot beat the ``count`` nearest so far is not
+        looked into, so a miss costs about what its nearest groups hold, not what the cassettes do.
+        """
         endpoint = self.routes.endpoint_for(live.method, live.path) if self.routes is not None else OTHER
-        for served in self.all:
-            reasons = [reason for matcher in MATCHERS if (reason := matcher(live, served.request))]
-            weight = sum(4 if r.startswith("method") else 3 if r.startswith("path") else 1 for r in reasons)
-            if served.interaction.endpoint != endpoint:
-                weight += 2  # the same endpoint with other ids is nearer than another endpoint
-            # among as far ones, the one whose path shares the most leading segments first
-            scored.append((weight * 100 - shared_segments(live.path, served.request.path), len(scored), served,
-                           reasons))
-        scored.sort(key=lambda item: (item[0], item[1]))
-        seen: set[tuple[Any, ...]] = set()
-        result = []
-        for _, _, served, reasons in scored:
-            key = key_of(served.request)
-            if key in seen:
-                continue
-            seen.add(key)
-            result.append((served, reasons or ["all recorded answers were served (exhausted)"]))
-            if len(result) == count:
+        nearest = _Nearest(count)
+        segments = live.path.strip("/").split("/")
+        for bound, shape in sorted(((self._shape_bound(shape, live, endpoint), shape)
+                                    for shape in self.shapes.values()), key=lambda item: item[0]):
+            if nearest.beats(bound * 100 - len(segments)):
                 break
-        return result
+            shape.rank(live, segments, bound, nearest)
+        return [(served, [reason for matcher in MATCHERS if (reason := matcher(live, served.request))]
+                 or ["all recorded answers were served (exhausted)"]) for *_, served in nearest.top]
+
+    @staticmethod
+    def _shape_bound(shape: _Shape, live: LiveRequest, endpoint: str) -> int:
+        """The least weight a candidate of this method and endpoint can have (any path)."""
+        return ((0 if shape.method == live.method else _WEIGHTS["method"])
+                + (0 if shape.endpoint == endpoint else _OTHER_ENDPOINT))
+
+
+class _Nearest:
+    """The ``count`` nearest candidates so far, one per match key: (rank, recorded position, key, candidate),
+    nearest first."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.top: list[tuple[int, int, tuple[Any, ...], ServedInteraction]] = []
+
+    def beats(self, rank: int, position: int = -1) -> bool:
+        """Whether ``count`` candidates are nearer than any ranked ``rank`` or more, recorded at ``position`` or
+        later (a tie in rank still wins by recorded order, so it is looked into)."""
+        return len(self.top) == self.count and self.top[-1][:2] < (rank, position)
+
+    def offer(self, rank: int, served: ServedInteraction) -> None:
+        entry = (rank, served.position, key_of(served.request), served)
+        for at, known in enumerate(self.top):
+            if known[2] == entry[2]:  # its key is there: keep the nearer of the two
+                if entry[:2] < known[:2]:
+                    self.top[at] = entry
+                    self.top.sort(key=lambda item: item[:2])
+                return
+        if len(self.top) < self.count or entry[:2] < self.top[-1][:2]:
+            self.top.append(entry)
+            self.top.sort(key=lambda item: item[:2])
+            del self.top[self.count:]
+
+    def rank_group(self, live: LiveRequest, group: list[ServedInteraction], rank: int) -> None:
+        """Rank the candidates of one method, endpoint and path (``rank``: theirs before query and body); by
+        equality only, the reasons are worded for the nearest alone."""
+        plain_query, plain_body = _unnamed(live.query), _unnamed(live.body)
+        for served in group:
+            recorded = served.request
+            weight = 0 if recorded.query == live.query or recorded.query == plain_query else _WEIGHTS["query"]
+            if recorded.body != live.body and recorded.body != plain_body:
+                weight += _WEIGHTS["body"]
+            if not self.beats(rank + weight * 100, served.position):
+                self.offer(rank + weight * 100, served)

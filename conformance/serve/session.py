@@ -6,8 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.serve.matching import InteractionIndex
+from conformance.text import printable
 
-__all__ = ["Session"]
+__all__ = ["Session", "one_line", "header_text"]
+
+
+def one_line(text: str) -> str:
+    """``text`` as one terminal line: control characters, newlines and tabs shown as escapes (``\\n``). A request's
+    path, query or body reaches `serve`'s MISS lines and session summary: a newline in it (``%0a``) would start a
+    line of its own — a forged summary line, or a ``session-end`` line the command line reads as a session."""
+    return printable(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def header_text(text: str) -> str:
+    """``text`` as an HTTP header value: ASCII on one line, what is not shown as its escape. A header value built
+    from a request (``%0d%0a`` in its path) must not end the header and start another."""
+    return text.encode("unicode_escape").decode("ascii")
 
 
 @dataclass
