@@ -78,3 +78,15 @@ def test_a_missing_module_of_no_extra_keeps_its_traceback(monkeypatch):
 
 def test_every_extra_is_found_here():
     assert all(extras.missing_modules(extra) == [] for extra in extras.EXTRAS)  # the test venv has every extra
+
+
+def test_no_core_door_imports_an_extra_at_import_time():
+    import subprocess
+    import sys
+
+    probe = ("import sys, conformance.cli, conformance.pytest_plugin, conformance.replay, conformance.checks, "
+             "conformance.report, conformance.record.importing; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'mitmproxy', 'stripe', 'localstripe', 'aiohttp'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
