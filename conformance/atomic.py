@@ -8,7 +8,21 @@ from pathlib import Path
 
 from conformance.errors import ReportError
 
-__all__ = ["atomic_write", "check_writable"]
+__all__ = ["atomic_write", "check_writable", "probe_directory"]
+
+
+def probe_directory(directory: Path) -> None:
+    """An OSError now if a file in ``directory`` could not be written: one byte written for real and removed.
+
+    ``os.access`` says yes on a full disk (and under a file size limit); a write says what the disk will say.
+    """
+    fd, probe = tempfile.mkstemp(dir=directory, prefix=".conformance-probe-", suffix=".tmp")
+    try:
+        os.write(fd, b"\n")
+        os.fsync(fd)  # a file system that allocates late (delayed allocation, network) says it here
+    finally:
+        os.close(fd)
+        os.unlink(probe)
 
 
 def check_writable(path: Path) -> None:
@@ -22,6 +36,10 @@ def check_writable(path: Path) -> None:
         raise ReportError(f"cannot write {path}: {parent} is not a writable directory")
     if path.exists() and not os.access(path, os.W_OK):
         raise ReportError(f"cannot write {path}: permission denied")
+    try:
+        probe_directory(parent)
+    except OSError as error:
+        raise ReportError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -5,7 +5,15 @@
 
 Each interaction is redacted, serialized and appended in the response hook,
 before mitmproxy answers the client: every response a client has received is
-already on disk, so a SIGKILL loses at most the exchanges in flight.
+already on disk, so a SIGKILL loses at most the exchanges in flight. An
+exchange that is not written is not answered either: the flow is killed (a
+write failure, an interaction no cassette can hold, a stop cutting it off).
+
+A graceful stop (SIGTERM, Ctrl-C, mitmproxy's shutdown) drains: from the
+``done`` hook on, new requests are refused, the exchanges in flight are
+waited for (at most :data:`DRAIN_TIMEOUT` seconds) and written, and only then
+is the cassette closed; what is still in flight then is cut off unanswered,
+and said so. One recorder per cassette: the writer holds an advisory lock.
 
 Why inline and not on a worker thread: the work is CPU-bound Python (it holds
 the GIL either way) and costs ~0.1 ms; the file write is one ``write()`` into
@@ -17,9 +25,11 @@ to all addons.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,11 +37,23 @@ from mitmproxy import ctx, exceptions, http
 
 from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import RECORD_MODES, CassetteWriter
+from conformance.cassette.guard import Unwritable, wire_target
 from conformance.cassette.model import DEFAULT_HOST
 from conformance.errors import ConformanceError
 from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 from conformance.text import printable
+
+# How long a graceful stop waits for the exchanges in flight; below `conformance record`'s 10 s before SIGKILL.
+DRAIN_TIMEOUT = 5.0
+
+
+def _header_text(raw: bytes) -> str:
+    """A header value as text a cassette holds: UTF-8, or Latin-1 when it is not (every byte one character)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _lowered(names: Sequence[str]) -> frozenset[bytes]:
@@ -51,6 +73,9 @@ class Recorder:
         # the headers the profile says matter (and record_headers), once configured
         self.request_headers = self.response_headers = frozenset[bytes]()
         self.api_version = ""  # given with cassette_api_version; else read from the first answer
+        self.in_flight: set[str] = set()  # ids of flows to record that went upstream and are not answered yet
+        self.stopping = False  # the done hook has begun: no new exchange is let through
+        self.refused = 0  # exchanges not recorded and so not answered (no cassette can hold them)
 
     def load(self, loader) -> None:
         loader.add_option("cassette", str, "", "Cassette file to record into.")
@@ -149,7 +174,7 @@ class Recorder:
             self.response_headers = _lowered((*self.api.headers.response, *self.extra_headers))
         if {"cassette", "cassette_name", "cassette_fixtures", "cassette_mode", "cassette_source", "cassette_ignore",
                 "cassette_loose", "cassette_nullable", "cassette_api_version"} & updated:
-            self.done()
+            self.close()
             if options.cassette:
                 meta: dict[str, Any] = {}
                 self.api_version = options.cassette_api_version
@@ -168,24 +193,64 @@ class Recorder:
                     self.writer = CassetteWriter(options.cassette, options.cassette_name or None, meta or None,
                                                  mode=options.cassette_mode)
                 except OSError as error:
-                    raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: {error.strerror}") from None
+                    raise exceptions.OptionsError(f"cannot write cassette {options.cassette}: "
+                                                  f"{error.strerror or error}") from None
                 except ConformanceError as error:  # it exists and no mode says what to do, or it does not load
                     raise exceptions.OptionsError(str(error)) from None
                 # Printed, not logged: `conformance record` waits for this line whatever the log verbosity.
                 sys.stdout.write(f"recording into {options.cassette}\n")
                 sys.stdout.flush()
 
+    def _recorded(self, flow: http.HTTPFlow) -> bool:
+        """Whether the exchange goes into the cassette (its path, and in forward mode its host, match)."""
+        return bool(self.paths.search(flow.request.path)) and (not self.hosts or flow.request.pretty_host in self.hosts)
+
     def request(self, flow: http.HTTPFlow) -> None:
-        if self.failed:
-            flow.kill()  # nothing passes through unrecorded once recording has stopped
+        if self.failed or self.stopping:
+            flow.kill()  # nothing passes through unrecorded once recording has stopped (or is stopping)
+        elif self._recorded(flow):
+            self.in_flight.add(flow.id)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self.in_flight.discard(flow.id)  # upstream failed or the client left: nothing to answer or record
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if self.writer is None or flow.response is None or not self.paths.search(flow.request.path):
+        self.in_flight.discard(flow.id)
+        if flow.response is None or not self._recorded(flow):
             return
+        if self.writer is None:
+            if self.stopping or self.failed:
+                flow.kill()  # the cassette is closed: an answer let through now would be one it lacks
+            return
+        try:
+            interaction = self._interaction(flow)
+            index = self.writer.append(interaction)
+        except OSError as error:
+            # Like mitmproxy's own `save` addon: stop rather than let traffic through unrecorded.
+            # The client gets no answer for this exchange, and mitmdump exits non-zero.
+            flow.kill()
+            self._fail(f"cannot write to {self.writer.path}: {error.strerror or error}; recording stopped")
+            return
+        except Exception as error:  # Unwritable, or a bug: either way the client is not answered
+            flow.kill()
+            self.refused += 1
+            why = str(error) if isinstance(error, Unwritable) else f"{type(error).__name__}: {error}"
+            sys.stdout.write(printable(self.redactor.text(
+                f"error: not recorded, so not answered: {why}\n")))
+            sys.stdout.flush()
+            return
+        if ctx.options.record_echo:
+            sys.stdout.write(printable(
+                f"recorded #{index} {interaction.endpoint} {interaction.request.method} "
+                f"{interaction.request.url_path} -> {interaction.response.status}\n"
+            ))
+            sys.stdout.flush()
+
+    def _interaction(self, flow: http.HTTPFlow) -> Any:
+        """The redacted interaction of a flow; learns the cassette's host and API version on the way."""
+        assert self.writer is not None and flow.response is not None
         if self.hosts:
             host = flow.request.pretty_host
-            if host not in self.hosts:
-                return  # another service's traffic through the same proxy: not the cassette's business
             if host != DEFAULT_HOST:
                 self.writer.set_header("host", self.redactor.text(host))
         request, response = flow.request, flow.response
@@ -196,9 +261,9 @@ class Recorder:
             self.writer.set_header("api_version", self.api_version)
         request_headers, request_content = self._parts(request, self.request_headers)
         response_headers, response_content = self._parts(response, self.response_headers)
-        interaction = build_interaction(
-            method=request.method,
-            url_path=request.path,
+        return build_interaction(
+            method=_header_text(request.data.method),
+            url_path=wire_target(request.data.path.decode("utf-8", "surrogateescape")),
             request_headers=request_headers,
             request_content=request_content,
             status=response.status_code,
@@ -208,20 +273,6 @@ class Recorder:
             extra_headers=self.extra_headers,
             profile=self.api,
         )
-        try:
-            index = self.writer.append(interaction)
-        except OSError as error:
-            # Like mitmproxy's own `save` addon: stop rather than let traffic through unrecorded.
-            # The client gets no answer for this exchange, and mitmdump exits non-zero.
-            flow.kill()
-            self._fail(f"cannot write to {self.writer.path}: {error.strerror or error}; recording stopped")
-            return
-        if ctx.options.record_echo:
-            sys.stdout.write(printable(
-                f"recorded #{index} {interaction.endpoint} {interaction.request.method} "
-                f"{interaction.request.url_path} -> {interaction.response.status}\n"
-            ))
-            sys.stdout.flush()
 
     @staticmethod
     def _parts(message: http.Message, wanted: frozenset[bytes]) -> tuple[list[tuple[str, str]], bytes]:
@@ -231,21 +282,40 @@ class Recorder:
         for name, value in message.headers.fields:
             lowered = name.lower()
             if lowered in wanted:
-                headers.append((name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")))
+                headers.append((_header_text(name), _header_text(value)))
             elif lowered == b"content-encoding":
                 encoded = True
         content = message.get_content(strict=False) if encoded else message.raw_content
         return headers, content or b""
 
     def _fail(self, message: str) -> None:
-        """Print why, stop writing, and shut mitmdump down with a failing exit code."""
+        """Print why, stop writing, and shut mitmdump down with a failing exit code (raised by ``done``)."""
         sys.stdout.write(f"error: {message}\n")
         sys.stdout.flush()
-        self.done()
         self.failed = True
+        self.close()
         ctx.master.shutdown()
 
-    def done(self) -> None:
+    async def done(self) -> None:
+        """Drain, then close: the exchanges in flight are written (and answered) before the cassette closes."""
+        self.stopping = True
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        while self.in_flight and self.writer is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        cut = len(self.in_flight) if self.writer is not None else 0
+        self.close()
+        if cut:
+            sys.stdout.write(f"error: {cut} exchange{'s' if cut != 1 else ''} still in flight after "
+                             f"{DRAIN_TIMEOUT:.0f}s were cut off: not answered, not recorded\n")
+        if self.refused:
+            sys.stdout.write(f"error: {self.refused} exchange{'s' if self.refused != 1 else ''} not recorded "
+                             "(see above): their clients got no answer\n")
+        sys.stdout.flush()
+        if self.failed:
+            raise SystemExit(1)  # the recording stopped short: mitmdump must not exit 0
+
+    def close(self) -> None:
+        """Close the cassette (and release its lock); later answers to record are cut off, not let through."""
         if self.writer is not None:
             if self.writer.count == 0 and not self.failed:
                 sys.stdout.write(f"recorded nothing: {self.writer.path} left as it was\n")

@@ -22,7 +22,11 @@ import yaml
 
 from conformance.cassette.reader import NOT_PRINTABLE
 
-__all__ = ["dump_document"]
+__all__ = ["dump_document", "LoneSurrogate"]
+
+
+class LoneSurrogate(ValueError):
+    """Text holding a lone surrogate (U+D800 to U+DFFF): no YAML reader reads it back, so it is never written."""
 
 # Characters a plain scalar may hold here: conservative, ASCII only.
 _PLAIN = re.compile(r"[A-Za-z0-9_/<(][A-Za-z0-9_ ./:@+=<>(),;~%$&*!?'-]*")
@@ -39,6 +43,8 @@ def _resolves_to_non_string(text: str) -> bool:
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
+    if 0xD800 <= code <= 0xDFFF:
+        raise LoneSurrogate(f"text holds the lone surrogate U+{code:04X}, which YAML cannot hold")
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 

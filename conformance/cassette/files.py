@@ -12,8 +12,10 @@ Every problem is a :class:`~conformance.errors.CassetteError` naming the file an
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,18 +23,34 @@ from typing import Any
 import yaml
 
 from conformance.api_profile import OTHER, ApiProfile
+from conformance.atomic import probe_directory
 from conformance.cassette import emitter
 from conformance.cassette.cache import CacheWriter, cached_documents
+from conformance.cassette.guard import Unwritable, header_document, interaction_document
 from conformance.cassette.model import RECORD_MODES, VERSION, Cassette, CassetteHeader, Interaction, RecordMode
 from conformance.cassette.reader import locate_line, read_documents
-from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict, interaction_to_dict
+from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict
 from conformance.errors import CassetteError, ConformanceError
 
 __all__ = ["SUFFIXES", "iter_interactions", "load", "find_cassettes", "is_cassette", "count_interactions",
-           "CassetteWriter", "CassetteExists", "RECORD_MODES", "dump_document", "HEADER_COMMENT",
-           "foreign_recording"]
+           "CassetteWriter", "CassetteExists", "CassetteLocked", "Unwritable", "RECORD_MODES", "dump_document",
+           "HEADER_COMMENT", "foreign_recording", "regular_file", "lock_holder"]
 
 SUFFIXES = (".yaml", ".yml")
+
+
+def regular_file(path: Path) -> None:
+    """A CassetteError unless ``path`` is a regular file (or a link to one): a FIFO or a device named
+    ``*.yaml`` would block the reader or never end."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise CassetteError(path, None, f"cannot read: {error.strerror or error}") from None
+    if stat.S_ISDIR(mode):
+        raise CassetteError(path, None, "a directory, not a cassette file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise CassetteError(path, None, f"{kind}, not a regular file: a cassette is a file; give its path")
 
 
 def _yaml_error(path: Path, error: Exception) -> CassetteError:
@@ -163,6 +181,7 @@ def iter_interactions(path: str | os.PathLike[str], header: CassetteHeader | Non
     endpoint of each interaction its cassette does not label; without one it is ``other``.
     """
     path = Path(path)
+    regular_file(path)
     flow = _flow_file(path)
     if flow:
         raise CassetteError(path, None, "a mitmproxy flow file, not a card-conformance cassette; convert it with: "
@@ -229,6 +248,10 @@ def is_cassette(path: str | os.PathLike[str]) -> bool:
     if path.suffix not in SUFFIXES:
         return False
     try:
+        regular_file(path)
+    except CassetteError:
+        return False
+    try:
         with open(path, "rb") as stream:
             _line, first = next(read_documents(stream))
             header_from_dict(first, path.stem)
@@ -245,6 +268,7 @@ def find_cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
         elif path.exists():
+            regular_file(path)
             found.append(path)
         else:
             raise CassetteError(path, None, "no such file or directory")
@@ -261,10 +285,86 @@ def dump_document(data: dict[str, Any]) -> bytes:
 HEADER_COMMENT = b"# card-conformance cassette (its format: `conformance docs cassette-format`)\n"
 
 
-
-
 class CassetteExists(ConformanceError):
     """Recording into a cassette that already holds interactions, without saying what to do with them."""
+
+
+class CassetteLocked(ConformanceError):
+    """A cassette another process is writing: one writer per cassette, or the two interleave and lose answers."""
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+def lock_holder(path: str | os.PathLike[str]) -> int | None:
+    """The process id of the writer holding ``path``'s lock, or None when no one writes it."""
+    lock = _lock_path(Path(path))
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else 0
+    finally:
+        os.close(fd)
+    return None
+
+
+def _acquire_lock(path: Path) -> int:
+    """An exclusive advisory lock (``flock``) on the sidecar ``.NAME.lock``, held until the writer closes.
+
+    The lock file is removed on close; a process that opened it just before may then lock a file no longer
+    there, so the lock counts only when the path still names the locked file (else it is taken again).
+    A writer killed with SIGKILL leaves the file, but the kernel releases its lock.
+    """
+    lock = _lock_path(path)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = lock_holder(path)
+            raise CassetteLocked(f"{path} is being written by another process{f' (pid {holder})' if holder else ''}: "
+                                 "one recording per cassette; stop it first, or give another --cassette") from None
+        try:
+            current = os.stat(lock, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            current = -1
+        if current == os.fstat(fd).st_ino:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+
+
+def _release_lock(path: Path, fd: int) -> None:
+    try:
+        os.unlink(_lock_path(path))
+    except OSError:
+        pass  # a read-only directory since: the lock still goes with the descriptor
+    os.close(fd)
+
+
+def _writable_target(path: Path) -> None:
+    """An error now, before any traffic, if the cassette could not be written: not a link to nowhere, a
+    directory that takes a file (a write probe: ``os.access`` says yes on a full disk)."""
+    if path.is_symlink() and not path.exists():
+        raise CassetteError(path, None, f"a symbolic link to {os.readlink(path)}, which does not exist: give the "
+                                        "cassette's own path, not a dangling link")
+    if path.is_dir():
+        raise CassetteError(path, None, "a directory: give a cassette file such as "
+                                        f"{path / 'session.yaml'}")
+    if path.exists():
+        regular_file(path)
+    parent = path.parent
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PermissionError(errno.EACCES, "permission denied", str(path))
+    probe_directory(parent)
 
 
 class CassetteWriter:
@@ -274,6 +374,11 @@ class CassetteWriter:
     inside a single large write; the loader skips such a cut-off last document.
     A write that fails (a full disk, a size limit) is cut back to the last
     complete document before the error is raised, so what was written stays readable.
+
+    Every document goes through the guard (``guard.py``): what the loader would
+    refuse is escaped or, when it cannot be, refused with :class:`Unwritable`
+    and not written. One writer per cassette: a second one (another process) is
+    refused with :class:`CassetteLocked` for as long as the first is open.
 
     Nothing is written before the first interaction, so a recording that captured
     nothing leaves the file as it was. ``mode`` says what to do with a cassette
@@ -294,16 +399,23 @@ class CassetteWriter:
         self._backup: Path | None = None
         self._header: dict[str, Any] = {"version": VERSION, "name": name or self.path.stem}
         self._header.update(meta or {})
+        _writable_target(self.path)
+        self._lock = _acquire_lock(self.path)
+        try:
+            self._check_existing()
+        except BaseException:
+            _release_lock(self.path, self._lock)
+            raise
+
+    def _check_existing(self) -> None:
         existing = self.path.is_file() and self.path.stat().st_size > 0
-        if existing and mode == "new":
+        if existing and self.mode == "new":
             raise CassetteExists(f"{self.path} already holds a recording; record with --overwrite to replace it "
                                  "or --append to add to it")
-        self._appending = existing and mode == "append"
+        self._appending = existing and self.mode == "append"
         if self._appending:
             self.count = len(load(self.path).interactions)  # a cassette that does not load is not appended to
-        parent = self.path.parent
-        if not os.access(parent, os.W_OK | os.X_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
-            raise PermissionError(errno.EACCES, "permission denied", str(self.path))
+        header_document(self._header, self.path.stem)  # a header the loader refuses: now, not at the first write
 
     def set_header(self, key: str, value: Any) -> None:
         """A header field learnt from the first interaction (the host it came from); before it is written."""
@@ -313,19 +425,23 @@ class CassetteWriter:
     def _open(self) -> None:
         """At the first interaction: the file appended to, or a new one with its header."""
         if self._appending:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
             whole = _whole_documents(self.path)
             if whole is not None:
                 os.ftruncate(self._fd, len(whole))  # a cut-off last document: cut back to the whole ones
             self._size = os.fstat(self._fd).st_size
             return
+        header = HEADER_COMMENT + header_document(self._header, self.path.stem)
         backup = None
         if self.path.exists() and self.mode == "overwrite":
             backup = self.path.with_name(self.path.name + ".bak")
             os.replace(self.path, backup)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        # O_EXCL: a file (or a link) made since the start is not written through; an empty one is reused
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        flags |= os.O_TRUNC if self.path.is_file() else os.O_EXCL
+        self._fd = os.open(self.path, flags, 0o644)
         self._backup = backup
-        self._write(HEADER_COMMENT + dump_document(self._header))
+        self._write(header)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -342,10 +458,14 @@ class CassetteWriter:
         self._size += len(data)
 
     def append(self, interaction: Interaction) -> int:
+        """Write one interaction; :class:`Unwritable` (nothing written) when no cassette could hold it."""
+        if self._lock < 0:
+            raise ValueError(f"{self.path}: the writer is closed")
+        interaction.index = self.count + 1
+        document = interaction_document(interaction)
         if self._fd < 0:
             self._open()
-        interaction.index = self.count + 1
-        self._write(dump_document(interaction_to_dict(interaction)))
+        self._write(document)
         self.count += 1
         if self._backup is not None:  # the new recording holds an interaction: the old one can go
             self._backup.unlink(missing_ok=True)
@@ -356,6 +476,9 @@ class CassetteWriter:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._lock >= 0:
+            _release_lock(self.path, self._lock)
+            self._lock = -1
 
     def __enter__(self) -> CassetteWriter:
         return self

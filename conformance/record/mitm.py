@@ -31,6 +31,21 @@ READY_TIMEOUT = 20.0
 _CHATTER = re.compile(r"\] (client|server) (connect|disconnect)( |$)")
 
 
+_OPTIONS_ERROR = re.compile(r"OptionsError: (.+)")
+_BOILERPLATE = ("Error logged during startup, exiting...",)
+
+
+def _startup_problem(lines: list[str]) -> str:
+    """Why mitmdump stopped at start-up, from its last lines: an addon's refusal of an option (the line after
+    its traceback says it), else the last line that is not mitmproxy's own 'exiting...'."""
+    for line in reversed(lines):
+        found = _OPTIONS_ERROR.search(line)
+        if found:
+            return found.group(1)
+    return next((text for text in reversed(lines) if text.strip() and text.strip() not in _BOILERPLATE),
+                "no output")
+
+
 def addon_path(name: str) -> str:
     """File of an addon (``recorder``, ``server``) for ``mitmdump -s``.
 
@@ -118,7 +133,7 @@ class MitmProcess:
             return
         if self.process.poll() is not None:
             self._join_pump()
-            detail = next((text for text in reversed(self._last_lines) if text.strip()), "no output")
+            detail = _startup_problem(self._last_lines)
             raise ProxyError(f"mitmdump exited at start-up (code {self.process.returncode}): {detail}")
         self.stop()
         raise ProxyError(f"mitmdump {problem}")

@@ -36,7 +36,7 @@ def card_flow(path="/v1/customers/cus_1/sources/card_1", body=b"name=Jenny+Rosen
 def recorder():
     addon = Recorder()
     yield addon
-    addon.done()
+    addon.close()
 
 
 def record(recorder, tmp_path, *flows, **options):
@@ -45,7 +45,7 @@ def record(recorder, tmp_path, *flows, **options):
         tctx.configure(recorder, cassette=str(path), **options)
         for flow in flows:
             recorder.response(flow)
-    recorder.done()
+    recorder.close()
     return path
 
 
