@@ -56,3 +56,9 @@ def test_secrets_beside_a_test_card_are_still_redacted():
                    {**FORM, "Stripe-Account": "sk_live_" + "b" * 24})
     assert "sk_live_a" not in command and "sk_live_b" not in command and "4242424242424242" in command
     assert "Bearer sk_test_x" not in command and "$STRIPE_API_KEY" in command
+
+
+def test_a_test_card_written_in_groups_is_still_the_public_number():
+    command = line("card%5Bnumber%5D=4242+4242+4242+4242&n=5555%205555%205555%204444")
+    assert "REDACTED" not in command and "#" not in command
+    assert "4242424242424242" in command and "5555555555554444" in command
