@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
 from conformance.report.causes import root_causes
-from conformance.report.common import value
+from conformance.report.common import plural, value, verdict_text
 from conformance.rules import Outcome, Severity
 from conformance.text import printable, shorten
 
@@ -35,6 +35,7 @@ _ENVIRONMENT = jinja2.Environment(
     # a target's control characters and bidirectional overrides shown as escapes, not obeyed
     finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value,
 )
+_ENVIRONMENT.filters["plural"] = plural
 
 
 def _json_lines(data: Any, path: str = "", indent: int = 0, key: str | None = None,
@@ -116,8 +117,8 @@ def render(result: RunResult) -> str:
     return _ENVIRONMENT.get_template("report.html.j2").render(
         target=result.target,
         contract=result.contract,
-        verdict=result.verdict.text,
-        verdict_class="ok" if result.verdict is Verdict.CONFORMS else "bad",
+        verdict=verdict_text(result),
+        verdict_class="ok" if result.verdict is Verdict.CONFORMS and result.interrupted_by is None else "bad",
         total=total, cassette_count=len(result.cassettes), seconds=result.seconds,
         passed=counts[Outcome.PASSED], failed=counts[Outcome.FAILED], warnings=counts[Outcome.WARNING],
         blocked=counts[Outcome.BLOCKED],

@@ -7,7 +7,7 @@ from pathlib import Path
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult, Verdict
 from conformance.report.causes import root_causes
-from conformance.report.common import md_block, md_cell, md_code, md_text, value
+from conformance.report.common import md_block, md_cell, md_code, md_text, plural, value, verdict_text
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
 
@@ -20,8 +20,10 @@ def markdown(result: RunResult, limit: int = 15) -> str:
     counts = result.counts()
     total = sum(counts.values())
     verdict = result.verdict
-    lines = [f"### Card conformance of {md_code(result.target)}: {_MARK[verdict]} {verdict.text}", "",
-             f"{total} interactions in {len(result.cassettes)} cassettes: **{counts[Outcome.PASSED]} passed**, "
+    mark = "⚠️" if result.interrupted_by is not None else _MARK[verdict]
+    lines = [f"### Card conformance of {md_code(result.target)}: {mark} {verdict_text(result)}", "",
+             f"{plural(total, 'interaction')} in {plural(len(result.cassettes), 'cassette')}: "
+             f"**{counts[Outcome.PASSED]} passed**, "
              f"**{counts[Outcome.FAILED]} failed**, {counts[Outcome.BLOCKED]} blocked, "
              f"{counts[Outcome.WARNING]} with warnings."
              + (f" Judged by the recordings and by the contract {md_code(result.contract)}." if result.contract else "")]
@@ -45,7 +47,7 @@ def markdown(result: RunResult, limit: int = 15) -> str:
                      str(cause.blocked)]
             lines.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
         if len(causes) > limit:
-            lines += ["", f"… and {len(causes) - limit} more root causes (see the full report)."]
+            lines += ["", f"… and {plural(len(causes) - limit, 'more root cause')} (see the full report)."]
         reproduce = [(n, cause) for n, cause in enumerate(causes[:limit], 1) if cause.curl]
         if reproduce:
             text = "\n".join(f"# {n}. [{cause.rule}] {shorten(cause.message, 100)}\n{cause.curl}" for n, cause in reproduce)
@@ -72,7 +74,7 @@ def markdown(result: RunResult, limit: int = 15) -> str:
                      md_code(shorten(value(finding.expected), 40)), md_code(shorten(value(finding.actual), 40))]
             lines.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
         if len(findings) > limit:
-            lines += ["", f"… and {len(findings) - limit} more findings (see the full report)."]
+            lines += ["", f"… and {plural(len(findings) - limit, 'more finding')} (see the full report)."]
         lines += ["", "</details>"]
     blocked = [(c, i) for c, i in result.interactions() if i.outcome == Outcome.BLOCKED]
     if blocked:

@@ -31,7 +31,7 @@ from conformance.api_profile import OTHER, ApiProfile, RouteTable
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
-from conformance.report.common import read_document, value
+from conformance.report.common import read_document, value, verdict_text
 from conformance.report.profile import Profile, known_reason
 from conformance.rules import CONTRACT_RULES, DOCUMENTED_RULES, RULES, Outcome, Severity
 from conformance.text import shorten
@@ -225,9 +225,10 @@ def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[
         text = route_text(route.method, route.template)
         if text not in seen:
             seen.add(text)
-            role = "an endpoint under test" if route.name.startswith(focus) else "setup traffic"
+            under_test = route.name.startswith(focus)
             rows.append({"id": text, "kind": "route", "label": f"{route.name} {text}", "endpoint": route.name,
-                         "description": role, "source": "the route table (API reference)"})
+                         "under_test": under_test, "description": "" if under_test else "setup traffic",
+                         "source": "the route table (API reference)"})
     for result in results:
         for _, interaction in result.interactions():
             text, _ = _route_of(interaction, routes)
@@ -265,7 +266,7 @@ def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profil
         unused = [text for text, used in said.items() if not used]
         counts = result.counts()
         targets.append({
-            "name": name, "url": result.target, "verdict": result.verdict.text, "exit_code": result.exit_code,
+            "name": name, "url": result.target, "verdict": verdict_text(result), "exit_code": result.exit_code,
             "seconds": round(result.seconds, 3), "contract": result.contract,
             "interactions": {str(o): n for o, n in counts.items()},
             "problems": len(failures),

@@ -9,17 +9,20 @@ interaction to look at.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from markupsafe import Markup
 from rich.console import Console
 from rich.table import Table
 
 from conformance.atomic import atomic_write
-from conformance.report.common import md_cell, md_code, md_text
+from conformance.report.common import md_cell, md_code, md_text, plural
 from conformance.report.html import anchor_of
 from conformance.report.matrix import MARKS, CellState
 from conformance.report.terminal import escape
@@ -59,28 +62,41 @@ def _where(problem: dict[str, Any]) -> str:
     return f"{Path(found['cassette']).name} #{found['index']}" if found else ""
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _counts(target: dict[str, Any]) -> str:
     cells = target["cells"]
     return ", ".join(f"{cells[str(s)]} {s}" for s in CellState)
 
 
 def _verdict(matrix: dict[str, Any], target: dict[str, Any]) -> str:
+    """A column's verdict; a run stopped early says so first (what did not run was not judged)."""
     broken = target["cells"][str(CellState.BROKEN)]
     if target["input_errors"]:
         return "input errors"
-    return f"{broken} broken" if broken else "no broken behaviour" + (" (known ones aside)"
+    said = f"{broken} broken" if broken else "no broken behaviour" + (" (known ones aside)"
                                                                        if target["known_problems"] else "")
+    return f"interrupted: {said} so far" if target.get("interrupted") else said
+
+
+def _title(matrix: dict[str, Any]) -> str:
+    return (f"Compatibility matrix: {plural(len(matrix['suite']), 'cassette')}, "
+            f"{plural(len(matrix['targets']), 'target')}")
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: object) -> Markup:
+    """Text for the page with its Markdown code spans (`` `error` ``) as code: everything escaped, nothing a
+    target wrote obeyed."""
+    pieces = _CODE_SPAN.split(printable(str(text)))
+    return Markup("").join(Markup("<code>{}</code>").format(piece) if odd else markupsafe.escape(piece)
+                           for odd, piece in zip(itertools.cycle((False, True)), pieces))
 
 
 def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] | None = None) -> None:
     """The table, then each target's problems (numbered as the cells name them) and what was not judged."""
     names = [t["name"] for t in matrix["targets"]]
-    table = Table(title=f"Compatibility matrix: {len(matrix['suite'])} cassettes, {len(names)} targets",
-                  title_justify="left")
+    table = Table(title=_title(matrix), title_justify="left")
     table.add_column("behaviour", overflow="fold", min_width=24, ratio=3)
     for name in names:
         table.add_column(escape(name), overflow="fold", ratio=1)
@@ -98,7 +114,7 @@ def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] |
     for target in matrix["targets"]:
         name = target["name"]
         console.print(f"[bold]{escape(name)}[/bold] ({escape(target['url'])}): {_verdict(matrix, target)} — "
-                      f"{_counts(target)}; {_plural(target['problems'], 'problem')}"
+                      f"{_counts(target)}; {plural(target['problems'], 'problem')}"
                       + (f" ({target['known_problems']} known)" if target["known_problems"] else ""), highlight=False)
         for error in target["input_errors"]:
             console.print(f"  [red]{escape(error)}[/red]")
@@ -120,7 +136,7 @@ def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] |
 
 def matrix_markdown(matrix: dict[str, Any]) -> str:
     names = [t["name"] for t in matrix["targets"]]
-    lines = [f"### Compatibility matrix: {len(matrix['suite'])} cassettes, {len(names)} targets", "",
+    lines = [f"### {_title(matrix)}", "",
              "| behaviour | " + " | ".join(md_cell(md_text(n)) for n in names) + " |",
              "| --- |" + " :---: |" * len(names)]
     kind = None
@@ -135,7 +151,7 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
     for target in matrix["targets"]:
         name = target["name"]
         lines += [f"#### {md_text(name)}: {_verdict(matrix, target)}", "",
-                  f"{md_code(target['url'])}: {_counts(target)}; {_plural(target['problems'], 'problem')}"
+                  f"{md_code(target['url'])}: {_counts(target)}; {plural(target['problems'], 'problem')}"
                   + (f" ({target['known_problems']} known)" if target["known_problems"] else "") + ".", ""]
         lines += [f"- ⚠️ {md_code(error)}" for error in target["input_errors"]]
         for problem in _problems(matrix, name):
@@ -165,6 +181,8 @@ _ENVIRONMENT = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value,
 )
+_ENVIRONMENT.filters["plural"] = plural
+_ENVIRONMENT.filters["code_spans"] = code_spans
 
 
 def _relative(report: str, page: Path) -> str:

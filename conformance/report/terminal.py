@@ -13,7 +13,7 @@ from rich.table import Table
 
 from conformance.findings import InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
-from conformance.report.common import finding_line
+from conformance.report.common import finding_line, plural, verdict_text
 from conformance.rules import Outcome, Severity
 from conformance.text import printable
 
@@ -92,9 +92,9 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     if result.setup_error and not show_all:  # the answers say nothing of the target: only what to do
         totals = result.counts()
         statuses = sorted({i.actual_status for _, i in result.interactions() if i.actual_status is not None})
-        console.print(f"{sum(totals.values())} interactions in {len(result.cassettes)} cassettes, every answer "
-                      f"{'/'.join(map(str, statuses))} — "
-                      f"[red]{result.verdict.text}[/red] ({result.seconds:.2f}s)")
+        console.print(f"{plural(sum(totals.values()), 'interaction')} in {plural(len(result.cassettes), 'cassette')}, "
+                      f"every answer {'/'.join(map(str, statuses))} — "
+                      f"[red]{verdict_text(result)}[/red] ({result.seconds:.2f}s)")
         console.print(f"[red]Error:[/red] {escape(result.setup_error)}")
         return
     for cassette in result.cassettes:
@@ -109,7 +109,7 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             if cause.curl:
                 console.print(f"      [dim]reproduce: {escape(cause.curl)}[/dim]", soft_wrap=True)
         if not show_all and len(failures) > MAX_CAUSES_SHOWN:
-            console.print(f"  … {len(failures) - MAX_CAUSES_SHOWN} more root causes{_where_else(reports)}")
+            console.print(f"  … {plural(len(failures) - MAX_CAUSES_SHOWN, 'more root cause')}{_where_else(reports)}")
         for line in _warning_lines(causes, show_all):
             console.print(f"  [yellow]![/yellow] {escape(line)}", soft_wrap=True)
     _print_not_judged(console, result)
@@ -180,13 +180,13 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
     if per_rule:
         console.print("findings by rule: " + ", ".join(f"{rule} {count}" for rule, count in sorted(per_rule.items())))
     totals = result.counts()
-    colour = "green" if result.verdict is Verdict.CONFORMS else "red"
+    colour = "green" if result.verdict is Verdict.CONFORMS and result.interrupted_by is None else "red"
     accepted = sum(1 for _, i in result.interactions() for f in i.findings if f.accepted)
-    console.print(f"{sum(totals.values())} interactions in {len(result.cassettes)} cassettes: "
+    console.print(f"{plural(sum(totals.values()), 'interaction')} in {plural(len(result.cassettes), 'cassette')}: "
                   f"{totals[Outcome.PASSED]} passed, {totals[Outcome.FAILED]} failed, "
                   f"{totals[Outcome.BLOCKED]} blocked, {totals[Outcome.WARNING]} with warnings"
-                  + (f", {accepted} known deviations accepted by the baseline" if accepted else "")
-                  + f" — [{colour}]{result.verdict.text}[/{colour}] ({result.seconds:.2f}s)")
+                  + (f", {plural(accepted, 'known deviation')} accepted by the baseline" if accepted else "")
+                  + f" — [{colour}]{verdict_text(result)}[/{colour}] ({result.seconds:.2f}s)")
     if result.interrupted_by:
         console.print("[red]interrupted[/red]: the run was stopped early; the figures above are what ran so far")
     if result.setup_error:

@@ -160,3 +160,29 @@ def test_compare_by_problem_identity_not_by_minted_ids():
     assert comparison.regressions == [] and [f[1].split("]")[0] for f in comparison.fixes] == ["[invariant.deleted"]
     again = compare_matrices(fixed, old)
     assert again.exit_code == 1 and again.regressions[0][2].startswith("breaks invariant.deleted, cards.delete")
+
+
+def test_the_html_page_shows_code_as_code_and_no_filler_under_routes(tmp_path):
+    from conformance.report.matrix_views import matrix_markdown, render_matrix_html
+
+    matrix = build_matrix({"t": sample()}, {}, ["cassettes/x.yaml"], api=STRIPE)
+    page = render_matrix_html(matrix, tmp_path / "m.html")
+    assert "`" not in page.split("<body>", 1)[1].split("<script", 1)[0]  # every code span rendered, none literal
+    assert "an <code>error</code> object" in page  # invariant.error's description
+    assert "an endpoint under test" not in page and "an endpoint under test" not in json.dumps(matrix)
+    assert page.count('<span class="muted">setup traffic</span>') == sum(
+        1 for row in matrix["rows"] if row["kind"] == "route" and not row.get("under_test", True))
+    # one of each, said in the singular
+    assert "<title>Compatibility matrix: 1 target</title>" in page and "1 cassette replayed against 1 target" in page
+    assert matrix_markdown(matrix).startswith("### Compatibility matrix: 1 cassette, 1 target\n")
+
+
+def test_an_interrupted_column_says_so_never_conforms():
+    interrupted = run(interaction(1, "GET", "/v1/customers/cus_1/cards?limit=3", judged=["invariant.list"]))
+    interrupted.interrupted_by = 15
+    matrix = build_matrix({"t": interrupted}, {}, ["cassettes/x.yaml"], api=STRIPE)
+    (target,) = matrix["targets"]
+    assert target["verdict"] == "interrupted" and target["interrupted"]
+    from conformance.report.matrix_views import matrix_markdown
+
+    assert "#### t: interrupted: no broken behaviour so far" in matrix_markdown(matrix)

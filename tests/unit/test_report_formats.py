@@ -296,3 +296,36 @@ def test_unasked_lists_the_contract_is_silent_on_read_as_one_warning_that_says_s
     assert cause.message == ("account objects hold external_accounts, persons as lists although the request did not "
                              "ask for expand[] (the contract lists them among expandable fields and does not say "
                              "whether they are written out by default)")
+
+
+def one_of_each() -> RunResult:
+    return RunResult("http://127.0.0.1:1", [CassetteResult("cassettes/a.yaml", "a", [interaction(1, "customers.create")])],
+                     seconds=0.5)
+
+
+def every_summary(run: RunResult, tmp_path: Path) -> dict[str, str]:
+    console = Console(record=True, width=300)
+    print_result(console, run)
+    write_junit(run, tmp_path / "junit.xml")
+    return {"terminal": console.export_text(), "markdown": markdown(run), "html": html.unescape(render(run))}
+
+
+def test_one_of_a_thing_is_said_in_the_singular_everywhere(tmp_path):
+    said = every_summary(one_of_each(), tmp_path)
+    assert "1 interaction in 1 cassette: 1 passed" in said["terminal"]
+    assert "1 interaction in 1 cassette: **1 passed**" in said["markdown"]
+    assert "1 interaction in 1 cassette —" in said["html"]
+    assert not [name for name, text in said.items() if re.search(r"\b1 (interactions|cassettes)\b", text)]
+
+
+def test_an_interrupted_run_says_so_and_never_that_it_conforms(tmp_path):
+    run = one_of_each()
+    run.interrupted_by = 2  # Ctrl-C after the first interaction: what did not run was not judged
+    assert run.verdict is Verdict.CONFORMS  # of what ran: the summaries must not read as a pass
+    said = every_summary(run, tmp_path)
+    assert "1 passed, 0 failed, 0 blocked, 0 with warnings — interrupted (0.50s)" in said["terminal"]
+    assert said["markdown"].startswith("### Card conformance of `http://127.0.0.1:1`: ⚠️ interrupted\n")
+    assert '<p class="verdict bad">interrupted: 1 interaction' in said["html"]
+    assert not [name for name, text in said.items() if "conforms" in text]
+    run.cassettes[0].interactions[0].findings.append(Finding("type", "exp_year", "m", 2030, "2030"))
+    assert "— interrupted, deviations found so far (" in every_summary(run, tmp_path)["terminal"]
