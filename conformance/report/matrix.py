@@ -218,8 +218,8 @@ def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
 def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[str, ...]) -> list[dict[str, Any]]:
     results = list(results)
     rules = [*DOCUMENTED_RULES, *(CONTRACT_RULES if any(r.contract for r in results) else ())]
-    rows = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
-             "source": RULES[rule].source} for rule in rules]
+    rows: list[dict[str, Any]] = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
+                                   "source": RULES[rule].source} for rule in rules]
     seen: set[str] = set()
     for route in routes or ():
         text = route_text(route.method, route.template)
