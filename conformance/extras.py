@@ -23,8 +23,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 # a module the tool imports -> the extra that brings it
-MODULE_EXTRAS: dict[str, str] = {"mitmproxy": "proxy", "brotli": "proxy", "zstandard": "proxy",  # the last two: mitmproxy's
-                                 "stripe": "suite", "localstripe": "demo", "aiohttp": "demo"}
+MODULE_EXTRAS: dict[str, str] = {"mitmproxy": "proxy", "stripe": "suite", "localstripe": "demo", "aiohttp": "demo"}
 
 # command -> the extra it cannot start without
 COMMAND_EXTRAS: dict[str, str] = {"record": "proxy", "serve": "proxy", "capture": "suite", "demo": "demo"}
