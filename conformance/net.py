@@ -1,4 +1,4 @@
-"""Addresses on the network: URLs of targets and upstreams, reachability, free ports."""
+"""Addresses on the network: URLs of targets and upstreams, reachability, free ports; the cap on an answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ from urllib.parse import urlsplit
 
 from conformance.errors import ProxyError, TargetError
 
-__all__ = ["parse_http_url", "check_reachable", "check_port_free", "free_port"]
+__all__ = ["parse_http_url", "check_reachable", "check_port_free", "free_port", "DEFAULT_MAX_BODY", "size_text"]
+
+DEFAULT_MAX_BODY = 10_000_000  # bytes: a card answer is ~1 KB, a page of 100 customers with their cards < 1 MB
+
+
+def size_text(size: float) -> str:
+    """``10 MB``, ``1.5 KB``, ``512 bytes`` (decimal units, as --max-body reads them)."""
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size:.0f} bytes"
 
 
 def parse_http_url(url: str, what: str) -> tuple[str, str, int]:

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import socket
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("http-500", "html-502", "text-plain", "invalid-json", "empty-body", "truncated", "reset", "slow", "redirect",
           "deep-json", "drip", "drip-headers", "echo-auth")
+# Answers larger than a run should hold: sent endlessly, announced, or small and compressed ("bombs").
+OVERSIZE = ("endless", "huge-length", "gzip-bomb", "gzip-gzip-bomb", "zstd-bomb", "br-bomb", "deflate-bomb",
+            "chunked-bomb")
+BOMB = 200_000_000  # what a bomb decodes to: far beyond the default cap, and beyond what a test process should hold
+
+
+@functools.cache
+def bomb(coding: str) -> bytes:
+    """``BOMB`` zero bytes compressed with ``coding`` (``gzip, gzip``: twice), made once per test session."""
+    zeros = bytes(1 << 20)
+    if coding in ("gzip", "deflate"):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31 if coding == "gzip" else 15)
+        return b"".join([*(packer.compress(zeros) for _ in range(BOMB >> 20)), packer.flush()])
+    if coding == "gzip, gzip":
+        return gzip.compress(bomb("gzip"), 9)
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=19).compress(bytes(BOMB))
+    import brotli
+
+    return bytes(brotli.compress(bytes(BOMB), quality=5))
 
 
 class FaultHandler(BaseHTTPRequestHandler):
@@ -23,6 +48,9 @@ class FaultHandler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         fault = self.fault
+        if fault in OVERSIZE:
+            self.oversize(fault)
+            return
         if fault == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             self.connection.close()
@@ -82,6 +110,44 @@ class FaultHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         if fault == "truncated":
             self.close_connection = True
+
+    def oversize(self, fault: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.close_connection = True
+        if fault in ("endless", "chunked-bomb"):  # no length: a body until the client gives up
+            self.send_header("Transfer-Encoding", "chunked")
+            if fault == "chunked-bomb":
+                self.send_header("Content-Encoding", "gzip")
+            self.end_headers()
+            payload = bomb("gzip") if fault == "chunked-bomb" else b'{"data": [' + b"0, " * 30_000
+            chunk, at = 1 << 16, 0
+            try:
+                while fault == "endless" or at < len(payload):
+                    piece = payload[at:at + chunk] if fault == "chunked-bomb" else payload[:chunk]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    at += chunk
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass
+            return
+        if fault == "huge-length":  # announces 10 GB, sends a little, then waits
+            self.send_header("Content-Length", str(10**10))
+            self.end_headers()
+            self.wfile.write(b'{"id": "card_1"')
+            self.wfile.flush()
+            time.sleep(2)
+            return
+        coding = {"gzip-bomb": "gzip", "gzip-gzip-bomb": "gzip, gzip", "zstd-bomb": "zstd", "br-bomb": "br",
+                  "deflate-bomb": "deflate"}[fault]
+        body = bomb(coding)
+        self.send_header("Content-Encoding", coding)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
 
     do_GET = do_POST = do_DELETE = answer
 

@@ -25,6 +25,7 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
+from conformance.cli.options import max_body_option
 from conformance.errors import refuse_live_key
 
 
@@ -87,6 +88,7 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, TokenMo
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Targets replayed at once (and, beyond one per target, cassettes of each at once).")
 @wait_for_target_option
+@max_body_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the matrix as JSON (what `compare` reads) here.")
 @click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path), help="Write it as Markdown here.")
@@ -102,7 +104,7 @@ def matrix_command(
     paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
     api_key: str | None, api_name: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
     ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
-    start_timeout: float, workers: int, wait_for_target: float, json_report: Path | None, markdown_report: Path | None,
+    start_timeout: float, workers: int, wait_for_target: float, max_body: int, json_report: Path | None, markdown_report: Path | None,
     html_report: Path | None, reports_dir: Path | None, cacert: Path | None, insecure: bool,
 ) -> None:
     """Replay the suite against several targets and judge each documented behaviour and route per target:
@@ -167,7 +169,7 @@ def matrix_command(
         stop, signals = stack.enter_context(interruptible())
         verify: bool | str = False if insecure else str(cacert) if cacert else True
         results = run_targets(cassettes, urls, options, timeout=timeout, workers=workers, on_interaction=advance,
-                              verify=verify, stop=stop)
+                              verify=verify, stop=stop, max_body=max_body)
         interrupted = signals[0] if signals else None
     for result in results.values():
         result.interrupted_by = interrupted

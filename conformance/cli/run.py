@@ -22,6 +22,7 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
+from conformance.cli.options import max_body_option
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
@@ -51,6 +52,7 @@ from conformance.report.baseline import read_report
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Cassettes replayed at once (interactions of a cassette stay in order).")
 @wait_for_target_option
+@max_body_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
@@ -85,6 +87,7 @@ def run_command(
     timeout: float,
     workers: int,
     wait_for_target: float,
+    max_body: int,
     json_report: Path | None,
     junit_xml: Path | None,
     html_report: Path | None,
@@ -142,7 +145,7 @@ def run_command(
         verify: bool | str = False if insecure else str(cacert) if cacert else True
         stop, signals = stack.enter_context(interruptible())
         result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
-                     on_interaction=advance, verify=verify, stop=stop)
+                     on_interaction=advance, verify=verify, stop=stop, max_body=max_body)
         if signals:
             result.interrupted_by = signals[0]
     if known is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conformance.errors import TargetError
 from conformance.findings import CassetteResult, RunResult
-from conformance.net import check_reachable, free_port
+from conformance.net import DEFAULT_MAX_BODY, check_reachable, free_port
 from conformance.processes import listening
 from conformance.replay.engine import ReplayOptions, replay_cassette
 from conformance.replay.transport import TargetClient
@@ -46,13 +46,16 @@ def run(
     on_interaction: Callable[[], None] | None = None,
     verify: bool | str = True,
     stop: threading.Event | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> RunResult:
     """Replay cassettes (concurrently across cassettes, in order within each) and gather the results.
 
     ``verify``: for an https:// target, True (the system's CAs), a CA file, or False. ``stop``, once set,
-    ends the run after the interactions in flight; cassettes not started are left out.
+    ends the run after the interactions in flight; cassettes not started are left out. ``max_body``: the most
+    bytes an answer may have (a larger one is a finding of its exchange).
     """
-    with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2, verify=verify) as client:
+    with TargetClient(target, timeout=timeout, connections=max(workers, 1) * 2, verify=verify,
+                      max_body=max_body) as client:
         started = time.perf_counter()  # the replay itself; start-up is reported apart
 
         def one(path: Path) -> CassetteResult | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from conformance.errors import TargetError
 from conformance.findings import RunResult
+from conformance.net import DEFAULT_MAX_BODY
 from conformance.replay.engine import ReplayOptions
 from conformance.replay.runner import check_target, run, target_process
 
@@ -85,6 +86,7 @@ def run_targets(
     on_interaction: Callable[[], None] | None = None,
     verify: bool | str = True,
     stop: threading.Event | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> dict[str, RunResult]:
     """Replay the suite against every target (with its own options: a target may need ``--tokens create``): up to
     ``workers`` targets at once, the workers left over shared among each target's cassettes. The results come
@@ -94,7 +96,7 @@ def run_targets(
 
     def one(name: str) -> RunResult:
         return run(cassettes, urls[name], options[name], timeout=timeout, workers=per_target, on_interaction=on_interaction,
-                   verify=verify, stop=stop)
+                   verify=verify, stop=stop, max_body=max_body)
 
     if at_once == 1:
         return {name: one(name) for name in urls}

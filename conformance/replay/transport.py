@@ -5,6 +5,11 @@ not wanted here: a cookie jar would send back cookies the target set (a header
 that is not in the cassette), and redirects are findings, not something to
 follow. Going straight to the transport also skips the client's per-request URL
 merging and cookie bookkeeping, which cost more CPU than the rest of a replay.
+
+An answer is read with a cap (``max_body``, ``--max-body``) on its size as sent
+and as decoded: a target that sends an endless body, or a small gzip, zstd or
+brotli "bomb" (stacked codings too), ends in :class:`AnswerTooLarge` after at
+most the cap and one step of decoding, not in a process out of memory.
 """
 
 from __future__ import annotations
@@ -22,10 +27,67 @@ from urllib.parse import quote
 
 import httpcore
 import httpx
+from httpx._decoders import SUPPORTED_DECODERS, ContentDecoder
 
 from conformance import __version__
+from conformance.net import DEFAULT_MAX_BODY, size_text
 
-__all__ = ["TargetClient", "TargetAnswer"]
+__all__ = ["TargetClient", "TargetAnswer", "AnswerTooLarge"]
+
+# How much of an encoded body one decoder call is given, per coding: what one call can give back stays about a
+# megabyte (gzip and deflate expand at most ~1,000 times, zstd ~30,000, brotli a metablock of up to 16 MB from a
+# few bytes), so a bomb stops within a step of the cap however the codings are stacked.
+_STEP = {"gzip": 1024, "deflate": 1024, "zstd": 32, "br": 4}
+
+
+class AnswerTooLarge(httpx.DecodingError):
+    """The target's answer is larger than the cap: a finding of that exchange (an ``httpx.HTTPError``, as every
+    fault of the target is), never a run out of memory."""
+
+
+class _BoundedBody:
+    """The decoded body of one answer, read raw from the stream and decoded here in bounded steps (httpx's own
+    decoders, one per coding of ``Content-Encoding``, the last applied undone first)."""
+
+    def __init__(self, headers: httpx.Headers, limit: int) -> None:
+        self.limit = limit
+        codings = [c.strip().lower() for c in headers.get_list("content-encoding", split_commas=True)]
+        self.codings = [c for c in codings if c in SUPPORTED_DECODERS and c != "identity"]
+        self.stages: list[tuple[ContentDecoder, int]] = [(SUPPORTED_DECODERS[c](), _STEP.get(c, 1 << 16))
+                                                         for c in reversed(self.codings)]
+        self.chunks: list[bytes] = []
+        self.raw = self.decoded = 0
+
+    def feed(self, raw: bytes) -> None:
+        self.raw += len(raw)
+        if self.raw > self.limit:
+            raise self._too_large(f"more than {size_text(self.limit)} sent")
+        self._through(0, raw)
+
+    def finish(self) -> bytes:
+        for index, (decoder, _) in enumerate(self.stages):
+            self._through(index + 1, decoder.flush())
+        return b"".join(self.chunks)
+
+    def _through(self, index: int, data: bytes) -> None:
+        """``data`` decoded by the stages from ``index`` on, a step at a time, the size checked after each."""
+        if not data:
+            return
+        if index == len(self.stages):
+            self.decoded += len(data)
+            if self.decoded > self.limit:
+                how = f" (decoded from {size_text(self.raw)} of {', '.join(self.codings)})" if self.codings else ""
+                raise self._too_large(f"more than {size_text(self.limit)}{how}")
+            self.chunks.append(data)
+            return
+        decoder, step = self.stages[index]
+        for start in range(0, len(data), step):
+            self._through(index + 1, decoder.decode(data[start:start + step]))
+
+    def _too_large(self, how: str) -> AnswerTooLarge:
+        self.chunks.clear()
+        return AnswerTooLarge(f"the answer's body is larger than --max-body {size_text(self.limit)}: {how}; "
+                              "reading stopped there")
 
 
 @dataclass(frozen=True)
@@ -116,11 +178,13 @@ class TargetClient:
     """Sends requests to one target over a keep-alive pool; safe to share between replay threads."""
 
     def __init__(self, base_url: str, *, timeout: float = 10.0, connections: int = 2, verify: bool | str = True,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, max_body: int = DEFAULT_MAX_BODY) -> None:
         """``transport``: another way to the target than the network — an ``httpx.MockTransport`` in a unit test,
-        an ``httpx.WSGITransport`` for an app in the same process; the whole-exchange deadline is the network's."""
+        an ``httpx.WSGITransport`` for an app in the same process; the whole-exchange deadline is the network's.
+        ``max_body``: the most bytes an answer's body may have, as sent and as decoded."""
         self.base_url = httpx.URL(base_url)
         self.timeout = timeout
+        self.max_body = max_body
         self._prefix = self.base_url.raw_path.rstrip(b"/")  # a target mounted under a path, e.g. a gateway
         self._timeouts = httpx.Timeout(timeout).as_dict()
         self._headers = {"User-Agent": f"card-conformance/{__version__}", "Accept": "application/json"}
@@ -162,7 +226,7 @@ class TargetClient:
             try:
                 response = self._transport.handle_request(request)
                 try:
-                    chunks = list(response.iter_bytes())  # decoded as the headers say (gzip…)
+                    content = self._read(response, request)
                 finally:
                     response.close()
             except httpx.TimeoutException as error:
@@ -171,7 +235,26 @@ class TargetClient:
                 raise
         finally:
             self._deadline.at = None
-        return TargetAnswer(response.status_code, response.headers, b"".join(chunks))
+        return TargetAnswer(response.status_code, response.headers, content)
+
+    def _read(self, response: httpx.Response, request: httpx.Request) -> bytes:
+        """The body, decoded as the headers say (gzip…), within ``max_body``."""
+        announced = response.headers.get("content-length", "")
+        if announced.strip().isdigit() and int(announced) > self.max_body:
+            raise AnswerTooLarge(f"the answer's body is larger than --max-body {size_text(self.max_body)}: its "
+                                 f"Content-Length says {size_text(int(announced))}; it was not read",
+                                 request=request)
+        body = _BoundedBody(response.headers, self.max_body)
+        try:
+            if response.is_stream_consumed:  # read already by a transport in this process (MockTransport)
+                body.codings, body.stages = [], []
+                body.feed(response.content)
+                return body.finish()
+            for raw in response.iter_raw():
+                body.feed(raw)
+            return body.finish()
+        except AnswerTooLarge as error:
+            raise AnswerTooLarge(str(error), request=request) from None
 
     def close(self) -> None:
         self._transport.close()
