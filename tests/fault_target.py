@@ -167,3 +167,43 @@ class FaultTarget:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class MintingTarget:
+    """A target that answers every request with an object whose ``id`` is ``id_json``, as JSON text (a lone
+    surrogate escape, a number, 5 MB of letters…): what a replay binds and sends back in its next URL."""
+
+    def __init__(self, id_json: bytes) -> None:
+        self.id_json = id_json
+        self.paths: list[str] = []
+
+    def __enter__(self) -> str:
+        body = b'{"id": ' + self.id_json + b', "object": "customer", "email": "a@example.com"}'
+        paths = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                paths.append(self.path[:300])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_DELETE = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -24,8 +24,10 @@ from conformance.api_profile import IdScheme
 __all__ = ["IdBindings"]
 
 # What a target's id may hold to be bound: the substitutions work on JSON text and in URLs, so an id a target
-# mints with quotes, spaces or control characters stays unbound (and is shown as the finding it is).
-_ID_SHAPE = re.compile(r"[\w.:~-]+", re.ASCII)
+# mints with quotes, spaces, control characters or anything beyond ASCII (a lone surrogate) stays unbound (and is
+# shown as the finding it is); so does one longer than any id (Stripe's are at most 255 characters): a 5 MB "id"
+# substituted into the next URL would make a request no server takes.
+_ID_SHAPE = re.compile(r"[\w.:~-]{1,255}", re.ASCII)
 # An object's own id in a recorded answer as json.dumps writes it: what says a recording minted something.
 _OWN_ID = re.compile(r'"id": "([\w.:~-]+)"', re.ASCII)
 # A recorded id of no known kind is bound only when it is this long: shorter words ("1", "default") would be

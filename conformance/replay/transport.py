@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import ssl
 import threading
 import time
@@ -38,6 +39,38 @@ __all__ = ["TargetClient", "TargetAnswer", "AnswerTooLarge"]
 # megabyte (gzip and deflate expand at most ~1,000 times, zstd ~30,000, brotli a metablock of up to 16 MB from a
 # few bytes), so a bomb stops within a step of the cap however the codings are stacked.
 _STEP = {"gzip": 1024, "deflate": 1024, "zstd": 32, "br": 4}
+
+
+# A JSON escape of half a UTF-16 surrogate pair with no other half (``"\ud800"``): valid JSON grammar, but no
+# Unicode text — it would end the run where a report or the terminal writes it as UTF-8. The backslashes before it
+# are counted so an escaped backslash followed by "ud800" (``"\\ud800"``, text) is left alone.
+_SURROGATE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+                        rb"|(?<!\\)((?:\\\\)*)\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _whole_pairs(content: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """``content`` with every lone surrogate escape replaced by the escape of U+FFFD, and a note saying how many."""
+    if b"\\u" not in content:
+        return content, ()
+    lone = 0
+
+    def repair(match: re.Match[bytes]) -> bytes:
+        nonlocal lone
+        if match.group(3) is not None:  # a high and a low half: one character
+            return match.group(0)
+        lone += 1
+        return (match.group(1) if match.group(1) is not None else match.group(4)) + b"\\ufffd"
+
+    repaired = _SURROGATE.sub(repair, content)
+    if not lone:
+        return content, ()
+    return repaired, (f"the body holds {lone} lone surrogate escape{'s' if lone > 1 else ''} (\\ud800-\\udfff without "
+                      "its other half), which is no Unicode text: read as U+FFFD",)
+
+
+class RequestNotSent(httpx.RequestError):
+    """A request that cannot go out as composed (its path longer than any URL httpx sends): a finding of its
+    exchange, as a fault of the target would be."""
 
 
 class AnswerTooLarge(httpx.DecodingError):
@@ -92,11 +125,13 @@ class _BoundedBody:
 
 @dataclass(frozen=True)
 class TargetAnswer:
-    """The target's whole answer: status, headers and the body (content-decoded)."""
+    """The target's whole answer: status, headers and the body (content-decoded). ``notes``: what the reading
+    changed so every reader can hold it (a lone surrogate escape read as U+FFFD), to be said where it is judged."""
 
     status_code: int
     headers: httpx.Headers
     content: bytes
+    notes: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -218,7 +253,10 @@ class TargetClient:
         deadline = time.monotonic() + self.timeout
         if not target.isascii() or " " in target:
             target = quote(target, safe="/?&=%:@!$'()*+,;[]~")  # as it goes on the wire, like httpx.Client
-        url = self.base_url.copy_with(raw_path=self._prefix + target.encode())
+        try:
+            url = self.base_url.copy_with(raw_path=self._prefix + target.encode())
+        except httpx.InvalidURL as error:
+            raise RequestNotSent(f"the request cannot be sent: {error} ({len(target):,} characters)") from None
         request = httpx.Request(method, url, headers={**self._headers, **headers}, content=content,
                                 extensions={"timeout": self._timeouts})
         self._deadline.at = deadline
@@ -235,7 +273,8 @@ class TargetClient:
                 raise
         finally:
             self._deadline.at = None
-        return TargetAnswer(response.status_code, response.headers, content)
+        content, notes = _whole_pairs(content)
+        return TargetAnswer(response.status_code, response.headers, content, notes)
 
     def _read(self, response: httpx.Response, request: httpx.Request) -> bytes:
         """The body, decoded as the headers say (gzip…), within ``max_body``."""

@@ -16,7 +16,7 @@ import pytest
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
 
-from ..fault_target import OVERSIZE, FaultTarget
+from ..fault_target import OVERSIZE, FaultTarget, MintingTarget
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,3 +113,44 @@ def _minting(tmp_path: Path) -> Path:
                 Request("GET", "/v1/customers/cus_Recorded0001", headers=auth),
                 Response(200, json_type, Body("json", {"id": "cus_Recorded0001", "object": "customer"}))))
     return path
+
+
+HOSTILE_IDS = {
+    "a lone high surrogate": rb'"cus_\ud800"',
+    "a lone low surrogate": rb'"cus_Ab\udfffcd"',
+    "a surrogate alone": rb'"\ud800"',
+    "a surrogate pair": rb'"cus_\ud83d\ude00"',
+    "5 MB": b'"cus_' + b"A" * 5_000_000 + b'"',
+    "256 characters": b'"cus_' + b"B" * 252 + b'"',
+    "a NUL": rb'"cus_\u0000x"',
+    "CR LF": rb'"cus_1\r\nX-Injected: 1"',
+    "a slash": rb'"cus_1/../../v1/charges"',
+    "non-ASCII": '"cus_\u00e9t\u00e9"'.encode(),
+    "a number": b"12345678901234567890",
+    "an object": b'{"id": "cus_1"}',
+    "null": b"null",
+    "empty": b'""',
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_IDS)
+def test_a_hostile_id_is_a_finding_and_every_report_is_written(tmp_path: Path, name: str) -> None:
+    reports = {"--json-report": "r.json", "--junit-xml": "j.xml", "--html-report": "r.html", "--markdown-report": "r.md"}
+    with MintingTarget(HOSTILE_IDS[name]) as url:
+        code, output, _ = conformance("run", _minting(tmp_path), "--target", url,
+                                      *[str(a) for option, file in reports.items() for a in (option, tmp_path / file)])
+    assert code == 1 and "Traceback" not in output, output[-3000:]
+    for file in reports.values():
+        (tmp_path / file).read_text(encoding="utf-8")  # written, and UTF-8 every reader can take
+    results = findings(tmp_path / "r.json")
+    assert len(results) == 3 and results[0], results  # the create's id is its finding; every request was judged
+
+
+def test_matrix_survives_a_hostile_id(tmp_path: Path) -> None:
+    with MintingTarget(rb'"cus_\ud800"') as lone, MintingTarget(b'"cus_' + b"A" * 5_000_000 + b'"') as huge:
+        code, output, _ = conformance("matrix", _minting(tmp_path), "--target", f"lone={lone}",
+                                      "--target", f"huge={huge}", "--json-report", tmp_path / "m.json",
+                                      "--html-report", tmp_path / "m.html", "--reports-dir", tmp_path / "each")
+    assert code == 1 and "Traceback" not in output, output[-3000:]
+    json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert {p.name for p in (tmp_path / "each").iterdir()} == {"lone", "huge"}
