@@ -8,12 +8,15 @@ error is not a :class:`ConformanceError` and keeps its traceback.
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 
 __all__ = ["ConformanceError", "CassetteError", "ReportError", "TargetError", "ProxyError", "UnsafeKeyError", "SpecError",
            "ApiProfileError",
-           "LIVE_KEY_PREFIXES", "refuse_live_key"]
+           "LIVE_KEY_PREFIXES", "refuse_live_key", "normalized_key"]
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+_LIVE_KEY = re.compile("|".join(map(re.escape, LIVE_KEY_PREFIXES)), re.IGNORECASE)
 
 
 class ConformanceError(Exception):
@@ -58,9 +61,29 @@ class UnsafeKeyError(ConformanceError):
     """A live API key where only test keys are safe."""
 
 
-def refuse_live_key(api_key: str, what: str, allow_live: bool = False, allow_flag: str | None = None) -> None:
+def normalized_key(api_key: str) -> str:
+    """An API key as a server reads it: without the spaces, tabs, newlines and invisible characters (a
+    zero-width space, a byte-order mark) a copy and paste leaves around it — HTTP drops them around a header
+    value, so `` sk_live_…`` authenticates as ``sk_live_…`` does."""
+    start, end = 0, len(api_key)
+    while start < end and _blank(api_key[start]):
+        start += 1
+    while end > start and _blank(api_key[end - 1]):
+        end -= 1
+    return api_key[start:end]
+
+
+def _blank(character: str) -> bool:
+    return character.isspace() or unicodedata.category(character) in ("Cf", "Cc", "Zs")
+
+
+def refuse_live_key(api_key: str, what: str, allow_live: bool = False, allow_flag: str | None = None) -> str:
     """Raise :class:`UnsafeKeyError` for a live key: ``what`` says what the command would do with it, and
-    ``allow_flag`` the option that allows it anyway, where there is one."""
-    if api_key.startswith(LIVE_KEY_PREFIXES) and not allow_live:
+    ``allow_flag`` the option that allows it anyway, where there is one. The key is judged as a server would read
+    it (:func:`normalized_key`), and a live key anywhere in it counts (``Bearer sk_live_…`` given as the key,
+    ``SK_LIVE_…``); returns the normalized key, the one to send."""
+    key = normalized_key(api_key)
+    if _LIVE_KEY.search(key) and not allow_live:
         hint = f" or pass {allow_flag}" if allow_flag else ""
         raise UnsafeKeyError(f"refusing a live API key: {what}; use a test key (sk_test_…){hint}")
+    return key

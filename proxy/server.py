@@ -223,10 +223,11 @@ class CassetteServer:
             return
         self._hangup = True
 
-    def end_session(self) -> dict[str, Any]:
-        """Print the session's summary (one line, for `conformance serve`), then start a new session."""
+    def end_session(self, final: bool = False) -> dict[str, Any]:
+        """Print the session's summary (one line, for `conformance serve`; ``final`` marks the last, printed on
+        the way out), then start a new session."""
         summary = self.session.summary(self.index)
-        _echo("session-end " + self.redactor.text(json.dumps(summary)))
+        _echo("session-end " + self.redactor.text(json.dumps({**summary, "final": True} if final else summary)))
         self.session = Session()
         self.index.served.clear()
         return summary
@@ -234,7 +235,7 @@ class CassetteServer:
     def done(self) -> None:
         """Shutting down ends the last session: its summary is printed on the way out, whatever stopped mitmproxy
         (a terminal's Ctrl-C reaches it before `conformance serve` could ask for the summary)."""
-        self.end_session()
+        self.end_session(final=True)
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:  # answered already (the guard refused a foreign host)

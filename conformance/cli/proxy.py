@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -17,8 +18,9 @@ from typing import Any, Literal
 import click
 
 from conformance.cli.main import InputError, interruptible
+from conformance.errors import ProxyError
 from conformance.record.mitm import MitmProcess
-from conformance.redaction import Redactor
+from conformance.redaction import Redactor, marker
 from conformance.serve.session import one_line
 
 
@@ -55,6 +57,36 @@ SDK_HINTS = {
     "forward": 'Python: stripe.ca_bundle_path = os.environ["SSL_CERT_FILE"] (the SDK pins its own CAs); '
                "Node: NODE_EXTRA_CA_CERTS and an https agent for HTTPS_PROXY",
 }
+
+
+# The user part of a URL (``http://user:password@host``, ``https://sk_live_…@api.stripe.com``): a credential.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]+@")
+# A hex dump (mitmproxy logs the bytes of a ClientHello it cannot parse as hex): 8 bytes or more.
+_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{16,}(?![0-9A-Fa-f])")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the user part of every URL in it replaced by a marker: never print a URL's password."""
+    return _URL_CREDENTIALS.sub(lambda match: f"{match.group(1)}{marker('credentials')}@", text)
+
+
+def _hex_run(run: str, redactor: Redactor) -> str:
+    """A hex dump as it is, or a marker when the bytes it spells hold a secret (as text, or as UTF-16's
+    NUL-interleaved text), read from either digit in case the dump was cut mid-byte."""
+    for start in (0, 1):
+        even = run[start:start + (len(run) - start) // 2 * 2]
+        text = bytes.fromhex(even).decode("latin-1")
+        for reading in (text, text.replace("\x00", "")):
+            if redactor.text(reading) != reading:
+                return marker("hex")
+    return run
+
+
+def relayed(line: str, redactor: Redactor) -> str:
+    """A line of mitmdump's output as it may reach the terminal: redacted (as the recording is) and, beyond what
+    the redactor reads, no URL credentials and no hex dump of a secret."""
+    line = redactor.text(without_credentials(line))
+    return _HEX_RUN.sub(lambda match: _hex_run(match.group(0), redactor), line) if _HEX_RUN.search(line) else line
 
 
 ProxyMode = Literal["reverse", "forward"]
@@ -122,21 +154,25 @@ def run_proxy(
         ]
         for option in mitm_options:
             full += ["--set", option]
-        mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor, echo=lambda line: click.echo(line),
+        mitm = MitmProcess(full, listen_host, listen_port, redactor=redactor,
+                           echo=lambda line: click.echo(relayed(line, redactor)),
                            ready_line=ready_line, captured_prefix=_SESSION if session else _FAILURE)
-        mitm.start()
+        try:
+            mitm.start()
+        except ProxyError as error:  # it quotes mitmdump's last line, which may quote the upstream URL
+            raise ProxyError(relayed(str(error), redactor)) from None
         assert mitm.process is not None
         address = f"http://{listen_host}:{listen_port}"
         environment = _app_environment(mode, address, confdir / "mitmproxy-ca-cert.pem")
         _announce(mode, address, ready, environment, redactor.text(shlex.join(wrapped)) if wrapped else "", session)
         child = _start_command(wrapped, environment, mitm)
         previous = _forward_hangups(mitm) if session else None
-        failed = False
+        reported = _Reported()
         try:
             # Until Ctrl-C, the proxy's end, or the command's; a session ended meanwhile is printed.
             while not stop.is_set() and mitm.process.poll() is None and (child is None or child.poll() is None):
                 stop.wait(0.1)
-                failed = _relay_captured(mitm, session) or failed
+                _relay_captured(mitm, session, redactor, reported)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGHUP, previous)
@@ -145,12 +181,9 @@ def run_proxy(
         proxy_code = mitm.stop()  # SIGTERM, or the shutdown a group's Ctrl-C began: the addons' done() runs
         # every line mitmdump printed has been read now: a failure it reported on its way out is seen, however
         # soon the command ended before it
-        failed = _relay_captured(mitm, session, keep_last=True) or failed
-        run = ProxyRun(received[0] if received else None, proxy_code,
-                       died or failed or proxy_code not in _STOPPED_CODES, command_code)
-        if session:
-            run.session = _last_session(mitm)
-        return run
+        _relay_captured(mitm, session, redactor, reported)
+        return ProxyRun(received[0] if received else None, proxy_code,
+                        died or reported.failed or proxy_code not in _STOPPED_CODES, command_code, reported.session)
 
 
 def _announce(mode: ProxyMode, address: str, ready: str, environment: dict[str, str], command: str,
@@ -207,21 +240,29 @@ def _end_command(child: subprocess.Popen[bytes] | None) -> int | None:
     return child.wait()
 
 
-def _relay_captured(mitm: MitmProcess, session: bool, keep_last: bool = False) -> bool:
-    """Print what the addon reported for us: each session's summary (serve; with ``keep_last``, the last one is
-    left for :func:`_last_session`), or the recorder's failure; whether it reported a failure."""
-    lines = []
+@dataclass
+class _Reported:
+    """What the addon reported for this process: the recorder's failure to write; the serve addon's last
+    session, which it prints on its way out marked ``final``."""
+
+    failed: bool = False
+    session: dict[str, Any] | None = None
+
+
+def _relay_captured(mitm: MitmProcess, session: bool, redactor: Redactor, reported: _Reported) -> None:
+    """Print what the addon reported so far: a session ended meanwhile (SIGHUP, a reset), or the recorder's
+    failure; the last session is kept for the caller, whenever it was read — before or after mitmdump exited."""
     while not mitm.captured.empty():
-        lines.append(mitm.captured.get())
-    if not session:
-        for line in lines:
-            click.echo(_FAILURE + line)
-        return bool(lines)
-    if keep_last and lines:
-        mitm.captured.put(lines.pop())
-    for line in lines:
-        print_session(_session_of(line))
-    return False
+        line = mitm.captured.get()
+        if not session:
+            click.echo(relayed(_FAILURE + line, redactor))
+            reported.failed = True
+            continue
+        summary = _session_of(line)
+        if summary is not None and summary.pop("final", False):
+            reported.session = summary
+        else:
+            print_session(summary)
 
 
 def _session_of(line: str) -> dict[str, Any] | None:
@@ -230,11 +271,6 @@ def _session_of(line: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return session if isinstance(session, dict) else None
-
-
-def _last_session(mitm: MitmProcess) -> dict[str, Any] | None:
-    """The summary of the last session, once mitmdump has exited (the serve addon prints it in ``done``)."""
-    return _session_of(mitm.captured.get()) if not mitm.captured.empty() else None
 
 
 def print_session(session: dict[str, Any] | None) -> int:

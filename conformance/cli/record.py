@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -17,7 +18,8 @@ from conformance.cli.main import (
     api_profile,
     main,
 )
-from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy
+from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy, without_credentials
+from conformance.errors import TargetError
 from conformance.net import check_port_free, check_reachable, free_port
 from conformance.record.mitm import addon_path
 from conformance.redaction import Redactor
@@ -33,6 +35,20 @@ def _writable_cassette(path: Path) -> None:
         raise InputError(f"cassette path {path} is a directory; give a file such as {path / 'session.yaml'}")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise InputError(f"cannot write cassette {path}: permission denied")
+
+
+def _refuse_credentials(upstream: str) -> None:
+    """An upstream URL holding credentials (``http://user:password@host``) is refused without printing them:
+    mitmdump's reverse mode takes none (and would quote them in its error); the application's own Authorization
+    header is what reaches the upstream."""
+    try:
+        parts = urlsplit(upstream)
+    except ValueError:
+        return  # not a URL: the reachability check says so
+    if parts.username is not None or parts.password is not None:
+        raise InputError(f"--upstream {without_credentials(upstream)}: a URL with credentials (user:password@) "
+                         "is not used; give the server's address alone — the application's own Authorization "
+                         "header reaches it")
 
 
 @main.command(cls=WrappingCommand)
@@ -108,7 +124,11 @@ def record(
     if mode == "reverse":
         if not upstream:
             raise click.UsageError("reverse mode needs --upstream URL (the server the application talks to)")
-        check_reachable(upstream, "upstream")
+        _refuse_credentials(upstream)
+        try:
+            check_reachable(upstream, "upstream")
+        except TargetError as error:  # it quotes the URL: never its password
+            raise TargetError(without_credentials(str(error))) from None
     if overwrite and append:
         raise click.UsageError("give --overwrite or --append, not both")
     record_mode = "overwrite" if overwrite else "append" if append else "new"
@@ -146,7 +166,8 @@ def record(
         args += ["--set", f"redact_patterns={value}"]
     redactor = Redactor(redact_fields, redact_patterns, api.cards)
     if mode == "reverse":
-        ready = f"Recording {redactor.text(upstream or '')} into {cassette_path}: point the application's API base at {{address}}"
+        shown = redactor.text(without_credentials(upstream or ""))
+        ready = f"Recording {shown} into {cassette_path}: point the application's API base at {{address}}"
     else:
         ready = f"Recording into {cassette_path}"
     wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
