@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["shorten", "snippet", "value_text", "json_type", "JSON_TYPE_NAMES", "printable", "xml_safe"]
+__all__ = ["shorten", "snippet", "value_text", "json_type", "JSON_TYPE_NAMES", "printable", "xml_safe", "plural"]
 
 # Control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides that reorder what a
 # reader sees ("Trojan Source"): a target's answer must not move the cursor, recolour or hide a terminal line.
@@ -54,3 +54,8 @@ JSON_TYPE_NAMES: dict[type, str] = {type(None): "null", bool: "boolean", int: "i
 def json_type(value: Any) -> str:
     """``string``, ``integer``, ``null``… of a JSON value (the Python type name for anything else)."""
     return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 cassette``, ``2 cassettes`` (``many``: a plural not made with -s: ``2 root causes``)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"

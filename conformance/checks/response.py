@@ -15,7 +15,7 @@ from conformance.rules import CONTRACT_RULES
 from conformance.text import snippet, value_text
 
 __all__ = ["documented_invariants", "contract_conforms", "route_exists", "status_matches", "body_is_json", "body_matches_recording",
-           "route_is_missing"]
+           "route_is_missing", "no_such_route"]
 
 
 @check
@@ -55,10 +55,12 @@ _NO_ROUTE_WORDS = ("unrecognized request url", "no matching path", "no route", "
 def route_is_missing(exchange: Exchange) -> bool:
     """A 404/405 that is not Stripe saying "no such object": a body that is no Stripe error (text, HTML,
     empty), or an error saying the URL itself is unknown."""
-    return _no_route(exchange.status, exchange.body)
+    return no_such_route(exchange.status, exchange.body)
 
 
-def _no_route(status: int, body: object) -> bool:
+def no_such_route(status: int, body: object) -> bool:
+    """A 404/405 whose body is no Stripe error, or an error whose words say the URL itself is unknown (what
+    `check` also reads to call a recording a weak reference)."""
     if status not in (404, 405):
         return False
     error = body.get("error") if isinstance(body, dict) else None
@@ -73,7 +75,7 @@ def route_exists(exchange: Exchange, state: CheckState) -> list[Finding]:
     if not route_is_missing(exchange):
         return []
     if exchange.recorded_status == exchange.status and (
-            not isinstance(exchange.expected, dict) or _no_route(exchange.recorded_status, exchange.expected)):
+            not isinstance(exchange.expected, dict) or no_such_route(exchange.recorded_status, exchange.expected)):
         return []  # the recording met the same missing route (a page, or Stripe's "Unrecognized request URL")
     request = exchange.interaction.request
     operation = state.contract.operation(request.method, request.path) if state.contract is not None else None

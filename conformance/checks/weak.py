@@ -30,7 +30,7 @@ from typing import Any
 
 from conformance.api_profile import ApiProfile, TestCard
 from conformance.cassette import Interaction
-from conformance.checks.response import _no_route as no_such_route
+from conformance.checks.response import no_such_route
 from conformance.text import snippet
 
 __all__ = ["WeakSpot", "WeakReference", "KINDS", "weak_summary", "MISSING_ROUTE", "REFUSED_TOKEN", "CARD_CONTRADICTED", "DOCUMENTED_RULE"]

@@ -11,6 +11,7 @@ from conformance.cassette import load
 from conformance.cli.main import main
 from conformance.errors import refuse_live_key
 from conformance.net import check_reachable
+from conformance.text import plural
 
 
 @main.command()
@@ -48,8 +49,8 @@ def capture(upstream: str, out_dir: Path, api_key: str, tokens: TokenMode, only:
         count = len(load(captured.path).interactions)
         if captured.error:
             failed += 1
-            click.echo(f"✗ {captured.name}: {captured.error} ({count} interactions in {captured.path})")
+            click.echo(f"✗ {captured.name}: {captured.error} ({plural(count, 'interaction')} in {captured.path})")
         else:
-            click.echo(f"✓ {captured.name}: {count} interactions in {captured.path}")
+            click.echo(f"✓ {captured.name}: {plural(count, 'interaction')} in {captured.path}")
     if failed:
-        raise click.ClickException(f"{failed} scenario{'s' if failed > 1 else ''} could not be recorded")
+        raise click.ClickException(f"{plural(failed, 'scenario')} could not be recorded")

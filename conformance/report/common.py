@@ -13,15 +13,10 @@ import jsonschema_rs
 
 from conformance.errors import ReportError
 from conformance.findings import MISSING, Finding, RunResult, Verdict
-from conformance.text import printable, shorten, value_text
+from conformance.text import plural, printable, shorten, value_text
 
 __all__ = ["finding_line", "value", "md_text", "md_code", "md_cell", "md_block", "read_document", "plural",
            "verdict_text"]
-
-
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """``1 cassette``, ``2 cassettes`` (``many``: a plural not made with -s: ``2 root causes``)."""
-    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 def verdict_text(result: RunResult) -> str:

@@ -22,6 +22,7 @@ from conformance.report import WRITERS
 from conformance.report.terminal import print_result
 from conformance.stripe import STRIPE
 from conformance.suite.localstripe_target import running
+from conformance.text import plural
 
 
 def run_demo(suite: Path, out_dir: Path, console: Console) -> RunResult:
@@ -30,7 +31,7 @@ def run_demo(suite: Path, out_dir: Path, console: Console) -> RunResult:
     if not cassettes:
         raise CassetteError(suite, None, "no cassettes here to replay")
     with running() as target:
-        console.print(f"localstripe is listening on {target}; replaying {len(cassettes)} cassettes from {suite}")
+        console.print(f"localstripe is listening on {target}; replaying {plural(len(cassettes), 'cassette')} from {suite}")
         # localstripe does not know the magic test tokens: cards are attached from tokens made at it
         options = ReplayOptions(api_key="sk_test_" + "demo" * 6, profile=STRIPE, rules=CompareRules(),
                                 redactor=Redactor(cards=STRIPE.cards), tokens="create")

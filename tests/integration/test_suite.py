@@ -184,7 +184,7 @@ def test_check_tells_the_story_run_would_of_a_recording_that_contradicts_the_ref
     assert code == 1, process.stdout + process.stderr + output  # the documented rules fail against its own server
     checked, said = cli("check", out)
     assert checked == 0, said  # warnings by default
-    assert "warning: interaction 6 (cards.delete): the recording contradicts the API reference: " \
+    assert "warning: weak reference: interaction 6 (cards.delete): the recording contradicts the API reference: " \
            "[invariant.deleted]" in said
     assert "5 warnings" in said  # every delete
     strict, _ = cli("check", out, "--strict")
