@@ -106,7 +106,8 @@ def record(
 
     Start it, point the application at the address it prints, exercise the
     application, then press Ctrl-C; or give the application after -- and the
-    recording lasts as long as it runs (its exit code is this command's):
+    recording lasts as long as it runs (its exit code is this command's; Ctrl-C
+    stops both, keeps what was recorded and exits 130, SIGTERM 143):
 
         conformance record --upstream URL --cassette c.yaml -- python app.py
 

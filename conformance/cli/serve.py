@@ -51,7 +51,8 @@ def serve(
 
     When the session ends (the command exits, Ctrl-C), a summary says what was
     answered, what was missed and what was never asked; a miss makes the exit
-    code 1 (--allow-misses: 0), a failing command passes its own code through.
+    code 1 (--allow-misses: 0), a failing command passes its own code through,
+    and Ctrl-C (SIGTERM) stops the session with its summary and exit 130 (143).
     """
     from conformance.cassette import iter_interactions
 
