@@ -484,13 +484,25 @@ def test_a_target_with_its_own_certificate_is_trusted_with_cacert_and_says_why_w
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupted_run_writes_its_reports_marked_interrupted(lifecycle, tmp_path, signum, code):
     report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
-    with FaultTarget("slow") as target:  # every answer takes 3 s
+    slow = FaultTarget("slow")  # every answer takes 3 s
+    with slow as target:
+        asked = threading.Event()
+        answering = slow.server.RequestHandlerClass
+
+        class Watched(answering):  # type: ignore[misc,valid-type]
+            def handle(self) -> None:
+                asked.set()
+                super().handle()
+
+        slow.server.RequestHandlerClass = Watched
         process = subprocess.Popen(
             [sys.executable, "-m", "conformance", "run", str(lifecycle), "--target", target, "--timeout", "10",
              "--json-report", str(report), "--junit-xml", str(junit)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        time.sleep(1.5)  # inside the first exchange
+        # inside the first exchange, however long the interpreter took to start under load
+        assert asked.wait(60), "the run never reached the target"
+        time.sleep(0.5)
         process.send_signal(signum)
         output = process.communicate(timeout=60)[0]
     assert process.returncode == code, output
