@@ -8,7 +8,7 @@ number, never which one. Two kinds of rules apply:
   Stripe secret and restricted keys, webhook secrets, client secrets, and digit runs
   of 13-19 digits that pass the Luhn check (card numbers);
 * field names, whose whole value is replaced: ``number`` and ``cvc`` in requests,
-  ``client_secret`` in responses, plus any the user adds.
+  ``client_secret`` and ``cvc`` in responses, plus any the user adds.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z]+);")
 _MAX_DECODINGS = 8  # percent-encoding applied eight times over is not a value anyone sends by mistake
 
 REQUEST_FIELDS = {"number": "card-number", "cvc": "cvc", "cvv": "cvc"}
-RESPONSE_FIELDS = {"client_secret": "client_secret"}
+# a CVC in an answer: an issuing card's expanded ``cvc``, or an upstream echoing the request
+RESPONSE_FIELDS = {"client_secret": "client_secret", "cvc": "cvc", "cvv": "cvc"}
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
 
 
@@ -300,8 +301,9 @@ class Redactor:
                 return match.group(0)
         return f"{scheme}{space}" + self._authorization(f"{scheme} {credential}").split(" ", 1)[1]
 
-    def finds_secret(self, text: str, fields: Mapping[str, str] = {}) -> bool:
-        """Whether ``text`` (a raw body) may hold anything to redact: a quick test before walking its data."""
+    def finds_secret(self, text: str, fields: Mapping[str, str] = {}, names: bool = True) -> bool:
+        """Whether ``text`` (a raw body) may hold anything to redact: a quick test before walking its data.
+        ``names``: whether a secret field's name counts (False: only values the patterns know)."""
         if ("k_" in text and _KEY.search(text)) or "whsec_" in text or "_secret_" in text:
             return True
         if _SCHEME_CREDENTIAL.search(text):
@@ -310,6 +312,8 @@ class Redactor:
             return True
         if any(pattern.search(text) for pattern in self.extra_patterns):
             return True
+        if not names:
+            return self._encoded(text, 0) != text
         lowered = text.lower()
         if "\\" in lowered:  # a key written with escapes ("c\u0076c") is the field all the same
             lowered += "\n" + _decode_once(lowered).lower()

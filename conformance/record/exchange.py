@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus, urlsplit
 from conformance.api_profile import OTHER, ApiProfile, Headers
 from conformance.cassette import multipart
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
-from conformance.record.bodies import charset_of, read_body, rereadings, unreadable_marker
+from conformance.record.bodies import Reading, charset_of, read_body, rereadings, unreadable_marker
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
 __all__ = ["GENERATED_KEY", "build_interaction", "redacted_query", "redact_body", "redact_interaction", "stored_body"]
@@ -111,12 +111,12 @@ def stored_body(content: bytes, content_type: str, redactor: Redactor, *, reques
         if parts is not None:
             return redact_body(Body("multipart", parts), reading.content, redactor, request=request), content_type
     if reading.text is None:
-        return Body("text", unreadable_marker(reading, content_type)), content_type
+        return _unread(reading, content_type, "it reads as no text")
     if not reading.plain and _shows_secret_otherwise(reading.text, reading.charset, redactor, request):
-        return Body("text", unreadable_marker(reading, content_type, "its bytes read in another charset show a "
-                                                                     "secret")), content_type
+        return _unread(reading, content_type, "its bytes read in another charset show a secret")
     data = reading.content
-    if not reading.utf8 and not (reading.charset == "latin-1" and not charset_of(content_type)):
+    if not reading.utf8 and not (reading.charset == "latin-1" and not charset_of(content_type)) \
+            and reading.text.encode("utf-8") != data:
         # a declared charset, a byte-order mark, UTF-16/32 by its NULs: stored as the text, in UTF-8
         data = reading.text.encode("utf-8")
         content_type = _charset_utf8(content_type)
@@ -125,10 +125,16 @@ def stored_body(content: bytes, content_type: str, redactor: Redactor, *, reques
     return redact_body(body, data, redactor, request=request), content_type
 
 
+def _unread(reading: Reading, content_type: str, why: str) -> tuple[Body, str]:
+    """The line stored for a body not recorded, and its Content-Type: a charset it declared is UTF-8's now."""
+    return Body("text", unreadable_marker(reading, content_type, why)), \
+        _charset_utf8(content_type) if charset_of(content_type) else content_type
+
+
 def _shows_secret_otherwise(text: str, charset: str, redactor: Redactor, request: bool) -> bool:
     """Whether the text, redacted and written back in its charset, shows a secret read in another one."""
     cleaned = redactor.text_body(text, REQUEST_FIELDS if request else RESPONSE_FIELDS)
-    return any(redactor.finds_secret(other) for other in rereadings(cleaned, charset))
+    return any(redactor.finds_secret(other, names=False) for other in rereadings(cleaned, charset))
 
 
 _CHARSET_PARAMETER = re.compile(r";\s*charset\s*=\s*(\"[^\"]*\"|[^;]*)", re.IGNORECASE)
@@ -238,6 +244,9 @@ def redact_interaction(interaction: Interaction, redactor: Redactor) -> Interact
     return Interaction(redacted_request, redacted_response, interaction.endpoint, interaction.index, interaction.line)
 
 
+_NOT_RECORDED = re.compile(r"\[NOT RECORDED: [^\]\n]*\]")
+
+
 def _restored(body: Body | None, headers: dict[str, str], redactor: Redactor, *, request: bool) -> Body | None:
     """A stored body through the redaction a writer applies now: bytes and text as :func:`stored_body` reads
     them (a gzip or UTF-16 body an older recorder kept), decoded data as it is. ``headers``' Content-Type is
@@ -245,7 +254,7 @@ def _restored(body: Body | None, headers: dict[str, str], redactor: Redactor, *,
     if body is None:
         return None
     raw = body.to_bytes()
-    if body.kind not in ("text", "base64"):
+    if body.kind not in ("text", "base64") or (body.kind == "text" and _NOT_RECORDED.fullmatch(body.value)):
         return redact_body(body, raw, redactor, request=request)
     content_type = _content_type(headers)
     stored, stored_type = stored_body(raw, content_type, redactor, request=request, stored=body)
