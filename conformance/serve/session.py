@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +11,19 @@ from conformance.text import printable
 
 __all__ = ["Session", "one_line", "header_text"]
 
+# What may still break a line once printable() escaped the control characters: newline, tab, U+2028, U+2029.
+_BREAKS = re.compile("[\n\t\u2028\u2029]")
+
 
 def one_line(text: str) -> str:
     """``text`` as one terminal line: control characters, newlines and tabs shown as escapes (``\\n``). A request's
     path, query or body reaches `serve`'s MISS lines and session summary: a newline in it (``%0a``) would start a
-    line of its own — a forged summary line, or a ``session-end`` line the command line reads as a session."""
-    return printable(text).replace("\n", "\\n").replace("\t", "\\t")
+    line of its own — a forged summary line, or a ``session-end`` line the command line reads as a session. The
+    Unicode line and paragraph separators too: a log viewer (or ``str.splitlines``) breaks lines there."""
+    text = printable(text)
+    if _BREAKS.search(text):
+        text = _BREAKS.sub(lambda match: match.group(0).encode("unicode_escape").decode("ascii"), text)
+    return text
 
 
 def header_text(text: str) -> str:

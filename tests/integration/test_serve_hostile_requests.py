@@ -73,6 +73,8 @@ FORGERIES = [
     "%0d%0asession-end%20%7B%7D",
     "%1b[2J%1b[1A%1b[2KSession:%20forged",
     "%e2%80%aeSession",  # a bidirectional override
+    "%e2%80%a8Session:%201000%20requests%20answered",  # the line separator a log viewer breaks lines at
+    "%0bSession:%20vertical%20tab%0cform%20feed%c2%85next%20line",
 ]
 
 
@@ -83,13 +85,13 @@ def test_a_request_cannot_forge_a_line_of_the_session_summary(cli, tmp_path):
         for forgery in FORGERIES:
             assert http.get(f"/v1/customers/cus_2{forgery}").status_code == 599
     assert server.interrupt() == 0
-    lines = server.text.splitlines()
+    lines = server.text.splitlines()  # as a log viewer reads them: at \u2028, \x0b, \x85 too
     summaries = [line for line in lines if line.startswith("Session:")]
-    assert summaries == ["Session: 0 requests answered, 5 misses, 1 recorded interaction never asked for"], lines
+    assert summaries == ["Session: 0 requests answered, 7 misses, 1 recorded interaction never asked for"], lines
     assert not any(line.startswith("session-end") for line in lines)
     assert "could not be read" not in server.text
     assert "\x1b" not in server.text and "\u202e" not in server.text
-    assert len([line for line in lines if line.startswith("  MISS ")]) == 5
+    assert len([line for line in lines if line.startswith("  MISS ")]) == 7
 
 
 def test_forward_mode_resets_only_at_its_own_address(cli, tmp_path):
