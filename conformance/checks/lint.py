@@ -65,6 +65,10 @@ def find_secrets(text: str, redactor: Redactor) -> list[str]:
     return sorted(_kinds(redacted) - _kinds(text)) or ["secret"]
 
 
+# What the recorder stores in place of a body it could not read as text (conformance/record/bodies.py).
+_UNREADABLE = "[NOT RECORDED: "
+
+
 def _kinds(text: str) -> set[str]:
     """What markers say was removed: ``card-number`` for ``[REDACTED:card-number:visa-4242]``."""
     return {marker[len("[REDACTED:"):-1].split(":")[0] for marker in _MARKED.findall(text)}
@@ -131,6 +135,11 @@ def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> lis
     redacted = _readable(redact_interaction(interaction, redactor))
     if stored == redacted:
         return []
+    if _UNREADABLE in redacted and _UNREADABLE not in stored:
+        return [Problem(path, interaction.line, f"interaction {interaction.index} stores a body as bytes the "
+                                                "redactor cannot read as text (compressed, binary or in an "
+                                                "unknown charset), so nothing in it was checked for secrets; "
+                                                "record it again: the recorder now stores such a body's digest")]
     kinds = sorted(_kinds(redacted) - _kinds(stored)) or ["secret"]
     return [Problem(path, interaction.line, f"interaction {interaction.index} holds an unredacted "
                                             f"{', '.join(kinds)} (inside an encoded value: a raw form, a "

@@ -47,6 +47,18 @@ def test_secrets_inside_encoded_values_are_found(tmp_path, request_yaml, kinds):
                         "a percent-escape or a base64 body); record it again, or redact it"]
 
 
+def test_a_body_stored_as_bytes_no_reader_can_scan_is_named_so(tmp_path):
+    """A gzip body an older recorder kept as base64: nothing in it could be checked, whatever it holds."""
+    import gzip
+
+    stored = base64.b64encode(gzip.compress(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)).decode()
+    path = cassette(tmp_path, interaction("  method: GET\n  path: /v1/files/file_123/contents\n",
+                                          f"response:\n  status: 200\n  base64: {stored}\n"))
+    problems = [str(problem) for problem in check_cassette(path, STRIPE)]
+    assert len(problems) == 1 and "stores a body as bytes the redactor cannot read as text" in problems[0], problems
+    assert "unredacted" not in problems[0]
+
+
 def test_a_secret_shown_on_its_line_is_reported_there_only(tmp_path):
     path = cassette(tmp_path, interaction(f"  method: GET\n  path: /v1/customers\n  query:\n    note: {KEY}\n"))
     problems = [str(problem) for problem in check_cassette(path, STRIPE)]
