@@ -4,29 +4,48 @@ Parsing YAML costs ~200 µs per interaction, a third of a request to a local
 target; reading the same data back as JSON costs ~15 µs. After a cassette has
 been read completely once, its documents are kept as JSON lines under the
 cache directory, keyed by the file's path and checked against its size, mtime
-and inode, so an edited cassette is parsed again. The cache holds what the
-cassette holds (already redacted) and nothing else.
+and inode, so an edited cassette is parsed again.
+
+The cache is best effort and holds nothing a user would not want copied:
+
+- a cassette that holds a secret (what the redaction would remove from an
+  error line: a key, a card number, a CVC, in any encoding it sees through) is
+  never cached, so a secret ``check`` flags does not outlive its cassette;
+- an entry whose cassette changed is removed when that is seen, and entries of
+  cassettes that no longer exist, entries past the size cap (oldest use first)
+  and temporary files a killed process left are swept once per process, when
+  it first writes an entry;
+- a cache that cannot be written (a full disk, no permission) is only slower:
+  every ``OSError`` is ignored.
 
 ``CONFORMANCE_CACHE_DIR`` chooses the directory (default
 ``$XDG_CACHE_HOME/card-conformance`` or ``~/.cache/card-conformance``);
-``CONFORMANCE_CACHE=0`` turns the cache off.
+``CONFORMANCE_CACHE=0`` turns the cache off; ``CONFORMANCE_CACHE_MAX_MB`` is the
+size cap (default 200).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.redaction import redact_message
 
-__all__ = ["cached_documents", "CacheWriter", "cache_dir"]
+__all__ = ["cached_documents", "CacheWriter", "cache_dir", "touch", "sweep"]
 
-FORMAT = 1
+FORMAT = 2  # 2: the cassette's path in the header (entries of files that are gone are swept)
+DEFAULT_MAX_MB = 200
+_TEMPORARY_AGE = 3600.0  # seconds: a .tmp older than this was left by a process that died mid-write
+_swept = threading.Event()  # once per process
 
 
 def cache_dir() -> Path | None:
@@ -39,25 +58,48 @@ def cache_dir() -> Path | None:
     return Path(base) / "card-conformance"
 
 
+def _max_bytes() -> int:
+    try:
+        return max(1, int(float(os.environ.get("CONFORMANCE_CACHE_MAX_MB", DEFAULT_MAX_MB)) * 1_000_000))
+    except ValueError:
+        return DEFAULT_MAX_MB * 1_000_000
+
+
 def _identity(path: Path) -> dict[str, Any] | None:
     try:
         stat = path.stat()
-    except OSError:
+        where = str(path.resolve())
+    except (OSError, RuntimeError):
         return None
     return {"format": FORMAT, "tool": __version__, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "inode": stat.st_ino, "device": stat.st_dev}
+            "inode": stat.st_ino, "device": stat.st_dev, "path": where}
 
 
 def _entry(path: Path) -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    try:
+        digest = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    except (OSError, RuntimeError):
+        return None
     return directory / f"{digest}.jsonl"
 
 
+def touch(entry: Path) -> None:
+    """Mark an entry used now: the sweep removes the least recently used first."""
+    with contextlib.suppress(OSError):
+        os.utime(entry)
+
+
+def _remove(entry: Path) -> None:
+    with contextlib.suppress(OSError):
+        entry.unlink()
+
+
 def cached_documents(path: Path) -> Iterator[tuple[int, Any]] | None:
-    """The (line, data) documents of a cassette from the cache, or None when there is no valid entry."""
+    """The (line, data) documents of a cassette from the cache, or None when there is no valid entry (an entry of
+    an earlier version of the file is removed then: what it held is not kept once the file changed)."""
     entry = _entry(path)
     identity = _identity(path)
     if entry is None or identity is None:
@@ -67,12 +109,14 @@ def cached_documents(path: Path) -> Iterator[tuple[int, Any]] | None:
     except OSError:
         return None
     try:
-        if json.loads(stream.readline() or b"null") != identity:
-            stream.close()
-            return None
+        current = json.loads(stream.readline() or b"null") == identity
     except ValueError:
+        current = False
+    if not current:
         stream.close()
+        _remove(entry)
         return None
+    touch(entry)
 
     def documents() -> Iterator[tuple[int, Any]]:
         with stream:
@@ -92,8 +136,14 @@ def _json_shaped(value: Any) -> bool:
     return True
 
 
+def _holds_secret(text: str) -> bool:
+    """Whether a document (its JSON text) holds what the redaction removes from any line that quotes input."""
+    return redact_message(text) != text
+
+
 class CacheWriter:
-    """Streams the documents of one read into a temporary file; published only when the read completes."""
+    """Streams the documents of one read into a temporary file; published only when the read completes and no
+    document held a secret."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -110,13 +160,22 @@ class CacheWriter:
             self.abandon()
             return
         try:
+            text = json.dumps([line, data], ensure_ascii=False, separators=(",", ":"))
+            encoded = text.encode()
+        except ValueError:  # a value JSON or UTF-8 cannot write
+            self.abandon()
+            return
+        if _holds_secret(text):
+            self.abandon()  # never copied out of the cassette
+            return
+        try:
             if self.stream is None:
                 assert self.entry is not None
                 self.entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 fd, self.temporary = tempfile.mkstemp(dir=self.entry.parent, suffix=".tmp")
                 self.stream = os.fdopen(fd, "wb")
                 self.stream.write(json.dumps(self.identity).encode() + b"\n")
-            self.stream.write(json.dumps([line, data], ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+            self.stream.write(encoded + b"\n")
         except OSError:
             self.abandon()  # a cache that cannot be written is only slower
 
@@ -125,22 +184,67 @@ class CacheWriter:
             return self.abandon()
         try:
             self.stream.close()
+            self.stream = None
             if _identity(self.path) != self.identity:
                 return self.abandon()  # the file changed while it was read
             assert self.temporary is not None
             os.replace(self.temporary, self.entry)
             self.temporary = None
         except OSError:
-            self.abandon()
+            return self.abandon()
+        sweep(self.entry.parent)
 
     def abandon(self) -> None:
+        """Drop what was written; never raises (it runs while an error, a full disk among them, unwinds)."""
         self.usable = False
         if self.stream is not None:
-            self.stream.close()
-            self.stream = None
+            stream, self.stream = self.stream, None
+            with contextlib.suppress(OSError):
+                stream.close()  # flushing to a full disk fails again: the file is closed all the same
         if self.temporary is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(self.temporary)
-            except OSError:
-                pass
             self.temporary = None
+
+
+def sweep(directory: Path, *, force: bool = False) -> None:
+    """Evict, once per process (``force``: again): entries of cassettes that no longer exist or that cannot be
+    read, temporary files older than an hour, then the least recently used entries until the cache is under 80 %
+    of its cap."""
+    if _swept.is_set() and not force:
+        return
+    _swept.set()
+    try:
+        files = [(entry, entry.stat()) for entry in directory.iterdir() if entry.is_file()]
+    except OSError:
+        return
+    now = time.time()
+    kept = []
+    for entry, stat in files:
+        if entry.suffix == ".tmp":
+            if now - stat.st_mtime > _TEMPORARY_AGE:
+                _remove(entry)
+            continue
+        if entry.suffix == ".jsonl" and not _source_exists(entry):
+            _remove(entry)
+            continue
+        kept.append((stat.st_mtime, stat.st_size, entry))
+    total, limit = sum(size for _, size, _ in kept), _max_bytes()
+    if total <= limit:
+        return
+    for _, size, entry in sorted(kept, key=lambda item: item[0]):  # the least recently used first
+        if total <= limit * 0.8:
+            break
+        _remove(entry)
+        total -= size
+
+
+def _source_exists(entry: Path) -> bool:
+    """Whether the cassette an entry was read from is still there (an unreadable entry is not worth keeping)."""
+    try:
+        with open(entry, "rb") as stream:
+            header = json.loads(stream.readline(4096) or b"null")
+    except (OSError, ValueError):
+        return False
+    where = header.get("path") if isinstance(header, dict) else None
+    return isinstance(where, str) and os.path.exists(where)

@@ -36,7 +36,7 @@ import yaml
 
 from conformance import __version__
 from conformance.atomic import atomic_write
-from conformance.cassette.cache import cache_dir
+from conformance.cassette.cache import cache_dir, touch
 from conformance.errors import ReportError, SpecError
 from conformance.text import json_type, shorten, snippet
 
@@ -428,7 +428,9 @@ def load_spec(path: Path) -> dict[str, Any]:
         try:
             with open(entry, "rb") as stream:
                 if json.loads(stream.readline()) == stamp:
-                    return json.loads(stream.read())
+                    converted: dict[str, Any] = json.loads(stream.read())
+                    touch(entry)  # used: the cache's sweep removes the least recently used first
+                    return converted
         except (OSError, ValueError):
             pass  # no entry, or a damaged one: convert again
     try:
