@@ -20,6 +20,7 @@ from conformance.errors import TargetError
 __all__ = ["wait_until_listening", "stop", "listening", "dies_with_parent"]
 
 _PR_SET_PDEATHSIG = 1
+_GROUP_GRACE = 2.0  # seconds the rest of a process group has to end after its leader, before SIGKILL
 
 
 def _prctl() -> Callable[..., int] | None:
@@ -66,15 +67,44 @@ def wait_until_listening(process: subprocess.Popen[str], host: str, port: int, t
             time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen[str], timeout: float = 10.0) -> int:
-    """SIGTERM, then SIGKILL if it does not end in time; the exit code."""
-    if process.poll() is None:
-        process.terminate()
+def _signal(process: subprocess.Popen[str], group: bool, signum: int) -> None:
+    """``signum`` to the process, or to every process of its group (it leads one: ``start_new_session``)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(process.pid, signum)
+        elif process.poll() is None:
+            process.send_signal(signum)
+
+
+def _group_alive(leader: int) -> bool:
+    try:
+        os.killpg(leader, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 10.0, *, group: bool = False) -> int:
+    """SIGTERM, then SIGKILL if it does not end in time; the exit code.
+
+    ``group``: the process leads a process group of its own (started with ``start_new_session``) and the whole
+    group is stopped: a target command that forks (a shell running a server, a server with workers) leaves no
+    process behind, even one that outlived its parent or ignores SIGTERM.
+    """
+    if process.poll() is None or (group and _group_alive(process.pid)):
+        _signal(process, group, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal(process, group, signal.SIGKILL)
             process.wait()
+        deadline = min(deadline, time.monotonic() + _GROUP_GRACE)
+        while group and _group_alive(process.pid):  # the rest of the group, after its leader
+            if time.monotonic() > deadline:
+                _signal(process, group, signal.SIGKILL)
+                break
+            time.sleep(0.05)
     return process.returncode
 
 
@@ -112,5 +142,5 @@ def listening(argv: Sequence[str], port: int, name: str, timeout: float = 30.0) 
             raise TargetError(f"{name} {problem} before answering{': ' + last if last else ''}")
         yield process
     finally:
-        stop(process)
+        stop(process, group=True)
         reader.join(2)
