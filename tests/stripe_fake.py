@@ -77,7 +77,7 @@ DEVIATIONS = (
 SUITE_DEVIATIONS = (
     "ending-before-ignored", "default-limit-ignored", "limit-bounds-unchecked", "expand-ignored",
     "sources-404-without-code", "metadata-unset-all-ignored", "retrieve-stale-after-update", "no-update-route",
-    "no-cards-delete-route",
+    "no-cards-delete-route", "expanded-sources-unpaged",
 )
 ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS
 
@@ -126,6 +126,10 @@ class Store:
         expand = set(expand if isinstance(expand, list) else [expand] if isinstance(expand, str) else [])
         if "sources" in expand:
             ordered = list(cards) if self.deviates("oldest-first") else list(reversed(cards))
+            if self.deviates("expanded-sources-unpaged"):  # stripe-stateful-mock: every card, has_more false
+                customer["sources"] = {"object": "list", "data": ordered, "has_more": False,
+                                       "url": f"/v1/customers/{id_}/sources"}
+                return customer
             customer["sources"] = {"object": "list", "data": ordered[:10], "has_more": len(cards) > 10,
                                    "url": f"/v1/customers/{id_}/sources"}
         if "default_source" in expand and customer["default_source"]:

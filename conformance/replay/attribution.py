@@ -87,9 +87,11 @@ class Attribution:
         """
         findings = result.findings
         if needed is not None and result.actual_status != interaction.response.status:
-            # sent with an id the target never minted, and answered otherwise: nothing of it is its own
+            # sent with an id the target never minted, and answered otherwise: nothing of it is its own, but
+            # invalid input it accepted (exp_month=13 answered 200), whichever object it answered
+            accepted = _accepted_refused_input(interaction, result.actual_status)
             for finding in findings:
-                if finding.rule not in NEVER_CONSEQUENCES:
+                if finding.rule not in NEVER_CONSEQUENCES and not (accepted and finding.rule == "status"):
                     finding.consequence_of = needed.root
         elif self.broken or self.misbound:
             # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
@@ -175,6 +177,22 @@ class Attribution:
         found = self.profile.ids.find(text)
         return [self.broken[i] for i in found if i in self.broken and i not in self.bindings.actual] + \
             [self.misbound_sent[i] for i in found if i in self.misbound_sent]
+
+
+def _accepted_refused_input(interaction: Interaction, actual_status: int | None) -> bool:
+    """Whether the recording refused the request for a parameter it sent (a 400 or 402 whose ``error.param``
+    the body set: ``exp_month=13``) and the target took it (2xx): the target's own problem, whichever object
+    it answered, so never blocked by an id an earlier failure left unbound."""
+    recorded = interaction.response
+    if actual_status is None or not 200 <= actual_status < 300 or recorded.status not in (400, 402):
+        return False
+    error = recorded.json().get("error") if isinstance(recorded.json(), dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    body = interaction.request.body.value if interaction.request.body is not None else None
+    if not isinstance(param, str) or not param:
+        return False
+    name = param.replace("[", ".").replace("]", "")  # card[exp_month] as a path: card.exp_month
+    return any(path == name or path.startswith(name + ".") for path in parameter_paths(body))
 
 
 def _about_values(finding: Finding) -> bool:

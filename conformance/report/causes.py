@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from conformance.findings import MISSING, Finding, InteractionResult, RunResult
 from conformance.paths import locate
@@ -179,16 +180,26 @@ def _dominant(findings: list[Finding]) -> Finding | None:
     return next((f for rule in _DOMINANT for f in findings if f.rule == rule), None)
 
 
-def _covered_by_order(findings: list[Finding]) -> tuple[set[int], dict[int, int]]:
-    """A list in another order holds other items and says another ``has_more`` on every page: those findings
-    are symptoms of the order (the items it holds are matched by id and judged on their own). Returns the ids
-    of the symptoms, and id(order finding) -> how many it covers."""
+def _paged_with_cursor(path: str) -> bool:
+    """Whether a request (its recorded path and query) asked for a page after or before a cursor."""
+    query = urlsplit(path).query
+    return any(name in ("starting_after", "ending_before") for name, _ in parse_qsl(query))
+
+
+def _covered_by_order(findings: list[Finding], paged: bool) -> tuple[set[int], dict[int, int]]:
+    """A list in another order holds other items on every page: findings about the list's items are symptoms
+    of the order (the items it holds are matched by id and judged on their own). Returns the ids of the
+    symptoms, and id(order finding) -> how many it covers.
+
+    ``has_more`` is one only on a page after (before) a cursor (``paged``), where how many items follow the
+    cursor depends on the order. Anywhere else whether more items follow does not depend on their order: a
+    wrong ``has_more`` there is a problem of its own (fixing the order would not fix it)."""
     symptoms: set[int] = set()
     counts: dict[int, int] = {}
     for order in (f for f in findings if f.rule == "list.order"):
-        scope = order.path.rsplit(".", 1)[0] + "." if "." in order.path else ""
+        more = "has_more" if "." not in order.path else None  # a nested list (expanded sources) has no cursor
         for finding in findings:
-            if finding is not order and (finding.path == order.path or finding.path == scope + "has_more"):
+            if finding is not order and (finding.path == order.path or (paged and finding.path == more)):
                 symptoms.add(id(finding))
                 counts[id(order)] = counts.get(id(order), 0) + 1
     return symptoms, counts
@@ -303,7 +314,7 @@ def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
             key = ("answer-kind", wrong.rule, value(wrong.expected).strip('"'), value(wrong.actual).strip('"'))
             grouping.add(key, "", interaction.endpoint, wrong, place, symptoms=len(own))
             continue
-        covered, covering = _covered_by_order(own)
+        covered, covering = _covered_by_order(own, _paged_with_cursor(interaction.path))
         for finding in own:
             if id(finding) in covered:
                 continue

@@ -354,8 +354,14 @@ def check_default_source(body: dict[str, Any], state: InvariantState) -> list[Fi
     pending = state.pending_default.pop(customer, None)
     # one card left because the target never attached another: "the most recently added" was not judged
     partial = pending is not None and pending[1] == 1 and bool(_unattached_cards(state))
-    if (pending is not None or state.deleted_cards) and not partial:
+    # judged only where the rule had something to judge: a delete of this customer's default followed, or a
+    # default that could be a deleted card; a null default of a customer none of whose cards was followed
+    # (every card deleted belongs to another, or its attach answered no card) judges nothing — never "holds"
+    if (pending is not None or (isinstance(default, str) and state.deleted_cards)) and not partial:
         state.judged.add("invariant.default_source")
+    elif pending is None and state.deleted_cards and not state.cards[customer]:
+        state.not_judged.append(("invariant.default_source", "no card of this customer was followed from its "
+                                 "attach to its delete: its null default_source judges nothing"))
     if pending is not None and default != pending[0]:
         expected, left = pending
         minted = state.minted

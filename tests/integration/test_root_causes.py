@@ -189,3 +189,35 @@ def test_a_stateless_target_is_judged_where_it_answers_as_recorded(tmp_path):
     assert not [f for _, i in interactions(report) for f in i["findings"]
                 if f["rule"] in ("value", "id.binding") and f.get("consequence_of") is None
                 and f.get("problem") is None], "values of another card are no problem of their own"
+
+
+
+def test_a_wrong_has_more_in_expanded_sources_is_a_cause_of_its_own_beside_the_order(tmp_path):
+    """Lists oldest first, and a customer's expanded `sources` holding every card with `has_more: false` (as
+    stripe-stateful-mock's): fixing the order would not fix `has_more`, so it is never folded into the order's
+    cause. (After a cursor, how many items follow does depend on the order: there it stays a symptom.)"""
+    _, report = run("oldest-first,expanded-sources-unpaged", tmp_path)
+    causes = causes_of(report)
+    assert [c for c in causes if c["rule"] == "list.order"]
+    (more,) = [c for c in causes if c["paths"] == ["has_more"]]
+    assert more["rule"] == "value" and more["endpoints"] == ["customers.retrieve"], more
+    assert more["message"] == "list objects: has_more: expected true, got false"
+
+
+def test_invalid_input_a_stateless_target_accepts_is_its_own_problem_not_blocked(tmp_path):
+    """Cards answered as accounts leave the card unbound; the later update with exp_month=13, refused 402 in the
+    recording, is answered 200 (as stripe-mock does): that is the target's own problem whichever object it
+    answered, never "blocked" by the attach."""
+    report = tmp_path / "update.json"
+    with FakeStripe(deviation="cards-as-accounts,stateless") as target:
+        CliRunner().invoke(main, ["run", str(SUITE / "cards-update.yaml"), "--target", target,
+                                  "--json-report", str(report)])
+    data = json.loads(report.read_text())
+    (bad_month,) = [i for _, i in interactions(data) if i["status"] == 402]
+    assert bad_month["outcome"] == "failed", bad_month
+    (status,) = [f for f in bad_month["findings"] if f["rule"] == "status"]
+    assert status.get("consequence_of") is None
+    assert any(c["message"] == "status: expected 402, got 200 (the request sent exp_month=13)"
+               for c in causes_of(data))
+    others = [i for _, i in interactions(data) if i["status"] == 200 and i["outcome"] == "blocked"]
+    assert all(i["blocked_by"] == 2 for i in others)

@@ -123,3 +123,34 @@ def test_a_short_fixture_id_is_a_card_id_and_another_kind_is_not():
     other = dict(card, id="src_123", customer="acct_123")
     found = rules(run_checks(exchange(200, other, recorded_body=other, method="GET"), CheckState(STRIPE)))
     assert ("invariant.card", "id") in found and ("invariant.card", "customer") in found
+
+
+def test_a_null_default_source_of_a_customer_with_no_card_followed_is_not_judged():
+    """Like stripe-mock: a card deleted, then a customer whose cards were never followed (another fixture id)
+    answers default_source null. The rule tracked nothing: "not judged" with a reason, never judged (holds)."""
+    route = STRIPE.routes.match("DELETE", "/v1/customers/cus_A0000001/sources/card_A0000001")
+    state = STRIPE.rules.new_state()
+    STRIPE.rules.check(route, "DELETE", route.route.template, {}, 200,
+                       {"id": "card_A0000001", "object": "card", "deleted": True}, state)
+    state.judged.clear()
+    customer = STRIPE.routes.match("GET", "/v1/customers/cus_B0000001")
+    STRIPE.rules.check(customer, "GET", "/v1/customers/cus_B0000001", {}, 200,
+                       {"id": "cus_B0000001", "object": "customer", "default_source": None}, state)
+    assert "invariant.default_source" not in state.judged
+    assert [rule for rule, _ in state.not_judged] == ["invariant.default_source"]
+
+
+def test_a_deleted_default_followed_to_the_customer_is_judged():
+    attach = STRIPE.routes.match("POST", "/v1/customers/cus_A0000001/sources")
+    state = STRIPE.rules.new_state()
+    STRIPE.rules.check(attach, "POST", "/v1/customers/cus_A0000001/sources", {}, 200,
+                       {"id": "card_A0000001", "object": "card", "brand": "Visa"}, state)
+    delete = STRIPE.routes.match("DELETE", "/v1/customers/cus_A0000001/sources/card_A0000001")
+    STRIPE.rules.check(delete, "DELETE", "", {}, 200, {"id": "card_A0000001", "object": "card", "deleted": True},
+                       state)
+    customer = STRIPE.routes.match("GET", "/v1/customers/cus_A0000001")
+    state.judged.clear()
+    found = STRIPE.rules.check(customer, "GET", "", {}, 200,
+                               {"id": "cus_A0000001", "object": "customer", "default_source": "card_A0000001"}, state)
+    assert "invariant.default_source" in state.judged
+    assert [f.rule for f in found] == ["invariant.default_source"]
