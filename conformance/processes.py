@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 from conformance.errors import TargetError
+from conformance.redaction import redact_message
 
 __all__ = ["wait_until_listening", "stop", "listening", "dies_with_parent"]
 
@@ -138,7 +139,7 @@ def listening(argv: Sequence[str], port: int, name: str, timeout: float = 30.0) 
         if problem:
             if process.poll() is not None:
                 reader.join(2)  # what it wrote before it exited
-            last = tail[-1] if tail else ""
+            last = redact_message(tail[-1]) if tail else ""  # a target may echo the key it was given
             raise TargetError(f"{name} {problem} before answering{': ' + last if last else ''}")
         yield process
     finally:

@@ -25,7 +25,7 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
-from conformance.cli.options import max_body_option
+from conformance.cli.options import check_outputs, command_with_port, max_body_option
 from conformance.errors import refuse_live_key
 
 
@@ -131,8 +131,8 @@ def matrix_command(
 
     paths = suite_paths(paths, with_suite)
     chosen = [Target(name, url=url) for name, url in _named(targets, "--target", "localstripe=http://127.0.0.1:8420")]
-    chosen += [Target(name, command=cmd) for name, cmd in _named(target_cmds, "--target-cmd",
-                                                                  "mine=\"./server --port {port}\"")]
+    chosen += [Target(name, command=command_with_port(cmd, f"--target-cmd {name}"))
+               for name, cmd in _named(target_cmds, "--target-cmd", "mine=\"./server --port {port}\"")]
     if not chosen:
         raise click.UsageError("give the targets: --target NAME=URL or --target-cmd NAME=CMD, repeatable")
     check_names(chosen)  # before anything is read or started
@@ -150,12 +150,18 @@ def matrix_command(
                              f"({', '.join(names)}); name it as --target or --target-cmd does")
     outputs = [(path, writer) for path, writer in ((json_report, write_matrix_json), (markdown_report, write_matrix_markdown),
                                                    (html_report, write_matrix_html)) if path]
+    cassettes = cassette_files(paths)
+    written = [(option, path) for option, path in (("--json-report", json_report), ("--markdown-report", markdown_report),
+                                                   ("--html-report", html_report)) if path]
+    if reports_dir is not None:
+        written += [(f"--reports-dir {name}", reports_dir / name / file_name) for name in names
+                    for file_name in ("report.json", "junit.xml", "report.html", "summary.md")]
+    check_outputs(written, [*cassettes, *profiles, *(p for p in (openapi, cacert) if p)])
     for path, _ in outputs:
         check_writable(path)
     if reports_dir is not None:
         for name in names:
             check_writable(reports_dir / name / "report.json")
-    cassettes = cassette_files(paths)
     total = interactions_to_check(cassettes, paths, "replay")
     contract = contract_of(openapi, api)
     base = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),

@@ -1,15 +1,19 @@
-"""Options of `run` and `matrix` beyond those every command shares: the size cap on a target's answers."""
+"""Options of `run` and `matrix` beyond those every command shares: the size cap on a target's answers, where
+reports go, the command that starts a target."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 from conformance.net import DEFAULT_MAX_BODY, size_text
 
-__all__ = ["max_body_option", "Size"]
+__all__ = ["max_body_option", "Size", "check_outputs", "command_with_port"]
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
           "g": 10**9, "gb": 10**9, "gib": 2**30}
@@ -39,3 +43,39 @@ max_body_option = click.option(
     "--max-body", type=Size(), default=DEFAULT_MAX_BODY, metavar="SIZE",
     help=f"The most an answer's body may hold, as sent and as decoded (gzip, zstd, brotli); a larger one is a "
          f"finding of its exchange and the run goes on (default {size_text(DEFAULT_MAX_BODY)}; e.g. 50MB).")
+
+
+def _same(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (through symbolic or hard links too)."""
+    try:
+        if one.exists() and other.exists():
+            return os.path.samefile(one, other)
+    except OSError:
+        pass
+    return one.resolve() == other.resolve()
+
+
+def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[Path]) -> None:
+    """Before anything is read or written: no output on an input (``run input.yaml --json-report input.yaml``
+    would overwrite the cassette) and no two outputs on one path (the second would replace the first)."""
+    from conformance.cli.main import InputError
+
+    for index, (option, path) in enumerate(outputs):
+        for earlier, other in outputs[:index]:
+            if _same(path, other):
+                raise InputError(f"{option} and {earlier} both name {path}: give each report a path of its own")
+        for given in inputs:
+            if _same(path, given):
+                raise InputError(f"{option} {path} is an input of this command: it would be overwritten; write the "
+                                 "report elsewhere")
+
+
+def command_with_port(command: str, option: str = "--target-cmd") -> str:
+    """A target command must say where to listen: without ``{port}`` it would be waited for in vain."""
+    from conformance.cli.main import InputError
+
+    if "{port}" not in command:
+        raise InputError(f"{option}: the command has no {{port}}, so the target cannot listen on the port the run "
+                         "chooses and waits on; put {port} where the command takes its port, such as "
+                         "\"./server --port {port}\"")
+    return command

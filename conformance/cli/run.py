@@ -22,7 +22,7 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
-from conformance.cli.options import max_body_option
+from conformance.cli.options import check_outputs, command_with_port, max_body_option
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
@@ -124,9 +124,15 @@ def run_command(
     reports = [(path, writer, label) for path, writer, label in (
         (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
         (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")) if path]
+    if target_cmd:
+        command_with_port(target_cmd)
+    cassettes = cassette_files(paths)
+    check_outputs([(option, path) for option, path in (("--json-report", json_report), ("--junit-xml", junit_xml),
+                                                       ("--html-report", html_report),
+                                                       ("--markdown-report", markdown_report)) if path],
+                  [*cassettes, *(p for p in (baseline, openapi, cacert) if p)])
     for path, _, _ in reports:
         check_writable(path)  # before the run, not after minutes of it
-    cassettes = cassette_files(paths)
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None

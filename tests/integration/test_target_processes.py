@@ -66,3 +66,51 @@ def test_a_target_command_that_forks_leaves_nothing_running(tmp_path: Path, comm
     if alive:
         os.kill(grandchild, 9)
     assert not alive, "the target's grandchild outlived the run"
+
+
+def _conformance(*args: object, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("command", ["run", "matrix"])
+def test_a_target_command_without_port_is_refused_at_once(tmp_path: Path, command: str) -> None:
+    target = f"{sys.executable} -m http.server 8000"
+    started = time.monotonic()
+    done = _conformance(command, CASSETTE, "--target-cmd", target if command == "run" else f"srv={target}")
+    assert time.monotonic() - started < 20  # the run's 30 s wait for a port is never entered
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("Error: --target-cmd") and "has no {port}" in line
+
+
+def test_a_target_that_echoes_a_key_when_it_fails_is_quoted_redacted(tmp_path: Path) -> None:
+    key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    script = tmp_path / "failing.py"
+    script.write_text(f"import sys\nprint('bad key ' + {key!r}, file=sys.stderr)\nsys.exit(3)\n")
+    done = _conformance("run", CASSETTE, "--target-cmd", f"{sys.executable} {script} {{port}}")
+    assert done.returncode == 2 and "exited with code 3" in done.stderr, done.stderr
+    assert key not in done.stdout + done.stderr and "[REDACTED" in done.stderr
+
+
+def test_a_report_on_an_input_or_two_reports_on_one_path_write_nothing(tmp_path: Path) -> None:
+    cassette = tmp_path / "input.yaml"
+    cassette.write_bytes(CASSETTE.read_bytes())
+    unreachable = ["--target", "http://127.0.0.1:9"]
+    for args, says in [
+        (["run", cassette, *unreachable, "--json-report", cassette], "--json-report " + str(cassette)),
+        (["run", cassette, *unreachable, "--html-report", tmp_path / "." / "input.yaml"], "is an input"),
+        (["run", cassette, *unreachable, "--json-report", tmp_path / "r", "--markdown-report", tmp_path / "r"],
+         "--markdown-report and --json-report both name"),
+        (["run", cassette, *unreachable, "--baseline", tmp_path / "r.json", "--json-report", tmp_path / "r.json"],
+         "is an input"),
+        (["matrix", cassette, "--target", "a=http://127.0.0.1:9", "--json-report", cassette], "is an input"),
+        (["matrix", cassette, "--target", "a=http://127.0.0.1:9", "--html-report", tmp_path / "m",
+          "--markdown-report", tmp_path / "m"], "both name"),
+    ]:
+        (tmp_path / "r.json").write_text("{}")
+        done = _conformance(*args)
+        assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1, (
+            args, done.stderr)
+        assert cassette.read_bytes() == CASSETTE.read_bytes() and not (tmp_path / "r").exists()
+        assert not (tmp_path / "m").exists() and (tmp_path / "r.json").read_text() == "{}"
