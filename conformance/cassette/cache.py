@@ -42,7 +42,7 @@ from conformance.redaction import redact_message
 
 __all__ = ["cached_documents", "CacheWriter", "cache_dir", "touch", "sweep"]
 
-FORMAT = 2  # 2: the cassette's path in the header (entries of files that are gone are swept)
+FORMAT = 3  # 2: the path in the header (entries of gone files swept); 3: UTF-16/32 refused, bodies redacted as decoded
 DEFAULT_MAX_MB = 200
 _TEMPORARY_AGE = 3600.0  # seconds: a .tmp older than this was left by a process that died mid-write
 _swept = threading.Event()  # once per process
