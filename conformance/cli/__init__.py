@@ -12,6 +12,7 @@ from conformance.cli import (  # noqa: F401  (each registers its commands)
     docs,
     importing,
     matrix,
+    matrix_history,
     record,
     run,
     serve,

@@ -13,14 +13,23 @@ contract's with ``--openapi``) and every endpoint × route of the route table
 
 The matrix is built from the very results ``conformance run`` reports, so a
 column says what a single run says. Its JSON (``docs/matrix-format.md``) is
-what every other format and ``compare`` read.
+what every other format, ``compare`` and ``matrix-history`` read.
+
+Over the *fixed* set of behaviours — the rules and the API profile's routes,
+never the routes a suite happened to call — each target gets a score (the
+behaviours that hold), its coverage, and the matrix an *interop* score (the
+behaviours that hold on every target); the failures only one target has come
+first, as they are the ones to fix. A score never rises because the suite
+grew: it is the same denominator for every target and every release.
 """
 
 from __future__ import annotations
 
+import datetime
+import fnmatch
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,17 +38,21 @@ from typing import Any
 from conformance import __version__
 from conformance.api_profile import OTHER, ApiProfile, RouteTable
 from conformance.atomic import atomic_write
+from conformance.errors import ReportError
 from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import read_document, value, verdict_text
-from conformance.report.profile import Profile, known_reason
+from conformance.report.profile import Limitation, Profile, known_reason, review
 from conformance.rules import CONTRACT_RULES, DOCUMENTED_RULES, RULES, Outcome, Severity
 from conformance.text import shorten
 
-__all__ = ["MATRIX_SCHEMA", "CellState", "MARKS", "build_matrix", "matrix_exit_code", "write_matrix_json",
-           "read_matrix", "MatrixComparison", "compare_matrices", "route_text"]
+__all__ = ["MATRIX_SCHEMA", "MATRIX_SCHEMAS", "CellState", "MARKS", "build_matrix", "matrix_exit_code",
+           "write_matrix_json", "read_matrix", "MatrixComparison", "compare_matrices", "route_text", "percent",
+           "scored_rows", "target_score", "interop", "target_specific", "summarized", "profile_failures"]
 
-MATRIX_SCHEMA = "card-conformance/matrix/1"
+MATRIX_SCHEMA = "card-conformance/matrix/2"
+# every schema the reader takes, oldest first: a matrix of /1 lacks the scores, which are computed from its cells
+MATRIX_SCHEMAS = ("card-conformance/matrix/1", MATRIX_SCHEMA)
 _VALUE_LIMIT = 300
 _EXAMPLES = 3  # findings shown under a problem in a cell
 
@@ -219,7 +232,7 @@ def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[
     results = list(results)
     rules = [*DOCUMENTED_RULES, *(CONTRACT_RULES if any(r.contract for r in results) else ())]
     rows: list[dict[str, Any]] = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
-                                   "source": RULES[rule].source} for rule in rules]
+                                   "source": RULES[rule].source, "scored": True} for rule in rules]
     seen: set[str] = set()
     for route in routes or ():
         text = route_text(route.method, route.template)
@@ -228,23 +241,24 @@ def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[
             under_test = route.name.startswith(focus)
             rows.append({"id": text, "kind": "route", "label": f"{route.name} {text}", "endpoint": route.name,
                          "under_test": under_test, "description": "" if under_test else "setup traffic",
-                         "source": "the route table (API reference)"})
+                         "source": "the route table (API reference)", "scored": True})
     for result in results:
         for _, interaction in result.interactions():
             text, _ = _route_of(interaction, routes)
             if text not in seen:
                 seen.add(text)
                 rows.append({"id": text, "kind": "route", "label": text, "endpoint": interaction.endpoint,
-                             "description": f"{interaction.endpoint}, beyond the route table", "source": "the suite"})
+                             "description": f"{interaction.endpoint}, beyond the route table", "source": "the suite",
+                             "scored": False})
     return rows
 
 
 def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profile], suite: Iterable[str],
                  reports: Mapping[str, str] | None = None, seconds: float = 0.0, *,
-                 api: ApiProfile | None = None) -> dict[str, Any]:
+                 api: ApiProfile | None = None, today: datetime.date | None = None) -> dict[str, Any]:
     """The matrix of the runs (target name -> its result, target profiles by name), as its JSON document: a row
     for each documented rule and each route of the API profile (those it focuses on are under test, the others
-    setup traffic), then each route only the runs met."""
+    setup traffic), then each route only the runs met. ``today`` dates the profiles' ``until:`` (default: today)."""
     routes = api.routes if api is not None else None
     columns = {name: _Column(result, profiles.get(name), routes) for name, result in results.items()}
     rows = _rows(results.values(), routes, api.focus if api is not None else ())
@@ -258,12 +272,8 @@ def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profil
         states = {str(s): sum(1 for row in rows if cells[row["id"]][name]["state"] == s) for s in CellState}
         failures = [c for c in column.causes if c.severity == Severity.FAILURE]
         known = [c for c in failures if known_reason(column.profile, c)]
-        # a limitation no problem shows any more: fixed, or the profile is stale — the maintainer's to say
-        said: dict[str, bool] = {}  # a preset is one limitation however many patterns it stands for
-        for limit in column.profile.limitations if column.profile else []:
-            text = f"{limit.said}: {limit.reason} ({limit.place})"
-            said[text] = said.get(text, False) or any(limit.matches(c) for c in failures)
-        unused = [text for text, used in said.items() if not used]
+        holds = _holds_in(rows, {row_id: by_target[name] for row_id, by_target in cells.items()})
+        limitations = [r.to_json(column.numbers) for r in review(column.profile, failures, holds, today)]
         counts = result.counts()
         targets.append({
             "name": name, "url": result.target, "verdict": verdict_text(result), "exit_code": result.exit_code,
@@ -271,24 +281,115 @@ def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profil
             "interactions": {str(o): n for o, n in counts.items()},
             "problems": len(failures),
             "known_problems": len(known), "cells": states,
-            "unused_limitations": unused,
+            "limitations": limitations,
             "input_errors": [c.error for c in result.input_errors] + ([result.setup_error] if result.setup_error else []),
             "interrupted": result.interrupted_by is not None,
             "report": (reports or {}).get(name),
         })
-    return {"schema": MATRIX_SCHEMA, "tool": {"name": "card-conformance", "version": __version__},
-            "suite": list(suite), "seconds": round(seconds, 3), "targets": targets, "rows": rows, "cells": cells}
+    created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return summarized({"schema": MATRIX_SCHEMA, "tool": {"name": "card-conformance", "version": __version__},
+                       "created": created, "suite": list(suite), "seconds": round(seconds, 3), "targets": targets,
+                       "rows": rows, "cells": cells})
 
 
-def matrix_exit_code(matrix: dict[str, Any], interrupted_by: int | None = None) -> int:
+def _holds_in(rows: list[dict[str, Any]], cells: Mapping[str, dict[str, Any]]) -> Callable[[Limitation], bool]:
+    """Whether the behaviour a limitation names was judged and holds in a column: its documented rule's row, else
+    the scored routes its PATH names (a route, an endpoint), else any scored route (a problem gone from every
+    judged exchange is gone)."""
+    rule_rows = {row["id"] for row in rows if row["kind"] == "rule"}
+    routes = [row for row in rows if row["kind"] == "route" and row.get("scored")]
+
+    def holds(limitation: Limitation) -> bool:
+        if limitation.rule in rule_rows:
+            return bool(cells[limitation.rule]["state"] == CellState.HOLDS)
+        glob = limitation.path
+        named = [row for row in routes if glob and any(fnmatch.fnmatchcase(text, glob) for text in (
+            row["id"], row["id"].split(" ", 1)[-1], row.get("endpoint", "")))]
+        return any(cells[row["id"]]["state"] == CellState.HOLDS for row in named or routes)
+
+    return holds
+
+
+def percent(part: int, whole: int) -> float:
+    """``part`` of ``whole`` in percent, rounded *down* to one decimal: 100.0 only when all of it holds."""
+    return (part * 1000 // whole) / 10 if whole else 0.0
+
+
+def scored_rows(matrix: Mapping[str, Any]) -> list[str]:
+    """The fixed set of behaviours a score counts: every rule and route of the API profile, in row order — not
+    the routes beyond the route table a suite happened to call (a matrix of /1 says so by their source)."""
+    return [row["id"] for row in matrix["rows"] if row.get("scored", row.get("source") != "the suite")]
+
+
+def _state(matrix: Mapping[str, Any], row_id: str, name: str) -> str:
+    return str(matrix["cells"].get(row_id, {}).get(name, {}).get("state", CellState.NOT_COVERED))
+
+
+def target_score(matrix: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A target's score over the fixed set: each state counted apart, the score (holds) and the coverage (all but
+    not covered), in percent of the behaviours."""
+    ids = scored_rows(matrix)
+    counts = {str(state): 0 for state in CellState}
+    for row_id in ids:
+        counts[_state(matrix, row_id, name)] += 1
+    covered = len(ids) - counts[CellState.NOT_COVERED]
+    return {"behaviours": len(ids), **counts, "score": percent(counts[CellState.HOLDS], len(ids)),
+            "coverage": percent(covered, len(ids))}
+
+
+def interop(matrix: Mapping[str, Any]) -> dict[str, Any]:
+    """The behaviours of the fixed set that hold on every target, and their share: the interop score."""
+    ids, names = scored_rows(matrix), [t["name"] for t in matrix["targets"]]
+    holding = [row_id for row_id in ids
+               if names and all(_state(matrix, row_id, name) == CellState.HOLDS for name in names)]
+    return {"behaviours": len(ids), "holds": len(holding), "score": percent(len(holding), len(ids)), "rows": holding}
+
+
+def target_specific(matrix: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Behaviours broken on exactly one target, known on none, holding on at least one other: the failures that
+    target alone has, by target in column order, then by row."""
+    names = [t["name"] for t in matrix["targets"]]
+    labels = {row["id"]: row["label"] for row in matrix["rows"]}
+    found = []
+    for row_id in scored_rows(matrix) if len(names) > 1 else []:
+        states = {name: _state(matrix, row_id, name) for name in names}
+        failing = [name for name, state in states.items() if state in (CellState.BROKEN, CellState.KNOWN)]
+        if len(failing) == 1 and states[failing[0]] == CellState.BROKEN and CellState.HOLDS in states.values():
+            cell = matrix["cells"][row_id][failing[0]]
+            found.append({"target": failing[0], "row": row_id, "label": labels[row_id],
+                          "problems": [p["number"] for p in cell.get("problems", []) if not p.get("known")]})
+    return sorted(found, key=lambda item: names.index(item["target"]))
+
+
+def summarized(matrix: dict[str, Any]) -> dict[str, Any]:
+    """The matrix with its scores, interop and target-specific failures: those it has (a matrix of /2), else
+    computed from its cells (of /1) — one arithmetic for both."""
+    for target in matrix["targets"]:
+        target.setdefault("score", target_score(matrix, target["name"]))
+    matrix.setdefault("interop", interop(matrix))
+    matrix.setdefault("target_specific", target_specific(matrix))
+    return matrix
+
+
+def profile_failures(matrix: Mapping[str, Any]) -> list[str]:
+    """What ``--strict-profiles`` fails the run on: limitations fixed, expired, too broad or not linked, one line
+    each with the target's name and the profile's file and line."""
+    return [f"{target['name']}: {line}" for target in matrix["targets"]
+            for limitation in target.get("limitations", []) for line in limitation.get("strict", [])]
+
+
+def matrix_exit_code(matrix: dict[str, Any], interrupted_by: int | None = None, strict_profiles: bool = False) -> int:
     """2 when a cassette could not be read, 128 + the signal when interrupted, 1 when a cell is broken (a problem
-    no profile names), else 0."""
+    no profile names) or, with ``strict_profiles``, when a profile's limitation is fixed, expired, too broad or
+    not linked (``profile_failures``), else 0."""
     if any(t["input_errors"] for t in matrix["targets"]):
         return Verdict.INPUT_ERRORS.exit_code
     if interrupted_by:
         return 128 + interrupted_by
     broken = any(cell["state"] == CellState.BROKEN for row in matrix["cells"].values() for cell in row.values())
-    return Verdict.DEVIATIONS.exit_code if broken else Verdict.CONFORMS.exit_code
+    if broken or (strict_profiles and profile_failures(matrix)):
+        return Verdict.DEVIATIONS.exit_code
+    return Verdict.CONFORMS.exit_code
 
 
 def write_matrix_json(matrix: dict[str, Any], path: Path) -> None:
@@ -301,9 +402,15 @@ READ_SHAPE: dict[str, Any] = {
     "type": "object",
     "required": ["schema", "targets", "rows", "cells"],
     "properties": {
-        "targets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": _TEXT}}},
+        "created": _TEXT,
+        "targets": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+            "name": _TEXT,
+            "score": {"type": "object", "required": ["behaviours", "holds", "score", "coverage"],
+                      "additionalProperties": {"type": "number"}},
+        }}},
         "rows": {"type": "array", "items": {"type": "object", "required": ["id", "label"],
-                                            "properties": {"id": _TEXT, "label": _TEXT}}},
+                                            "properties": {"id": _TEXT, "label": _TEXT, "kind": _TEXT,
+                                                           "source": _TEXT, "scored": {"type": "boolean"}}}},
         "cells": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {
             "type": "object",
             "required": ["state"],
@@ -323,8 +430,15 @@ READ_SHAPE: dict[str, Any] = {
 
 
 def read_matrix(path: Path) -> dict[str, Any]:
-    """A matrix's JSON document, its shape checked: a ReportError (one line) for anything else."""
-    return read_document(path, "matrix", (MATRIX_SCHEMA,), READ_SHAPE)
+    """A matrix's JSON document of any schema in MATRIX_SCHEMAS, its shape checked (a ReportError, one line, for
+    anything else), with its scores (computed from the cells of a /1)."""
+    matrix = read_document(path, "matrix", MATRIX_SCHEMAS, READ_SHAPE)
+    for row_id, row in matrix["cells"].items():  # every target's cell read as a state: a missing one is none
+        for name, cell in row.items():
+            if cell["state"] not in MARKS:
+                raise ReportError(f"{path}: not a card-conformance matrix: at cells.{row_id}.{name}.state: "
+                                  f"{shorten(cell['state'], 40)!r} is none of {', '.join(MARKS)}")
+    return summarized(matrix)
 
 
 @dataclass

@@ -4,7 +4,10 @@ Every view reads the matrix's JSON document (``conformance.report.matrix``), so
 they cannot tell different stories. A cell shows its state's mark — readable
 without colour — and, when broken, the numbers of the problems that break it;
 each target's problems follow, numbered, each with its one-line cause and the
-interaction to look at.
+interaction to look at. Under the table: each target's score over the fixed
+set of behaviours (each state counted apart, the coverage), the interop score,
+the failures only one target has (listed first: the ones to fix), and what
+each profile's limitations have become (fixed, expired, too broad, unlinked).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from rich.table import Table
 from conformance.atomic import atomic_write
 from conformance.report.common import md_cell, md_code, md_text, plural
 from conformance.report.html import anchor_of
-from conformance.report.matrix import MARKS, CellState
+from conformance.report.matrix import MARKS, CellState, summarized
 from conformance.report.terminal import escape
 from conformance.text import printable, shorten
 
@@ -34,6 +37,56 @@ _STYLE = {CellState.HOLDS: "green", CellState.BROKEN: "bold red", CellState.KNOW
           CellState.NOT_JUDGED: "cyan", CellState.NOT_COVERED: "dim"}
 _MESSAGE = 200
 LEGEND = "✓ holds · ✗ broken (the problems' numbers) · ≈ known (the target's profile) · ? not judged · – not covered"
+
+
+SCORE_HELP = ("score: behaviours that hold, of the fixed set (the rules and the route table's routes), in percent "
+              "rounded down; coverage: those not 'not covered'; interop: behaviours that hold on every target")
+
+
+def score_text(score: dict[str, Any]) -> str:
+    """``62.5% (15 of 24)``: a score with what it counts."""
+    return f"{score['score']:.1f}% ({score['holds']} of {score['behaviours']})"
+
+
+def score_table(matrix: dict[str, Any]) -> list[list[str]]:
+    """Each target's score row, then the interop row (with two targets or more): the cells of every view's table
+    of scores, whose head is SCORE_HEAD."""
+    rows = []
+    for target in matrix["targets"]:
+        score = target["score"]
+        rows.append([target["name"], score_text(score), *(str(score[str(s)]) for s in CellState),
+                     f"{score['coverage']:.1f}%"])
+    if len(matrix["targets"]) > 1:
+        both = matrix["interop"]
+        rows.append(["interop (every target)", score_text(both), str(both["holds"]), "", "", "", "", ""])
+    return rows
+
+
+SCORE_HEAD = ["target", "score", *(str(s) for s in CellState), "coverage"]
+
+
+def _interop_mark(matrix: dict[str, Any], row: dict[str, Any]) -> str:
+    if not row.get("scored", row.get("source") != "the suite"):
+        return ""
+    return "✓ all" if row["id"] in matrix["interop"]["rows"] else ""
+
+
+def specific_lines(matrix: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The failures only one target has: (target, behaviour, its problems' numbers)."""
+    return [(item["target"], item["label"], ", ".join(str(n) for n in item["problems"]))
+            for item in matrix["target_specific"]]
+
+
+def limitation_notes(target: dict[str, Any]) -> list[tuple[bool, str]]:
+    """What became of the target's profile: (fails --strict-profiles, the line) per limitation that is fixed,
+    expired, too broad, unlinked or not exercised."""
+    notes: list[tuple[bool, str]] = []
+    for limitation in target.get("limitations", []):
+        notes += [(True, line) for line in limitation["strict"]]
+        if limitation["state"] == "not exercised":
+            notes.append((False, f"{limitation['place']}: {limitation['said']}: not exercised — the suite never "
+                                 "judged what it names"))
+    return notes
 
 
 def _cell_text(cell: dict[str, Any]) -> str:
@@ -95,22 +148,27 @@ def code_spans(text: object) -> Markup:
 
 def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] | None = None) -> None:
     """The table, then each target's problems (numbered as the cells name them) and what was not judged."""
+    matrix = summarized(matrix)
     names = [t["name"] for t in matrix["targets"]]
+    several = len(names) > 1
     table = Table(title=_title(matrix), title_justify="left")
     table.add_column("behaviour", overflow="fold", min_width=24, ratio=3)
     for name in names:
         table.add_column(escape(name), overflow="fold", ratio=1)
+    if several:
+        table.add_column("interop", ratio=1)
     kind = None
     for row in matrix["rows"]:
         if row["kind"] != kind:
             kind = row["kind"]
             table.add_row(f"[bold]{'documented rules' if kind == 'rule' else 'endpoints × routes'}[/bold]",
-                          *[""] * len(names))
+                          *[""] * (len(names) + several))
         cells = matrix["cells"][row["id"]]
         table.add_row(escape(row["label"]), *[f"[{_STYLE[CellState(cells[n]['state'])]}]{_cell_text(cells[n])}[/]"
-                                                  for n in names])
+                                                  for n in names], *([_interop_mark(matrix, row)] if several else []))
     console.print(table)
     console.print(LEGEND, highlight=False)
+    _print_scores(console, matrix)
     for target in matrix["targets"]:
         name = target["name"]
         console.print(f"[bold]{escape(name)}[/bold] ({escape(target['url'])}): {_verdict(matrix, target)} — "
@@ -127,27 +185,48 @@ def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] |
         for label, reason in _not_judged(matrix, name):
             console.print(f"  ? {printable(label)}: not judged: {printable(shorten(reason, _MESSAGE))}", highlight=False,
                           markup=False)
-        for limitation in target["unused_limitations"]:
-            console.print(f"  [yellow]! the profile's limitation no problem shows (fixed, or a stale profile): "
-                          f"{escape(limitation)}[/yellow]", highlight=False)
+        for strict, note in limitation_notes(target):
+            console.print(f"  [yellow]! {'profile' if strict else 'note'}: {escape(note)}[/yellow]", highlight=False)
     for path in written or []:
         console.print(f"Matrix: {path}", highlight=False)
 
 
+def _print_scores(console: Console, matrix: dict[str, Any]) -> None:
+    """The scores, then the failures only one target has: first, as they are the ones to fix."""
+    scores = Table(title="Scores over the fixed set of behaviours", title_justify="left")
+    for head in SCORE_HEAD:
+        scores.add_column(head, overflow="fold")
+    for cells in score_table(matrix):
+        scores.add_row(*[escape(cell) for cell in cells])
+    console.print(scores)
+    console.print(SCORE_HELP, highlight=False, markup=False)
+    specific = specific_lines(matrix)
+    if specific:
+        console.print("[bold]Target-specific failures[/bold] (broken on this target only):", highlight=False)
+    for name, label, numbers in specific:
+        console.print(f"  [red]✗[/red] {escape(name)} · {escape(label)}" + (f" — problems {numbers}" if numbers else ""),
+                      highlight=False)
+
+
 def matrix_markdown(matrix: dict[str, Any]) -> str:
+    matrix = summarized(matrix)
     names = [t["name"] for t in matrix["targets"]]
+    several = len(names) > 1
     lines = [f"### {_title(matrix)}", "",
-             "| behaviour | " + " | ".join(md_cell(md_text(n)) for n in names) + " |",
-             "| --- |" + " :---: |" * len(names)]
+             "| behaviour | " + " | ".join(md_cell(md_text(n)) for n in names) + (" | interop" if several else "")
+             + " |", "| --- |" + " :---: |" * (len(names) + several)]
     kind = None
     for row in matrix["rows"]:
         if row["kind"] != kind:
             kind = row["kind"]
-            lines.append(f"| **{'documented rules' if kind == 'rule' else 'endpoints × routes'}** |" + " |" * len(names))
+            lines.append(f"| **{'documented rules' if kind == 'rule' else 'endpoints × routes'}** |"
+                         + " |" * (len(names) + several))
         cells = matrix["cells"][row["id"]]
         lines.append(f"| {md_cell(md_code(row['label']))} | "
-                     + " | ".join(md_cell(md_text(_cell_text(cells[n]))) for n in names) + " |")
+                     + " | ".join(md_cell(md_text(_cell_text(cells[n]))) for n in names)
+                     + (f" | {_interop_mark(matrix, row)}" if several else "") + " |")
     lines += ["", md_text(LEGEND), ""]
+    lines += score_markdown(matrix)
     for target in matrix["targets"]:
         name = target["name"]
         lines += [f"#### {md_text(name)}: {_verdict(matrix, target)}", "",
@@ -164,11 +243,24 @@ def matrix_markdown(matrix: dict[str, Any]) -> str:
             lines += ["", "<details><summary>Not judged</summary>", ""]
             lines += [f"- {md_code(label)}: {md_text(reason)}" for label, reason in notes]
             lines += ["", "</details>"]
-        for limitation in target["unused_limitations"]:
-            lines.append(f"- ⚠️ the profile's limitation no problem shows (fixed, or a stale profile): "
-                         f"{md_text(limitation)}")
+        for strict, note in limitation_notes(target):
+            lines.append(f"- {'⚠️ profile' if strict else 'note'}: {md_text(note)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def score_markdown(matrix: dict[str, Any]) -> list[str]:
+    """The table of scores and the target-specific failures, as Markdown lines."""
+    lines = ["| " + " | ".join(SCORE_HEAD) + " |", "| --- |" + " ---: |" * (len(SCORE_HEAD) - 1)]
+    lines += ["| " + " | ".join(md_cell(md_text(cell)) for cell in cells) + " |" for cells in score_table(matrix)]
+    lines += ["", md_text(SCORE_HELP), ""]
+    specific = specific_lines(matrix)
+    if specific:
+        lines += ["**Target-specific failures** (broken on this target only):", ""]
+        lines += [f"- ✗ {md_text(name)} · {md_code(label)}" + (f" — problems {numbers}" if numbers else "")
+                  for name, label, numbers in specific]
+        lines.append("")
+    return lines
 
 
 def write_matrix_markdown(matrix: dict[str, Any], path: Path) -> None:
@@ -199,6 +291,7 @@ def _link(report: str | None, page: Path, problem: dict[str, Any]) -> str | None
 
 def render_matrix_html(matrix: dict[str, Any], page: Path) -> str:
     """The page as written at ``page`` (links to each target's report are relative to it)."""
+    matrix = summarized(matrix)
     reports = {t["name"]: t.get("report") for t in matrix["targets"]}
     targets = [{**t, "report_link": _relative(t["report"], page) if t.get("report") else None}
                for t in matrix["targets"]]
@@ -215,9 +308,11 @@ def render_matrix_html(matrix: dict[str, Any], page: Path) -> str:
                         for p in cell.get("problems", [])]
             cells.append({"reasons": [], "warnings": [], **cell, "mark": MARKS[cell["state"]],
                           "cls": cell["state"].replace(" ", "-"), "problems": problems, "text": _cell_text(cell)})
-        rows.append({"row": row, "cells": cells})
+        rows.append({"row": row, "cells": cells, "interop": _interop_mark(matrix, row)})
     return _ENVIRONMENT.get_template("matrix.html.j2").render(
-        matrix=matrix, targets=targets, rows=rows, legend=LEGEND, marks=MARKS,
+        matrix=matrix, targets=targets, rows=rows, legend=LEGEND, marks=MARKS, several=len(targets) > 1,
+        score_head=SCORE_HEAD, score_rows=score_table(matrix), score_help=SCORE_HELP, specific=specific_lines(matrix),
+        notes={t["name"]: limitation_notes(t) for t in targets},
         verdicts={t["name"]: _verdict(matrix, t) for t in targets}, counts={t["name"]: _counts(t) for t in targets},
         problems={t["name"]: [{**p, "where": _where(p), "link": _link(reports[t["name"]], page, p)}
                               for p in _problems(matrix, t["name"])] for t in targets},

@@ -78,8 +78,12 @@ def test_a_profile_makes_a_problem_known_and_the_exit_code_follows(tmp_path):
     assert cell["state"] == "known" and cell["problems"][0]["known"] == \
         f"it answers false (invariant.deleted:deleted, {profile}:2)"
     assert matrix_exit_code(matrix) == 0
-    # a preset none of whose patterns matched is said: fixed, or a stale profile
-    assert matrix["targets"][0]["unused_limitations"] == [f"preset stateless: none kept ({profile}:4)"]
+    # a preset none of whose patterns matched, where the run judged routes that hold: fixed, remove it
+    used, preset = matrix["targets"][0]["limitations"]
+    assert used["state"] == "in use" and used["problems"] == [1]
+    assert preset["said"] == "preset stateless" and preset["state"] == "fixed" and preset["problems"] == []
+    assert preset["strict"][0] == f"{profile}:4: preset stateless: fixed — no problem matches it and the behaviour " \
+                                  "it names holds: remove the limitation"
 
 
 def test_input_errors_and_interruptions_win_over_the_cells():
