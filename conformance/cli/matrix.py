@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,8 +26,12 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
+from conformance.cli.option_order import RecordsArguments, in_command_line_order
 from conformance.cli.options import check_outputs, command_with_port, max_body_option
 from conformance.errors import refuse_live_key
+
+if TYPE_CHECKING:
+    from conformance.replay.targets import Target
 
 
 def _named(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
@@ -58,7 +63,26 @@ def _token_modes(values: tuple[str, ...], names: list[str]) -> dict[str, TokenMo
     return {name: chosen.get(name, default) for name in names}
 
 
-@main.command("matrix")
+def _targets_in_order(targets: tuple[str, ...], target_cmds: tuple[str, ...]) -> list[Target]:
+    """The targets as the command line named them, ``--target`` and ``--target-cmd`` mixed: the matrix's columns."""
+    from conformance.replay.targets import Target
+
+    given = in_command_line_order(click.get_current_context(), ("--target", "--target-cmd"))
+    if sorted(value for option, value in given if option == "--target") != sorted(targets) or \
+            sorted(value for option, value in given if option == "--target-cmd") != sorted(target_cmds):
+        given = [("--target", text) for text in targets] + [("--target-cmd", text) for text in target_cmds]
+    chosen = []
+    for option, text in given:
+        if option == "--target":
+            [(name, url)] = _named((text,), "--target", "localstripe=http://127.0.0.1:8420")
+            chosen.append(Target(name, url=url))
+        else:
+            [(name, cmd)] = _named((text,), "--target-cmd", "mine=\"./server --port {port}\"")
+            chosen.append(Target(name, command=command_with_port(cmd, f"--target-cmd {name}")))
+    return chosen
+
+
+@main.command("matrix", cls=RecordsArguments)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--suite", "with_suite", is_flag=True,
               help="Replay the reference suite that ships with the package (also with PATHS: both).")
@@ -122,7 +146,7 @@ def matrix_command(
     from conformance.checks import CompareRules
     from conformance.redaction import Redactor
     from conformance.replay import ReplayOptions
-    from conformance.replay.targets import Target, check_names, run_targets, started_targets
+    from conformance.replay.targets import check_names, run_targets, started_targets
     from conformance.report import WRITERS
     from conformance.report.matrix import build_matrix, matrix_exit_code, write_matrix_json
     from conformance.report.matrix_views import print_matrix, write_matrix_html, write_matrix_markdown
@@ -130,9 +154,7 @@ def matrix_command(
     from conformance.report.terminal import progress
 
     paths = suite_paths(paths, with_suite)
-    chosen = [Target(name, url=url) for name, url in _named(targets, "--target", "localstripe=http://127.0.0.1:8420")]
-    chosen += [Target(name, command=command_with_port(cmd, f"--target-cmd {name}"))
-               for name, cmd in _named(target_cmds, "--target-cmd", "mine=\"./server --port {port}\"")]
+    chosen = _targets_in_order(targets, target_cmds)
     if not chosen:
         raise click.UsageError("give the targets: --target NAME=URL or --target-cmd NAME=CMD, repeatable")
     check_names(chosen)  # before anything is read or started
