@@ -143,6 +143,11 @@ def _identity(cause: RootCause) -> tuple[str, ...]:
     return tuple(cause.key[:3]) if cause.key[:1] == ("value",) else tuple(cause.key)
 
 
+def _named(cause: RootCause) -> str:
+    """A problem in a few words: its rule and what it is about (its key paths, else its endpoints)."""
+    return f"{cause.rule} {', '.join(cause.paths[:2] or cause.endpoints[:2])}".strip()
+
+
 @dataclass
 class Review:
     """One limitation as the profile said it (a preset once, for all its patterns), judged against a run."""
@@ -170,8 +175,9 @@ class Review:
             lines.append(f"{self.place}: {self.said}: expired on {self.until}"
                          + (f" ({self.issue})" if self.issue else "") + ": fix it, or give a later `until:`")
         if self.too_broad:
-            lines.append(f"{self.place}: {self.said}: too broad — it matches {len(self.problems)} distinct problems "
-                         f"({'; '.join(sorted({f'[{c.rule}] {c.message[:60]}' for c in self.problems}))}): "
+            distinct = {_identity(c): c for c in self.problems}
+            lines.append(f"{self.place}: {self.said}: too broad — it matches {len(distinct)} distinct problems "
+                         f"({'; '.join(sorted(_named(c) for c in distinct.values()))}): "
                          "give each its own `rule: RULE:PATH`")
         if self.issue is None:
             lines.append(f"{self.place}: {self.said}: no `issue:` — link where the limitation is tracked")

@@ -190,3 +190,177 @@ def test_an_interrupted_column_says_so_never_conforms():
     from conformance.report.matrix_views import matrix_markdown
 
     assert "#### t: interrupted: no broken behaviour so far" in matrix_markdown(matrix)
+
+
+# -- scores, interop, target-specific failures -------------------------------------------------------------------
+
+def test_a_percentage_is_rounded_down_so_100_means_all():
+    from conformance.report.matrix import percent
+
+    assert [percent(1, 24), percent(23, 24), percent(24, 24), percent(0, 0), percent(2, 3)] == \
+        [4.1, 95.8, 100.0, 0.0, 66.6]
+
+
+def two_targets():
+    """``t`` as sample() judges it, and ``u`` answering like the sample but its delete right: t alone breaks it."""
+    right = run(
+        interaction(1, "GET", "/v1/customers/cus_1/cards?limit=3", judged=["invariant.list"], covers=["invariant.list"]),
+        interaction(2, "DELETE", "/v1/customers/cus_1/sources/card_1", judged=["invariant.deleted"],
+                    covers=["invariant.deleted"]),
+        interaction(3, "POST", "/v1/customers/cus_1/sources/card_2", status=200, actual=200),
+        interaction(4, "GET", "/v1/customers/cus_1/charges/ch_1"),  # beyond the route table: not scored
+    )
+    return build_matrix({"t": sample(), "u": right}, {}, [], api=STRIPE)
+
+
+def test_scores_count_the_fixed_set_of_behaviours_state_by_state():
+    matrix = two_targets()
+    fixed = [row["id"] for row in matrix["rows"] if row["scored"]]
+    assert len(fixed) == 24 and "GET /v1/customers/cus_1/charges/ch_1" not in fixed
+    t, u = (target["score"] for target in matrix["targets"])
+    assert t == {"behaviours": 24, "holds": 2, "broken": 2, "known": 0, "not judged": 2, "not covered": 18,
+                 "score": 8.3, "coverage": 25.0}
+    assert u["holds"] == 5 and u["broken"] == 0 and u["score"] == 20.8 and u["coverage"] == 20.8
+    # interop: what holds on both
+    assert matrix["interop"] == {"behaviours": 24, "holds": 2, "score": 8.3, "rows": ["invariant.list", LIST]}
+    # the failures t alone has: broken there, holding on u
+    assert [(f["target"], f["row"], f["problems"]) for f in matrix["target_specific"]] == \
+        [("t", "invariant.deleted", [1]), ("t", DELETE, [1])]
+
+
+def test_one_target_has_no_interop_column_and_no_target_specific_failure():
+    from conformance.report.matrix_views import matrix_markdown
+
+    matrix = build_matrix({"t": sample()}, {}, [], api=STRIPE)
+    assert matrix["target_specific"] == []
+    markdown = matrix_markdown(matrix)
+    assert "| behaviour | t |" in markdown and "interop" not in markdown.split("\n\n")[1]
+    assert "| t | 8.3% (2 of 24) | 2 | 2 | 0 | 2 | 18 | 25.0% |" in markdown
+
+
+def test_a_matrix_of_schema_1_is_read_with_the_same_scores(tmp_path):
+    from conformance.report.matrix import read_matrix
+
+    new = two_targets()
+    old = copy.deepcopy(new)
+    old["schema"] = "card-conformance/matrix/1"
+    for key in ("interop", "target_specific", "created"):
+        del old[key]
+    for target in old["targets"]:
+        del target["score"], target["limitations"]
+        target["unused_limitations"] = []
+    for row in old["rows"]:
+        del row["scored"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    read_old, read_new = read_matrix(tmp_path / "old.json"), read_matrix(tmp_path / "new.json")
+    assert [t["score"] for t in read_old["targets"]] == [t["score"] for t in read_new["targets"]]
+    assert read_old["interop"] == read_new["interop"] and read_old["target_specific"] == read_new["target_specific"]
+    for schema, message in (("card-conformance/matrix/3", "expected schema 'card-conformance/matrix/2'"),):
+        (tmp_path / "x.json").write_text(json.dumps({**new, "schema": schema}))
+        with pytest.raises(ReportError, match=message):
+            read_matrix(tmp_path / "x.json")
+    bad = copy.deepcopy(new)
+    bad["cells"]["invariant.list"]["t"]["state"] = "fine"
+    (tmp_path / "x.json").write_text(json.dumps(bad))
+    with pytest.raises(ReportError, match=r"cells\.invariant\.list\.t\.state: 'fine' is none of holds"):
+        read_matrix(tmp_path / "x.json")
+
+
+# -- limitations that cannot rot ---------------------------------------------------------------------------------
+
+def value_problem(path, expected, actual, index):
+    return Finding("value", path, f"{path}: expected {expected}, got {actual}", expected, actual, kind="card",
+                   key_path=path)
+
+
+def fixture_values():
+    return run(interaction(1, "GET", "/v1/customers/cus_1/cards/card_1", findings=[
+        value_problem("brand", "MasterCard", "Visa", 1), value_problem("last4", "4444", "4242", 1)]),
+        interaction(2, "GET", "/v1/customers/cus_1/cards/card_2", findings=[value_problem("brand", "Amex", "Visa", 2)]))
+
+
+def reviewed(tmp_path, text, result, today=None):
+    import datetime
+
+    (tmp_path / "p.yaml").write_text(text)
+    matrix = build_matrix({"t": result}, read_profiles([tmp_path / "p.yaml"]), [], api=STRIPE,
+                          today=today or datetime.date(2026, 6, 1))
+    return matrix, matrix["targets"][0]["limitations"]
+
+
+def test_a_rule_matching_several_distinct_problems_is_too_broad_and_one_after_it_is_shadowed(tmp_path):
+    from conformance.report.matrix import profile_failures
+
+    matrix, (broad, shadowed, narrow) = reviewed(tmp_path, "t:\n  - rule: value:card\n    reason: fixture\n"
+                                                 "    issue: https://x.test/1\n  - rule: value:brand\n    reason: r\n"
+                                                 "    issue: https://x.test/2\n  - rule: invariant.list\n    reason: r\n"
+                                                 "    issue: https://x.test/3\n", fixture_values())
+    # brand (two wrong values: one problem of one key path) and last4: two distinct problems
+    assert broad["state"] == "in use" and broad["too_broad"] and len(broad["problems"]) == 3
+    assert broad["strict"] == [f"{tmp_path / 'p.yaml'}:2: value:card: too broad — it matches 2 distinct problems "
+                               "(value brand; value last4): give each its own `rule: RULE:PATH`"]
+    assert shadowed["state"] == "shadowed" and "shadowed" in shadowed["strict"][0]
+    assert narrow["state"] == "not exercised" and narrow["strict"] == []  # the suite never judged a list
+    assert matrix_exit_code(matrix) == 0 and matrix_exit_code(matrix, strict_profiles=True) == 1
+    assert len(profile_failures(matrix)) == 2 and all(line.startswith("t: ") for line in profile_failures(matrix))
+
+
+def test_an_expired_limitation_is_said_and_one_without_issue_too(tmp_path):
+    import datetime
+
+    text = ("t:\n  - rule: value:brand\n    reason: fixture\n    issue: https://x.test/1\n    until: 2026-05-31\n"
+            "  - rule: value:last4\n    reason: fixture\n")
+    _, (brand, last4) = reviewed(tmp_path, text, fixture_values())
+    assert brand["expired"] and brand["until"] == "2026-05-31" and not brand["too_broad"]
+    assert brand["strict"] == [f"{tmp_path / 'p.yaml'}:2: value:brand: expired on 2026-05-31 (https://x.test/1): fix "
+                               "it, or give a later `until:`"]
+    assert last4["issue"] is None and "no `issue:`" in last4["strict"][0]
+    _, (brand, _) = reviewed(tmp_path, text, fixture_values(), today=datetime.date(2026, 5, 31))
+    assert not brand["expired"] and brand["strict"] == []  # until the day it names, inclusive
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("    issue: see the tracker\n", "p.yaml:4: issue: a link to where the limitation is tracked"),
+    ("    issue: ftp://x.test/1\n", "p.yaml:4: issue: a link"),
+    ("    until: 31/05/2026\n", "p.yaml:4: until: a date as YYYY-MM-DD (2026-06-30), not '31/05/2026'"),
+    ("    until: 2026-02-30\n", "p.yaml:4: until: a date as YYYY-MM-DD"),
+])
+def test_issue_and_until_are_checked_when_the_profile_is_read(tmp_path, entry, message):
+    profile = tmp_path / "p.yaml"
+    profile.write_text("t:\n  - rule: status\n    reason: r\n" + entry)
+    with pytest.raises(ReportError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_profiles([profile])
+
+
+def test_the_stateless_preset_does_not_silence_an_update_that_ignores_its_parameters_nor_a_list_url(tmp_path):
+    profile = tmp_path / "p.yaml"
+    profile.write_text("t:\n  - preset: stateless\n    reason: r\n  - rule: type:card\n    reason: r\n")
+    known = read_profiles([profile])["t"]
+    ignored = cause("type", ("problem", "parameters-not-applied", "card"), ["name"], ["cards.update"], kind="card")
+    assert known.known(ignored) is None  # neither the preset nor type:card: it is matched by its name only
+    url = cause("value", ("value", "list", "url", '"/v1/customers/cus_1/sources"', '"/v1/cards"'), ["url"],
+                ["sources.list"], kind="list")
+    assert known.known(url) is None
+    fixture = cause("value", ("value", "card", "brand", '"a"', '"b"'), ["brand"], ["cards.retrieve"], kind="card")
+    assert known.known(fixture) is not None and known.known(fixture).said == "preset stateless"
+
+
+# -- history -----------------------------------------------------------------------------------------------------
+
+def test_the_history_says_when_each_behaviour_broke_and_was_fixed():
+    from conformance.report.history import build_history
+
+    def matrix(states):
+        return {"schema": "card-conformance/matrix/2", "targets": [{"name": "t", "score": {"score": 0.0}}],
+                "interop": {"score": 0.0}, "rows": [{"id": r, "label": r} for r in states],
+                "cells": {r: {"t": {"state": s}} for r, s in states.items()}}
+
+    runs = [{"a": "holds", "b": "not covered", "c": "broken", "d": "holds"},
+            {"a": "broken", "b": "broken", "c": "not judged", "d": "known"},
+            {"a": "holds", "b": "broken", "c": "holds", "d": "holds"}]
+    history = build_history([(f"v{n}", matrix(states)) for n, states in enumerate(runs, 1)])
+    events = {b["row"]: [(e["run"], e["event"]) for e in b["events"]] for b in history["behaviours"]}
+    assert events == {"a": [("v2", "broke"), ("v3", "fixed")], "b": [("v2", "found broken")],
+                      "c": [("v3", "fixed")], "d": [("v2", "broke (known)"), ("v3", "fixed")]}
+    assert history["runs"][0]["interop"] is None  # one target: no interop
