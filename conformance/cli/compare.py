@@ -38,10 +38,10 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     from conformance.report.baseline import compare_reports, interactions_text
     from conformance.report.common import plural
     from conformance.report.json_report import READABLE_SCHEMAS
-    from conformance.report.matrix import MATRIX_SCHEMA, read_matrix
+    from conformance.report.matrix import MATRIX_SCHEMAS, read_matrix
 
     _check_outputs((baseline, current), (markdown_out, json_out))
-    kinds = [_schema_of(baseline) == MATRIX_SCHEMA, _schema_of(current) == MATRIX_SCHEMA]
+    kinds = [_schema_of(baseline) in MATRIX_SCHEMAS, _schema_of(current) in MATRIX_SCHEMAS]
     if any(kinds):
         if not all(kinds):
             matrix, other = (baseline, current) if kinds[0] else (current, baseline)

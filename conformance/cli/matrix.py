@@ -94,6 +94,8 @@ def _targets_in_order(targets: tuple[str, ...], target_cmds: tuple[str, ...]) ->
 @click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Known limitations per target (YAML; docs/matrix-format.md): what they break is shown as known, "
                    "not failing (repeatable).")
+@click.option("--strict-profiles", is_flag=True,
+              help="Exit 1 when a profile's limitation is fixed, shadowed, expired, too broad or has no issue: link.")
 @click.option("--api-key", envvar="STRIPE_API_KEY",
               help="API key sent to every target (also from STRIPE_API_KEY; default: the API profile's test key).")
 @api_option
@@ -126,8 +128,8 @@ def _targets_in_order(targets: tuple[str, ...], target_cmds: tuple[str, ...]) ->
 @click.option("--insecure", is_flag=True, help="Do not verify https:// targets' certificates.")
 def matrix_command(
     paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
-    api_key: str | None, api_name: str, allow_live: bool, tokens: tuple[str, ...], strict: bool, openapi: Path | None,
-    ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
+    strict_profiles: bool, api_key: str | None, api_name: str, allow_live: bool, tokens: tuple[str, ...], strict: bool,
+    openapi: Path | None, ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
     start_timeout: float, workers: int, wait_for_target: float, max_body: int, json_report: Path | None, markdown_report: Path | None,
     html_report: Path | None, reports_dir: Path | None, cacert: Path | None, insecure: bool,
 ) -> None:
@@ -139,7 +141,8 @@ def matrix_command(
           --target-cmd "localstripe=python -m conformance.suite.localstripe_target --port {port}" \\
           --tokens localstripe=create --html-report m.html
 
-    Exit code 0: no behaviour broken but as the profiles expect; 1: a behaviour broken; 2: usage or input error.
+    Exit code 0: no behaviour broken but as the profiles expect; 1: a behaviour broken (or, with --strict-profiles,
+    a profile's limitation to fix); 2: usage or input error.
     """
     from rich.console import Console
 
@@ -215,4 +218,4 @@ def matrix_command(
         console.print(f"Matrix: {path}")
     if reports_dir is not None:
         console.print(f"Each target's reports: {reports_dir}/NAME/")
-    raise SystemExit(matrix_exit_code(matrix, interrupted))
+    raise SystemExit(matrix_exit_code(matrix, interrupted, strict_profiles=strict_profiles))
