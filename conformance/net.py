@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from conformance.errors import ProxyError, TargetError
+from conformance.redaction import without_credentials
 
 __all__ = ["parse_http_url", "check_reachable", "check_port_free", "free_port", "DEFAULT_MAX_BODY", "size_text"]
 
@@ -24,14 +25,19 @@ def size_text(size: float) -> str:
 
 def parse_http_url(url: str, what: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL, or a TargetError saying what is wrong (``what``: "target")."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetError(f"{what} {url!r} is not an http:// or https:// URL")
+    shown = without_credentials(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, say
+        raise TargetError(f"{what} {shown!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise TargetError(f"{what} {shown!r} is not an http:// or https:// URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise TargetError(f"{what} {url!r} has an invalid port") from None
-    return parts.scheme, parts.hostname, port
+        raise TargetError(f"{what} {shown!r} has an invalid port") from None
+    return parts.scheme, hostname, port
 
 
 def check_reachable(url: str, what: str, timeout: float = 5.0, wait: float = 0.0) -> None:
@@ -51,7 +57,7 @@ def check_reachable(url: str, what: str, timeout: float = 5.0, wait: float = 0.0
             waited = f" (waited {wait:g}s)" if wait else ""
             hint = "" if wait else "; is it running?" + (
                 " (--wait-for-target SECONDS waits for one that is starting)" if what == "target" else "")
-            raise TargetError(f"cannot reach {what} {url}: {reason}{waited}{hint}") from None
+            raise TargetError(f"cannot reach {what} {without_credentials(url)}: {reason}{waited}{hint}") from None
 
 
 def check_port_free(host: str, port: int) -> None:

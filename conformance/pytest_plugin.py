@@ -81,8 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
             api = config.stash[_API] = load_api_profile(config.getoption("conformance_api"))
             if not config.getoption("conformance_api_key"):
                 config.option.conformance_api_key = api.default_api_key
-            refuse_live_key(config.getoption("conformance_api_key"), "a run creates and deletes objects",
-                            config.getoption("conformance_allow_live"), "--conformance-allow-live")
+            config.option.conformance_api_key = refuse_live_key(
+                config.getoption("conformance_api_key"), "a run creates and deletes objects",
+                config.getoption("conformance_allow_live"), "--conformance-allow-live")
         except ConformanceError as error:
             raise pytest.UsageError(str(error)) from None
         baseline = config.getoption("conformance_baseline", None)

@@ -38,7 +38,7 @@ def capture(upstream: str, out_dir: Path, api_key: str, tokens: TokenMode, only:
     from conformance.suite.capture import capture_suite
     from conformance.suite.scenarios import SUITE
 
-    refuse_live_key(api_key, "capture creates and deletes customers and cards")
+    api_key = refuse_live_key(api_key, "capture creates and deletes customers and cards")
     unknown = sorted(set(only) - set(SUITE))
     if unknown:
         raise click.UsageError(f"unknown scenario {', '.join(unknown)} (known: {', '.join(SUITE)})")

@@ -166,7 +166,7 @@ def matrix_command(
         raise click.UsageError("give --cacert FILE or --insecure, not both")
     api = api_profile(api_name)
     api_key = api_key or api.default_api_key
-    refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
+    api_key = refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
     modes = _token_modes(tokens, names)
     known = read_profiles(profiles)
     for name, profile in known.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -20,7 +19,7 @@ import click
 from conformance.cli.main import InputError, interruptible
 from conformance.errors import ProxyError
 from conformance.record.mitm import MitmProcess
-from conformance.redaction import Redactor, marker
+from conformance.redaction import Redactor, relayed
 from conformance.serve.session import one_line
 
 
@@ -57,36 +56,6 @@ SDK_HINTS = {
     "forward": 'Python: stripe.ca_bundle_path = os.environ["SSL_CERT_FILE"] (the SDK pins its own CAs); '
                "Node: NODE_EXTRA_CA_CERTS and an https agent for HTTPS_PROXY",
 }
-
-
-# The user part of a URL (``http://user:password@host``, ``https://sk_live_…@api.stripe.com``): a credential.
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]+@")
-# A hex dump (mitmproxy logs the bytes of a ClientHello it cannot parse as hex): 8 bytes or more.
-_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{16,}(?![0-9A-Fa-f])")
-
-
-def without_credentials(text: str) -> str:
-    """``text`` with the user part of every URL in it replaced by a marker: never print a URL's password."""
-    return _URL_CREDENTIALS.sub(lambda match: f"{match.group(1)}{marker('credentials')}@", text)
-
-
-def _hex_run(run: str, redactor: Redactor) -> str:
-    """A hex dump as it is, or a marker when the bytes it spells hold a secret (as text, or as UTF-16's
-    NUL-interleaved text), read from either digit in case the dump was cut mid-byte."""
-    for start in (0, 1):
-        even = run[start:start + (len(run) - start) // 2 * 2]
-        text = bytes.fromhex(even).decode("latin-1")
-        for reading in (text, text.replace("\x00", "")):
-            if redactor.text(reading) != reading:
-                return marker("hex")
-    return run
-
-
-def relayed(line: str, redactor: Redactor) -> str:
-    """A line of mitmdump's output as it may reach the terminal: redacted (as the recording is) and, beyond what
-    the redactor reads, no URL credentials and no hex dump of a secret."""
-    line = redactor.text(without_credentials(line))
-    return _HEX_RUN.sub(lambda match: _hex_run(match.group(0), redactor), line) if _HEX_RUN.search(line) else line
 
 
 ProxyMode = Literal["reverse", "forward"]

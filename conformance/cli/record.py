@@ -18,11 +18,11 @@ from conformance.cli.main import (
     api_profile,
     main,
 )
-from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy, without_credentials
+from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy
 from conformance.errors import TargetError
 from conformance.net import check_port_free, check_reachable, free_port
 from conformance.record.mitm import addon_path
-from conformance.redaction import Redactor
+from conformance.redaction import Redactor, without_credentials
 
 
 def _writable_cassette(path: Path) -> None:

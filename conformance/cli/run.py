@@ -120,7 +120,7 @@ def run_command(
         raise click.UsageError("give --cacert FILE or --insecure, not both")
     api = api_profile(api_name)
     api_key = api_key or api.default_api_key
-    refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
+    api_key = refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
     reports = [(path, writer, label) for path, writer, label in (
         (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
         (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")) if path]
