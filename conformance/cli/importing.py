@@ -55,8 +55,11 @@ def import_command(files: tuple[Path, ...], out_dir: Path, record_paths: str, al
                                   profile=api)
         total += result.imported
         skipped = f"; {len(result.skipped)} left out (not matching {record_paths!r})" if result.skipped else ""
+        refused = f"; {len(result.refused)} not written (no cassette can hold them)" if result.refused else ""
         written = f"into {result.cassette}" if result.imported else "(nothing written)"
+        for why in result.refused:
+            click.echo(f"warning: {file}: not written: {why}", err=True)
         click.echo(f"{file} ({result.format}): {result.imported} interaction{'s' if result.imported != 1 else ''} "
-                   f"{written}{skipped}")
+                   f"{written}{skipped}{refused}")
     if not total:
         raise InputError("nothing was imported: no exchange matched; pass --all-paths to import every path")
