@@ -259,8 +259,8 @@ class Recorder:
             # the version the answers follow, as the first answer says it: what replays send
             self.api_version = self.redactor.text(response.headers[version])
             self.writer.set_header("api_version", self.api_version)
-        request_headers, request_content = self._parts(request, self.request_headers)
-        response_headers, response_content = self._parts(response, self.response_headers)
+        request_headers, request_content, request_encoding = self._parts(request, self.request_headers)
+        response_headers, response_content, response_encoding = self._parts(response, self.response_headers)
         return build_interaction(
             method=_header_text(request.data.method),
             url_path=wire_target(request.data.path.decode("utf-8", "surrogateescape")),
@@ -272,21 +272,25 @@ class Recorder:
             redactor=self.redactor,
             extra_headers=self.extra_headers,
             profile=self.api,
+            request_encoding=request_encoding,
+            response_encoding=response_encoding,
         )
 
     @staticmethod
-    def _parts(message: http.Message, wanted: frozenset[bytes]) -> tuple[list[tuple[str, str]], bytes]:
-        """The headers worth recording and the decoded body, in one pass over the raw header fields."""
+    def _parts(message: http.Message, wanted: frozenset[bytes]) -> tuple[list[tuple[str, str]], bytes, str]:
+        """The headers worth recording, the body as sent and the content-codings it is in ("" for none), in one
+        pass over the raw header fields: the codings are undone where the body is stored, leniently and
+        stacked, so the redactor reads what a client would (``record/exchange.py``)."""
         headers = []
-        encoded = False
+        codings = []
         for name, value in message.headers.fields:
             lowered = name.lower()
             if lowered in wanted:
                 headers.append((_header_text(name), _header_text(value)))
             elif lowered == b"content-encoding":
-                encoded = True
-        content = message.get_content(strict=False) if encoded else message.raw_content
-        return headers, content or b""
+                codings.append(_header_text(value))
+        coding = ", ".join(codings).strip()
+        return headers, message.raw_content or b"", "" if coding.lower() in ("", "identity") else coding
 
     def _fail(self, message: str) -> None:
         """Print why, stop writing, and shut mitmdump down with a failing exit code (raised by ``done``)."""
