@@ -37,6 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
     max_delay = 0.0
     slow_path = ""
     slow = 0.0
+    slow_arrived = threading.Event()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -46,6 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path = self.path.split("?", 1)[0]
+        if path == self.slow_path:
+            self.slow_arrived.set()
         time.sleep(self.slow if path == self.slow_path else random.uniform(0, self.max_delay))
         body = json.dumps({"id": path.rsplit("/", 1)[-1], "object": "thing"}).encode()
         try:
@@ -72,7 +75,9 @@ class Upstream:
     """A threaded JSON server on 127.0.0.1 answering ``{"id": <last path segment>}`` after a random delay."""
 
     def __init__(self, max_delay: float, slow_path: str = "", slow: float = 0.0) -> None:
-        handler = type("Handler", (_Handler,), {"max_delay": max_delay, "slow_path": slow_path, "slow": slow})
+        self.slow_arrived = threading.Event()  # set when the slow request reached the upstream
+        handler = type("Handler", (_Handler,), {"max_delay": max_delay, "slow_path": slow_path, "slow": slow,
+                                                "slow_arrived": self.slow_arrived})
         self.server = _Server(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -31,6 +31,8 @@ READY_TIMEOUT = 20.0
 _CHATTER = re.compile(r"\] (client|server) (connect|disconnect)( |$)")
 
 
+# Our addons' own lines, still shown while mitmdump stops: what the drain recorded, what it cut off.
+_ADDON_LINES = ("error: ", "recorded #", "recorded nothing")
 _OPTIONS_ERROR = re.compile(r"OptionsError: (.+)")
 _BOILERPLATE = ("Error logged during startup, exiting...",)
 
@@ -113,8 +115,8 @@ class MitmProcess:
                 continue
             # Start-up chatter is kept for error messages (the caller prints its own ready line);
             # shutdown chatter (connections cancelled mid-flight) is not the user's business.
-            if (self._ready.is_set() and not self._stopping and line.strip() and not _CHATTER.search(line)
-                    and " listening at " not in line):
+            if (self._ready.is_set() and (not self._stopping or line.startswith(_ADDON_LINES)) and line.strip()
+                    and not _CHATTER.search(line) and " listening at " not in line):
                 self.echo(line)
 
     def _wait_ready(self) -> None:

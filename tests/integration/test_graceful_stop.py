@@ -10,6 +10,7 @@ rounds) is ``bench/graceful_stop.py``.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -51,7 +52,8 @@ def test_sigint_and_sigterm_at_random_moments_lose_no_answered_exchange(upstream
 
 def test_an_exchange_still_in_flight_after_the_drain_is_cut_off_unanswered_and_said_so(tmp_path):
     """An upstream slower than the drain: the client gets no answer, the cassette no interaction, the output a line."""
-    with Upstream(max_delay=0.0, slow_path="/v1/slow", slow=12.0) as url:
+    upstream = Upstream(max_delay=0.0, slow_path="/v1/slow", slow=12.0)
+    with upstream as url:
         path = tmp_path / "slow.yaml"
         with mitmdump_recorder(url, path) as (process, address, output):
             outcome: dict[str, object] = {}
@@ -65,7 +67,7 @@ def test_an_exchange_still_in_flight_after_the_drain_is_cut_off_unanswered_and_s
             thread = threading.Thread(target=slow)
             thread.start()
             assert httpx.get(f"{address}/v1/fast", timeout=10).status_code == 200
-            threading.Event().wait(0.3)  # the slow one is upstream now
+            assert upstream.slow_arrived.wait(20)  # the slow one is upstream now
             process.send_signal(signal.SIGTERM)
             code = process.wait(20)
             thread.join(20)
@@ -133,3 +135,28 @@ def test_the_bench_variant_runs(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 rounds" in done.stdout and "0 answered exchanges missing" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group (Ctrl-C in a terminal)", "SIGTERM to conformance"])
+def test_conformance_record_waits_for_the_answer_in_flight(cli, tmp_path, how):
+    """Through the command line: an exchange upstream when the stop comes is answered, recorded and counted."""
+    upstream = Upstream(max_delay=0.0, slow_path="/v1/slow", slow=1.5)
+    with upstream as url:
+        path = tmp_path / "c.yaml"
+        recorder = cli("record", "--upstream", url, "--cassette", path)
+        address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)").group(1)
+        assert httpx.get(f"{address}/v1/fast", timeout=10).status_code == 200
+        outcome: dict[str, int] = {}
+        thread = threading.Thread(target=lambda: outcome.update(
+            status=httpx.get(f"{address}/v1/slow", timeout=20).status_code))
+        thread.start()
+        assert upstream.slow_arrived.wait(20)  # the slow request is upstream: in flight when the stop comes
+        if how.startswith("SIGINT"):
+            os.killpg(recorder.process.pid, signal.SIGINT)
+        else:
+            recorder.process.send_signal(signal.SIGTERM)
+        code = recorder.finish(30)
+        thread.join(20)
+    assert outcome == {"status": 200}, recorder.text
+    assert [i.request.path for i in load(path).interactions] == ["/v1/fast", "/v1/slow"]
+    assert "Wrote 2 interactions" in recorder.text and code == 0, recorder.text
