@@ -192,7 +192,8 @@ def _ran(data: dict[str, Any]) -> dict[str, set[int]]:
 
 def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunComparison:
     """Regressions, fixes and unchanged findings; a finding of what the current run did not check is not run,
-    never fixed; one the current run's own baseline accepted is accepted — still there, never fixed, never new."""
+    never fixed; one the current run's own baseline accepted is accepted — still there, never fixed, and new only
+    when ``baseline`` lacks it."""
     ran_before, ran_now = _ran(baseline), _ran(current)
     comparison = RunComparison()
     for cassette, indexes in sorted(ran_before.items()):
@@ -208,15 +209,14 @@ def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunCom
     for key in sorted(after):
         if after[key].get("accepted"):
             comparison.accepted.append((key, after[key]))
-        if key in before:
-            comparison.unchanged.append((key, after[key]))
-        elif not after[key].get("accepted"):
-            comparison.regressions.append((key, after[key]))
+        # What the run's own baseline accepted is still new when the compared baseline lacks it: a run gated by a
+        # broader baseline than the one compared with must not hide a regression.
+        (comparison.unchanged if key in before else comparison.regressions).append((key, after[key]))
     comparison.fixes = [(key, before[key]) for key in sorted(before) if key not in after]
     causes_before = causes_of_report(baseline, skipped | {(c, None) for c in missing}, accepted=True)
     causes_after, causes_open = causes_of_report(current, accepted=True), causes_of_report(current)
     comparison.causes_before, comparison.causes_now = causes_before, causes_after
     comparison.accepted_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_open]
-    comparison.new_causes = [(k, causes_open[k]) for k in sorted(causes_open) if k not in causes_before]
+    comparison.new_causes = [(k, causes_after[k]) for k in sorted(causes_after) if k not in causes_before]
     comparison.fixed_causes = [(k, causes_before[k]) for k in sorted(causes_before) if k not in causes_after]
     return comparison

@@ -118,6 +118,20 @@ def test_baselines_and_comparisons_work_on_finding_identities():
     assert after_run.verdict is Verdict.DEVIATIONS  # the new status failure is not in the baseline
 
 
+def test_a_finding_the_runs_own_baseline_accepted_is_still_a_regression_against_another_baseline():
+    """`run --baseline broad.json` then `compare main.json new.json`: the new status failure is accepted by the run's
+    (broader) baseline, but main.json lacks it — a regression, never hidden."""
+    broad = sample_run()
+    broad.cassettes[1].interactions[0].findings.append(Finding("status", "", "status: expected 200, got 404", 200, 404))
+    now = sample_run()
+    now.cassettes[1].interactions[0].findings.append(Finding("status", "", "status: expected 200, got 404", 200, 404))
+    accept_baseline(now, to_json(broad))
+    comparison = compare_reports(to_json(sample_run()), to_json(now))
+    assert [key for key, _ in comparison.regressions] == [("cassettes/b.yaml", 1, "", "status")]
+    assert ("cassettes/b.yaml", 1, "", "status") in [key for key, _ in comparison.accepted]
+    assert "1 regression" in comparison.summary()
+
+
 def test_a_finding_line_says_rule_path_and_both_values():
     finding = Finding("keys.missing", "address_line2", "m", None, MISSING)
     assert finding_line(finding) == "[keys.missing] address_line2: expected null, got <missing>"
