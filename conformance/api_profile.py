@@ -267,6 +267,16 @@ class ApiProfile:
     focus: tuple[str, ...] = ()  # endpoint names under test start so (``cards.``); the other routes are setup
     # (object, key) pairs the API documents as left out of an answer unless the request expands them
     left_out_unless_expanded: frozenset[tuple[str, str]] = frozenset()
+    # ``conformance explore``'s operations and model, as ``module:attribute`` (imported only when exploring:
+    # they bring Hypothesis); "" when the API has none
+    explore: str = ""
+
+    def explorer(self) -> Any:
+        """The profile's operations for ``conformance explore``; ApiProfileError when it has none."""
+        module_name, _, attribute = self.explore.partition(":")
+        if not module_name or not attribute:
+            raise ApiProfileError(f"API profile {self.name!r} has no operations to explore")
+        return getattr(importlib.import_module(module_name), attribute)
 
     def extended(self, name: str, *, routes: Iterable[Route] = (), id_prefixes: Iterable[str] = (),
                  token_parameters: Iterable[str] = (), focus: Iterable[str] = ()) -> ApiProfile:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Severity", "Outcome", "Rule", "RULES", "DOCUMENTED_RULES", "CONTRACT_RULES", "rule", "canonical_rule_id"]
+__all__ = ["Severity", "Outcome", "Rule", "RULES", "DOCUMENTED_RULES", "CONTRACT_RULES", "rule", "canonical_rule_id",
+           "register"]
 
 
 class Severity(StrEnum):
@@ -113,6 +114,15 @@ CONTRACT_RULES: tuple[str, ...] = tuple(r.id for r in RULES.values() if r.source
 
 # Ids that earlier versions wrote into reports, so old baselines keep matching.
 _RENAMED = {"invariant.deleted-card": "invariant.deleted_card"}
+
+
+def register(*rules: Rule) -> None:
+    """Rules an API profile adds (the documented rules its sequences judge): registered once, by id; an id that
+    means something else already is a bug."""
+    for new in rules:
+        if RULES.get(new.id, new) != new:
+            raise ValueError(f"rule {new.id} is registered already with another meaning")
+        RULES[new.id] = new
 
 
 def rule(rule_id: str) -> Rule:

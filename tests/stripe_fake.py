@@ -89,7 +89,10 @@ SUITE_DEVIATIONS = (
 # Deviations only generated sequences meet (`conformance explore`, tests/integration/test_explore.py): one per
 # documented rule of a sequence, each a bug a public fake was seen to have or could have.
 EXPLORE_DEVIATIONS = (
-    "expanded-sources-unpaged",
+    "expanded-sources-unpaged", "metadata-replaced", "has-more-when-full", "order-by-update",
+    "default-follows-attach", "deleted-listed", "deleted-updatable", "cards-any-customer", "random-fingerprint",
+    "read-only-accepted", "unknown-parameter-without-code", "expiry-unchecked",
+    "forgets-customers",  # not a rule: a target explore refuses (exit 2)
 )
 ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS + EXPLORE_DEVIATIONS
 
@@ -111,6 +114,8 @@ class Store:
         self.customers: dict[str, dict[str, Any]] = {}
         self.cards: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.stale: dict[str, dict[str, Any]] = {}  # card id -> what it was before its first update
+        self.graveyard: dict[str, dict[str, Any]] = {}  # deleted cards (deleted-updatable, deleted-listed)
+        self.graves: dict[str, list[dict[str, Any]]] = {}  # customer -> its deleted cards (deleted-listed)
         self.lock = threading.Lock()
 
     # -- objects -------------------------------------------------------------------
@@ -124,7 +129,8 @@ class Store:
             "address_city": None, "address_country": None, "address_line1": None, "address_line1_check": None,
             "address_line2": None, "address_state": None, "address_zip": None, "address_zip_check": None,
             "brand": brand, "country": country, "customer": customer, "cvc_check": "pass", "dynamic_last4": None,
-            "exp_month": 8, "exp_year": 2030, "fingerprint": fingerprint(number), "funding": funding,
+            "exp_month": 8, "exp_year": 2030, "funding": funding,
+            "fingerprint": secrets.token_hex(8) if self.deviates("random-fingerprint") else fingerprint(number),
             "last4": last4, "metadata": {}, "name": None, "tokenization_method": None,
         }
 
@@ -148,11 +154,18 @@ class Store:
             customer["default_source"] = next(c for c in cards if c["id"] == customer["default_source"])
         return customer
 
-    def find_card(self, customer: str, card: str) -> dict[str, Any]:
+    def find_card(self, customer: str, card: str, method: str = "GET") -> dict[str, Any]:
         self.customer(customer)
         for item in self.cards[customer]:
             if item["id"] == card:
                 return item
+        if self.deviates("cards-any-customer"):  # any customer's card, through any customer
+            for cards in self.cards.values():
+                for item in cards:
+                    if item["id"] == card:
+                        return item
+        if self.deviates("deleted-updatable") and method in ("POST", "DELETE") and card in self.graveyard:
+            return self.graveyard[card]
         if self.deviates("sources-404-without-code"):  # localstripe's answer: no code, no param
             raise ApiError(404, "invalid_request_error", f"Customer {customer} does not have card with ID {card}")
         raise missing("source", card)
@@ -169,6 +182,8 @@ class Store:
     def page(self, customer: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
         self.customer(customer)
         items = list(self.cards[customer]) if self.deviates("oldest-first") else list(reversed(self.cards[customer]))
+        if self.deviates("deleted-listed"):
+            items += self.graves.get(customer, [])
         default = 100 if self.deviates("default-limit-ignored") else 10
         try:
             limit = int(params.get("limit", default))
@@ -195,7 +210,8 @@ class Store:
             items = items[ids.index(after) + 1:]
         if self.deviates("limit-ignored"):
             return {"object": "list", "data": items, "has_more": False, "url": url}
-        return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
+        more = len(items) >= limit if self.deviates("has-more-when-full") else len(items) > limit
+        return {"object": "list", "data": items[:limit], "has_more": more, "url": url}
 
     def update(self, card: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         if self.deviates("retrieve-stale-after-update"):
@@ -210,7 +226,8 @@ class Store:
                     number = int(value)
                 except ValueError:
                     number = -1
-                if key == "exp_month" and not 1 <= number <= 12:  # card errors are 402 (the SDKs' CardError)
+                # card errors are 402 (the SDKs' CardError)
+                if key == "exp_month" and not 1 <= number <= 12 and not self.deviates("expiry-unchecked"):
                     raise ApiError(402, "card_error", "Your card's expiration month is invalid.",
                                    "invalid_expiry_month", "exp_month")
                 if key == "exp_year" and number < 2000:
@@ -222,12 +239,18 @@ class Store:
                     if not self.deviates("metadata-unset-all-ignored"):
                         card["metadata"] = {}
                 elif isinstance(value, dict):
+                    if self.deviates("metadata-replaced"):
+                        card["metadata"] = {}
                     for meta_key, meta_value in value.items():
                         if meta_value == "" and not self.deviates("metadata-unset-ignored"):
                             card["metadata"].pop(meta_key, None)
                         else:
                             card["metadata"][meta_key] = meta_value
+            elif key in ("brand", "funding", "fingerprint", "cvc_check", "last4") and self.deviates("read-only-accepted"):
+                continue  # localstripe's: read-only attributes taken with 200
             elif key != "expand":
+                if self.deviates("unknown-parameter-without-code"):  # stripe-mock's: no code, no param
+                    raise ApiError(400, "invalid_request_error", f"Request validation error: unknown {key}")
                 raise ApiError(400, "invalid_request_error", f"Received unknown parameter: {key}",
                                "parameter_unknown", key)
         return card
@@ -260,6 +283,8 @@ class Store:
         expand = params.get("expand", ())
         if not rest and method == "POST":
             customer = new_customer(params)
+            if self.deviates("forgets-customers"):  # a stateless mock: answered, never kept
+                return customer
             self.customers[customer["id"]] = customer
             self.cards[customer["id"]] = []
             if params.get("source"):
@@ -283,13 +308,21 @@ class Store:
             return self.card(rest[0], "tok_visa") | {"id": "card_" + "0" * 16, "fingerprint": "0" * 16}
         if len(rest) == 3 and rest[1] in ("sources", "cards"):
             customer, card_id = rest[0], rest[2]
-            card = self.find_card(customer, card_id)
+            card = self.find_card(customer, card_id, method)
             if method == "GET":
                 return self.retrieved(card, customer, expand)
             if method == "POST":
-                return self.update(card, params)
+                updated = self.update(card, params)
+                if self.deviates("order-by-update") and card in self.cards[customer]:  # last changed, newest
+                    self.cards[customer].remove(card)
+                    self.cards[customer].append(card)
+                return updated
             if method == "DELETE":
+                if card not in self.cards[customer]:  # deleted-updatable: deleted again
+                    return {"id": card_id, "object": "card", "deleted": True}
                 self.cards[customer].remove(card)
+                self.graveyard[card_id] = card
+                self.graves.setdefault(customer, []).append(card)
                 record = self.customers[customer]
                 if record["default_source"] == card_id and not self.deviates("stale-default-source"):
                     remaining = self.cards[customer]
@@ -302,7 +335,7 @@ class Store:
         self.customer(customer)
         card = self.card(customer, token)
         self.cards[customer].append(card)
-        if self.customers[customer]["default_source"] is None:
+        if self.customers[customer]["default_source"] is None or self.deviates("default-follows-attach"):
             self.customers[customer]["default_source"] = card["id"]
         return card
 

@@ -10,6 +10,7 @@ from conformance.cli import (  # noqa: F401  (each registers its commands)
     compare,
     demo,
     docs,
+    explore,
     importing,
     matrix,
     matrix_history,

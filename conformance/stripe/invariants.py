@@ -20,6 +20,7 @@ from conformance.findings import MISSING, Finding
 from conformance.paths import display_path
 from conformance.rules import Severity
 from conformance.stripe.ids import IDS
+from conformance.stripe.testcards import CARDS
 from conformance.text import JSON_TYPE_NAMES, value_text
 
 __all__ = ["CARD_KEYS", "InvariantState", "check_response", "CardRules", "CARD_RULES"]
@@ -68,6 +69,8 @@ class InvariantState(RuleState):
     defaults: dict[str, str | None] = field(default_factory=dict)
     # customer -> (the default its next answer must show, how many cards were left) after the default was deleted
     pending_default: dict[str, tuple[str | None, int]] = field(default_factory=dict)
+    # test card (brand, last4) -> the fingerprint its first card had: the same number, the same fingerprint
+    fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _json(value: Any) -> str:
@@ -308,9 +311,28 @@ def check_response(
     for card, parts in _cards(body, [], card_id if _another_kind(card_id) else None):
         state.judged.add("invariant.card")
         findings.extend(check_card(card, parts, absent))
+        findings.extend(check_fingerprint(card, parts, state))
     if isinstance(body, dict) and body.get("object") == "customer":
         findings.extend(check_default_source(body, state))
     return findings
+
+
+def check_fingerprint(card: dict[str, Any], parts: list[Any], state: InvariantState) -> list[Finding]:
+    """The same card number gives the same fingerprint (the card object: it "uniquely identifies this particular
+    card number"): judged among the documented test cards, whose numbers their brand and last4 tell apart."""
+    brand, last4, fingerprint = card.get("brand"), card.get("last4"), card.get("fingerprint")
+    if not isinstance(fingerprint, str) or not isinstance(last4, str) or not isinstance(brand, str):
+        return []
+    test_card = CARDS.for_last4(last4)
+    if test_card.last4 != last4 or test_card.brand != brand:
+        return []
+    first = state.fingerprints.setdefault((brand, last4), fingerprint)
+    state.judged.add("card.fingerprint")
+    if first == fingerprint:
+        return []
+    path = display_path([*parts, "fingerprint"])
+    return [Finding("card.fingerprint", path, f"{path}: the test card {test_card.alias} had the fingerprint {first} "
+                    f"earlier, now {fingerprint}: the same card number must keep its fingerprint", first, fingerprint)]
 
 
 def _card_deleted(state: InvariantState, customer: str, card: str) -> None:

@@ -1,0 +1,101 @@
+"""``conformance explore``: generated sequences judged by the documented rules; each problem a minimal cassette."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import click
+
+from conformance.api_profile import TOKEN_MODES, TokenMode
+from conformance.atomic import check_writable
+from conformance.cli.main import api_option, api_profile, main, timeout_option
+from conformance.cli.options import command_with_port
+from conformance.errors import refuse_live_key
+from conformance.redaction import Redactor
+
+
+@main.command("explore")
+@click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
+@click.option("--target-cmd", metavar="CMD",
+              help="Start the target with this command ({port} becomes a free port), explore, then stop it.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The same seed generates the same sequences (a failing one kept from before is tried first).")
+@click.option("--max-examples", type=int, default=100_000, show_default=True,
+              help="Generate at most this many sequences.")
+@click.option("--budget", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="Stop generating after this long (shrinking a failure included).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("explore-failures"),
+              show_default=True, help="Write each failing sequence, shrunk, here as a cassette.")
+@click.option("--api-key", envvar="STRIPE_API_KEY",
+              help="API key sent to the target (also from STRIPE_API_KEY). Default: the API profile's test key.")
+@api_option
+@click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
+@click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
+              help="magic: attach the API's test tokens (tok_visa…); create is not supported by explore yet.")
+@timeout_option
+@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write what was explored and found (JSON) here.")
+def explore_command(target: str | None, target_cmd: str | None, seed: int, max_examples: int, budget: float,
+                    out: Path, api_key: str | None, api_name: str, allow_live: bool, tokens: TokenMode,
+                    timeout: float, json_report: Path | None) -> None:
+    """Generate sequences of requests from the API profile and judge every answer by the documented rules.
+
+    Each rule found broken is shrunk to the fewest steps that still break it and written to --out as a cassette
+    that `conformance run CASSETTE --target URL` reproduces. Exit code 0: nothing found; 1: deviations found;
+    2: usage or input error.
+    """
+    from conformance.cassette.cache import cache_dir
+    from conformance.explore import ExploreOptions, explore, write_failure
+    from conformance.replay import check_target, target_process
+
+    if bool(target) == bool(target_cmd):
+        raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    if seed < 0:
+        raise click.BadParameter(f"{seed} is negative: give a seed of 0 or more", param_hint="--seed")
+    if budget <= 0:
+        raise click.BadParameter(f"{budget:g} seconds explores nothing: give more than 0", param_hint="--budget")
+    if max_examples < 1:
+        raise click.BadParameter(f"{max_examples} explores nothing: give 1 or more", param_hint="--max-examples")
+    if tokens != "magic":
+        raise click.BadParameter("explore attaches the magic test tokens only (for now)", param_hint="--tokens")
+    api = api_profile(api_name)
+    machines = api.explorer()
+    api_key = api_key or api.default_api_key
+    refuse_live_key(api_key, "exploring creates and deletes objects", allow_live, "--allow-live")
+    if target_cmd:
+        command_with_port(target_cmd)
+    if json_report:
+        check_writable(json_report)
+    cache = cache_dir()
+    redactor = Redactor(cards=api.cards)
+    with contextlib.ExitStack() as stack:
+        if target_cmd:
+            target = stack.enter_context(target_process(target_cmd))
+        assert target is not None
+        check_target(target)
+        options = ExploreOptions(target.rstrip("/"), api_key, machines, seed=seed, max_examples=max_examples,
+                                 budget=budget, database=cache / "explore" if cache is not None else None,
+                                 database_key=f"conformance-explore:{api.name}".encode(), timeout=timeout,
+                                 version_header=api.headers.version)
+        result = explore(options)
+    shown = redactor.text(result.target) if target else ""
+    rate = result.requests / result.seconds if result.seconds else 0.0
+    click.echo(f"explored {shown}: {result.sequences} sequences, {result.requests} requests in "
+               f"{result.seconds:.1f}s ({rate:.0f} requests/s), seed {seed}")
+    written = []
+    for failure in result.failures:
+        path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor)
+        written.append((failure, path))
+        click.echo(f"  ✗ [{failure.rule}] {redactor.text(failure.message)}")
+        click.echo(f"      {len(failure.steps)} steps: {path} — reproduce: conformance run {path} --target URL")
+    click.echo(f"{len(result.failures)} rule{'s' if len(result.failures) != 1 else ''} broken — "
+               + ("deviations found" if result.failures else "conforms"))
+    if json_report:
+        data = {"target": shown, "seed": seed, "sequences": result.sequences, "requests": result.requests,
+                "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
+                "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": len(f.steps),
+                              "cassette": str(p), "seed": f.seed} for f, p in written]}
+        json_report.write_text(json.dumps(data, indent=2) + "\n")
+    raise SystemExit(result.exit_code)

@@ -1,0 +1,148 @@
+"""Exploring a target: a profile's state machine run by Hypothesis, within a budget, from a seed.
+
+Hypothesis generates each sequence from the machine's rules, keeps a failing one in its example database (tried
+first next time) and shrinks it to the fewest steps that still fail. Sequences run in rounds of a few dozen, each
+round seeded from ``seed`` and its number, until the budget (seconds) or ``max_examples`` is spent; a rule found
+broken is then known, and the rounds go on to find the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
+from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
+
+from conformance.explore.session import Deviation, Session, Step
+
+__all__ = ["ExploreOptions", "ExploreResult", "Failure", "Machines", "Recorder", "explore"]
+
+ROUND = 40  # sequences per round: small enough that a budget ends within a round's time
+
+
+@dataclass
+class Failure:
+    """A rule a shrunk sequence breaks: the steps up to the breaking answer, and the seed of its round."""
+
+    rule: str
+    message: str
+    steps: list[Step]
+    seed: int
+
+
+@dataclass
+class Recorder:
+    """What the machines of one run share: the sessions they open, the rules already found broken."""
+
+    new_session: Callable[[], Session]
+    known: set[str] = field(default_factory=set)  # rules found broken: not raised again
+    sequences: int = 0
+    requests: int = 0
+    failing: Session | None = None  # the session of the last sequence that failed (the shrunk one, at the end)
+    failing_rule: Deviation | None = None
+    last: Session | None = None
+
+    def session(self) -> Session:
+        """A new sequence's session (the requests of the one before counted)."""
+        self.sequences += 1
+        if self.last is not None:
+            self.requests += len(self.last.steps)
+        self.last = self.new_session()
+        return self.last
+
+    def failed(self, session: Session, deviation: Deviation) -> None:
+        self.failing, self.failing_rule = session, deviation
+
+
+class Machines(Protocol):
+    """What a profile hands the engine: a state machine class bound to a recorder, and a preflight."""
+
+    def machine(self, recorder: Recorder) -> type[RuleBasedStateMachine]: ...
+
+    def preflight(self, session: Session) -> None:
+        """Raise ExploreInputError when the target cannot be explored (it forgets what it makes)."""
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    target: str
+    api_key: str
+    machines: Machines
+    seed: int = 0
+    max_examples: int = 100_000
+    budget: float = 60.0
+    database: Path | None = None  # Hypothesis' example database (a folder); None: none
+    database_key: bytes = b"conformance-explore"
+    timeout: float = 10.0
+    steps: int = 12  # the longest sequence generated (Hypothesis' stateful_step_count)
+    version_header: str = ""
+    version: str = ""
+
+
+@dataclass
+class ExploreResult:
+    target: str
+    seed: int
+    sequences: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+def _settings(options: ExploreOptions, examples: int) -> settings:
+    database = DirectoryBasedExampleDatabase(str(options.database)) if options.database is not None else None
+    return settings(max_examples=examples, deadline=None, database=database, stateful_step_count=options.steps,
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False, print_blob=False,
+                    phases=(Phase.reuse, Phase.generate, Phase.shrink))
+
+
+def _round(options: ExploreOptions, recorder: Recorder, examples: int, seed: int) -> Failure | None:
+    """One round of sequences; the failure it shrank, if any."""
+    machine = options.machines.machine(recorder)
+    test: Any = get_state_machine_test(machine, settings=_settings(options, examples))
+    test._hypothesis_internal_use_seed = seed
+    test._hypothesis_internal_database_key = options.database_key
+    recorder.failing = recorder.failing_rule = None
+    try:
+        test()
+    except (AssertionError, Flaky):  # a failing sequence, shrunk: the last one that failed is the smallest
+        deviation = recorder.failing_rule
+        if deviation is None or recorder.failing is None:
+            raise
+        return Failure(deviation.rule, deviation.message, list(recorder.failing.steps), seed)
+    return None
+
+
+def explore(options: ExploreOptions) -> ExploreResult:
+    """Generate sequences until the budget or max_examples is spent; each rule found broken once, shrunk."""
+    result = ExploreResult(options.target, options.seed)
+    started = time.monotonic()
+    with httpx.Client(base_url=options.target, timeout=options.timeout) as client:
+        def new_session() -> Session:
+            return Session(client, options.api_key, options.version_header, options.version)
+
+        recorder = Recorder(new_session)
+        options.machines.preflight(new_session())
+        number = 0
+        while recorder.sequences < options.max_examples and time.monotonic() - started < options.budget:
+            examples = min(ROUND, options.max_examples - recorder.sequences)
+            failure = _round(options, recorder, examples, options.seed * 1_000_003 + number)
+            number += 1
+            if failure is not None:
+                recorder.known.add(failure.rule)
+                result.failures.append(failure)
+        recorder.session()  # counts the last sequence's requests
+        result.sequences, result.requests = recorder.sequences - 1, recorder.requests
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,101 @@
+"""`conformance explore` against the test fake: each sequence rule broken one at a time is found, named, shrunk
+to a cassette of at most 8 interactions that `run` reproduces on that target and passes on the faithful one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+
+from ..stripe_fake import EXPLORE_DEVIATIONS, FakeStripe
+
+pytestmark = pytest.mark.integration
+
+# deviation of the fake -> the rule explore must name
+BROKEN = {
+    "metadata-replaced": "card.metadata",
+    "has-more-when-full": "invariant.list",
+    "order-by-update": "list.order",
+    "default-follows-attach": "invariant.default_source",
+    "deleted-listed": "card.deleted_gone",
+    "deleted-updatable": "card.deleted_unchangeable",
+    "cards-any-customer": "card.other_customer",
+    "random-fingerprint": "card.fingerprint",
+    "read-only-accepted": "request.read_only",
+    "unknown-parameter-without-code": "request.unknown_parameter",
+    "expiry-unchecked": "request.invalid_expiry",
+    "default-oldest": "invariant.default_source",
+    "update-ignores-name": "card.attributes",
+}
+
+
+def explore(target: str, tmp_path: Path, *extra: str) -> tuple[int, str, dict]:
+    report = tmp_path / "explore.json"
+    result = CliRunner().invoke(main, ["explore", "--target", target, "--seed", "1", "--out", str(tmp_path / "out"),
+                                       "--json-report", str(report), *extra],
+                                env={"CONFORMANCE_CACHE": "0"})
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return result.exit_code, result.output, data
+
+
+def test_every_sequence_deviation_of_the_fake_has_a_rule():
+    assert set(EXPLORE_DEVIATIONS) - {"expanded-sources-unpaged", "forgets-customers"} <= set(BROKEN)
+
+
+@pytest.mark.parametrize("deviation", sorted(BROKEN))
+def test_a_broken_sequence_rule_is_found_shrunk_and_reproduced_by_run(deviation, tmp_path):
+    with FakeStripe(deviation=deviation) as target:
+        examples = "600" if deviation in ("order-by-update", "default-oldest") else "160"  # longer sequences
+        budget = "20" if examples == "600" else "6"
+        code, output, data = explore(target, tmp_path, "--budget", budget, "--max-examples", examples)
+        assert code == 1, output
+        rules = [f["rule"] for f in data["failures"]]
+        assert BROKEN[deviation] in rules, output
+        assert f"[{BROKEN[deviation]}]" in output
+        (found,) = [f for f in data["failures"] if f["rule"] == BROKEN[deviation]]
+        cassette = Path(found["cassette"])
+        assert found["steps"] <= 8
+        replayed = CliRunner().invoke(main, ["run", str(cassette), "--target", target])
+        assert replayed.exit_code == 1, replayed.output
+    with FakeStripe() as faithful:
+        replayed = CliRunner().invoke(main, ["run", str(cassette), "--target", faithful])
+        assert replayed.exit_code == 0, replayed.output
+
+
+def test_the_faithful_fake_breaks_no_rule_over_200_sequences(tmp_path):
+    with FakeStripe() as target:
+        code, output, data = explore(target, tmp_path, "--budget", "30", "--max-examples", "200")
+    assert code == 0, output
+    assert data["sequences"] >= 200 and data["failures"] == []
+
+
+def test_the_same_seed_makes_the_same_sequences(tmp_path):
+    counts = []
+    for run in range(2):
+        with FakeStripe() as target:
+            (tmp_path / str(run)).mkdir()
+            _, _, data = explore(target, tmp_path / str(run), "--max-examples", "40")
+        counts.append(data["requests"])
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--budget", "0"], "--budget"),
+    (["--seed", "-1"], "--seed"),
+    (["--api", "nosuch"], "nosuch"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, says, tmp_path):
+    with FakeStripe() as target:
+        result = CliRunner().invoke(main, ["explore", "--target", target, *args])
+    assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_target_that_forgets_its_customer_is_refused_in_one_line():
+    with FakeStripe(deviation="forgets-customers") as target:
+        result = CliRunner().invoke(main, ["explore", "--target", target, "--budget", "5"])
+    assert result.exit_code == 2, result.output
+    assert "not stateful enough" in result.output and len(result.output.strip().splitlines()) == 1, result.output
