@@ -17,7 +17,8 @@ from rich.table import Table
 from conformance.atomic import atomic_write
 from conformance.report.common import md_cell, md_code, md_text, plural
 from conformance.report.matrix import MARKS
-from conformance.report.matrix_views import _ENVIRONMENT, LEGEND
+from conformance.report.matrix_views import LEGEND
+from conformance.report.pages import TEMPLATES
 from conformance.report.terminal import escape
 
 __all__ = ["print_history", "history_markdown", "write_history_markdown", "render_history_html",
@@ -122,7 +123,7 @@ def _chart(history: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_history_html(history: dict[str, Any]) -> str:
-    return _ENVIRONMENT.get_template("matrix_history.html.j2").render(
+    return TEMPLATES.get_template("matrix_history.html.j2").render(
         history=history, title=_title(history), score_rows=_score_rows(history), chart=_chart(history),
         behaviours=[{**b, "marks": [_mark(s) for s in b["states"]],
                      "classes": [(s or "absent").replace(" ", "-") for s in b["states"]], "when": _events(b)}

@@ -15,27 +15,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup, escape
 
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
 from conformance.report.causes import root_causes
-from conformance.report.common import plural, value, verdict_text
+from conformance.report.common import value, verdict_text
+from conformance.report.pages import TEMPLATES
 from conformance.rules import Outcome, Severity
 from conformance.text import printable, shorten
 
 __all__ = ["render", "write_html", "anchor_of"]
 
 _VALUE_LIMIT = 300
-_ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.PackageLoader("conformance.report", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    # a target's control characters and bidirectional overrides shown as escapes, not obeyed
-    finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value,
-)
-_ENVIRONMENT.filters["plural"] = plural
 
 
 def _json_lines(data: Any, path: str = "", indent: int = 0, key: str | None = None,
@@ -114,7 +106,7 @@ def render(result: RunResult) -> str:
     counts = result.counts()
     total = sum(counts.values())
     rules = Counter(f.rule for _, i in result.interactions() for f in i.findings if not f.accepted)
-    return _ENVIRONMENT.get_template("report.html.j2").render(
+    return TEMPLATES.get_template("report.html.j2").render(
         target=result.target,
         contract=result.contract,
         verdict=verdict_text(result),

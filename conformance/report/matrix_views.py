@@ -12,15 +12,10 @@ each profile's limitations have become (fixed, expired, too broad, unlinked).
 
 from __future__ import annotations
 
-import itertools
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import markupsafe
-from markupsafe import Markup
 from rich.console import Console
 from rich.table import Table
 
@@ -28,6 +23,7 @@ from conformance.atomic import atomic_write
 from conformance.report.common import md_cell, md_code, md_text, plural
 from conformance.report.html import anchor_of
 from conformance.report.matrix import MARKS, CellState, summarized
+from conformance.report.pages import TEMPLATES
 from conformance.report.terminal import escape
 from conformance.text import printable, shorten
 
@@ -133,17 +129,6 @@ def _verdict(matrix: dict[str, Any], target: dict[str, Any]) -> str:
 def _title(matrix: dict[str, Any]) -> str:
     return (f"Compatibility matrix: {plural(len(matrix['suite']), 'cassette')}, "
             f"{plural(len(matrix['targets']), 'target')}")
-
-
-_CODE_SPAN = re.compile(r"`([^`]+)`")
-
-
-def code_spans(text: object) -> Markup:
-    """Text for the page with its Markdown code spans (`` `error` ``) as code: everything escaped, nothing a
-    target wrote obeyed."""
-    pieces = _CODE_SPAN.split(printable(str(text)))
-    return Markup("").join(Markup("<code>{}</code>").format(piece) if odd else markupsafe.escape(piece)
-                           for odd, piece in zip(itertools.cycle((False, True)), pieces))
 
 
 def print_matrix(console: Console, matrix: dict[str, Any], written: list[Path] | None = None) -> None:
@@ -267,14 +252,6 @@ def write_matrix_markdown(matrix: dict[str, Any], path: Path) -> None:
     atomic_write(path, matrix_markdown(matrix).encode("utf-8"))
 
 
-_ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.PackageLoader("conformance.report", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    finalize=lambda value: printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value,
-)
-_ENVIRONMENT.filters["plural"] = plural
-_ENVIRONMENT.filters["code_spans"] = code_spans
 
 
 def _relative(report: str, page: Path) -> str:
@@ -309,7 +286,7 @@ def render_matrix_html(matrix: dict[str, Any], page: Path) -> str:
             cells.append({"reasons": [], "warnings": [], **cell, "mark": MARKS[cell["state"]],
                           "cls": cell["state"].replace(" ", "-"), "problems": problems, "text": _cell_text(cell)})
         rows.append({"row": row, "cells": cells, "interop": _interop_mark(matrix, row)})
-    return _ENVIRONMENT.get_template("matrix.html.j2").render(
+    return TEMPLATES.get_template("matrix.html.j2").render(
         matrix=matrix, targets=targets, rows=rows, legend=LEGEND, marks=MARKS, several=len(targets) > 1,
         score_head=SCORE_HEAD, score_rows=score_table(matrix), score_help=SCORE_HELP, specific=specific_lines(matrix),
         notes={t["name"]: limitation_notes(t) for t in targets},
