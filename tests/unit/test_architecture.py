@@ -38,8 +38,8 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
     *[(engine, ("conformance.stripe",), "the engine is handed an API profile; only the command line, the pytest "
                                         "plugin and the suite choose one")
       for engine in ("conformance.cassette", "conformance.record", "conformance.serve", "conformance.replay",
-                     "conformance.checks", "conformance.contract", "conformance.report", "conformance_proxy",
-                     *(f"conformance.{name}" for name in ("errors", "rules", "findings", "api_profile", "redaction",
+                     "conformance.checks", "conformance.contract", "conformance.report", "conformance.explore",
+                     "conformance_proxy", *(f"conformance.{name}" for name in ("errors", "rules", "findings", "api_profile", "redaction",
                                                           "forms", "text", "atomic", "net", "processes", "paths")))],
     ("conformance.stripe", ("conformance.replay", "conformance.report", "conformance.record", "conformance.serve",
                             "conformance.cli", "conformance.suite"), "the profile is facts and rules, no stage"),
