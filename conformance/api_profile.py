@@ -204,13 +204,18 @@ class TestCards:
 @dataclass(frozen=True)
 class Headers:
     """The headers that change what the API does or says: recorded, and sent again by a replay. Everything else
-    (Date, Request-Id, Content-Length, User-Agent…) varies between runs and is left out."""
+    (Date, Content-Length, User-Agent…) varies between runs and is left out. The answers' headers that carry the
+    API's retry contract (a request id, a replay's mark) are recorded too, never compared: the documented rules
+    judge them, and a replay reads from them which recorded request was a retry of which."""
 
     request: tuple[str, ...] = ("Authorization", "Content-Type")  # recorded from requests
-    response: tuple[str, ...] = ("Content-Type",)  # recorded from answers
+    response: tuple[str, ...] = ("Content-Type",)  # recorded from answers: the contract's headers among them
     forwarded: tuple[str, ...] = ("Content-Type",)  # a replay sends them as recorded
     version: str = ""  # the API version a request asks for: a replay sends the recorded one, or the cassette's
     idempotency: str = ""  # a key SDKs draw at random: recorded as a placeholder, sent fresh by each replay
+    request_id: str = ""  # the answer's own id, distinct per request (Request-Id)
+    replayed: str = ""  # "true" on an answer replayed for a repeated idempotency key (Idempotent-Replayed)
+    original_request: str = ""  # a replayed answer's: the request id of the request that executed (Original-Request)
 
 
 @dataclass(frozen=True)

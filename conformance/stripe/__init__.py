@@ -28,10 +28,15 @@ STRIPE = ApiProfile(
     token_parameters=frozenset({"source", "card", "default_source"}),
     headers=Headers(
         request=("Authorization", "Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account"),
-        response=("Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account"),
+        # the retry contract's (Stripe API reference: Idempotent requests, Request IDs, Errors): recorded, not compared
+        response=("Content-Type", "Stripe-Version", "Idempotency-Key", "Stripe-Account", "Request-Id",
+                  "Idempotent-Replayed", "Original-Request", "Stripe-Should-Retry", "Retry-After"),
         forwarded=("Content-Type", "Stripe-Version", "Stripe-Account"),
         version="Stripe-Version",
         idempotency="Idempotency-Key",
+        request_id="Request-Id",
+        replayed="Idempotent-Replayed",
+        original_request="Original-Request",
     ),
     comparison=ComparisonDefaults(
         # what the server mints: compared by type and shape only (ids are compared exactly, through binding)

@@ -61,8 +61,8 @@ def test_records_a_decoded_redacted_interaction(recorder, tmp_path):
         "Content-Type": "application/x-www-form-urlencoded",
         "Idempotency-Key": "<generated>",
     }
-    # gzip is decoded; volatile headers are left out
-    assert interaction.response.headers == {"Content-Type": "application/json"}
+    # gzip is decoded; volatile headers are left out, the retry contract's request id is kept
+    assert interaction.response.headers == {"Content-Type": "application/json", "Request-Id": "req_123"}
     assert interaction.response.json() == {"id": "card_1", "object": "card", "name": "Jenny Rosen",
                                            "metadata": {"order_id": "6735"}}
 
@@ -84,7 +84,7 @@ def test_extra_headers_are_recorded_on_request_and_response(recorder, tmp_path):
     (interaction,) = load(path).interactions
     assert interaction.request.headers["X-Tenant"] == "acme"
     assert interaction.response.headers == {"Content-Type": "application/json", "Set-Cookie": "[REDACTED:set-cookie]",
-                                            "X-Tenant": "acme-eu"}
+                                            "X-Tenant": "acme-eu", "Request-Id": "req_123"}
     assert interaction.response.json()["name"] == "Jenny Rosen"  # still gunzipped
 
 
