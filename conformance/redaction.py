@@ -19,7 +19,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -59,13 +59,23 @@ _MULTIPART_FIELD = re.compile(r'(name="(?P<name>[^"\r\n]+)"[^\r\n]*\r?\n(?:[^\r\
 # names may be written with escapes ("c\u0076c"), numbers as floats or with exponents
 _QUOTED_FIELD = re.compile(r'("(?P<name>(?:[A-Za-z_\[\]]|\\u[0-9A-Fa-f]{4})+)"\s*:\s*)'
                            r'(?P<value>"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)')
+# XML's ``<cvc>739</cvc>``, ``<ns:number>4242…</ns:number>``, a CDATA section as the value.
+_XML_FIELD = re.compile(r"(<(?:[A-Za-z_][\w.-]*:)?(?P<name>[A-Za-z_][\w.-]*)(?:\s[^<>]*)?>)"
+                        r"(?P<value><!\[CDATA\[.*?\]\]>|[^<]*)(?=</)", re.DOTALL)
 _FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
 
+# Quoted-printable (``sk=5Flive=5F…``, ``=34=32…``): an escape with a hex letter, or two in a row. ``limit=10`` and
+# ``created=1690000000`` are no sign (a form's digits), so ordinary forms keep the fast path.
+_QP_SIGN = r"=(?:[0-9][A-Fa-f]|[A-F][0-9A-F]|[0-9]{2}=[0-9A-F]{2})"
+_QP_ESCAPE = re.compile(r"=([0-9A-Fa-f]{2})")
+_SOFT_BREAK = re.compile(r"=\r?\n")
+# UTF-7's shifted runs (``sk+AF8-live+AF8-…``): base64 of UTF-16 between ``+`` and ``-``.
+_UTF7_SHIFT = re.compile(r"\+[A-Za-z0-9/+]+-?")
 # A value written in an encoding: a run of the characters percent-encoding, ``+`` for space, JSON and
 # HTML escapes and base64 are written in. Each run holding one of them is decoded until stable, then
 # matched; a run whose decoded text holds a secret is replaced by that text, redacted.
 _ENCODED_RUN = re.compile(r"[A-Za-z0-9_%+./=\\~*:&#;-]{6,}")
-_ENCODED_SIGN = re.compile(r"%[0-9A-Fa-f]{2}|\\[ux/]|&#|&[a-z]+;|\+")
+_ENCODED_SIGN = re.compile(r"%[0-9A-Fa-f]{2}|\\[ux/]|&#|&[a-z]+;|\+|" + _QP_SIGN)
 # ``\\`` too: text escaped twice (JSON quoting a JSON body) comes off one layer per decoding
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([/\\])")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
@@ -177,6 +187,41 @@ def _decode_once(text: str) -> str:
     return text
 
 
+def _decoded_run_plain(text: str) -> str:
+    """``text`` with its percent-encoding, escapes and character references undone until stable."""
+    for _ in range(_MAX_DECODINGS):
+        decoded = _decode_once(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _utf7(text: str) -> str:
+    """``text`` with each UTF-7 shifted run read (``+AF8-`` is "_"); a run that is no UTF-7 stays as written."""
+    def shifted(match: re.Match[str]) -> str:
+        try:
+            return match.group(0).encode("ascii").decode("utf-7")
+        except UnicodeDecodeError:
+            return match.group(0)
+    return _UTF7_SHIFT.sub(shifted, text)
+
+
+def _quoted_printable(text: str) -> str:
+    """``text`` read as quoted-printable: soft line breaks joined, ``=XX`` escapes as their bytes (UTF-8)."""
+    raw = _QP_ESCAPE.sub(lambda m: f"%{m.group(1)}", _SOFT_BREAK.sub("", text.replace("%", "%25")))
+    return unquote(raw, errors="replace")
+
+
+@cache
+def _format_characters() -> re.Pattern[str]:
+    """Unicode's format characters (category Cf: zero-width space and joiners, bidi controls, soft hyphen…), which
+    show as nothing. They live in planes 0, 1 and 14 (a test holds that); built when first needed (~30 ms)."""
+    found = [chr(c) for plane in (range(0x20000), range(0xE0000, 0xE1000)) for c in plane
+             if unicodedata.category(chr(c)) == "Cf"]
+    return re.compile("[" + "".join(re.escape(c) for c in found) + "]")
+
+
 def _base64_text(run: str) -> str | None:
     """The text a base64 run encodes (standard or URL-safe alphabet), or None when it is not text."""
     padded = run.rstrip("=")
@@ -223,6 +268,8 @@ class Redactor:
 
     def literal(self, value: str) -> str:
         """The patterns of :meth:`text` on the text as it reads, without looking into encodings."""
+        if not value.isascii() and _format_characters().search(value):
+            value = self._visible(value)
         if "k_" in value:
             value = _KEY.sub(_key_marker, value)
         if "whsec_" in value:
@@ -239,6 +286,14 @@ class Redactor:
             value = pattern.sub(marker("pattern"), value)
         return value
 
+    def _visible(self, value: str) -> str:
+        """Text with invisible format characters in it (``sk_live_abc\u200bdef…``) as a reader sees it: redacted
+        without them when that reading holds a secret (the whole key is one marker), else as written (an emoji's
+        zero-width joiner is kept)."""
+        seen = _format_characters().sub("", value)
+        cleaned = self.literal(seen)
+        return cleaned if cleaned != seen else value
+
     def _wide_digits(self, value: str) -> str:
         """Card numbers in digits of another script (fullwidth ４２４２…): found on the text read in ASCII digits;
         the text is kept as written unless one is there."""
@@ -253,7 +308,8 @@ class Redactor:
         every run that may be encoded is decoded until stable, then matched."""
         if depth > 2 or len(value) < 6:
             return value
-        signed = ("%" in value or "\\" in value or "&" in value or "+" in value) and _ENCODED_SIGN.search(value)
+        signed = ("%" in value or "\\" in value or "&" in value or "+" in value or "=" in value) \
+            and _ENCODED_SIGN.search(value)
         if not signed and (len(value) < 20 or not _BASE64_TEXT.search(value)):
             return value
         return _ENCODED_RUN.sub(lambda match: self._decoded_run(match.group(0), depth), value)
@@ -265,7 +321,8 @@ class Redactor:
             if decoded == layer:
                 break
             layer = decoded
-        readings = [layer] + ([layer.replace("+", " ")] if "+" in layer else [])
+        readings = [layer] + ([layer.replace("+", " "), _utf7(layer)] if "+" in layer else []) \
+            + ([_quoted_printable(layer)] if "=" in layer else [])
         for reading in readings:
             if reading == run:
                 continue  # read as it is by the literal patterns already
@@ -315,8 +372,8 @@ class Redactor:
         if not names:
             return self._encoded(text, 0) != text
         lowered = text.lower()
-        if "\\" in lowered:  # a key written with escapes ("c\u0076c") is the field all the same
-            lowered += "\n" + _decode_once(lowered).lower()
+        if "\\" in lowered or "%" in lowered:  # a key written with escapes ("c\u0076c", "%2563vc") is the field
+            lowered += "\n" + _decoded_run_plain(lowered).lower()
         if any(name in lowered for name in (*fields, *self.extra_fields)):
             return True
         return self._encoded(text, 0) != text
@@ -339,7 +396,8 @@ class Redactor:
         for key, value in pairs:
             what = self._field(forms.field_name(key), fields)
             new_key = self.text(key)
-            new_value = self.field_marker(what, value) if what and value else self.text(value)
+            new_value = self.field_marker(what, value) if what and value else \
+                self.text(self._separated(value, fields) if ";" in value else value)
             changed = changed or new_key != key or new_value != value
             redacted.append((new_key, new_value))
         if not changed:
@@ -350,15 +408,17 @@ class Redactor:
         """A form with a percent-escape that is not UTF-8 (``name=Ren%E9``): pair by pair as sent, a secret
         field's value by its name (read leniently), every other pair through the patterns."""
         redacted = []
-        for pair in raw.split("&"):
+        for pair in re.split(r"(?<=[&;])", raw):  # ";" separates pairs for some servers as "&" does
+            separator = pair[-1] if pair[-1:] in ("&", ";") else ""
+            pair = pair[:len(pair) - len(separator)]
             key, equals, value = pair.partition("=")
             what = self._field(forms.field_name(unquote(key.replace("+", " "), errors="replace")), fields)
             if what and value:
-                redacted.append(f"{self.text(key)}={quote(self.field_marker(what, value), safe='[]:')}")
+                redacted.append(f"{self.text(key)}={quote(self.field_marker(what, value), safe='[]:')}{separator}")
             else:
-                redacted.append(self.text(pair) if "%" not in pair else
-                                self._percent_pair(key, equals, value))
-        return "&".join(redacted)
+                redacted.append((self.text(pair) if "%" not in pair else
+                                 self._percent_pair(key, equals, value)) + separator)
+        return "".join(redacted)
 
     def _percent_pair(self, key: str, equals: str, value: str) -> str:
         """A pair with percent-escapes, as sent unless its decoded text (read leniently) holds a secret."""
@@ -369,6 +429,10 @@ class Redactor:
     def text_body(self, text: str, fields: Mapping[str, str] = {}) -> str:
         """A body kept as text (no or another content type): secret fields in multipart parts, JSON-looking
         text and form-looking text, then every pattern."""
+        if "=\n" in text or "=\r\n" in text:
+            joined = _SOFT_BREAK.sub("", text)  # quoted-printable's soft line breaks, which may split a key
+            if self.text(joined) != joined:
+                text = joined
         stripped = text.strip()
         if (fields or self.extra_fields) and _FORM_TEXT.fullmatch(stripped):
             redacted = self.form_text(stripped, fields)
@@ -378,6 +442,8 @@ class Redactor:
             text = _MULTIPART_FIELD.sub(lambda m: self._field_value(m, fields), text)
         if '"' in text and ":" in text:
             text = _QUOTED_FIELD.sub(lambda m: self._field_value(m, fields, quoted=True), text)
+        if "</" in text:
+            text = _XML_FIELD.sub(lambda m: self._field_value(m, fields, blank_kept=True), text)
         return self.text(text)
 
     def named_value(self, name: str, value: str, fields: Mapping[str, str] = {}) -> str:
@@ -386,10 +452,11 @@ class Redactor:
         what = self._field(forms.field_name(name), fields)
         return self.field_marker(what, value) if what and value else self.text_body(value, fields)
 
-    def _field_value(self, match: re.Match[str], fields: Mapping[str, str], quoted: bool = False) -> str:
+    def _field_value(self, match: re.Match[str], fields: Mapping[str, str], quoted: bool = False,
+                     blank_kept: bool = False) -> str:
         name = match.group("name")
         what = self._field(forms.field_name(_decode_once(name) if "\\" in name else name), fields)
-        if not what or match.group("value") in ("", '""'):
+        if not what or match.group("value") in ("", '""') or (blank_kept and not match.group("value").strip()):
             return match.group(0)
         value = f'"{self.field_marker(what, match.group("value").strip(chr(34)))}"' if quoted \
             else self.field_marker(what, match.group("value"))
@@ -399,7 +466,7 @@ class Redactor:
     def data(self, value: Any, fields: Mapping[str, str] = {}) -> Any:
         """Redact decoded JSON/form data: whole values of secret fields, patterns everywhere."""
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(self._separated(value, fields) if fields and ";" in value else value)
         if type(value) is int and 10**12 <= abs(value) < 10**19 and luhn_valid(str(abs(value))):
             return self.field_marker("card-number", value)  # a card number sent as a JSON number
         if type(value) is float and _card_float(value):
@@ -418,6 +485,17 @@ class Redactor:
             return [self.data(item, fields) for item in value]
         return value
 
+    def _separated(self, value: str, fields: Mapping[str, str]) -> str:
+        """A form value holding more pairs after ``;`` (``1;card[cvc]=739``: servers that split forms on ``;`` as
+        on ``&`` read a CVC there): each such pair of a secret field's name loses its value."""
+        pieces = value.split(";")
+        for index, piece in enumerate(pieces[1:], 1):
+            key, equals, item = piece.partition("=")
+            what = self._field(forms.field_name(unquote(key.replace("+", " ").strip())), fields) if equals else None
+            if what and item:
+                pieces[index] = f"{key}={quote(self.field_marker(what, unquote(item)), safe='[]:')}"
+        return ";".join(pieces)
+
     def request_data(self, value: Any) -> Any:
         return self.data(value, REQUEST_FIELDS)
 
@@ -428,6 +506,8 @@ class Redactor:
         if not isinstance(key, str):
             return None
         lowered = key.lower()
+        if "%" in lowered:  # a name percent-encoded more than the form's one layer (card[%2563vc])
+            lowered = forms.field_name(_decoded_run_plain(lowered))
         if lowered in self.extra_fields:
             return lowered
         return fields.get(lowered)
@@ -483,7 +563,29 @@ def redact_message(text: str) -> str:
     redacted = redactor.text_body(text, REQUEST_FIELDS)
     if "=" in redacted:
         redacted = _FORM_PAIR.sub(lambda m: redactor.form_text(m.group(0), REQUEST_FIELDS), redacted)
+    if ":" in redacted or "=" in redacted:
+        redacted = _NAMED_VALUE.sub(lambda m: _named_value(m, redactor), redacted)
     return redacted
+
+
+# A field quoted as YAML or an assignment writes it (``cvc: '739'``, ``- cvc: 739``, ``card[cvc] = 739``): a
+# malformed cassette's error line quotes such lines.
+_NAMED_VALUE = re.compile(r"""(?<![\w\[\]])(['"]?)(?P<name>[A-Za-z_][\w]*(?:\[[^\]\s]*\])*)\1(\s*[:=]\s*)"""
+                          r"""(?P<value>[0-9](?:[0-9]|[ -](?=[0-9])){11,}|\\?'[^'\n]*'|\\?"[^"\n]*"|[^\s,;'"{}\[\]\\]+)""")
+_QUOTES = re.compile(r"""^(\\?['"]?)(.*?)(\\?['"]?)$""", re.DOTALL)
+
+
+def _named_value(match: re.Match[str], redactor: Redactor) -> str:
+    """A secret field's value as the marker; ``number`` only when it has a card's digits (a line or an
+    interaction has a number too)."""
+    what = redactor._field(forms.field_name(match.group("name")), REQUEST_FIELDS)
+    opening, value, closing = _QUOTES.fullmatch(match.group("value")).groups()  # type: ignore[union-attr]
+    if not what or not value or value.startswith("[REDACTED:"):
+        return match.group(0)
+    if what == "card-number" and sum(c.isdigit() for c in value) < 12:
+        return match.group(0)
+    head = match.group(0)[: match.start("value") - match.start()]
+    return f"{head}{opening}{redactor.field_marker(what, value)}{closing}"
 
 
 # A key=value pair quoted in a message (``'card[cvc]=123'``): its field by name, as in a form.
@@ -491,9 +593,13 @@ _FORM_PAIR = re.compile(r"[^\s&='\"]+=[^\s&'\"]*(?:&[^\s&='\"]+=[^\s&'\"]*)*")
 
 
 # The user part of a URL (``http://user:password@host``, ``https://sk_live_…@api.stripe.com``): a credential.
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]+@")
+# Up to the last "@" before the path, as URL parsers split it: ``http://user:p@ss@host`` hides "p@ss" whole.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]+@")
 # A hex dump (mitmproxy logs the bytes of a ClientHello it cannot parse as hex): 8 bytes or more.
-_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{16,}(?![0-9A-Fa-f])")
+# Bytes may be written apart, by spaces or colons (``73 6b 5f``, ``73:6b:5f``, xxd's ``736b 5f6c``).
+_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{16,}(?![0-9A-Fa-f])"
+                      r"|(?<![0-9A-Za-z:])[0-9A-Fa-f]{2}(?:(?:[ :]{1,2}|)[0-9A-Fa-f]{2}){7,}(?![0-9A-Za-z])")
+_HEX_SEPARATORS = re.compile(r"[ :]")
 
 
 def without_credentials(text: str) -> str:
@@ -504,8 +610,9 @@ def without_credentials(text: str) -> str:
 def _hex_run(run: str, redactor: Redactor) -> str:
     """A hex dump as it is, or a marker when the bytes it spells hold a secret (as text, or as UTF-16's
     NUL-interleaved text), read from either digit in case the dump was cut mid-byte."""
+    compact = _HEX_SEPARATORS.sub("", run)
     for start in (0, 1):
-        even = run[start:start + (len(run) - start) // 2 * 2]
+        even = compact[start:start + (len(compact) - start) // 2 * 2]
         text = bytes.fromhex(even).decode("latin-1")
         for reading in (text, text.replace("\x00", "")):
             if redactor.text(reading) != reading:
@@ -516,5 +623,7 @@ def _hex_run(run: str, redactor: Redactor) -> str:
 def relayed(line: str, redactor: Redactor) -> str:
     """A line of mitmdump's output as it may reach the terminal: redacted (as the recording is) and, beyond what
     the redactor reads, no URL credentials and no hex dump of a secret."""
-    line = redactor.text(without_credentials(line))
-    return _HEX_RUN.sub(lambda match: _hex_run(match.group(0), redactor), line) if _HEX_RUN.search(line) else line
+    line = without_credentials(line)
+    if _HEX_RUN.search(line):  # before the patterns, which may read digits of a dump as a card number
+        line = _HEX_RUN.sub(lambda match: _hex_run(match.group(0), redactor), line)
+    return redactor.text(line)

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Reading", "read_body", "undo_codings", "rereadings", "unreadable_marker", "charset_of", "MAX_DECODED"]
+__all__ = ["Reading", "read_body", "rereadings", "unreadable_marker", "charset_of"]
 
 # A body decoded past this size is a decompression bomb, not an API's answer: it is stored as a digest.
 MAX_DECODED = 32 * 1024 * 1024
@@ -76,16 +76,26 @@ def charset_of(content_type: str) -> str:
 
 
 # -- content-codings -------------------------------------------------------------------------------------------
+class _Undecodable(Exception):
+    """The bytes are not in the coding tried: an error before their end, or more than a trailer left after it."""
+
+
+# What a stream may leave unread: a zlib stream's Adler-32, a gzip trailer cut or padded. More left over means the
+# decoder stopped early on bytes that are something else (329 random bytes read as "I" by raw deflate).
+_SLACK = 8
+
+
 def _inflate(data: bytes, wbits: int) -> tuple[bytes, bytes]:
-    """(what a zlib stream of ``wbits`` decodes to, the bytes after it), leniently: a truncated stream or a bad
-    checksum gives what was decoded before the problem."""
+    """(what a zlib stream of ``wbits`` decodes to, the bytes after it), leniently: a truncated stream gives what
+    was decoded before its end (a bad checksum is never checked: the callers inflate raw deflate). Raises
+    ``_Undecodable`` on bytes that are no such stream."""
     decoder = zlib.decompressobj(wbits)
     out = bytearray()
     for start in range(0, len(data), _CHUNK):
         try:
             out += decoder.decompress(data[start:start + _CHUNK], MAX_DECODED + 1 - len(out))
         except zlib.error:
-            return bytes(out), b""
+            raise _Undecodable from None
         if len(out) > MAX_DECODED or decoder.unconsumed_tail:
             raise _TooLarge
         if decoder.eof:
@@ -93,7 +103,7 @@ def _inflate(data: bytes, wbits: int) -> tuple[bytes, bytes]:
     try:
         out += decoder.flush()
     except zlib.error:
-        pass
+        raise _Undecodable from None
     return bytes(out), b""
 
 
@@ -119,58 +129,68 @@ def _gzip_header_length(data: bytes) -> int | None:
 
 def _gunzip(data: bytes) -> bytes:
     """Every gzip member of ``data``, inflated as raw deflate: the CRC and size trailers are not held against
-    the content (a bad CRC or a cut-off stream still shows what it holds)."""
+    the content (a bad CRC or a cut-off stream still shows what it holds); bytes after the last member that are
+    more than a trailer's worth make it no gzip."""
     out = bytearray()
+    if _gzip_header_length(data) is None:
+        raise _Undecodable
     while (header := _gzip_header_length(data)) is not None:
         inflated, rest = _inflate(data[header:], -zlib.MAX_WBITS)
         out += inflated
         if len(out) > MAX_DECODED:
             raise _TooLarge
         data = rest[8:]
+    _all_read(data)
     return bytes(out)
+
+
+def _all_read(left: bytes) -> None:
+    if len(left) > _SLACK:
+        raise _Undecodable
 
 
 def _zlib_or_raw(data: bytes) -> bytes:
     """HTTP's ``deflate``: a zlib stream as the RFC says, or raw deflate as some servers send it."""
-    if _is_zlib(data):
-        return _inflate(data[2:], -zlib.MAX_WBITS)[0]
-    return _inflate(data, -zlib.MAX_WBITS)[0]
+    inflated, left = _inflate(data[2:] if _is_zlib(data) else data, -zlib.MAX_WBITS)
+    _all_read(left)
+    return inflated
 
 
 def _is_zlib(data: bytes) -> bool:
     return len(data) >= 2 and data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and (data[0] << 8 | data[1]) % 31 == 0
 
 
+def _streamed(data: bytes, feed: Callable[[bytes], bytes], finished: Callable[[], bool],
+              left: Callable[[], bytes], error: type[Exception]) -> bytes:
+    """``data`` fed to a decoder chunk by chunk, bounded by :data:`MAX_DECODED`: what it gives up to the end of its
+    stream, or of the bytes (a stream cut off). Raises ``_Undecodable`` on an error or bytes left after the end."""
+    out = bytearray()
+    for start in range(0, len(data), _CHUNK):
+        try:
+            out += feed(data[start:start + _CHUNK])
+        except error:
+            raise _Undecodable from None
+        if len(out) > MAX_DECODED:
+            raise _TooLarge
+        if finished():
+            _all_read(left() + data[start + _CHUNK:])
+            break
+    return bytes(out)
+
+
 def _unbrotli(data: bytes) -> bytes:
     import brotli  # type: ignore[import-untyped]  # mitmproxy's own dependency, as zstandard below
 
     decoder = brotli.Decompressor()
-    out = bytearray()
-    try:
-        for start in range(0, len(data), _CHUNK):
-            out += decoder.process(data[start:start + _CHUNK])
-            if len(out) > MAX_DECODED:
-                raise _TooLarge
-    except brotli.error:
-        pass
-    return bytes(out)
+    return _streamed(data, decoder.process, decoder.is_finished, bytes, brotli.error)
 
 
 def _unzstd(data: bytes) -> bytes:
     import zstandard
 
     decoder = zstandard.ZstdDecompressor().decompressobj()
-    out = bytearray()
-    try:
-        for start in range(0, len(data), _CHUNK):
-            out += decoder.decompress(data[start:start + _CHUNK])
-            if len(out) > MAX_DECODED:
-                raise _TooLarge
-            if decoder.eof:
-                break
-    except zstandard.ZstdError:
-        pass
-    return bytes(out)
+    return _streamed(data, decoder.decompress, lambda: decoder.eof, lambda: decoder.unused_data,
+                     zstandard.ZstdError)
 
 
 _DECODERS: dict[str, Callable[[bytes], bytes]] = {
@@ -190,34 +210,45 @@ def _sniffed(data: bytes) -> str | None:
     return None
 
 
-def undo_codings(content: bytes, declared: str = "", layers: int = _MAX_LAYERS) -> tuple[bytes, tuple[str, ...]]:
+def _undone(name: str, data: bytes) -> bytes | None:
+    """``data`` with the coding ``name`` undone, or None when the bytes are not in it (see ``_Undecodable``)."""
+    try:
+        return _DECODERS[name](data)
+    except _Undecodable:
+        return None
+
+
+def _undo_codings(content: bytes, declared: str = "", charset: str = "",
+                  layers: int = _MAX_LAYERS) -> tuple[bytes, tuple[str, ...]]:
     """``content`` with its content-codings undone: the declared ones (``gzip, br``: br first), then the ones its
-    bytes show (gzip with no ``Content-Encoding``, gzip in gzip). Raises ``_TooLarge`` past :data:`MAX_DECODED`."""
+    bytes show (gzip with no ``Content-Encoding``, gzip in gzip), then a trial of brotli and raw deflate on bytes
+    that are no text. A decoding is kept only when it reads the bytes to their end (a trailer's worth may be
+    left) and, unless the bytes were no text either, gives text; a trial only when it leads to text a reader
+    would take for one (in ``charset``, the declared one). Raises ``_TooLarge`` past :data:`MAX_DECODED`."""
     undone: list[str] = []
     names = [name.strip().lower() for name in declared.split(",") if name.strip()]
     for name in reversed(names):
         if name in ("identity", "none"):
             continue
-        decoder = _DECODERS.get(name)
-        if decoder is None:
+        if name not in _DECODERS:
             break  # an unknown coding: the bytes' magic may still tell
-        decoded = decoder(content)
-        if not decoded and content:
+        decoded = _undone(name, content)
+        if decoded is None or (content and not decoded) or (_text_like(content) and not _plausible(decoded, charset)):
             break  # not what it said it was
         content = decoded
         undone.append(name)
     while len(undone) < layers and (sniffed := _sniffed(content)) is not None:
-        decoded = _DECODERS[sniffed](content)
+        decoded = _undone(sniffed, content)
         if not decoded:
             break
         content = decoded
         undone.append(sniffed)
     if len(undone) < layers and _BINARY.search(content[:512]) and not _wide(content):
         for name in ("br", "deflate"):  # no magic: tried on bytes that are no text, kept when they lead to text
-            decoded = _DECODERS[name](content)
+            decoded = _undone(name, content)
             if decoded:
-                inner, more = undo_codings(decoded, "", layers - len(undone) - 1)
-                if _text_like(inner):
+                inner, more = _undo_codings(decoded, "", charset, layers - len(undone) - 1)
+                if _plausible(inner, charset):
                     return inner, (*undone, name, *more)
     return content, tuple(undone)
 
@@ -225,6 +256,19 @@ def undo_codings(content: bytes, declared: str = "", layers: int = _MAX_LAYERS) 
 # -- charsets --------------------------------------------------------------------------------------------------
 def _text_like(data: bytes) -> bool:
     return not _BINARY.search(data) or _wide(data) is not None or data.startswith(tuple(b for b, _ in _BOMS))
+
+
+def _plausible(data: bytes, charset: str) -> bool:
+    """Whether a decoder's output is text a reader would take for one: it reads, with no control characters, in
+    ``charset`` (a declared one), by its byte-order mark or NULs, or as UTF-8 — not merely as Latin-1, which
+    any bytes read as, nor empty."""
+    if charset and charset not in _UTF8 and _known(charset):
+        codecs_tried: tuple[str | None, ...] = (charset,)
+    else:
+        bom = next((codec for mark, codec in _BOMS if data.startswith(mark)), None)
+        codecs_tried = (bom, _wide(data), "utf-8")
+    texts = (_decoded(data, codec) for codec in codecs_tried if codec)
+    return any(text and not _TEXT_CONTROLS.search(text) for text in texts)
 
 
 def _wide(data: bytes) -> str | None:
@@ -300,11 +344,11 @@ def rereadings(text: str, codec: str) -> tuple[str, ...]:
 def read_body(content: bytes, content_type: str = "", content_encoding: str = "") -> Reading:
     """``content`` as a reader sees it (``content_encoding``: the codings it is still in; "" when undone or
     none). Plain UTF-8 — nearly every body — costs one decode."""
+    declared = charset_of(content_type)
     try:
-        data, codings = undo_codings(content, content_encoding)
+        data, codings = _undo_codings(content, content_encoding, declared)
     except _TooLarge:
         return Reading(content, None, codings=("too large decoded",))
-    declared = charset_of(content_type)
     if not codings and (not declared or declared in _UTF8) and b"\x00" not in data:
         try:
             return Reading(data, data.decode("utf-8"))

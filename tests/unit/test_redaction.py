@@ -216,3 +216,131 @@ def test_client_secrets_of_every_kind_and_ephemeral_keys(secret, kind):
 def test_a_lowercase_or_uppercase_bearer_echo_is_redacted(echo):
     redacted = Redactor().text(echo)
     assert "abcdefghijklmnop123" not in redacted and "[REDACTED:token]" in redacted
+
+
+# -- gaps a review found (issue 35) ---------------------------------------------------------------------------
+LIVE = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2"
+
+
+@pytest.mark.parametrize("url, kept", [
+    ("http://user:p@ss@127.0.0.1:1/v1", "127.0.0.1:1/v1"),
+    ("https://user:p%40ss@api.example.com", "api.example.com"),
+    ("http://a@b@c:p@w@@host:8080?q=a@b", "host:8080?q=a@b"),
+    ("--upstream http://sk_live_x:@h/ then mail me@example.com", "h/ then mail me@example.com"),
+])
+def test_url_credentials_are_hidden_up_to_the_last_at_sign_before_the_path(url, kept):
+    from conformance.redaction import without_credentials
+
+    hidden = without_credentials(url)
+    assert hidden.endswith("[REDACTED:credentials]@" + kept), hidden
+    assert "p@ss" not in hidden and "ss@" not in hidden and "p%40ss" not in hidden and "@w@" not in hidden
+
+
+@pytest.mark.parametrize("written", [
+    "key=sk+AF8-live+AF8-a1B2c3D4e5F6g7H8i9J0k1L2",  # UTF-7, no charset said
+    "key=sk=5Flive=5Fa1B2c3D4e5F6g7H8i9J0k1L2",  # quoted-printable
+    "key=sk=5flive=5fa1B2c3D4e5F6g7H8i9J0k1L2",
+    "key: =73=6B=5F=6C=69=76=65=5Fa1B2c3D4e5F6g7H8i9J0k1L2",
+    "sk_live_a1B2c3D4\u200be5F6g7H8i9J0k1L2",  # a zero-width space inside
+    "sk_live_a1B2\u2060c3D4e5F6g7H8\u00adi9J0k1L2",  # word joiner, soft hyphen
+    "\u202esk_live_a1B2c3D4e5F6\ufeffg7H8i9J0k1L2",  # bidi override, BOM
+])
+def test_a_key_in_utf7_quoted_printable_or_with_invisible_characters_is_one_marker(written):
+    redacted = Redactor().text(written)
+    assert "[REDACTED:sk_live]" in redacted and "a1B2" not in redacted and "L2" not in redacted, redacted
+
+
+def test_a_card_number_in_quoted_printable_or_with_invisible_characters_is_found():
+    assert Redactor().text("n: =34=30=30=30=30=35=36=36=35=35=36=36=35=35=35=36") == "n: [REDACTED:card-number]"
+    assert Redactor().text("4000\u200b0566\u200b5566\u200b5556.") == "[REDACTED:card-number]."
+
+
+def test_a_quoted_printable_body_with_soft_line_breaks_is_read_joined():
+    body = "note: sk=5Flive=5Fa1B2c3D4=\r\ne5F6g7H8i9J0k1L2 and 4000056655=\n665556\n"
+    redacted = Redactor().text_body(body, REQUEST_FIELDS)
+    assert "a1B2" not in redacted and "e5F6" not in redacted and "665556" not in redacted, redacted
+
+
+@pytest.mark.parametrize("text", [
+    "limit=10&created=1690000000&version=2023", "fingerprint=ABCD1234ef", "a \U0001f468\u200d\U0001f469 family",
+    "\u200bzero width\u200b", "version=2023-08-16;q=0.9", "x=1;note=a", "<p>card <b>number</b> 12</p>",
+    "AF8-live+AF8-", "a=5F", "2+2=4",
+])
+def test_new_readings_leave_ordinary_text_alone(text):
+    assert Redactor().text_body(text, REQUEST_FIELDS) == text
+
+
+@pytest.mark.parametrize("raw", ["x=1;card[cvc]=739", "x=1;card%5Bcvc%5D=739&y=2", "n=Ren%E9;card[cvc]=739",
+                                 "a=b;c=d;card[cvc][]=739", "card[%2563vc]=739", "card%5B%2563vc%5D=739"])
+def test_a_cvc_after_a_semicolon_or_with_its_name_encoded_twice_is_redacted(raw):
+    from conformance.record.exchange import build_interaction
+
+    redacted = Redactor().form_text(raw, REQUEST_FIELDS)
+    assert "739" not in redacted and "[REDACTED:cvc]" in redacted, redacted
+    interaction = build_interaction(method="POST", url_path="/v1/tokens", request_content=raw.encode(), status=200,
+                                    request_headers=[("Content-Type", "application/x-www-form-urlencoded")],
+                                    response_headers=[], response_content=b"", redactor=Redactor())
+    assert "739" not in repr(interaction.request.body), interaction.request.body
+
+
+@pytest.mark.parametrize("xml", [
+    "<card><cvc>739</cvc><number>4000056655665556</number></card>",
+    '<card><ns:cvc xmlns:ns="x">739</ns:cvc><number type="pan">4111 1111 1111 1111</number></card>',
+    "<card><CVC><![CDATA[739]]></CVC><number>\n  4000056655665557\n</number></card>",
+])
+def test_xml_fields_of_secret_names_lose_their_values(xml):
+    redacted = Redactor().text_body(xml, REQUEST_FIELDS)
+    assert "739" not in redacted and "5566" not in redacted and "1111" not in redacted, redacted
+    assert "[REDACTED:cvc]" in redacted and "[REDACTED:card-number]" in redacted
+    assert redacted.startswith("<card>") and redacted.endswith("</card>")
+
+
+def test_xml_without_secret_fields_is_unchanged():
+    xml = "<card><exp_month>8</exp_month><cvc></cvc><number> </number><name>Jenny</name></card>"
+    assert Redactor().text_body(xml, REQUEST_FIELDS) == xml
+
+
+@pytest.mark.parametrize("separator", [" ", ":", "  "])
+def test_a_hex_dump_with_bytes_apart_is_redacted_in_mitmdump_lines(separator):
+    from conformance.redaction import relayed
+
+    dump = separator.join(f"{b:02x}" for b in LIVE.encode())
+    assert relayed(f"ClientHello: {dump} end", Redactor()) == "ClientHello: [REDACTED:hex] end"
+    xxd = " ".join(LIVE.encode().hex()[i:i + 4] for i in range(0, 2 * len(LIVE), 4))
+    assert relayed(f"00000000: {xxd}  sk_live_a1B2c3D4", Redactor()).endswith("[REDACTED:hex]  [REDACTED:sk_live]")
+    ordinary = "16 03 01 02 00 01 00 01 fc 03 03 aa bb"
+    assert relayed(f"ClientHello {ordinary}", Redactor()) == f"ClientHello {ordinary}"
+
+
+@pytest.mark.parametrize("line, secret", [
+    ("c.yaml:14: body: {cvc: '739', exp_month: 8}", "739"),
+    ("c.yaml:14: bad indentation near 'cvc: 739'", "739"),
+    ('c.yaml:9: near "    cvc: \\"7391\\""', "7391"),
+    ("c.yaml:14: near 'card[cvc] = 739'", "739"),
+    ("c.yaml:3: - number: 4000 0566 5566 5557 (expected a mapping)", "5557"),
+])
+def test_an_error_line_quoting_yaml_loses_secret_fields(line, secret):
+    from conformance.redaction import redact_message
+
+    redacted = redact_message(line)
+    assert secret not in redacted and "[REDACTED:" in redacted, redacted
+    assert redacted.split(":")[0] == "c.yaml"
+
+
+@pytest.mark.parametrize("line", ["c.yaml:12: interaction number: 4 has no response", "c.yaml:3: field cvc is empty",
+                                  "c.yaml:7: version: 1.0 is not 1", "c.yaml:2: expected number = 3, got 2"])
+def test_an_error_line_with_harmless_numbers_is_unchanged(line):
+    from conformance.redaction import redact_message
+
+    assert redact_message(line) == line
+
+
+def test_every_format_character_is_in_the_planes_looked_at():
+    import sys
+    import unicodedata
+
+    from conformance.redaction import _format_characters
+
+    everywhere = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}
+    assert all(_format_characters().fullmatch(c) for c in everywhere)
+    assert not _format_characters().search("abc \u00e9\u4e2d\U0001f468 \u200c".replace("\u200c", ""))
