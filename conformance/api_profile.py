@@ -33,7 +33,8 @@ from conformance.findings import Finding
 
 __all__ = [
     "OTHER", "Action", "ComparisonDefaults", "Headers", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard",
-    "TestCards", "TokenMode", "TOKEN_MODES", "RuleState", "DocumentedRules", "ApiProfile", "BUILTIN_API_PROFILES",
+    "TestCards", "TokenMode", "TOKEN_MODES", "RuleState", "DocumentedRules", "RetryExchange", "RetryState", "RetryRules",
+    "ApiProfile", "BUILTIN_API_PROFILES",
     "load_api_profile",
 ]
 
@@ -256,6 +257,39 @@ class DocumentedRules(Protocol):
 
 
 @dataclass(frozen=True)
+class RetryExchange:
+    """One replayed request as the retry contract sees it: what was sent under which idempotency key, and the
+    answer with its headers (their names case-insensitive)."""
+
+    index: int  # the interaction's
+    method: str
+    path: str  # as sent
+    key: str  # the idempotency key sent, "" when none
+    content: bytes  # the parameters as sent
+    status: int
+    body: Any  # the answer's JSON, None when it is not JSON
+    headers: Mapping[str, str]
+    recorded_headers: Mapping[str, str]  # the recorded answer's: a rule the recording never shows is not judged
+
+
+@dataclass
+class RetryState:
+    """What the retry rules remember across one cassette's exchanges; the replay reads ``duplicates``."""
+
+    # an object the target made a second time for a repeated key (as the target named it) -> that interaction:
+    # later answers that show it follow from that failure
+    duplicates: dict[str, int] = field(default_factory=dict)
+
+
+class RetryRules(Protocol):
+    """What an API documents of repeated requests (idempotency keys, request ids), judged on every answer."""
+
+    def new_state(self) -> RetryState: ...
+
+    def check(self, exchange: RetryExchange, state: RetryState, headers: Headers) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
 class ApiProfile:
     """Everything the engine needs to know of one API."""
 
@@ -275,6 +309,7 @@ class ApiProfile:
     # ``conformance explore``'s operations and model, as ``module:attribute`` (imported only when exploring:
     # they bring Hypothesis); "" when the API has none
     explore: str = ""
+    retries: RetryRules | None = None  # the retry contract's rules (idempotency keys, request ids), if documented
 
     def explorer(self) -> Any:
         """The profile's operations for ``conformance explore``; ApiProfileError when it has none."""

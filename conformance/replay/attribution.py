@@ -32,6 +32,8 @@ NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.ti
 # What counts a list's items: short by the items a target never minted.
 _COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
 _COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
+# What an answer that shows an object made twice for one idempotency key can be short or long by.
+_DUPLICATE_COUNTS = frozenset({"list.length", "list.items", "value", "type", "invariant.list", "invariant.default_source"})
 _DELETED = "\x1fdeleted"  # among an object's unapplied parameters: a delete of the object failed
 
 
@@ -107,6 +109,32 @@ class Attribution:
             result.blocked_id = needed.recorded_id
         result.blocked_by = needed.root if needed is not None else min(roots) if roots else None
         self._note_failure(interaction, result)
+
+    def follow_duplicates(self, interaction: Interaction, result: InteractionResult, body: Any,
+                          duplicates: dict[str, int], retry_rules: set[str]) -> None:
+        """A repeated idempotency key the target executed again is one problem, the retry rule's: the answer's
+        other findings (another id than the first answer's, another status) are its consequences, and so is what
+        later answers show of the object it made a second time (a list one card longer)."""
+        failed_here = any(f.rule in retry_rules and f.severity == Severity.FAILURE for f in result.findings)
+        if not duplicates and not failed_here:
+            return
+        named = set(self.profile.ids.find(json.dumps(body, default=str))) & duplicates.keys() if body is not None else set()
+        for finding in result.findings:
+            if finding.consequence_of is not None or finding.rule in NEVER_CONSEQUENCES or finding.rule in retry_rules:
+                continue
+            if failed_here:
+                finding.consequence_of = interaction.index
+                continue
+            shown = json.dumps(finding.actual, default=str) if finding.actual is not MISSING else ""
+            roots = [duplicates[found] for found in self.profile.ids.find(shown) if found in duplicates]
+            if not roots and named and finding.rule in _DUPLICATE_COUNTS:
+                roots = [duplicates[found] for found in named]
+            if roots:
+                finding.consequence_of = min(roots)
+        if result.blocked_by is None:
+            earlier = [f.consequence_of for f in result.findings if f.consequence_of is not None
+                       and f.consequence_of != interaction.index and f.severity == Severity.FAILURE]
+            result.blocked_by = min(earlier) if earlier else None
 
     def _follow_updates(self, interaction: Interaction, result: InteractionResult, sent_path: str) -> None:
         """Findings about what an update failed to set (a delete failed to remove) are its consequences; this

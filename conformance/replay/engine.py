@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from conformance import forms
-from conformance.api_profile import OTHER, ApiProfile, TestCards, TokenMode
+from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, TestCards, TokenMode
 from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
 from conformance.cassette.model import MAX_BODY_DEPTH, CassetteHeader, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
@@ -84,11 +84,16 @@ class _Replay:
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
     api_version: str | None = None  # the cassette's (its header's api_version)
     attribution: Attribution = field(init=False)  # which findings follow from an earlier failure
+    retries: RetryState | None = field(init=False)  # the profile's retry rules' memory, None without them
+    # a recorded request id -> the idempotency key sent for its request: a recorded retry (its answer names the
+    # original request) is sent with the same key
+    keys_by_request: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.profile = self.options.profile
         self.bindings = IdBindings(self.profile.ids)
         self.attribution = Attribution(self.profile, self.bindings, self.checks)
+        self.retries = self.profile.retries.new_state() if self.profile.retries is not None else None
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -133,15 +138,41 @@ class _Replay:
         if version and wire.version:
             headers[wire.version] = version
         if wire.idempotency and wire.idempotency in recorded.headers:
-            # Fresh keys: replaying a recorded key could be answered from the API's idempotency cache.
-            recorded_key = recorded.headers[wire.idempotency]
-            if recorded_key == GENERATED_KEY:
-                headers[wire.idempotency] = str(uuid.uuid4())
-            else:
-                headers[wire.idempotency] = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
+            headers[wire.idempotency] = self._idempotency_key(interaction)
         if "Authorization" in recorded.headers:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
         return _SentRequest(path, query, query_string, headers, content, setup, sent_parts)
+
+    def _idempotency_key(self, interaction: Interaction) -> str:
+        """A fresh key (replaying a recorded one could be answered from the API's idempotency cache): one per
+        recorded key, so a recorded retry sends the same fresh key twice — a random key the recorder stored as
+        the placeholder too, when the retry's recorded answer names the original request."""
+        wire = self.profile.headers
+        recorded_key = interaction.request.headers[wire.idempotency]
+        answer = interaction.response.headers
+        original = answer.get(wire.original_request, "") if wire.original_request else ""
+        if original and original in self.keys_by_request:
+            key = self.keys_by_request[original]
+        elif recorded_key == GENERATED_KEY:
+            key = str(uuid.uuid4())
+        else:
+            key = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
+        request_id = answer.get(wire.request_id, "") if wire.request_id else ""
+        if request_id:
+            self.keys_by_request.setdefault(request_id, key)
+        return key
+
+    def _retry_findings(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer,
+                        body: Any) -> list[Finding]:
+        """The profile's retry rules on this answer (idempotency keys, request ids)."""
+        rules, state = self.profile.retries, self.retries
+        if rules is None or state is None:
+            return []
+        wire = self.profile.headers
+        exchange = RetryExchange(interaction.index, interaction.request.method, sent.path,
+                                 sent.headers.get(wire.idempotency, "") if wire.idempotency else "", sent.content,
+                                 response.status_code, body, response.headers, interaction.response.headers)
+        return rules.check(exchange, state, wire)
 
     def _stripe_version(self, recorded_headers: dict[str, str]) -> str | None:
         """--stripe-version, else what the request recorded, else the version the cassette's answers follow."""
@@ -204,6 +235,8 @@ class _Replay:
         result.sent_key = "Authorization" in sent.headers
         exchange = self._exchange(interaction, sent, response)
         findings = sent.setup + run_checks(exchange, self.checks)
+        retried = self._retry_findings(interaction, sent, response, exchange.body)
+        findings += retried
         if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
             _hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
         result.findings = [redact_finding(f, self.options.redactor) for f in findings]
@@ -214,6 +247,9 @@ class _Replay:
             result.judged = sorted(self.checks.invariants.judged)
             self.checks.invariants.judged.clear()
         self.attribution.attribute(interaction, result, needed, sent.path)
+        if self.retries is not None:
+            self.attribution.follow_duplicates(interaction, result, exchange.body, self.retries.duplicates,
+                                               {f.rule for f in retried})
         if any(f.severity == Severity.FAILURE for f in result.findings):
             result.curl = self._curl(interaction.request.method, sent)
         if result.findings and self.options.keep_bodies:

@@ -9,6 +9,7 @@ extended from it) to it.
 
 from conformance.api_profile import ApiProfile, ComparisonDefaults, Headers
 from conformance.stripe import sequence_rules  # noqa: F401  (registers the rules of sequences)
+from conformance.stripe.idempotency import IDEMPOTENCY
 from conformance.stripe.ids import IDS
 from conformance.stripe.invariants import CARD_RULES
 from conformance.stripe.routes import ROUTES
@@ -53,4 +54,5 @@ STRIPE = ApiProfile(
     left_out_unless_expanded=frozenset({("customer", "sources"), ("customer", "subscriptions"),
                                         ("customer", "tax_ids")}),
     explore="conformance.stripe.explore:CARD_MACHINES",
+    retries=IDEMPOTENCY,
 )

@@ -9,7 +9,7 @@ as before: a re-recording is a clean diff in review.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from conformance.net import free_port
 from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
 from conformance.stripe.testcards import CARDS
-from conformance.suite.scenarios import SUITE, SUITE_API_VERSION, Session, captured_from
+from conformance.suite.scenarios import SUITE, SUITE_API_VERSION, Scenario, Session, captured_from
 
 __all__ = ["CapturedScenario", "capture_suite"]
 
@@ -34,14 +34,14 @@ class CapturedScenario:
 def capture_suite(
     upstream: str, out_dir: Path, api_key: str, *, tokens: TokenMode = "magic", only: tuple[str, ...] = (),
     mitm_options: tuple[str, ...] = (), echo: Callable[[str], None] = print, source: str | None = None,
-    api_version: str = SUITE_API_VERSION,
+    api_version: str = SUITE_API_VERSION, scenarios: Mapping[str, Scenario] = SUITE,
 ) -> Iterator[CapturedScenario]:
     """Each scenario into its own cassette; ``source`` says where the answers come from (default: the upstream's
     URL), and each header adds what public sources disagree on. The SDK is pinned to ``api_version``, which
     each header states."""
     out_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor(cards=CARDS)
-    for name, scenario in SUITE.items():
+    for name, scenario in scenarios.items():
         if only and name not in only:
             continue
         path = out_dir / f"{name}.yaml"

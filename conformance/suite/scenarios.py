@@ -22,7 +22,7 @@ from conformance.stripe.testcards import CARDS
 # The test cards every common target attaches (16-digit numbers): the scenarios of documented rules use only these.
 COMMON_CARDS = ("tok_visa", "tok_mastercard", "tok_visa_debit")
 
-__all__ = ["Session", "Scenario", "SUITE", "SUITE_API_VERSION", "card_lifecycle", "captured_from"]
+__all__ = ["Session", "Scenario", "SUITE", "RETRY_SUITE", "SUITE_API_VERSION", "card_lifecycle", "captured_from"]
 
 # The API version the reference suite's answers follow (the OpenAPI description the fake is written to).
 SUITE_API_VERSION = "2023-08-16"
@@ -290,6 +290,34 @@ def scenario_errors(session: Session) -> None:
     session.results.append(None)
 
 
+def scenario_retries(session: Session) -> None:
+    """Retries that cannot charge twice (Stripe API reference, Idempotent requests): a retried attach and update
+    answered with the first answer and no second card (the list read back), a key reused with other parameters
+    refused, a corrected retry after a validation error executed. Each key is the scenario's own, recorded as
+    is, so a replay sends one fresh key for each."""
+    customer = _customer(session, "retries")
+    sources = session.client.v1.customers.payment_sources
+    source = session.source_for("tok_visa")
+    once: dict[str, Any] = {"idempotency_key": "retry-attach-visa"}
+    for label in ("attach tok_visa with an idempotency key", "the same attach retried: the first answer again"):
+        card = session.step(label, lambda: sources.create(customer.id, {"source": source or ""}, once))  # type: ignore[arg-type]
+    if card is None:
+        raise RuntimeError("the upstream did not attach tok_visa")
+    session.step("the customer's cards: one card, not two", lambda: session.get(f"/v1/customers/{customer.id}/cards"))
+    named: dict[str, Any] = {"idempotency_key": "retry-update-name"}
+    for label in ("update the name with an idempotency key", "the same update retried"):
+        session.step(label, lambda: sources.update(customer.id, card.id, {"name": "Jenny Rosen"}, named))  # type: ignore[arg-type]
+    other = session.source_for("tok_mastercard")
+    session.step("the attach's key with other parameters is refused (idempotency_error)",
+                 lambda: sources.create(customer.id, {"source": other or ""}, once))  # type: ignore[arg-type]
+    corrected: dict[str, Any] = {"idempotency_key": "retry-after-validation"}
+    session.step("an attach that fails validation (no such token)",
+                 lambda: sources.create(customer.id, {"source": "tok_" + "DoesNotExist0000"}, corrected))  # type: ignore[arg-type]
+    session.step("the corrected attach with the same key is executed",
+                 lambda: sources.create(customer.id, {"source": other or ""}, corrected))  # type: ignore[arg-type]
+    session.step("the customer's cards: the two attached", lambda: session.get(f"/v1/customers/{customer.id}/cards"))
+
+
 # What public sources disagree on, and how the suite compares it; every cassette's header says it (`source:`,
 # after where it was captured from) and marks it (`compare:`).
 _CARD_DISPUTES = ("`*_check` values are the card network's: text or null conforms. The API reference's card examples show "
@@ -310,6 +338,14 @@ _LIMIT_BOUNDS = (
     "(`parameter_invalid_integer`) comes from this fake: `error.code` is compared loosely."
 )
 _COMPARE = {"ignore": ["wallet"], "nullable": ["currency"]}
+
+
+_RETRIES = (
+    " The status of an idempotency key reused with other parameters is 400 in some public sources, 409 or 422 in "
+    "others; the error type `idempotency_error` is the reference's: `status` of that answer is judged by the rule "
+    "idempotency.mismatch (400, 409 or 422), and its message compared loosely. `Idempotent-Replayed: true` on a "
+    "replay is observed from Stripe by public parity tests, not written in the reference: a warning."
+)
 
 
 @dataclass(frozen=True)
@@ -335,4 +371,10 @@ SUITE: dict[str, Scenario] = {
     "cards-amex": Scenario(scenario_amex),
     "card-errors": Scenario(scenario_errors, (UNKNOWN_CUSTOMER, UNKNOWN_CARD), _CARD_DISPUTES + _MISSING_CARD,
                             {**_COMPARE, "loose": ["error.param"]}),
+}
+
+# Scenarios of the retry contract: captured only from an upstream that keeps it (api.stripe.com, or
+# tests/idempotent_fake.py); the shared fake executes a repeated key twice.
+RETRY_SUITE: dict[str, Scenario] = {
+    "cards-retries": Scenario(scenario_retries, disputed=_CARD_DISPUTES + _RETRIES),
 }

@@ -1,0 +1,165 @@
+"""Stripe's retry contract, judged on every answer: idempotency keys and request ids, each rule with its source.
+
+A retry that runs twice charges twice: the official SDKs send an ``Idempotency-Key`` on every POST and retry on
+network errors, 409, 429 and 5xx, relying on the API to answer a repeated key with the first answer. Where
+public sources disagree it is said, and compared loosely: the status of a key reused with other parameters is
+400 in some, 409 or 422 in others; the error ``type`` (``idempotency_error``) is the reference's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.api_profile import Headers, RetryExchange, RetryState
+from conformance.findings import MISSING, Finding
+from conformance.rules import Rule, Severity, register
+
+__all__ = ["IDEMPOTENCY_RULES", "IdempotencyRules", "IDEMPOTENCY", "MISMATCH_STATUSES"]
+
+_IDEMPOTENT = "Stripe API reference, Idempotent requests"
+IDEMPOTENCY_RULES = (
+    Rule("idempotency.replay", Severity.FAILURE, "a POST repeated with the same idempotency key and parameters "
+         "answers the first answer's status and body, and makes no second object", _IDEMPOTENT),
+    Rule("idempotency.mismatch", Severity.FAILURE, "the same idempotency key with other parameters is refused with "
+         "an `idempotency_error` and nothing is executed (status 400, 409 or 422: sources disagree, compared loosely)",
+         f"{_IDEMPOTENT}; Errors (idempotency_error)"),
+    Rule("idempotency.validation", Severity.FAILURE, "a request that failed validation is not saved: a corrected "
+         "retry with the same key is executed", f"{_IDEMPOTENT} (results are saved only once the endpoint began "
+         "executing)"),
+    Rule("idempotency.replayed_header", Severity.WARNING, "an answer replayed for a repeated key carries "
+         "`Idempotent-Replayed: true`", "observed from Stripe by public parity tests, not written in the API reference"),
+    Rule("request.id", Severity.WARNING, "every answer carries a `Request-Id`, distinct per request",
+         "Stripe API reference, Request IDs"),
+)
+register(*IDEMPOTENCY_RULES)
+
+# A key reused with other parameters: the reference's error type, any status the sources give.
+MISMATCH_STATUSES = frozenset({400, 409, 422})
+
+
+@dataclass(frozen=True)
+class _Seen:
+    index: int
+    method: str
+    path: str
+    content: bytes
+    status: int
+    body: Any
+    saved: bool  # the endpoint began executing: a repeat of the key is answered from this
+
+
+@dataclass
+class IdempotencyState(RetryState):
+    keys: dict[str, _Seen] = field(default_factory=dict)
+    request_ids: dict[str, int] = field(default_factory=dict)  # request id -> the first interaction answering it
+    told_request_id: bool = False  # request.id is said once per cassette, not on every answer
+    executed_again: bool = False  # a repeat was executed again: a later replay's missing mark follows from it
+
+
+def _saved(status: int) -> bool:
+    """Whether Stripe keeps the answer for the key: once the endpoint began executing (a 2xx, a 402 card error, a
+    5xx); a validation error (400, 404), a conflict (409) or a rate limit (429) is not saved."""
+    return status < 400 or status == 402 or status >= 500
+
+
+def _error_type(body: Any) -> Any:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("type", MISSING) if isinstance(error, dict) else MISSING
+
+
+def _object_id(body: Any) -> str | None:
+    value = body.get("id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class IdempotencyRules:
+    """The rules of :data:`IDEMPOTENCY_RULES`, one state per cassette."""
+
+    def new_state(self) -> IdempotencyState:
+        return IdempotencyState()
+
+    def check(self, exchange: RetryExchange, state: RetryState, headers: Headers) -> list[Finding]:
+        assert isinstance(state, IdempotencyState)
+        findings = self._request_id(exchange, state, headers)
+        if not exchange.key:
+            return findings
+        first = state.keys.get(exchange.key)
+        if first is None or not first.saved:
+            if first is not None and exchange.content != first.content:
+                findings += _validation(exchange, first)
+            state.keys[exchange.key] = _Seen(exchange.index, exchange.method, exchange.path, exchange.content,
+                                             exchange.status, exchange.body, _saved(exchange.status))
+            return findings
+        same = (exchange.method, exchange.path, exchange.content) == (first.method, first.path, first.content)
+        if same:
+            replayed = _replay(exchange, first, headers, state.executed_again)
+            state.executed_again |= any(f.rule == "idempotency.replay" for f in replayed)
+            findings += replayed
+        else:
+            findings += _mismatch(exchange, first)
+        made = _object_id(exchange.body)
+        if 200 <= exchange.status < 300 and made is not None and made != _object_id(first.body):
+            state.duplicates.setdefault(made, exchange.index)
+        return findings
+
+    @staticmethod
+    def _request_id(exchange: RetryExchange, state: IdempotencyState, headers: Headers) -> list[Finding]:
+        """A missing or repeated request id, once per cassette; judged only where the recording shows one."""
+        name = headers.request_id
+        if not name or name not in exchange.recorded_headers or state.told_request_id:
+            return []
+        value = exchange.headers.get(name)
+        if not value:
+            state.told_request_id = True
+            return [Finding("request.id", "", f"the answer carries no {name} (the recording's did)", name, MISSING)]
+        earlier = state.request_ids.setdefault(value, exchange.index)
+        if earlier == exchange.index:
+            return []
+        state.told_request_id = True
+        return [Finding("request.id", "", f"{name} {value} answered interaction #{earlier} already: request ids are "
+                        "distinct per request", "a new request id", value)]
+
+
+def _replay(exchange: RetryExchange, first: _Seen, headers: Headers, executed_again: bool) -> list[Finding]:
+    """The same key and parameters: the first answer again, marked as replayed (a missing mark is not said
+    where an earlier repeat was executed again: it follows from that)."""
+    findings: list[Finding] = []
+    if (exchange.status, exchange.body) != (first.status, first.body):
+        made, before = _object_id(exchange.body), _object_id(first.body)
+        what = (f"made another object ({made}, not {before})" if made and before and made != before else
+                f"answered {exchange.status} where the first answered {first.status}"
+                if exchange.status != first.status else "answered another body")
+        findings.append(Finding("idempotency.replay", "", f"the request repeats interaction #{first.index}'s "
+                                "idempotency key and parameters, and the target executed it again: it " + what,
+                                first.status, exchange.status))
+    elif headers.replayed and not executed_again and exchange.headers.get(headers.replayed, "").lower() != "true":
+        findings.append(Finding("idempotency.replayed_header", "", f"the answer replayed for interaction "
+                                f"#{first.index}'s key lacks {headers.replayed}: true", "true",
+                                exchange.headers.get(headers.replayed, MISSING)))
+    return findings
+
+
+def _mismatch(exchange: RetryExchange, first: _Seen) -> list[Finding]:
+    """The same key, other parameters: refused as an idempotency error."""
+    kind = _error_type(exchange.body)
+    if exchange.status in MISMATCH_STATUSES and kind == "idempotency_error":
+        return []
+    return [Finding("idempotency.mismatch", "error.type", f"the request reuses interaction #{first.index}'s "
+                    f"idempotency key with other parameters and was answered {exchange.status}"
+                    f"{'' if kind is MISSING else f' ({kind})'}, not refused with an idempotency_error (400, 409 "
+                    "or 422)", "idempotency_error", kind)]
+
+
+def _validation(exchange: RetryExchange, first: _Seen) -> list[Finding]:
+    """A retry after a validation error: executed, not answered from the failed request."""
+    kind = _error_type(exchange.body)
+    if kind != "idempotency_error" and (exchange.status, exchange.body) != (first.status, first.body):
+        return []
+    return [Finding("idempotency.validation", "", f"interaction #{first.index} failed validation "
+                    f"({first.status}) under the same idempotency key, which is then not saved: this retry was "
+                    f"answered {exchange.status}{'' if kind is MISSING else f' ({kind})'} instead of executed",
+                    "executed", exchange.status)]
+
+
+IDEMPOTENCY = IdempotencyRules()
