@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 import click
 
+from conformance.atomic import probe_directory
 from conformance.cassette import load
+from conformance.cassette.files import lock_holder
 from conformance.cassette.model import DEFAULT_HOST
 from conformance.cli.main import (
     InputError,
@@ -33,8 +35,17 @@ def _writable_cassette(path: Path) -> None:
         raise InputError(f"cannot create directory {path.parent} for the cassette: {error.strerror}") from None
     if path.is_dir():
         raise InputError(f"cassette path {path} is a directory; give a file such as {path / 'session.yaml'}")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"cassette path {path} is a link to nothing ({os.readlink(path)}); give the file itself")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise InputError(f"cannot write cassette {path}: permission denied")
+    try:
+        probe_directory(path.parent)  # a full disk says yes to os.access
+    except OSError as error:
+        raise InputError(f"cannot write cassette {path}: {error.strerror or error}") from None
+    holder = lock_holder(path)
+    if holder is not None:  # the addon's lock is the real guard; this says it before anything starts
+        raise InputError(f"{path} is being recorded by another process (pid {holder}): one recorder per cassette")
 
 
 def _refuse_credentials(upstream: str) -> None:
