@@ -38,7 +38,7 @@ from mitmproxy import ctx, exceptions, http
 from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import RECORD_MODES, CassetteWriter
 from conformance.cassette.guard import Unwritable, wire_target
-from conformance.cassette.model import DEFAULT_HOST
+from conformance.cassette.model import DEFAULT_HOST, recorded_now
 from conformance.errors import ConformanceError
 from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
@@ -224,6 +224,7 @@ class Recorder:
             return
         try:
             interaction = self._interaction(flow)
+            interaction.recorded_at = recorded_now()  # when this answer was had: what `check --max-age` ages
             index = self.writer.append(interaction)
         except OSError as error:
             # Like mitmproxy's own `save` addon: stop rather than let traffic through unrecorded.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -13,7 +15,8 @@ from conformance.cassette import multipart
 
 __all__ = ["VERSION", "BODY_KINDS", "CassetteHeader", "CompareLists", "RecordMode", "RECORD_MODES",
            "HTTP_METHODS", "DEFAULT_HOST", "MAX_BODY_DEPTH", "Body", "Request", "Response", "Interaction",
-           "Cassette", "body_from_bytes", "decode_form", "nesting_exceeds"]
+           "Cassette", "body_from_bytes", "decode_form", "nesting_exceeds", "recorded_now", "format_recorded_at",
+           "parse_recorded_at"]
 
 VERSION = 1
 BODY_KINDS = ("form", "json", "multipart", "text", "base64")
@@ -162,6 +165,32 @@ class Response:
         return self.body.value if self.body and self.body.kind == "json" else None
 
 
+# When an answer was recorded, as stored: UTC to the second, ISO 8601 with a Z (2026-12-07T15:50:10Z).
+_RECORDED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+def recorded_now() -> datetime:
+    """The current time as ``recorded_at`` keeps it: UTC, whole seconds (finer would only add noise to diffs)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def format_recorded_at(moment: datetime) -> str:
+    """``moment`` as stored: converted to UTC, second precision, with a Z."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # a naive time is taken as UTC, the only zone a cassette holds
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_recorded_at(text: str) -> datetime | None:
+    """The time a stored ``recorded_at`` names, or None when it is not one (the reader's error says the form)."""
+    if not _RECORDED_AT.fullmatch(text):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:  # the right shape, not a date (2026-02-30)
+        return None
+
+
 @dataclass
 class Interaction:
     request: Request
@@ -169,6 +198,7 @@ class Interaction:
     endpoint: str = ""  # the profile's name of its route (cards.update); "" until a profile names it
     index: int = 0  # 1-based position in its cassette
     line: int | None = None  # where its document starts in the file (not stored)
+    recorded_at: datetime | None = None  # when its answer was recorded (UTC, seconds); None in older cassettes
 
 
 @dataclass

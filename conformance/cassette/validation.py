@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import datetime
 from typing import Any, cast
 
 from conformance.cassette.model import (
@@ -19,6 +20,8 @@ from conformance.cassette.model import (
     Interaction,
     Request,
     Response,
+    format_recorded_at,
+    parse_recorded_at,
 )
 from conformance.cassette.multipart import PART_KEYS
 from conformance.redaction import redact_message
@@ -43,12 +46,12 @@ def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
     if interaction.response.headers:
         response["headers"] = interaction.response.headers
     _body_to_dict(interaction.response.body, response)
-    return {
-        "interaction": interaction.index,
-        "endpoint": interaction.endpoint,
-        "request": request,
-        "response": response,
-    }
+    document: dict[str, Any] = {"interaction": interaction.index, "endpoint": interaction.endpoint}
+    if interaction.recorded_at is not None:
+        document["recorded_at"] = format_recorded_at(interaction.recorded_at)
+    document["request"] = request
+    document["response"] = response
+    return document
 
 
 class Invalid(Exception):
@@ -141,7 +144,7 @@ def _multipart(value: Any, path: tuple[Any, ...]) -> None:
 
 _REQUEST_KEYS = {"method", "path", "query", "headers", *BODY_KINDS}
 _RESPONSE_KEYS = {"status", "headers", *BODY_KINDS}
-_INTERACTION_KEYS = {"interaction", "endpoint", "request", "response", "note"}
+_INTERACTION_KEYS = {"interaction", "endpoint", "recorded_at", "request", "response", "note"}
 
 
 def _unknown_keys(section: dict[str, Any], allowed: set[str], path: tuple[Any, ...]) -> None:
@@ -200,7 +203,20 @@ def interaction_from_dict(doc: Any, index: int) -> Interaction:
 
     endpoint = doc.get("endpoint", "")
     _expect(endpoint, str, ("endpoint",), "text")
-    return Interaction(request, response, endpoint, index)
+    return Interaction(request, response, endpoint, index, recorded_at=_recorded_at(doc))
+
+
+def _recorded_at(doc: dict[str, Any]) -> datetime | None:
+    """When the interaction's answer was recorded; None for a cassette written before the recorder kept it."""
+    if "recorded_at" not in doc:
+        return None
+    text = _expect(doc["recorded_at"], str, ("recorded_at",), "a UTC time such as 2026-12-07T15:50:10Z")
+    moment = parse_recorded_at(text)
+    if moment is None:
+        raise Invalid(("recorded_at",), f"recorded_at {text!r} is not a UTC time to the second such as "
+                                        "2026-12-07T15:50:10Z (quote it; or delete the line: an interaction "
+                                        "without it has no known age)")
+    return moment
 
 
 HEADER_KEYS = ("version", "name", "host", "api_version", "fixtures", "compare", "source", "meta")

@@ -16,6 +16,8 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +62,7 @@ class Exchange:
     response_content: bytes
     response_encoding: str = ""  # the content-codings response_content is still in ("": none)
     request_encoding: str = ""
+    recorded_at: datetime | None = None  # when the source recorded it, where its format says (VCR.py does not)
 
     @property
     def path(self) -> str:
@@ -244,6 +247,24 @@ def _base64(value: Any, where: str) -> bytes:
         raise _Malformed(where, "is not valid base64") from None
 
 
+def _moment(value: Any, where: str, *, http_date: bool = False) -> datetime | None:
+    """A recording's time of an exchange (HAR's ISO 8601 startedDateTime, Ruby VCR's HTTP-date recorded_at),
+    kept as the cassette's recorded_at; absent is None, a time that is no time is malformed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):  # a YAML reader's timestamp
+        moment = value
+    else:
+        text = _text(value, where)
+        try:
+            moment = parsedate_to_datetime(text) if http_date else datetime.fromisoformat(text)
+        except (ValueError, TypeError):
+            form = "an HTTP date such as 'Wed, 16 Aug 2023 10:00:00 GMT'" if http_date else \
+                "an ISO 8601 time such as 2023-08-16T10:00:00.000Z"
+            raise _Malformed(where, f"must be {form}, not {text[:40]!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _url(value: Any, where: str) -> str:
     if value is None or value == "":
         raise _Malformed(where, "is missing: every exchange needs its URL")
@@ -306,7 +327,8 @@ def _vcr(data: dict[str, Any], key: str, default_method: str) -> Iterator[Exchan
                        _without_encoding(request_headers), _vcr_body(request.get("body"), f"{where}.request.body"),
                        _vcr_status(response.get("status"), f"{where}.response.status"),
                        _without_encoding(headers), _vcr_body(response.get("body"), f"{where}.response.body"),
-                       response_encoding=_encoding(headers), request_encoding=_encoding(request_headers))
+                       response_encoding=_encoding(headers), request_encoding=_encoding(request_headers),
+                       recorded_at=_moment(interaction.get("recorded_at"), f"{where}.recorded_at", http_date=True))
 
 
 def _har_headers(headers: Any, where: str) -> list[tuple[str, str]]:
@@ -338,7 +360,8 @@ def _har_entry(entry: Any, where: str) -> Exchange:
                     _url(request.get("url"), f"{where}.request.url"), request_headers,
                     _content(posted.get("text"), f"{where}.request.postData.text"),
                     _status(response.get("status"), f"{where}.response.status"),
-                    _without_encoding(_har_headers(response.get("headers"), f"{where}.response.headers")), body)
+                    _without_encoding(_har_headers(response.get("headers"), f"{where}.response.headers")), body,
+                    recorded_at=_moment(entry.get("startedDateTime"), f"{where}.startedDateTime"))
 
 
 def _har(data: dict[str, Any]) -> Iterator[Exchange]:
@@ -363,7 +386,9 @@ def _flows(path: Path) -> Iterator[Exchange]:
                 yield Exchange(request.method, request.url, _without_encoding(request_headers),
                                request.raw_content or b"", response.status_code, _without_encoding(headers),
                                response.raw_content or b"", response_encoding=_encoding(headers),
-                               request_encoding=_encoding(request_headers))
+                               request_encoding=_encoding(request_headers),
+                               recorded_at=datetime.fromtimestamp(request.timestamp_start, UTC)
+                               if request.timestamp_start else None)
         except Exception as error:  # mitmproxy's reader raises its own FlowReadException and others
             raise NotARecording(f"{path}: not a readable mitmproxy flow file ({_first_line(error)})") from None
 
@@ -416,6 +441,7 @@ def import_recording(path: Path, out_dir: Path, *, paths: str = r"^/v1/", mode: 
                 response_content=exchange.response_content, redactor=redactor, profile=profile,
                 request_encoding=exchange.request_encoding, response_encoding=exchange.response_encoding,
             )
+            interaction.recorded_at = exchange.recorded_at
             try:
                 writer.append(interaction)
             except Unwritable as refused:
