@@ -44,6 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="A JSON report of known deviations (conformance run --json-report): only findings not in it "
                          "fail.")
     group.addoption("--conformance-strict", action="store_true", help="Keys not in the recording are failures.")
+    group.addoption("--conformance-max-age", type=days, default=None, metavar="DAYS",
+                    help="Warn on a cassette holding answers recorded more than DAYS days ago, or of no known age "
+                         "(--conformance-strict fails it): a stale answer is a test against an API that moved on.")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="Seconds to wait for each answer.")
     group.addoption("--conformance-wait-for-target", type=seconds, default=0.0, metavar="SECONDS",
                     help="Wait up to this long for a target that is still starting (a container, a server a fixture "
@@ -64,6 +67,38 @@ def seconds(text: str) -> float:
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
     return value
+
+
+def days(text: str) -> float:
+    """A positive number of days."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of days")
+    return value
+
+
+class StaleCassetteWarning(pytest.PytestWarning):
+    """A cassette holding answers older than --conformance-max-age, or of no known age."""
+
+
+def _judge_age(item: pytest.Item, path: Path) -> None:
+    """Warn (fail with --conformance-strict) when the cassette's answers are older than --conformance-max-age."""
+    max_age = item.config.getoption("conformance_max_age")
+    if max_age is None:
+        return
+    from conformance.cassette.age import judge_ages
+
+    ages = judge_ages(load(path).interactions, max_age)
+    said = [line for line in (ages.older_message(), ages.undated_message()) if line]
+    if not said:
+        return
+    message = f"{path}: " + f"\n{path}: ".join(said)
+    if item.config.getoption("conformance_strict"):
+        pytest.fail(message, pytrace=False)
+    item.warn(StaleCassetteWarning(message))
 
 
 _CONTRACT = pytest.StashKey[Any]()
@@ -172,6 +207,7 @@ class CassetteItem(pytest.Item):
         try:
             if not is_cassette(self.path):  # named on the command line yet no cassette: the reader says why
                 load(self.path)
+            _judge_age(self, self.path)
             _wait_for_target(config, target)
             with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
                 result = replay_cassette(self.path, client, options)

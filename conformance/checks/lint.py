@@ -20,6 +20,7 @@ from pathlib import Path
 
 from conformance.api_profile import ApiProfile, IdScheme, RuleState
 from conformance.cassette import Interaction, iter_interactions
+from conformance.cassette.age import judge_ages
 from conformance.cassette.model import CassetteHeader
 from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
@@ -75,11 +76,13 @@ def _kinds(text: str) -> set[str]:
 
 
 def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = None, contract: Contract | None = None,
-                   strict: bool = False) -> list[Problem]:
+                   strict: bool = False, max_age: float | None = None) -> list[Problem]:
     """The problems of one cassette, as ``profile`` reads it; raises CassetteError when it cannot be read at all.
 
     With a ``contract``, every recorded response is validated against it: a recording that contradicts the
-    published contract would otherwise become the yardstick of every run.
+    published contract would otherwise become the yardstick of every run. With ``max_age`` (days), answers
+    recorded longer ago, or of no known age, are warnings (problems with ``strict``): a stale answer served is a
+    test that passes against an API that moved on.
     """
     redactor = redactor or Redactor(cards=profile.cards)
     problems: list[Problem] = []
@@ -93,7 +96,10 @@ def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = 
     counts: dict[str, int] = {}
     unprovided: dict[str, list[Interaction]] = {}  # an id nothing provides -> the interactions that use it
     weak = WeakReference(profile)
+    dated: list[Interaction] = []
     for interaction in iter_interactions(path, header, profile):  # streamed; CassetteError: unreadable
+        if max_age is not None:
+            dated.append(interaction)
         if interaction.index == 1:
             fixtures = set(profile.cards.tokens) | {str(f) for f in header.get("fixtures") or []}
             weak.minted |= fixtures
@@ -114,6 +120,8 @@ def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = 
         starts.append(interaction.line or 0)
     problems.extend(_weak(path, spot, strict) for spot in weak.contradicted_cards())
     problems.extend(_unprovided(path, unprovided))
+    if max_age is not None:
+        problems.extend(_aged(path, dated, max_age, strict))
     for warning in header.get("warnings", []):
         problems.append(Problem(path, None, warning.split(": ", 1)[-1]))
     plain: list[Problem] = []
@@ -128,11 +136,25 @@ def check_cassette(path: Path, profile: ApiProfile, redactor: Redactor | None = 
     return sorted(problems + plain + encoded, key=lambda problem: problem.line or 0)
 
 
+def _aged(path: Path, interactions: list[Interaction], max_age: float, strict: bool) -> list[Problem]:
+    """Older than ``max_age`` days, or of no known age: at the oldest (or first undated) interaction's line."""
+    ages = judge_ages(interactions, max_age)
+    problems = []
+    older, undated = ages.older_message(), ages.undated_message()
+    if older is not None and ages.oldest is not None:
+        problems.append(Problem(path, ages.oldest.line, older, warning=not strict))
+    if undated is not None:
+        problems.append(Problem(path, ages.undated[0].line, undated, warning=not strict))
+    return problems
+
+
 def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> list[Problem]:
     """Secrets the recorder's redaction would remove from the decoded interaction — in every encoding
     (a raw form with a repeated key, percent-escapes, a base64 body), not only on the file's lines."""
     stored = _readable(interaction)
-    redacted = _readable(redact_interaction(interaction, redactor))
+    cleaned = redact_interaction(interaction, redactor)
+    cleaned.recorded_at = interaction.recorded_at  # a time is no secret (and redact_interaction drops it)
+    redacted = _readable(cleaned)
     if stored == redacted:
         return []
     if _UNREADABLE in redacted and _UNREADABLE not in stored:

@@ -26,14 +26,18 @@ from conformance.redaction import Redactor
               help="Fail (exit 1) on what is otherwise a warning: every weak-reference warning (a route the API "
                    "documents that the upstream lacked, a test card or token it refused, a documented rule its "
                    "answers broke, a test card answered as another brand or funding) and, with --openapi, keys the "
-                   "contract does not list.")
+                   "contract does not list; with --max-age, answers older than it or of no known age.")
+@click.option("--max-age", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="Warn on cassettes holding answers recorded more than DAYS days ago (each interaction's "
+                   "recorded_at), or of no known age (recorded before it was kept); --strict fails them.")
 @api_option
-def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool, api_name: str) -> None:
+def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool, max_age: float | None, api_name: str) -> None:
     """Lint cassettes: format, no secret, every request replayable; judge the recording by what the tool knows of
     the API (a weak reference: missing routes, refused test cards, documented rules broken, test cards answered
     as other cards), and with --openapi every recorded response as the published contract describes it.
 
-    Exit code 0: clean (warnings allowed); 1: problems found (with --strict, any weak-reference warning too);
+    Exit code 0: clean (warnings allowed); 1: problems found (with --strict, any weak-reference warning and any
+    answer older than --max-age too);
     2: a cassette or the spec could not be read.
     """
     from conformance.cassette import count_interactions
@@ -49,7 +53,7 @@ def check(paths: tuple[Path, ...], openapi: Path | None, strict: bool, api_name:
     redactor = Redactor(cards=api.cards)
     for path in cassettes:
         try:
-            found = check_cassette(path, api, redactor, contract, strict)
+            found = check_cassette(path, api, redactor, contract, strict, max_age)
         except CassetteError as error:
             unreadable += 1
             click.echo(str(error))
