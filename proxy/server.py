@@ -21,6 +21,11 @@ the recorded answers in recorded order — a card retrieved before and after an
 update gets both bodies. A request that matches nothing gets HTTP 599 (by
 default) with the closest recorded candidates and, field by field, why each did
 not match; the miss is printed too. Never a silent pass-through.
+
+A POST whose idempotency key the session already answered gets that answer again, marked replayed, and no
+second recorded interaction is consumed — an application's retry is answered as Stripe would; the same key
+with other parameters gets Stripe's ``idempotency_error``. ``serve_faults`` injects faults (a 429, a 500, a
+503, a connection dropped before or after the answer) and the session says what the client did next.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ import copy
 import json
 import logging
 import re
+import secrets
 import signal
+import string
 import sys
 import time
 from collections.abc import Sequence
@@ -45,17 +52,38 @@ from conformance.cassette import CassetteError, find_cassettes, iter_interaction
 from conformance.cassette.model import DEFAULT_HOST, CassetteHeader
 from conformance.errors import ConformanceError
 from conformance.redaction import Redactor
+from conformance.serve.faults import Fault, FaultError, FaultPlan, parse_faults
 from conformance.serve.matching import (
     EXHAUSTED_MODES,
+    MATCHERS,
     InteractionIndex,
     LiveRequest,
     ServedInteraction,
+    key_of,
     shared_segments,
 )
-from conformance.serve.session import Session, header_text, one_line
+from conformance.serve.session import Injected, Remembered, Session, header_text, one_line, saved
 
 RESET_PATH = "/__conformance__/reset"
-OPTIONS = ("api_profile", "serve_cassettes", "serve_exhausted", "serve_miss_status", "serve_reload")
+OPTIONS = ("api_profile", "serve_cassettes", "serve_exhausted", "serve_fault_seed", "serve_faults",
+           "serve_miss_status", "serve_reload")
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def _request_id() -> str:
+    """A fresh request id, shaped as Stripe's (``req_`` and 14 letters or digits)."""
+    return "req_" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(14))
+
+
+# The answers of the injected statuses, as Stripe words them (API reference, Errors; Rate limits).
+_FAULT_ANSWERS: dict[str, tuple[int, dict[str, str], dict[str, Any]]] = {
+    "429": (429, {"Stripe-Should-Retry": "true", "Retry-After": "1"},
+            {"error": {"type": "invalid_request_error", "code": "rate_limit",
+                       "message": "Too many requests hit the API too quickly. We recommend an exponential backoff "
+                                  "of your requests."}}),
+    "500": (500, {}, {"error": {"type": "api_error", "message": "An unknown error occurred."}}),
+    "503": (503, {}, {"error": {"type": "api_error", "message": "The service is temporarily unavailable."}}),
+}
 
 
 def _echo(line: str) -> None:
@@ -182,6 +210,7 @@ class CassetteServer:
         self._prototypes: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[http.Response, tuple, bool]] = {}
         self._hangup = False
         self.session = Session()
+        self.plan = FaultPlan()
 
     @property
     def index(self) -> InteractionIndex:
@@ -194,6 +223,10 @@ class CassetteServer:
             choices=list(EXHAUSTED_MODES),
         )
         loader.add_option("serve_miss_status", int, 599, "HTTP status of the answer to a request no cassette has.")
+        loader.add_option("serve_faults", Sequence[str], [],
+                          "Faults to inject: KIND@ENDPOINT[:N] or KIND@ENDPOINT%P (KIND: 429, 500, 503, drop, "
+                          "drop-after; ENDPOINT: an endpoint label or *).")
+        loader.add_option("serve_fault_seed", int, 0, "Seed of the draws of faults given a probability (%P).")
 
     def configure(self, updated: set[str]) -> None:
         if self.cassettes.api is not None and self.redactor.cards is not self.cassettes.api.cards:
@@ -201,6 +234,13 @@ class CassetteServer:
             self.redactor = Redactor(cards=self.cassettes.api.cards)
         if "serve_miss_status" in updated and not 100 <= ctx.options.serve_miss_status <= 999:
             raise exceptions.OptionsError("serve_miss_status must be an HTTP status code")
+        if updated & {"serve_faults", "serve_fault_seed", "api_profile"}:
+            routes = self.cassettes.api.routes if self.cassettes.api is not None else ()
+            try:
+                faults = parse_faults(ctx.options.serve_faults, {route.name for route in routes})
+            except FaultError as error:
+                raise exceptions.OptionsError(str(error)) from None
+            self.plan = FaultPlan(faults, ctx.options.serve_fault_seed)
         if "serve_cassettes" in updated:
             self._listen_for_hangup()
 
@@ -229,6 +269,7 @@ class CassetteServer:
         summary = self.session.summary(self.index)
         _echo("session-end " + self.redactor.text(json.dumps({**summary, "final": True} if final else summary)))
         self.session = Session()
+        self.plan.restart()
         self.index.served.clear()
         return summary
 
@@ -249,15 +290,89 @@ class CassetteServer:
                 return
             live = LiveRequest.build(request.method, request.path, request.get_content(strict=False) or b"",
                                      request.headers.get("content-type", ""), self.redactor)
-            served = self.index.take(live, ctx.options.serve_exhausted)
-            if served is not None:
-                self.session.answered += 1
-                self.session.used.add((served.cassette, served.interaction.index))
-                flow.response = self._answer(served)
+            key = self._idempotency_key(flow)
+            if self.session.injected:
+                self.session.follow(key, key_of(live))
+            fault = self.plan.pick(self._endpoint(live)) if self.plan.faults else None
+            if fault is not None and fault.kind != "drop-after":
+                self._inject(flow, fault, live, key)
+                return
+            remembered = self.session.keys.get(key) if key else None
+            if remembered is not None:
+                flow.response = self._repeated(remembered, live, key)
             else:
-                flow.response = self._miss(live)
+                flow.response = self._served(live, key)
+            if fault is not None:  # drop-after: the answer was given (consumed, its key remembered), never sent
+                self._inject(flow, fault, live, key)
         except Exception as error:  # fail closed: never let mitmproxy forward what we could not answer
             flow.response = self._unanswerable(flow, error)
+
+    def _served(self, live: LiveRequest, key: str) -> http.Response:
+        """The next recorded answer, remembered for the request's idempotency key; or the miss."""
+        served = self.index.take(live, ctx.options.serve_exhausted)
+        if served is None:
+            return self._miss(live)
+        self.session.answered += 1
+        self.session.used.add((served.cassette, served.interaction.index))
+        answer = self._answer(served)
+        if key and saved(answer.status_code):
+            request_id = self._header("request_id")
+            self.session.keys[key] = Remembered(live, answer.copy(), answer.headers.get(request_id, "")
+                                                if request_id else "")
+        return answer
+
+    def _idempotency_key(self, flow: http.HTTPFlow) -> str:
+        """The POST's idempotency key (the profile names its header), "" when none: only a POST takes one."""
+        name = self._header("idempotency")
+        return flow.request.headers.get(name, "") if name and flow.request.method == "POST" else ""
+
+    def _header(self, role: str) -> str:
+        api = self.cassettes.api
+        return str(getattr(api.headers, role)) if api is not None else ""
+
+    def _endpoint(self, live: LiveRequest) -> str:
+        api = self.cassettes.api
+        return api.routes.endpoint_for(live.method, live.path) if api is not None else "other"
+
+    def _repeated(self, remembered: Remembered, live: LiveRequest, key: str) -> http.Response:
+        """A key this session answered: its answer again, marked replayed; with other parameters, Stripe's
+        ``idempotency_error`` (nothing executed, nothing consumed)."""
+        if key_of(remembered.request) == key_of(live):
+            self.session.replayed += 1
+            answer = remembered.answer.copy()
+            for role, value in (("replayed", "true"), ("original_request", remembered.request_id),
+                                ("request_id", _request_id())):
+                if (name := self._header(role)) and value:
+                    answer.headers[name] = value
+            answer.timestamp_start = answer.timestamp_end = time.time()
+            return answer
+        first = remembered.request
+        reason = next((why for matcher in MATCHERS if (why := matcher(live, first))), "other parameters")
+        shown = self.redactor.text(f"{live.method} {live.path}")
+        self.session.refused.append({"request": shown, "key": self.redactor.text(key),
+                                     "why": self.redactor.text(reason)})
+        _echo(self.redactor.text(f"IDEMPOTENCY-ERROR {shown}: key {key} reused with other parameters ({reason})"))
+        message = (f"Keys for idempotent requests can only be used with the same parameters they were first used "
+                   f"with. Try using a key other than '{key}' if you meant to execute a different request.")
+        return self._stripe_error(400, {"error": {"type": "idempotency_error", "message": message}},
+                                  {"Stripe-Should-Retry": "false"})
+
+    def _stripe_error(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> http.Response:
+        extra = {name: _request_id()} if (name := self._header("request_id")) else {}
+        return http.Response.make(status, self.redactor.text(json.dumps(body, indent=2)),
+                                  {"Content-Type": "application/json", **extra, **headers})
+
+    def _inject(self, flow: http.HTTPFlow, fault: Fault, live: LiveRequest, key: str) -> None:
+        """Answer ``fault`` instead of the recorded answer (a status), or close the connection unanswered."""
+        shown = self.redactor.text(f"{live.method} {live.path}")
+        self.session.injected.append(Injected(str(fault), shown, live.method, key, key_of(live)))
+        _echo(f"FAULT {fault} on {shown}")
+        if fault.kind in _FAULT_ANSWERS:
+            status, headers, body = _FAULT_ANSWERS[fault.kind]
+            flow.response = self._stripe_error(status, body, headers)
+        else:
+            flow.response = None
+            flow.kill()
 
     def foreign_host(self, flow: http.HTTPFlow) -> http.Response:
         """A request for a host no cassette was recorded from: a miss, never a connection there."""

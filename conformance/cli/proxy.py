@@ -249,9 +249,16 @@ def print_session(session: dict[str, Any] | None) -> int:
         click.echo("warning: the session's summary could not be read", err=True)
         return 0
     misses, unused = session["misses"], session["unused"]
-    click.echo(f"Session: {session['answered']} request{'s' if session['answered'] != 1 else ''} answered, "
+    replayed = session.get("replayed", 0)
+    replays = f" (and {replayed} replayed for a repeated idempotency key)" if replayed else ""
+    click.echo(f"Session: {session['answered']} request{'s' if session['answered'] != 1 else ''} answered{replays}, "
                f"{len(misses)} miss{'es' if len(misses) != 1 else ''}, {len(unused)} recorded interaction"
                f"{'s' if len(unused) != 1 else ''} never asked for")
+    for fault in session.get("faults", []):
+        click.echo(one_line(f"  FAULT {fault['fault']} on {fault['request']}: {fault['then']}"))
+    for refused in session.get("idempotency_errors", []):
+        click.echo(one_line(f"  IDEMPOTENCY-ERROR {refused['request']}: key {refused['key']} reused with other "
+                            f"parameters ({refused['why']}): answered 400 idempotency_error"))
     for miss in misses:
         closest = f"; closest: {miss['closest']} ({'; '.join(miss['why_not'])})" if miss.get("closest") else ""
         click.echo(one_line(f"  MISS {miss['request']}{closest}"))
@@ -260,3 +267,9 @@ def print_session(session: dict[str, Any] | None) -> int:
     if len(unused) > 20:
         click.echo(f"  … {len(unused) - 20} more unused")
     return len(misses)
+
+
+def retry_bugs(session: dict[str, Any] | None) -> int:
+    """How many faults the application retried under a new idempotency key (or none, for a POST): a retry that
+    can execute twice, the bug faults are injected to find."""
+    return sum(1 for fault in (session or {}).get("faults", []) if fault.get("bug"))

@@ -14,10 +14,12 @@ from conformance.cli.main import (
     cassette_files,
     main,
 )
-from conformance.cli.proxy import PROXY_MODES, ProxyMode, print_session, run_proxy
+from conformance.cli.proxy import PROXY_MODES, ProxyMode, print_session, retry_bugs, run_proxy
+from conformance.errors import ConformanceError
 from conformance.net import check_port_free, free_port
 from conformance.record.mitm import addon_path
 from conformance.redaction import Redactor
+from conformance.serve.faults import parse_faults
 from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
 
 
@@ -32,6 +34,10 @@ from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
               help="When all recorded answers to a request were served: repeat the last one, or miss.")
 @click.option("--miss-status", type=click.IntRange(100, 999), default=599, show_default=True,
               help="HTTP status answered to a request no cassette has.")
+@click.option("--fault", "faults", multiple=True, metavar="KIND@ENDPOINT[:N|%P]",
+              help="Inject a fault (429, 500, 503, drop, drop-after) into the Nth request of an endpoint (a label, "
+                   "or *; the first by default), or into each with probability P percent. Repeatable.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the draws of --fault …%P.")
 @click.option("--no-reload", is_flag=True, help="Do not reload cassettes when their files change.")
 @click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
@@ -39,7 +45,8 @@ from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
 @api_option
 def serve(
     paths: tuple[Path, ...], mode: ProxyMode, allow_misses: bool, listen_host: str, listen_port: int, exhausted: Exhausted,
-    miss_status: int, no_reload: bool, confdir: Path | None, mitm_options: tuple[str, ...], api_name: str,
+    miss_status: int, faults: tuple[str, ...], fault_seed: int, no_reload: bool, confdir: Path | None,
+    mitm_options: tuple[str, ...], api_name: str,
 ) -> None:
     """Answer requests from cassettes, offline: never a request goes upstream.
 
@@ -49,14 +56,24 @@ def serve(
 
         conformance serve cassettes/ -- pytest tests/
 
+    A POST repeating an idempotency key the session answered gets that answer
+    again (Idempotent-Replayed: true); the key with other parameters gets an
+    idempotency_error. --fault drop-after@sources.create drops the connection
+    after the answer was given: the retry must get the replay.
+
     When the session ends (the command exits, Ctrl-C), a summary says what was
-    answered, what was missed and what was never asked; a miss makes the exit
-    code 1 (--allow-misses: 0), a failing command passes its own code through,
+    answered, what was missed and what was never asked, and what the client
+    did after each fault; a miss or a retry under a new key makes the exit code
+    1 (--allow-misses: a miss 0), a failing command passes its own code through,
     and Ctrl-C (SIGTERM) stops the session with its summary and exit 130 (143).
     """
     from conformance.cassette import iter_interactions
 
     api = api_profile(api_name)  # here, not first in mitmdump: a wrong --api is one line and exit 2
+    try:
+        parse_faults(faults, {route.name for route in api.routes})
+    except ConformanceError as error:
+        raise InputError(str(error)) from None
     cassettes = cassette_files(paths)
     count = sum(1 for path in cassettes for _ in iter_interactions(path))
     if not count:
@@ -70,6 +87,10 @@ def serve(
             "--set", f"serve_reload={'false' if no_reload else 'true'}"]
     for path in paths:
         args += ["--set", f"serve_cassettes={path}"]
+    for fault in faults:
+        args += ["--set", f"serve_faults={fault}"]
+    if faults:
+        args += ["--set", f"serve_fault_seed={fault_seed}"]
     ready = f"Serving {count} interactions from {len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''}"
     if mode == "reverse":
         ready += ": point the application's API base at {address}"
@@ -82,4 +103,4 @@ def serve(
     misses = print_session(run.session)
     if wrapped and (run.interrupted or run.command_code):
         raise SystemExit(run.exit_code())
-    raise SystemExit(1 if misses and not allow_misses else 0)
+    raise SystemExit(1 if (misses and not allow_misses) or retry_bugs(run.session) else 0)

@@ -6,10 +6,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.serve.matching import InteractionIndex
+from conformance.serve.matching import InteractionIndex, LiveRequest
 from conformance.text import printable
 
-__all__ = ["Session", "one_line", "header_text"]
+__all__ = ["Session", "Remembered", "Injected", "one_line", "header_text", "saved", "SAME_KEY", "NEW_KEY", "NO_KEY",
+           "GAVE_UP", "RETRIED"]
+
+# What a client did after a fault, as the summary says it.
+SAME_KEY = "retried with the same idempotency key"
+NEW_KEY = ("retried with a new idempotency key: the application's bug — a retry under a new key is a second "
+           "request, executed twice")
+NO_KEY = "retried without an idempotency key: the application's bug — a POST retried without one can execute twice"
+RETRIED = "retried (no key needed: not a POST)"
+GAVE_UP = "gave up (no retry in this session)"
+_BUGS = (NEW_KEY, NO_KEY)
 
 # What may still break a line once printable() escaped the control characters: newline, tab, U+2028, U+2029.
 _BREAKS = re.compile("[\n\t\u2028\u2029]")
@@ -32,17 +42,69 @@ def header_text(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii")
 
 
+def saved(status: int) -> bool:
+    """Whether the API keeps an answer for its idempotency key: Stripe's reference says results are saved once
+    the endpoint began executing — a 2xx, a 402 card error, a 5xx; not a validation error (400, 404), a conflict
+    (409) or a rate limit (429), whose corrected retry under the same key is executed."""
+    return status < 400 or status == 402 or status >= 500
+
+
+@dataclass
+class Remembered:
+    """An answer given to an idempotency key in this session: a repeat of the key is answered with it."""
+
+    request: LiveRequest  # the same key with other parameters is refused
+    answer: Any  # the response as given (a mitmproxy Response, copied for each replay)
+    request_id: str  # the answer's Request-Id: a replay's Original-Request
+
+
+@dataclass
+class Injected:
+    """A fault injected into a request, and what the client did next."""
+
+    fault: str
+    request: str  # shown: method and path, redacted
+    method: str
+    key: str  # the request's idempotency key, "" when none
+    match: tuple[Any, ...]
+    then: str = ""
+
+    def follow(self, key: str, match: tuple[Any, ...]) -> bool:
+        """Whether a later request is this one's retry; if so, how the client retried."""
+        if self.then:
+            return False
+        if key and key == self.key:
+            self.then = SAME_KEY
+        elif match == self.match:
+            self.then = RETRIED if self.method != "POST" else NEW_KEY if key else NO_KEY
+        return bool(self.then)
+
+
 @dataclass
 class Session:
-    """What one session of an application asked: answered, missed, and so what it never asked."""
+    """What one session of an application asked: answered, missed, and so what it never asked; the answers
+    its idempotency keys were given, the faults injected and what the client did after each."""
 
     answered: int = 0
     misses: list[dict[str, Any]] = field(default_factory=list)
     # (cassette, interaction index) of the served interactions: what names them across a reload of their file
     used: set[tuple[str, int]] = field(default_factory=set)
+    keys: dict[str, Remembered] = field(default_factory=dict)
+    replayed: int = 0
+    refused: list[dict[str, str]] = field(default_factory=list)  # a key reused with other parameters
+    injected: list[Injected] = field(default_factory=list)
+
+    def follow(self, key: str, match: tuple[Any, ...]) -> None:
+        """A request arrived: it may be the retry of a request a fault was injected into."""
+        for fault in self.injected:
+            if fault.follow(key, match):
+                return
 
     def summary(self, index: InteractionIndex) -> dict[str, Any]:
         unused = [{"cassette": s.cassette, "interaction": s.interaction.index, "endpoint": s.interaction.endpoint,
                    "request": f"{s.request.method} {s.interaction.request.url_path}"}
                   for s in index.all if (s.cassette, s.interaction.index) not in self.used]
-        return {"answered": self.answered, "misses": self.misses, "unused": unused}
+        faults = [{"fault": f.fault, "request": f.request, "then": f.then or GAVE_UP, "bug": f.then in _BUGS}
+                  for f in self.injected]
+        return {"answered": self.answered, "misses": self.misses, "unused": unused, "replayed": self.replayed,
+                "idempotency_errors": self.refused, "faults": faults}
