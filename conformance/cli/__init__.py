@@ -9,6 +9,7 @@ from conformance.cli import (  # noqa: F401  (each registers its commands)
     check,
     compare,
     demo,
+    diff,
     docs,
     explore,
     importing,
