@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -73,6 +76,12 @@ def _refuse_credentials(upstream: str) -> None:
               help="Forward mode: the host to intercept and record (default: api.stripe.com; repeatable). Other "
                    "hosts pass through untouched, neither intercepted nor recorded.")
 @click.option("--append", is_flag=True, help="Add to an existing cassette, after its interactions.")
+@click.option("--refresh", is_flag=True,
+              help="Re-record an existing cassette: record into a new one, then replace the old with it (what the "
+                   "application no longer asks is dropped; its name, fixtures, compare: and source are kept) and "
+                   "print `conformance diff` of the old against the new. A failing command keeps the old one.")
+@click.option("--dry-run", is_flag=True,
+              help="With --refresh: record and show the diff against the old cassette, write nothing.")
 @click.option("--mode", type=click.Choice(PROXY_MODES), default="reverse", show_default=True,
               help="reverse: the application uses the proxy as its API base; forward: as its HTTPS proxy.")
 @click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -100,6 +109,8 @@ def record(
     overwrite: bool,
     hosts: tuple[str, ...],
     append: bool,
+    refresh: bool,
+    dry_run: bool,
     mode: ProxyMode,
     listen_host: str,
     listen_port: int,
@@ -143,8 +154,43 @@ def record(
             raise TargetError(without_credentials(str(error))) from None
     if overwrite and append:
         raise click.UsageError("give --overwrite or --append, not both")
+    if refresh and (overwrite or append):
+        raise click.UsageError("--refresh replaces the cassette with a new recording: give it without --overwrite "
+                               "or --append")
+    if dry_run and not refresh:
+        raise click.UsageError("--dry-run goes with --refresh: it shows what a refresh would change")
     record_mode = "overwrite" if overwrite else "append" if append else "new"
     _writable_cassette(cassette_path)
+    old = _refreshed(cassette_path, api) if refresh else None
+    final_path = cassette_path
+    work: Path | None = None
+    if old is not None:  # recorded beside it (one file system: the replacement is one rename), then compared
+        work = Path(tempfile.mkdtemp(prefix=".refresh-", dir=cassette_path.parent))
+        cassette_path = work / final_path.name
+        name = name or old.name
+        source = source or old.meta.get("source")
+    try:
+        _record(cassette_path, final_path, old, dry_run, record_mode, upstream, hosts, mode, listen_host,
+                listen_port, name, source, api_version, record_paths, redact_fields, redact_patterns, confdir,
+                mitm_options, api_name, api)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _refreshed(path: Path, api: Any) -> Any:
+    """The cassette a refresh replaces: it must exist and load (what it holds is the diff's old side)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise InputError(f"{path} holds no recording to refresh: record it first (without --refresh)")
+    return load(path, api)
+
+
+def _record(cassette_path: Path, final_path: Path, old: Any, dry_run: bool, record_mode: str, upstream: str | None,
+            hosts: tuple[str, ...], mode: ProxyMode, listen_host: str, listen_port: int, name: str | None,
+            source: str | None, api_version: str | None, record_paths: str, redact_fields: tuple[str, ...],
+            redact_patterns: tuple[str, ...], confdir: Path | None, mitm_options: tuple[str, ...], api_name: str,
+            api: Any) -> None:
+    """mitmdump with the recorder, around the wrapped command or until Ctrl-C; then what was written."""
     before = cassette_path.read_bytes() if cassette_path.is_file() else None
     if before and record_mode == "new":
         raise InputError(f"{cassette_path} already holds a recording: pass --overwrite to replace it "
@@ -177,18 +223,26 @@ def record(
     for value in redact_patterns:
         args += ["--set", f"redact_patterns={value}"]
     redactor = Redactor(redact_fields, redact_patterns, api.cards)
+    into = f"a refresh of {final_path}" if old is not None else str(cassette_path)
     if mode == "reverse":
         shown = redactor.text(without_credentials(upstream or ""))
-        ready = f"Recording {shown} into {cassette_path}: point the application's API base at {{address}}"
+        ready = f"Recording {shown} into {into}: point the application's API base at {{address}}"
     else:
-        ready = f"Recording into {cassette_path}"
+        ready = f"Recording into {into}"
     wrapped: tuple[str, ...] = click.get_current_context().meta.get("wrapped", ())
     run = run_proxy(args, mode, upstream, listen_host, listen_port, confdir, mitm_options, redactor, ready,
                      ready_line=r"recording into ", wrapped=wrapped)
-    _report_written(cassette_path, before)
+    if old is not None:
+        from conformance.cli.refresh import finish_refresh
+
+        failed = run.proxy_died or (bool(wrapped) and run.exit_code() != 0)
+        finish_refresh(old, cassette_path, final_path, api_name, dry_run=dry_run, failed=failed)
+    else:
+        _report_written(cassette_path, before)
     if run.proxy_died:  # a write failure: whatever the command made of it, the recording is not whole
-        raise InputError(f"the recording proxy stopped (mitmdump exit code {run.proxy_code}); "
-                         f"{cassette_path} holds what was recorded until then")
+        kept = f"{final_path} left as it was" if old is not None else \
+            f"{cassette_path} holds what was recorded until then"
+        raise InputError(f"the recording proxy stopped (mitmdump exit code {run.proxy_code}); {kept}")
     if wrapped:
         raise SystemExit(run.exit_code())
 

@@ -173,3 +173,53 @@ def test_diff_of_recordings_with_no_request_in_common_is_one_line_exit_2(tmp_pat
     done = conformance("diff", one, other)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "share no request" in done.stderr, done.stderr
+
+
+def test_refresh_drops_what_the_application_no_longer_asks_and_shows_it_removed(tmp_path, upstreams):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    before, _ = upstreams
+    cassette = tmp_path / "session.yaml"
+    done = conformance("record", "--upstream", before, "--cassette", cassette, "--name", "checkout",
+                       "--source", "the drift test's upstream", "--", sys.executable, app)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = cassette.read_text().replace("version: 1\n", "version: 1\nfixtures: [tok_visa]\n", 1)
+    cassette.write_text(text)  # a header entry no recording learns: a refresh keeps it
+    recorded = cassette.read_bytes()
+
+    dry = conformance("record", "--upstream", before, "--cassette", cassette, "--refresh", "--dry-run", "--",
+                      sys.executable, app, "--no-retrieve")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "request removed  customers.retrieve  #3 GET /v1/customers/cus_" in dry.stdout, dry.stdout
+    assert f"Dry run: {cassette} left as it was" in dry.stdout
+    assert cassette.read_bytes() == recorded and sorted(p.name for p in tmp_path.iterdir()) == ["app.py",
+                                                                                              "session.yaml"]
+
+    failing = conformance("record", "--upstream", before, "--cassette", cassette, "--refresh", "--",
+                          sys.executable, "-c", "import sys; sys.exit(3)")
+    assert failing.returncode == 3 and cassette.read_bytes() == recorded, failing.stdout
+
+    done = conformance("record", "--upstream", before, "--cassette", cassette, "--refresh", "--",
+                       sys.executable, app, "--no-retrieve")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "request removed  customers.retrieve  #3 GET /v1/customers/cus_" in done.stdout
+    assert "0 breaking changes, 0 behaviour changes, 0 additive changes; 1 request removed, 0 added" in done.stdout
+    assert f"Refreshed {cassette}: 3 interactions (was 4)" in done.stdout
+    refreshed = load(cassette)
+    assert [i.endpoint for i in refreshed.interactions] == ["customers.create", "sources.create", "customers.delete"]
+    assert refreshed.name == "checkout" and refreshed.meta["fixtures"] == ["tok_visa"]
+    assert refreshed.meta["source"] == "the drift test's upstream"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py", "session.yaml"]  # nothing left behind
+
+
+def test_refresh_refuses_what_it_cannot_do_in_one_line(tmp_path, upstreams):
+    before, _ = upstreams
+    missing = conformance("record", "--upstream", before, "--cassette", tmp_path / "none.yaml", "--refresh", "--",
+                          sys.executable, "-c", "pass")
+    assert missing.returncode == 2 and "holds no recording to refresh" in missing.stderr
+    lonely = conformance("record", "--upstream", before, "--cassette", tmp_path / "none.yaml", "--dry-run")
+    assert lonely.returncode == 2 and "--dry-run goes with --refresh" in lonely.stderr
+    both = conformance("record", "--upstream", before, "--cassette", tmp_path / "none.yaml", "--refresh",
+                       "--overwrite")
+    assert both.returncode == 2 and "without --overwrite" in both.stderr
+    assert not (tmp_path / "none.yaml").exists()
