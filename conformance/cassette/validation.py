@@ -230,13 +230,28 @@ def foreign_format(doc: Any) -> str | None:
         return "HAR"
     if "http_interactions" in doc:
         return "Ruby VCR cassette"
-    if "interactions" in doc and isinstance(doc["interactions"], list):
-        return "VCR.py cassette"
+    interactions = doc.get("interactions")
+    if isinstance(interactions, list) and isinstance(doc.get("version"), int) and all(
+            isinstance(item, dict) and "request" in item and "response" in item for item in interactions):
+        return "VCR.py cassette"  # what VCR.py writes: a version and request/response pairs, not any `interactions`
+    return None
+
+
+def own_output(doc: Any) -> str | None:
+    """What this tool wrote that is no cassette (a run report, a matrix, a history), by its ``schema``; or None."""
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    if isinstance(schema, str) and schema.startswith("card-conformance/"):
+        kind = schema.split("/")[1] if schema.count("/") >= 1 else "output"
+        return {"report": "run report", "matrix": "matrix", "matrix-history": "matrix history"}.get(kind, kind)
     return None
 
 
 def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, CassetteHeader]:
     """(name, the other header fields) of a header document; raises Invalid."""
+    own = own_output(doc)
+    if own:
+        raise Invalid((), f"a card-conformance {own} (JSON), not a cassette: give the cassettes it was made from, "
+                          "or read it with `conformance compare`")
     foreign = foreign_format(doc)
     if foreign:
         raise Invalid((), f"a {foreign}, not a card-conformance cassette; convert it with: "
@@ -244,7 +259,7 @@ def header_from_dict(doc: Any, fallback_name: str) -> tuple[str, CassetteHeader]
     if not isinstance(doc, dict) or "version" not in doc:
         raise Invalid((), "not a cassette: the first document must be a header with 'version: 1'")
     version = doc["version"]
-    if version != VERSION or isinstance(version, bool):
+    if version != VERSION or type(version) is not int:  # not `true`, not `1.0`
         raise Invalid(("version",), f"unsupported cassette version {version!r} "
                                     f"(this card-conformance reads version {VERSION})")
     name = doc.get("name", fallback_name)
