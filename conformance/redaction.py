@@ -64,9 +64,9 @@ _XML_FIELD = re.compile(r"(<(?:[A-Za-z_][\w.-]*:)?(?P<name>[A-Za-z_][\w.-]*)(?:\
                         r"(?P<value><!\[CDATA\[.*?\]\]>|[^<]*)(?=</)", re.DOTALL)
 _FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
 
-# Quoted-printable (``sk=5Flive=5F…``, ``=34=32…``): an escape with a hex letter, or two in a row. ``limit=10`` and
-# ``created=1690000000`` are no sign (a form's digits), so ordinary forms keep the fast path.
-_QP_SIGN = r"=(?:[0-9][A-Fa-f]|[A-F][0-9A-F]|[0-9]{2}=[0-9A-F]{2})"
+# Quoted-printable (``sk=5Flive=5F…``, ``=34=32…``, ``4000=3056…``): an escape with a hex letter, two in a row, or
+# an escaped digit among digits. ``limit=10`` and ``created=1690000000`` are no sign, so most forms keep the fast path.
+_QP_SIGN = re.compile(r"=(?:[0-9][A-Fa-f]|[A-F][0-9A-F]|[0-9]{2}=[0-9A-F]{2}|3[0-9](?=[0-9=]))")
 _QP_ESCAPE = re.compile(r"=([0-9A-Fa-f]{2})")
 _SOFT_BREAK = re.compile(r"=\r?\n")
 # UTF-7's shifted runs (``sk+AF8-live+AF8-…``): base64 of UTF-16 between ``+`` and ``-``.
@@ -75,9 +75,9 @@ _UTF7_SHIFT = re.compile(r"\+[A-Za-z0-9/+]+-?")
 # HTML escapes and base64 are written in. Each run holding one of them is decoded until stable, then
 # matched; a run whose decoded text holds a secret is replaced by that text, redacted.
 _ENCODED_RUN = re.compile(r"[A-Za-z0-9_%+./=\\~*:&#;-]{6,}")
-_ENCODED_SIGN = re.compile(r"%[0-9A-Fa-f]{2}|\\[ux/]|&#|&[a-z]+;|\+|" + _QP_SIGN)
+_ENCODED_SIGN = re.compile(r"%[0-9A-Fa-f]{2}|\\[uxU/]|&#|&[a-z]+;|\+")
 # ``\\`` too: text escaped twice (JSON quoting a JSON body) comes off one layer per decoding
-_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([/\\])")
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([/\\])|\\U(0[0-9A-Fa-f]{7})")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 # Five groups of base64 that encode printable ASCII (each group's first character encodes a byte of
 # 0x20-0x7f, its third the top bits of another): every secret written in base64 has them, an id or a
@@ -179,12 +179,20 @@ def _has_card(text: str) -> bool:
 def _decode_once(text: str) -> str:
     """One layer off: percent escapes, JSON/JavaScript escapes, HTML character references."""
     if "\\" in text:
-        text = _ESCAPE.sub(lambda m: m.group(3) or chr(int(m.group(1) or m.group(2), 16)), text)
+        text = _ESCAPE.sub(_unescaped, text)
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)
     if "%" in text:
         text = unquote(text, errors="replace")
     return text
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    """One escape: ``\\u005f``, ``\\x5f``, ``\\/``, or Python's ``\\U000e0041`` (``repr`` of a quoted value)."""
+    if match.group(3):
+        return match.group(3)
+    code = int(match.group(1) or match.group(2) or match.group(4), 16)
+    return chr(code) if code <= 0x10FFFF else match.group(0)
 
 
 def _decoded_run_plain(text: str) -> str:
@@ -259,8 +267,16 @@ class Redactor:
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
         """Redact every secret found inside a string, in whatever encoding it is written."""
+        if "\n" in value and ("=\n" in value or "=\r\n" in value):
+            value = self._joined(value)
         value = self.literal(value)
         return value if len(value) < 6 else self._encoded(value, 0)  # most keys and values: short, no call
+
+    def _joined(self, value: str) -> str:
+        """Text with quoted-printable's soft line breaks (``=`` at a line's end), which may split a key: read
+        joined when that reading holds a secret, else as written."""
+        joined = _SOFT_BREAK.sub("", value)
+        return joined if self._encoded(self.literal(joined), 0) != joined else value
 
     def _plain(self, value: str, depth: int) -> str:
         """The literal patterns, then the encodings, ``depth`` decodings down (bounded: base64 in base64…)."""
@@ -268,7 +284,8 @@ class Redactor:
 
     def literal(self, value: str) -> str:
         """The patterns of :meth:`text` on the text as it reads, without looking into encodings."""
-        if not value.isascii() and _format_characters().search(value):
+        wide = not value.isascii()
+        if wide and _format_characters().search(value):
             value = self._visible(value)
         if "k_" in value:
             value = _KEY.sub(_key_marker, value)
@@ -278,7 +295,7 @@ class Redactor:
             value = _SCHEME_CREDENTIAL.sub(self._scheme_credential, value)
         if "_secret_" in value:
             value = _CLIENT_SECRET.sub(marker("client_secret"), value)
-        if not value.isascii():
+        if wide:
             value = self._wide_digits(value)
         if _DIGITS.search(value):
             value = _CARD_SPLIT.sub(self._card_marker, _CARD.sub(self._card_marker, value))
@@ -308,8 +325,8 @@ class Redactor:
         every run that may be encoded is decoded until stable, then matched."""
         if depth > 2 or len(value) < 6:
             return value
-        signed = ("%" in value or "\\" in value or "&" in value or "+" in value or "=" in value) \
-            and _ENCODED_SIGN.search(value)
+        signed = (("%" in value or "\\" in value or "&" in value or "+" in value) and _ENCODED_SIGN.search(value)) \
+            or ("=" in value and _QP_SIGN.search(value))
         if not signed and (len(value) < 20 or not _BASE64_TEXT.search(value)):
             return value
         return _ENCODED_RUN.sub(lambda match: self._decoded_run(match.group(0), depth), value)
@@ -361,6 +378,10 @@ class Redactor:
     def finds_secret(self, text: str, fields: Mapping[str, str] = {}, names: bool = True) -> bool:
         """Whether ``text`` (a raw body) may hold anything to redact: a quick test before walking its data.
         ``names``: whether a secret field's name counts (False: only values the patterns know)."""
+        if not text.isascii() and _format_characters().search(text):
+            text = _format_characters().sub("", text)  # invisible characters inside a key or a card number
+        if "=\n" in text or "=\r\n" in text:
+            text = _SOFT_BREAK.sub("", text)
         if ("k_" in text and _KEY.search(text)) or "whsec_" in text or "_secret_" in text:
             return True
         if _SCHEME_CREDENTIAL.search(text):
@@ -430,9 +451,7 @@ class Redactor:
         """A body kept as text (no or another content type): secret fields in multipart parts, JSON-looking
         text and form-looking text, then every pattern."""
         if "=\n" in text or "=\r\n" in text:
-            joined = _SOFT_BREAK.sub("", text)  # quoted-printable's soft line breaks, which may split a key
-            if self.text(joined) != joined:
-                text = joined
+            text = self._joined(text)  # before the field rules: a soft line break may split a field's name
         stripped = text.strip()
         if (fields or self.extra_fields) and _FORM_TEXT.fullmatch(stripped):
             redacted = self.form_text(stripped, fields)
@@ -596,10 +615,10 @@ _FORM_PAIR = re.compile(r"[^\s&='\"]+=[^\s&'\"]*(?:&[^\s&='\"]+=[^\s&'\"]*)*")
 # Up to the last "@" before the path, as URL parsers split it: ``http://user:p@ss@host`` hides "p@ss" whole.
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]+@")
 # A hex dump (mitmproxy logs the bytes of a ClientHello it cannot parse as hex): 8 bytes or more.
-# Bytes may be written apart, by spaces or colons (``73 6b 5f``, ``73:6b:5f``, xxd's ``736b 5f6c``).
+# Bytes may be written apart, by spaces, colons or dashes (``73 6b 5f``, ``73:6b:5f``, xxd's ``736b 5f6c``).
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{16,}(?![0-9A-Fa-f])"
-                      r"|(?<![0-9A-Za-z:])[0-9A-Fa-f]{2}(?:(?:[ :]{1,2}|)[0-9A-Fa-f]{2}){7,}(?![0-9A-Za-z])")
-_HEX_SEPARATORS = re.compile(r"[ :]")
+                      r"|(?<![0-9A-Za-z:-])[0-9A-Fa-f]{2}(?:(?:[ :-]{1,2}|)[0-9A-Fa-f]{2}){7,}(?![0-9A-Za-z])")
+_HEX_SEPARATORS = re.compile(r"[ :-]")
 
 
 def without_credentials(text: str) -> str:

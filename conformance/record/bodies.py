@@ -233,7 +233,7 @@ def _undo_codings(content: bytes, declared: str = "", charset: str = "",
         if name not in _DECODERS:
             break  # an unknown coding: the bytes' magic may still tell
         decoded = _undone(name, content)
-        if decoded is None or (content and not decoded) or (_text_like(content) and not _plausible(decoded, charset)):
+        if not decoded:
             break  # not what it said it was
         content = decoded
         undone.append(name)
@@ -246,7 +246,9 @@ def _undo_codings(content: bytes, declared: str = "", charset: str = "",
     if len(undone) < layers and _BINARY.search(content[:512]) and not _wide(content):
         for name in ("br", "deflate"):  # no magic: tried on bytes that are no text, kept when they lead to text
             decoded = _undone(name, content)
-            if decoded:
+            # a compressor shrinks text, or grows what it cannot shrink by a few bytes: a "stream" decoding to
+            # less than half its size, or to a few characters, is bytes a decoder happened to get through
+            if decoded and len(decoded) >= max(_SLACK, len(content) // 2):
                 inner, more = _undo_codings(decoded, "", charset, layers - len(undone) - 1)
                 if _plausible(inner, charset):
                     return inner, (*undone, name, *more)
@@ -256,6 +258,27 @@ def _undo_codings(content: bytes, declared: str = "", charset: str = "",
 # -- charsets --------------------------------------------------------------------------------------------------
 def _text_like(data: bytes) -> bool:
     return not _BINARY.search(data) or _wide(data) is not None or data.startswith(tuple(b for b, _ in _BOMS))
+
+
+def _worth_keeping(decoded: bytes, charset: str) -> bool:
+    """Whether what the codings were undone to is worth keeping: text (Latin-1 too, when mostly ASCII and not a
+    few bytes) or a file
+    (an image, a PDF). Random bytes behind a gzip magic or declared ``br`` decode to a few bytes of neither: the
+    body as sent is kept instead (and stored as its digest when it reads as no text)."""
+    if _plausible(decoded, charset):
+        return True
+    ascii_text = sum(32 <= byte < 127 or byte in (9, 10, 13) for byte in decoded[:4096])
+    latin1_text = len(decoded) >= 16 and not _BINARY.search(decoded) and ascii_text >= 0.7 * min(len(decoded), 4096)
+    return latin1_text or _binary_file(decoded)
+
+
+# Files a compressed body is often made of (PNG, JPEG, GIF, PDF, ZIP, WebP/RIFF): a coding undone down to them is
+# right, though they read as no text (and are stored as their digest).
+_FILE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"PK\x03\x04", b"RIFF")
+
+
+def _binary_file(data: bytes) -> bool:
+    return data.startswith(_FILE_MAGIC)
 
 
 def _plausible(data: bytes, charset: str) -> bool:
@@ -349,6 +372,8 @@ def read_body(content: bytes, content_type: str = "", content_encoding: str = ""
         data, codings = _undo_codings(content, content_encoding, declared)
     except _TooLarge:
         return Reading(content, None, codings=("too large decoded",))
+    if codings and not _worth_keeping(data, declared) and not content_type.lower().lstrip().startswith("multipart/"):
+        data, codings = content, ()  # a multipart body holds files: its parts are judged one by one
     if not codings and (not declared or declared in _UTF8) and b"\x00" not in data:
         try:
             return Reading(data, data.decode("utf-8"))

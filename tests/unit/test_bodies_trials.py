@@ -96,3 +96,24 @@ def test_a_trial_decoding_is_kept_when_it_leads_to_text():
 def test_only_what_others_use_is_exported():
     assert "undo_codings" not in bodies.__all__ and "MAX_DECODED" not in bodies.__all__
     assert all(hasattr(bodies, name) for name in bodies.__all__)
+
+
+def test_random_bytes_behind_a_magic_or_a_declared_coding_are_kept_as_sent():
+    """(A few random bytes after a gzip header can be a cut-off stream of "4": 2 in 200 bodies of 11 bytes are; from
+    40 bytes on, none in 5,000.)"""
+    for seed in range(300):
+        rng = random.Random(seed)
+        content = rng.choice([b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd", b""]) + rng.randbytes(rng.randint(40, 400))
+        for coding in ("", "br", "gzip", "deflate", "zstd"):
+            reading = read_body(content, "image/png", coding)
+            assert reading.content == content and reading.codings == (), (seed, coding, reading)
+
+
+def test_a_compressed_multipart_upload_with_a_binary_file_is_still_read_part_by_part():
+    upload = (b"--B\r\nContent-Disposition: form-data; name=\"card[cvc]\"\r\n\r\n739\r\n--B\r\n"
+              b"Content-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"
+              + random.Random(1).randbytes(2000) + b"\r\n--B--\r\n")
+    body, _ = stored_body(gzip.compress(upload), "multipart/form-data; boundary=B", Redactor(), request=True,
+                          content_encoding="gzip")
+    assert body is not None and body.kind == "multipart"
+    assert body.value["parts"][0]["text"] == "[REDACTED:cvc]" and "sha256" in body.value["parts"][1]
