@@ -88,6 +88,9 @@ class _Replay:
     # a recorded request id -> the idempotency key sent for its request: a recorded retry (its answer names the
     # original request) is sent with the same key
     keys_by_request: dict[str, str] = field(default_factory=dict)
+    # (the idempotency key sent, a magic token) -> the token made for it: a recorded retry sends the same token,
+    # or the target would rightly refuse the key reused with other parameters
+    made_tokens: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.profile = self.options.profile
@@ -105,6 +108,8 @@ class _Replay:
             query, query_string = bound, forms.encode(bound) if bound else ""
         else:
             query = query_string = self.bindings.text(recorded.query)
+        wire = self.profile.headers
+        key = self._idempotency_key(interaction) if wire.idempotency and wire.idempotency in recorded.headers else None
         content = b""
         setup: list[Finding] = []
         sent_parts: list[dict[str, Any]] | None = None
@@ -116,8 +121,8 @@ class _Replay:
                 pairs = _unredacted_card(forms.encode_pairs(body.value), interaction.response.json(),
                                          self.profile.cards)
                 if self.options.tokens == "create":
-                    pairs = [(k, self._made_token(v, recorded.headers, setup) if k in self.profile.token_parameters else v)
-                             for k, v in pairs]
+                    pairs = [(k, self._made_token(v, recorded.headers, setup, key)
+                              if k in self.profile.token_parameters else v) for k, v in pairs]
                 content = urlencode([(self.bindings.text(k), self.bindings.text(v)) for k, v in pairs]).encode()
             elif body.kind in ("form", "text") and isinstance(body.value, str):
                 content = self.bindings.text(body.value).encode()
@@ -129,7 +134,6 @@ class _Replay:
                 framing, content = multipart.framed({**body.value, "parts": sent_parts})
             else:
                 content = body.to_bytes()
-        wire = self.profile.headers
         headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
                    if name in wire.forwarded}
         if sent_parts is not None:  # the boundary the parts as sent are framed with
@@ -137,8 +141,8 @@ class _Replay:
         version = self._stripe_version(recorded.headers)
         if version and wire.version:
             headers[wire.version] = version
-        if wire.idempotency and wire.idempotency in recorded.headers:
-            headers[wire.idempotency] = self._idempotency_key(interaction)
+        if wire.idempotency and key is not None:
+            headers[wire.idempotency] = key
         if "Authorization" in recorded.headers:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
         return _SentRequest(path, query, query_string, headers, content, setup, sent_parts)
@@ -179,13 +183,22 @@ class _Replay:
         header = self.profile.headers.version
         return self.options.stripe_version or (recorded_headers.get(header) if header else None) or self.api_version
 
-    def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
+    def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding], key: str | None) -> str:
         """A token the target made from the test card a magic token stands for; the magic token when it cannot,
         and a finding in ``setup`` that says why."""
         card = self.profile.cards.by_token.get(value)
         if card is None:
             return value
-        number, cvc = card.number, card.cvc
+        retry = (key, value) if key else None
+        if retry is not None and retry in self.made_tokens:
+            return self.made_tokens[retry]
+        made = self._make_token(value, card.number, card.cvc, recorded_headers, setup)
+        if retry is not None and made != value:
+            self.made_tokens[retry] = made
+        return made
+
+    def _make_token(self, value: str, number: str, cvc: str, recorded_headers: dict[str, str],
+                    setup: list[Finding]) -> str:
         form = {"card[number]": number, "card[cvc]": cvc, "card[exp_month]": "12",
                 "card[exp_year]": str(time.gmtime().tm_year + 3)}
         headers = {"Authorization": f"Bearer {self.options.api_key}", "Content-Type": "application/x-www-form-urlencoded"}

@@ -25,11 +25,11 @@ def cassettes(tmp_path_factory):
     return out
 
 
-def _run(cassettes, tmp_path, deviation):
+def _run(cassettes, tmp_path, deviation, *extra):
     report = tmp_path / "report.json"
     with IdempotentFake(deviation) as target:
         done = subprocess.run([sys.executable, "-m", "conformance", "run", str(cassettes), "--target", target,
-                               "--api-key", KEY, "--json-report", str(report)],
+                               "--api-key", KEY, "--json-report", str(report), *extra],
                               capture_output=True, text=True, timeout=120, check=False)
     data = json.loads(report.read_text())
     own = {(finding["rule"], finding["severity"])
@@ -49,3 +49,11 @@ def test_each_deviant_target_is_caught_by_its_rule_alone(cassettes, tmp_path, de
     code, own = _run(cassettes, tmp_path, deviation)
     assert own == rules
     assert code == exit_code
+
+
+def test_a_recorded_retry_sends_the_same_made_token_under_tokens_create(cassettes, tmp_path):
+    """With --tokens create each attach gets a token the target makes; the retry of an attach must send the token
+    made for its first try, or a faithful target rightly refuses the key reused with other parameters."""
+    code, own = _run(cassettes, tmp_path, None, "--tokens", "create")
+    assert own == set()
+    assert code == 0
