@@ -579,12 +579,30 @@ def redact_message(text: str) -> str:
     ``"cvc": "123"`` or ``card[cvc]=123`` inside the quote.
     """
     redactor = _message_redactor()
+    if "\\" in text and _ESCAPED_INVISIBLE.search(text):
+        # a quote shows an invisible character as its escape (``sk_live_abc\u2064def``): read without it, the
+        # key is whole; redacted so, or the tail after the escape stays in clear
+        visible = _ESCAPED_INVISIBLE.sub(lambda m: "" if _is_invisible(m.group(0)) else m.group(0), text)
+        if visible != text and redactor.text(visible) != visible:
+            text = visible
     redacted = redactor.text_body(text, REQUEST_FIELDS)
     if "=" in redacted:
         redacted = _FORM_PAIR.sub(lambda m: redactor.form_text(m.group(0), REQUEST_FIELDS), redacted)
     if ":" in redacted or "=" in redacted:
         redacted = _NAMED_VALUE.sub(lambda m: _named_value(m, redactor), redacted)
     return redacted
+
+
+# An escape of one character as Python, JSON and YAML quote it: ``\u2064``, ``\U000e0041``, ``\xad``.
+_ESCAPED_INVISIBLE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2})")
+
+
+def _is_invisible(escape: str) -> bool:
+    """Whether an escape stands for a format character (Unicode category Cf: zero-width, joiners, tags)."""
+    try:
+        return unicodedata.category(chr(int(escape[2:], 16))) == "Cf"
+    except ValueError:
+        return False
 
 
 # A field quoted as YAML or an assignment writes it (``cvc: '739'``, ``- cvc: 739``, ``card[cvc] = 739``): a

@@ -344,3 +344,19 @@ def test_every_format_character_is_in_the_planes_looked_at():
     everywhere = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"}
     assert all(_format_characters().fullmatch(c) for c in everywhere)
     assert not _format_characters().search("abc \u00e9\u4e2d\U0001f468 \u200c".replace("\u200c", ""))
+
+
+@pytest.mark.parametrize("escape", ["\\u2064", "\\u200b", "\\U000e0041", "\\xad", "\\ufeff"])
+def test_an_error_line_quoting_a_key_with_an_escaped_invisible_character_shows_none_of_it(escape):
+    from conformance.redaction import redact_message
+
+    tail = "def4567890abcdefghijklmn"
+    line = f"cassette.yaml:3: unknown key 'sk_live_abc{escape}{tail}'"
+    assert tail not in redact_message(line) and "[REDACTED:sk_live]" in redact_message(line)
+
+
+def test_an_escape_of_an_invisible_character_outside_a_secret_is_kept():
+    from conformance.redaction import redact_message
+
+    line = "cassette.yaml:3: path /v1/customers/cus_a\\u200bb holds a control character"
+    assert redact_message(line) == line
