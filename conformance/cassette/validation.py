@@ -214,7 +214,7 @@ def _recorded_at(doc: dict[str, Any]) -> datetime | None:
     moment = parse_recorded_at(text)
     if moment is None:
         raise Invalid(("recorded_at",), f"recorded_at {text!r} is not a UTC time to the second such as "
-                                        "2026-12-07T15:50:10Z (quote it; or delete the line: an interaction "
+                                        "2026-12-07T15:50:10Z (write it so, quoted; or delete the line: an interaction "
                                         "without it has no known age)")
     return moment
 

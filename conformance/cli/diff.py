@@ -70,9 +70,13 @@ def diff(old: Path, new: Path, fail_on: str, markdown_path: Path | None, json_pa
     Exit code 0: nothing at --fail-on's grade or riskier; 1: such changes; 2: a cassette could not be read, or
     the two share no request.
     """
+    from conformance.atomic import check_writable
     from conformance.report.drift import drift_json, drift_markdown, drift_text
     from conformance.text import printable
 
+    for report in (markdown_path, json_path):
+        if report is not None:
+            check_writable(report)  # before the comparison: a report that cannot be written is said first
     found, only_old, only_new = compare_recordings(old, new, api_name)
     click.echo(printable(drift_text(found, only_old, only_new)))
     if markdown_path is not None:
