@@ -152,9 +152,7 @@ def _unredacted(path: Path, interaction: Interaction, redactor: Redactor) -> lis
     """Secrets the recorder's redaction would remove from the decoded interaction — in every encoding
     (a raw form with a repeated key, percent-escapes, a base64 body), not only on the file's lines."""
     stored = _readable(interaction)
-    cleaned = redact_interaction(interaction, redactor)
-    cleaned.recorded_at = interaction.recorded_at  # a time is no secret (and redact_interaction drops it)
-    redacted = _readable(cleaned)
+    redacted = _readable(redact_interaction(interaction, redactor))
     if stored == redacted:
         return []
     if _UNREADABLE in redacted and _UNREADABLE not in stored:

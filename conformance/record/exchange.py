@@ -241,7 +241,8 @@ def redact_interaction(interaction: Interaction, redactor: Redactor) -> Interact
         headers=response_headers,
         body=_restored(response.body, response_headers, redactor, request=False),
     )
-    return Interaction(redacted_request, redacted_response, interaction.endpoint, interaction.index, interaction.line)
+    return Interaction(redacted_request, redacted_response, interaction.endpoint, interaction.index, interaction.line,
+                       recorded_at=interaction.recorded_at)  # a time is no secret
 
 
 _NOT_RECORDED = re.compile(r"\[NOT RECORDED: [^\]\n]*\]")
