@@ -51,6 +51,13 @@ def _writable_cassette(path: Path) -> None:
         raise InputError(f"{path} is being recorded by another process (pid {holder}): one recorder per cassette")
 
 
+def _no_faults(given: tuple[str, ...]) -> None:
+    """``--fault`` belongs to ``serve``: a recording talks to a real upstream and must record what it answers."""
+    if given:
+        raise InputError("--fault is an option of conformance serve (faults injected into served answers); "
+                         "record talks to a real upstream and injects nothing")
+
+
 def _refuse_credentials(upstream: str) -> None:
     """An upstream URL holding credentials (``http://user:password@host``) is refused without printing them:
     mitmdump's reverse mode takes none (and would quote them in its error); the application's own Authorization
@@ -102,6 +109,7 @@ def _refuse_credentials(upstream: str) -> None:
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
 @click.option("--set", "mitm_options", multiple=True, metavar="OPTION=VALUE",
               help="Pass an option to mitmproxy, e.g. ssl_verify_upstream_trusted_ca=ca.pem (repeatable).")
+@click.option("--fault", hidden=True, multiple=True, expose_value=False, callback=lambda ctx, param, value: _no_faults(value))
 @api_option
 def record(
     upstream: str | None,

@@ -52,3 +52,13 @@ def test_a_cassette_another_recorder_holds_is_refused_before_starting(upstream, 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "being recorded by another process" in result.stderr and "Recording" not in result.stdout
     assert not cassette.exists()
+
+
+def test_a_fault_is_for_serve_and_record_says_so_in_one_line(upstream, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "conformance", "record", "--upstream", upstream, "--cassette",
+                             str(tmp_path / "c.yaml"), "--fault", "500@*"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["Error: --fault is an option of conformance serve (faults injected "
+                                                  "into served answers); record talks to a real upstream and injects "
+                                                  "nothing"]
+    assert not (tmp_path / "c.yaml").exists()
