@@ -40,7 +40,7 @@ import signal
 import string
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,11 @@ from mitmproxy.proxy import layer, layers, server_hooks
 
 from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import CassetteError, find_cassettes, iter_interactions
-from conformance.cassette.model import DEFAULT_HOST, CassetteHeader
+from conformance.cassette.age import judge_ages
+from conformance.cassette.model import DEFAULT_HOST, CassetteHeader, Interaction
 from conformance.errors import ConformanceError
 from conformance.redaction import Redactor
+from conformance.serve.ages import MaxAgeError, parse_max_age, stale_warnings
 from conformance.serve.faults import Fault, FaultError, FaultPlan, parse_faults
 from conformance.serve.matching import (
     EXHAUSTED_MODES,
@@ -66,7 +68,7 @@ from conformance.serve.session import Injected, Remembered, Session, header_text
 
 RESET_PATH = "/__conformance__/reset"
 OPTIONS = ("api_profile", "serve_cassettes", "serve_exhausted", "serve_fault_seed", "serve_faults",
-           "serve_miss_status", "serve_reload")
+           "serve_max_age", "serve_miss_status", "serve_reload")
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -120,11 +122,15 @@ class Cassettes:
         self.index = InteractionIndex()
         self.files: dict[Path, tuple[int, int]] = {}
         self.hosts: set[str] = {DEFAULT_HOST}
+        self.max_age: float | None = None  # days (serve_max_age): older answers are warned of at load
         self._watcher: asyncio.Task[None] | None = None
 
     def load(self, loader) -> None:
         loader.add_option("serve_cassettes", Sequence[str], [], "Cassette files or directories to answer from.")
         loader.add_option("serve_reload", bool, True, "Load cassettes again when their files change.")
+        loader.add_option("serve_max_age", str, "",
+                          "Warn, per cassette, when it is loaded, of answers recorded more than this many days ago "
+                          "(recorded_at) or of no known age, as check --max-age does. Empty: no limit.")
         loader.add_option(
             "api_profile", str, "stripe",
             "The API served: 'stripe' or module:attribute naming an ApiProfile. It names the endpoints a miss's "
@@ -138,9 +144,17 @@ class Cassettes:
                 self.api = load_api_profile(ctx.options.api_profile)
             except ConformanceError as error:
                 raise exceptions.OptionsError(f"api_profile: {error}") from None
+        if "serve_max_age" in updated:
+            try:
+                self.max_age = parse_max_age(ctx.options.serve_max_age)
+            except MaxAgeError as error:
+                raise exceptions.OptionsError(str(error)) from None
         if "serve_cassettes" in updated or (api_changed and self.files):
             self.reload()
+            self.warn_stale(self.files)  # before the ready line: `conformance serve` prints its own
             _echo(f"serving {len(self.index.all)} interactions from {len(self.files)} cassettes")
+        elif "serve_max_age" in updated:
+            self.warn_stale(self.files)
             self._start_watching()
 
     def running(self) -> None:
@@ -168,6 +182,18 @@ class Cassettes:
             raise exceptions.OptionsError(str(error)) from None
         self.index, self.files, self.hosts = index, files, hosts
 
+    def warn_stale(self, paths: Iterable[Path]) -> None:
+        """With serve_max_age, one warning line per cassette of ``paths`` holding older answers, one for those of
+        no known age: a warning, never a refusal — the session is served as recorded."""
+        if self.max_age is None:
+            return
+        by_cassette: dict[str, list[Interaction]] = {}
+        for served in self.index.all:
+            by_cassette.setdefault(served.cassette, []).append(served.interaction)
+        for path in paths:
+            for line in stale_warnings(str(path), judge_ages(by_cassette.get(str(path), []), self.max_age)):
+                _echo(line)
+
     def _start_watching(self) -> None:
         """Watch the files from the event loop (configure runs in it for scripts; else running() does)."""
         if not ctx.options.serve_reload or self._watcher is not None:
@@ -187,12 +213,20 @@ class Cassettes:
             except (CassetteError, OSError):
                 continue
             if current != self.files:
-                try:
-                    self.reload()
-                    _echo(f"reloaded: {len(self.index.all)} interactions from {len(current)} cassettes")
-                except exceptions.OptionsError as error:
-                    self.files = current  # report once per change
-                    _echo(f"not reloaded: {error}")
+                self.refresh(current)
+
+    def refresh(self, current: dict[Path, tuple[int, int]]) -> None:
+        """Files changed (``current``: their sizes and times now): read again, each changed cassette warned of
+        again when it holds answers older than serve_max_age; a bad one keeps the old index and says why."""
+        before = self.files
+        try:
+            self.reload()
+        except exceptions.OptionsError as error:
+            self.files = current  # report once per change
+            _echo(f"not reloaded: {error}")
+            return
+        self.warn_stale([path for path in self.files if self.files[path] != before.get(path)])
+        _echo(f"reloaded: {len(self.index.all)} interactions from {len(current)} cassettes")
 
     def done(self) -> None:
         if self._watcher is not None:
@@ -312,8 +346,7 @@ class CassetteServer:
         served = self.index.take(live, ctx.options.serve_exhausted)
         if served is None:
             return self._miss(live)
-        self.session.answered += 1
-        self.session.used.add((served.cassette, served.interaction.index))
+        self.session.serve(served)
         answer = self._answer(served)
         if key and saved(answer.status_code):
             request_id = self._header("request_id")

@@ -20,6 +20,7 @@ from conformance.cli.main import InputError, interruptible
 from conformance.errors import ProxyError
 from conformance.record.mitm import MitmProcess
 from conformance.redaction import Redactor, relayed
+from conformance.serve.ages import served_age_text
 from conformance.serve.session import one_line
 
 
@@ -251,9 +252,11 @@ def print_session(session: dict[str, Any] | None) -> int:
     misses, unused = session["misses"], session["unused"]
     replayed = session.get("replayed", 0)
     replays = f" (and {replayed} replayed for a repeated idempotency key)" if replayed else ""
-    click.echo(f"Session: {session['answered']} request{'s' if session['answered'] != 1 else ''} answered{replays}, "
-               f"{len(misses)} miss{'es' if len(misses) != 1 else ''}, {len(unused)} recorded interaction"
-               f"{'s' if len(unused) != 1 else ''} never asked for")
+    answered = session["answered"]
+    click.echo(one_line(f"Session: {answered} request{'s' if answered != 1 else ''} answered{replays}, "
+                        f"{len(misses)} miss{'es' if len(misses) != 1 else ''}, {len(unused)} recorded interaction"
+                        f"{'s' if len(unused) != 1 else ''} never asked for"
+                        f"{served_age_text(session.get('oldest_served'))}"))
     for fault in session.get("faults", []):
         click.echo(one_line(f"  FAULT {fault['fault']} on {fault['request']}: {fault['then']}"))
     for refused in session.get("idempotency_errors", []):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from conformance.api_profile import ApiProfile
 from conformance.cli.main import (
     InputError,
     WrappingCommand,
@@ -38,6 +39,9 @@ from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
               help="Inject a fault (429, 500, 503, drop, drop-after) into the Nth request of an endpoint (a label, "
                    "or *; the first by default), or into each with probability P percent. Repeatable.")
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the draws of --fault …%P.")
+@click.option("--max-age", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="Warn, per cassette, of answers recorded more than DAYS days ago (recorded_at) or of no known "
+                   "age, as check --max-age does; a warning only, the exit code stays the session's.")
 @click.option("--no-reload", is_flag=True, help="Do not reload cassettes when their files change.")
 @click.option("--confdir", type=click.Path(file_okay=False, path_type=Path),
               help="mitmproxy configuration directory holding its CA (forward mode default: ~/.mitmproxy).")
@@ -45,7 +49,8 @@ from conformance.serve.matching import EXHAUSTED_MODES, Exhausted
 @api_option
 def serve(
     paths: tuple[Path, ...], mode: ProxyMode, allow_misses: bool, listen_host: str, listen_port: int, exhausted: Exhausted,
-    miss_status: int, faults: tuple[str, ...], fault_seed: int, no_reload: bool, confdir: Path | None,
+    miss_status: int, faults: tuple[str, ...], fault_seed: int, max_age: float | None, no_reload: bool,
+    confdir: Path | None,
     mitm_options: tuple[str, ...], api_name: str,
 ) -> None:
     """Answer requests from cassettes, offline: never a request goes upstream.
@@ -63,19 +68,19 @@ def serve(
 
     When the session ends (the command exits, Ctrl-C), a summary says what was
     answered, what was missed and what was never asked, and what the client
-    did after each fault; a miss or a retry under a new key makes the exit code
-    1 (--allow-misses: a miss 0), a failing command passes its own code through,
+    did after each fault, and how old the oldest answer served was (--max-age
+    warns at start of each cassette holding older ones, and changes no exit
+    code); a miss or a retry under a new key makes the exit code 1
+    (--allow-misses: a miss 0), a failing command passes its own code through,
     and Ctrl-C (SIGTERM) stops the session with its summary and exit 130 (143).
     """
-    from conformance.cassette import iter_interactions
-
     api = api_profile(api_name)  # here, not first in mitmdump: a wrong --api is one line and exit 2
     try:
         parse_faults(faults, {route.name for route in api.routes})
     except ConformanceError as error:
         raise InputError(str(error)) from None
     cassettes = cassette_files(paths)
-    count = sum(1 for path in cassettes for _ in iter_interactions(path))
+    count = _count_and_warn(cassettes, max_age, api)
     if not count:
         raise InputError(f"no interactions to serve in {', '.join(map(str, paths))}: every cassette is empty")
     if listen_port:
@@ -91,6 +96,8 @@ def serve(
         args += ["--set", f"serve_faults={fault}"]
     if faults:
         args += ["--set", f"serve_fault_seed={fault_seed}"]
+    if max_age is not None:  # the addon warns again of a cassette that changes while served
+        args += ["--set", f"serve_max_age={max_age!r}"]
     ready = f"Serving {count} interactions from {len(cassettes)} cassette{'s' if len(cassettes) != 1 else ''}"
     if mode == "reverse":
         ready += ": point the application's API base at {address}"
@@ -104,3 +111,22 @@ def serve(
     if wrapped and (run.interrupted or run.command_code):
         raise SystemExit(run.exit_code())
     raise SystemExit(1 if (misses and not allow_misses) or retry_bugs(run.session) else 0)
+
+
+def _count_and_warn(cassettes: list[Path], max_age: float | None, api: ApiProfile) -> int:
+    """How many interactions the cassettes hold; with ``max_age``, each cassette's warnings on answers older than
+    it or of no known age, printed here — the addon's own at load come before the proxy is ready, and are not."""
+    from conformance.cassette import iter_interactions
+    from conformance.cassette.age import judge_ages
+    from conformance.serve.ages import stale_warnings
+
+    count = 0
+    for path in cassettes:
+        if max_age is None:
+            count += sum(1 for _ in iter_interactions(path))
+            continue
+        ages = judge_ages(iter_interactions(path, None, api), max_age)  # streamed: it keeps only the old and the undated
+        count += ages.total
+        for line in stale_warnings(str(path), ages):
+            click.echo(line)
+    return count

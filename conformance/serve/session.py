@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.serve.matching import InteractionIndex, LiveRequest
+from conformance.serve.ages import Oldest, older_of
+from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.text import printable
 
 __all__ = ["Session", "Remembered", "Injected", "one_line", "header_text", "saved", "SAME_KEY", "NEW_KEY", "NO_KEY",
@@ -93,6 +94,13 @@ class Session:
     replayed: int = 0
     refused: list[dict[str, str]] = field(default_factory=list)  # a key reused with other parameters
     injected: list[Injected] = field(default_factory=list)
+    oldest: Oldest | None = None  # the oldest dated answer served: how old what the application believed was
+
+    def serve(self, served: ServedInteraction) -> None:
+        """A recorded answer was given: counted, its interaction used, its age weighed."""
+        self.answered += 1
+        self.used.add((served.cassette, served.interaction.index))
+        self.oldest = older_of(self.oldest, served.cassette, served.interaction)
 
     def follow(self, key: str, match: tuple[Any, ...]) -> None:
         """A request arrived: it may be the retry of a request a fault was injected into."""
@@ -107,4 +115,5 @@ class Session:
         faults = [{"fault": f.fault, "request": f.request, "then": f.then or GAVE_UP, "bug": f.then in _BUGS}
                   for f in self.injected]
         return {"answered": self.answered, "misses": self.misses, "unused": unused, "replayed": self.replayed,
-                "idempotency_errors": self.refused, "faults": faults}
+                "idempotency_errors": self.refused, "faults": faults,
+                "oldest_served": self.oldest.summary() if self.oldest is not None else None}
