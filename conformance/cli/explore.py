@@ -26,6 +26,8 @@ from conformance.redaction import Redactor
               help="Generate at most this many sequences.")
 @click.option("--budget", type=float, default=60.0, show_default=True, metavar="SECONDS",
               help="Stop generating after this long (shrinking a failure included).")
+@click.option("--max-failures", type=int, default=0, metavar="N",
+              help="Stop once N distinct rules are found broken (each shrunk). Default: explore the whole budget.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("explore-failures"),
               show_default=True, help="Write each failing sequence, shrunk, here as a cassette.")
 @click.option("--api-key", envvar="STRIPE_API_KEY",
@@ -38,7 +40,7 @@ from conformance.redaction import Redactor
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
 def explore_command(target: str | None, target_cmd: str | None, seed: int, max_examples: int, budget: float,
-                    out: Path, api_key: str | None, api_name: str, allow_live: bool, tokens: TokenMode,
+                    max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool, tokens: TokenMode,
                     timeout: float, json_report: Path | None) -> None:
     """Generate sequences of requests from the API profile and judge every answer by the documented rules.
 
@@ -58,6 +60,9 @@ def explore_command(target: str | None, target_cmd: str | None, seed: int, max_e
         raise click.BadParameter(f"{budget:g} seconds explores nothing: give more than 0", param_hint="--budget")
     if max_examples < 1:
         raise click.BadParameter(f"{max_examples} explores nothing: give 1 or more", param_hint="--max-examples")
+    if max_failures < 0:
+        raise click.BadParameter(f"{max_failures} is negative: give 1 or more (0: no limit)",
+                                 param_hint="--max-failures")
     if tokens != "magic":
         raise click.BadParameter("explore attaches the magic test tokens only (for now)", param_hint="--tokens")
     api = api_profile(api_name)
@@ -78,7 +83,7 @@ def explore_command(target: str | None, target_cmd: str | None, seed: int, max_e
         options = ExploreOptions(target.rstrip("/"), api_key, machines, seed=seed, max_examples=max_examples,
                                  budget=budget, database=cache / "explore" if cache is not None else None,
                                  database_key=f"conformance-explore:{api.name}".encode(), timeout=timeout,
-                                 version_header=api.headers.version)
+                                 version_header=api.headers.version, max_failures=max_failures)
         result = explore(options)
     shown = redactor.text(result.target) if target else ""
     rate = result.requests / result.seconds if result.seconds else 0.0

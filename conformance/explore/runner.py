@@ -8,6 +8,7 @@ broken is then known, and the rounds go on to find the others.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, reject, settings
+from hypothesis.control import current_build_context
 from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
 from conformance.explore.session import Deviation, Session, Step
@@ -25,6 +27,7 @@ from conformance.explore.session import Deviation, Session, Step
 __all__ = ["ExploreOptions", "ExploreResult", "Failure", "Machines", "Recorder", "explore"]
 
 ROUND = 40  # sequences per round: small enough that a budget ends within a round's time
+PATIENCE = 60  # shrinking attempts without a shorter failing sequence before shrinking stops
 
 
 @dataclass
@@ -45,12 +48,23 @@ class Recorder:
     known: set[str] = field(default_factory=set)  # rules found broken: not raised again
     sequences: int = 0
     requests: int = 0
-    failing: Session | None = None  # the session of the last sequence that failed (the shrunk one, at the end)
+    failing: Session | None = None  # the shortest failing sequence of this round
     failing_rule: Deviation | None = None
     last: Session | None = None
+    deadline: float = math.inf  # time.monotonic() when the budget is spent: shrinking stops there too
+    patience: int = PATIENCE
+    searching_since: int = 0  # sequences when the search for the next broken rule began
+    found_after: int = 0  # sequences the search took to find this failure
+    shrunk_at: int = 0  # sequences when the shrinker last found a smaller failing sequence
 
     def session(self) -> Session:
-        """A new sequence's session (the requests of the one before counted)."""
+        """A new sequence's session (the requests of the one before counted).
+
+        While a failure is shrunk, a sequence is refused before its first request (``reject``: Hypothesis counts
+        it as not run) once the budget is spent or shrinking has stopped shortening it: the shrinker's later
+        passes mostly polish values, at the cost of a whole sequence of requests each."""
+        if self.failing is not None and self._shrunk_enough() and not _final_replay():
+            reject()
         self.sequences += 1
         if self.last is not None:
             self.requests += len(self.last.steps)
@@ -58,7 +72,30 @@ class Recorder:
         return self.last
 
     def failed(self, session: Session, deviation: Deviation) -> None:
-        self.failing, self.failing_rule = session, deviation
+        if self.failing is None:
+            self.found_after = self.sequences - self.searching_since
+        self.shrunk_at = self.sequences  # each failing attempt while shrinking is one the shrinker accepted
+        if self.failing is None or len(session.steps) <= len(self.failing.steps):  # the shortest kept
+            self.failing, self.failing_rule = session, deviation
+
+    def start_round(self) -> None:
+        if self.failing is not None:  # the last round found one: the search for the next begins
+            self.searching_since = self.sequences
+        self.failing = self.failing_rule = None
+
+    def _shrunk_enough(self) -> bool:
+        """The budget is spent, or the last ``patience`` attempts (at least as many as finding it took) found no
+        smaller failing sequence."""
+        stalled = self.sequences - self.shrunk_at > max(self.patience, self.found_after)
+        return stalled or time.monotonic() > self.deadline
+
+
+def _final_replay() -> bool:
+    """Whether Hypothesis is replaying the shrunk failure one last time (it must fail again, never be refused)."""
+    try:
+        return bool(getattr(current_build_context(), "is_final", False))
+    except InvalidArgument:  # outside a test: not a replay
+        return False
 
 
 class Machines(Protocol):
@@ -84,6 +121,7 @@ class ExploreOptions:
     steps: int = 12  # the longest sequence generated (Hypothesis' stateful_step_count)
     version_header: str = ""
     version: str = ""
+    max_failures: int = 0  # stop once this many distinct rules are found broken; 0: explore the whole budget
 
 
 @dataclass
@@ -113,10 +151,10 @@ def _round(options: ExploreOptions, recorder: Recorder, examples: int, seed: int
     test: Any = get_state_machine_test(machine, settings=_settings(options, examples))
     test._hypothesis_internal_use_seed = seed
     test._hypothesis_internal_database_key = options.database_key
-    recorder.failing = recorder.failing_rule = None
+    recorder.start_round()
     try:
         test()
-    except (AssertionError, Flaky):  # a failing sequence, shrunk: the last one that failed is the smallest
+    except (AssertionError, Flaky):  # a failing sequence, shrunk: the shortest one that failed is kept
         deviation = recorder.failing_rule
         if deviation is None or recorder.failing is None:
             raise
@@ -132,17 +170,18 @@ def explore(options: ExploreOptions) -> ExploreResult:
         def new_session() -> Session:
             return Session(client, options.api_key, options.version_header, options.version)
 
-        recorder = Recorder(new_session)
+        recorder = Recorder(new_session, deadline=started + options.budget)
         options.machines.preflight(new_session())
         number = 0
-        while recorder.sequences < options.max_examples and time.monotonic() - started < options.budget:
+        while recorder.sequences < options.max_examples and time.monotonic() - started < options.budget \
+                and not 0 < options.max_failures <= len(result.failures):
             examples = min(ROUND, options.max_examples - recorder.sequences)
             failure = _round(options, recorder, examples, options.seed * 1_000_003 + number)
             number += 1
             if failure is not None:
                 recorder.known.add(failure.rule)
                 result.failures.append(failure)
-        recorder.session()  # counts the last sequence's requests
-        result.sequences, result.requests = recorder.sequences - 1, recorder.requests
+        result.sequences, result.requests = recorder.sequences, recorder.requests + len(recorder.last.steps
+                                                                                        if recorder.last else ())
     result.seconds = time.monotonic() - started
     return result

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import assume
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule
 
 from conformance.explore.runner import Recorder
 from conformance.explore.session import ExploreInputError, Session, Step
@@ -137,7 +137,8 @@ class _CardMachine(RuleBasedStateMachine):
 
     recorder: Recorder
     customers = Bundle("customers")
-    cards = Bundle("cards")
+    cards = Bundle("cards")  # live cards: a delete moves its card to ``deleted``
+    deleted = Bundle("deleted")
 
     def __init__(self) -> None:
         super().__init__()
@@ -333,8 +334,24 @@ class _CardMachine(RuleBasedStateMachine):
                 step.expected_body = {**body, "sources": step.expected_body}
                 raise
 
-    @rule(card=cards, spelling=st.sampled_from(("sources", "cards")))
-    def delete(self, card: str, spelling: str) -> None:
+    @rule(target=deleted, card=consumes(cards), spelling=st.sampled_from(("sources", "cards")))
+    def delete(self, card: str, spelling: str) -> str:
+        """Delete a live card: it moves to ``deleted``, so the live operations keep acting on live cards."""
+        self.delete_card(card, spelling)
+        return card
+
+    @rule(card=deleted, action=st.sampled_from(("retrieve", "update", "delete")),
+          spelling=st.sampled_from(("sources", "cards")))
+    def touch_deleted(self, card: str, action: str, spelling: str) -> None:
+        """Retrieve, update or delete again a deleted card: 404 ``resource_missing`` each time."""
+        if action == "retrieve":
+            self.retrieve(card, spelling, False)
+        elif action == "update":
+            self.update(card, ATTRIBUTE_UPDATES[0], spelling)
+        else:
+            self.delete_card(card, spelling)
+
+    def delete_card(self, card: str, spelling: str) -> None:
         held = self.model.cards[card]
         step = self.session.send("DELETE", f"{_CUSTOMERS}/{held.customer}/{spelling}/{card}")
         if held.deleted:
@@ -345,7 +362,10 @@ class _CardMachine(RuleBasedStateMachine):
         if body.get("deleted") is not True or body.get("id") != card:
             self.fail("invariant.deleted", f"deleting {card} answered {body}", 200,
                       {"id": card, "object": "card", "deleted": True})
+        was_default = self.model.defaults[held.customer] == card
         self.model.delete(held)
+        if was_default:  # the documented move of the default is judged where it happens
+            self.retrieve_customer(held.customer, False)
 
 
 class CardMachines:

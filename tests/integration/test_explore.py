@@ -1,15 +1,23 @@
 """`conformance explore` against the test fake: each sequence rule broken one at a time is found, named, shrunk
-to a cassette of at most 8 interactions that `run` reproduces on that target and passes on the faithful one."""
+to a cassette of at most 8 interactions that `run` reproduces on that target and passes on the faithful one.
+
+The fake runs as a process of its own (``python -m tests.stripe_fake``), so it and the explorer each have a core;
+each exploration stops once the rule is found (``--max-failures``) and is bounded by ``--max-examples``, never by
+the clock (``--budget`` is only a safety net), so a slow machine makes a test slower, never fail."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
+from conformance.replay import target_process
 
 from ..stripe_fake import EXPLORE_DEVIATIONS, FakeStripe
 
@@ -33,6 +41,19 @@ BROKEN = {
 }
 
 
+# the fake deviates in two rules at once: read-only attributes are unknown parameters to it too
+FOUND_SECOND = {"unknown-parameter-without-code"}
+
+
+@contextmanager
+def fake_process(deviation: str | None = None) -> Iterator[str]:
+    """The test fake as a process on 127.0.0.1 (its URL)."""
+    command = f"{sys.executable} -m tests.stripe_fake --port {{port}}" + (f" --deviation {deviation}" if deviation
+                                                                        else "")
+    with target_process(command) as url:
+        yield url
+
+
 def explore(target: str, tmp_path: Path, *extra: str) -> tuple[int, str, dict]:
     report = tmp_path / "explore.json"
     result = CliRunner().invoke(main, ["explore", "--target", target, "--seed", "1", "--out", str(tmp_path / "out"),
@@ -48,10 +69,10 @@ def test_every_sequence_deviation_of_the_fake_has_a_rule():
 
 @pytest.mark.parametrize("deviation", sorted(BROKEN))
 def test_a_broken_sequence_rule_is_found_shrunk_and_reproduced_by_run(deviation, tmp_path):
-    with FakeStripe(deviation=deviation) as target:
-        examples = "600" if deviation in ("order-by-update", "default-oldest") else "160"  # longer sequences
-        budget = "20" if examples == "600" else "6"
-        code, output, data = explore(target, tmp_path, "--budget", budget, "--max-examples", examples)
+    with fake_process(deviation) as target:
+        failures = "2" if deviation in FOUND_SECOND else "1"
+        code, output, data = explore(target, tmp_path, "--budget", "60", "--max-examples", "2000",
+                                     "--max-failures", failures)
         assert code == 1, output
         rules = [f["rule"] for f in data["failures"]]
         assert BROKEN[deviation] in rules, output
@@ -61,22 +82,31 @@ def test_a_broken_sequence_rule_is_found_shrunk_and_reproduced_by_run(deviation,
         assert found["steps"] <= 8
         replayed = CliRunner().invoke(main, ["run", str(cassette), "--target", target])
         assert replayed.exit_code == 1, replayed.output
-    with FakeStripe() as faithful:
+    with fake_process() as faithful:
         replayed = CliRunner().invoke(main, ["run", str(cassette), "--target", faithful])
         assert replayed.exit_code == 0, replayed.output
 
 
 def test_the_faithful_fake_breaks_no_rule_over_200_sequences(tmp_path):
-    with FakeStripe() as target:
-        code, output, data = explore(target, tmp_path, "--budget", "30", "--max-examples", "200")
+    with fake_process() as target:
+        code, output, data = explore(target, tmp_path, "--budget", "120", "--max-examples", "200")
     assert code == 0, output
     assert data["sequences"] >= 200 and data["failures"] == []
+
+
+def test_max_failures_stops_once_that_many_rules_are_found(tmp_path):
+    """The fake breaks two rules (read-only attributes and unknown parameters are answered without a code, and
+    the parametrized test above finds both with --max-failures 2): stopping at one finds exactly one."""
+    with fake_process("unknown-parameter-without-code") as target:
+        code, output, data = explore(target, tmp_path, "--budget", "60", "--max-examples", "2000",
+                                     "--max-failures", "1")
+    assert code == 1 and len(data["failures"]) == 1, output
 
 
 def test_the_same_seed_makes_the_same_sequences(tmp_path):
     counts = []
     for run in range(2):
-        with FakeStripe() as target:
+        with fake_process() as target:
             (tmp_path / str(run)).mkdir()
             _, _, data = explore(target, tmp_path / str(run), "--max-examples", "40")
         counts.append(data["requests"])
@@ -87,6 +117,7 @@ def test_the_same_seed_makes_the_same_sequences(tmp_path):
     (["--budget", "0"], "--budget"),
     (["--seed", "-1"], "--seed"),
     (["--api", "nosuch"], "nosuch"),
+    (["--max-failures", "-1"], "--max-failures"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, says, tmp_path):
     with FakeStripe() as target:
