@@ -48,7 +48,7 @@ def _writable_cassette(path: Path) -> None:
         raise InputError(f"cannot write cassette {path}: {error.strerror or error}") from None
     holder = lock_holder(path)
     if holder is not None:  # the addon's lock is the real guard; this says it before anything starts
-        raise InputError(f"{path} is being recorded by another process (pid {holder}): one recorder per cassette")
+        raise InputError(f"{path} is being written by another process (pid {holder}): one recorder per cassette")
 
 
 def _no_faults(given: tuple[str, ...]) -> None:

@@ -50,7 +50,7 @@ def test_a_cassette_another_recorder_holds_is_refused_before_starting(upstream, 
     finally:
         os.close(fd)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "being recorded by another process" in result.stderr and "Recording" not in result.stdout
+    assert "being written by another process" in result.stderr and "Recording" not in result.stdout
     assert not cassette.exists()
 
 
