@@ -66,7 +66,8 @@ PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
         "echo of its own request's parameters and a list's url still apply",
         ("id.binding", "invariant.deleted_card", "invariant.default_source", "list.items", "list.order",
          "list.length", "value:card", "value:customer", "value:has_more", "type:card", "type:customer",
-         "status:404->2*"),
+         "status:404->2*", "card.fingerprint", "card.attributes", "card.metadata", "card.deleted_gone",
+         "card.deleted_unchangeable", "card.other_customer"),
     ),
     "one-type": (
         "answers a polymorphic endpoint (a customer's sources: cards, bank accounts, sources) with one object type",
