@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 from hypothesis import HealthCheck, Phase, reject, settings
 from hypothesis.control import current_build_context
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -23,11 +22,12 @@ from hypothesis.errors import Flaky, InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
 from conformance.explore.session import Deviation, Session, Step
+from conformance.replay.transport import TargetClient
 
 __all__ = ["ExploreOptions", "ExploreResult", "Failure", "Machines", "Recorder", "explore"]
 
 ROUND = 40  # sequences per round: small enough that a budget ends within a round's time
-PATIENCE = 60  # shrinking attempts without a shorter failing sequence before shrinking stops
+PATIENCE = 30  # shrinking attempts without a shorter failing sequence before shrinking stops
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Recorder:
     def _shrunk_enough(self) -> bool:
         """The budget is spent, or the last ``patience`` attempts (at least as many as finding it took) found no
         smaller failing sequence."""
-        stalled = self.sequences - self.shrunk_at > max(self.patience, self.found_after)
+        stalled = self.sequences - self.shrunk_at > max(self.patience, self.found_after // 2)
         return stalled or time.monotonic() > self.deadline
 
 
@@ -166,7 +166,7 @@ def explore(options: ExploreOptions) -> ExploreResult:
     """Generate sequences until the budget or max_examples is spent; each rule found broken once, shrunk."""
     result = ExploreResult(options.target, options.seed)
     started = time.monotonic()
-    with httpx.Client(base_url=options.target, timeout=options.timeout) as client:
+    with TargetClient(options.target, timeout=options.timeout) as client:
         def new_session() -> Session:
             return Session(client, options.api_key, options.version_header, options.version)
 

@@ -17,6 +17,7 @@ import httpx
 
 from conformance import forms
 from conformance.errors import ConformanceError
+from conformance.replay.transport import TargetClient
 
 __all__ = ["Deviation", "ExploreInputError", "Session", "Step"]
 
@@ -55,7 +56,7 @@ class Deviation(AssertionError):
 class Session:
     """The requests of one sequence, sent to one target."""
 
-    client: httpx.Client
+    client: TargetClient  # run's: its whole-exchange deadline and body cap, without httpx.Client's per-request cost
     api_key: str
     version_header: str = ""
     version: str = ""
@@ -73,8 +74,8 @@ class Session:
             content = urlencode(forms.encode_pairs(form)).encode()
         target = path + ("?" + urlencode(forms.encode_pairs(query)) if query else "")
         try:
-            answer = self.client.request(method, target, headers=headers, content=content)
-        except httpx.HTTPError as error:
+            answer = self.client.request(method, target, headers, content)
+        except httpx.HTTPError as error:  # RequestNotSent too
             raise Deviation("target.connection", f"{method} {target}: no answer ({error or type(error).__name__})") \
                 from None
         try:
