@@ -20,6 +20,11 @@ from conformance.redaction import Redactor
 @click.option("--target", metavar="URL", help="Base URL of the server under test, e.g. http://127.0.0.1:8420.")
 @click.option("--target-cmd", metavar="CMD",
               help="Start the target with this command ({port} becomes a free port), explore, then stop it.")
+@click.option("--reference", metavar="URL",
+              help="Send each request to this reference too and compare the target's answers with its answers "
+                   "(run's comparison, ids bound per target); failing cassettes are recorded from the reference.")
+@click.option("--reference-cmd", metavar="CMD",
+              help="Start the reference with this command ({port} becomes a free port), then stop it.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="The same seed generates the same sequences (a failing one kept from before is tried first).")
 @click.option("--max-examples", type=int, default=100_000, show_default=True,
@@ -39,7 +44,8 @@ from conformance.redaction import Redactor
 @timeout_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
-def explore_command(target: str | None, target_cmd: str | None, seed: int, max_examples: int, budget: float,
+def explore_command(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
+                    seed: int, max_examples: int, budget: float,
                     max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool, tokens: TokenMode,
                     timeout: float, json_report: Path | None) -> None:
     """Generate sequences of requests from the API profile and judge every answer by the documented rules.
@@ -50,10 +56,13 @@ def explore_command(target: str | None, target_cmd: str | None, seed: int, max_e
     """
     from conformance.cassette.cache import cache_dir
     from conformance.explore import ExploreOptions, explore, write_failure
+    from conformance.explore.reference import reference_rules
     from conformance.replay import check_target, target_process
 
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    if reference and reference_cmd:
+        raise click.UsageError("give at most one of --reference URL and --reference-cmd CMD")
     if seed < 0:
         raise click.BadParameter(f"{seed} is negative: give a seed of 0 or more", param_hint="--seed")
     if budget <= 0:
@@ -69,8 +78,9 @@ def explore_command(target: str | None, target_cmd: str | None, seed: int, max_e
     machines = api.explorer()
     api_key = api_key or api.default_api_key
     refuse_live_key(api_key, "exploring creates and deletes objects", allow_live, "--allow-live")
-    if target_cmd:
-        command_with_port(target_cmd)
+    for command in (target_cmd, reference_cmd):
+        if command:
+            command_with_port(command)
     if json_report:
         check_writable(json_report)
     cache = cache_dir()
@@ -78,12 +88,17 @@ def explore_command(target: str | None, target_cmd: str | None, seed: int, max_e
     with contextlib.ExitStack() as stack:
         if target_cmd:
             target = stack.enter_context(target_process(target_cmd))
+        if reference_cmd:
+            reference = stack.enter_context(target_process(reference_cmd))
         assert target is not None
         check_target(target)
+        if reference:
+            check_target(reference)
         options = ExploreOptions(target.rstrip("/"), api_key, machines, seed=seed, max_examples=max_examples,
                                  budget=budget, database=cache / "explore" if cache is not None else None,
                                  database_key=f"conformance-explore:{api.name}".encode(), timeout=timeout,
-                                 version_header=api.headers.version, max_failures=max_failures)
+                                 version_header=api.headers.version, max_failures=max_failures,
+                                 reference=(reference or "").rstrip("/"), rules=reference_rules(api))
         result = explore(options)
     shown = redactor.text(result.target) if target else ""
     rate = result.requests / result.seconds if result.seconds else 0.0
@@ -91,14 +106,16 @@ def explore_command(target: str | None, target_cmd: str | None, seed: int, max_e
                f"{result.seconds:.1f}s ({rate:.0f} requests/s), seed {seed}")
     written = []
     for failure in result.failures:
-        path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor)
+        path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor,
+                             reference=redactor.text(reference) if reference else "")
         written.append((failure, path))
         click.echo(f"  ✗ [{failure.rule}] {redactor.text(failure.message)}")
         click.echo(f"      {len(failure.steps)} steps: {path} — reproduce: conformance run {path} --target URL")
     click.echo(f"{len(result.failures)} rule{'s' if len(result.failures) != 1 else ''} broken — "
                + ("deviations found" if result.failures else "conforms"))
     if json_report:
-        data = {"target": shown, "seed": seed, "sequences": result.sequences, "requests": result.requests,
+        data = {"target": shown, "reference": redactor.text(reference) if reference else None, "seed": seed,
+                "sequences": result.sequences, "requests": result.requests,
                 "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
                 "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": len(f.steps),
                               "cassette": str(p), "seed": f.seed} for f, p in written]}

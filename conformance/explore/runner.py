@@ -8,6 +8,7 @@ broken is then known, and the rounds go on to find the others.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -21,7 +22,10 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky, InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
+from conformance.checks.compare import CompareRules
+from conformance.explore.reference import PairedSession
 from conformance.explore.session import Deviation, Session, Step
+from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetClient
 
 __all__ = ["ExploreOptions", "ExploreResult", "Failure", "Machines", "Recorder", "explore"]
@@ -122,6 +126,8 @@ class ExploreOptions:
     version_header: str = ""
     version: str = ""
     max_failures: int = 0  # stop once this many distinct rules are found broken; 0: explore the whole budget
+    reference: str = ""  # a reference's URL: each request sent to it too, the target compared with its answers
+    rules: CompareRules = field(default_factory=CompareRules)  # the comparison with the reference (run's)
 
 
 @dataclass
@@ -166,9 +172,17 @@ def explore(options: ExploreOptions) -> ExploreResult:
     """Generate sequences until the budget or max_examples is spent; each rule found broken once, shrunk."""
     result = ExploreResult(options.target, options.seed)
     started = time.monotonic()
-    with TargetClient(options.target, timeout=options.timeout) as client:
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(TargetClient(options.reference or options.target, timeout=options.timeout))
+        candidate = stack.enter_context(TargetClient(options.target, timeout=options.timeout)) \
+            if options.reference else None
+
         def new_session() -> Session:
-            return Session(client, options.api_key, options.version_header, options.version)
+            if candidate is None:
+                return Session(client, options.api_key, options.version_header, options.version)
+            return PairedSession(client, options.api_key, options.version_header, options.version,
+                                 candidate=candidate, rules=options.rules, bindings=IdBindings(options.rules.ids),
+                                 known=recorder.known, on_deviation=recorder.failed)
 
         recorder = Recorder(new_session, deadline=started + options.budget)
         options.machines.preflight(new_session())
