@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from conformance.api_profile import TOKEN_MODES, TokenMode
+from conformance.api_profile import TOKEN_MODES, ApiProfile, TokenMode
 from conformance.atomic import check_writable
 from conformance.cli.main import api_option, api_profile, main, timeout_option
 from conformance.cli.options import command_with_port
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
+
+if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI starts
+    from conformance.explore import ExploreResult, Failure
 
 
 @main.command("explore")
@@ -44,10 +48,17 @@ from conformance.redaction import Redactor
 @timeout_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write run's JUnit XML of the failing cassettes replayed on the target here.")
+@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write run's HTML report of the failing cassettes replayed on the target here.")
+@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write run's Markdown report of the failing cassettes replayed on the target here.")
 def explore_command(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
                     seed: int, max_examples: int, budget: float,
                     max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool, tokens: TokenMode,
-                    timeout: float, json_report: Path | None) -> None:
+                    timeout: float, json_report: Path | None, junit_xml: Path | None, html_report: Path | None,
+                    markdown_report: Path | None) -> None:
     """Generate sequences of requests from the API profile and judge every answer by the documented rules.
 
     Each rule found broken is shrunk to the fewest steps that still break it and written to --out as a cassette
@@ -55,7 +66,7 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     2: usage or input error.
     """
     from conformance.cassette.cache import cache_dir
-    from conformance.explore import ExploreOptions, explore, write_failure
+    from conformance.explore import ExploreOptions, explore
     from conformance.explore.reference import reference_rules
     from conformance.replay import check_target, target_process
 
@@ -81,8 +92,9 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     for command in (target_cmd, reference_cmd):
         if command:
             command_with_port(command)
-    if json_report:
-        check_writable(json_report)
+    for report in (json_report, junit_xml, html_report, markdown_report):
+        if report:
+            check_writable(report)
     cache = cache_dir()
     redactor = Redactor(cards=api.cards)
     with contextlib.ExitStack() as stack:
@@ -100,10 +112,30 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                                  version_header=api.headers.version, max_failures=max_failures,
                                  reference=(reference or "").rstrip("/"), rules=reference_rules(api))
         result = explore(options)
+        written = _write_failures(result, out, target, reference, api, api_key, redactor)
+        if junit_xml or html_report or markdown_report:  # run's reports of the failing cassettes, replayed
+            _run_reports([path for _, path in written], target, api, api_key, timeout,
+                         {"junit": junit_xml, "html": html_report, "markdown": markdown_report})
+    if json_report:
+        shown = redactor.text(result.target)
+        data = {"target": shown, "reference": redactor.text(reference) if reference else None, "seed": seed,
+                "sequences": result.sequences, "requests": result.requests,
+                "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
+                "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": len(f.steps),
+                              "cassette": str(p), "seed": f.seed} for f, p in written]}
+        json_report.write_text(json.dumps(data, indent=2) + "\n")
+    raise SystemExit(result.exit_code)
+
+
+def _write_failures(result: ExploreResult, out: Path, target: str, reference: str | None, api: ApiProfile,
+                    api_key: str, redactor: Redactor) -> list[tuple[Failure, Path]]:
+    """Say what was explored and found; write each failure's cassette."""
+    from conformance.explore import write_failure
+
     shown = redactor.text(result.target) if target else ""
     rate = result.requests / result.seconds if result.seconds else 0.0
     click.echo(f"explored {shown}: {result.sequences} sequences, {result.requests} requests in "
-               f"{result.seconds:.1f}s ({rate:.0f} requests/s), seed {seed}")
+               f"{result.seconds:.1f}s ({rate:.0f} requests/s), seed {result.seed}")
     written = []
     for failure in result.failures:
         path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor,
@@ -113,11 +145,22 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
         click.echo(f"      {len(failure.steps)} steps: {path} — reproduce: conformance run {path} --target URL")
     click.echo(f"{len(result.failures)} rule{'s' if len(result.failures) != 1 else ''} broken — "
                + ("deviations found" if result.failures else "conforms"))
-    if json_report:
-        data = {"target": shown, "reference": redactor.text(reference) if reference else None, "seed": seed,
-                "sequences": result.sequences, "requests": result.requests,
-                "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
-                "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": len(f.steps),
-                              "cassette": str(p), "seed": f.seed} for f, p in written]}
-        json_report.write_text(json.dumps(data, indent=2) + "\n")
-    raise SystemExit(result.exit_code)
+    return written
+
+
+def _run_reports(cassettes: list[Path], target: str, api: ApiProfile, api_key: str, timeout: float,
+                 paths: dict[str, Path | None]) -> None:
+    """The failing cassettes replayed on the target by ``run``, reported by run's own writers: each finding in
+    them is one ``run CASSETTE --target URL`` shows (none found: a report of no cassette)."""
+    from conformance.checks.compare import CompareRules
+    from conformance.replay import ReplayOptions, run
+    from conformance.report.html import write_html
+    from conformance.report.junit import write_junit
+    from conformance.report.markdown import write_markdown
+
+    replayed = run(cassettes, target, ReplayOptions(api_key=api_key, profile=api, rules=CompareRules()),
+                   timeout=timeout)
+    writers = {"junit": write_junit, "html": write_html, "markdown": write_markdown}
+    for kind, path in paths.items():
+        if path is not None:
+            writers[kind](replayed, path)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -130,3 +131,16 @@ def test_a_target_that_forgets_its_customer_is_refused_in_one_line():
         result = CliRunner().invoke(main, ["explore", "--target", target, "--budget", "5"])
     assert result.exit_code == 2, result.output
     assert "not stateful enough" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_the_run_reports_are_run_s_reports_of_the_failing_cassettes_replayed(tmp_path):
+    junit, html, markdown = tmp_path / "explore.xml", tmp_path / "explore.html", tmp_path / "explore.md"
+    with fake_process("update-ignores-name") as target:
+        code, output, data = explore(target, tmp_path, "--budget", "60", "--max-examples", "500", "--max-failures",
+                                     "1", "--junit-xml", str(junit), "--html-report", str(html),
+                                     "--markdown-report", str(markdown))
+    assert code == 1, output
+    name = Path(data["failures"][0]["cassette"]).stem
+    suites = ElementTree.parse(junit).getroot()
+    assert int(suites.get("failures")) >= 1 and suites.find("testsuite").get("name") == name
+    assert name in html.read_text() and name in markdown.read_text()
