@@ -21,12 +21,13 @@ client = stripe.StripeClient("sk_test_" + "a" * 24, base_addresses={"api": os.en
 customer = client.v1.customers.create(params={"email": "jenny.rosen@example.com"})
 card = client.v1.customers.payment_sources.create(customer.id, params={"source": "tok_visa"})
 cards = client.v1.customers.payment_sources.list(customer.id, params={"object": "card"})
-print("customer", customer.id, "card", card.id, card.last4, "cards", [c.id for c in cards.data])
+# one write (an unbuffered print writes each argument apart, and the proxy's lines share this stdout)
+sys.stdout.write(f"customer {customer.id} card {card.id} {card.last4} cards {[c.id for c in cards.data]}\\n")
 """
 
 # An application that retries a dropped attach itself, under a new key each time: the bug faults find.
 NEW_KEY_APP = """
-import os, stripe, uuid
+import os, stripe, sys, uuid
 client = stripe.StripeClient("sk_test_" + "a" * 24, base_addresses={"api": os.environ["STRIPE_API_BASE"]},
                              max_network_retries=0)
 customer = client.v1.customers.create(params={"email": "jenny.rosen@example.com"})
@@ -37,7 +38,7 @@ for attempt in range(2):
         break
     except stripe.APIConnectionError:
         continue
-print("card", card.id)
+sys.stdout.write(f"card {card.id}\\n")
 """
 
 
