@@ -66,7 +66,7 @@ _FORM_TEXT = re.compile(r"[^\s&=]+=[^\s&]*(?:&[^\s&=]+=[^\s&]*)*&?")
 
 # Quoted-printable (``sk=5Flive=5F…``, ``=34=32…``, ``4000=3056…``): an escape with a hex letter, two in a row, or
 # an escaped digit among digits. ``limit=10`` and ``created=1690000000`` are no sign, so most forms keep the fast path.
-_QP_SIGN = re.compile(r"=(?:[0-9][A-Fa-f]|[A-F][0-9A-F]|[0-9]{2}=[0-9A-F]{2}|3[0-9](?=[0-9=]))")
+_QP_SIGN = re.compile(r"=(?:[0-9][A-Fa-f]|[A-F][0-9A-F]|[0-9]{2}=[0-9A-F]{2}|3[0-9](?=[0-9=])|20(?=[0-9]{4}))")
 _QP_ESCAPE = re.compile(r"=([0-9A-Fa-f]{2})")
 _SOFT_BREAK = re.compile(r"=\r?\n")
 # UTF-7's shifted runs (``sk+AF8-live+AF8-…``): base64 of UTF-16 between ``+`` and ``-``.

@@ -360,3 +360,9 @@ def test_an_escape_of_an_invisible_character_outside_a_secret_is_kept():
 
     line = "cassette.yaml:3: path /v1/customers/cus_a\\u200bb holds a control character"
     assert redact_message(line) == line
+
+
+@pytest.mark.parametrize("text", ["00000=2010000000000000009", "ref=204242424242424242"])
+def test_a_card_number_behind_a_quoted_printable_space_is_found(text):
+    """``=20`` (a space) then digits: the digits alone read as a number, the escape undone they are a card."""
+    assert "[REDACTED:card-number]" in Redactor().text(text)
