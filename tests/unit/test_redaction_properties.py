@@ -183,7 +183,7 @@ def record(flow, path, echo: bool):
     return path
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
        seed=st.integers(0, 1000))
 def test_no_secret_reaches_the_cassette(tmp_path, capsys, secret, place, depth, before, after, seed):
