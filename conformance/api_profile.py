@@ -288,6 +288,10 @@ class RetryRules(Protocol):
 
     def check(self, exchange: RetryExchange, state: RetryState, headers: Headers) -> list[Finding]: ...
 
+    def saved(self, status: int) -> bool:
+        """Whether the API keeps an answer of this status for its idempotency key (what ``serve`` replays)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ApiProfile:

@@ -64,7 +64,7 @@ from conformance.serve.matching import (
     key_of,
     shared_segments,
 )
-from conformance.serve.session import Injected, Remembered, Session, header_text, one_line, saved
+from conformance.serve.session import Injected, Remembered, Session, header_text, one_line
 
 RESET_PATH = "/__conformance__/reset"
 OPTIONS = ("api_profile", "serve_cassettes", "serve_exhausted", "serve_fault_seed", "serve_faults",
@@ -348,7 +348,7 @@ class CassetteServer:
             return self._miss(live)
         self.session.serve(served)
         answer = self._answer(served)
-        if key and saved(answer.status_code):
+        if key and self._saved(answer.status_code):
             request_id = self._header("request_id")
             self.session.keys[key] = Remembered(live, answer.copy(), answer.headers.get(request_id, "")
                                                 if request_id else "")
@@ -358,6 +358,11 @@ class CassetteServer:
         """The POST's idempotency key (the profile names its header), "" when none: only a POST takes one."""
         name = self._header("idempotency")
         return flow.request.headers.get(name, "") if name and flow.request.method == "POST" else ""
+
+    def _saved(self, status: int) -> bool:
+        """Whether the profile's retry rules keep this answer for its key; an API without them replays nothing."""
+        api = self.cassettes.api
+        return api is not None and api.retries is not None and api.retries.saved(status)
 
     def _header(self, role: str) -> str:
         api = self.cassettes.api

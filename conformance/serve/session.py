@@ -10,7 +10,7 @@ from conformance.serve.ages import Oldest, older_of
 from conformance.serve.matching import InteractionIndex, LiveRequest, ServedInteraction
 from conformance.text import printable
 
-__all__ = ["Session", "Remembered", "Injected", "one_line", "header_text", "saved", "SAME_KEY", "NEW_KEY", "NO_KEY",
+__all__ = ["Session", "Remembered", "Injected", "one_line", "header_text", "SAME_KEY", "NEW_KEY", "NO_KEY",
            "GAVE_UP", "RETRIED"]
 
 # What a client did after a fault, as the summary says it.
@@ -41,13 +41,6 @@ def header_text(text: str) -> str:
     """``text`` as an HTTP header value: ASCII on one line, what is not shown as its escape. A header value built
     from a request (``%0d%0a`` in its path) must not end the header and start another."""
     return text.encode("unicode_escape").decode("ascii")
-
-
-def saved(status: int) -> bool:
-    """Whether the API keeps an answer for its idempotency key: Stripe's reference says results are saved once
-    the endpoint began executing — a 2xx, a 402 card error, a 5xx; not a validation error (400, 404), a conflict
-    (409) or a rate limit (429), whose corrected retry under the same key is executed."""
-    return status < 400 or status == 402 or status >= 500
 
 
 @dataclass

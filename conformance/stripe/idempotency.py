@@ -79,6 +79,9 @@ class IdempotencyRules:
     def new_state(self) -> IdempotencyState:
         return IdempotencyState()
 
+    def saved(self, status: int) -> bool:
+        return _saved(status)
+
     def check(self, exchange: RetryExchange, state: RetryState, headers: Headers) -> list[Finding]:
         assert isinstance(state, IdempotencyState)
         findings = self._request_id(exchange, state, headers)
