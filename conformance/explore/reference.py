@@ -13,11 +13,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
-from conformance import forms
 from conformance.api_profile import ApiProfile
 from conformance.checks.compare import CompareRules, compare_bodies
 from conformance.explore.session import Deviation, Session, Step
@@ -46,13 +44,7 @@ class PairedSession(Session):
              query: dict[str, Any] | None = None) -> Step:
         step = super().send(method, path, form, query)
         assert self.candidate is not None and self.bindings is not None
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        if self.version_header and self.version:
-            headers[self.version_header] = self.version
-        content = b""
-        if form is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            content = urlencode(forms.encode_pairs(self.bindings.substitute(form))).encode()
+        headers, content = self.framed(self.bindings.substitute(form) if form is not None else None)
         target = self.bindings.text(step.path)
         try:
             answer = self.candidate.request(method, target, headers, content)

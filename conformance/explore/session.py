@@ -65,13 +65,7 @@ class Session:
     def send(self, method: str, path: str, form: dict[str, Any] | None = None,
              query: dict[str, Any] | None = None) -> Step:
         """Send one request (a form body in bracket notation, a query) and keep it as a step."""
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        if self.version_header and self.version:
-            headers[self.version_header] = self.version
-        content = b""
-        if form is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            content = urlencode(forms.encode_pairs(form)).encode()
+        headers, content = self.framed(form)
         target = path + ("?" + urlencode(forms.encode_pairs(query)) if query else "")
         try:
             answer = self.client.request(method, target, headers, content)
@@ -86,6 +80,16 @@ class Session:
                     [("Content-Type", answer.headers.get("content-type", "application/json"))])
         self.steps.append(step)
         return step
+
+    def framed(self, form: dict[str, Any] | None) -> tuple[dict[str, str], bytes]:
+        """The headers and body a request is sent with: the key, the API version, a form in bracket notation."""
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        if self.version_header and self.version:
+            headers[self.version_header] = self.version
+        if form is None:
+            return headers, b""
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return headers, urlencode(forms.encode_pairs(form)).encode()
 
     def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None) -> None:
         """Mark the last step as breaking ``rule``, with the answer expected instead, and raise."""
