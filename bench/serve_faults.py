@@ -13,11 +13,7 @@ A measurement, not a test: nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +24,9 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from serving import serving  # noqa: E402
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response  # noqa: E402
 
@@ -68,30 +67,13 @@ def requests(customers: int) -> list[tuple[str, str, bytes]]:
 def through_serve(cassette: Path, sent: list[tuple[str, str, bytes]], faults: list[str]) -> float:
     """Requests a second through one serve session."""
     arguments = [arg for fault in faults for arg in ("--fault", fault)]
-    process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", str(cassette), "--no-reload",
-                                *arguments], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True, cwd=HERE.parent)
-    try:
-        assert process.stdout is not None
-        address = None
-        for line in process.stdout:
-            if found := re.search(r"API base at (http://127\.0\.0\.1:\d+)", line):
-                address = found.group(1)
-                break
-        if address is None:
-            raise SystemExit("serve did not start")
-        drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
-        with httpx.Client(base_url=address, timeout=60) as http:
-            started = time.perf_counter()
-            for method, path, body in sent:
-                headers = {"Content-Type": FORM, "Idempotency-Key": str(uuid.uuid4())} if body else {}
-                answer = http.request(method, path, content=body, headers=headers)
-                assert answer.status_code == 200, (answer.status_code, answer.text[:200])
-            elapsed = time.perf_counter() - started
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-    drain.wait(30)
+    with serving(cassette, *arguments) as address, httpx.Client(base_url=address, timeout=60) as http:
+        started = time.perf_counter()
+        for method, path, body in sent:
+            headers = {"Content-Type": FORM, "Idempotency-Key": str(uuid.uuid4())} if body else {}
+            answer = http.request(method, path, content=body, headers=headers)
+            assert answer.status_code == 200, (answer.status_code, answer.text[:200])
+        elapsed = time.perf_counter() - started
     return len(sent) / elapsed
 
 

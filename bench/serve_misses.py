@@ -13,10 +13,6 @@ A measurement, not a test: nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +22,9 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from serving import serving  # noqa: E402
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response, iter_interactions  # noqa: E402
 from conformance.redaction import Redactor  # noqa: E402
@@ -80,32 +79,12 @@ def matcher_alone(cassette: Path, requests: list[tuple[str, str, bytes]]) -> flo
 
 
 def through_serve(cassette: Path, requests: list[tuple[str, str, bytes]]) -> float:
-    process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", str(cassette), "--allow-misses",
-                                "--no-reload"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True, cwd=HERE.parent)
-    try:
-        assert process.stdout is not None
-        address = None
-        for line in process.stdout:
-            found = re.search(r"API base at (http://127\.0\.0\.1:\d+)", line)
-            if found:
-                address = found.group(1)
-                break
-        if address is None:
-            raise SystemExit("serve did not start")
-        # the MISS lines must be read, or the pipe fills and the proxy blocks on its next print
-        drain = subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
-        with httpx.Client(base_url=address, timeout=60) as http:
-            started = time.perf_counter()
-            for method, path, body in requests:
-                answer = http.request(method, path, content=body, headers={"Content-Type": FORM} if body else {})
-                assert answer.status_code == 599, answer.status_code
-            elapsed = time.perf_counter() - started
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-    drain.wait(30)
-    return elapsed
+    with serving(cassette, "--allow-misses") as address, httpx.Client(base_url=address, timeout=60) as http:
+        started = time.perf_counter()
+        for method, path, body in requests:
+            answer = http.request(method, path, content=body, headers={"Content-Type": FORM} if body else {})
+            assert answer.status_code == 599, answer.status_code
+        return time.perf_counter() - started
 
 
 def main() -> None:
