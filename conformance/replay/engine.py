@@ -54,6 +54,7 @@ class ReplayOptions:
     tokens: TokenMode = "magic"
     contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
     stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
+    probes: tuple[str, ...] = ()  # --probe: extra checks run after recorded interactions (see probe.PROBES)
 
 
 @dataclass
