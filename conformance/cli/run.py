@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,6 +27,24 @@ from conformance.cli.options import check_outputs, command_with_port, max_body_o
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
+
+
+class _ProbeName(click.ParamType):
+    """A probe the engine knows (``conformance.replay.probe.PROBES``), read when the option is used or shown: the
+    replay package is not imported for every command line."""
+
+    name = "probe"
+
+    def _choice(self) -> click.Choice[str]:
+        from conformance.replay.probe import PROBES
+
+        return click.Choice(PROBES)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return self._choice().get_metavar(param, ctx)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return str(self._choice().convert(value, param, ctx))
 
 
 @main.command("run")
@@ -68,6 +87,10 @@ from conformance.report.baseline import read_report
 @click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
               help="magic: send the API's test tokens (tok_visa…) as recorded; create: first make a token at the "
                    "target from the test card each stands for (targets that do not know the magic tokens).")
+@click.option("--probe", "probes", type=_ProbeName(), multiple=True,
+              help="Also send the extra requests of this probe after the recorded ones and judge the answers "
+                   "(idempotency: each recorded POST with an Idempotency-Key sent again with the same key, and once "
+                   "with a changed parameter); repeatable.")
 @click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
 @click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
@@ -96,6 +119,7 @@ def run_command(
     shard: str | None,
     stripe_version: str | None,
     tokens: TokenMode,
+    probes: tuple[str, ...],
     show_all: bool,
     cacert: Path | None,
     insecure: bool,
@@ -140,7 +164,8 @@ def run_command(
     total = interactions_to_check(cassettes, paths, "replay")
     redactor = Redactor(cards=api.cards)
     options = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                            redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version)
+                            redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version,
+                            probes=tuple(dict.fromkeys(probes)))
     console = Console(highlight=False, soft_wrap=True)
     with contextlib.ExitStack() as stack:
         if target_cmd:
