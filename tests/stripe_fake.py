@@ -24,6 +24,7 @@ import socket
 import ssl
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +95,11 @@ EXPLORE_DEVIATIONS = (
     "read-only-accepted", "unknown-parameter-without-code", "expiry-unchecked",
     "forgets-customers",  # not a rule: a target explore refuses (exit 2)
 )
-ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS + EXPLORE_DEVIATIONS
+# Deviations of Stripe's retry contract (issue 39), each caught by one rule of the retry scenario: a repeated key
+# with the same parameters executed again, a key reused with other parameters executed, replays without
+# Idempotent-Replayed, every answer `Request-Id: req_123` (as stripe-mock answers).
+RETRY_DEVIATIONS = ("executes-repeats", "accepts-reused-key", "no-replayed-header", "constant-request-id")
+ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS + EXPLORE_DEVIATIONS + RETRY_DEVIATIONS
 
 
 def _has(deviation: str | None, name: str) -> bool:
@@ -117,6 +122,8 @@ class Store:
         self.graveyard: dict[str, dict[str, Any]] = {}  # deleted cards (deleted-updatable, deleted-listed)
         self.graves: dict[str, list[dict[str, Any]]] = {}  # customer -> its deleted cards (deleted-listed)
         self.lock = threading.Lock()
+        self.saved: dict[tuple[str, str], Saved] = {}  # (API key, idempotency key) -> the answer kept for it
+        self.retries = threading.Lock()  # a keyed request is looked up, executed and saved as one step
 
     # -- objects -------------------------------------------------------------------
     def card(self, customer: str | None, token: str) -> dict[str, Any]:
@@ -418,6 +425,37 @@ def _authorized(header: str) -> bool:
     return len(parts) == 3 and parts[0] in ("sk", "rk") and parts[1] == "test" and bool(parts[2])
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: tuple[tuple[str, str], ...]  # without Content-Length and Request-Id, which each sending sets
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An answer kept for an idempotency key: what was asked (method, path, parameters) and its request id."""
+
+    request: tuple[str, str, Any]
+    answer: Answer
+    request_id: str
+
+
+def _kept(status: int) -> bool:
+    """Stripe saves an answer once the endpoint began executing (API reference, Idempotent requests): a 2xx, a 402
+    card error, a 5xx; not a validation error (400, 404), an authentication error, a conflict or a rate limit."""
+    return status < 400 or status == 402 or status >= 500
+
+
+def _mismatch(key: str, version: str) -> Answer:
+    """A key reused with other parameters: 400 `idempotency_error` (Stripe's own message), nothing executed."""
+    error = {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with "
+                       "the same parameters they were first used with. Try using a key other than "
+                       f"'{key}' if you meant to execute a different request."}}
+    return Answer(400, (("Content-Type", "application/json"), ("Stripe-Version", version)),
+                  json.dumps(error, indent=2).encode())
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     store: Store
@@ -436,35 +474,68 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
-        if (self.store.deviates("no-cards-routes") and "/cards" in split.path) or (
-                self.store.deviates("no-update-route") and self.command == "POST" and split.path.count("/") == 5
-                and "/sources/" in split.path) or (
-                self.store.deviates("no-cards-delete-route") and self.command == "DELETE" and "/cards/" in split.path):
-            self.send_response(404)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", "14")
-            self.end_headers()
-            self.wfile.write(b"404: Not Found")
-            return
         params = forms.decode(forms.parse_pairs(split.query + ("&" + body if body else ""))) or {}
+        key = self.headers.get("Idempotency-Key", "") if self.command == "POST" else ""
+        if not key:
+            self._send(self._execute(split.path, params))
+            return
+        with self.store.retries:
+            answer, extra, request_id = self._keyed(key, split.path, params)
+        self._send(answer, extra, request_id)
+
+    def _keyed(self, key: str, path: str, params: dict[str, Any]) -> tuple[Answer, tuple[tuple[str, str], ...], str]:
+        """Stripe's retry contract (API reference, Idempotent requests): a key already answered gets that answer
+        again, marked as replayed; the key with other parameters is refused; a new key is executed, and its
+        answer kept once the endpoint began executing. Keys are per API key, as Stripe's are per account."""
+        scope = (self.headers.get("Authorization", ""), key)
+        request = (self.command, path, params)
+        saved = self.store.saved.get(scope)
+        if saved is not None and saved.request == request and not self.store.deviates("executes-repeats"):
+            replayed = () if self.store.deviates("no-replayed-header") else (("Idempotent-Replayed", "true"),)
+            return saved.answer, (("Original-Request", saved.request_id), *replayed), ""
+        if saved is not None and saved.request != request and not self.store.deviates("accepts-reused-key"):
+            return _mismatch(key, self._version()), (), ""
+        answer = self._execute(path, params)
+        request_id = self._request_id()
+        if _kept(answer.status) and scope not in self.store.saved:
+            self.store.saved[scope] = Saved(request, answer, request_id)
+        return answer, (), request_id
+
+    def _execute(self, path: str, params: dict[str, Any]) -> Answer:
+        """The answer the store gives, changed as the fake's deviation says."""
+        if (self.store.deviates("no-cards-routes") and "/cards" in path) or (
+                self.store.deviates("no-update-route") and self.command == "POST" and path.count("/") == 5
+                and "/sources/" in path) or (
+                self.store.deviates("no-cards-delete-route") and self.command == "DELETE" and "/cards/" in path):
+            return Answer(404, (("Content-Type", "text/plain"),), b"404: Not Found")
         try:
             if not _authorized(self.headers.get("Authorization", "")):
                 raise ApiError(401, "invalid_request_error",
                                "You did not provide an API key. You need to provide your API key in the "
                                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
             with self.store.lock:
-                status, payload = 200, self.store.handle(self.command, split.path, params)
+                status, payload = 200, self.store.handle(self.command, path, params)
         except ApiError as error:
             status, payload = error.status, error.body
         status, payload = deviate(self.store.deviation, self.command, status, payload)
-        data = json.dumps(payload, indent=2).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Request-Id", new_id("req_"))
-        self.send_header("Stripe-Version", self.headers.get("Stripe-Version") or "2023-08-16")
+        return Answer(status, (("Content-Type", "application/json"), ("Stripe-Version", self._version())),
+                      json.dumps(payload, indent=2).encode())
+
+    def _version(self) -> str:
+        return self.headers.get("Stripe-Version") or "2023-08-16"
+
+    def _request_id(self) -> str:
+        """Distinct per answer (API reference, Request IDs); stripe-mock's constant one under its deviation."""
+        return "req_123" if self.store.deviates("constant-request-id") else new_id("req_")
+
+    def _send(self, answer: Answer, extra: tuple[tuple[str, str], ...] = (), request_id: str = "") -> None:
+        self.send_response(answer.status)
+        for name, value in (*answer.headers, *extra):
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Request-Id", request_id or self._request_id())
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(answer.body)
 
     do_GET = do_POST = do_DELETE = _serve
 
