@@ -36,6 +36,9 @@ class Rule:
     severity: Severity
     description: str
     source: str  # where the expectation comes from
+    # every finding of it is one problem wherever it shows (a contract a target keeps or ignores as a whole, such
+    # as idempotency keys): one root cause listing the endpoints, not one per endpoint
+    one_cause: bool = False
 
 
 _COMPARISON = "the recording"

@@ -34,6 +34,7 @@ from conformance.redaction import Redactor
 from conformance.replay.attribution import Attribution
 from conformance.replay.binding import IdBindings
 from conformance.replay.curl import CurlRequest, curl_command
+from conformance.replay.probe import Probe
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.rules import Severity
 from conformance.text import snippet
@@ -92,12 +93,15 @@ class _Replay:
     # (the idempotency key sent, a magic token) -> the token made for it: a recorded retry sends the same token,
     # or the target would rightly refuse the key reused with other parameters
     made_tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    probe: Probe | None = field(init=False)  # --probe: extra requests after an interaction, judged as its own
 
     def __post_init__(self) -> None:
         self.profile = self.options.profile
         self.bindings = IdBindings(self.profile.ids)
         self.attribution = Attribution(self.profile, self.bindings, self.checks)
         self.retries = self.profile.retries.new_state() if self.profile.retries is not None else None
+        self.probe = Probe.for_run(self.options.probes, self.client, self.profile, self.retries, self.options.redactor,
+                                   lambda finding: redact_finding(finding, self.options.redactor))
 
     def request(self, interaction: Interaction) -> _SentRequest:
         """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
@@ -271,6 +275,8 @@ class _Replay:
             result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
             result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
                                   else redactor.text(exchange.body_text))
+        if self.probe is not None:
+            self.probe.after(interaction, sent, response, exchange.body, result)
         return result
 
     def _curl(self, method: str, sent: _SentRequest) -> str:

@@ -10,27 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from conformance.api_profile import Headers, RetryExchange, RetryState
 from conformance.findings import MISSING, Finding
 from conformance.rules import Rule, Severity, register
 
-__all__ = ["IDEMPOTENCY_RULES", "IdempotencyRules", "IDEMPOTENCY", "MISMATCH_STATUSES"]
+__all__ = ["IDEMPOTENCY_RULES", "IdempotencyRules", "IDEMPOTENCY", "MISMATCH_STATUSES", "PROBE_PARAMETER"]
 
 _IDEMPOTENT = "Stripe API reference, Idempotent requests"
 IDEMPOTENCY_RULES = (
     Rule("idempotency.replay", Severity.FAILURE, "a POST repeated with the same idempotency key and parameters "
-         "answers the first answer's status and body, and makes no second object", _IDEMPOTENT),
+         "answers the first answer's status and body, and makes no second object", _IDEMPOTENT, one_cause=True),
     Rule("idempotency.mismatch", Severity.FAILURE, "the same idempotency key with other parameters is refused with "
          "an `idempotency_error` and nothing is executed (status 400, 409 or 422: sources disagree, compared loosely)",
-         f"{_IDEMPOTENT}; Errors (idempotency_error)"),
+         f"{_IDEMPOTENT}; Errors (idempotency_error)", one_cause=True),
     Rule("idempotency.validation", Severity.FAILURE, "a request that failed validation is not saved: a corrected "
          "retry with the same key is executed", f"{_IDEMPOTENT} (results are saved only once the endpoint began "
-         "executing)"),
+         "executing)", one_cause=True),
     Rule("idempotency.replayed_header", Severity.WARNING, "an answer replayed for a repeated key carries "
-         "`Idempotent-Replayed: true`", "observed from Stripe by public parity tests, not written in the API reference"),
+         "`Idempotent-Replayed: true`", "observed from Stripe by public parity tests, not written in the API reference", one_cause=True),
     Rule("request.id", Severity.WARNING, "every answer carries a `Request-Id`, distinct per request",
-         "Stripe API reference, Request IDs"),
+         "Stripe API reference, Request IDs", one_cause=True),
 )
 register(*IDEMPOTENCY_RULES)
 
@@ -73,8 +74,38 @@ def _object_id(body: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# What ``run --probe idempotency`` changes to reuse a key with other parameters: a metadata key of its own, which
+# every Stripe POST takes and which a target that wrongly executes the request keeps apart from the recording's
+# values (an update is reverted by sending it empty: Stripe unsets a metadata key so).
+PROBE_PARAMETER = "metadata[conformance_probe]"
+_FORM = "application/x-www-form-urlencoded"
+
+
 class IdempotencyRules:
-    """The rules of :data:`IDEMPOTENCY_RULES`, one state per cassette."""
+    """The rules of :data:`IDEMPOTENCY_RULES`, one state per cassette; and how ``--probe idempotency`` probes them
+    (``conformance.replay.probe.ProbeDeclaration``)."""
+
+    list_query = "limit=100"  # Stripe's largest page: the list a probe reads back whole
+
+    def changed(self, content: bytes, content_type: str) -> bytes | None:
+        """The form with :data:`PROBE_PARAMETER` added: one parameter more, the rest byte for byte."""
+        if not content_type.lower().startswith(_FORM):
+            return None
+        pair = f"{quote(PROBE_PARAMETER, safe='')}=changed".encode()
+        return content + b"&" + pair if content else pair
+
+    def reverted(self, content_type: str) -> bytes | None:
+        """:data:`PROBE_PARAMETER` unset (sent empty) on an update that executed the changed request."""
+        return f"{quote(PROBE_PARAMETER, safe='')}=".encode() if content_type.lower().startswith(_FORM) else None
+
+    def listed(self, body: Any) -> list[str] | None:
+        """The ids of a list answer that holds every item (``has_more`` false)."""
+        if not isinstance(body, dict) or body.get("object") != "list" or body.get("has_more") is not False:
+            return None
+        items = body.get("data")
+        if not isinstance(items, list):
+            return None
+        return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
     def new_state(self) -> IdempotencyState:
         return IdempotencyState()
