@@ -15,7 +15,13 @@ grouped so that one deviation is one cause:
 - parameters a request set that the answer does not show are one cause per
   endpoint ("does not apply the request's parameters");
 - values compared by shape, counts and ids never split a cause: the key holds
-  rule, object kind and key path, never a minted value.
+  rule, object kind and key path, never a minted value;
+- a rule a target keeps or ignores as a whole (idempotency keys: ``one_cause``)
+  is one cause listing the endpoints;
+- a target that answers one error status to every request (500 everywhere, or
+  one same 4xx error where the recording answered otherwise) is one cause,
+  ``the target answers 500 to every request``: every failing interaction is a
+  symptom of it, whatever it was meant to judge.
 
 Findings that are consequences of an earlier failure (they concern an id it
 left unbound) are no cause of their own; they count under the failure that
@@ -143,6 +149,8 @@ def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
     """What makes findings one problem, and the key path it names."""
     rule, kind = finding.rule, finding.kind or ""
     at = finding.key_path if finding.key_path is not None else _INDEX.sub("", finding.path)
+    if rule in RULES and RULES[rule].one_cause:
+        return (rule,), at
     if finding.problem:
         return ("problem", finding.problem, kind or endpoint), at
     if rule in _KEY_LIST_RULES:
@@ -215,6 +223,12 @@ def _message(cause: RootCause) -> str:
         if len(places) == 1:
             return _without_ids(first.message)
         return f"{thing}: {_words(places)}: {_EXPANSION_WORDS[cause.key[1]]}"
+    if cause.key[0] == "answers":
+        body = f" {cause.key[2]}" if len(cause.key) > 2 else ""
+        return (f"the target answers {cause.key[1]}{body} to every request, whatever the recording answered (e.g. "
+                f"{_without_ids(first.message)}): nothing else of these answers could be judged")
+    if cause.rule in RULES and RULES[cause.rule].one_cause and len(cause.interactions) > 1:
+        return f"{RULES[cause.rule].description}: not so here (e.g. {_without_ids(first.message)})"
     if cause.key[0] == "problem":
         return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
     if cause.key[0] == "answer-kind":
@@ -288,10 +302,37 @@ class _Grouping:
         return cause
 
 
-def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
+def _uniform_answer(records: list[tuple[str, InteractionResult]]) -> CauseKey | None:
+    """What a target answers to every request it answered, when that explains every failure: one error status
+    (5xx), unlike the recording for at least half of them; or one same body on several endpoints (a 4xx error
+    unlike the recording for at least half, or anything else — ``ok`` in text). None otherwise."""
+    answered = [interaction for _, interaction in records if interaction.actual_status is not None]
+    statuses = {interaction.actual_status for interaction in answered}
+    if len(answered) < 2 or len(statuses) != 1:
+        return None
+    status = statuses.pop()
+    unlike = 2 * sum(i.status != status for i in answered) >= len(answered)
+    if status is None or (status >= 400 and not unlike):
+        return None
+    if status >= 500:
+        return ("answers", str(status))
+    bodies = {_without_ids(value(i.actual_body)) if i.actual_body is not None else None for i in answered}
+    if len(bodies) != 1 or None in bodies or len({i.endpoint for i in answered}) < 2:
+        return None
+    return ("answers", str(status), shorten(bodies.pop(), 80))
+
+
+def _uniform_symptom(failures: list[Finding]) -> Finding:
+    """The finding a cause of uniform answers is told by: the status, else what dominates, else the first."""
+    return next((f for f in failures if f.rule == "status"), None) or _dominant(failures) or failures[0]
+
+
+def _group(records_in: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
     grouping = _Grouping()
     consequences: list[tuple[str, InteractionResult]] = []
     curls: dict[tuple[str, int], str] = {}
+    records = list(records_in)
+    uniform = _uniform_answer(records)
     for cassette, interaction in records:
         if interaction.curl:
             curls[(cassette, interaction.index)] = interaction.curl
@@ -303,6 +344,9 @@ def _group(records: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:
             continue
         place = (cassette, interaction.index)
         failures = [f for f in own if f.severity == Severity.FAILURE]
+        if uniform is not None and failures and str(interaction.actual_status) == uniform[1]:
+            grouping.add(uniform, "", interaction.endpoint, _uniform_symptom(failures), place, symptoms=len(own))
+            continue
         dominant = _dominant(failures)
         wrong = _wrong_kind(failures) if dominant is None else None
         if dominant is not None:
@@ -380,6 +424,9 @@ def causes_of_run_data(data: dict[str, Any], keep: Callable[[str, int | None], b
                     finding.consequence_of = item.get("blocked_by") or 0
             interaction.blocked_by = item.get("blocked_by")
             interaction.curl = item.get("curl")
+            status = item.get("actual_status")
+            interaction.actual_status = status if isinstance(status, int) else None
+            interaction.actual_body = item.get("actual_body")
             records.append((path, interaction))
     return _group(records)
 
