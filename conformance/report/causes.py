@@ -316,8 +316,10 @@ def _uniform_answer(records: list[tuple[str, InteractionResult]]) -> CauseKey | 
         return None
     if status >= 500:
         return ("answers", str(status))
-    bodies = {_without_ids(value(i.actual_body)) if i.actual_body is not None else None for i in answered}
-    if len(bodies) != 1 or None in bodies or len({i.endpoint for i in answered}) < 2:
+    if any(i.actual_body is None for i in answered):
+        return None
+    bodies = {_without_ids(value(i.actual_body)) for i in answered}
+    if len(bodies) != 1 or len({i.endpoint for i in answered}) < 2:
         return None
     return ("answers", str(status), shorten(bodies.pop(), 80))
 
