@@ -573,8 +573,8 @@ class FakeStripe:
 PROVENANCE = (
     "Captured with `conformance capture` from tests/stripe_fake.py (`make suite`), not from api.stripe.com. The fake "
     "follows Stripe's OpenAPI description (spec3, API 2023-08-16: the card's and the customer's keys, types and "
-    "nullability; `sources` only with expand[]=sources), then the API reference (card endpoints) and the official "
-    "SDKs (402 for card_error, their CardError)."
+    "nullability; `sources` only with expand[]=sources), then the API reference (card endpoints, Idempotent requests, "
+    "Request IDs) and the official SDKs (402 for card_error, their CardError)."
 )
 
 

@@ -1,59 +1,77 @@
-"""Issue 39: the retry scenario, captured from a fake that keeps Stripe's idempotency contract, catches each
-deviant target by the rule meant and only it; the faithful one conforms."""
+"""Issue 39: the reference suite's retry scenario (cassettes/cards-retries.yaml, captured from the test fake, which
+keeps Stripe's idempotency contract) catches each deviant target by the rule meant and only it; the faithful one
+conforms. Run through `run --suite`, as a user runs it."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conformance.suite.capture import capture_suite
-from conformance.suite.scenarios import RETRY_SUITE
-from tests.idempotent_fake import IdempotentFake
+from conformance.cassette import load
+from conformance.suite.scenarios import RETRY_SUITE, SUITE
+from tests.stripe_fake import FakeStripe
 
+pytestmark = pytest.mark.integration
 KEY = "sk_test_" + "reference0000000000000000"
+RETRIES = Path(__file__).resolve().parents[2] / "cassettes" / "cards-retries.yaml"
 
 
-@pytest.fixture(scope="module")
-def cassettes(tmp_path_factory):
-    out = tmp_path_factory.mktemp("retries")
-    with IdempotentFake() as upstream:
-        (captured,) = capture_suite(upstream, out, KEY, scenarios=RETRY_SUITE, echo=lambda line: None)
-    assert captured.error is None, captured.steps
-    return out
-
-
-def _run(cassettes, tmp_path, deviation, *extra):
+def _run(tmp_path, deviation, *extra):
+    """`run --suite` against the fake with one deviation: the exit code and the failures and warnings that are no
+    consequence of another, each with its cassette."""
     report = tmp_path / "report.json"
-    with IdempotentFake(deviation) as target:
-        done = subprocess.run([sys.executable, "-m", "conformance", "run", str(cassettes), "--target", target,
+    with FakeStripe(deviation=deviation) as target:
+        done = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "--target", target,
                                "--api-key", KEY, "--json-report", str(report), *extra],
                               capture_output=True, text=True, timeout=120, check=False)
     data = json.loads(report.read_text())
-    own = {(finding["rule"], finding["severity"])
+    own = {(Path(cassette["path"]).stem, finding["rule"], finding["severity"])
            for cassette in data["cassettes"] for interaction in cassette["interactions"]
            for finding in interaction["findings"] if finding.get("consequence_of") is None}
-    return done.returncode, own
+    return done.returncode, own, data
+
+
+def test_the_retry_scenario_is_in_the_reference_suite():
+    assert set(RETRY_SUITE) == {"cards-retries"} <= set(SUITE)
+    interactions = load(RETRIES).interactions
+    keys = [i.request.headers.get("Idempotency-Key") for i in interactions]
+    replays = [i for i in interactions if i.response.headers.get("Idempotent-Replayed") == "true"]
+    # a retried create, attach and update: each the same key twice, the second answered as a replay
+    assert [i.endpoint for i in replays] == ["customers.create", "sources.create", "cards.update"]
+    assert all(keys.count(i.request.headers["Idempotency-Key"]) >= 2 for i in replays)
+    refused = interactions[-1].response
+    assert refused.status == 400 and refused.json()["error"]["type"] == "idempotency_error"
+    failed, corrected = (i for i in interactions if i.request.headers.get("Idempotency-Key") == "retry-after-validation")
+    assert failed.response.status == 404 and corrected.response.status == 200
+    assert all(i.response.headers.get("Request-Id") for i in interactions)
 
 
 @pytest.mark.parametrize(("deviation", "exit_code", "rules"), [
     (None, 0, set()),
-    ("executes-repeats", 1, {("idempotency.replay", "failure")}),
-    ("accepts-reused-key", 1, {("idempotency.mismatch", "failure")}),
-    ("no-replayed-header", 0, {("idempotency.replayed_header", "warning")}),
-    ("constant-request-id", 0, {("request.id", "warning")}),
+    ("executes-repeats", 1, {("cards-retries", "idempotency.replay", "failure")}),
+    ("accepts-reused-key", 1, {("cards-retries", "idempotency.mismatch", "failure")}),
+    ("no-replayed-header", 0, {("cards-retries", "idempotency.replayed_header", "warning")}),
 ])
-def test_each_deviant_target_is_caught_by_its_rule_alone(cassettes, tmp_path, deviation, exit_code, rules):
-    code, own = _run(cassettes, tmp_path, deviation)
+def test_each_deviant_target_is_caught_by_its_rule_alone(tmp_path, deviation, exit_code, rules):
+    code, own, _ = _run(tmp_path, deviation)
     assert own == rules
     assert code == exit_code
 
 
-def test_a_recorded_retry_sends_the_same_made_token_under_tokens_create(cassettes, tmp_path):
+def test_a_constant_request_id_is_one_warning_per_cassette_and_one_root_cause(tmp_path):
+    code, own, data = _run(tmp_path, "constant-request-id")
+    assert own == {(name, "request.id", "warning") for name in SUITE}
+    assert [(cause["rule"], cause["severity"]) for cause in data["root_causes"]] == [("request.id", "warning")]
+    assert code == 0
+
+
+def test_a_recorded_retry_sends_the_same_made_token_under_tokens_create(tmp_path):
     """With --tokens create each attach gets a token the target makes; the retry of an attach must send the token
     made for its first try, or a faithful target rightly refuses the key reused with other parameters."""
-    code, own = _run(cassettes, tmp_path, None, "--tokens", "create")
+    code, own, _ = _run(tmp_path, None, "--tokens", "create")
     assert own == set()
     assert code == 0

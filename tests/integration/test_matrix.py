@@ -76,9 +76,10 @@ def test_the_matrix_renders_in_four_formats(matrix_run):
     assert code == 1, output  # localstripe and the list fake break documented behaviours
     assert matrix["schema"] == "card-conformance/matrix/2"
     assert [t["name"] for t in matrix["targets"]] == list(TARGETS)
-    assert "Compatibility matrix: 6 cassettes, 3 targets" in output and "✓ holds · ✗ broken" in output
+    cassettes = len(list(SUITE.glob("*.yaml")))
+    assert f"Compatibility matrix: {cassettes} cassettes, 3 targets" in output and "✓ holds · ✗ broken" in output
     markdown = (out / "matrix.md").read_text()
-    assert markdown.startswith("### Compatibility matrix: 6 cassettes, 3 targets")
+    assert markdown.startswith(f"### Compatibility matrix: {cassettes} cassettes, 3 targets")
     assert "| behaviour | localstripe | lists | stateless |" in markdown
     html = (out / "matrix.html").read_text()
     assert "<link" not in html and not re.search(r"\bsrc=", html) and "@import" not in html
@@ -180,7 +181,7 @@ def test_compare_of_two_matrices_shows_a_regression_and_a_fix(tmp_path):
     old_suite = tmp_path / "old-suite"
     old_suite.mkdir()
     for cassette in SUITE.glob("*.yaml"):
-        if cassette.name != "cards-list.yaml":
+        if cassette.name not in ("cards-list.yaml", "cards-retries.yaml"):  # the two that list a customer's cards
             (old_suite / cassette.name).write_bytes(cassette.read_bytes())
     code, output = cli("matrix", old_suite, "--target-cmd", f"mine={FAKE} --deviation deleted-false",
                        "--target-cmd", f"other={FAKE}", "--json-report", tmp_path / "old.json")
