@@ -163,7 +163,8 @@ class Probe:
             findings += self._read_back(interaction, sent, route, budget, steps)
         return findings, steps, notes
 
-    def _send(self, step: _Step, budget: list[int]) -> _Step:
+    def _send(self, step: _Step, budget: list[int], note: bool = True) -> _Step:
+        """One extra request within the budget; ``note``: the ids its answer names count as named by the run."""
         budget[0] -= 1
         self.sent += 1
         try:
@@ -175,7 +176,8 @@ class Probe:
             step.body = step.answer.json() if step.answer.content else None
         except ValueError:
             step.body = None
-        self.seen.update(self.profile.ids.find(step.answer.text))
+        if note:
+            self.seen.update(self.profile.ids.find(step.answer.text))
         return step
 
     def _judged(self, interaction: Interaction, step: _Step, what: str) -> list[Finding]:
@@ -221,7 +223,7 @@ class Probe:
             return []
         plain = {k: v for k, v in sent.headers.items() if k not in (self.profile.headers.idempotency, "Content-Type")}
         query = self.declaration.list_query
-        read = self._send(_Step("GET", sent.path + (f"?{query}" if query else ""), plain, b""), budget)
+        read = self._send(_Step("GET", sent.path + (f"?{query}" if query else ""), plain, b""), budget, note=False)
         ids = self.declaration.listed(read.body) if read.answer is not None and read.answer.status_code < 300 else None
         unnamed = [found for found in ids or () if found not in self.seen]
         self.seen.update(ids or ())

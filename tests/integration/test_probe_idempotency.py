@@ -1,0 +1,189 @@
+"""Issue 39: ``run --probe idempotency`` on a user's cassettes — each recorded POST with an Idempotency-Key sent again
+with its key, as is and with a changed parameter — catches each deviant target by the rule meant and only it, never
+makes a later interaction fail, costs at most 3 extra requests per probed POST; and a target answering 500 to every
+request is one root cause, probed or not. Real processes: ``python -m conformance run`` against fakes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fault_target import FaultTarget
+from tests.idempotent_fake import IdempotentFake
+from tests.stripe_fake import Handler
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "sk_test_" + "probe000000000000000000000"
+# A user's cassettes: customers made, cards attached (creates under a parent), updated, listed, deleted.
+CASSETTES = ("cards-update.yaml", "cards-delete.yaml")
+
+
+@pytest.fixture(scope="module")
+def cassettes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("user-cassettes")
+    for name in CASSETTES:
+        shutil.copy(ROOT / "cassettes" / name, out / name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def keyless(tmp_path_factory: pytest.TempPathFactory, cassettes: Path) -> Path:
+    """The same cassettes as recorded by a client that sends no Idempotency-Key."""
+    out = tmp_path_factory.mktemp("keyless")
+    for path in cassettes.glob("*.yaml"):
+        text = re.sub(r"^ *Idempotency-Key: .*\n", "", path.read_text(), flags=re.MULTILINE)
+        (out / path.name).write_text(text)
+    return out
+
+
+class CountingFake(IdempotentFake):
+    """The idempotent fake, counting the requests it is sent; ``hidden-repeats``: a repeated key answered with the
+    first answer but executed again behind it (a second card no answer names)."""
+
+    def __init__(self, deviation: str | None = None) -> None:
+        self.hidden = deviation == "hidden-repeats"
+        super().__init__(None if self.hidden else deviation)
+        self.requests: list[tuple[str, str]] = []
+
+    def __enter__(self) -> str:
+        url = super().__enter__()
+        handler = self.server.RequestHandlerClass
+        serve, keyed, requests, hidden = Handler._serve, Handler._keyed, self.requests, self.hidden
+
+        def counted(this: Any) -> None:
+            requests.append((this.command, this.path))
+            serve(this)
+
+        def executed_behind(this: Any, key: str, path: str, params: dict[str, Any]) -> Any:
+            saved = this.store.saved.get((this.headers.get("Authorization", ""), key))
+            if hidden and saved is not None and saved.request == (this.command, path, params):
+                this._execute(path, params)  # executed again, its answer thrown away
+            return keyed(this, key, path, params)
+
+        handler.do_GET = handler.do_POST = handler.do_DELETE = counted  # type: ignore[attr-defined]
+        handler._keyed = executed_behind  # type: ignore[attr-defined]
+        return url
+
+
+def _run(paths: Path, target: str, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "conformance", "run", str(paths), "--target", target,
+                           "--api-key", KEY, "--json-report", str(report), *extra],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert report.exists(), done.stdout + done.stderr
+    return done.returncode, json.loads(report.read_text()), done.stdout
+
+
+def _findings(data: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(interaction, finding) for cassette in data["cassettes"] for interaction in cassette["interactions"]
+            for finding in interaction["findings"]]
+
+
+def _own(data: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(f["rule"], f["severity"]) for _, f in _findings(data) if f.get("consequence_of") is None}
+
+
+def _probed_posts(paths: Path) -> int:
+    """Recorded POSTs with a key and a 2xx answer: what the probe sends again."""
+    count = 0
+    for path in paths.glob("*.yaml"):
+        for block in path.read_text().split("\n---\n"):
+            if "  method: POST" in block and "Idempotency-Key:" in block and "\n  status: 2" in block:
+                count += 1
+    return count
+
+
+def test_a_faithful_target_passes_the_probe_within_three_extra_requests_per_post(cassettes, tmp_path):
+    with (fake := CountingFake()) as target:
+        code, data, _ = _run(cassettes, target, tmp_path)
+        plain = len(fake.requests)
+    assert code == 0
+    with (fake := CountingFake()) as target:
+        code, data, out = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+        probed = fake.requests
+    assert code == 0, out
+    assert _findings(data) == []
+    extra = len(probed) - plain
+    posts = _probed_posts(cassettes)
+    assert posts >= 10
+    assert 2 * posts <= extra <= 3 * posts  # as is and changed for each; a read-back after each attach
+    assert any(method == "GET" and path.endswith("/sources?limit=100") for method, path in probed)
+
+
+def test_a_target_executing_a_repeated_key_again_fails_the_replay_rule_only_and_nothing_later(cassettes, tmp_path):
+    with (fake := CountingFake("executes-repeats")) as target:
+        code, data, out = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+        deletes = [path for method, path in fake.requests if method == "DELETE"]
+    assert code == 1
+    assert _own(data) == {("idempotency.replay", "failure")}
+    # the second object the probe made is deleted again: nothing later follows from it, nothing is blocked
+    assert all(f["rule"] == "idempotency.replay" for _, f in _findings(data))
+    assert all(i["outcome"] != "blocked" for c in data["cassettes"] for i in c["interactions"])
+    assert len(deletes) > sum(1 for p in cassettes.glob("*.yaml") for _ in re.finditer("method: DELETE", p.read_text()))
+    (cause,) = data["root_causes"]  # one problem, on every endpoint it shows
+    assert set(cause["endpoints"]) == {"customers.create", "sources.create"}
+    assert "made another object" in cause["message"]
+    # the interaction it was probed after carries the probe's requests, under one key of their own, to reproduce
+    failed = next(i for i, f in _findings(data) if f["rule"] == "idempotency.replay")
+    keys = re.findall(r"Idempotency-Key: (probe-[0-9a-f-]+)", failed["curl"])
+    assert len(keys) >= 2 and len(set(keys)) == 1
+    assert "--probe idempotency" in out and "reproduce: curl" in out
+
+
+def test_a_target_accepting_a_reused_key_fails_the_mismatch_rule_only(cassettes, tmp_path):
+    with CountingFake("accepts-reused-key") as target:
+        code, data, _ = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+    assert code == 1
+    assert _own(data) == {("idempotency.mismatch", "failure")}
+    assert all(f["rule"] == "idempotency.mismatch" for _, f in _findings(data))  # reverted, deleted: no cascade
+    (cause,) = data["root_causes"]
+    assert {"customers.create", "sources.create", "cards.update"} <= set(cause["endpoints"])
+
+
+def test_a_target_omitting_the_replayed_header_is_a_warning(cassettes, tmp_path):
+    with CountingFake("no-replayed-header") as target:
+        code, data, _ = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+    assert code == 0
+    assert _own(data) == {("idempotency.replayed_header", "warning")}
+    assert [c["severity"] for c in data["root_causes"]] == ["warning"]
+
+
+def test_a_repeat_executed_behind_the_first_answer_is_found_by_reading_the_list_back(cassettes, tmp_path):
+    """The answer is the first one, marked replayed, but a second card was made: only the parent's list shows it;
+    later lists that hold it follow from the probe's finding, never a cause of their own."""
+    with CountingFake("hidden-repeats") as target:
+        code, data, _ = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+    assert code == 1
+    assert _own(data) == {("idempotency.replay", "failure")}
+    messages = [f["message"] for _, f in _findings(data) if f["rule"] == "idempotency.replay"]
+    assert any("which no answer named" in m for m in messages)
+    assert [c["rule"] for c in data["root_causes"]] == ["idempotency.replay"]
+
+
+def test_cassettes_without_keys_are_probed_with_no_extra_request(keyless, tmp_path):
+    counts = []
+    for extra in ((), ("--probe", "idempotency")):
+        with (fake := CountingFake()) as target:
+            code, data, _ = _run(keyless, target, tmp_path, *extra)
+            counts.append(len(fake.requests))
+        assert code == 0 and _findings(data) == []
+    assert counts[0] == counts[1] > 0
+
+
+@pytest.mark.parametrize("probe", [(), ("--probe", "idempotency")])
+def test_a_target_answering_500_to_everything_is_one_root_cause(cassettes, tmp_path, probe):
+    with FaultTarget("http-500") as target:
+        code, data, out = _run(cassettes, target, tmp_path, *probe)
+    assert code == 1
+    (cause,) = data["root_causes"]
+    assert cause["message"].startswith("the target answers 500 to every request")
+    interactions = [i for c in data["cassettes"] for i in c["interactions"]]
+    assert cause["count"] + cause["blocked"] == len(interactions)
+    assert out.count("the target answers 500 to every request") == 1
