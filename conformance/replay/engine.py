@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from conformance import forms
-from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, TestCards, TokenMode
+from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, TokenMode
 from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
 from conformance.cassette.model import MAX_BODY_DEPTH, CassetteHeader, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
@@ -33,6 +33,7 @@ from conformance.record.exchange import GENERATED_KEY
 from conformance.redaction import Redactor
 from conformance.replay.attribution import Attribution
 from conformance.replay.binding import IdBindings
+from conformance.replay.cards import hint_magic_tokens, unredacted_card
 from conformance.replay.curl import CurlRequest, curl_command
 from conformance.replay.probe import Probe
 from conformance.replay.transport import TargetAnswer, TargetClient
@@ -40,7 +41,6 @@ from conformance.rules import Severity
 from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
-
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class _Replay:
         if body is not None:
             if body.kind == "form" and isinstance(body.value, dict):
                 # Bracket pairs, ids substituted value by value (cheaper than rebuilding the data).
-                pairs = _unredacted_card(forms.encode_pairs(body.value), interaction.response.json(),
+                pairs = unredacted_card(forms.encode_pairs(body.value), interaction.response.json(),
                                          self.profile.cards)
                 if self.options.tokens == "create":
                     pairs = [(k, self._made_token(v, recorded.headers, setup, key)
@@ -256,7 +256,7 @@ class _Replay:
         retried = self._retry_findings(interaction, sent, response, exchange.body)
         findings += retried
         if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
-            _hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
+            hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
         result.findings = [redact_finding(f, self.options.redactor) for f in findings]
         if self.checks.invariants.not_judged:
             result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
@@ -321,21 +321,6 @@ class _Replay:
                         snippet(response.text), expected, expected_text)
 
 
-def _hint_magic_tokens(findings: list[Finding], interaction: Interaction, status: int, answer: str,
-                       profile: ApiProfile) -> None:
-    """A target that refuses a request carrying a magic test token — naming the token, or 404 — likely does not
-    know them (localstripe): the status finding says how to replay against it."""
-    body = interaction.request.body.value if interaction.request.body is not None else None
-    given = [body.get(key) for key in sorted(profile.token_parameters)] if isinstance(body, dict) else []
-    sent = sorted(token for token in given if isinstance(token, str) and token in profile.cards.by_token)
-    if not sent or not (status == 404 or any(token in answer for token in sent)):
-        return
-    for finding in findings:
-        if finding.rule == "status":
-            finding.message += (f"; the request sent Stripe's magic test token {sent[0]}, which the target may not "
-                                "know: replay with --tokens create (each card attached from a token the target makes)")
-
-
 def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
     if isinstance(error, httpx.TimeoutException):
         return Finding("target.timeout", "", f"no answer within {timeout}s", recorded_status, MISSING)
@@ -346,25 +331,6 @@ def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Find
         return Finding("target.connection", "", f"cannot connect to the target: {reason}", recorded_status, MISSING)
     return Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
                    recorded_status, MISSING)
-
-
-def _unredacted_card(pairs: list[tuple[str, str]], recorded_response: Any, cards: TestCards) -> list[tuple[str, str]]:
-    """Put a test card number (and CVC) where the recording has redaction markers: the card the marker
-    names (``[REDACTED:card-number:amex-8431]``), else the one whose ``last4`` the recorded response shows."""
-    numbers = [value for key, value in pairs if key == "card[number]" and value.startswith("[REDACTED:")]
-    if not numbers:
-        return pairs
-    named = cards.by_alias(numbers[0][len("[REDACTED:card-number:"):-1]) \
-        if numbers[0].startswith("[REDACTED:card-number:") else None
-    if named is not None:
-        number, cvc = named.number, named.cvc
-    else:
-        recorded_card = recorded_response.get("card") if isinstance(recorded_response, dict) else None
-        card = cards.for_last4(recorded_card.get("last4") if isinstance(recorded_card, dict) else None)
-        number, cvc = card.number, card.cvc
-    replacements = {"card[number]": number, "card[cvc]": cvc}
-    return [(key, replacements[key] if key in replacements and value.startswith("[REDACTED:") else value)
-            for key, value in pairs]
 
 
 def _json_body(response: TargetAnswer) -> tuple[Any, str | None]:
