@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from conformance.api_profile import TOKEN_MODES, TokenMode
-from conformance.atomic import check_writable
+from conformance.atomic import check_writable, probe_directory
 from conformance.cli.main import (
     OPENAPI_HELP,
+    InputError,
     api_option,
     api_profile,
     cassette_files,
@@ -27,6 +32,17 @@ from conformance.cli.options import check_outputs, command_with_port, max_body_o
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from conformance.findings import RunResult
+    from conformance.report.reproductions import Reproductions
+
+# How many candidate replays a root cause's cassette may take to be cut down, and how long all of them together
+# (conformance.replay.repro's defaults, here so that --help does not import the replay engine).
+REPRO_REPLAYS = 64
+REPRO_BUDGET = 120.0
 
 
 class _ProbeName(click.ParamType):
@@ -91,6 +107,16 @@ class _ProbeName(click.ParamType):
               help="Also send the extra requests of this probe after the recorded ones and judge the answers "
                    "(idempotency: each recorded POST with an Idempotency-Key sent again with the same key, and once "
                    "with a changed parameter); repeatable.")
+@click.option("--repro-dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="Write here, per failing root cause, the fewest interactions of its cassette that still show it "
+                   "on the target (delta debugging, one replay per candidate), as a cassette `conformance run` "
+                   "replays; the reports name each one.")
+@click.option("--repro-replays", type=click.IntRange(min=1), default=REPRO_REPLAYS, show_default=True, metavar="N",
+              help="With --repro-dir: the most candidate replays per root cause (then the smallest found so far is "
+                   "written, and said to be).")
+@click.option("--repro-budget", type=click.FloatRange(min=0, min_open=True), default=REPRO_BUDGET,
+              show_default=True, metavar="SECONDS", help="With --repro-dir: the most seconds all root causes' "
+                                                         "replays may take together.")
 @click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
 @click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
@@ -120,6 +146,9 @@ def run_command(
     stripe_version: str | None,
     tokens: TokenMode,
     probes: tuple[str, ...],
+    repro_dir: Path | None,
+    repro_replays: int,
+    repro_budget: float,
     show_all: bool,
     cacert: Path | None,
     insecure: bool,
@@ -157,6 +186,8 @@ def run_command(
                   [*cassettes, *(p for p in (baseline, openapi, cacert) if p)])
     for path, _, _ in reports:
         check_writable(path)  # before the run, not after minutes of it
+    if repro_dir is not None:
+        _check_repro_dir(repro_dir, paths)
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None
@@ -167,25 +198,85 @@ def run_command(
                             redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version,
                             probes=tuple(dict.fromkeys(probes)))
     console = Console(highlight=False, soft_wrap=True)
+    repros: Reproductions = {}
     with contextlib.ExitStack() as stack:
         if target_cmd:
             target = stack.enter_context(target_process(target_cmd))
         assert target is not None
         check_target(target, wait=wait_for_target)
-        advance = stack.enter_context(progress(console, total))
         verify: bool | str = False if insecure else str(cacert) if cacert else True
         stop, signals = stack.enter_context(interruptible())
-        result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
-                     on_interaction=advance, verify=verify, stop=stop, max_body=max_body)
+        with progress(console, total) as advance:
+            result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
+                         on_interaction=advance, verify=verify, stop=stop, max_body=max_body)
         if signals:
             result.interrupted_by = signals[0]
-    if known is not None:
-        accept_baseline(result, known)
-    print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports])
+        if known is not None:
+            accept_baseline(result, known)
+        if repro_dir is not None and not signals and not result.setup_error:
+            from conformance.replay.repro import ReproLimits, reproduce
+
+            accept = (lambda candidate: accept_baseline(candidate, known)) if known is not None else None
+            _say_reproducing(console, result, repro_dir, repro_replays, repro_budget)
+            repros = reproduce(result, repro_dir, options, _replay_command(redactor), timeout=timeout,
+                               limits=ReproLimits(repro_replays, repro_budget), verify=verify, max_body=max_body,
+                               stop=stop, accept=accept)
+    print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports], repros=repros)
     for path, writer, label in reports:
-        writer(result, path)  # a ReportError here is one line and exit 2, like any input error
+        writer(result, path, repros=repros)  # a ReportError here is one line and exit 2, like any input error
         console.print(f"{label}: {path}")
     raise SystemExit(result.exit_code)
+
+
+def _check_repro_dir(directory: Path, inputs: tuple[Path, ...]) -> None:
+    """Before the run: ``--repro-dir`` is a directory this process can write (or can be made in one), and not one
+    the run reads cassettes from (the next run would replay the repro cassettes as its own)."""
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"--repro-dir {directory}: a file, not a directory; give a directory for the repro cassettes")
+    if any(given.is_dir() and given.resolve() == directory.resolve() for given in inputs):
+        raise InputError(f"--repro-dir {directory} is a directory of cassettes this run replays: the repro cassettes "
+                         "would be replayed as its own next time; give another directory")
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent  # the directory that would be made is made inside this one
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--repro-dir {directory}: {existing} is not a writable directory")
+    try:
+        probe_directory(existing)
+    except OSError as error:
+        raise InputError(f"--repro-dir {directory}: cannot write in {existing}: {error.strerror or error}") from None
+
+
+# The options that change how a run judges, repeated in the command that replays a repro cassette (when given).
+_JUDGING = (("--api", "api_name"), ("--tokens", "tokens"), ("--strict", "strict"), ("--openapi", "openapi"),
+            ("--ignore", "ignore"), ("--exact", "exact"), ("--stripe-version", "stripe_version"),
+            ("--probe", "probes"), ("--cacert", "cacert"), ("--insecure", "insecure"))
+
+
+def _replay_command(redactor: Redactor) -> Callable[[Path], str]:
+    """``conformance run PATH --target URL`` (or ``--target-cmd CMD``) with the judging options this run was given:
+    what replays a repro cassette as this run replayed it. Redacted as every output."""
+    context = click.get_current_context()
+    params = context.params
+    words = ["--target-cmd", params["target_cmd"]] if params["target_cmd"] else ["--target", params["target"]]
+    for option, name in _JUDGING:
+        value = params[name]
+        if context.get_parameter_source(name) in (ParameterSource.DEFAULT, None) or value in (None, False, ()):
+            continue
+        values = value if isinstance(value, tuple) else (value,)
+        words += [option] if value is True else [word for item in values for word in (option, str(item))]
+    return lambda path: redactor.text(shlex.join(["conformance", "run", str(path), *words]))
+
+
+def _say_reproducing(console: Console, result: RunResult, directory: Path, replays: int, budget: float) -> None:
+    """One line before the cutting down starts: it takes replays, and how many at most."""
+    from conformance.report.causes import root_causes
+    from conformance.rules import Severity
+
+    failing = sum(1 for cause in root_causes(result) if cause.severity == Severity.FAILURE)
+    if failing:
+        console.print(f"Cutting down a repro cassette for {failing} root cause{'s' if failing != 1 else ''} into "
+                      f"{directory} (at most {replays} replays each, {budget:g}s in all)…")
 
 
 def _shard(cassettes: list[Path], shard: str) -> list[Path]:

@@ -142,7 +142,7 @@ class _Session:
     limits: ReproLimits
     deadline: float
     stop: threading.Event | None = None
-    accept: Callable[[RunResult], None] | None = None  # the run's baseline, applied to each candidate's result
+    accept: Callable[[RunResult], object] | None = None  # the run's baseline, applied to each candidate's result
     written: int = 0
     last: tuple[int, int, int] | None = None  # the last candidate file's (inode, size, mtime)
 
@@ -375,7 +375,7 @@ def _reproduce_one(session: _Session, item: _Cause, run: RunResult, out: Path,
 def reproduce(result: RunResult, out: Path, options: ReplayOptions, command: Callable[[Path], str], *,
               limits: ReproLimits = ReproLimits(), timeout: float = 10.0, verify: bool | str = True,
               max_body: int = DEFAULT_MAX_BODY, stop: threading.Event | None = None,
-              accept: Callable[[RunResult], None] | None = None) -> dict[CauseKey, Reproduction]:
+              accept: Callable[[RunResult], object] | None = None) -> dict[CauseKey, Reproduction]:
     """A repro cassette in ``out`` for each failing root cause of ``result``, replayed on ``result.target``.
 
     ``command(path)`` is the command line that replays a written cassette (the reports print it); ``accept`` marks

@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
@@ -22,6 +23,7 @@ from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
 from conformance.report.causes import root_causes
 from conformance.report.common import value, verdict_text
 from conformance.report.pages import TEMPLATES
+from conformance.report.reproductions import Reproduction, Reproductions, relative_link
 from conformance.rules import Outcome, Severity
 from conformance.text import printable, shorten
 
@@ -102,7 +104,18 @@ def _interaction(cassette: str, interaction: InteractionResult) -> dict[str, Any
 _LINKS = 4  # interactions linked from a cause; the rest are counted
 
 
-def render(result: RunResult) -> str:
+def _repro(repro: Reproduction | None, at: Path | None) -> dict[str, str] | None:
+    """A cause's repro cassette (``--repro-dir``) for the page: its link from where the page is, its command."""
+    if repro is None:
+        return None
+    if repro.path is None:
+        return {"note": repro.note}
+    return {"href": quote(relative_link(repro.path, at) if at is not None else repro.path.as_posix()),
+            "name": repro.path.name, "command": repro.command, "summary": repro.summary()}
+
+
+def render(result: RunResult, repros: Reproductions | None = None, at: Path | None = None) -> str:
+    """The page; ``repros``: the causes' repro cassettes (``--repro-dir``), linked from a page written ``at``."""
     counts = result.counts()
     total = sum(counts.values())
     rules = Counter(f.rule for _, i in result.interactions() for f in i.findings if not f.accepted)
@@ -118,7 +131,8 @@ def render(result: RunResult) -> str:
                  "cassettes": c.cassettes, "blocked": c.blocked, "symptoms": c.symptoms,
                  "failure": c.severity == Severity.FAILURE,
                  "links": [(anchor_of(cassette, index), f"{Path(cassette).stem} #{index}")
-                           for cassette, index in c.interactions[:_LINKS]], "more": max(0, c.count - _LINKS)}
+                           for cassette, index in c.interactions[:_LINKS]], "more": max(0, c.count - _LINKS),
+                 "repro": _repro((repros or {}).get(c.key), at)}
                 for c in root_causes(result)],
         not_judged=[(anchor_of(c.path, i.index), f"{Path(c.path).stem} #{i.index}", rule, why)
                     for c, i in result.interactions() for rule, why in i.not_judged],
@@ -134,5 +148,5 @@ def render(result: RunResult) -> str:
     )
 
 
-def write_html(result: RunResult, path: Path) -> None:
-    atomic_write(path, render(result).encode("utf-8"))
+def write_html(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
+    atomic_write(path, render(result, repros, path).encode("utf-8"))

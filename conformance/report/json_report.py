@@ -14,6 +14,7 @@ from conformance.atomic import atomic_write
 from conformance.findings import InteractionResult, RunResult
 from conformance.report.accepted import accepted_causes
 from conformance.report.causes import RootCause, root_causes
+from conformance.report.reproductions import Reproductions
 from conformance.rules import Severity
 
 __all__ = ["REPORT_SCHEMA", "READABLE_SCHEMAS", "READ_SHAPE", "to_json", "write_json"]
@@ -87,19 +88,21 @@ def _interaction(result: InteractionResult) -> dict[str, Any]:
         data["actual_body"] = result.actual_body
     return data
 
-def _causes(result: RunResult) -> list[dict[str, Any]]:
+def _causes(result: RunResult, repros: Reproductions | None = None) -> list[dict[str, Any]]:
     """The run's root causes, then those a baseline accepts whole, marked ``accepted``: kept, so that a report
-    compared with its baseline tells them as accepted, never as fixed."""
+    compared with its baseline tells them as accepted, never as fixed. With ``repros`` (``--repro-dir``), a
+    failing cause carries ``repro``: its repro cassette, or why there is none."""
     open_causes = root_causes(result)
 
     def entry(cause: RootCause, accepted: bool) -> dict[str, Any]:
-        return {**cause.to_dict(), "accepted": accepted}
+        repro = repros.get(cause.key) if repros and not accepted else None
+        return {**cause.to_dict(), "accepted": accepted, **({"repro": repro.to_dict()} if repro else {})}
 
     return [*(entry(c, False) for c in open_causes),
             *(entry(c, True) for c in accepted_causes(result, open_causes))]
 
 
-def to_json(result: RunResult) -> dict[str, Any]:
+def to_json(result: RunResult, repros: Reproductions | None = None) -> dict[str, Any]:
     counts = result.counts()
     findings = [f for _, i in result.interactions() for f in i.findings]
     return {
@@ -120,7 +123,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
             "accepted": sum(1 for f in findings if f.accepted),
             "input_errors": len(result.input_errors),
         },
-        "root_causes": _causes(result),
+        "root_causes": _causes(result, repros),
         "not_judged": [{"cassette": cassette.path, "index": interaction.index, "rule": rule, "reason": why}
                        for cassette, interaction in result.interactions() for rule, why in interaction.not_judged],
         "cassettes": [
@@ -135,5 +138,5 @@ def to_json(result: RunResult) -> dict[str, Any]:
         ],
     }
 
-def write_json(result: RunResult, path: Path) -> None:
-    atomic_write(path, (json.dumps(to_json(result), indent=2, ensure_ascii=False, default=repr) + "\n").encode())
+def write_json(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
+    atomic_write(path, (json.dumps(to_json(result, repros), indent=2, ensure_ascii=False, default=repr) + "\n").encode())

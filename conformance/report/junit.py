@@ -7,14 +7,31 @@ from pathlib import Path
 
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult
+from conformance.report.causes import root_causes
 from conformance.report.common import finding_line
+from conformance.report.reproductions import Reproductions
 from conformance.rules import Outcome
 from conformance.text import printable, xml_safe
 
 __all__ = ["write_junit"]
 
 
-def write_junit(result: RunResult, path: Path) -> None:
+def _repro_lines(result: RunResult, repros: Reproductions | None) -> dict[tuple[str, int], list[str]]:
+    """Per (cassette, interaction): the repro cassette of each cause it shows (``--repro-dir``), as a line."""
+    lines: dict[tuple[str, int], list[str]] = {}
+    if not repros:
+        return lines
+    for cause in root_causes(result):
+        repro = repros.get(cause.key)
+        if repro is not None and repro.path is not None:
+            for place in cause.interactions:
+                lines.setdefault(place, []).append(f"repro cassette of [{cause.rule}]: {repro.command}  # "
+                                                   f"{repro.summary()}")
+    return lines
+
+
+def write_junit(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
+    repro_lines = _repro_lines(result, repros)
     suites = ET.Element("testsuites", name="card-conformance", tests="0", failures="0", errors="0",
                         time=f"{result.seconds:.3f}")
     total = failed = errored = 0
@@ -42,7 +59,8 @@ def write_junit(result: RunResult, path: Path) -> None:
                 suite_failures += 1
                 element = ET.SubElement(case, "failure", message=failures[0].message, type=failures[0].rule)
                 element.text = "\n".join(finding_line(f) for f in interaction.findings) + (
-                    f"\nreproduce: {interaction.curl}" if interaction.curl else "")
+                    f"\nreproduce: {interaction.curl}" if interaction.curl else "") + "".join(
+                    f"\n{line}" for line in repro_lines.get((cassette.path, interaction.index), []))
             if warnings:
                 ET.SubElement(case, "system-out").text = "\n".join("warning " + finding_line(f) for f in warnings)
         count = len(cassette.interactions) + (1 if cassette.error or not cassette.interactions else 0)

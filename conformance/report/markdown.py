@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult, Verdict
-from conformance.report.causes import root_causes
+from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import md_block, md_cell, md_code, md_text, plural, value, verdict_text
+from conformance.report.reproductions import Reproductions, relative_link
 from conformance.rules import Outcome, Severity
 from conformance.text import shorten
 
@@ -16,7 +18,25 @@ __all__ = ["markdown", "write_markdown"]
 _MARK = {Verdict.CONFORMS: "✅", Verdict.DEVIATIONS: "❌", Verdict.INPUT_ERRORS: "⚠️"}
 
 
-def markdown(result: RunResult, limit: int = 15) -> str:
+def _repro_cell(repros: Reproductions | None, cause: RootCause, at: Path | None) -> str:
+    """`` — repro: [name.yaml](link), 3 of 16 interactions`` (``--repro-dir``), linked from where the summary is."""
+    repro = (repros or {}).get(cause.key)
+    if repro is None or repro.path is None:
+        return ""
+    link = relative_link(repro.path, at) if at is not None else repro.path.as_posix()
+    return f" — repro: [{md_text(repro.path.name)}]({quote(link)}), " \
+           f"{len(repro.kept)} of {repro.total} interactions"
+
+
+def _reproduce_text(n: int, cause: RootCause, repros: Reproductions | None) -> str | None:
+    """A cause's lines in the Reproduce block: its repro cassette's command, else its first request's curl."""
+    repro = (repros or {}).get(cause.key)
+    command = repro.command if repro is not None and repro.path is not None else cause.curl
+    return f"# {n}. [{cause.rule}] {shorten(cause.message, 100)}\n{command}" if command else None
+
+
+def markdown(result: RunResult, limit: int = 15, repros: Reproductions | None = None, at: Path | None = None) -> str:
+    """The summary; ``repros``: the causes' repro cassettes (``--repro-dir``), linked from a file written ``at``."""
     counts = result.counts()
     total = sum(counts.values())
     verdict = result.verdict
@@ -42,17 +62,18 @@ def markdown(result: RunResult, limit: int = 15) -> str:
             first = f" (first: {md_text(Path(cause.interactions[0][0]).name)} #{cause.interactions[0][1]})" \
                 if cause.interactions else ""
             cells = [", ".join(md_code(e) for e in cause.endpoints), md_text(cause.rule),
-                     md_text(shorten(cause.message, 160)) + first,
+                     md_text(shorten(cause.message, 160)) + first + _repro_cell(repros, cause, at),
                      f"{cause.count} in {cause.cassettes} cassette{'s' if cause.cassettes != 1 else ''}",
                      str(cause.blocked)]
             lines.append("| " + " | ".join(md_cell(cell) for cell in cells) + " |")
         if len(causes) > limit:
             lines += ["", f"… and {plural(len(causes) - limit, 'more root cause')} (see the full report)."]
-        reproduce = [(n, cause) for n, cause in enumerate(causes[:limit], 1) if cause.curl]
+        reproduce = [text for n, cause in enumerate(causes[:limit], 1) if (text := _reproduce_text(n, cause, repros))]
         if reproduce:
-            text = "\n".join(f"# {n}. [{cause.rule}] {shorten(cause.message, 100)}\n{cause.curl}" for n, cause in reproduce)
-            lines += ["", "<details><summary>Reproduce (each root cause's first request, the key as "
-                          "<code>$STRIPE_API_KEY</code>)</summary>", "", *md_block(text, "sh"), "", "</details>"]
+            what = "each root cause's repro cassette, or its first request" if repros else "each root cause's first request"
+            lines += ["", f"<details><summary>Reproduce ({what}, the key as "
+                          "<code>$STRIPE_API_KEY</code>)</summary>", "", *md_block("\n".join(reproduce), "sh"), "",
+                      "</details>"]
     notes = [(c, i, rule, why) for c, i in result.interactions() for rule, why in i.not_judged]
     if notes:
         lines += ["", "**Not judged** (a documented rule whose precondition did not hold; never a pass):", ""]
@@ -86,5 +107,5 @@ def markdown(result: RunResult, limit: int = 15) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(result: RunResult, path: Path) -> None:
-    atomic_write(path, markdown(result).encode())
+def write_markdown(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
+    atomic_write(path, markdown(result, repros=repros, at=path).encode())

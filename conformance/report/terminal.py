@@ -14,6 +14,7 @@ from rich.table import Table
 from conformance.findings import InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import finding_line, plural, verdict_text
+from conformance.report.reproductions import Reproductions
 from conformance.rules import Outcome, Severity
 from conformance.text import printable
 
@@ -55,6 +56,16 @@ def _where_else(reports: Sequence[Path]) -> str:
     return f" (--show-all lists them{written})"
 
 
+def _print_repros(console: Console, repros: Reproductions) -> None:
+    """Where the repro cassettes went, and how many causes have none (each says why under it)."""
+    written = [repro.path for repro in repros.values() if repro.path is not None]
+    missing = len(repros) - len(written)
+    where = f" in {escape(str(written[0].parent))}" if written else ""
+    console.print(f"Repro cassettes: {len(written)} written{where}, one per failing root cause"
+                  + (f"; {missing} could not be (said under {'its' if missing == 1 else 'their'} cause)"
+                     if missing else ""))
+
+
 def _print_not_judged(console: Console, result: RunResult) -> None:
     """Documented rules whose precondition never held: said, never passed in silence."""
     notes = [(cassette, interaction, rule, why) for cassette, interaction in result.interactions()
@@ -81,11 +92,12 @@ def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
 
 
 def print_result(console: Console, result: RunResult, *, show_all: bool = False,
-                 reports: Sequence[Path] = ()) -> None:
+                 reports: Sequence[Path] = (), repros: Reproductions | None = None) -> None:
     """Root causes (the problems) first, then what was not judged and what was blocked; every finding of every
     interaction with ``show_all``.
 
-    ``reports``: the files this run writes, named when the list is cut short.
+    ``reports``: the files this run writes, named when the list is cut short. ``repros``: the causes' repro
+    cassettes (``--repro-dir``), each printed under its cause in place of the curl line.
     """
     for cassette in result.input_errors:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
@@ -106,12 +118,19 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
         console.print("[bold]Root causes[/bold] (the most interactions explained first):")
         for cause in failures if show_all else failures[:MAX_CAUSES_SHOWN]:
             console.print(f"  [red]✗[/red] {escape(cause.line(MAX_MESSAGE))}", soft_wrap=True)
-            if cause.curl:
+            repro = (repros or {}).get(cause.key)
+            if repro is not None and repro.path is not None:
+                console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
+            elif cause.curl:
                 console.print(f"      [dim]reproduce: {escape(cause.curl)}[/dim]", soft_wrap=True)
+            if repro is not None and repro.path is None:
+                console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
         if not show_all and len(failures) > MAX_CAUSES_SHOWN:
             console.print(f"  … {plural(len(failures) - MAX_CAUSES_SHOWN, 'more root cause')}{_where_else(reports)}")
         for line in _warning_lines(causes, show_all):
             console.print(f"  [yellow]![/yellow] {escape(line)}", soft_wrap=True)
+    if repros:
+        _print_repros(console, repros)
     _print_not_judged(console, result)
     shown = 0
     warned = 0

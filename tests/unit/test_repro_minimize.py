@@ -74,3 +74,10 @@ def test_a_subset_keeps_every_earlier_change_to_what_an_answer_shows():
     assert closed([5], needs) == (1, 2, 4, 5)  # the card's name was set by #4: a faithful target shows it only then
     # a list shows its owner's state: every card attached to or deleted from the customer before it
     assert closed([7], needs) == (1, 2, 3, 4, 6, 7)
+
+
+def test_the_command_line_s_defaults_are_the_engine_s():
+    from conformance.cli import run as cli_run
+    from conformance.replay import repro
+
+    assert (cli_run.REPRO_REPLAYS, cli_run.REPRO_BUDGET) == (repro.REPRO_REPLAYS, repro.REPRO_BUDGET)
