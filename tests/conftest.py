@@ -16,10 +16,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from conformance.suite.localstripe_target import running
 
 from .stripe_fake import FakeStripe
+
+# How hard the property tests search. "ci" (the default): a fixed, derandomized share of examples per property on
+# top of each test's explicit examples, the same every run, so the suite stays within its time. "deep"
+# (HYPOTHESIS_PROFILE=deep): the thousands an adversarial pass counts, new random ones every run.
+HYPOTHESIS_PROFILES = ("ci", "deep")
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if HYPOTHESIS_PROFILE not in HYPOTHESIS_PROFILES:
+        raise pytest.UsageError(f"HYPOTHESIS_PROFILE={HYPOTHESIS_PROFILE!r}: use one of "
+                                f"{', '.join(HYPOTHESIS_PROFILES)}")
+
+
+def examples(ci: int, deep: int, **options: object) -> settings:
+    """A property's settings: ``ci`` generated examples, derandomized (every run draws the same ones, so what CI
+    proves does not vary with luck), or ``deep`` random ones under HYPOTHESIS_PROFILE=deep. No deadline: a loaded
+    machine is slow, not wrong."""
+    if HYPOTHESIS_PROFILE == "deep":
+        return settings(max_examples=deep, deadline=None, **options)  # type: ignore[arg-type]
+    return settings(max_examples=ci, deadline=None, derandomize=True, **options)  # type: ignore[arg-type]
+
 
 API_KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"  # a documented example key, split so it is not a literal secret
 

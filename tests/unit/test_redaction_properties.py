@@ -1,9 +1,14 @@
 """Redaction, property-tested: secrets anywhere in an exchange never reach the cassette.
 
-Thousands of generated exchanges go through the real recorder addon (mitmproxy's
-test helpers); each carries one secret in one place — a header, the query, the
-URL path, a nested form field, JSON at any depth or in an array, or echoed back
-by the server in a response or an error message.
+Generated exchanges go through the real recorder addon (mitmproxy's test
+helpers); each carries one secret in one place — a header, the query, the URL
+path, a nested form field, JSON at any depth or in an array, or echoed back by
+the server in a response or an error message.
+
+Every run, each property first takes its explicit examples — every place with a
+key or client secret and with a card number, every coding, charset and body
+shape — then generated ones: a fixed, derandomized share in CI, thousands of
+new random ones under ``HYPOTHESIS_PROFILE=deep`` (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import re
 import zlib
 from urllib.parse import quote, unquote_plus
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -27,6 +32,8 @@ from conformance.report.common import finding_line
 from conformance.stripe import STRIPE
 from conformance_proxy.recorder import Recorder
 from conformance_proxy.server import serve_addons
+
+from ..conftest import examples
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -62,6 +69,26 @@ CVC_PLACES = ("form-cvc", "form-repeated", "multipart", "form-no-content-type", 
 # Unicode's format characters (category Cf), which show as nothing
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202e\u2060\u2063\u2066\ufeff\U000e0001"
 words = st.text(ALNUM + " .-", max_size=12)
+
+# One secret of each kind, for the explicit examples: every key prefix and both client secrets; card numbers of
+# every length from 13 to 19 digits
+TEXT_SECRETS = ["sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc", "sk_live_" + "51HqLyjWDarjtT1zdp7dcQx9Z",
+                "rk_test_" + "Z9y8X7w6V5u4T3s2R1q0P9o8", "rk_live_" + "a" * 30 + "B7", "whsec_" + "Hq7LyjWDarjtT1zdp7dcQx9Z",
+                "pi_3NaBcD12_secret_Qx9ZHq7Lyj", "seti_1Mm2Nn3Oo4_secret_Pp4Qq5Rr6Ss7"]
+CARDS = ["4222222222222", "36227206271667", "378282246310005", "4000056655665556",
+         _luhn_complete("4000000000000000"), _luhn_complete("52000000000000000"), _luhn_complete("622126000000000000")]
+AROUND = [("", ""), ("Jenny", "Rosen"), ("a.b", "-c d"), ("note", "25213147999")]
+
+
+def at_every_place(test):
+    """Explicit examples, run under every profile: each place once with a key or client secret and once with a card
+    number, the kinds, depths and surrounding words taken in turn (each kind meets several places)."""
+    for number, place in enumerate(PLACES):
+        before, after = AROUND[number % len(AROUND)]
+        for secret in (TEXT_SECRETS[number % len(TEXT_SECRETS)], CARDS[number % len(CARDS)]):
+            test = example(secret=secret, place=place, depth=number % 7, before=before, after=after,
+                           seed=number)(test)
+    return test
 
 
 def _nest(value, depth: int, rng: random.Random):
@@ -183,9 +210,10 @@ def record(flow, path, echo: bool):
     return path
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@examples(ci=150, deep=2000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
        seed=st.integers(0, 1000))
+@at_every_place
 def test_no_secret_reaches_the_cassette(tmp_path, capsys, secret, place, depth, before, after, seed):
     flow, secret = build_flow(secret, place, depth, before, after, seed)
     path = record(flow, tmp_path / "c.yaml", echo=True)
@@ -217,8 +245,17 @@ def readings(path) -> list[str]:
     return found + [re.sub(f"[{INVISIBLE}]", "", reading) for reading in found]
 
 
-@settings(max_examples=1000, deadline=None)
+def at_each_kind(test):
+    """Explicit examples, run under every profile: each kind of secret once."""
+    for number, secret in enumerate(TEXT_SECRETS + CARDS):
+        before, after = AROUND[number % len(AROUND)]
+        test = example(secret=secret, before=before, after=after)(test)
+    return test
+
+
+@examples(ci=200, deep=1000)
 @given(secret=secrets, before=words, after=words)
+@at_each_kind
 def test_no_secret_reaches_a_report_line(secret, before, after):
     from conformance.replay import redact_finding
 
@@ -227,9 +264,10 @@ def test_no_secret_reaches_a_report_line(secret, before, after):
     assert secret not in finding_line(finding) + finding.message + json.dumps([finding.expected, finding.actual])
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@examples(ci=100, deep=1500, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
        seed=st.integers(0, 1000))
+@at_every_place
 def test_no_secret_reaches_a_miss_answer_or_line(tmp_path, capsys, secret, place, depth, before, after, seed):
     """serve answers a request no cassette has with the closest candidates: redacted like a recording."""
     flow, secret = build_flow(secret, place, depth, before, after, seed)
@@ -254,9 +292,10 @@ def test_no_secret_reaches_a_miss_answer_or_line(tmp_path, capsys, secret, place
         assert secret not in seen and secret not in unquote_plus(seen), (place, seen)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@examples(ci=60, deep=600, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(secret=secrets, place=st.sampled_from(PLACES), depth=st.integers(0, 6), before=words, after=words,
        seed=st.integers(0, 1000))
+@at_every_place
 # found by hypothesis: ``%20`` then 11 digits was read as a 13-digit card number by check's line scan
 @example(secret="sk_test_000000000000000000000000", place="query-repeated", depth=0, before="", after="25213147999",
          seed=0)
@@ -340,7 +379,23 @@ def coded_body(secret: str, cvc: str, shape: str, codec: str, stack: list[str]) 
     return data
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def in_every_coding_and_charset(test):
+    """Explicit examples, run under every profile: every charset declared and not, every body shape, every coding
+    alone and stacked two and three deep (declared or not), each damage to a gzip stream, request and response,
+    the kinds of secret in turn."""
+    kinds, codings = TEXT_SECRETS + CARDS, sorted(CODINGS)
+    for number, (charset, declared) in enumerate((c, d) for d in (True, False) for c in BODY_CHARSETS):
+        stack = [codings[(number + 3 * deeper) % len(codings)] for deeper in range(number % 3 + 1)]
+        test = example(secret=kinds[number % len(kinds)], cvc=str(100 + 77 * number),
+                       shape=BODY_SHAPES[number % len(BODY_SHAPES)], charset=charset, declared=declared,
+                       stack=stack, header=number % 4 != 3, damage="", request=number % 2 == 1)(test)
+    test = example(secret=CARDS[3], cvc="4821", shape="form-cvc", charset=("utf-16", "utf-16"), declared=True,
+                   stack=["br", "x-gzip"], header=True, damage="bad-crc", request=True)(test)
+    return example(secret=TEXT_SECRETS[1], cvc="123", shape="text", charset=("cp500", "cp500"), declared=False,
+                   stack=["gzip"], header=False, damage="truncate", request=False)(test)
+
+
+@examples(ci=200, deep=1500, suppress_health_check=[HealthCheck.too_slow])
 @given(secret=secrets, cvc=cvcs, shape=st.sampled_from(BODY_SHAPES), charset=st.sampled_from(BODY_CHARSETS),
        declared=st.booleans(), stack=st.lists(st.sampled_from(sorted(CODINGS)), max_size=3),
        header=st.booleans(), damage=st.sampled_from(["", "truncate", "bad-crc"]), request=st.booleans())
@@ -348,6 +403,7 @@ def coded_body(secret: str, cvc: str, shape: str, codec: str, stack: list[str]) 
          stack=[], header=False, damage="", request=False)  # UTF-16LE without a BOM passed as UTF-8 with NULs
 @example(secret="4000056655665556", cvc="739", shape="form-cvc", charset=("cp500", "cp500"), declared=True,
          stack=["gzip", "gzip"], header=True, damage="truncate", request=True)
+@in_every_coding_and_charset
 def test_no_secret_survives_any_coding_stack_or_charset(secret, cvc, shape, charset, declared, stack, header, damage,
                                                          request):
     """Whatever the codings (declared in Content-Encoding or not, stacked, cut off, a bad CRC) and the charset
@@ -390,13 +446,27 @@ def test_no_secret_survives_any_coding_stack_or_charset(secret, cvc, shape, char
 
 
 # -- what is stored is the body as read, or its digest: never a decoder's guess --------------------------------
-@settings(max_examples=1500, deadline=None)
-@given(content=st.binary(min_size=40, max_size=600),
-       content_type=st.sampled_from(["image/png", "application/octet-stream", "application/json", "text/plain", ""]),
-       coding=st.sampled_from(["", "gzip", "deflate", "br", "zstd", "x-unknown"]),
-       prefix=st.sampled_from([b"", b"\x00\x01", b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd"]))
+RANDOM_TYPES = ["image/png", "application/octet-stream", "application/json", "text/plain", ""]
+RANDOM_CODINGS = ["", "gzip", "deflate", "br", "zstd", "x-unknown"]
+MAGICS = [b"", b"\x00\x01", b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd"]
+
+
+def with_every_coding_and_prefix(test):
+    """Explicit examples, run under every profile: random bytes under every coding, behind every magic number, of
+    every content type."""
+    for number, coding in enumerate(RANDOM_CODINGS):
+        content = random.Random(number).randbytes(40 + 97 * number)
+        test = example(content=content, content_type=RANDOM_TYPES[number % len(RANDOM_TYPES)], coding=coding,
+                       prefix=MAGICS[number % len(MAGICS)])(test)
+    return test
+
+
+@examples(ci=300, deep=1500)
+@given(content=st.binary(min_size=40, max_size=600), content_type=st.sampled_from(RANDOM_TYPES),
+       coding=st.sampled_from(RANDOM_CODINGS), prefix=st.sampled_from(MAGICS))
 @example(content=b"\x00\x01\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff", content_type="application/json", coding="gzip",
          prefix=b"")
+@with_every_coding_and_prefix
 def test_bytes_that_are_no_coding_are_stored_as_read_or_as_their_digest(content, content_type, coding, prefix):
     """Random bytes (behind a magic number or not, a coding declared or not) are stored as they are or as the line
     with their digest: a decoder that stops early on them (raw deflate read 329 random bytes as "I") gives a third
@@ -449,9 +519,11 @@ def _as_a_reader_reads(content: bytes) -> set[str]:
 URL_SAFE = "".join(chr(c) for c in range(33, 127) if chr(c) not in "/?#")
 
 
-@settings(max_examples=1000, deadline=None)
+@examples(ci=200, deep=1000)
 @given(user=st.text(URL_SAFE, min_size=1, max_size=12), password=st.text(URL_SAFE, min_size=1, max_size=20),
        scheme=st.sampled_from(["http", "https", "socks5", "git+ssh"]), rest=st.sampled_from(["", "/v1?a=b@c", "#x@y"]))
+@example(user="u", password="p@ss", scheme="https", rest="/v1?a=b@c")  # an "@" in the password, and in the rest
+@example(user="a%40b", password="@@x%40", scheme="socks5", rest="#x@y")
 def test_a_url_never_prints_its_password(user, password, scheme, rest):
     """Every ``@`` up to the path belongs to the credentials (URL parsers split at the last one)."""
     from conformance.redaction import without_credentials
