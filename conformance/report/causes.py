@@ -224,7 +224,7 @@ def _message(cause: RootCause) -> str:
             return _without_ids(first.message)
         return f"{thing}: {_words(places)}: {_EXPANSION_WORDS[cause.key[1]]}"
     if cause.key[0] == "answers":
-        body = f" {cause.key[2]}" if len(cause.key) > 2 else ""
+        body = "" if len(cause.key) < 3 else " with an empty body" if cause.key[2] == '""' else f" {cause.key[2]}"
         return (f"the target answers {cause.key[1]}{body} to every request, whatever the recording answered (e.g. "
                 f"{_without_ids(first.message)}): nothing else of these answers could be judged")
     if cause.rule in RULES and RULES[cause.rule].one_cause and len(cause.interactions) > 1:
