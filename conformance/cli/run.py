@@ -233,9 +233,9 @@ def _check_repro_dir(directory: Path, inputs: tuple[Path, ...]) -> None:
     the run reads cassettes from (the next run would replay the repro cassettes as its own)."""
     if directory.exists() and not directory.is_dir():
         raise InputError(f"--repro-dir {directory}: a file, not a directory; give a directory for the repro cassettes")
-    if any(given.is_dir() and given.resolve() == directory.resolve() for given in inputs):
-        raise InputError(f"--repro-dir {directory} is a directory of cassettes this run replays: the repro cassettes "
-                         "would be replayed as its own next time; give another directory")
+    if any(given.is_dir() and directory.resolve().is_relative_to(given.resolve()) for given in inputs):
+        raise InputError(f"--repro-dir {directory} is in a directory of cassettes this run replays: the repro "
+                         "cassettes would be replayed as its own next time; give a directory outside it")
     existing = directory
     while not existing.exists():
         existing = existing.parent  # the directory that would be made is made inside this one

@@ -137,7 +137,8 @@ def test_without_repro_dir_nothing_is_cut_down_and_the_reports_name_no_repro(tmp
 @pytest.mark.parametrize("make, expected", [
     (lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file", "a file, not a directory"),
     (lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file" / "repro", "is not a writable directory"),
-    (lambda tmp: tmp / "cassettes", "a directory of cassettes this run replays"),
+    (lambda tmp: tmp / "cassettes", "is in a directory of cassettes this run replays"),
+    (lambda tmp: tmp / "cassettes" / "repro", "is in a directory of cassettes this run replays"),
 ])
 def test_a_bad_repro_dir_is_one_line_and_exit_2_before_any_request(tmp_path, deletes, make, expected):
     directory = make(tmp_path)
