@@ -34,9 +34,12 @@ from conformance.redaction import Redactor
 from conformance.report.baseline import read_report
 
 if TYPE_CHECKING:
+    import threading
+
     from rich.console import Console
 
     from conformance.findings import RunResult
+    from conformance.replay import ReplayOptions
     from conformance.report.reproductions import Reproductions
 
 # How many candidate replays a root cause's cassette may take to be cut down, and how long all of them together
@@ -214,13 +217,8 @@ def run_command(
         if known is not None:
             accept_baseline(result, known)
         if repro_dir is not None and not signals and not result.setup_error:
-            from conformance.replay.repro import ReproLimits, reproduce
-
-            accept = (lambda candidate: accept_baseline(candidate, known)) if known is not None else None
-            _say_reproducing(console, result, repro_dir, repro_replays, repro_budget)
-            repros = reproduce(result, repro_dir, options, _replay_command(redactor), timeout=timeout,
-                               limits=ReproLimits(repro_replays, repro_budget), verify=verify, max_body=max_body,
-                               stop=stop, accept=accept)
+            repros = _cut_down(console, result, repro_dir, options, known, (repro_replays, repro_budget),
+                               timeout=timeout, verify=verify, max_body=max_body, stop=stop)
     print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports], repros=repros)
     for path, writer, label in reports:
         writer(result, path, repros=repros)  # a ReportError here is one line and exit 2, like any input error
@@ -266,6 +264,20 @@ def _replay_command(redactor: Redactor) -> Callable[[Path], str]:
         values = value if isinstance(value, tuple) else (value,)
         words += [option] if value is True else [word for item in values for word in (option, str(item))]
     return lambda path: redactor.text(shlex.join(["conformance", "run", str(path), *words]))
+
+
+def _cut_down(console: Console, result: RunResult, directory: Path, options: ReplayOptions,
+              known: dict[str, Any] | None, limits: tuple[int, float], *, timeout: float, verify: bool | str,
+              max_body: int, stop: threading.Event) -> Reproductions:
+    """``--repro-dir``: a repro cassette per failing root cause, replayed as the run replayed, the run's baseline
+    applied to each candidate."""
+    from conformance.replay.repro import ReproLimits, reproduce
+    from conformance.report.baseline import accept_baseline
+
+    accept = (lambda candidate: accept_baseline(candidate, known)) if known is not None else None
+    _say_reproducing(console, result, directory, *limits)
+    return reproduce(result, directory, options, _replay_command(options.redactor), limits=ReproLimits(*limits),
+                     accept=accept, timeout=timeout, verify=verify, max_body=max_body, stop=stop)
 
 
 def _say_reproducing(console: Console, result: RunResult, directory: Path, replays: int, budget: float) -> None:

@@ -164,3 +164,20 @@ def test_a_repro_of_a_state_the_target_keeps_wrong_passes_on_a_faithful_target(t
         for path in written:
             code, output = cli("run", path, "--target", faithful)
             assert code == 0, output
+
+
+def test_with_a_baseline_accepted_causes_get_none_and_what_it_accepts_is_accepted_in_every_candidate(tmp_path, deletes):
+    known, report = tmp_path / "known.json", tmp_path / "run.json"
+    with FakeStripe(deviation="deleted-false") as old:
+        assert cli("run", deletes, "--target", old, "--json-report", known)[0] == 1
+    with FakeStripe(deviation="deleted-false,400-for-404") as broken:
+        code, output = cli("run", deletes, "--target", broken, "--baseline", known, "--repro-dir", tmp_path / "repro",
+                           "--json-report", report)
+        assert code == 1, output
+        data = json.loads(report.read_text())["root_causes"]
+        assert [c for c in data if c["accepted"] and c["rule"] == "invariant.deleted" and "repro" not in c]
+        opened = [c for c in data if not c["accepted"] and c["severity"] == "failure"]
+        # a retrieve after a delete needs the delete, whose accepted deviation is no new failure of the candidate
+        (after_delete,) = [c for c in opened if c["rule"] == "invariant.deleted_card"]
+        assert after_delete["repro"]["cassette"] is not None, after_delete["repro"]
+        assert all(c["repro"]["cassette"] for c in opened)
