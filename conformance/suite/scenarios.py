@@ -297,9 +297,9 @@ def scenario_retries(session: Session) -> None:
     error executed, a key reused with other parameters refused. Each key is the scenario's own, recorded as is, so
     a replay sends one fresh key for each.
 
-    The reused key is the update's, and comes last: a refused request carrying a test token would read as the
-    upstream refusing the test card (`conformance check`'s weak reference), and a read-back after it would make
-    a target that executes it fail twice, once for each symptom."""
+    The updates and the reused key (the update's) come last: a refused request carrying a test token would read as
+    the upstream refusing the test card (`conformance check`'s weak reference), and a list read back after an
+    update would make a target that fails the update fail twice, once for each symptom."""
     created: dict[str, Any] = {"idempotency_key": "retry-create-customer"}
     params: dict[str, Any] = {"email": "jenny.rosen@example.com", "description": "retries"}
     for label in ("create a customer with an idempotency key", "the same create retried: the same customer"):
@@ -314,9 +314,6 @@ def scenario_retries(session: Session) -> None:
     if card is None:
         raise RuntimeError("the upstream did not attach tok_visa")
     session.step("the customer's cards: one card, not two", lambda: session.get(f"/v1/customers/{customer.id}/cards"))
-    named: dict[str, Any] = {"idempotency_key": "retry-update-name"}
-    for label in ("update the name with an idempotency key", "the same update retried"):
-        session.step(label, lambda: sources.update(customer.id, card.id, {"name": "Jenny Rosen"}, named))  # type: ignore[arg-type]
     other = session.source_for("tok_mastercard")
     corrected: dict[str, Any] = {"idempotency_key": "retry-after-validation"}
     session.step("an attach that fails validation (no such token)",
@@ -324,6 +321,9 @@ def scenario_retries(session: Session) -> None:
     session.step("the corrected attach with the same key is executed",
                  lambda: sources.create(customer.id, {"source": other or ""}, corrected))  # type: ignore[arg-type]
     session.step("the customer's cards: the two attached", lambda: session.get(f"/v1/customers/{customer.id}/cards"))
+    named: dict[str, Any] = {"idempotency_key": "retry-update-name"}
+    for label in ("update the name with an idempotency key", "the same update retried"):
+        session.step(label, lambda: sources.update(customer.id, card.id, {"name": "Jenny Rosen"}, named))  # type: ignore[arg-type]
     session.step("the update's key with another name is refused (idempotency_error)",
                  lambda: sources.update(customer.id, card.id, {"name": "Someone Else"}, named))  # type: ignore[arg-type]
 
