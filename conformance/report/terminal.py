@@ -60,10 +60,14 @@ def _print_repros(console: Console, repros: Reproductions) -> None:
     """Where the repro cassettes went, and how many causes have none (each says why under it)."""
     written = [repro.path for repro in repros.values() if repro.path is not None]
     missing = len(repros) - len(written)
-    where = f" in {escape(str(written[0].parent))}" if written else ""
-    console.print(f"Repro cassettes: {len(written)} written{where}, one per failing root cause"
-                  + (f"; {missing} could not be (said under {'its' if missing == 1 else 'their'} cause)"
-                     if missing else ""))
+    if not written:
+        console.print("Repro cassettes: none written (why: under each root cause)")
+    elif not missing:
+        console.print(f"Repro cassettes: {len(written)} written in {escape(str(written[0].parent))}, one per failing "
+                      "root cause")
+    else:
+        console.print(f"Repro cassettes: {len(written)} written in {escape(str(written[0].parent))}; "
+                      f"{plural(missing, 'root cause')} without one (why: under each)")
 
 
 def _print_not_judged(console: Console, result: RunResult) -> None:

@@ -181,3 +181,17 @@ def test_with_a_baseline_accepted_causes_get_none_and_what_it_accepts_is_accepte
         (after_delete,) = [c for c in opened if c["rule"] == "invariant.deleted_card"]
         assert after_delete["repro"]["cassette"] is not None, after_delete["repro"]
         assert all(c["repro"]["cassette"] for c in opened)
+
+
+def test_a_spent_time_budget_writes_nothing_unverified_and_says_so(tmp_path, deletes):
+    out, report = tmp_path / "repro", tmp_path / "run.json"
+    with FakeStripe(deviation="deleted-false") as broken:
+        code, output = cli("run", deletes, "--target", broken, "--repro-dir", out, "--repro-budget", "1e-9",
+                           "--json-report", report)
+    assert code == 1, output
+    (cause,) = failing_causes(report)
+    assert cause["repro"]["cassette"] is None and cause["repro"]["replays"] == 0
+    assert "stopped when the time budget ran out (--repro-budget 1e-09s)" in cause["repro"]["note"]
+    assert "no repro cassette: stopped when the time budget ran out" in output
+    assert "Repro cassettes: none written (why: under each root cause)" in output
+    assert not list(out.glob("*.yaml"))
