@@ -81,3 +81,49 @@ def test_the_command_line_s_defaults_are_the_engine_s():
     from conformance.replay import repro
 
     assert (cli_run.REPRO_REPLAYS, cli_run.REPRO_BUDGET) == (repro.REPRO_REPLAYS, repro.REPRO_BUDGET)
+
+
+def _result(*interactions):
+    from conformance.findings import CassetteResult, RunResult
+
+    return RunResult("http://127.0.0.1:1", [CassetteResult("cassettes/x.yaml", "x", list(interactions))])
+
+
+def _interaction(index: int, endpoint: str, *findings):
+    from conformance.findings import InteractionResult
+
+    interaction = InteractionResult(index, endpoint, "GET", f"/v1/x/{index}", 404)
+    interaction.findings = list(findings)
+    return interaction
+
+
+def _status(actual: int, consequence_of: int | None = None):
+    from conformance.findings import Finding
+
+    return Finding("status", "", f"status: expected 404, got {actual}", 404, actual, consequence_of=consequence_of)
+
+
+def _trials(seen_in):
+    from types import SimpleNamespace
+
+    from conformance.replay.repro import _signature, _Trials
+    from conformance.report.causes import root_causes
+
+    (cause,) = root_causes(seen_in)
+    session = SimpleNamespace(options=SimpleNamespace(profile=STRIPE))
+    return _Trials(session, "cassettes/x.yaml", 5, cause.key, {}, {}, _signature(seen_in))
+
+
+def test_a_candidate_shows_the_cause_only_as_its_own_failure_at_its_interaction_and_nothing_new():
+    run = _result(_interaction(2, "customers.create"), _interaction(5, "cards.retrieve", _status(400)))
+    trials = _trials(run)
+    shows = _result(_interaction(5, "cards.retrieve", _status(400)))
+    assert trials._judge((5,), shows)
+    # the same cause, but also a failure the run did not see at a kept interaction: another story
+    other = _result(_interaction(2, "customers.create", _status(500)), _interaction(5, "cards.retrieve", _status(400)))
+    assert not trials._judge((2, 5), other)
+    # only as a consequence of an earlier failure (an id it left unbound): not the cause
+    follows = _result(_interaction(5, "cards.retrieve", _status(400, consequence_of=2)))
+    assert not trials._judge((5,), follows)
+    # another answer there is another cause
+    assert not trials._judge((5,), _result(_interaction(5, "cards.retrieve", _status(401))))
