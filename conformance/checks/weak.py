@@ -66,6 +66,7 @@ class WeakReference:
     minted: set[str] = field(default_factory=set)  # ids the upstream made (or the header's fixtures: it knows them)
     cards: dict[str, TestCard] = field(default_factory=dict)  # an id minted for a test card (card_…, tok_…) -> it
     said: dict[tuple[str, str, str], list[Interaction]] = field(default_factory=dict)  # (card, field, value) -> where
+    keys: dict[str, bytes] = field(default_factory=dict)  # an idempotency key -> the first request body sent with it
 
     def judge(self, interaction: Interaction) -> list[WeakSpot]:
         """The weak spots of one exchange; a test card contradicted is told once, by :meth:`contradicted_cards`."""
@@ -102,8 +103,8 @@ class WeakReference:
         was refused: the error names the token or its parameter, or nothing else (no id the upstream never made,
         no other parameter)."""
         request, response = interaction.request, interaction.response
-        if response.status < 400:
-            return []
+        if self._reuses_key(interaction) or response.status < 400:
+            return []  # a key reused with other parameters is refused for the key, whatever token it carries
         tokens = sorted({value for name, value in _parameters(interaction) if name in self.profile.token_parameters
                          and value in self.profile.cards.by_token})
         marked = sorted(set(_MARKER.findall(_request_text(interaction))))
@@ -119,6 +120,16 @@ class WeakReference:
         return [WeakSpot(REFUSED_TOKEN, interaction, f"the upstream refused the {what} ({response.status}: "
                                                      f"{_said(interaction)}), which the API's test mode accepts: "
                                                      "record from an upstream that knows the test cards and tokens")]
+
+    def _reuses_key(self, interaction: Interaction) -> bool:
+        """Whether the request repeats an earlier request's idempotency key with another body."""
+        name = self.profile.headers.idempotency
+        key = interaction.request.headers.get(name) if name else None
+        if not key:
+            return False
+        content = json.dumps(interaction.request.body.value if interaction.request.body else None,
+                             sort_keys=True, default=str).encode()
+        return self.keys.setdefault(key, content) != content
 
     def _cards(self, interaction: Interaction) -> None:
         """Which test card the request names, and every card object the answer holds checked against it: a card

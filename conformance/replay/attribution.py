@@ -100,6 +100,8 @@ class Attribution:
             # with an unminted id, its answer is some other object, so only its shape is the target's own
             expected = interaction.response.json()
             for finding in findings:
+                if finding.consequence_of is not None:  # a check's own attribution (a retry rule's) stands
+                    continue
                 finding.consequence_of = self._consequence_of(finding, expected)
                 if needed is not None and finding.consequence_of is None and _about_values(finding):
                     finding.consequence_of = needed.root

@@ -8,7 +8,7 @@ public sources disagree it is said, and compared loosely: the status of a key re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -55,7 +55,9 @@ class IdempotencyState(RetryState):
     keys: dict[str, _Seen] = field(default_factory=dict)
     request_ids: dict[str, int] = field(default_factory=dict)  # request id -> the first interaction answering it
     told_request_id: bool = False  # request.id is said once per cassette, not on every answer
-    executed_again: bool = False  # a repeat was executed again: a later replay's missing mark follows from it
+    # the interaction where a repeat was executed again: the target does not read keys, so a later replay's
+    # missing mark and a reused key accepted follow from it (one problem, not two)
+    executed_again_at: int | None = None
 
 
 def _saved(status: int) -> bool:
@@ -127,11 +129,13 @@ class IdempotencyRules:
             return findings
         same = (exchange.method, exchange.path, exchange.content) == (first.method, first.path, first.content)
         if same:
-            replayed = _replay(exchange, first, headers, state.executed_again)
-            state.executed_again |= any(f.rule == "idempotency.replay" for f in replayed)
+            replayed = _replay(exchange, first, headers, state.executed_again_at is not None)
+            if state.executed_again_at is None and any(f.rule == "idempotency.replay" for f in replayed):
+                state.executed_again_at = exchange.index
             findings += replayed
         else:
-            findings += _mismatch(exchange, first)
+            findings += [replace(finding, consequence_of=state.executed_again_at)
+                         for finding in _mismatch(exchange, first)]
         made = _object_id(exchange.body)
         if 200 <= exchange.status < 300 and made is not None and made != _object_id(first.body):
             state.duplicates.setdefault(made, exchange.index)

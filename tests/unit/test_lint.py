@@ -148,6 +148,22 @@ def test_a_test_token_the_upstream_refused_is_a_weak_reference(tmp_path, custome
         assert "the upstream refused the test token tok_visa (404: " in found[0]
 
 
+def test_a_key_reused_with_another_token_is_refused_for_the_key_not_the_token(tmp_path):
+    """A retry scenario reuses an attach's idempotency key with another test token: the upstream's refusal is the
+    key's (idempotency_error), which says nothing of the token."""
+    key = "  headers:\n    Idempotency-Key: retry-attach\n"
+    first = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_visa") + key)
+    reused = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_mastercard") + key,
+                         "response:\n  status: 400\n  json:\n    error:\n      type: idempotency_error\n"
+                         "      message: Keys for idempotent requests can only be used with the same parameters\n")
+    assert weak(check_cassette(cassette(tmp_path, interaction(*CUSTOMER), first, reused), STRIPE)) == []
+    other = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_mastercard")
+                        + "  headers:\n    Idempotency-Key: another\n",
+                        "response:\n  status: 404\n  json:\n    error:\n      type: invalid_request_error\n"
+                        "      message: Not Found\n")
+    assert len(weak(check_cassette(cassette(tmp_path, interaction(*CUSTOMER), first, other), STRIPE))) == 1
+
+
 def test_a_token_from_a_test_card_the_upstream_refused_is_a_weak_reference(tmp_path):
     token = interaction("  method: POST\n  path: /v1/tokens\n  form:\n    card:\n"
                         "      number: \"[REDACTED:card-number:amex-8431]\"\n      exp_month: \"8\"\n",
