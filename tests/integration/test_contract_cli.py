@@ -30,7 +30,7 @@ def cli(*args):
 def test_the_reference_suite_agrees_with_the_contract():
     code, output = cli("check", "--openapi", SPEC, SUITE)
     assert code == 0, output
-    assert output.strip() == "6 cassettes checked against cards-openapi.yaml (API 2023-08-16): 0 problems, 0 unreadable"
+    assert output.strip() == "7 cassettes checked against cards-openapi.yaml (API 2023-08-16): 0 problems, 0 unreadable"
 
 
 def test_check_names_file_line_interaction_and_path_of_a_recording_that_contradicts_the_contract(tmp_path):

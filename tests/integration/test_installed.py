@@ -103,7 +103,7 @@ def test_the_package_is_the_installed_one(installed):
 def test_demo_runs_from_the_package_alone(installed):
     done = use(installed, "conformance", "demo")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "localstripe is listening" in done.stdout and "replaying 6 cassettes from " in done.stdout
+    assert "localstripe is listening" in done.stdout and "replaying 7 cassettes from " in done.stdout
     assert str(ROOT) not in done.stdout
     assert (installed[1] / "reports" / "demo" / "report.html").is_file()
 

@@ -122,7 +122,7 @@ def test_compare_lists_regressions_and_fixes_with_stable_identities(tmp_path):
     # by problem: one line per root cause with the interactions it newly fails (or passes), not one per finding
     assert "regression: " not in output and "fixed: " not in output
     (new,) = [line for line in output.splitlines() if line.startswith("new root cause: ")]
-    assert "[type]" in new and "8 interactions: " in new and "and 3 more)" in new
+    assert "[type]" in new and "10 interactions: " in new and "and 5 more)" in new
     data = json.loads((tmp_path / "c.json").read_text())
     assert {r["rule"] for r in data["regressions"]} == {"type"} and {f["rule"] for f in data["fixes"]} == {
         "invariant.deleted"}
@@ -184,10 +184,10 @@ def test_the_pytest_plugin_collects_cassettes_and_runs_them_on_xdist_workers(tmp
             capture_output=True, text=True, timeout=300, cwd=tmp_path,
         )
     assert process.returncode == 1, process.stdout + process.stderr
-    assert "1 failed, 5 passed" in process.stdout
+    assert "1 failed, 6 passed" in process.stdout
     assert "FAIL #6 cards.delete DELETE" in process.stdout and "[invariant.deleted] deleted" in process.stdout
     xml = junit.read_text()
-    assert xml.count("<testcase ") == 6 and xml.count("<failure ") == 1
+    assert xml.count("<testcase ") == 7 and xml.count("<failure ") == 1
 
 
 def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_failing_step(tmp_path):
@@ -206,7 +206,7 @@ def test_the_pytest_plugin_collects_cassettes_only_and_summarizes_the_first_fail
     out = process.stdout
     assert process.returncode == 1, out + process.stderr
     assert "docker-compose" not in out  # not a cassette: never collected
-    assert "3 failed, 5 passed" in out
+    assert "3 failed, 6 passed" in out
     assert "FAILED cassettes/empty.yaml::empty - no interactions to replay in" in out
     assert "FAILED cassettes/vcr.yaml::vcr - " in out and "a VCR.py cassette, not a card-conformance cassette" in out
     summary = next(line for line in out.splitlines() if line.startswith("FAILED cassettes/cards-delete.yaml"))
@@ -238,10 +238,10 @@ def test_compare_counts_what_was_not_run_as_not_run_never_as_fixed(tmp_path):
         cli("run", SUITE / "cards-update.yaml", "--target", target, "--json-report", tmp_path / "one.json")
     code, output = cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--json", tmp_path / "c.json")
     assert code == 1
-    assert "0 fixed" in output and "5 not run" in output
+    assert "0 fixed" in output and "6 not run" in output
     assert f"not run: {SUITE / 'cards-delete.yaml'} (the whole cassette)" in output
     data = json.loads((tmp_path / "c.json").read_text())
-    assert data["fixes"] == [] and data["fixed_root_causes"] == [] and len(data["not_run"]) == 5
+    assert data["fixes"] == [] and data["fixed_root_causes"] == [] and len(data["not_run"]) == 6
     assert cli("compare", tmp_path / "all.json", tmp_path / "one.json", "--allow-missing")[0] == 0
 
 
