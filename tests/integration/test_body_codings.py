@@ -19,6 +19,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote_plus
 
@@ -203,17 +204,23 @@ def test_no_secret_survives_a_coding_or_charset_in_a_real_recording(cli, upstrea
     path = tmp_path / "codings.yaml"
     recorder = cli("record", "--upstream", upstream, "--cassette", path, "--redact-field", "password")
     address = recorder.wait_for(r"API base at (http://127\.0\.0\.1:\d+)", timeout=60).group(1)
-    with httpx.Client(base_url=address, timeout=30) as http:
-        for number, (kind, shape, codec, declared, encoding, stack, damage) in enumerate(VARIANTS):
-            # the request carries the variant's body too: the same codings and charsets, client to server
-            text, media = _body(kind, shape)
-            content, headers = encoded(text, codec, declared, media, encoding, stack, damage)
-            with http.stream("POST", f"/v1/variant/{number}", content=content, headers=headers) as answer:
-                assert answer.status_code == 402, (number, answer.status_code)
-                b"".join(answer.iter_raw())
+
+    def send(number: int) -> int:
+        """Variant ``number``; the request carries its body too: the same codings and charsets, client to server."""
+        kind, shape, codec, declared, encoding, stack, damage = VARIANTS[number]
+        text, media = _body(kind, shape)
+        content, headers = encoded(text, codec, declared, media, encoding, stack, damage)
+        with http.stream("POST", f"/v1/variant/{number}", content=content, headers=headers) as answer:
+            b"".join(answer.iter_raw())
+            return answer.status_code
+
+    with httpx.Client(base_url=address, timeout=30) as http, ThreadPoolExecutor(max_workers=4) as pool:
+        # four at a time: the client and upstream (this process) work while mitmdump records
+        statuses = list(pool.map(send, range(len(VARIANTS))))
+    assert statuses == [402] * len(VARIANTS)
     assert recorder.interrupt() == 0, recorder.text
-    recorded = load(path).interactions
-    assert len(recorded) == len(VARIANTS)
+    recorded = sorted(load(path).interactions, key=lambda i: int(i.request.path.rsplit("/", 1)[-1]))
+    assert [i.request.path for i in recorded] == [f"/v1/variant/{number}" for number in range(len(VARIANTS))]
     assert _leaked(_readings(path)) == []
     assert _leaked([recorder.text]) == []
     checked = subprocess.run([sys.executable, "-m", "conformance", "check", str(path)], capture_output=True,
