@@ -279,6 +279,9 @@ class RetryState:
     # an object the target made a second time for a repeated key (as the target named it) -> that interaction:
     # later answers that show it follow from that failure
     duplicates: dict[str, int] = field(default_factory=dict)
+    # the rules the last check judged (their precondition held), whatever they found: read and cleared by the
+    # replay; fed the recording, what the suite covers (a matrix row per rule)
+    judged: set[str] = field(default_factory=set)
 
 
 class RetryRules(Protocol):
@@ -314,6 +317,9 @@ class ApiProfile:
     # they bring Hypothesis); "" when the API has none
     explore: str = ""
     retries: RetryRules | None = None  # the retry contract's rules (idempotency keys, request ids), if documented
+    # the profile's own rules that run judges (beyond the registry's documented ones) and that fail a run: rows
+    # of every matrix, a fixed set whatever a suite covers
+    matrix_rules: tuple[str, ...] = ()
 
     def explorer(self) -> Any:
         """The profile's operations for ``conformance explore``; ApiProfileError when it has none."""

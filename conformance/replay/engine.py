@@ -94,12 +94,15 @@ class _Replay:
     # or the target would rightly refuse the key reused with other parameters
     made_tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     probe: Probe | None = field(init=False)  # --probe: extra requests after an interaction, judged as its own
+    recorded_retries: RetryState | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.profile = self.options.profile
         self.bindings = IdBindings(self.profile.ids)
         self.attribution = Attribution(self.profile, self.bindings, self.checks)
         self.retries = self.profile.retries.new_state() if self.profile.retries is not None else None
+        # the retry rules fed the recording itself: which of them the suite covers, interaction by interaction
+        self.recorded_retries = self.profile.retries.new_state() if self.profile.retries is not None else None
         self.probe = Probe.for_run(self.options.probes, self.client, self.profile, self.retries, self.options.redactor,
                                    lambda finding: redact_finding(finding, self.options.redactor))
 
@@ -181,7 +184,22 @@ class _Replay:
         exchange = RetryExchange(interaction.index, interaction.request.method, sent.path,
                                  sent.headers.get(wire.idempotency, "") if wire.idempotency else "", sent.content,
                                  response.status_code, body, response.headers, interaction.response.headers)
+        state.judged.clear()
         return rules.check(exchange, state, wire)
+
+    def _retry_covers(self, interaction: Interaction) -> list[str]:
+        """The retry rules the recorded exchange judges (a repeated key, a request id), whatever the target does."""
+        rules, state = self.profile.retries, self.recorded_retries
+        if rules is None or state is None:
+            return []
+        wire, request, recorded = self.profile.headers, interaction.request, interaction.response
+        exchange = RetryExchange(interaction.index, request.method, request.path,
+                                 request.headers.get(wire.idempotency, "") if wire.idempotency else "",
+                                 request.content(), recorded.status, recorded.json(), recorded.headers,
+                                 recorded.headers)
+        state.judged.clear()
+        rules.check(exchange, state, wire)
+        return sorted(state.judged)
 
     def _stripe_version(self, recorded_headers: dict[str, str]) -> str | None:
         """--stripe-version, else what the request recorded, else the version the cassette's answers follow."""
@@ -232,7 +250,7 @@ class _Replay:
             recorded.status,
         )
         self._name_minted(interaction)
-        result.covers = self.checks.covered(interaction)
+        result.covers = self.checks.covered(interaction) + self._retry_covers(interaction)
         needed = self.attribution.needed(interaction)
         sent = self.request(interaction)
         self.checks.request_sent(interaction, sent.path)
@@ -261,8 +279,8 @@ class _Replay:
         if self.checks.invariants.not_judged:
             result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
             self.checks.invariants.not_judged.clear()
-        if self.checks.invariants.judged:
-            result.judged = sorted(self.checks.invariants.judged)
+        if self.checks.invariants.judged or (self.retries is not None and self.retries.judged):
+            result.judged = sorted(self.checks.invariants.judged | (self.retries.judged if self.retries else set()))
             self.checks.invariants.judged.clear()
         self.attribution.attribute(interaction, result, needed, sent.path)
         if self.retries is not None:

@@ -228,9 +228,13 @@ def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
     return _cell(CellState.NOT_COVERED)
 
 
-def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[str, ...]) -> list[dict[str, Any]]:
+def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[str, ...],
+          profile_rules: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     results = list(results)
     rules = [*DOCUMENTED_RULES, *(CONTRACT_RULES if any(r.contract for r in results) else ())]
+    # and the profile's own (its retry contract's, the fingerprint): a warning's rule (a request id, a replay's
+    # mark) is no behaviour a score counts, its warnings show in its routes' cells
+    rules += [rule for rule in profile_rules if rule not in rules]
     rows: list[dict[str, Any]] = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
                                    "source": RULES[rule].source, "scored": True} for rule in rules]
     seen: set[str] = set()
@@ -261,7 +265,7 @@ def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profil
     setup traffic), then each route only the runs met. ``today`` dates the profiles' ``until:`` (default: today)."""
     routes = api.routes if api is not None else None
     columns = {name: _Column(result, profiles.get(name), routes) for name, result in results.items()}
-    rows = _rows(results.values(), routes, api.focus if api is not None else ())
+    rows = _rows(results.values(), routes, api.focus if api is not None else (), api.matrix_rules if api is not None else ())
     cells: dict[str, dict[str, Any]] = {}
     for row in rows:
         cells[row["id"]] = {name: (_rule_cell(column, row["id"]) if row["kind"] == "rule" else

@@ -126,7 +126,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             if repro is not None and repro.path is not None:
                 console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
             elif cause.curl:
-                console.print(f"      [dim]reproduce: {escape(cause.curl)}[/dim]", soft_wrap=True)
+                curl = cause.curl.replace("\n", "\n                 ")  # a probe's sequence, one command a line
+                console.print(f"      [dim]reproduce: {escape(curl)}[/dim]", soft_wrap=True)
             if repro is not None and repro.path is None:
                 console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
         if not show_all and len(failures) > MAX_CAUSES_SHOWN:
@@ -164,7 +165,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             after = f" (follows from #{finding.consequence_of})" if finding.consequence_of is not None else ""
             console.print(f"    [{colour}]{escape(finding_line(finding, 100))}{after}[/{colour}]", soft_wrap=True)
         if interaction.curl and interaction.outcome == Outcome.FAILED:
-            console.print(f"    [dim]reproduce: {escape(interaction.curl)}[/dim]", soft_wrap=True)
+            curl = interaction.curl.replace("\n", "\n               ")
+            console.print(f"    [dim]reproduce: {escape(curl)}[/dim]", soft_wrap=True)
     if shown and not show_all:
         console.print(f"{shown} interaction{'s' if shown != 1 else ''} deviate{'s' if shown == 1 else ''}: every "
                       f"finding under the root causes above is listed by --show-all"

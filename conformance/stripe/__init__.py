@@ -55,4 +55,5 @@ STRIPE = ApiProfile(
                                         ("customer", "tax_ids")}),
     explore="conformance.stripe.explore:CARD_MACHINES",
     retries=IDEMPOTENCY,
+    matrix_rules=("card.fingerprint", "idempotency.replay", "idempotency.mismatch", "idempotency.validation"),
 )

@@ -118,16 +118,22 @@ class IdempotencyRules:
     def check(self, exchange: RetryExchange, state: RetryState, headers: Headers) -> list[Finding]:
         assert isinstance(state, IdempotencyState)
         findings = self._request_id(exchange, state, headers)
+        if headers.request_id and headers.request_id in exchange.recorded_headers:
+            state.judged.add("request.id")
         if not exchange.key:
             return findings
         first = state.keys.get(exchange.key)
         if first is None or not first.saved:
             if first is not None and exchange.content != first.content:
+                state.judged.add("idempotency.validation")
                 findings += _validation(exchange, first)
             state.keys[exchange.key] = _Seen(exchange.index, exchange.method, exchange.path, exchange.content,
                                              exchange.status, exchange.body, _saved(exchange.status))
             return findings
         same = (exchange.method, exchange.path, exchange.content) == (first.method, first.path, first.content)
+        state.judged.add("idempotency.replay" if same else "idempotency.mismatch")
+        if same and headers.replayed and headers.replayed in exchange.recorded_headers:
+            state.judged.add("idempotency.replayed_header")
         if same:
             replayed = _replay(exchange, first, headers, state.executed_again_at is not None)
             if state.executed_again_at is None and any(f.rule == "idempotency.replay" for f in replayed):
