@@ -11,12 +11,13 @@ import click
 
 from conformance.api_profile import TOKEN_MODES, ApiProfile, TokenMode
 from conformance.atomic import check_writable
-from conformance.cli.main import api_option, api_profile, main, timeout_option
+from conformance.cli.main import OPENAPI_HELP, api_option, api_profile, contract_of, main, timeout_option
 from conformance.cli.options import command_with_port
 from conformance.errors import refuse_live_key
 from conformance.redaction import Redactor
 
 if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI starts
+    from conformance.contract import Contract
     from conformance.explore import ExploreResult, Failure
 
 
@@ -44,7 +45,9 @@ if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI 
 @api_option
 @click.option("--allow-live", is_flag=True, help="Allow a live key (sk_live_/rk_live_).")
 @click.option("--tokens", type=click.Choice(TOKEN_MODES), default="magic", show_default=True,
-              help="magic: attach the API's test tokens (tok_visa…); create is not supported by explore yet.")
+              help="magic: attach the API's test tokens (tok_visa…); create: attach a token the target makes from "
+                   "the test card first (for targets that refuse the magic tokens, e.g. localstripe).")
+@click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
 @timeout_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
@@ -56,8 +59,9 @@ if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI 
               help="Write run's Markdown report of the failing cassettes replayed on the target here.")
 def explore_command(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
                     seed: int, max_examples: int, budget: float,
-                    max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool, tokens: TokenMode,
-                    timeout: float, json_report: Path | None, junit_xml: Path | None, html_report: Path | None,
+                    max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool,
+                    tokens: TokenMode, openapi: Path | None, timeout: float, json_report: Path | None,
+                    junit_xml: Path | None, html_report: Path | None,
                     markdown_report: Path | None) -> None:
     """Generate sequences of requests from the API profile and judge every answer by the documented rules.
 
@@ -68,6 +72,7 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     from conformance.cassette.cache import cache_dir
     from conformance.explore import ExploreOptions, explore
     from conformance.explore.reference import reference_rules
+    from conformance.explore.session import TokenPlan
     from conformance.replay import check_target, target_process
 
     if bool(target) == bool(target_cmd):
@@ -83,9 +88,8 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     if max_failures < 0:
         raise click.BadParameter(f"{max_failures} is negative: give 1 or more (0: no limit)",
                                  param_hint="--max-failures")
-    if tokens != "magic":
-        raise click.BadParameter("explore attaches the magic test tokens only (for now)", param_hint="--tokens")
     api = api_profile(api_name)
+    contract = contract_of(openapi, api)
     machines = api.explorer()
     api_key = api_key or api.default_api_key
     refuse_live_key(api_key, "exploring creates and deletes objects", allow_live, "--allow-live")
@@ -110,25 +114,35 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                                  budget=budget, database=cache / "explore" if cache is not None else None,
                                  database_key=f"conformance-explore:{api.name}".encode(), timeout=timeout,
                                  version_header=api.headers.version, max_failures=max_failures,
-                                 reference=(reference or "").rstrip("/"), rules=reference_rules(api))
+                                 reference=(reference or "").rstrip("/"), rules=reference_rules(api),
+                                 idempotency_header=api.headers.idempotency, contract=contract,
+                                 tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
+                                 if tokens == "create" else None)
         result = explore(options)
-        written = _write_failures(result, out, target, reference, api, api_key, redactor)
+        written = _write_failures(result, out, target, reference, api, api_key, redactor,
+                                  _reproduce_options(tokens, openapi))
         if junit_xml or html_report or markdown_report:  # run's reports of the failing cassettes, replayed
             _run_reports([path for _, path in written], target, api, api_key, timeout,
-                         {"junit": junit_xml, "html": html_report, "markdown": markdown_report})
+                         {"junit": junit_xml, "html": html_report, "markdown": markdown_report}, tokens, contract)
     if json_report:
         shown = redactor.text(result.target)
         data = {"target": shown, "reference": redactor.text(reference) if reference else None, "seed": seed,
                 "sequences": result.sequences, "requests": result.requests,
                 "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
                 "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": len(f.steps),
-                              "cassette": str(p), "seed": f.seed} for f, p in written]}
+                              "cassette": str(p), "seed": f.seed} for f, p in written],
+                "warnings": [{"rule": n.rule, "message": redactor.text(n.message)} for n in result.notices]}
         json_report.write_text(json.dumps(data, indent=2) + "\n")
     raise SystemExit(result.exit_code)
 
 
+def _reproduce_options(tokens: TokenMode, openapi: Path | None) -> str:
+    """What ``run`` needs beside the cassette and the target to judge as explore judged."""
+    return (" --tokens create" if tokens == "create" else "") + (f" --openapi {openapi}" if openapi else "")
+
+
 def _write_failures(result: ExploreResult, out: Path, target: str, reference: str | None, api: ApiProfile,
-                    api_key: str, redactor: Redactor) -> list[tuple[Failure, Path]]:
+                    api_key: str, redactor: Redactor, options: str) -> list[tuple[Failure, Path]]:
     """Say what was explored and found; write each failure's cassette."""
     from conformance.explore import write_failure
 
@@ -142,14 +156,17 @@ def _write_failures(result: ExploreResult, out: Path, target: str, reference: st
                              reference=redactor.text(reference) if reference else "")
         written.append((failure, path))
         click.echo(f"  ✗ [{failure.rule}] {redactor.text(failure.message)}")
-        click.echo(f"      {len(failure.steps)} steps: {path} — reproduce: conformance run {path} --target URL")
+        click.echo(f"      {len(failure.steps)} steps: {path} — reproduce: conformance run {path} --target URL"
+                   + options)
+    for notice in result.notices:  # warnings: listed, never a reason to fail
+        click.echo(f"  ! [{notice.rule}] {redactor.text(notice.message)} (a warning)")
     click.echo(f"{len(result.failures)} rule{'s' if len(result.failures) != 1 else ''} broken — "
                + ("deviations found" if result.failures else "conforms"))
     return written
 
 
 def _run_reports(cassettes: list[Path], target: str, api: ApiProfile, api_key: str, timeout: float,
-                 paths: dict[str, Path | None]) -> None:
+                 paths: dict[str, Path | None], tokens: TokenMode, contract: Contract | None) -> None:
     """The failing cassettes replayed on the target by ``run``, reported by run's own writers: each finding in
     them is one ``run CASSETTE --target URL`` shows (none found: a report of no cassette)."""
     from conformance.checks.compare import CompareRules
@@ -158,8 +175,8 @@ def _run_reports(cassettes: list[Path], target: str, api: ApiProfile, api_key: s
     from conformance.report.junit import write_junit
     from conformance.report.markdown import write_markdown
 
-    replayed = run(cassettes, target, ReplayOptions(api_key=api_key, profile=api, rules=CompareRules()),
-                   timeout=timeout)
+    replayed = run(cassettes, target, ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(),
+                                                    tokens=tokens, contract=contract), timeout=timeout)
     writers = {"junit": write_junit, "html": write_html, "markdown": write_markdown}
     for kind, path in paths.items():
         if path is not None:

@@ -34,6 +34,8 @@ def _request_headers(step: Step, api_key: str, profile: ApiProfile, version: str
         headers.append((profile.headers.version, version))
     if step.form is not None:
         headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+    if step.key and profile.headers.idempotency:  # a retry: run sends one fresh key wherever this one repeats
+        headers.append((profile.headers.idempotency, step.key))
     return headers
 
 

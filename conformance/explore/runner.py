@@ -12,7 +12,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,9 +23,11 @@ from hypothesis.errors import Flaky, InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
 from conformance.checks.compare import CompareRules
+from conformance.contract import Contract
 from conformance.explore.reference import PairedSession
-from conformance.explore.session import Deviation, Session, Step
+from conformance.explore.session import Deviation, ExploreInputError, Notice, Session, Step, TokenPlan, Wire
 from conformance.replay.binding import IdBindings
+from conformance.replay.tokens import make_token
 from conformance.replay.transport import TargetClient
 
 __all__ = ["ExploreOptions", "ExploreResult", "Failure", "Machines", "Recorder", "explore"]
@@ -55,6 +57,7 @@ class Recorder:
     failing: Session | None = None  # the shortest failing sequence of this round
     failing_rule: Deviation | None = None
     last: Session | None = None
+    notices: dict[str, Notice] = field(default_factory=dict)  # warning rules broken: the first notice of each
     deadline: float = math.inf  # time.monotonic() when the budget is spent: shrinking stops there too
     patience: int = PATIENCE
     searching_since: int = 0  # sequences when the search for the next broken rule began
@@ -70,10 +73,17 @@ class Recorder:
         if self.failing is not None and self._shrunk_enough() and not _final_replay():
             reject()
         self.sequences += 1
-        if self.last is not None:
-            self.requests += len(self.last.steps)
+        self.count_last()
         self.last = self.new_session()
         return self.last
+
+    def count_last(self) -> None:
+        """The last session's requests and notices, counted once."""
+        if self.last is not None:
+            self.requests += len(self.last.steps) + self.last.setup_requests
+            for notice in self.last.notices:
+                self.notices.setdefault(notice.rule, notice)
+            self.last = None
 
     def failed(self, session: Session, deviation: Deviation) -> None:
         if self.failing is None:
@@ -128,6 +138,9 @@ class ExploreOptions:
     max_failures: int = 0  # stop once this many distinct rules are found broken; 0: explore the whole budget
     reference: str = ""  # a reference's URL: each request sent to it too, the target compared with its answers
     rules: CompareRules = field(default_factory=CompareRules)  # the comparison with the reference (run's)
+    idempotency_header: str = ""  # the header a retry's idempotency key travels in
+    tokens: TokenPlan | None = None  # --tokens create: where and from what the target makes tokens
+    contract: Contract | None = None  # --openapi: every answer also judged by the published contract
 
 
 @dataclass
@@ -138,6 +151,7 @@ class ExploreResult:
     requests: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # warning rules broken: listed, never a failure
 
     @property
     def exit_code(self) -> int:
@@ -168,6 +182,18 @@ def _round(options: ExploreOptions, recorder: Recorder, examples: int, seed: int
     return None
 
 
+def _preflight(options: ExploreOptions, session: Session) -> None:
+    """The target remembers what it makes; with ``--tokens create`` it makes a token from a test card."""
+    options.machines.preflight(session)
+    plan = options.tokens
+    if plan is not None:
+        headers, _ = session.framed(None)
+        made = make_token(session.client, plan.path, plan.cards.default, headers)
+        if made.id is None:
+            raise ExploreInputError(f"the target made no token from the test card ending {plan.cards.default.last4} "
+                                    f"(POST {plan.path} answered {made.said()}): explore it with --tokens magic")
+
+
 def explore(options: ExploreOptions) -> ExploreResult:
     """Generate sequences until the budget or max_examples is spent; each rule found broken once, shrunk."""
     result = ExploreResult(options.target, options.seed)
@@ -177,15 +203,20 @@ def explore(options: ExploreOptions) -> ExploreResult:
         candidate = stack.enter_context(TargetClient(options.target, timeout=options.timeout)) \
             if options.reference else None
 
+        wire = Wire(options.api_key, options.version_header, options.version, options.idempotency_header,
+                    options.tokens, options.contract)
+
         def new_session() -> Session:
             if candidate is None:
-                return Session(client, options.api_key, options.version_header, options.version)
-            return PairedSession(client, options.api_key, options.version_header, options.version,
-                                 candidate=candidate, rules=options.rules, bindings=IdBindings(options.rules.ids),
-                                 known=recorder.known, on_deviation=recorder.failed)
+                return Session(client, wire, recorder.known, recorder.failed)
+            return PairedSession(client, wire, recorder.known, recorder.failed, candidate=candidate,
+                                 rules=options.rules, bindings=IdBindings(options.rules.ids),
+                                 back=IdBindings(options.rules.ids))
 
         recorder = Recorder(new_session, deadline=started + options.budget)
-        options.machines.preflight(new_session())
+        for each in (client, candidate):  # each target remembers what it makes (nothing judged yet)
+            if each is not None:
+                _preflight(options, Session(each, replace(wire, contract=None)))
         number = 0
         while recorder.sequences < options.max_examples and time.monotonic() - started < options.budget \
                 and not 0 < options.max_failures <= len(result.failures):
@@ -195,7 +226,8 @@ def explore(options: ExploreOptions) -> ExploreResult:
             if failure is not None:
                 recorder.known.add(failure.rule)
                 result.failures.append(failure)
-        result.sequences, result.requests = recorder.sequences, recorder.requests + len(recorder.last.steps
-                                                                                        if recorder.last else ())
+        recorder.count_last()
+        result.sequences, result.requests = recorder.sequences, recorder.requests
+        result.notices = list(recorder.notices.values())
     result.seconds = time.monotonic() - started
     return result

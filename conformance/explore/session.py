@@ -3,12 +3,15 @@
 A :class:`Session` is handed to a profile's state machine: it sends a request with the run's API key and keeps
 it as a :class:`Step`, so a failing sequence can be written as a cassette. A rule the answer breaks is raised as
 :class:`Deviation` (an ``AssertionError``, which is what Hypothesis shrinks on) with the answer the documented
-rules expected, which the cassette records in place of the target's.
+rules expected, which the cassette records in place of the target's. What every answer is judged by whatever
+the profile's model says (``--openapi``: the published contract) is judged here too.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -16,10 +19,16 @@ from urllib.parse import urlencode
 import httpx
 
 from conformance import forms
+from conformance.api_profile import TestCards
+from conformance.contract import Contract, expanded_paths
 from conformance.errors import ConformanceError
+from conformance.findings import Finding
+from conformance.paths import parse_path
+from conformance.replay.tokens import make_token
 from conformance.replay.transport import TargetClient
 
-__all__ = ["Deviation", "ExploreInputError", "Session", "Step"]
+__all__ = ["Deviation", "ExploreInputError", "Notice", "Session", "Step", "TokenPlan", "Wire", "answer_headers",
+           "json_body", "without"]
 
 
 class ExploreInputError(ConformanceError):
@@ -32,13 +41,14 @@ class Step:
 
     method: str
     path: str  # with its query
-    form: dict[str, Any] | None
+    form: dict[str, Any] | None  # as the cassette records it: magic test tokens, never the tokens made for them
     status: int
     body: Any  # the answer's JSON (None when it is not JSON)
     content: bytes
-    headers: list[tuple[str, str]]
+    headers: list[tuple[str, str]]  # the answer's (the cassette writer keeps those the profile records)
     expected_status: int | None = None
     expected_body: Any = None
+    key: str = ""  # the idempotency key it was sent with ("" none): a retry in the cassette sends one key twice
 
 
 class Deviation(AssertionError):
@@ -52,61 +62,163 @@ class Deviation(AssertionError):
         self.expected_body = expected_body
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A warning rule an answer broke (``idempotency.replayed_header``…): listed, never a failure."""
+
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TokenPlan:
+    """``--tokens create``: where the target makes a token from a test card, the cards the magic tokens stand
+    for, and the request keys a magic token travels in."""
+
+    path: str
+    cards: TestCards
+    parameters: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How every request of a run is framed and what every answer is judged by, beside the profile's model."""
+
+    api_key: str
+    version_header: str = ""
+    version: str = ""
+    idempotency_header: str = ""
+    tokens: TokenPlan | None = None  # None: the magic test tokens are sent as they are
+    contract: Contract | None = None  # --openapi
+
+
 @dataclass
 class Session:
     """The requests of one sequence, sent to one target."""
 
     client: TargetClient  # run's: its whole-exchange deadline and body cap, without httpx.Client's per-request cost
-    api_key: str
-    version_header: str = ""
-    version: str = ""
+    wire: Wire
+    known: set[str] = field(default_factory=set)  # rules already found broken: not raised again
+    on_deviation: Callable[[Session, Deviation], None] | None = None
+    notices: list[Notice] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    setup_requests: int = 0  # requests no step shows (a token made for --tokens create)
+    made: dict[tuple[int, str, str], str] = field(default_factory=dict)  # (client, key, magic token) -> made
 
     def send(self, method: str, path: str, form: dict[str, Any] | None = None,
-             query: dict[str, Any] | None = None) -> Step:
-        """Send one request (a form body in bracket notation, a query) and keep it as a step."""
-        headers, content = self.framed(form)
+             query: dict[str, Any] | None = None, key: str = "") -> Step:
+        """Send one request (a form body in bracket notation, a query, an idempotency key) and keep it as a
+        step; with ``--openapi`` its answer is judged by the contract before the model sees it."""
+        headers, content = self.framed(self.with_tokens(self.client, form, key), key)
         target = path + ("?" + urlencode(forms.encode_pairs(query)) if query else "")
         try:
             answer = self.client.request(method, target, headers, content)
         except httpx.HTTPError as error:  # RequestNotSent too
             raise Deviation("target.connection", f"{method} {target}: no answer ({error or type(error).__name__})") \
                 from None
-        try:
-            body = answer.json() if answer.content else None
-        except ValueError:
-            body = None
-        step = Step(method, target, form, answer.status_code, body, answer.content,
-                    [("Content-Type", answer.headers.get("content-type", "application/json"))])
+        body = json_body(answer.content)
+        step = Step(method, target, form, answer.status_code, body, answer.content, answer_headers(answer.headers),
+                    key=key)
         self.steps.append(step)
+        self.judge_contract(method, path, form, query, answer.status_code, body)
         return step
 
-    def framed(self, form: dict[str, Any] | None) -> tuple[dict[str, str], bytes]:
-        """The headers and body a request is sent with: the key, the API version, a form in bracket notation."""
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        if self.version_header and self.version:
-            headers[self.version_header] = self.version
+    def framed(self, form: dict[str, Any] | None, key: str = "") -> tuple[dict[str, str], bytes]:
+        """The headers and body a request is sent with: the key, the API version, an idempotency key, a form in
+        bracket notation."""
+        wire = self.wire
+        headers = {"Authorization": f"Bearer {wire.api_key}"}
+        if wire.version_header and wire.version:
+            headers[wire.version_header] = wire.version
+        if key and wire.idempotency_header:
+            headers[wire.idempotency_header] = key
         if form is None:
             return headers, b""
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         return headers, urlencode(forms.encode_pairs(form)).encode()
 
+    def with_tokens(self, client: TargetClient, form: dict[str, Any] | None, key: str = "") -> dict[str, Any] | None:
+        """The form as sent to ``client``'s target: with ``--tokens create``, each magic test token replaced by
+        one the target made from its card (the magic one when it made none: the answer then says so)."""
+        plan = self.wire.tokens
+        if plan is None or form is None:
+            return form
+        sent = dict(form)
+        for name in plan.parameters & form.keys():
+            card = plan.cards.by_token.get(form[name]) if isinstance(form[name], str) else None
+            if card is None:
+                continue
+            retry = (id(client), key, card.token)  # a retry sends the token made for its first try
+            if not key or retry not in self.made:
+                headers, _ = self.framed(None)
+                self.setup_requests += 1
+                self.made[retry] = make_token(client, plan.path, card, headers).id or card.token
+            sent[name] = self.made[retry]
+        return sent
+
+    def judge_contract(self, method: str, path: str, form: dict[str, Any] | None, query: dict[str, Any] | None,
+                       status: int, body: Any) -> None:
+        """``--openapi``: an answer the contract contradicts breaks its ``schema.*`` rule; the cassette records
+        the answer without what the contract refused, so a faithful target passes it."""
+        contract = self.wire.contract
+        if contract is None or body is None:
+            return
+        findings = contract.validate(method, path, status, body, expanded_paths(query, form))
+        failing = [f for f in findings if f.is_failure and f.rule not in self.known and f.rule != "schema.status"]
+        if failing:
+            first = failing[0]
+            self.fail(first.rule, f"{method} {path}: {first.message} ({contract.name})", status,
+                      without(body, failing))
+
     def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None) -> None:
-        """Mark the last step as breaking ``rule``, with the answer expected instead, and raise."""
+        """Mark the last step as breaking ``rule``, with the answer expected instead, and raise (a rule found
+        broken already is not raised again). The expected answer is the caller's; without one, the target's
+        own body stands only where the status is the target's too (a body never pairs with another status)."""
+        if rule in self.known:
+            return
         step = self.steps[-1]
         step.expected_status = expected_status if expected_status is not None else step.status
+        if expected_body is None and step.expected_status != step.status:
+            raise ValueError(f"[{rule}] expects {step.expected_status} where the target answered {step.status}: "
+                             "give the answer expected")
         step.expected_body = expected_body if expected_body is not None else step.body
-        raise Deviation(rule, message, step.expected_status, step.expected_body)
+        deviation = Deviation(rule, message, step.expected_status, step.expected_body)
+        if self.on_deviation is not None:
+            self.on_deviation(self, deviation)
+        raise deviation
 
-    def request_headers(self, step: Step) -> list[tuple[str, str]]:
-        """The headers a step's request was sent with (the key as it is: the cassette writer redacts it)."""
-        headers = [("Authorization", f"Bearer {self.api_key}")]
-        if self.version_header and self.version:
-            headers.append((self.version_header, self.version))
-        if step.form is not None:
-            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
-        return headers
+    def notice(self, rule: str, message: str) -> None:
+        """A warning rule broken: listed once per rule and session, never a failure."""
+        if all(seen.rule != rule for seen in self.notices):
+            self.notices.append(Notice(rule, message))
 
 
-def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, indent=2).encode()
+def without(body: Any, findings: list[Finding]) -> Any:
+    """``body`` without the values at the findings' paths (a copy)."""
+    kept = copy.deepcopy(body)
+    for finding in findings:
+        parts = parse_path(finding.path) if finding.path else []
+        parent = kept
+        for part in parts[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        if parts and isinstance(parent, dict):
+            parent.pop(parts[-1], None)
+    return kept
+
+
+def json_body(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def answer_headers(headers: httpx.Headers) -> list[tuple[str, str]]:
+    kept = list(headers.items())
+    if "content-type" not in headers:
+        kept.append(("Content-Type", "application/json"))
+    return kept

@@ -11,16 +11,20 @@ reference says the target's state is after each step; an answer that differs bre
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule
 
+from conformance.api_profile import Headers, RetryExchange
 from conformance.explore.runner import Recorder
 from conformance.explore.session import ExploreInputError, Session, Step
 from conformance.stripe import sequence_rules  # noqa: F401  (registers the rules)
+from conformance.stripe.idempotency import IDEMPOTENCY, IdempotencyState
 from conformance.stripe.testcards import CARDS
 
 __all__ = ["CardMachines", "CardModel", "CARD_MACHINES"]
@@ -55,6 +59,29 @@ def missing(card: str) -> dict[str, Any]:
     """The error the API answers for a card that is not there (404 ``resource_missing``)."""
     return {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
                       "message": f"No such source: '{card}'"}}
+
+
+# the id an expected object the target did not make is recorded with (a replay binds it to what the target mints)
+_MINTED = {"card": "card_" + "0" * 24, "customer": "cus_" + "0" * 14}
+
+
+def expected_customer(customer: str, default: str | None) -> dict[str, Any]:
+    """A customer as far as the model knows it."""
+    return {"id": customer, "object": "customer", "default_source": default, "description": "explore",
+            "metadata": {}}
+
+
+# the retry contract's headers, as the Stripe profile names them
+RETRY_HEADERS = Headers(idempotency="Idempotency-Key", request_id="Request-Id", replayed="Idempotent-Replayed",
+                        original_request="Original-Request")
+IDEMPOTENCY_ERROR = {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be "
+                               "used with the same parameters they were first used with."}}
+
+
+def _key() -> str:
+    """A retry's idempotency key, not a UUID: the cassette keeps it as it is (a UUID is stored as a placeholder
+    and sent fresh each time), so ``run`` sends one fresh key wherever it repeats."""
+    return f"explore-{uuid.uuid4().hex}"
 
 
 def refused(code: str, param: str, type_: str = "invalid_request_error") -> dict[str, Any]:
@@ -115,6 +142,26 @@ class CardModel:
             else:
                 card.body[key] = value
 
+    def updated(self, card: Card, form: dict[str, Any]) -> dict[str, Any]:
+        """The card as an update makes it (the model unchanged)."""
+        copied = Card(card.id, card.customer, card.number, copy.deepcopy(card.body))
+        self.update(copied, form)
+        return copied.body
+
+    def expected_card(self, customer: str, test_card: Any) -> dict[str, Any]:
+        """The card an attach answers, as far as the model knows it: one of the same number's values (a new id),
+        else the test card's documented ones."""
+        same = next((card.body for card in self.cards.values() if card.number == test_card.number), None)
+        known = {"fingerprint": self.fingerprints[test_card.number]} if test_card.number in self.fingerprints else {}
+        base = copy.deepcopy(same) if same is not None else {
+            "object": "card", "brand": test_card.brand, "funding": test_card.funding, "last4": test_card.last4,
+            "metadata": {}, "name": None}
+        return {**base, **known, "id": _MINTED["card"], "customer": customer, "metadata": {}, "name": None}
+
+    def listed(self, ids: list[str], more: bool, url: str) -> dict[str, Any]:
+        """A page as the model holds it."""
+        return {"object": "list", "data": [self.cards[i].body for i in ids], "has_more": more, "url": url}
+
     def page(self, customer: str, limit: int, after: str | None, before: str | None) -> tuple[list[str], bool]:
         """The ids of a page, newest first, and whether more follow (Pagination)."""
         items = list(reversed(self.order[customer]))
@@ -144,27 +191,24 @@ class _CardMachine(RuleBasedStateMachine):
         super().__init__()
         self.session = self.recorder.session()
         self.model = CardModel()
+        self.retries = IDEMPOTENCY.new_state()
 
     # -- judging ---------------------------------------------------------------------------------
     def fail(self, rule: str, message: str, status: int | None = None, body: Any = None) -> None:
-        if rule in self.recorder.known:
-            return
-        try:
-            self.session.fail(rule, message, status, body)
-        except AssertionError as deviation:
-            self.recorder.failed(self.session, deviation)  # type: ignore[arg-type]
-            raise
+        """The last answer breaks ``rule``: ``status`` and ``body`` are what the rules expect instead (a rule
+        found broken already is not raised again)."""
+        self.session.fail(rule, message, status, body)
 
     def expect_error(self, step: Step, rule: str, status: int, code: str, body: dict[str, Any], what: str) -> None:
         if step.status != status or _code(step) != code:
             self.fail(rule, f"{what}: expected {status} {code}, got {step.status} {_code(step) or 'without a code'}",
                       status, body)
 
-    def expect_ok(self, step: Step, what: str) -> dict[str, Any]:
-        """The answer of a request the rules say succeeds; else the sequence ends (``status``, or discarded
-        once that is known)."""
+    def expect_ok(self, step: Step, what: str, expected: dict[str, Any]) -> dict[str, Any]:
+        """The answer of a request the rules say succeeds (``expected``: the object the model says it answers);
+        else the sequence ends (``status``, or discarded once that is known)."""
         if step.status != 200 or not isinstance(step.body, dict):
-            self.fail("status", f"{what}: expected 200, got {step.status}", 200, step.body)
+            self.fail("status", f"{what}: expected 200, got {step.status}", 200, expected)
             assume(False)
         assert isinstance(step.body, dict)
         return step.body
@@ -191,7 +235,7 @@ class _CardMachine(RuleBasedStateMachine):
     # -- operations ------------------------------------------------------------------------------
     def new_customer(self) -> str:
         step = self.session.send("POST", _CUSTOMERS, {"description": "explore"})
-        body = self.expect_ok(step, "POST /v1/customers")
+        body = self.expect_ok(step, "POST /v1/customers", expected_customer(_MINTED["customer"], None))
         self.model.order[body["id"]] = []
         self.model.defaults[body["id"]] = None
         return str(body["id"])
@@ -212,7 +256,11 @@ class _CardMachine(RuleBasedStateMachine):
     @rule(target=cards, customer=customers, test_card=st.sampled_from(CARDS.cards[:4]))
     def attach(self, customer: str, test_card: Any) -> str:
         step = self.session.send("POST", f"{_CUSTOMERS}/{customer}/sources", {"source": test_card.token})
-        body = self.expect_ok(step, f"attaching {test_card.token}")
+        body = self.expect_ok(step, f"attaching {test_card.token}", self.model.expected_card(customer, test_card))
+        return self.attached(customer, test_card, body)
+
+    def attached(self, customer: str, test_card: Any, body: dict[str, Any]) -> str:
+        """A card the target attached: the model holds it (its fingerprint judged against the same number's)."""
         card = Card(str(body.get("id")), customer, test_card.number, copy.deepcopy(body))
         known = self.model.fingerprints.setdefault(test_card.number, str(body.get("fingerprint")))
         if body.get("fingerprint") != known:
@@ -251,7 +299,7 @@ class _CardMachine(RuleBasedStateMachine):
             self.expect_error(step, refusing, 400, "parameter_unknown", refused("parameter_unknown", param),
                               f"updating with {what}")
             return
-        self.expect_ok(step, f"updating ({what})")
+        self.expect_ok(step, f"updating ({what})", self.model.updated(held, form))
         self.model.update(held, form)
         self.judge_card(step, held, f"the update ({what})")
 
@@ -264,7 +312,7 @@ class _CardMachine(RuleBasedStateMachine):
             self.expect_error(step, "invariant.deleted_card", 404, "resource_missing", missing(card),
                               "retrieving a deleted card")
             return
-        self.expect_ok(step, "retrieving a card")
+        self.expect_ok(step, "retrieving a card", held.body)
         self.judge_card(step, held, "retrieving it")
 
     @precondition(lambda self: len(self.model.order) > 1)
@@ -293,10 +341,10 @@ class _CardMachine(RuleBasedStateMachine):
             self.expect_error(step, "invariant.list", 400, "parameter_invalid_integer",
                               refused("parameter_invalid_integer", "limit"), f"limit={limit}")
             return
-        body = self.expect_ok(step, f"listing {url}")
         after = around if cursor == "starting_after" else None
         before = around if cursor == "ending_before" else None
         ids, more = self.model.page(customer, limit or 10, after, before)
+        body = self.expect_ok(step, f"listing {url}", self.model.listed(ids, more, url))
         self.judge_page(body, ids, more, f"GET {url} {query or ''}".rstrip(), url)
 
     def judge_page(self, body: dict[str, Any], ids: list[str], more: bool, what: str, url: str) -> None:
@@ -319,9 +367,9 @@ class _CardMachine(RuleBasedStateMachine):
     def retrieve_customer(self, customer: str, expand: bool) -> None:
         step = self.session.send("GET", f"{_CUSTOMERS}/{customer}",
                                  query={"expand": ["sources"]} if expand else None)
-        body = self.expect_ok(step, "retrieving the customer")
-        default = body.get("default_source")
         wanted = self.model.defaults[customer]
+        body = self.expect_ok(step, "retrieving the customer", expected_customer(customer, wanted))
+        default = body.get("default_source")
         if default != wanted:
             self.fail("invariant.default_source", f"default_source {default}, where the documented rules make it "
                       f"{wanted}", 200, {**body, "default_source": wanted})
@@ -333,6 +381,88 @@ class _CardMachine(RuleBasedStateMachine):
             except AssertionError:
                 step.expected_body = {**body, "sources": step.expected_body}
                 raise
+
+    # -- retries (issue 39): judged by the idempotency rules, the state read back ------------------------
+    def judge_retry(self, step: Step, expected_status: int, expected_body: Any) -> None:
+        """The retry rules on this answer: a failure breaks its rule (``expected_*`` the answer the rules
+        expect), a warning (``Idempotent-Replayed``, ``Request-Id``) is listed, never a failure."""
+        assert isinstance(self.retries, IdempotencyState)
+        exchange = RetryExchange(len(self.session.steps), step.method, step.path.split("?")[0], step.key,
+                                 repr(step.form).encode(), step.status, step.body, httpx.Headers(step.headers),
+                                 httpx.Headers({RETRY_HEADERS.request_id: ""}))
+        for finding in IDEMPOTENCY.check(exchange, self.retries, RETRY_HEADERS):
+            if finding.is_failure:
+                self.fail(finding.rule, f"{step.method} {step.path}: {finding.message}", expected_status,
+                          expected_body)
+            else:
+                self.session.notice(finding.rule, f"{step.method} {step.path}: {finding.message}")
+
+    def read_back(self, customer: str, rule: str, what: str) -> None:
+        """The customer's cards as the model holds them: a card no answer named is one a retry made again (the
+        model learns it when ``rule`` is known, so later steps judge the target as it is)."""
+        url = f"{_CUSTOMERS}/{customer}/cards"
+        step = self.session.send("GET", url, query={"limit": "100"})
+        ids, _ = self.model.page(customer, 100, None, None)
+        body = self.expect_ok(step, f"reading {what} back", self.model.listed(ids, False, url))
+        data = body.get("data")
+        extra = [item for item in (data if isinstance(data, list) else [])
+                 if isinstance(item, dict) and item.get("id") not in self.model.cards]
+        if extra:
+            self.fail(rule, f"{what}: the customer's cards hold {', '.join(str(i.get('id')) for i in extra)}, "
+                      "which no answer named (a second object made)", 200, self.model.listed(ids, False, url))
+            for item in reversed(extra):  # known: the target holds them
+                number = next((c.number for c in CARDS.cards if c.last4 == item.get("last4")), "")
+                self.model.attach(customer, Card(str(item.get("id")), customer, number, copy.deepcopy(item)))
+
+    @rule(target=cards, customer=customers, test_card=st.sampled_from(CARDS.cards[:4]))
+    def retried_attach(self, customer: str, test_card: Any) -> str:
+        """An attach sent twice with one idempotency key (the answer lost, the SDK retrying): the first answer
+        again, and no second card. (A card's bundle: the shrinker then prefers the plain attach, as Hypothesis
+        orders rules by target, then arguments, then name.)"""
+        key, url, form = _key(), f"{_CUSTOMERS}/{customer}/sources", {"source": test_card.token}
+        first = self.session.send("POST", url, form, key=key)
+        body = self.expect_ok(first, f"attaching {test_card.token}", self.model.expected_card(customer, test_card))
+        self.judge_retry(first, 200, body)
+        card = self.attached(customer, test_card, body)
+        again = self.session.send("POST", url, form, key=key)
+        self.judge_retry(again, first.status, first.body)
+        self.read_back(customer, "idempotency.replay", "the retried attach")
+        return card
+
+    @rule(target=cards, customer=customers, test_card=st.sampled_from(CARDS.cards[:4]),
+          other=st.sampled_from(CARDS.cards[:4]))
+    def reused_key(self, customer: str, test_card: Any, other: Any) -> str:
+        """A key reused for another attach: refused with an ``idempotency_error`` (the answer says whether it
+        attached: no read-back, which kept shrunk sequences past 8 requests)."""
+        assume(other.token != test_card.token)
+        key, url = _key(), f"{_CUSTOMERS}/{customer}/sources"
+        first = self.session.send("POST", url, {"source": test_card.token}, key=key)
+        body = self.expect_ok(first, f"attaching {test_card.token}", self.model.expected_card(customer, test_card))
+        self.judge_retry(first, 200, body)
+        card = self.attached(customer, test_card, body)
+        step = self.session.send("POST", url, {"source": other.token}, key=key)
+        self.judge_retry(step, 400, IDEMPOTENCY_ERROR)
+        if step.status == 200 and isinstance(step.body, dict) and step.body.get("id") not in self.model.cards:
+            self.attached(customer, other, step.body)  # known: the target attached it (the answer says so)
+        return card
+
+    @rule(card=cards, change=st.sampled_from(ATTRIBUTE_UPDATES))
+    def retry_after_invalid(self, card: str, change: tuple[str, dict[str, Any], str | None]) -> None:
+        """An update refused by validation, then corrected under the same key: executed (a validation error is
+        not saved)."""
+        held = self.model.cards[card]
+        key, url = _key(), f"{_CUSTOMERS}/{held.customer}/cards/{card}"
+        refused_step = self.session.send("POST", url, {"colour": "blue"}, key=key)
+        self.expect_error(refused_step, "request.unknown_parameter", 400, "parameter_unknown",
+                          refused("parameter_unknown", "colour"), "updating with an unknown parameter")
+        self.judge_retry(refused_step, refused_step.status, refused_step.body)
+        what, form, _ = change
+        step = self.session.send("POST", url, form, key=key)
+        expected = self.model.updated(held, form)
+        self.judge_retry(step, 200, expected)
+        self.expect_ok(step, f"the corrected retry ({what})", expected)
+        self.model.update(held, form)
+        self.judge_card(step, held, f"the corrected retry ({what})")
 
     @rule(target=deleted, card=consumes(cards), spelling=st.sampled_from(("sources", "cards")))
     def delete(self, card: str, spelling: str) -> str:
@@ -358,7 +488,7 @@ class _CardMachine(RuleBasedStateMachine):
             self.expect_error(step, "card.deleted_unchangeable", 404, "resource_missing", missing(card),
                               "deleting a deleted card")
             return
-        body = self.expect_ok(step, "deleting a card")
+        body = self.expect_ok(step, "deleting a card", {"id": card, "object": "card", "deleted": True})
         if body.get("deleted") is not True or body.get("id") != card:
             self.fail("invariant.deleted", f"deleting {card} answered {body}", 200,
                       {"id": card, "object": "card", "deleted": True})
