@@ -41,7 +41,7 @@ FAKE = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE.parent / 'tests' / 
 def bench_explore(url: str, budget: float, seed: int) -> dict[str, float]:
     """One exploration of ``budget`` seconds: sequences, requests, wall and CPU time of this process."""
     options = ExploreOptions(url, STRIPE.default_api_key, STRIPE.explorer(), seed=seed, budget=budget,
-                             version_header=STRIPE.headers.version)
+                             version_header=STRIPE.headers.version, idempotency_header=STRIPE.headers.idempotency)
     wall, cpu = time.perf_counter(), time.process_time()
     result = explore(options)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
