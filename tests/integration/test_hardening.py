@@ -63,17 +63,23 @@ def invoke(*args):
     return result.exit_code, result.output, result.exception
 
 
+@pytest.fixture(scope="module")
+def target():
+    """One fake for the module's runs: they read no state, and each fake's stop costs its poll interval."""
+    with FakeStripe() as url:
+        yield url
+
+
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 @pytest.mark.parametrize("command", ["check", "run", "serve"])
-def test_malformed_cassettes_are_one_clear_line_and_exit_2(tmp_path, case, command):
+def test_malformed_cassettes_are_one_clear_line_and_exit_2(tmp_path, target, case, command):
     text, problem = MALFORMED[case]
     marker = tmp_path / "executed"
     path = tmp_path / f"{case}.yaml"
     path.write_bytes(text.replace("{marker}", str(marker)).encode() if isinstance(text, str) else text)
     started = time.monotonic()
     if command == "run":
-        with FakeStripe() as target:
-            code, output, exception = invoke("run", path, "--target", target)
+        code, output, exception = invoke("run", path, "--target", target)
     else:
         code, output, exception = invoke(command, path)
     assert time.monotonic() - started < 30
@@ -87,12 +93,11 @@ def test_malformed_cassettes_are_one_clear_line_and_exit_2(tmp_path, case, comma
     assert not marker.exists()  # nothing was executed
 
 
-def test_run_reports_a_bad_cassette_and_replays_the_others(tmp_path):
+def test_run_reports_a_bad_cassette_and_replays_the_others(tmp_path, target):
     good = tmp_path / "a.yaml"
     good.write_text(HEADER + GOOD)
     (tmp_path / "b.yaml").write_bytes(MALFORMED["binary-garbage"][0])
-    with FakeStripe() as target:
-        code, _output, _ = invoke("run", tmp_path, "--target", target, "--json-report", tmp_path / "r.json")
+    code, _output, _ = invoke("run", tmp_path, "--target", target, "--json-report", tmp_path / "r.json")
     assert code == 2
     report = json.loads((tmp_path / "r.json").read_text())
     assert [c["error"] is None for c in report["cassettes"]] == [True, False]
@@ -146,7 +151,8 @@ def echo_upstream():
     server = _Listener(("127.0.0.1", 0), EchoHandler)
     server.daemon_threads = True
     server.handle_error = lambda *a: None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # its stop waits out one poll interval: the default half a second, in each of the tests using it
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -420,12 +426,11 @@ def test_nothing_checked_is_never_a_pass(tmp_path, case, command):
     assert len([line for line in output.splitlines() if line.startswith("Error:")]) <= 1
 
 
-def test_one_empty_cassette_among_others_is_a_warning_and_a_junit_error(tmp_path):
+def test_one_empty_cassette_among_others_is_a_warning_and_a_junit_error(tmp_path, target):
     good, empty = tmp_path / "a.yaml", tmp_path / "b.yaml"
     good.write_text(HEADER + GOOD)
     empty.write_text("version: 1\nname: b\n")
-    with FakeStripe() as target:
-        code, output, _ = invoke("run", good, empty, "--target", target, "--junit-xml", tmp_path / "junit.xml")
+    code, output, _ = invoke("run", good, empty, "--target", target, "--junit-xml", tmp_path / "junit.xml")
     assert code != 2, output  # a warning, not an input error: the other cassette was replayed
     assert f"warning {empty}: holds no interaction: nothing in it was checked" in output
     assert 'message="' + str(empty) + ': holds no interaction' in (tmp_path / "junit.xml").read_text()
