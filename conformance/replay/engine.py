@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from conformance import forms
-from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, TokenMode
+from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, TestCard, TokenMode
 from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
 from conformance.cassette.model import MAX_BODY_DEPTH, CassetteHeader, nesting_exceeds
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
@@ -36,6 +36,7 @@ from conformance.replay.binding import IdBindings
 from conformance.replay.cards import hint_magic_tokens, unredacted_card
 from conformance.replay.curl import CurlRequest, curl_command
 from conformance.replay.probe import Probe
+from conformance.replay.tokens import make_token
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.rules import Severity
 from conformance.text import snippet
@@ -215,32 +216,23 @@ class _Replay:
         retry = (key, value) if key else None
         if retry is not None and retry in self.made_tokens:
             return self.made_tokens[retry]
-        made = self._make_token(value, card.number, card.cvc, recorded_headers, setup)
+        made = self._make_token(value, card, recorded_headers, setup)
         if retry is not None and made != value:
             self.made_tokens[retry] = made
         return made
 
-    def _make_token(self, value: str, number: str, cvc: str, recorded_headers: dict[str, str],
-                    setup: list[Finding]) -> str:
-        form = {"card[number]": number, "card[cvc]": cvc, "card[exp_month]": "12",
-                "card[exp_year]": str(time.gmtime().tm_year + 3)}
-        headers = {"Authorization": f"Bearer {self.options.api_key}", "Content-Type": "application/x-www-form-urlencoded"}
+    def _make_token(self, value: str, card: TestCard, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
+        headers = {"Authorization": f"Bearer {self.options.api_key}"}
         version = self._stripe_version(recorded_headers)
         if version and self.profile.headers.version:
             headers[self.profile.headers.version] = version
-        try:
-            answer = self.client.request("POST", self.profile.token_path, headers=headers,
-                                         content=urlencode(form).encode())
-            made = answer.json().get("id") if answer.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError):
-            answer, made = None, None
-        if isinstance(made, str) and made:
-            return made
-        said = (f"{answer.status_code}: {snippet(answer.text, 120)}" if answer is not None else "no answer")
+        made = make_token(self.client, self.profile.token_path, card, headers)
+        if made.id is not None:
+            return made.id
         setup.append(Finding(
             "setup.token", "", f"the target did not make a token for {value} (POST {self.profile.token_path} with its test card "
-                               f"ending {number[-4:]} answered {said}); {value} was sent as recorded",
-            value, answer.status_code if answer is not None else MISSING))
+                               f"ending {card.number[-4:]} answered {made.said()}); {value} was sent as recorded",
+            value, made.answer.status_code if made.answer is not None else MISSING))
         return value
 
     def replay(self, interaction: Interaction) -> InteractionResult:
