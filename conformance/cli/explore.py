@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,10 +71,12 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     2: usage or input error.
     """
     from conformance.cassette.cache import cache_dir
+    from conformance.checks.compare import CompareRules
     from conformance.explore import ExploreOptions, explore
+    from conformance.explore.cut import cut_down
     from conformance.explore.reference import reference_rules
     from conformance.explore.session import TokenPlan
-    from conformance.replay import check_target, target_process
+    from conformance.replay import ReplayOptions, check_target, target_process
 
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
@@ -119,18 +122,20 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                                  tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
                                  if tokens == "create" else None)
         result = explore(options)
+        replay = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(), tokens=tokens, contract=contract)
         written = _write_failures(result, out, target, reference, api, api_key, redactor,
-                                  _reproduce_options(tokens, openapi))
+                                  _reproduce_options(tokens, openapi),
+                                  lambda path: cut_down(path, target, replay, timeout=timeout, budget=_CUT_BUDGET))
         if junit_xml or html_report or markdown_report:  # run's reports of the failing cassettes, replayed
-            _run_reports([path for _, path in written], target, api, api_key, timeout,
+            _run_reports([path for _, path, _ in written], target, api, api_key, timeout,
                          {"junit": junit_xml, "html": html_report, "markdown": markdown_report}, tokens, contract)
     if json_report:
         shown = redactor.text(result.target)
         data = {"target": shown, "reference": redactor.text(reference) if reference else None, "seed": seed,
                 "sequences": result.sequences, "requests": result.requests,
                 "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
-                "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": len(f.steps),
-                              "cassette": str(p), "seed": f.seed} for f, p in written],
+                "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": steps,
+                              "cassette": str(p), "seed": f.seed} for f, p, steps in written],
                 "warnings": [{"rule": n.rule, "message": redactor.text(n.message)} for n in result.notices]}
         json_report.write_text(json.dumps(data, indent=2) + "\n")
     raise SystemExit(result.exit_code)
@@ -141,8 +146,13 @@ def _reproduce_options(tokens: TokenMode, openapi: Path | None) -> str:
     return (" --tokens create" if tokens == "create" else "") + (f" --openapi {openapi}" if openapi else "")
 
 
+# the most seconds cutting one failing cassette down may take (run --repro-dir's ddmin, one replay a candidate)
+_CUT_BUDGET = 20.0
+
+
 def _write_failures(result: ExploreResult, out: Path, target: str, reference: str | None, api: ApiProfile,
-                    api_key: str, redactor: Redactor, options: str) -> list[tuple[Failure, Path]]:
+                    api_key: str, redactor: Redactor, options: str,
+                    cut: Callable[[Path], int]) -> list[tuple[Failure, Path, int]]:
     """Say what was explored and found; write each failure's cassette."""
     from conformance.explore import write_failure
 
@@ -150,13 +160,14 @@ def _write_failures(result: ExploreResult, out: Path, target: str, reference: st
     rate = result.requests / result.seconds if result.seconds else 0.0
     click.echo(f"explored {shown}: {result.sequences} sequences, {result.requests} requests in "
                f"{result.seconds:.1f}s ({rate:.0f} requests/s), seed {result.seed}")
-    written = []
+    written: list[tuple[Failure, Path, int]] = []
     for failure in result.failures:
         path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor,
                              reference=redactor.text(reference) if reference else "")
-        written.append((failure, path))
+        steps = cut(path) or len(failure.steps)
+        written.append((failure, path, steps))
         click.echo(f"  ✗ [{failure.rule}] {redactor.text(failure.message)}")
-        click.echo(f"      {len(failure.steps)} steps: {path} — reproduce: conformance run {path} --target URL"
+        click.echo(f"      {steps} steps: {path} — reproduce: conformance run {path} --target URL"
                    + options)
     for notice in result.notices:  # warnings: listed, never a reason to fail
         click.echo(f"  ! [{notice.rule}] {redactor.text(notice.message)} (a warning)")

@@ -44,6 +44,7 @@ from conformance.replay.transport import TargetClient
 from conformance.report.causes import CauseKey, RootCause, root_causes
 from conformance.report.reproductions import Reproduction
 from conformance.rules import Outcome, Severity
+from conformance.text import plural
 
 __all__ = ["REPRO_REPLAYS", "REPRO_BUDGET", "ReproLimits", "ddmin", "StopMinimizing", "reproduce", "MADE_BY"]
 
@@ -151,7 +152,7 @@ class _Session:
         if self.stop is not None and self.stop.is_set():
             raise StopMinimizing("interrupted")
         if replays >= self.limits.replays:
-            raise StopMinimizing(f"stopped at the cap of {self.limits.replays} replays (--repro-replays)")
+            raise StopMinimizing(f"stopped at the cap of {plural(self.limits.replays, 'replay')} (--repro-replays)")
         if time.monotonic() >= self.deadline:
             raise StopMinimizing(f"stopped when the time budget ran out (--repro-budget {self.limits.budget:g}s)")
 
@@ -264,7 +265,9 @@ def dependencies(interactions: Sequence[Interaction], ids: IdScheme) -> dict[int
       request sent it): without them it sends ids no target minted, or expects objects never made;
     * every earlier change (not a GET) to an object its answer shows, or under it (a card attached to or deleted
       from a customer it shows, an update of a card in a list it shows): without them a faithful target answers
-      another state than the recorded one, though a target that ignores such changes would not tell.
+      another state than the recorded one, though a target that ignores such changes would not tell;
+    * every earlier change to the object its path ends at (an update of a card deleted before: without the delete
+      a faithful target rightly updates it).
     """
     minted_by: dict[str, int] = {}
     others: set[str] = set()
@@ -279,6 +282,8 @@ def dependencies(interactions: Sequence[Interaction], ids: IdScheme) -> dict[int
         for new in shown:
             minted_by.setdefault(new, interaction.index)
         objects = _shown(interaction.response.json(), ids, others)
+        addressed = set(interaction.request.path.rstrip("/").split("/")[-1:]) & (sent | others)
+        objects |= addressed  # the object the request acts on: a deleted card's update needs its delete kept
         needs[interaction.index] = ({minted_by[i] for i in sent | shown} - {0, interaction.index}) | {
             index for index, touched in changes if touched & objects}
         if interaction.request.method not in ("GET", "HEAD"):

@@ -91,21 +91,24 @@ def test_each_root_cause_gets_its_own_cassette_reproducing_that_cause(tmp_path, 
             assert cli("run", cause["repro"]["cassette"], "--target", faithful)[0] == 0
 
 
-def test_a_cap_hit_writes_the_smallest_found_so_far_and_says_so(tmp_path, deletes):
+def test_a_cap_hit_writes_the_smallest_found_so_far_and_says_so(tmp_path):
     out, report = tmp_path / "repro", tmp_path / "run.json"
-    with FakeStripe(deviation="400-for-404") as broken:
-        code, output = cli("run", deletes, "--target", broken, "--repro-dir", out, "--repro-replays", 2,
+    pages = tmp_path / "cassettes" / "cards-list.yaml"  # a cause ddmin must search for (its closure does not show it)
+    pages.parent.mkdir()
+    shutil.copy(SUITE / "cards-list.yaml", pages)
+    with FakeStripe(deviation="starting-after-ignored") as broken:
+        code, output = cli("run", pages, "--target", broken, "--repro-dir", out, "--repro-replays", 1,
                            "--json-report", report, "--markdown-report", tmp_path / "summary.md")
         assert code == 1, output
         capped = [c["repro"] for c in failing_causes(report) if c["repro"]["note"]]
         assert capped, output
         for repro in capped:
-            assert "stopped at the cap of 2 replays (--repro-replays)" in repro["note"]
-            assert repro["replays"] <= 2
+            assert "stopped at the cap of 1 replay (--repro-replays)" in repro["note"]
+            assert repro["replays"] <= 1
             if repro["cassette"] is not None:  # written: it still reproduces
                 assert "the smallest found so far" in repro["note"]
                 assert cli("run", repro["cassette"], "--target", broken)[0] == 1
-        assert "stopped at the cap of 2 replays" in " ".join(output.split())
+        assert "stopped at the cap of 1 replay" in " ".join(output.split())
     assert (tmp_path / "summary.md").read_text().count("repro: [repro-") == sum(
         1 for c in failing_causes(report) if c["repro"]["cassette"])
 

@@ -127,3 +127,12 @@ def test_a_candidate_shows_the_cause_only_as_its_own_failure_at_its_interaction_
     assert not trials._judge((5,), follows)
     # another answer there is another cause
     assert not trials._judge((5,), _result(_interaction(5, "cards.retrieve", _status(401))))
+
+
+def test_a_request_on_a_deleted_object_keeps_its_delete():
+    """An update of a card deleted earlier answers 404 on a faithful target only with the delete kept (explore's
+    deleted-card sequences were cut to an update a faithful target rightly applied)."""
+    gone = Interaction(Request("POST", f"/v1/customers/{CUS}/sources/{CARD2}", body=Body("form", {"name": "x"})),
+                       Response(404, body=Body("json", {"error": {"type": "invalid_request_error"}})), index=8)
+    needs = dependencies([*SESSION, gone], STRIPE.ids)
+    assert closed([8], needs) == (1, 3, 6, 8)
