@@ -55,8 +55,9 @@ class CompareRules:
     ``ignore``/``exact``/``loose``/``nullable`` take key names (``fingerprint``,
     ``*_check``: that key at any depth) or paths (``error.message``,
     ``data[*].name``, ``**.created``). ``loose`` compares text by presence only
-    (any non-empty text conforms), ``nullable`` takes text or null on either
-    side: for values public sources disagree on (a new customer's ``currency``).
+    (any non-empty text conforms), ``nullable`` takes null on either side, or
+    text on both: for values public sources disagree on (a new customer's
+    ``currency``, ``preferred_locales``).
     """
 
     strict: bool = False
@@ -154,8 +155,8 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
         if isinstance(recorded, str) and isinstance(actual, str) and recorded and actual:
             return _SHAPE + "text", _SHAPE + "text"
         return recorded, actual
-    if mode == CHECK:
-        if isinstance(recorded, (str, type(None))) and isinstance(actual, (str, type(None))):
+    if mode == CHECK:  # nullable: null on either side conforms; two texts conform; two values are compared
+        if recorded is None or actual is None or (isinstance(recorded, str) and isinstance(actual, str)):
             return _SHAPE + "check", _SHAPE + "check"
         return recorded, actual
     if isinstance(recorded, dict) and isinstance(actual, dict):

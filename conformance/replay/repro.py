@@ -301,6 +301,16 @@ def closed(kept: Sequence[int], needs: dict[int, set[int]]) -> tuple[int, ...]:
     return tuple(sorted(result))
 
 
+def _shared_name(source: str) -> str:
+    """The source cassette as a file others can read it under: relative to the working folder when inside it,
+    else its name (an installed suite's absolute path is this machine's, not the reader's)."""
+    path = Path(source)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return path.name
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-.") or "x"
 
@@ -342,7 +352,7 @@ def _write(path: Path, trials: _Trials, item: _Cause, kept: tuple[int, ...], not
     was made."""
     redactor = trials.session.options.redactor
     meta: dict[str, Any] = {
-        "made_by": MADE_BY, "cassette": redactor.text(item.source), "interactions": list(kept), "of": total,
+        "made_by": MADE_BY, "cassette": redactor.text(_shared_name(item.source)), "interactions": list(kept), "of": total,
         "rule": item.cause.rule, "cause": redactor.text(item.cause.message),
         "target": redactor.text(trials.session.target), "replays": trials.replays}
     if note:

@@ -333,7 +333,8 @@ def scenario_retries(session: Session) -> None:
 _CARD_DISPUTES = ("`*_check` values are the card network's: text or null conforms. The API reference's card examples show "
            "`wallet: null`, the OpenAPI card schema does not list it: not compared. A new customer's `currency` is "
            "null by the OpenAPI description (nullable, set by the first charge) and `\"usd\"` in Stripe's own "
-           "fixture: text or null conforms.")
+           "fixture: text or null conforms. A customer's `preferred_locales` is nullable by the OpenAPI description and "
+           "`[]` in Stripe's own fixture: a list or null conforms.")
 _MISSING_CARD = (
     " The message and `param` of a missing card differ between public sources (`No such source: ...`, param `id`; "
     "independent fakes tested against the live API answer `Customer ... does not have card with ID ...`, "
@@ -347,7 +348,7 @@ _LIMIT_BOUNDS = (
     " The API reference documents `limit` from 1 to 100 (default 10); the code a refused bound answers "
     "(`parameter_invalid_integer`) comes from this fake: `error.code` is compared loosely."
 )
-_COMPARE = {"ignore": ["wallet"], "nullable": ["currency"]}
+_COMPARE = {"ignore": ["wallet"], "nullable": ["currency", "preferred_locales"]}
 
 
 _RETRIES = (

@@ -203,6 +203,17 @@ def test_loose_accepts_any_non_empty_text_where_public_sources_disagree():
     assert stripe_rules().with_overrides(loose=["error.param"]).loose == ("error.param",)
 
 
+def test_nullable_takes_null_on_either_side_and_compares_two_values():
+    """A customer's preferred_locales: [] in Stripe's fixture, nullable by the OpenAPI description."""
+    recorded = {"object": "customer", "preferred_locales": [], "currency": None}
+    nulls = {"object": "customer", "preferred_locales": None, "currency": "usd"}
+    assert sorted(f.path for f in compare_bodies(recorded, nulls, stripe_rules())) == ["currency", "preferred_locales"]
+    nullable = stripe_rules(nullable=("preferred_locales", "currency"))
+    assert compare_bodies(recorded, nulls, nullable) == []
+    other = {"object": "customer", "preferred_locales": ["fr"], "currency": None}
+    assert [f.path for f in compare_bodies(recorded, other, nullable)] == ["preferred_locales"]
+
+
 def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one():
     """stripe-mock answers GET /sources/ba_123 with its card fixture under the id ba_123: no card to judge."""
     fixture = dict(CARD, id="ba_123", exp_month="8")
