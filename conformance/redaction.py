@@ -267,6 +267,8 @@ class Redactor:
     # -- strings ---------------------------------------------------------------------
     def text(self, value: str) -> str:
         """Redact every secret found inside a string, in whatever encoding it is written."""
+        if "@" in value and "://" in value:  # a URL's password (a target given as http://user:pass@host)
+            value = without_credentials(value)
         if "\n" in value and ("=\n" in value or "=\r\n" in value):
             value = self._joined(value)
         value = self.literal(value)
@@ -527,6 +529,8 @@ class Redactor:
         lowered = key.lower()
         if "%" in lowered:  # a name percent-encoded more than the form's one layer (card[%2563vc])
             lowered = forms.field_name(_decoded_run_plain(lowered))
+        elif lowered.endswith("]"):  # a form's flat key kept as written (card[cvc]): its innermost name
+            lowered = forms.field_name(lowered)
         if lowered in self.extra_fields:
             return lowered
         return fields.get(lowered)

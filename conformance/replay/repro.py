@@ -214,6 +214,9 @@ class _Trials:
     def _judge(self, kept: tuple[int, ...], run: RunResult) -> bool:
         if run.cassettes[0].error or len(run.cassettes[0].interactions) < len(kept):
             return False  # cut short (a stop), or unreadable: shows nothing
+        if self.key[0] == "answers":  # the target answers one same thing to every request: a subset shows it
+            # when its interactions are all answered so (fewer than two is no grouping of their own)
+            return all(str(interaction.actual_status) == self.key[1] for interaction in run.cassettes[0].interactions)
         found = _signature(run)
         return self.key in found.get((self.source, self.index), set()) and all(
             keys <= self.seen.get(place, set()) for place, keys in found.items())
@@ -266,12 +269,13 @@ def dependencies(interactions: Sequence[Interaction], ids: IdScheme) -> dict[int
     * every earlier change (not a GET) to an object its answer shows, or under it (a card attached to or deleted
       from a customer it shows, an update of a card in a list it shows): without them a faithful target answers
       another state than the recorded one, though a target that ignores such changes would not tell;
-    * every earlier change to the object its path ends at (an update of a card deleted before: without the delete
-      a faithful target rightly updates it).
+    * the earlier delete of the object its path ends at (an update of a card deleted before: without the delete a
+      faithful target rightly updates it; the object's updates come with an answer that shows it).
     """
     minted_by: dict[str, int] = {}
     others: set[str] = set()
     changes: list[tuple[int, set[str]]] = []  # (index, the ids in the path of a request that changes something)
+    deletes: list[tuple[int, set[str]]] = []  # (index, the object a DELETE removed)
     needs: dict[int, set[int]] = {}
     for interaction in interactions:
         request, answer = _texts(interaction)
@@ -283,11 +287,13 @@ def dependencies(interactions: Sequence[Interaction], ids: IdScheme) -> dict[int
             minted_by.setdefault(new, interaction.index)
         objects = _shown(interaction.response.json(), ids, others)
         addressed = set(interaction.request.path.rstrip("/").split("/")[-1:]) & (sent | others)
-        objects |= addressed  # the object the request acts on: a deleted card's update needs its delete kept
         needs[interaction.index] = ({minted_by[i] for i in sent | shown} - {0, interaction.index}) | {
-            index for index, touched in changes if touched & objects}
+            index for index, touched in changes if touched & objects} | {
+            index for index, touched in deletes if touched & addressed}
         if interaction.request.method not in ("GET", "HEAD"):
             changes.append((interaction.index, set(interaction.request.path.split("/")) & (sent | others)))
+        if interaction.request.method == "DELETE":
+            deletes.append((interaction.index, addressed))
     return needs
 
 

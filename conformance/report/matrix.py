@@ -202,6 +202,7 @@ def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
     failures = [c for c in column.causes if c.severity == Severity.FAILURE and c.rule == rule]
     warnings = [c.line(0) for c in column.causes if c.severity != Severity.FAILURE and c.rule == rule]
     clean, reasons = 0, _Reasons()
+    followed: list[RootCause] = []  # the problems this rule's own findings follow from (a key ignored: a reuse)
     for cassette, interaction in column.result.interactions():
         for r, why in interaction.not_judged:
             if r == rule:
@@ -214,12 +215,17 @@ def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
         if not mine:
             clean += 1
         elif all(f.consequence_of is not None for f in mine):
-            reasons.add(f"its findings follow from #{mine[0].consequence_of}, which left an id unbound", cassette.path,
-                        interaction.index)
+            root = (cassette.path, mine[0].consequence_of)
+            causing = [c for c in column.causes if c.severity == Severity.FAILURE and root in c.interactions]
+            if interaction.blocked_id is None and causing:  # broken here, told under the problem it follows from
+                followed += [c for c in causing if c not in followed]
+            else:
+                reasons.add(f"its findings follow from #{mine[0].consequence_of}, which left an id unbound",
+                            cassette.path, interaction.index)
         elif not failures:
             reasons.add(_explained(column, cassette.path, interaction), cassette.path, interaction.index)
-    if failures:
-        problems = [_problem(column, cause) for cause in failures]
+    if failures or followed:
+        problems = [_problem(column, cause) for cause in [*failures, *(c for c in followed if c not in failures)]]
         return _cell(_state_of(problems), problems, judged=clean, warnings=warnings)
     if clean:
         return _cell(CellState.HOLDS, reasons=reasons.texts(), judged=clean, warnings=warnings)

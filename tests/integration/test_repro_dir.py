@@ -61,7 +61,7 @@ def test_a_broken_delete_is_cut_down_to_the_interactions_it_needs_and_reproduces
         assert {i.endpoint for i in cassette.interactions} >= {"customers.create", "sources.create"}  # its setup
         meta = cassette.meta["meta"]
         assert (meta["made_by"], meta["cassette"], meta["interactions"], meta["rule"]) == (
-            "conformance run --repro-dir", str(deletes), kept, "invariant.deleted")
+            "conformance run --repro-dir", deletes.name, kept, "invariant.deleted")  # no path of this machine
         assert cassette.meta["compare"] == source.meta["compare"]  # judged as the scenario is
         code, output = cli("run", written, "--target", broken, "--json-report", tmp_path / "again.json")
         assert code == 1 and [c["rule"] for c in failing_causes(tmp_path / "again.json")] == ["invariant.deleted"]
@@ -198,3 +198,21 @@ def test_a_spent_time_budget_writes_nothing_unverified_and_says_so(tmp_path, del
     assert "no repro cassette: stopped when the time budget ran out" in output
     assert "Repro cassettes: none written (why: under each root cause)" in output
     assert not list(out.glob("*.yaml"))
+
+
+def test_a_target_answering_500_to_everything_gets_a_repro_cassette_of_one_request(tmp_path, deletes):
+    """One cause for the whole run (the target answers 500 to every request); its cassette is the first request
+    alone, which a faithful target passes."""
+    from tests.fault_target import FaultTarget
+
+    out, report = tmp_path / "repro", tmp_path / "run.json"
+    with FaultTarget("http-500") as broken:
+        code, output = cli("run", deletes, "--target", broken, "--repro-dir", out, "--json-report", report)
+        assert code == 1, output
+        (cause,) = failing_causes(report)
+        assert cause["repro"]["cassette"] is not None, cause["repro"]
+        written = Path(cause["repro"]["cassette"])
+        assert len(load(written, STRIPE).interactions) == 1
+        assert cli("run", written, "--target", broken)[0] == 1
+    with FakeStripe() as faithful:
+        assert cli("run", written, "--target", faithful)[0] == 0

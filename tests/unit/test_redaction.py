@@ -366,3 +366,14 @@ def test_an_escape_of_an_invisible_character_outside_a_secret_is_kept():
 def test_a_card_number_behind_a_quoted_printable_space_is_found(text):
     """``=20`` (a space) then digits: the digits alone read as a number, the escape undone they are a card."""
     assert "[REDACTED:card-number]" in Redactor().text(text)
+
+
+def test_a_form_s_flat_key_kept_as_written_is_redacted_by_its_innermost_name():
+    """A hand-written cassette may keep ``card[cvc]`` as one key: its value is a CVC all the same."""
+    redacted = Redactor().request_data({"source[cvc]": "987", "card[cvc][]": "123", "metadata[note]": "987"})
+    assert redacted == {"source[cvc]": "[REDACTED:cvc]", "card[cvc][]": "[REDACTED:cvc]", "metadata[note]": "987"}
+
+
+def test_a_url_s_password_never_survives_a_text():
+    said = Redactor().text("reproduce: conformance run x.yaml --target http://bob:hunter2pass@127.0.0.1:8420")
+    assert "hunter2pass" not in said and "bob" not in said and "@127.0.0.1:8420" in said
