@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo matrix test lint bench suite clean
+.PHONY: demo matrix test test-deep lint bench suite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(STAMP)
 # Two workers, each taking whole files (a file's module fixtures, such as a built wheel, are made once).
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The property tests with thousands of fresh examples each (CI runs each property's explicit examples and a fixed
+# share): the adversarial counts docs/security.md gives were measured so (about 3 minutes).
+test-deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/unit/test_redaction_properties.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -79,7 +79,7 @@ class Upstream:
         handler = type("Handler", (_Handler,), {"max_delay": max_delay, "slow_path": slow_path, "slow": slow,
                                                 "slow_arrived": self.slow_arrived})
         self.server = _Server(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> str:
         self.thread.start()
