@@ -261,12 +261,14 @@ def is_cassette(path: str | os.PathLike[str]) -> bool:
 
 
 def find_cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
-    """Expand files and directories into cassette files, in a stable order."""
+    """Expand files and directories into cassette files, in a stable order (hidden ones below a directory left out)."""
     found: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+            # a hidden folder or file below it is never a cassette of the suite (a repro's candidates left by a kill)
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
         elif path.exists():
             regular_file(path)
             found.append(path)

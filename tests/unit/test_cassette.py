@@ -135,10 +135,12 @@ def test_a_broken_last_document_that_ends_a_line_is_still_an_error(tmp_path):
 
 def test_find_cassettes_expands_directories_in_stable_order(tmp_path):
     (tmp_path / "b").mkdir()
-    for name in ["b/2.yaml", "a.yml", "b/1.yaml", "notes.txt"]:
+    (tmp_path / ".repro-candidates-x").mkdir()  # a repro's candidates left behind by a kill: never replayed
+    for name in ["b/2.yaml", "a.yml", "b/1.yaml", "notes.txt", ".repro-candidates-x/c.yaml", "b/.draft.yaml"]:
         (tmp_path / name).write_text(HEADER)
     found = cassette.find_cassettes([tmp_path])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.yml", "b/1.yaml", "b/2.yaml"]
+    assert cassette.find_cassettes([tmp_path / "b" / ".draft.yaml"]) == [tmp_path / "b" / ".draft.yaml"]  # named
     with pytest.raises(CassetteError, match="no such file"):
         cassette.find_cassettes([tmp_path / "nope"])
 
