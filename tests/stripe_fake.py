@@ -100,6 +100,13 @@ EXPLORE_DEVIATIONS = (
 # Idempotent-Replayed, every answer `Request-Id: req_123` (as stripe-mock answers).
 RETRY_DEVIATIONS = ("executes-repeats", "accepts-reused-key", "no-replayed-header", "constant-request-id")
 ALL_DEVIATIONS = DEVIATIONS + SUITE_DEVIATIONS + EXPLORE_DEVIATIONS + RETRY_DEVIATIONS
+# A repeated attach answered as the first one (replayed) but executed again behind it: the customer's list then holds
+# the same card twice (localstripe re-attaching the token of a retried attach).
+RELIST_DEVIATIONS = ("relists-repeats",)
+# As stripe-stateful-mock: every answer saved under its idempotency key (a 404 for a route it lacks too), and a 500
+# for a token it does not know (Stripe saves a 500 as well: the corrected retry is then refused as a reused key).
+SAVING_DEVIATIONS = ("saves-every-answer", "unknown-token-500")
+ALL_DEVIATIONS += RELIST_DEVIATIONS + SAVING_DEVIATIONS
 
 
 def _has(deviation: str | None, name: str) -> bool:
@@ -490,6 +497,8 @@ class Handler(BaseHTTPRequestHandler):
         scope = (self.headers.get("Authorization", ""), key)
         request = (self.command, path, params)
         saved = self.store.saved.get(scope)
+        if saved is not None and saved.request == request and self.store.deviates("relists-repeats"):
+            self._relist(path, saved.answer)
         if saved is not None and saved.request == request and not self.store.deviates("executes-repeats"):
             replayed = () if self.store.deviates("no-replayed-header") else (("Idempotent-Replayed", "true"),)
             return saved.answer, (("Original-Request", saved.request_id), *replayed), ""
@@ -497,9 +506,18 @@ class Handler(BaseHTTPRequestHandler):
             return _mismatch(key, self._version()), (), ""
         answer = self._execute(path, params)
         request_id = self._request_id()
-        if _kept(answer.status) and scope not in self.store.saved:
+        if (_kept(answer.status) or self.store.deviates("saves-every-answer")) and scope not in self.store.saved:
             self.store.saved[scope] = Saved(request, answer, request_id)
         return answer, (), request_id
+
+    def _relist(self, path: str, answer: Answer) -> None:
+        """relists-repeats: a repeated attach adds the card it answered to its customer's list once more."""
+        card = json.loads(answer.body)
+        customer = path.split("/")[3] if path.count("/") == 4 and path.endswith("/sources") else ""
+        with self.store.lock:
+            listed = next((c for c in self.store.cards.get(customer, []) if c.get("id") == card.get("id")), None)
+            if listed is not None:
+                self.store.cards[customer].append(listed)
 
     def _execute(self, path: str, params: dict[str, Any]) -> Answer:
         """The answer the store gives, changed as the fake's deviation says."""
@@ -518,6 +536,8 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             status, payload = error.status, error.body
         status, payload = deviate(self.store.deviation, self.command, status, payload)
+        if self.store.deviates("unknown-token-500") and status == 404 and "No such token" in json.dumps(payload):
+            status, payload = 500, {"message": "TypeError: Cannot read properties of undefined (reading 'card')"}
         return Answer(status, (("Content-Type", "application/json"), ("Stripe-Version", self._version())),
                       json.dumps(payload, indent=2).encode())
 
@@ -560,7 +580,7 @@ class FakeStripe:
             context.load_cert_chain(*self.tls)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         return f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
 

@@ -13,6 +13,7 @@ remove: later answers that still show them follow from that failure.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,8 @@ class Attribution:
     # object as sent -> {parameter path (or _DELETED): the update that failed to set it (the delete that failed)}
     unapplied: dict[str, dict[str, int]] = field(default_factory=dict)
     _own_ids: set[str] = field(default_factory=set)  # objects the recording's answers minted so far
+    # an idempotency key sent -> the interaction whose failure under it later requests with the key follow from
+    failed_keys: dict[str, int] = field(default_factory=dict)
 
     def needed(self, interaction: Interaction) -> Needed | None:
         """An id the request needs (path, query, body) that an earlier failure left unusable, with that failure."""
@@ -116,20 +119,24 @@ class Attribution:
                           duplicates: dict[str, int], retry_rules: set[str]) -> None:
         """A repeated idempotency key the target executed again is one problem, the retry rule's: the answer's
         other findings (another id than the first answer's, another status) are its consequences, and so is what
-        later answers show of the object it made a second time (a list one card longer)."""
+        later answers show of the object it made (or listed) a second time: a list one card longer, the copy still
+        there after the object's delete."""
         failed_here = any(f.rule in retry_rules and f.severity == Severity.FAILURE for f in result.findings)
         if not duplicates and not failed_here:
             return
         named = set(self.profile.ids.find(json.dumps(body, default=str))) & duplicates.keys() if body is not None else set()
+        # a request for an object listed twice that the recording answers as gone: the target still has its copy
+        addressed = [duplicates[found] for found in self.profile.ids.find(self.bindings.text(interaction.request.path))
+                     if found in duplicates] if interaction.response.status == 404 else []
         for finding in result.findings:
             if finding.consequence_of is not None or finding.rule in NEVER_CONSEQUENCES or finding.rule in retry_rules:
                 continue
-            if failed_here:
-                finding.consequence_of = interaction.index
+            if failed_here or addressed:
+                finding.consequence_of = interaction.index if failed_here else min(addressed)
                 continue
             shown = json.dumps(finding.actual, default=str) if finding.actual is not MISSING else ""
             roots = [duplicates[found] for found in self.profile.ids.find(shown) if found in duplicates]
-            if not roots and named and finding.rule in _DUPLICATE_COUNTS:
+            if not roots and named and finding.rule in _DUPLICATE_COUNTS and _about_a_list_holding(body, finding, named):
                 roots = [duplicates[found] for found in named]
             if roots:
                 finding.consequence_of = min(roots)
@@ -137,6 +144,32 @@ class Attribution:
             earlier = [f.consequence_of for f in result.findings if f.consequence_of is not None
                        and f.consequence_of != interaction.index and f.severity == Severity.FAILURE]
             result.blocked_by = min(earlier) if earlier else None
+
+    def follow_keys(self, interaction: Interaction, result: InteractionResult, key: str,
+                    saved: Callable[[int], bool]) -> None:
+        """A request repeating an idempotency key is answered from what the key's first request did. Where that
+        failed otherwise than recorded, with an answer the API itself keeps for the key (``saved``: a 500, which
+        Stripe saves too) or for a route the target lacks, the repeat's failures follow from it — a corrected retry
+        refused as a reused key after a 500, a missing route's 404 kept under the key — never a cause of their
+        own."""
+        if not key:
+            return
+        root = self.failed_keys.get(key)
+        if root is not None:
+            for finding in result.findings:
+                if finding.consequence_of is None and finding.severity == Severity.FAILURE \
+                        and finding.rule not in NEVER_CONSEQUENCES:
+                    finding.consequence_of = root
+            if result.blocked_by is None and any(f.consequence_of == root for f in result.findings):
+                result.blocked_by = root
+            return
+        failures = [f for f in result.findings if f.severity == Severity.FAILURE]
+        status = result.actual_status
+        if not failures or status is None or status == interaction.response.status:
+            return
+        if any(f.rule == "route.missing" for f in failures) or saved(status):
+            own = any(f.consequence_of is None for f in failures)
+            self.failed_keys[key] = interaction.index if own or result.blocked_by is None else result.blocked_by
 
     def _follow_updates(self, interaction: Interaction, result: InteractionResult, sent_path: str) -> None:
         """Findings about what an update failed to set (a delete failed to remove) are its consequences; this
@@ -207,6 +240,22 @@ class Attribution:
         found = self.profile.ids.find(text)
         return [self.broken[i] for i in found if i in self.broken and i not in self.bindings.actual] + \
             [self.misbound_sent[i] for i in found if i in self.misbound_sent]
+
+
+def _about_a_list_holding(body: Any, finding: Finding, named: set[str]) -> bool:
+    """Whether a finding judges a list that holds one of ``named`` (its length, order, items or count, or a value
+    inside it), or the customer's default among them: what an object made or listed twice changes. The object's
+    own values are its own, wherever else it is named."""
+    if finding.rule != "value" and finding.rule != "type":
+        return True
+    parts = parse_path(finding.path) if finding.path else []
+    if parts and parts[-1] in _COUNT_KEYS:
+        parts = [*parts[:-1], "data"]
+    for end in range(len(parts) + 1):
+        node = value_at(body, parts[:end])
+        if isinstance(node, list) and any(isinstance(item, dict) and item.get("id") in named for item in node):
+            return True
+    return False
 
 
 def _accepted_refused_input(interaction: Interaction, actual_status: int | None) -> bool:

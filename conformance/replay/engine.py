@@ -275,9 +275,11 @@ class _Replay:
             result.judged = sorted(self.checks.invariants.judged | (self.retries.judged if self.retries else set()))
             self.checks.invariants.judged.clear()
         self.attribution.attribute(interaction, result, needed, sent.path)
-        if self.retries is not None:
+        if self.retries is not None and self.profile.retries is not None:
             self.attribution.follow_duplicates(interaction, result, exchange.body, self.retries.duplicates,
                                                {f.rule for f in retried})
+            key = sent.headers.get(self.profile.headers.idempotency or "", "")
+            self.attribution.follow_keys(interaction, result, key, self.profile.retries.saved)
         if any(f.severity == Severity.FAILURE for f in result.findings):
             result.curl = self._curl(interaction.request.method, sent)
         if result.findings and self.options.keep_bodies:
@@ -313,6 +315,7 @@ class _Replay:
     def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
         actual, problem = _json_body(response)
+        actual = self.probe.scrub(actual) if self.probe is not None else actual  # the probe's key never differs
         recorded_json = interaction.response.json()
         expected = expected_text = None
         if recorded_json is not None:

@@ -15,6 +15,7 @@ probed interaction. The findings are the probed interaction's, with the probe's 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ import httpx
 
 from conformance.api_profile import ApiProfile, RetryExchange, RetryRules, RetryState, Route
 from conformance.cassette import Interaction
+from conformance.checks.response import PARAMETERS_NOT_APPLIED
 from conformance.findings import MISSING, Finding, InteractionResult
+from conformance.paths import parse_path, value_at
 from conformance.redaction import Redactor
 from conformance.replay.curl import CurlRequest, curl_command
 from conformance.replay.transport import TargetAnswer, TargetClient
@@ -51,6 +54,19 @@ class ProbeDeclaration(Protocol):
 
     def listed(self, body: Any) -> list[str] | None:
         """The ids of a list answer holding every item, None when it is no such list (a page of more)."""
+        ...
+
+    def scrub(self, body: Any) -> Any:
+        """An answer without the parameter :meth:`changed` adds: what the probe left never counts later."""
+        ...
+
+    def leftover(self, body: Any) -> str | None:
+        """Where the answer to :meth:`reverted` still shows the changed parameter (a path), None when undone."""
+        ...
+
+    @property
+    def page_size(self) -> int:
+        """How many items a list route answers when asked without :attr:`list_query`."""
         ...
 
     @property
@@ -80,7 +96,8 @@ class _Step:
     headers: dict[str, str]
     content: bytes
     answer: TargetAnswer | None = None
-    body: Any = None
+    body: Any = None  # the answer's JSON, without what the probe's own parameter left in it
+    raw: Any = None  # the answer's JSON as sent
     error: str = ""
 
     @property
@@ -106,6 +123,8 @@ class Probe:
     made: set[str] = field(default_factory=set)  # objects this replay's creates made at the target
     sent: int = 0  # extra requests sent, over the whole cassette
     probed: set[str] = field(default_factory=set)  # idempotency keys probed: a recorded retry is not probed again
+    children: dict[str, int] = field(default_factory=dict)  # a create's path -> the objects made there
+    told_left: bool = False  # a changed parameter the undo left was said (once per cassette)
 
     @classmethod
     def for_run(cls, probes: tuple[str, ...], client: TargetClient, profile: ApiProfile, state: RetryState | None,
@@ -122,8 +141,10 @@ class Probe:
         self.seen.update(self.profile.ids.find(answer.text))
         route = self.profile.routes.match(interaction.request.method, sent.path)
         own = body.get("id") if isinstance(body, dict) else None
-        if route is not None and route.route.action == "create" and isinstance(own, str) and answer.status_code < 300:
+        if route is not None and route.route.action == "create" and isinstance(own, str) and answer.status_code < 300 \
+                and own not in self.made:
             self.made.add(own)
+            self.children[sent.path] = self.children.get(sent.path, 0) + 1
         name = self.profile.headers.idempotency
         key = sent.headers.get(name, "") if name else ""
         if interaction.request.method != "POST" or not key or key in self.probed or body is None \
@@ -137,6 +158,11 @@ class Probe:
             line = self._reproduce(interaction.request.method, sent, steps)
             result.curl = f"{result.curl}\n{line}" if result.curl else line
 
+    def scrub(self, body: Any) -> Any:
+        """An answer of the target without the probe's own parameter, once a probe sent it: a target that kept it
+        (the undo sends it empty; localstripe keeps a key so) shows it in later answers, never a difference."""
+        return self.declaration.scrub(body) if self.sent else body
+
     def _probe(self, interaction: Interaction, sent: SentLike, first: Any,
                route: Route | None) -> tuple[list[Finding], list[_Step], list[tuple[str, str]]]:
         """Sent again as is, then with a parameter changed, then the parent's list read back — within the budget,
@@ -147,7 +173,7 @@ class Probe:
         again = self._send(_Step(method, sent.target, dict(sent.headers), sent.content), budget)
         findings += self._judged(interaction, again, "sent again as is")
         steps.append(again)
-        self._undo(again, first, sent, route, budget)
+        left = self._undo(again, first, sent, route, budget)
         kind = sent.headers.get("Content-Type", "")
         changed = self.declaration.changed(sent.content, kind)
         notes: list[tuple[str, str]] = []
@@ -158,7 +184,10 @@ class Probe:
             other = self._send(_Step(method, sent.target, dict(sent.headers), changed), budget)
             findings += self._judged(interaction, other, "sent again with a parameter changed")
             steps.append(other)
-            self._undo(other, first, sent, route, budget)
+            left = self._undo(other, first, sent, route, budget) or left
+        if left is not None and not self.told_left:
+            self.told_left = True
+            findings += self._left(left, steps)
         if route is not None and route.action == "create" and budget[0] > 0:
             findings += self._read_back(interaction, sent, route, budget, steps)
         return findings, steps, notes
@@ -173,9 +202,10 @@ class Probe:
             step.error = str(error) or type(error).__name__
             return step
         try:
-            step.body = step.answer.json() if step.answer.content else None
+            step.raw = step.answer.json() if step.answer.content else None
         except ValueError:
-            step.body = None
+            step.raw = None
+        step.body = self.declaration.scrub(step.raw)
         if note:
             self.seen.update(self.profile.ids.find(step.answer.text))
         return step
@@ -195,12 +225,13 @@ class Probe:
             finding.message = said + finding.message
         return findings
 
-    def _undo(self, step: _Step, first: Any, sent: SentLike, route: Route | None, budget: list[int]) -> None:
-        """What the probe made the target do, undone: a second object deleted, a changed parameter reverted."""
+    def _undo(self, step: _Step, first: Any, sent: SentLike, route: Route | None, budget: list[int]) -> _Step | None:
+        """What the probe made the target do, undone: a second object deleted, a changed parameter reverted.
+        Returns a revert whose answer still shows the changed parameter (the target kept it)."""
         made = step.made
         before = first.get("id") if isinstance(first, dict) else None
         if made is None or budget[0] <= 0 or route is None:
-            return
+            return None
         plain = {k: v for k, v in sent.headers.items() if k not in (self.profile.headers.idempotency, "Content-Type")}
         if route.action == "create" and made != before:
             delete = _delete_route(self.profile, route)
@@ -210,32 +241,56 @@ class Probe:
             kind = sent.headers.get("Content-Type", "")
             body = self.declaration.reverted(kind)
             if body is not None:
-                self._send(_Step("POST", sent.path, {**plain, "Content-Type": kind}, body), budget)
+                revert = self._send(_Step("POST", sent.path, {**plain, "Content-Type": kind}, body), budget)
+                ok = revert.answer is not None and 200 <= revert.answer.status_code < 300
+                return revert if ok and self.declaration.leftover(revert.raw) else None
+        return None
+
+    def _left(self, revert: _Step, steps: list[_Step]) -> list[Finding]:
+        """The probe's undo answered with the changed parameter still there: the target does not unset a
+        metadata key sent empty — its own deviation, told once on the probed interaction (later answers are
+        judged without the key: :meth:`scrub`)."""
+        path = self.declaration.leftover(revert.raw) or ""
+        steps.append(revert)
+        kind = revert.raw.get("object") if isinstance(revert.raw, dict) else None
+        shown = value_at(revert.raw, parse_path(path))
+        return [Finding("value", path, f"--probe idempotency: the undo ({revert.content.decode(errors='replace')}) "
+                        f"left {path}: {json.dumps(shown)}: the target does not unset a metadata key sent empty",
+                        MISSING, shown, kind=kind if isinstance(kind, str) else None, key_path=path,
+                        problem=PARAMETERS_NOT_APPLIED)]
 
     def _read_back(self, interaction: Interaction, sent: SentLike, route: Route, budget: list[int],
                    steps: list[_Step]) -> list[Finding]:
-        """The parent's list after the probe: an object no answer of the run named was made by it — a target
-        that executed the repeat again and answered as if it had not."""
+        """The parent's list after the probe: an object no answer of the run named, or one listed twice, was made
+        by it — a target that executed the repeat again and answered as if it had not."""
         listing = _list_route(self.profile, route)
         matched = self.profile.routes.match("POST", sent.path)
         parents = matched.params.values() if matched is not None else ()
         if listing is None or not parents or any(parent not in self.made for parent in parents):
             return []
         plain = {k: v for k, v in sent.headers.items() if k not in (self.profile.headers.idempotency, "Content-Type")}
-        query = self.declaration.list_query
+        # asked as plainly as a page allows (a target may refuse `limit`: localstripe does), with the objects
+        # the probe may have added
+        query = self.declaration.list_query if self.children.get(sent.path, 0) + 2 >= self.declaration.page_size else ""
         read = self._send(_Step("GET", sent.path + (f"?{query}" if query else ""), plain, b""), budget, note=False)
         ids = self.declaration.listed(read.body) if read.answer is not None and read.answer.status_code < 300 else None
-        unnamed = [found for found in ids or () if found not in self.seen]
+        unnamed = list(dict.fromkeys(found for found in ids or () if found not in self.seen))
+        twice = [found for found in dict.fromkeys(ids or ()) if (ids or []).count(found) > 1 and found not in unnamed
+                 and found not in self.state.duplicates]  # each said once: what later shows it follows from that
         self.seen.update(ids or ())
-        if not unnamed:
+        if not unnamed and not twice:
             return []
         steps.append(read)
-        for found in unnamed:
+        for found in (*unnamed, *twice):
             self.state.duplicates.setdefault(found, interaction.index)
-        return [Finding("idempotency.replay", "", f"--probe idempotency: after the request was sent again with "
-                        f"its idempotency key, GET {sent.path} lists {', '.join(unnamed)}, which no answer named: "
-                        "the target executed the repeat again although it answered the first answer",
-                        "no other object", unnamed)]
+        said = f"--probe idempotency: after the request was sent again with its idempotency key, GET {sent.path} lists"
+        findings = [Finding("idempotency.replay", "", f"{said} {', '.join(unnamed)}, which no answer named: the "
+                            "target executed the repeat again although it answered the first answer",
+                            "no other object", unnamed)] if unnamed else []
+        findings += [Finding("idempotency.replay", "", f"{said} {found} {_times(ids.count(found))}: executed "
+                             "again (the same object added once more) although the target answered the first "
+                             "answer", 1, ids.count(found)) for found in twice if ids is not None]
+        return findings
 
     def _reproduce(self, method: str, sent: SentLike, steps: list[_Step]) -> str:
         """The request and the probe's requests as curl commands, under one fresh idempotency key of their own."""
@@ -251,6 +306,10 @@ class Probe:
 
         first = line(method, sent.target, sent.headers, sent.content, sent.parts)
         return "\n".join([first, *(line(s.method, s.target, s.headers, s.content) for s in steps)])
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _delete_route(profile: ApiProfile, create: Route) -> Route | None:

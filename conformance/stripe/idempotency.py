@@ -16,7 +16,7 @@ from conformance.api_profile import Headers, RetryExchange, RetryState
 from conformance.findings import MISSING, Finding
 from conformance.rules import Rule, Severity, register
 
-__all__ = ["IDEMPOTENCY_RULES", "IdempotencyRules", "IDEMPOTENCY", "MISMATCH_STATUSES", "PROBE_PARAMETER"]
+__all__ = ["IDEMPOTENCY_RULES", "IdempotencyRules", "IDEMPOTENCY", "MISMATCH_STATUSES", "PROBE_PARAMETER", "times"]
 
 _IDEMPOTENT = "Stripe API reference, Idempotent requests"
 IDEMPOTENCY_RULES = (
@@ -58,6 +58,9 @@ class IdempotencyState(RetryState):
     # the interaction where a repeat was executed again: the target does not read keys, so a later replay's
     # missing mark and a reused key accepted follow from it (one problem, not two)
     executed_again_at: int | None = None
+    # an object a repeat answered as the first answer did -> that repeat: a list that then holds it twice shows
+    # the repeat executed again behind a faithful answer (localstripe re-attaches the same card)
+    replayed: dict[str, int] = field(default_factory=dict)
 
 
 def _saved(status: int) -> bool:
@@ -80,7 +83,53 @@ def _object_id(body: Any) -> str | None:
 # every Stripe POST takes and which a target that wrongly executes the request keeps apart from the recording's
 # values (an update is reverted by sending it empty: Stripe unsets a metadata key so).
 PROBE_PARAMETER = "metadata[conformance_probe]"
+_PROBE_KEY = "conformance_probe"
+_PROBE_PATH = f"metadata.{_PROBE_KEY}"
 _FORM = "application/x-www-form-urlencoded"
+
+
+def _without_probe_key(metadata: Any) -> Any:
+    if isinstance(metadata, dict) and _PROBE_KEY in metadata:
+        return {k: v for k, v in metadata.items() if k != _PROBE_KEY}
+    return metadata
+
+
+def times(count: int) -> str:
+    """How often an object is listed, in words."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def _list_ids(body: Any, depth: int = 0) -> list[list[str]]:
+    """The ids of every list object an answer holds (a list answer, a customer's expanded ``sources``)."""
+    found: list[list[str]] = []
+    if depth > 8 or not isinstance(body, (dict, list)):
+        return found
+    if isinstance(body, dict) and body.get("object") == "list" and isinstance(body.get("data"), list):
+        found.append([item["id"] for item in body["data"] if isinstance(item, dict) and isinstance(item.get("id"), str)])
+    for item in body.values() if isinstance(body, dict) else body:
+        found += _list_ids(item, depth + 1)
+    return found
+
+
+def _listed_twice(exchange: RetryExchange, state: IdempotencyState) -> list[Finding]:
+    """A list holding twice an object a repeated key was answered with: the repeat executed again behind the
+    first answer (the same object added once more). Said once per object; what later answers show of it follows
+    from this finding (``duplicates``)."""
+    if not state.replayed or not 200 <= exchange.status < 300:
+        return []
+    findings: list[Finding] = []
+    for ids in _list_ids(exchange.body):
+        for twice in dict.fromkeys(found for found in ids if ids.count(found) > 1):
+            repeat = state.replayed.get(twice)
+            if repeat is None or twice in state.duplicates:
+                continue
+            state.duplicates[twice] = exchange.index
+            state.judged.add("idempotency.replay")
+            findings.append(Finding("idempotency.replay", "", f"executed again: the list holds {twice} "
+                                    f"{times(ids.count(twice))} — interaction #{repeat} repeated its idempotency key "
+                                    f"and was answered {twice} as the first time, but the target added it once more",
+                                    1, ids.count(twice)))
+    return findings
 
 
 class IdempotencyRules:
@@ -88,6 +137,7 @@ class IdempotencyRules:
     (``conformance.replay.probe.ProbeDeclaration``)."""
 
     list_query = "limit=100"  # Stripe's largest page: the list a probe reads back whole
+    page_size = 10  # what a list answers without `limit` (API reference, Pagination)
 
     def changed(self, content: bytes, content_type: str) -> bytes | None:
         """The form with :data:`PROBE_PARAMETER` added: one parameter more, the rest byte for byte."""
@@ -99,6 +149,21 @@ class IdempotencyRules:
     def reverted(self, content_type: str) -> bytes | None:
         """:data:`PROBE_PARAMETER` unset (sent empty) on an update that executed the changed request."""
         return f"{quote(PROBE_PARAMETER, safe='')}=".encode() if content_type.lower().startswith(_FORM) else None
+
+    def scrub(self, body: Any) -> Any:
+        """The answer without :data:`PROBE_PARAMETER` in any ``metadata``: the probe's own key, which a target
+        may keep after the undo (localstripe keeps a key sent empty), never counts as a difference later."""
+        if isinstance(body, dict):
+            return {k: (_without_probe_key(v) if k == "metadata" else self.scrub(v)) for k, v in body.items()}
+        if isinstance(body, list):
+            return [self.scrub(item) for item in body]
+        return body
+
+    def leftover(self, body: Any) -> str | None:
+        """Where an answer to the probe's undo still shows :data:`PROBE_PARAMETER` (a metadata key sent empty
+        that the target kept), as a finding's path; None when it is gone."""
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+        return _PROBE_PATH if isinstance(metadata, dict) and _PROBE_KEY in metadata else None
 
     def listed(self, body: Any) -> list[str] | None:
         """The ids of a list answer that holds every item (``has_more`` false)."""
@@ -117,7 +182,7 @@ class IdempotencyRules:
 
     def check(self, exchange: RetryExchange, state: RetryState, headers: Headers) -> list[Finding]:
         assert isinstance(state, IdempotencyState)
-        findings = self._request_id(exchange, state, headers)
+        findings = self._request_id(exchange, state, headers) + _listed_twice(exchange, state)
         if headers.request_id and headers.request_id in exchange.recorded_headers:
             state.judged.add("request.id")
         if not exchange.key:
@@ -136,8 +201,12 @@ class IdempotencyRules:
             state.judged.add("idempotency.replayed_header")
         if same:
             replayed = _replay(exchange, first, headers, state.executed_again_at is not None)
-            if state.executed_again_at is None and any(f.rule == "idempotency.replay" for f in replayed):
+            executed = any(f.rule == "idempotency.replay" for f in replayed)
+            if state.executed_again_at is None and executed:
                 state.executed_again_at = exchange.index
+            answered = _object_id(exchange.body)
+            if not executed and answered is not None and answered == _object_id(first.body):
+                state.replayed.setdefault(answered, exchange.index)
             findings += replayed
         else:
             findings += [replace(finding, consequence_of=state.executed_again_at)
@@ -200,10 +269,10 @@ def _validation(exchange: RetryExchange, first: _Seen) -> list[Finding]:
     kind = _error_type(exchange.body)
     if kind != "idempotency_error" and (exchange.status, exchange.body) != (first.status, first.body):
         return []
-    return [Finding("idempotency.validation", "", f"interaction #{first.index} failed validation "
-                    f"({first.status}) under the same idempotency key, which is then not saved: this retry was "
-                    f"answered {exchange.status}{'' if kind is MISSING else f' ({kind})'} instead of executed",
-                    "executed", exchange.status)]
+    return [Finding("idempotency.validation", "", f"interaction #{first.index} was refused ({first.status}) "
+                    "under the same idempotency key before the endpoint began executing, so its answer is not saved: "
+                    f"this retry was answered {exchange.status}{'' if kind is MISSING else f' ({kind})'} instead of "
+                    "executed", "executed", exchange.status)]
 
 
 IDEMPOTENCY = IdempotencyRules()

@@ -75,3 +75,49 @@ def test_a_recorded_retry_sends_the_same_made_token_under_tokens_create(tmp_path
     code, own, _ = _run(tmp_path, None, "--tokens", "create")
     assert own == set()
     assert code == 0
+
+
+def _at(data, name):
+    """cassette name -> {interaction index: its findings}."""
+    cassette = next(c for c in data["cassettes"] if Path(c["path"]).stem == name)
+    return {i["index"]: i["findings"] for i in cassette["interactions"]}
+
+
+def test_a_repeated_attach_listing_the_card_twice_is_the_replay_rules_finding(tmp_path):
+    """localstripe re-attaches the token of a retried attach: the same card answered, then listed twice. The list
+    read back after the retry says so under the retry rule, not as a list one item too long."""
+    code, own, data = _run(tmp_path, "relists-repeats")
+    assert own == {("cards-retries", "idempotency.replay", "failure")}
+    listed = _at(data, "cards-retries")[5]  # the list read back after the retried attach
+    (finding,) = [f for f in listed if f["rule"] == "idempotency.replay"]
+    assert all(f.get("consequence_of") == 5 for f in listed if f is not finding)  # one item too many: the same card
+    assert finding["message"].startswith("executed again: the list holds card_") and " twice — " in finding["message"]
+    assert "interaction #4" in finding["message"]
+    assert code == 1
+
+
+def test_a_retry_refused_after_a_saved_500_follows_from_the_500(tmp_path):
+    """As stripe-stateful-mock: an unknown token answered 500, which Stripe saves too, so the corrected retry under
+    the key is refused as a reused key: one problem, the 500's."""
+    _, own, data = _run(tmp_path, "unknown-token-500")
+    findings = _at(data, "cards-retries")
+    assert {f["rule"] for f in findings[6]} >= {"status"} and all(f.get("consequence_of") is None for f in findings[6])
+    assert findings[7] and all(f.get("consequence_of") == 6 for f in findings[7])
+    assert not any(Path(i["cassette"]).stem == "cards-retries" and i["index"] == 7
+                   for cause in data["root_causes"] for i in cause["interactions"])
+    assert ("cards-retries", "status", "failure") in own
+
+
+def test_a_missing_routes_404_kept_under_its_key_is_no_cause_beside_the_route(tmp_path):
+    """As stripe-stateful-mock: no update route, and its 404 saved under the key. The key reused with other
+    parameters is then refused: that follows from the missing route, never an idempotency.validation cause of its
+    own — while the token's 404 it saved too (#6, a real validation error) stays the rule's own finding."""
+    _, _, data = _run(tmp_path, "no-update-route,saves-every-answer")
+    findings = _at(data, "cards-retries")
+    assert [f["rule"] for f in findings[9]] == ["route.missing"]
+    assert findings[11] and all(f.get("consequence_of") == 9 for f in findings[11])
+    (validation,) = [c for c in data["root_causes"] if c["rule"] == "idempotency.validation"]
+    assert [i["index"] for i in validation["interactions"]] == [7]
+    # without saving anything: the reused key answered the route's 404 again, which is the route's, not a rule's
+    _, own, data = _run(tmp_path, "no-update-route")
+    assert not any(rule == "idempotency.validation" for _, rule, _ in own)

@@ -114,7 +114,8 @@ def test_a_faithful_target_passes_the_probe_within_three_extra_requests_per_post
     posts = _probed_posts(cassettes)
     assert posts >= 10
     assert 2 * posts <= extra <= 3 * posts  # as is and changed for each; a read-back after each attach
-    assert any(method == "GET" and path.endswith("/sources?limit=100") for method, path in probed)
+    # the parent's list read back as plainly as a page allows (a target may refuse `limit`: localstripe does)
+    assert any(method == "GET" and path.endswith("/sources") for method, path in probed)
 
 
 def test_a_target_executing_a_repeated_key_again_fails_the_replay_rule_only_and_nothing_later(cassettes, tmp_path):
@@ -187,3 +188,50 @@ def test_a_target_answering_500_to_everything_is_one_root_cause(cassettes, tmp_p
     interactions = [i for c in data["cassettes"] for i in c["interactions"]]
     assert cause["count"] + cause["blocked"] == len(interactions)
     assert out.count("the target answers 500 to every request") == 1
+
+
+def test_what_the_probes_undo_left_is_said_once_and_never_differs_later(cassettes, tmp_path):
+    """A target that executes a reused key and keeps a metadata key sent empty (as localstripe does) keeps the
+    probe's parameter after the undo: said once, on the probed update, as the deviation it is (joining the same
+    cause as the recording's own unset keys); no later answer differs by it."""
+    with CountingFake("metadata-unset-ignored") as target:
+        _, plain, _ = _run(cassettes, target, tmp_path)
+    with CountingFake("accepts-reused-key,metadata-unset-ignored") as target:
+        code, data, _ = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+    assert code == 1
+    left = [(i, f) for i, f in _findings(data) if "conformance_probe" in f["path"]]
+    assert len(left) == 1
+    interaction, finding = left[0]
+    assert interaction["endpoint"] == "cards.update" and finding.get("consequence_of") is None
+    assert finding["message"].endswith("left metadata.conformance_probe: \"\": the target does not unset a metadata "
+                                       "key sent empty")
+    assert {c["rule"] for c in data["root_causes"]} == {c["rule"] for c in plain["root_causes"]} | {
+        "idempotency.mismatch"}
+    unset = next(c for c in data["root_causes"] if "metadata.conformance_probe" in c["paths"])
+    assert "does not apply the request's parameters" in unset["message"] and len(unset["paths"]) > 1
+
+
+def test_a_recorded_retry_after_a_probe_is_judged_without_the_probes_leftover(tmp_path):
+    """localstripe: the probe's undo leaves `metadata.conformance_probe: ""`, the recorded retry of the update
+    executes again and answers it: that is no other body than the first answer."""
+    shutil.copy(ROOT / "cassettes" / "cards-retries.yaml", tmp_path / "cards-retries.yaml")
+    with CountingFake("executes-repeats,accepts-reused-key,metadata-unset-ignored") as target:
+        code, data, _ = _run(tmp_path / "cards-retries.yaml", target, tmp_path, "--probe", "idempotency")
+    retry = next(i for c in data["cassettes"] for i in c["interactions"] if i["index"] == 10)
+    assert retry["endpoint"] == "cards.update" and retry["findings"] == []
+    assert not any("another body" in f["message"] for _, f in _findings(data))
+    assert code == 1
+
+
+def test_a_repeat_listing_the_same_object_twice_is_found_by_reading_the_list_back(cassettes, tmp_path):
+    """The repeat is answered as the first (the same card, marked replayed) but the card is added once more: the
+    list read back holds it twice. Said once per card, on the probed attach; what later lists show of it follows."""
+    with CountingFake("relists-repeats") as target:
+        code, data, _ = _run(cassettes, target, tmp_path, "--probe", "idempotency")
+    assert code == 1
+    assert _own(data) == {("idempotency.replay", "failure")}
+    messages = [f["message"] for _, f in _findings(data) if f["rule"] == "idempotency.replay"]
+    assert messages and all(" twice: executed again" in m for m in messages)
+    cards = [re.search(r"card_[0-9a-f]+", m).group(0) for m in messages]
+    assert len(cards) == len(set(cards))
+    assert [c["rule"] for c in data["root_causes"]] == ["idempotency.replay"]
