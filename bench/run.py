@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -174,9 +175,7 @@ def write_replay_cassette(path: Path, count: int) -> list[tuple[str, str, bytes]
 
 def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
     """conformance run vs a plain httpx keep-alive loop sending the same requests (start-up excluded)."""
-    from conformance.checks.compare import CompareRules
-    from conformance.replay import ReplayOptions
-    from conformance.replay.runner import run as run_cassettes
+    from conformance.settings import RunChoices
 
     count = max(requests, 10)
     plain: list[float] = []
@@ -188,7 +187,7 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
         os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
         cassette = Path(out) / "replay.yaml"
         headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
-        options = ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules())
+        settings = RunChoices(STRIPE, API_KEY).settings()  # as `conformance run` builds them
         for round_ in range(rounds):
             cassette = Path(out) / f"replay-{round_}.yaml"
             sent = write_replay_cassette(cassette, count)
@@ -214,7 +213,7 @@ def bench_replay(requests: int, rounds: int) -> list[dict[str, object]]:
                     response.json()
                 floor.append(time.perf_counter() - started)
             for times in (cold, ours):  # the first replay parses the YAML, the next reads the parse cache
-                result = run_cassettes([cassette], up, options)
+                result = settings.run([cassette], up)
                 assert result.verdict.exit_code == 0, "the benchmark cassette must replay clean"
                 times.append(result.seconds)
             started = time.perf_counter()
@@ -383,11 +382,9 @@ def bench_scale(requests: int, rounds: int) -> list[dict[str, object]]:
 
 def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
     """--workers 1, 2, 4 against a target that answers after 20 ms: speedup should be >= 0.8 N."""
-    from conformance.checks.compare import CompareRules
-    from conformance.replay import ReplayOptions
-    from conformance.replay.runner import run as run_cassettes
+    from conformance.settings import RunChoices
 
-    options = ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules())
+    settings = RunChoices(STRIPE, API_KEY).settings()
     rows: list[dict[str, object]] = []
     with upstream(delay_ms=20) as up, tempfile.TemporaryDirectory() as out:
         os.environ["CONFORMANCE_CACHE_DIR"] = str(Path(out) / "cache")
@@ -395,10 +392,10 @@ def bench_workers(requests: int, rounds: int) -> list[dict[str, object]]:
         total = 240 if requests >= 100 else 24  # tiny for the smoke test
         _write_set(directory, total, per_cassette=total // 12)
         cassettes = sorted(directory.glob("*.yaml"))
-        run_cassettes(cassettes[:1], up, options)  # warm the parse cache
+        settings.run(cassettes[:1], up)  # warm the parse cache
         base = None
         for workers in (1, 2, 4):
-            seconds = statistics.median(run_cassettes(cassettes, up, options, workers=workers).seconds
+            seconds = statistics.median(settings.run(cassettes, up, workers=workers).seconds
                                         for _ in range(max(1, rounds // 2)))
             base = base or seconds
             rows.append({"benchmark": "workers", "case": f"--workers {workers} ({total} req, 20 ms each)",
@@ -413,12 +410,9 @@ def bench_matrix(requests: int, rounds: int) -> list[dict[str, object]]:
     (a remote target), and the reference suite against the test fake (a fast local one, a process each; the
     replay's own CPU then bounds what threads can win). Start-up excluded;
     the matrix includes building its cells and writing JSON, Markdown and HTML."""
-    from conformance.checks.compare import CompareRules
-    from conformance.replay import ReplayOptions
-    from conformance.replay.runner import run as run_cassettes
-    from conformance.replay.targets import run_targets
     from conformance.report.matrix import build_matrix, write_matrix_json
     from conformance.report.matrix_views import write_matrix_html, write_matrix_markdown
+    from conformance.settings import RunChoices
 
     count = 3
     rows: list[dict[str, object]] = []
@@ -437,17 +431,17 @@ def bench_matrix(requests: int, rounds: int) -> list[dict[str, object]]:
              [stack.enter_context(target_process(fake)) for _ in range(count)]),
         ]
         for label, cassettes, urls in cases:
-            options = ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules())
-            run_cassettes(cassettes[:1], urls[0], options)  # warm the parse cache
+            settings = RunChoices(STRIPE, API_KEY).settings()
+            settings.run(cassettes[:1], urls[0])  # warm the parse cache
             targets = {f"t{n}": url for n, url in enumerate(urls)}
 
             def singles() -> float:
-                return sum(run_cassettes(cassettes, url, options).seconds for url in urls)  # noqa: B023
+                return sum(settings.run(cassettes, url).seconds for url in urls)  # noqa: B023
 
             def matrix(workers: int) -> float:
                 started = time.perf_counter()
-                results = run_targets(cassettes, targets, dict.fromkeys(targets, options),  # noqa: B023
-                                      workers=workers)
+                results = settings.run_targets(cassettes, targets, dict.fromkeys(targets, "magic"),  # noqa: B023
+                                               workers=workers)
                 document = build_matrix(results, {}, [str(c) for c in cassettes], api=STRIPE)  # noqa: B023
                 write_matrix_json(document, Path(out) / "m.json")
                 write_matrix_markdown(document, Path(out) / "m.md")
@@ -497,16 +491,8 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
     """--openapi: reading and converting the spec (JSON, YAML, cached), compiling, validating a response, and a
     replay judged by the contract next to a plain httpx loop."""
     import yaml
-    from upstream import CARD
 
-    from conformance.checks.compare import CompareRules
-    from conformance.contract import load_contract
-    from conformance.replay import ReplayOptions
-    from conformance.replay.runner import run as run_cassettes
-
-    rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as out:
-        cache = Path(out) / "cache"
         spec_json = Path(out) / "spec.json"
         if OPENAPI is not None:
             spec_json.write_bytes(OPENAPI.read_bytes() if OPENAPI.suffix == ".json" else
@@ -518,86 +504,161 @@ def bench_contract(requests: int, rounds: int) -> list[dict[str, object]]:
         spec_yaml = Path(out) / "spec.yaml"
         spec_yaml.write_text(yaml.dump(json.loads(spec_json.read_text()), Dumper=yaml.CSafeDumper, sort_keys=False))
         size = f"{spec_json.stat().st_size / 1e6:.1f} MB JSON, {spec_yaml.stat().st_size / 1e6:.1f} MB YAML"
-        timings: dict[str, list[float]] = {"json": [], "yaml": [], "cached": [], "compile": []}
-        for _ in range(rounds):
-            for name, spec in (("json", spec_json), ("yaml", spec_yaml)):
-                os.environ["CONFORMANCE_CACHE"] = "0"
-                started = time.perf_counter()
-                load_contract(spec, STRIPE)
-                timings[name].append(time.perf_counter() - started)
-            os.environ.pop("CONFORMANCE_CACHE")
-            os.environ["CONFORMANCE_CACHE_DIR"] = str(cache)
-            load_contract(spec_yaml, STRIPE)  # fills the cache
-            started = time.perf_counter()
-            contract = load_contract(spec_yaml, STRIPE)
-            timings["cached"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            for method, path in (("GET", "/v1/customers/cus_1/cards/card_1"), ("POST", "/v1/customers/cus_1/sources/card_1"),
-                                 ("GET", "/v1/customers/cus_1/cards"), ("DELETE", "/v1/customers/cus_1/sources/card_1"),
-                                 ("GET", "/v1/customers/cus_1"), ("POST", "/v1/customers")):
-                contract.validate(method, path, 200, {})  # the first validation compiles the operation's schema
-            timings["compile"].append(time.perf_counter() - started)
-        for name, case in (("json", "read + convert JSON (no cache)"), ("yaml", "read + convert YAML (no cache)"),
-                           ("cached", "load, converted spec cached"), ("compile", "compile the 6 card operations")):
-            rows.append({"benchmark": "contract", "case": case, "seconds": round(statistics.median(timings[name]), 3),
-                         "req_per_s": "", "goal": "< 2 s (load + compile)" if name != "compile" else "",
-                         "note": f"{label}; {size}" if name == "json" else ""})
-        card = json.loads(CARD)
-        listing = {"object": "list", "data": [card] * 10, "has_more": False, "url": "/v1/customers/cus_1/cards"}
-        bad = {**card, "exp_year": "2030", "regulated_status": None}
-        for case, method, path, body in (
-                ("validate a card", "GET", "/v1/customers/cus_1/cards/card_1", card),
-                ("validate an updated card (anyOf)", "POST", "/v1/customers/cus_1/sources/card_1", card),
-                ("validate a list of 10 cards", "GET", "/v1/customers/cus_1/cards", listing),
-                ("explain a card with 2 problems", "GET", "/v1/customers/cus_1/cards/card_1", bad)):
-            n = 2000
-            started = time.perf_counter()
-            for _ in range(n):
-                contract.validate(method, path, 200, body)
-            per = (time.perf_counter() - started) / n
-            rows.append({"benchmark": "contract", "case": case, "seconds": "", "req_per_s": round(1 / per),
-                         "note": f"{per * 1e6:.1f} µs"})
-
-        # replay with --openapi (the tests' card description: the bench upstream's answers conform) vs plain httpx
-        count = max(requests, 10)
-        judged = load_contract(OPENAPI or TEST_SPEC, STRIPE)
-        headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
-        plain: list[float] = []
-        with_contract: list[float] = []
-        without: list[float] = []
-        with upstream() as up:
-            for round_ in range(rounds):
-                cassette = Path(out) / f"replay-{round_}.yaml"
-                sent = write_replay_cassette(cassette, count)
-                for options, times in ((ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules()), None),  # fills the cache
-                                       (ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules()), without),
-                                       (ReplayOptions(api_key=API_KEY, profile=STRIPE, rules=CompareRules(), contract=judged),
-                                        with_contract)):
-                    result = run_cassettes([cassette], up, options)
-                    assert result.verdict.exit_code == 0 and not any(
-                        i.findings for c in result.cassettes for i in c.interactions), "must replay clean"
-                    if times is not None:
-                        times.append(result.seconds)
-                with httpx.Client(base_url=up, timeout=10) as client:
-                    client.get("/v1/warmup")
-                    started = time.perf_counter()
-                    for method, path, content in sent:
-                        extra = {"Content-Type": "application/x-www-form-urlencoded"} if content else {}
-                        client.request(method, path, content=content, headers={**headers, **extra}).json()
-                    plain.append(time.perf_counter() - started)
-        rows += [
-            {"benchmark": "contract", "case": f"plain httpx loop ({count} req)", "seconds": round(statistics.median(plain), 3),
-             "req_per_s": round(count / statistics.median(plain), 1)},
-            {"benchmark": "contract", "case": "conformance run, cached", "seconds": round(statistics.median(without), 3),
-             "req_per_s": round(count / statistics.median(without), 1),
-             "ratio": round(statistics.median(w / p for w, p in zip(without, plain)), 3)},
-            {"benchmark": "contract", "case": "conformance run --openapi, cached",
-             "seconds": round(statistics.median(with_contract), 3),
-             "req_per_s": round(count / statistics.median(with_contract), 1),
-             "ratio": round(statistics.median(w / p for w, p in zip(with_contract, plain)), 3), "goal": "<= 1.3 (time)"},
-        ]
+        rows, contract = _contract_loading(spec_json, spec_yaml, Path(out) / "cache", rounds, f"{label}; {size}")
+        rows += _contract_validation(contract)
+        rows += _contract_replay(Path(out), requests, rounds)
     os.environ.pop("CONFORMANCE_CACHE_DIR", None)
     return rows
+
+
+def _contract_loading(spec_json: Path, spec_yaml: Path, cache: Path, rounds: int,
+                      note: str) -> tuple[list[dict[str, object]], Any]:
+    """Reading and converting the spec (JSON, YAML, no cache), loading it converted from the cache, compiling the
+    card operations' schemas; the rows and the contract loaded last."""
+    from conformance.contract import load_contract
+
+    timings: dict[str, list[float]] = {"json": [], "yaml": [], "cached": [], "compile": []}
+    for _ in range(rounds):
+        for name, spec in (("json", spec_json), ("yaml", spec_yaml)):
+            os.environ["CONFORMANCE_CACHE"] = "0"
+            started = time.perf_counter()
+            load_contract(spec, STRIPE)
+            timings[name].append(time.perf_counter() - started)
+        os.environ.pop("CONFORMANCE_CACHE")
+        os.environ["CONFORMANCE_CACHE_DIR"] = str(cache)
+        load_contract(spec_yaml, STRIPE)  # fills the cache
+        started = time.perf_counter()
+        contract = load_contract(spec_yaml, STRIPE)
+        timings["cached"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for method, path in (("GET", "/v1/customers/cus_1/cards/card_1"), ("POST", "/v1/customers/cus_1/sources/card_1"),
+                             ("GET", "/v1/customers/cus_1/cards"), ("DELETE", "/v1/customers/cus_1/sources/card_1"),
+                             ("GET", "/v1/customers/cus_1"), ("POST", "/v1/customers")):
+            contract.validate(method, path, 200, {})  # the first validation compiles the operation's schema
+        timings["compile"].append(time.perf_counter() - started)
+    rows: list[dict[str, object]] = [
+        {"benchmark": "contract", "case": case, "seconds": round(statistics.median(timings[name]), 3),
+         "req_per_s": "", "goal": "< 2 s (load + compile)" if name != "compile" else "",
+         "note": note if name == "json" else ""}
+        for name, case in (("json", "read + convert JSON (no cache)"), ("yaml", "read + convert YAML (no cache)"),
+                           ("cached", "load, converted spec cached"), ("compile", "compile the 6 card operations"))]
+    return rows, contract
+
+
+def _contract_validation(contract: Any) -> list[dict[str, object]]:
+    """Validating answers of each kind against the loaded contract, per answer."""
+    from upstream import CARD
+
+    card = json.loads(CARD)
+    listing = {"object": "list", "data": [card] * 10, "has_more": False, "url": "/v1/customers/cus_1/cards"}
+    bad = {**card, "exp_year": "2030", "regulated_status": None}
+    rows: list[dict[str, object]] = []
+    for case, method, path, body in (
+            ("validate a card", "GET", "/v1/customers/cus_1/cards/card_1", card),
+            ("validate an updated card (anyOf)", "POST", "/v1/customers/cus_1/sources/card_1", card),
+            ("validate a list of 10 cards", "GET", "/v1/customers/cus_1/cards", listing),
+            ("explain a card with 2 problems", "GET", "/v1/customers/cus_1/cards/card_1", bad)):
+        n = 2000
+        started = time.perf_counter()
+        for _ in range(n):
+            contract.validate(method, path, 200, body)
+        per = (time.perf_counter() - started) / n
+        rows.append({"benchmark": "contract", "case": case, "seconds": "", "req_per_s": round(1 / per),
+                     "note": f"{per * 1e6:.1f} µs"})
+    return rows
+
+
+def _contract_replay(out: Path, requests: int, rounds: int) -> list[dict[str, object]]:
+    """A replay with --openapi (the tests' card description: the bench upstream's answers conform) and without,
+    next to a plain httpx loop of the same requests."""
+    from conformance.settings import RunChoices
+
+    count = max(requests, 10)
+    plain_settings = RunChoices(STRIPE, API_KEY).settings()
+    judged = RunChoices(STRIPE, API_KEY, openapi=OPENAPI or TEST_SPEC).settings()
+    headers = {"Authorization": f"Bearer {API_KEY}", "Stripe-Version": "2023-08-16"}
+    plain: list[float] = []
+    with_contract: list[float] = []
+    without: list[float] = []
+    with upstream() as up:
+        for round_ in range(rounds):
+            cassette = out / f"replay-{round_}.yaml"
+            sent = write_replay_cassette(cassette, count)
+            for settings, times in ((plain_settings, None), (plain_settings, without), (judged, with_contract)):
+                result = settings.run([cassette], up)  # the first fills the parse cache
+                assert result.verdict.exit_code == 0 and not any(
+                    i.findings for c in result.cassettes for i in c.interactions), "must replay clean"
+                if times is not None:
+                    times.append(result.seconds)
+            with httpx.Client(base_url=up, timeout=10) as client:
+                client.get("/v1/warmup")
+                started = time.perf_counter()
+                for method, path, content in sent:
+                    extra = {"Content-Type": "application/x-www-form-urlencoded"} if content else {}
+                    client.request(method, path, content=content, headers={**headers, **extra}).json()
+                plain.append(time.perf_counter() - started)
+    return [
+        {"benchmark": "contract", "case": f"plain httpx loop ({count} req)", "seconds": round(statistics.median(plain), 3),
+         "req_per_s": round(count / statistics.median(plain), 1)},
+        {"benchmark": "contract", "case": "conformance run, cached", "seconds": round(statistics.median(without), 3),
+         "req_per_s": round(count / statistics.median(without), 1),
+         "ratio": round(statistics.median(w / p for w, p in zip(without, plain)), 3)},
+        {"benchmark": "contract", "case": "conformance run --openapi, cached",
+         "seconds": round(statistics.median(with_contract), 3),
+         "req_per_s": round(count / statistics.median(with_contract), 1),
+         "ratio": round(statistics.median(w / p for w, p in zip(with_contract, plain)), 3), "goal": "<= 1.3 (time)"},
+    ]
+
+
+# --against DIR: another checkout of card-conformance whose `conformance run` the fixed-cost benchmark alternates
+# with this one's (an older commit, as `git worktree add DIR COMMIT` makes it)
+AGAINST: Path | None = None
+
+
+def bench_fixed(requests: int, rounds: int) -> list[dict[str, object]]:
+    """A one-interaction `conformance run` in a process of its own, start to exit: the fixed cost every run pays
+    (start-up, imports, reading the cassette, the reports). With --against DIR, the same run of that checkout
+    alternates with this one's, each going first in turn, and the ratio is of the runs made back to back."""
+    count = max(1, rounds * 4) if requests >= 100 else 1  # tiny for the smoke test
+    sides = {"this checkout": HERE.parent, **({f"--against {AGAINST.name}": AGAINST} if AGAINST else {})}
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    with upstream() as up, tempfile.TemporaryDirectory() as out:
+        cassette = Path(out) / "one.yaml"
+        write_replay_cassette(cassette, 1)
+        env = {**os.environ, "CONFORMANCE_CACHE_DIR": str(Path(out) / "cache"), "PYTHONPATH": ""}
+        command = [sys.executable, "-m", "conformance", "run", str(cassette), "--target", up, "--api-key", API_KEY,
+                   "--json-report", str(Path(out) / "r.json")]
+        for checkout in sides.values():  # the parse cache filled, the files read once
+            subprocess.run(command, cwd=checkout, env=env, check=True, capture_output=True, timeout=120)
+        order = list(sides.items())
+        for number in range(count):
+            for name, checkout in order[number % len(order):] + order[:number % len(order)]:
+                seconds, used = _timed_child(command, checkout, env)
+                times[name].append(seconds)
+                cpu[name].append(used)
+    rows: list[dict[str, object]] = [
+        {"benchmark": "fixed", "case": f"run of 1 interaction, {name}", "seconds": round(statistics.median(t), 3),
+         "cpu_seconds": round(statistics.median(cpu[name]), 3), "goal": "<= 0.3 s" if name == "this checkout" else "",
+         "note": f"{statistics.median(cpu[name]):.3f} s CPU"} for name, t in times.items()]
+    if AGAINST:
+        mine, theirs = cpu["this checkout"], cpu[f"--against {AGAINST.name}"]
+        rows[0]["ratio"] = round(statistics.median(m / t for m, t in zip(mine, theirs)), 3)
+        rows[0]["note"] = f"{rows[0]['note']}; ratio of CPU to {AGAINST.name}, back to back"
+    return rows
+
+
+def _timed_child(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(seconds, CPU seconds: user + system) of a command run as a child process; it must succeed. The CPU time
+    is what a shared machine's load leaves alone."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, rusage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command[:5])}… exited with {process.returncode}")
+    return seconds, rusage.ru_utime + rusage.ru_stime
 
 
 ANY_SESSION = """
@@ -692,6 +753,7 @@ def bench_any(requests: int, rounds: int) -> list[dict[str, object]]:
 BENCHMARKS: dict[str, Callable[[int, int], list[dict[str, object]]]] = {
     "any": bench_any,
     "contract": bench_contract,
+    "fixed": bench_fixed,
     "matrix": bench_matrix,
     "parse": bench_parse,
     "record": bench_record,
@@ -710,9 +772,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--openapi", type=Path, metavar="SPEC",
                         help="Stripe's spec3.json or spec3.yaml for the contract benchmark (default: a generated one)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another checkout (git worktree add DIR COMMIT) the fixed-cost benchmark alternates with")
     args = parser.parse_args()
-    global OPENAPI
+    global OPENAPI, AGAINST
     OPENAPI = args.openapi
+    AGAINST = args.against.resolve() if args.against else None
 
     rows: list[dict[str, object]] = []
     for name in args.only or BENCHMARKS:

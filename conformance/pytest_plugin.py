@@ -15,16 +15,19 @@ import argparse
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conformance.api_profile import TOKEN_MODES
 from conformance.cassette import foreign_recording, is_cassette, load
-from conformance.errors import ConformanceError, refuse_live_key
+from conformance.errors import ConformanceError
 from conformance.findings import CassetteResult
 from conformance.report.common import finding_line
 from conformance.rules import Outcome
+
+if TYPE_CHECKING:
+    from conformance.settings import RunSettings
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file"]
 
@@ -101,24 +104,16 @@ def _judge_age(item: pytest.Item, path: Path) -> None:
     item.warn(StaleCassetteWarning(message))
 
 
-_CONTRACT = pytest.StashKey[Any]()
 _NAMED = pytest.StashKey[frozenset[Path]]()
 _WAITED = pytest.StashKey[bool]()
 _BASELINE = pytest.StashKey[Any]()
-_API = pytest.StashKey[Any]()
+_SETTINGS = pytest.StashKey[Any]()  # conformance.settings.RunSettings, built once per session
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("conformance_target", None):
-        from conformance.api_profile import load_api_profile
-
         try:
-            api = config.stash[_API] = load_api_profile(config.getoption("conformance_api"))
-            if not config.getoption("conformance_api_key"):
-                config.option.conformance_api_key = api.default_api_key
-            config.option.conformance_api_key = refuse_live_key(
-                config.getoption("conformance_api_key"), "a run creates and deletes objects",
-                config.getoption("conformance_allow_live"), "--conformance-allow-live")
+            config.stash[_SETTINGS] = _settings(config)
         except ConformanceError as error:
             raise pytest.UsageError(str(error)) from None
         baseline = config.getoption("conformance_baseline", None)
@@ -129,14 +124,21 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.stash[_BASELINE] = read_report(Path(baseline))
             except ConformanceError as error:
                 raise pytest.UsageError(str(error)) from None
-        spec = config.getoption("conformance_openapi", None)
-        if spec:
-            from conformance.contract import load_contract  # jsonschema-rs only when asked for
 
-            try:
-                config.stash[_CONTRACT] = load_contract(Path(spec), api)  # read and converted once per process
-            except ConformanceError as error:
-                raise pytest.UsageError(str(error)) from None
+
+def _settings(config: pytest.Config) -> RunSettings:
+    """The run's settings from the plugin's options, as ``conformance run`` builds them from its own: the
+    profile, the key (a live one refused), and the contract read and converted once per process."""
+    from conformance.api_profile import load_api_profile
+    from conformance.settings import RunChoices, api_key_of
+
+    api = load_api_profile(config.getoption("conformance_api"))
+    api_key = api_key_of(api, config.getoption("conformance_api_key"), config.getoption("conformance_allow_live"),
+                         "--conformance-allow-live")
+    spec = config.getoption("conformance_openapi", None)
+    return RunChoices(api, api_key, strict=config.getoption("conformance_strict"),
+                      tokens=config.getoption("conformance_tokens"), openapi=Path(spec) if spec else None,
+                      timeout=config.getoption("conformance_timeout")).settings()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -192,25 +194,18 @@ class ConformanceFailure(Exception):
 class CassetteItem(pytest.Item):
     def runtest(self) -> None:
         # Imported here: deepdiff and httpx cost every pytest start that does not replay.
-        from conformance.checks import CompareRules
-        from conformance.redaction import Redactor
-        from conformance.replay import ReplayOptions, TargetClient, replay_cassette
+        from conformance.replay import replay_cassette
 
         config = self.config
         target = config.getoption("conformance_target").rstrip("/")
-        api = config.stash[_API]
-        options = ReplayOptions(api_key=config.getoption("conformance_api_key"), profile=api,
-                                redactor=Redactor(cards=api.cards),
-                                rules=CompareRules(strict=config.getoption("conformance_strict")),
-                                contract=config.stash.get(_CONTRACT, None),
-                                tokens=config.getoption("conformance_tokens"))
+        settings: RunSettings = config.stash[_SETTINGS]
         try:
             if not is_cassette(self.path):  # named on the command line yet no cassette: the reader says why
                 load(self.path)
             _judge_age(self, self.path)
             _wait_for_target(config, target)
-            with TargetClient(target, timeout=config.getoption("conformance_timeout")) as client:
-                result = replay_cassette(self.path, client, options)
+            with settings.client(target) as client:
+                result = replay_cassette(self.path, client, settings.options)
         except ConformanceError as error:
             pytest.fail(str(error), pytrace=False)
         known = config.stash.get(_BASELINE, None)

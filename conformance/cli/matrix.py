@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,11 +26,15 @@ from conformance.cli.main import (
     wait_for_target_option,
 )
 from conformance.cli.option_order import RecordsArguments, in_command_line_order
-from conformance.cli.options import check_outputs, command_with_port, max_body_option
-from conformance.errors import refuse_live_key
+from conformance.cli.options import check_outputs, chosen_reports, command_with_port, max_body_option, report_options
+from conformance.report.formats import FORMATS
+from conformance.settings import RunChoices, RunSettings, api_key_of
 
 if TYPE_CHECKING:
+    from conformance.findings import RunResult
     from conformance.replay.targets import Target
+    from conformance.report.formats import ReportFormat
+    from conformance.report.profile import Profile
 
 
 def _named(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
@@ -115,14 +118,10 @@ def _targets_in_order(targets: tuple[str, ...], target_cmds: tuple[str, ...]) ->
               help="Targets replayed at once (and, beyond one per target, cassettes of each at once).")
 @wait_for_target_option
 @max_body_option
-@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the matrix as JSON (what `compare` reads) here.")
-@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path), help="Write it as Markdown here.")
-@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write it as one self-contained HTML page here.")
+@report_options(matrix=True)
 @click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write each target's full reports into DIR/NAME/ (report.json, junit.xml, report.html, "
-                   "summary.md); the matrix links each problem to its interaction there.")
+              help=f"Also write each target's full reports into DIR/NAME/ ({', '.join(f.file_name for f in FORMATS)}"
+                   "); the matrix links each problem to its interaction there.")
 @click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Trust this CA certificate (PEM) for https:// targets.")
 @click.option("--insecure", is_flag=True, help="Do not verify https:// targets' certificates.")
@@ -130,8 +129,8 @@ def matrix_command(
     paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
     strict_profiles: bool, api_key: str | None, api_name: str, allow_live: bool, tokens: tuple[str, ...], strict: bool,
     openapi: Path | None, ignore: tuple[str, ...], exact: tuple[str, ...], stripe_version: str | None, timeout: float,
-    start_timeout: float, workers: int, wait_for_target: float, max_body: int, json_report: Path | None, markdown_report: Path | None,
-    html_report: Path | None, reports_dir: Path | None, cacert: Path | None, insecure: bool,
+    start_timeout: float, workers: int, wait_for_target: float, max_body: int, reports_dir: Path | None,
+    cacert: Path | None, insecure: bool,
 ) -> None:
     """Replay the suite against several targets and judge each documented behaviour and route per target:
     holds, broken (its problems), known (its profile), not judged (why) or not covered.
@@ -144,17 +143,8 @@ def matrix_command(
     Exit code 0: no behaviour broken but as the profiles expect; 1: a behaviour broken (or, with --strict-profiles,
     a profile's limitation to fix); 2: usage or input error.
     """
-    from rich.console import Console
-
-    from conformance.checks import CompareRules
-    from conformance.redaction import Redactor
-    from conformance.replay import ReplayOptions
-    from conformance.replay.targets import check_names, run_targets, started_targets
-    from conformance.report import WRITERS
-    from conformance.report.matrix import build_matrix, matrix_exit_code, write_matrix_json
-    from conformance.report.matrix_views import print_matrix, write_matrix_html, write_matrix_markdown
+    from conformance.replay.targets import check_names
     from conformance.report.profile import read_profiles
-    from conformance.report.terminal import progress
 
     paths = suite_paths(paths, with_suite)
     chosen = _targets_in_order(targets, target_cmds)
@@ -165,57 +155,83 @@ def matrix_command(
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
     api = api_profile(api_name)
-    api_key = api_key or api.default_api_key
-    api_key = refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
+    api_key = api_key_of(api, api_key, allow_live, "--allow-live")
     modes = _token_modes(tokens, names)
     known = read_profiles(profiles)
     for name, profile in known.items():
         if name not in names:
             raise InputError(f"{profile.place}: the profile names target {name!r}, which is not one of the targets "
                              f"({', '.join(names)}); name it as --target or --target-cmd does")
-    outputs = [(path, writer) for path, writer in ((json_report, write_matrix_json), (markdown_report, write_matrix_markdown),
-                                                   (html_report, write_matrix_html)) if path]
+    outputs = chosen_reports(matrix=True)
     cassettes = cassette_files(paths)
-    written = [(option, path) for option, path in (("--json-report", json_report), ("--markdown-report", markdown_report),
-                                                   ("--html-report", html_report)) if path]
+    _check_outputs(outputs, reports_dir, names, [*cassettes, *profiles, *(p for p in (openapi, cacert) if p)])
+    total = interactions_to_check(cassettes, paths, "replay")
+    choices = RunChoices(api, api_key, strict=strict, ignore=ignore, exact=exact, contract=contract_of(openapi, api),
+                         stripe_version=stripe_version, timeout=timeout, max_body=max_body, cacert=cacert,
+                         insecure=insecure)
+    _replay_and_judge(cassettes, chosen, choices.settings(), modes, known, total, outputs, reports_dir,
+                      start_timeout=start_timeout, wait_for_target=wait_for_target, workers=workers,
+                      strict_profiles=strict_profiles)
+
+
+def _check_outputs(outputs: list[tuple[ReportFormat, Path]], reports_dir: Path | None, names: list[str],
+                   inputs: list[Path]) -> None:
+    """Before anything is started: no output on an input or on another output, each one writable — the matrix's
+    and, with ``--reports-dir``, every target's reports."""
+    written = [(fmt.option, path) for fmt, path in outputs]
     if reports_dir is not None:
-        written += [(f"--reports-dir {name}", reports_dir / name / file_name) for name in names
-                    for file_name in ("report.json", "junit.xml", "report.html", "summary.md")]
-    check_outputs(written, [*cassettes, *profiles, *(p for p in (openapi, cacert) if p)])
-    for path, _ in outputs:
+        written += [(f"--reports-dir {name}", reports_dir / name / fmt.file_name) for name in names for fmt in FORMATS]
+    check_outputs(written, inputs)
+    for _, path in outputs:
         check_writable(path)
     if reports_dir is not None:
         for name in names:
-            check_writable(reports_dir / name / "report.json")
-    total = interactions_to_check(cassettes, paths, "replay")
-    contract = contract_of(openapi, api)
-    base = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                         redactor=Redactor(cards=api.cards), contract=contract, stripe_version=stripe_version)
-    options = {name: dataclasses.replace(base, tokens=modes[name]) for name in names}
+            check_writable(reports_dir / name / FORMATS[0].file_name)
+
+
+def _replay_and_judge(cassettes: list[Path], chosen: list[Target], settings: RunSettings, modes: dict[str, TokenMode],
+                      known: dict[str, Profile], total: int, outputs: list[tuple[ReportFormat, Path]],
+                      reports_dir: Path | None, *, start_timeout: float, wait_for_target: float, workers: int,
+                      strict_profiles: bool) -> None:
+    """The targets started, the suite replayed against each, the matrix built, printed and written (each target's
+    reports too, with ``--reports-dir``), and the exit code."""
+    from rich.console import Console
+
+    from conformance.replay.targets import started_targets
+    from conformance.report.matrix import build_matrix, matrix_exit_code
+    from conformance.report.matrix_views import print_matrix
+    from conformance.report.terminal import progress
+
     console = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         urls = stack.enter_context(started_targets(chosen, start_timeout, wait_for_target))
         advance = stack.enter_context(progress(console, total * len(chosen)))
         stop, signals = stack.enter_context(interruptible())
-        verify: bool | str = False if insecure else str(cacert) if cacert else True
-        results = run_targets(cassettes, urls, options, timeout=timeout, workers=workers, on_interaction=advance,
-                              verify=verify, stop=stop, max_body=max_body)
+        results = settings.run_targets(cassettes, urls, modes, workers=workers, on_interaction=advance, stop=stop)
         interrupted = signals[0] if signals else None
     for result in results.values():
         result.interrupted_by = interrupted
-    reports: dict[str, str] = {}
-    if reports_dir is not None:
-        for name, result in results.items():
-            for file_name, write_report, _ in WRITERS:
-                write_report(result, reports_dir / name / file_name)
-            reports[name] = str(reports_dir / name / "report.html")
+    reports = _write_target_reports(results, reports_dir) if reports_dir is not None else {}
     matrix = build_matrix(results, known, [str(c) for c in cassettes], reports, time.perf_counter() - started,
-                          api=api)
+                          api=settings.options.profile)
     print_matrix(console, matrix)
-    for path, writer in outputs:
-        writer(matrix, path)
+    for fmt, path in outputs:
+        assert fmt.matrix_writer is not None
+        fmt.matrix_writer(matrix, path)
         console.print(f"Matrix: {path}")
     if reports_dir is not None:
         console.print(f"Each target's reports: {reports_dir}/NAME/")
     raise SystemExit(matrix_exit_code(matrix, interrupted, strict_profiles=strict_profiles))
+
+
+def _write_target_reports(results: dict[str, RunResult], reports_dir: Path) -> dict[str, str]:
+    """``--reports-dir``: every format of each target's run into DIR/NAME/ (its root causes computed once);
+    returns each target's HTML report, which the matrix links."""
+    from conformance.report.formats import write_reports
+
+    pages: dict[str, str] = {}
+    for name, result in results.items():
+        write_reports(result, [(fmt, reports_dir / name / fmt.file_name) for fmt in FORMATS])
+        pages[name] = str(reports_dir / name / next(f.file_name for f in FORMATS if f.name == "html"))
+    return pages

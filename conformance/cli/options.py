@@ -1,19 +1,23 @@
 """Options of `run` and `matrix` beyond those every command shares: the size cap on a target's answers, where
-reports go, the command that starts a target."""
+reports go (from the one table of report formats), the command that starts a target."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from conformance.net import DEFAULT_MAX_BODY, size_text
+from conformance.report.formats import FORMATS, ReportFormat, chosen
 
-__all__ = ["max_body_option", "Size", "check_outputs", "command_with_port"]
+__all__ = ["max_body_option", "Size", "check_outputs", "command_with_port", "report_options", "chosen_reports"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_REPORTS = "conformance.reports"  # where the report options leave their paths, in the context's meta
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
           "g": 10**9, "gb": 10**9, "gib": 2**30}
@@ -79,3 +83,29 @@ def command_with_port(command: str, option: str = "--target-cmd") -> str:
                          "chooses and waits on; put {port} where the command takes its port, such as "
                          "\"./server --port {port}\"")
     return command
+
+
+def report_options(matrix: bool = False) -> Callable[[F], F]:
+    """The report options of the format table (``conformance.report.formats``): every format for ``run``, those a
+    matrix is written in for ``matrix`` (with the matrix's help). Their paths are read with
+    :func:`chosen_reports`, not passed to the command one parameter each."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+        if value is not None:
+            ctx.meta.setdefault(_REPORTS, {})[str(param.name)] = value
+
+    def decorate(command: F) -> F:
+        for fmt in reversed(FORMATS):  # the last decorator applied is the first option shown
+            help_text = fmt.matrix_help if matrix else fmt.help
+            if help_text is None:
+                continue
+            command = click.option(fmt.option, fmt.name, type=click.Path(dir_okay=False, path_type=Path),
+                                   help=help_text, expose_value=False, callback=remember)(command)
+        return command
+
+    return decorate
+
+
+def chosen_reports(matrix: bool = False) -> list[tuple[ReportFormat, Path]]:
+    """The reports the current command was asked to write (format, path), in the table's order."""
+    return chosen(click.get_current_context().meta.get(_REPORTS, {}), matrix=matrix)

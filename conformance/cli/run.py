@@ -6,6 +6,7 @@ import contextlib
 import os
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,8 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
-from conformance.cli.options import check_outputs, command_with_port, max_body_option
-from conformance.errors import refuse_live_key
-from conformance.redaction import Redactor
-from conformance.report.baseline import read_report
+from conformance.cli.options import check_outputs, chosen_reports, command_with_port, max_body_option, report_options
+from conformance.settings import RunChoices, RunSettings, api_key_of
 
 if TYPE_CHECKING:
     import threading
@@ -39,7 +38,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from conformance.findings import RunResult
-    from conformance.replay import ReplayOptions
+    from conformance.redaction import Redactor
+    from conformance.report.causes import RootCause
+    from conformance.report.formats import ReportFormat
     from conformance.report.reproductions import Reproductions
 
 # How many candidate replays a root cause's cassette may take to be cut down, and how long all of them together
@@ -91,12 +92,7 @@ class _ProbeName(click.ParamType):
               help="Cassettes replayed at once (interactions of a cassette stay in order).")
 @wait_for_target_option
 @max_body_option
-@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
-@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a self-contained HTML report here.")
-@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a Markdown summary (for a pull-request comment) here.")
+@report_options()
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="A JSON report of known deviations: only findings not in it fail the run.")
 @click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the cassettes (CI matrix).")
@@ -140,10 +136,6 @@ def run_command(
     workers: int,
     wait_for_target: float,
     max_body: int,
-    json_report: Path | None,
-    junit_xml: Path | None,
-    html_report: Path | None,
-    markdown_report: Path | None,
     baseline: Path | None,
     shard: str | None,
     stripe_version: str | None,
@@ -160,14 +152,7 @@ def run_command(
 
     Exit code 0: everything conforms; 1: deviations found; 2: usage or input error.
     """
-
-    from rich.console import Console
-
-    from conformance.checks import CompareRules
-    from conformance.replay import ReplayOptions, check_target, run, target_process
-    from conformance.report import write_html, write_json, write_junit, write_markdown
-    from conformance.report.baseline import accept_baseline
-    from conformance.report.terminal import print_result, progress
+    from conformance.report.baseline import read_report
 
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
@@ -175,31 +160,51 @@ def run_command(
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
     api = api_profile(api_name)
-    api_key = api_key or api.default_api_key
-    api_key = refuse_live_key(api_key, "a run creates and deletes objects", allow_live, "--allow-live")
-    reports = [(path, writer, label) for path, writer, label in (
-        (json_report, write_json, "JSON report"), (junit_xml, write_junit, "JUnit XML"),
-        (html_report, write_html, "HTML report"), (markdown_report, write_markdown, "Markdown")) if path]
+    api_key = api_key_of(api, api_key, allow_live, "--allow-live")
     if target_cmd:
         command_with_port(target_cmd)
     cassettes = cassette_files(paths)
-    check_outputs([(option, path) for option, path in (("--json-report", json_report), ("--junit-xml", junit_xml),
-                                                       ("--html-report", html_report),
-                                                       ("--markdown-report", markdown_report)) if path],
+    reports = chosen_reports()
+    check_outputs([(fmt.option, path) for fmt, path in reports],
                   [*cassettes, *(p for p in (baseline, openapi, cacert) if p)])
-    for path, _, _ in reports:
+    for _, path in reports:
         check_writable(path)  # before the run, not after minutes of it
     if repro_dir is not None:
         _check_repro_dir(repro_dir, paths)
     if shard:
         cassettes = _shard(cassettes, shard)
     known = read_report(baseline) if baseline else None
-    contract = contract_of(openapi, api)
+    choices = RunChoices(api, api_key, strict=strict, ignore=ignore, exact=exact, tokens=tokens,
+                         contract=contract_of(openapi, api), stripe_version=stripe_version, probes=probes,
+                         timeout=timeout, max_body=max_body, cacert=cacert, insecure=insecure)
     total = interactions_to_check(cassettes, paths, "replay")
-    redactor = Redactor(cards=api.cards)
-    options = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(strict=strict, ignore=ignore, exact=exact),
-                            redactor=redactor, tokens=tokens, contract=contract, stripe_version=stripe_version,
-                            probes=tuple(dict.fromkeys(probes)))
+    _replay_and_report(cassettes, target, target_cmd, choices.settings(), total, known,
+                       _Repro(repro_dir, repro_replays, repro_budget), workers=workers,
+                       wait_for_target=wait_for_target, show_all=show_all, reports=reports)
+
+
+@dataclass(frozen=True)
+class _Repro:
+    """``--repro-dir`` and its limits: where repro cassettes go (None: none), how many replays and seconds."""
+
+    directory: Path | None
+    replays: int
+    budget: float
+
+
+def _replay_and_report(cassettes: list[Path], target: str | None, target_cmd: str | None, settings: RunSettings,
+                       total: int, known: RunResult | None, repro: _Repro, *, workers: int, wait_for_target: float,
+                       show_all: bool, reports: list[tuple[ReportFormat, Path]]) -> None:
+    """The run itself (the target started when given as a command), then what it found: printed, written in
+    every report asked for from one computation of its root causes, and the exit code."""
+    from rich.console import Console
+
+    from conformance.replay import check_target, target_process
+    from conformance.report.baseline import accept_baseline
+    from conformance.report.causes import root_causes
+    from conformance.report.formats import write_reports
+    from conformance.report.terminal import print_result, progress
+
     console = Console(highlight=False, soft_wrap=True)
     repros: Reproductions = {}
     with contextlib.ExitStack() as stack:
@@ -207,22 +212,21 @@ def run_command(
             target = stack.enter_context(target_process(target_cmd))
         assert target is not None
         check_target(target, wait=wait_for_target)
-        verify: bool | str = False if insecure else str(cacert) if cacert else True
         stop, signals = stack.enter_context(interruptible())
         with progress(console, total) as advance:
-            result = run(cassettes, target.rstrip("/"), options, timeout=timeout, workers=workers,
-                         on_interaction=advance, verify=verify, stop=stop, max_body=max_body)
+            result = settings.run(cassettes, target.rstrip("/"), workers=workers, on_interaction=advance, stop=stop)
         if signals:
             result.interrupted_by = signals[0]
         if known is not None:
             accept_baseline(result, known)
-        if repro_dir is not None and not signals and not result.setup_error:
-            repros = _cut_down(console, result, repro_dir, options, known, (repro_replays, repro_budget),
-                               timeout=timeout, verify=verify, max_body=max_body, stop=stop)
-    print_result(console, result, show_all=show_all, reports=[path for path, _, _ in reports], repros=repros)
-    for path, writer, label in reports:
-        writer(result, path, repros=repros)  # a ReportError here is one line and exit 2, like any input error
-        console.print(f"{label}: {path}")
+        causes = root_causes(result)  # once: the terminal and every report tell the same causes
+        if repro.directory is not None and not signals and not result.setup_error:
+            repros = _cut_down(console, result, causes, repro, settings, known, stop)
+    print_result(console, result, show_all=show_all, reports=[path for _, path in reports], repros=repros,
+                 causes=causes)
+    write_reports(result, reports, repros=repros, causes=causes)  # a ReportError: one line and exit 2
+    for fmt, path in reports:
+        console.print(f"{fmt.label}: {path}")
     raise SystemExit(result.exit_code)
 
 
@@ -266,29 +270,23 @@ def _replay_command(redactor: Redactor) -> Callable[[Path], str]:
     return lambda path: redactor.text(shlex.join(["conformance", "run", str(path), *words]))
 
 
-def _cut_down(console: Console, result: RunResult, directory: Path, options: ReplayOptions,
-              known: dict[str, Any] | None, limits: tuple[int, float], *, timeout: float, verify: bool | str,
-              max_body: int, stop: threading.Event) -> Reproductions:
+def _cut_down(console: Console, result: RunResult, causes: list[RootCause], repro: _Repro, settings: RunSettings,
+              known: RunResult | None, stop: threading.Event) -> Reproductions:
     """``--repro-dir``: a repro cassette per failing root cause, replayed as the run replayed, the run's baseline
     applied to each candidate."""
     from conformance.replay.repro import ReproLimits, reproduce
     from conformance.report.baseline import accept_baseline
-
-    accept = (lambda candidate: accept_baseline(candidate, known)) if known is not None else None
-    _say_reproducing(console, result, directory, *limits)
-    return reproduce(result, directory, options, _replay_command(options.redactor), limits=ReproLimits(*limits),
-                     accept=accept, timeout=timeout, verify=verify, max_body=max_body, stop=stop)
-
-
-def _say_reproducing(console: Console, result: RunResult, directory: Path, replays: int, budget: float) -> None:
-    """One line before the cutting down starts: it takes replays, and how many at most."""
-    from conformance.report.causes import root_causes
     from conformance.rules import Severity
 
-    failing = sum(1 for cause in root_causes(result) if cause.severity == Severity.FAILURE)
-    if failing:
+    assert repro.directory is not None
+    accept = (lambda candidate: accept_baseline(candidate, known)) if known is not None else None
+    failing = sum(1 for cause in causes if cause.severity == Severity.FAILURE)
+    if failing:  # one line before the cutting down starts: it takes replays, and how many at most
         console.print(f"Cutting down a repro cassette for {failing} root cause{'s' if failing != 1 else ''} into "
-                      f"{directory} (at most {replays} replays each, {budget:g}s in all)…")
+                      f"{repro.directory} (at most {repro.replays} replays each, {repro.budget:g}s in all)…")
+    return reproduce(result, repro.directory, settings.options, _replay_command(settings.options.redactor),
+                     limits=ReproLimits(repro.replays, repro.budget), accept=accept, timeout=settings.timeout,
+                     verify=settings.verify, max_body=settings.max_body, stop=stop)
 
 
 def _shard(cassettes: list[Path], shard: str) -> list[Path]:

@@ -7,22 +7,25 @@ on line numbers in a cassette.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conformance.findings import RunResult
-from conformance.report.accepted import all_open_data
-from conformance.report.causes import CauseKey, RootCause, causes_of_run_data
-from conformance.report.common import md_cell, md_code, md_text, plural, read_document
-from conformance.report.json_report import READ_SHAPE, READABLE_SCHEMAS
-from conformance.rules import Severity, canonical_rule_id
+from conformance.report.accepted import all_open
+from conformance.report.causes import CauseKey, RootCause, root_causes
+from conformance.report.common import md_cell, md_code, md_text, plural
+from conformance.report.json_report import as_run, read_report
+from conformance.rules import Severity
 
 __all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report",
-           "causes_of_report", "interactions_text"]
+           "causes_of_report", "interactions_text", "Report"]
 
 Identity = tuple[str, int, str, str]
+# A run's result, or its JSON report's data: every function here reads either through the one reader.
+Report = RunResult | dict[str, Any]
 
 
 def interactions_text(interactions: Collection[tuple[str, int]], first: int = 5) -> str:
@@ -35,35 +38,33 @@ def interactions_text(interactions: Collection[tuple[str, int]], first: int = 5)
     return ", ".join(shown) + (f" and {len(ordered) - first} more" if len(ordered) > first else "")
 
 
-def read_report(path: Path) -> dict[str, Any]:
-    """A JSON report of any readable schema, its shape checked: a ReportError (one line) for anything else."""
-    return read_document(path, "report", READABLE_SCHEMAS, READ_SHAPE)
-
-
-def identities_of_report(data: dict[str, Any], severities: tuple[str, ...] = (Severity.FAILURE,)) -> dict[Identity, dict[str, Any]]:
-    """Identity -> finding (with its endpoint), for findings of the given severities."""
+def identities_of_report(report: Report, severities: tuple[str, ...] = (Severity.FAILURE,)) -> dict[Identity, dict[str, Any]]:
+    """Identity -> finding (as the report writes it, with its endpoint), for findings of the given severities."""
     found: dict[Identity, dict[str, Any]] = {}
-    for cassette in data.get("cassettes", []):
-        for interaction in cassette.get("interactions", []):
-            for finding in interaction.get("findings", []):
-                if finding.get("severity") in severities:
-                    key = (cassette["path"], interaction["index"], finding["path"], canonical_rule_id(finding["rule"]))
-                    found[key] = {**finding, "endpoint": interaction.get("endpoint")}
+    for cassette, interaction in as_run(report).interactions():
+        for finding in interaction.findings:
+            if finding.severity in severities:
+                key = (cassette.path, interaction.index, finding.path, finding.rule)
+                found[key] = {**finding.to_dict(), "endpoint": interaction.endpoint or None}
     return found
 
 
-def causes_of_report(data: dict[str, Any], leave_out: Collection[tuple[str, int | None]] = (),
+def causes_of_report(report: Report, leave_out: Collection[tuple[str, int | None]] = (),
                      accepted: bool = False) -> dict[CauseKey, RootCause]:
     """Problem -> its root cause, for the failures of a report (any readable schema): computed from the
     findings, grouped as a run groups them, so reports of either schema compare alike. ``accepted``: the
-    problems a baseline accepted count too (they are still there)."""
+    problems a baseline accepted count too (they are still there). ``leave_out``: (cassette, index) not checked by
+    the other run (index None: the whole cassette)."""
+    run = all_open(as_run(report)) if accepted else as_run(report)
     left_out = set(leave_out)
-    causes = causes_of_run_data(all_open_data(data) if accepted else data,
-                                lambda cassette, index: (cassette, index) not in left_out)
-    return {cause.key: cause for cause in causes if cause.severity == Severity.FAILURE}
+    kept = dataclasses.replace(run, cassettes=[
+        dataclasses.replace(cassette, interactions=[i for i in cassette.interactions
+                                                    if (cassette.path, i.index) not in left_out])
+        for cassette in run.cassettes if (cassette.path, None) not in left_out])
+    return {cause.key: cause for cause in root_causes(kept) if cause.severity == Severity.FAILURE}
 
 
-def accept_baseline(result: RunResult, baseline: dict[str, Any]) -> int:
+def accept_baseline(result: RunResult, baseline: Report) -> int:
     """Mark the findings a baseline already has as accepted; returns how many were."""
     known = identities_of_report(baseline, severities=(Severity.FAILURE, Severity.WARNING))
     recorded = {key[0] for key in known}
@@ -184,16 +185,17 @@ class RunComparison:
         return "\n".join(lines)
 
 
-def _ran(data: dict[str, Any]) -> dict[str, set[int]]:
+def _ran(run: RunResult) -> dict[str, set[int]]:
     """cassette path -> the interaction indexes a report checked (a cassette that could not be read: none)."""
-    return {cassette["path"]: {i["index"] for i in cassette.get("interactions", [])}
-            for cassette in data.get("cassettes", []) if not cassette.get("error")}
+    return {cassette.path: {i.index for i in cassette.interactions} for cassette in run.cassettes
+            if not cassette.error}
 
 
-def compare_reports(baseline: dict[str, Any], current: dict[str, Any]) -> RunComparison:
+def compare_reports(baseline_report: Report, current_report: Report) -> RunComparison:
     """Regressions, fixes and unchanged findings; a finding of what the current run did not check is not run,
     never fixed; one the current run's own baseline accepted is accepted — still there, never fixed, and new only
     when ``baseline`` lacks it."""
+    baseline, current = as_run(baseline_report), as_run(current_report)
     ran_before, ran_now = _ran(baseline), _ran(current)
     comparison = RunComparison()
     for cassette, indexes in sorted(ran_before.items()):

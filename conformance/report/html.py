@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from conformance.atomic import atomic_write
 from conformance.findings import MISSING, InteractionResult, RunResult, Verdict
-from conformance.report.causes import root_causes
+from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import value, verdict_text
 from conformance.report.pages import TEMPLATES
 from conformance.report.reproductions import Reproduction, Reproductions, relative_link
@@ -114,8 +114,10 @@ def _repro(repro: Reproduction | None, at: Path | None) -> dict[str, str] | None
             "name": repro.path.name, "command": repro.command, "summary": repro.summary()}
 
 
-def render(result: RunResult, repros: Reproductions | None = None, at: Path | None = None) -> str:
-    """The page; ``repros``: the causes' repro cassettes (``--repro-dir``), linked from a page written ``at``."""
+def render(result: RunResult, repros: Reproductions | None = None, at: Path | None = None,
+           causes: list[RootCause] | None = None) -> str:
+    """The page; ``repros``: the causes' repro cassettes (``--repro-dir``), linked from a page written ``at``;
+    ``causes``: the run's root causes when the caller has them (computed otherwise)."""
     counts = result.counts()
     total = sum(counts.values())
     rules = Counter(f.rule for _, i in result.interactions() for f in i.findings if not f.accepted)
@@ -133,7 +135,7 @@ def render(result: RunResult, repros: Reproductions | None = None, at: Path | No
                  "links": [(anchor_of(cassette, index), f"{Path(cassette).stem} #{index}")
                            for cassette, index in c.interactions[:_LINKS]], "more": max(0, c.count - _LINKS),
                  "repro": _repro((repros or {}).get(c.key), at)}
-                for c in root_causes(result)],
+                for c in (root_causes(result) if causes is None else causes)],
         not_judged=[(anchor_of(c.path, i.index), f"{Path(c.path).stem} #{i.index}", rule, why)
                     for c, i in result.interactions() for rule, why in i.not_judged],
         errors=[c.error for c in result.input_errors] + ([result.setup_error] if result.setup_error else [])
@@ -148,5 +150,6 @@ def render(result: RunResult, repros: Reproductions | None = None, at: Path | No
     )
 
 
-def write_html(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
-    atomic_write(path, render(result, repros, path).encode("utf-8"))
+def write_html(result: RunResult, path: Path, repros: Reproductions | None = None,
+               causes: list[RootCause] | None = None) -> None:
+    atomic_write(path, render(result, repros, path, causes).encode("utf-8"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conformance.atomic import atomic_write
 from conformance.findings import RunResult
-from conformance.report.causes import root_causes
+from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import finding_line
 from conformance.report.reproductions import Reproductions
 from conformance.rules import Outcome
@@ -16,12 +16,13 @@ from conformance.text import printable, xml_safe
 __all__ = ["write_junit"]
 
 
-def _repro_lines(result: RunResult, repros: Reproductions | None) -> dict[tuple[str, int], list[str]]:
+def _repro_lines(result: RunResult, repros: Reproductions | None,
+                 causes: list[RootCause] | None) -> dict[tuple[str, int], list[str]]:
     """Per (cassette, interaction): the repro cassette of each cause it shows (``--repro-dir``), as a line."""
     lines: dict[tuple[str, int], list[str]] = {}
     if not repros:
         return lines
-    for cause in root_causes(result):
+    for cause in root_causes(result) if causes is None else causes:
         repro = repros.get(cause.key)
         if repro is not None and repro.path is not None:
             for place in cause.interactions:
@@ -30,8 +31,10 @@ def _repro_lines(result: RunResult, repros: Reproductions | None) -> dict[tuple[
     return lines
 
 
-def write_junit(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
-    repro_lines = _repro_lines(result, repros)
+def write_junit(result: RunResult, path: Path, repros: Reproductions | None = None,
+                causes: list[RootCause] | None = None) -> None:
+    """``causes``: the run's root causes when the caller has them (computed otherwise)."""
+    repro_lines = _repro_lines(result, repros, causes)
     suites = ET.Element("testsuites", name="card-conformance", tests="0", failures="0", errors="0",
                         time=f"{result.seconds:.3f}")
     total = failed = errored = 0

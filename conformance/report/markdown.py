@@ -35,8 +35,10 @@ def _reproduce_text(n: int, cause: RootCause, repros: Reproductions | None) -> s
     return f"# {n}. [{cause.rule}] {shorten(cause.message, 100)}\n{command}" if command else None
 
 
-def markdown(result: RunResult, limit: int = 15, repros: Reproductions | None = None, at: Path | None = None) -> str:
-    """The summary; ``repros``: the causes' repro cassettes (``--repro-dir``), linked from a file written ``at``."""
+def markdown(result: RunResult, limit: int = 15, repros: Reproductions | None = None, at: Path | None = None,
+             causes: list[RootCause] | None = None) -> str:
+    """The summary; ``repros``: the causes' repro cassettes (``--repro-dir``), linked from a file written ``at``;
+    ``causes``: the run's root causes when the caller has them (computed otherwise)."""
     counts = result.counts()
     total = sum(counts.values())
     verdict = result.verdict
@@ -53,7 +55,8 @@ def markdown(result: RunResult, limit: int = 15, repros: Reproductions | None = 
         lines += ["", f"⚠️ {md_code(cassette.error or '')}"]
     if result.setup_error:
         lines += ["", f"⚠️ **{md_text(result.setup_error)}**"]
-    causes = root_causes(result)
+    if causes is None:
+        causes = root_causes(result)
     if causes:
         lines += ["", "**Root causes**, one per problem, the most interactions explained first:", "",
                   "| where | rule | what | interactions | blocked by it |",
@@ -107,5 +110,6 @@ def markdown(result: RunResult, limit: int = 15, repros: Reproductions | None = 
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(result: RunResult, path: Path, repros: Reproductions | None = None) -> None:
-    atomic_write(path, markdown(result, repros=repros, at=path).encode())
+def write_markdown(result: RunResult, path: Path, repros: Reproductions | None = None,
+                   causes: list[RootCause] | None = None) -> None:
+    atomic_write(path, markdown(result, repros=repros, at=path, causes=causes).encode())

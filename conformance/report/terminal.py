@@ -11,7 +11,7 @@ from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from conformance.findings import InteractionResult, RunResult, Verdict
+from conformance.findings import CassetteResult, InteractionResult, RunResult, Verdict
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import finding_line, plural, verdict_text
 from conformance.report.reproductions import Reproductions
@@ -96,49 +96,87 @@ def progress(console: Console, total: int) -> Iterator[Callable[[], None]]:
 
 
 def print_result(console: Console, result: RunResult, *, show_all: bool = False,
-                 reports: Sequence[Path] = (), repros: Reproductions | None = None) -> None:
+                 reports: Sequence[Path] = (), repros: Reproductions | None = None,
+                 causes: list[RootCause] | None = None) -> None:
     """Root causes (the problems) first, then what was not judged and what was blocked; every finding of every
     interaction with ``show_all``.
 
     ``reports``: the files this run writes, named when the list is cut short. ``repros``: the causes' repro
-    cassettes (``--repro-dir``), each printed under its cause in place of the curl line.
+    cassettes (``--repro-dir``), each printed under its cause in place of the curl line. ``causes``: the run's
+    root causes when the caller has them (computed otherwise).
     """
     for cassette in result.input_errors:
         console.print(f"[red]error[/red] {escape(cassette.error or '')}")
     if result.setup_error and not show_all:  # the answers say nothing of the target: only what to do
-        totals = result.counts()
-        statuses = sorted({i.actual_status for _, i in result.interactions() if i.actual_status is not None})
-        console.print(f"{plural(sum(totals.values()), 'interaction')} in {plural(len(result.cassettes), 'cassette')}, "
-                      f"every answer {'/'.join(map(str, statuses))} — "
-                      f"[red]{verdict_text(result)}[/red] ({result.seconds:.2f}s)")
-        console.print(f"[red]Error:[/red] {escape(result.setup_error)}")
+        _print_setup_error(console, result)
         return
     for cassette in result.cassettes:
         for warning in cassette.warnings:
             console.print(f"[yellow]warning[/yellow] {escape(warning)}")
-    causes = root_causes(result)
-    failures = [c for c in causes if c.severity == Severity.FAILURE]
-    if causes:
-        console.print("[bold]Root causes[/bold] (the most interactions explained first):")
-        for cause in failures if show_all else failures[:MAX_CAUSES_SHOWN]:
-            console.print(f"  [red]✗[/red] {escape(cause.line(MAX_MESSAGE))}", soft_wrap=True)
-            repro = (repros or {}).get(cause.key)
-            if repro is not None and repro.path is not None:
-                console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
-            elif cause.curl:
-                curl = cause.curl.replace("\n", "\n                 ")  # a probe's sequence, one command a line
-                console.print(f"      [dim]reproduce: {escape(curl)}[/dim]", soft_wrap=True)
-            if repro is not None and repro.path is None:
-                console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
-        if not show_all and len(failures) > MAX_CAUSES_SHOWN:
-            console.print(f"  … {plural(len(failures) - MAX_CAUSES_SHOWN, 'more root cause')}{_where_else(reports)}")
-        for line in _warning_lines(causes, show_all):
-            console.print(f"  [yellow]![/yellow] {escape(line)}", soft_wrap=True)
+    _print_causes(console, root_causes(result) if causes is None else causes, show_all, reports, repros)
     if repros:
         _print_repros(console, repros)
     _print_not_judged(console, result)
-    shown = 0
-    warned = 0
+    _print_interactions(console, result, show_all, reports)
+    _print_table(console, result)
+    _print_totals(console, result)
+
+
+def _print_setup_error(console: Console, result: RunResult) -> None:
+    """A run whose answers say nothing of the target (every key refused, HTTPS spoken to as HTTP): what it got
+    and what to do, nothing else."""
+    totals = result.counts()
+    statuses = sorted({i.actual_status for _, i in result.interactions() if i.actual_status is not None})
+    console.print(f"{plural(sum(totals.values()), 'interaction')} in {plural(len(result.cassettes), 'cassette')}, "
+                  f"every answer {'/'.join(map(str, statuses))} — "
+                  f"[red]{verdict_text(result)}[/red] ({result.seconds:.2f}s)")
+    console.print(f"[red]Error:[/red] {escape(result.setup_error or '')}")
+
+
+def _print_causes(console: Console, causes: list[RootCause], show_all: bool, reports: Sequence[Path],
+                  repros: Reproductions | None) -> None:
+    """The failing root causes, each with its repro cassette or curl line, then the warnings' causes."""
+    if not causes:
+        return
+    failures = [c for c in causes if c.severity == Severity.FAILURE]
+    console.print("[bold]Root causes[/bold] (the most interactions explained first):")
+    for cause in failures if show_all else failures[:MAX_CAUSES_SHOWN]:
+        console.print(f"  [red]✗[/red] {escape(cause.line(MAX_MESSAGE))}", soft_wrap=True)
+        repro = (repros or {}).get(cause.key)
+        if repro is not None and repro.path is not None:
+            console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
+        elif cause.curl:
+            curl = cause.curl.replace("\n", "\n                 ")  # a probe's sequence, one command a line
+            console.print(f"      [dim]reproduce: {escape(curl)}[/dim]", soft_wrap=True)
+        if repro is not None and repro.path is None:
+            console.print(f"      [dim]{escape(repro.line())}[/dim]", soft_wrap=True)
+    if not show_all and len(failures) > MAX_CAUSES_SHOWN:
+        console.print(f"  … {plural(len(failures) - MAX_CAUSES_SHOWN, 'more root cause')}{_where_else(reports)}")
+    for line in _warning_lines(causes, show_all):
+        console.print(f"  [yellow]![/yellow] {escape(line)}", soft_wrap=True)
+
+
+def _print_interaction(console: Console, cassette: CassetteResult, interaction: InteractionResult) -> None:
+    """One deviating interaction with every finding (``--show-all``), failures first, and its curl line."""
+    mark = {Outcome.FAILED: "[red]✗[/red]", Outcome.BLOCKED: "[magenta]∅[/magenta]"}.get(
+        interaction.outcome, "[yellow]![/yellow]")
+    console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
+                  f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} "
+                  f"({_status(interaction)})")
+    ordered = sorted(interaction.findings, key=lambda f: f.severity != Severity.FAILURE)  # failures first
+    for finding in ordered:
+        colour = "dim" if finding.accepted or finding.consequence_of is not None else \
+            "red" if finding.severity == Severity.FAILURE else "yellow"
+        after = f" (follows from #{finding.consequence_of})" if finding.consequence_of is not None else ""
+        console.print(f"    [{colour}]{escape(finding_line(finding, 100))}{after}[/{colour}]", soft_wrap=True)
+    if interaction.curl and interaction.outcome == Outcome.FAILED:
+        curl = interaction.curl.replace("\n", "\n               ")
+        console.print(f"    [dim]reproduce: {escape(curl)}[/dim]", soft_wrap=True)
+
+
+def _print_interactions(console: Console, result: RunResult, show_all: bool, reports: Sequence[Path]) -> None:
+    """Every deviating interaction with ``show_all``; else how many deviate, warn, or are blocked (and which)."""
+    shown = warned = 0
     blocked = []
     for cassette, interaction in result.interactions():
         if all(f.accepted for f in interaction.findings):
@@ -151,22 +189,8 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
             warned += 1  # their causes are listed above
             continue
         shown += 1
-        if not show_all:
-            continue  # the symptoms are one flag away: the problems above say what to fix
-        mark = {Outcome.FAILED: "[red]✗[/red]", Outcome.BLOCKED: "[magenta]∅[/magenta]"}.get(
-            interaction.outcome, "[yellow]![/yellow]")
-        console.print(f"{mark} [bold]{escape(cassette.path)}[/bold] #{interaction.index} "
-                      f"[cyan]{interaction.endpoint}[/cyan] {interaction.method} {escape(interaction.path)} "
-                      f"({_status(interaction)})")
-        ordered = sorted(interaction.findings, key=lambda f: f.severity != Severity.FAILURE)  # failures first
-        for finding in ordered:
-            colour = "dim" if finding.accepted or finding.consequence_of is not None else \
-                "red" if finding.severity == Severity.FAILURE else "yellow"
-            after = f" (follows from #{finding.consequence_of})" if finding.consequence_of is not None else ""
-            console.print(f"    [{colour}]{escape(finding_line(finding, 100))}{after}[/{colour}]", soft_wrap=True)
-        if interaction.curl and interaction.outcome == Outcome.FAILED:
-            curl = interaction.curl.replace("\n", "\n               ")
-            console.print(f"    [dim]reproduce: {escape(curl)}[/dim]", soft_wrap=True)
+        if show_all:  # else the symptoms are one flag away: the problems above say what to fix
+            _print_interaction(console, cassette, interaction)
     if shown and not show_all:
         console.print(f"{shown} interaction{'s' if shown != 1 else ''} deviate{'s' if shown == 1 else ''}: every "
                       f"finding under the root causes above is listed by --show-all"
@@ -175,16 +199,25 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
         console.print(f"[yellow]{warned} interaction{'s' if warned != 1 else ''} with warnings only[/yellow]"
                       f"{_where_else(reports)}")
     if blocked:
-        console.print(f"[magenta]Blocked[/magenta] ({len(blocked)}: their failures all follow from an earlier "
-                      "interaction that did not mint an id they use):")
-        for cassette, interaction in blocked if show_all else blocked[:MAX_INTERACTIONS_SHOWN]:
-            needs = f": the request needs {interaction.blocked_id}, which no answer minted" \
-                if interaction.blocked_id else ""
-            console.print(f"  [magenta]∅[/magenta] {escape(cassette.path)} #{interaction.index} {interaction.endpoint} "
-                          f"({_status(interaction)}) blocked by #{interaction.blocked_by}{escape(needs)}")
-        if not show_all and len(blocked) > MAX_INTERACTIONS_SHOWN:
-            console.print(f"  … {len(blocked) - MAX_INTERACTIONS_SHOWN} more blocked{_where_else(reports)}")
+        _print_blocked(console, blocked, show_all, reports)
 
+
+def _print_blocked(console: Console, blocked: list[tuple[CassetteResult, InteractionResult]], show_all: bool,
+                   reports: Sequence[Path]) -> None:
+    """The interactions whose failures all follow from an earlier one, and the id each needed."""
+    console.print(f"[magenta]Blocked[/magenta] ({len(blocked)}: their failures all follow from an earlier "
+                  "interaction that did not mint an id they use):")
+    for cassette, interaction in blocked if show_all else blocked[:MAX_INTERACTIONS_SHOWN]:
+        needs = f": the request needs {interaction.blocked_id}, which no answer minted" \
+            if interaction.blocked_id else ""
+        console.print(f"  [magenta]∅[/magenta] {escape(cassette.path)} #{interaction.index} {interaction.endpoint} "
+                      f"({_status(interaction)}) blocked by #{interaction.blocked_by}{escape(needs)}")
+    if not show_all and len(blocked) > MAX_INTERACTIONS_SHOWN:
+        console.print(f"  … {len(blocked) - MAX_INTERACTIONS_SHOWN} more blocked{_where_else(reports)}")
+
+
+def _print_table(console: Console, result: RunResult) -> None:
+    """Outcomes per endpoint, then the findings per rule."""
     per_rule: dict[str, int] = {}
     for _, interaction in result.interactions():
         for finding in interaction.findings:
@@ -204,6 +237,10 @@ def print_result(console: Console, result: RunResult, *, show_all: bool = False,
         console.print(table)
     if per_rule:
         console.print("findings by rule: " + ", ".join(f"{rule} {count}" for rule, count in sorted(per_rule.items())))
+
+
+def _print_totals(console: Console, result: RunResult) -> None:
+    """The last line: the counts and the verdict; then whether the run was cut short or said nothing."""
     totals = result.counts()
     colour = "green" if result.verdict is Verdict.CONFORMS and result.interrupted_by is None else "red"
     accepted = sum(1 for _, i in result.interactions() for f in i.findings if f.accepted)

@@ -13,13 +13,12 @@ from pathlib import Path
 from rich.console import Console
 
 from conformance.cassette import find_cassettes
-from conformance.checks import CompareRules
 from conformance.errors import CassetteError
 from conformance.findings import RunResult
-from conformance.redaction import Redactor
-from conformance.replay import ReplayOptions, run
-from conformance.report import WRITERS
+from conformance.report.causes import root_causes
+from conformance.report.formats import FORMATS, write_reports
 from conformance.report.terminal import print_result
+from conformance.settings import RunChoices
 from conformance.stripe import STRIPE
 from conformance.suite.localstripe_target import running
 from conformance.text import plural
@@ -33,14 +32,14 @@ def run_demo(suite: Path, out_dir: Path, console: Console) -> RunResult:
     with running() as target:
         console.print(f"localstripe is listening on {target}; replaying {plural(len(cassettes), 'cassette')} from {suite}")
         # localstripe does not know the magic test tokens: cards are attached from tokens made at it
-        options = ReplayOptions(api_key="sk_test_" + "demo" * 6, profile=STRIPE, rules=CompareRules(),
-                                redactor=Redactor(cards=STRIPE.cards), tokens="create")
-        result = run(cassettes, target, options)
-    print_result(console, result, reports=[out_dir / name for name, _, _ in WRITERS])
+        settings = RunChoices(STRIPE, "sk_test_" + "demo" * 6, tokens="create").settings()
+        result = settings.run(cassettes, target)
+    reports = [(fmt, out_dir / fmt.file_name) for fmt in FORMATS]
+    causes = root_causes(result)  # once: the terminal and every report tell the same causes
+    print_result(console, result, reports=[path for _, path in reports], causes=causes)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, writer, _ in WRITERS:
-        writer(result, out_dir / name)
-    console.print("\nReports: " + ", ".join(str(out_dir / name) for name, _, _ in WRITERS))
+    write_reports(result, reports, causes=causes)
+    console.print("\nReports: " + ", ".join(str(path) for _, path in reports))
     console.print("The findings above are where localstripe departs from Stripe's documented card behaviour; "
                   "the demo itself succeeded.")
     return result
