@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.findings import RunResult
+from conformance.findings import InteractionResult, RunResult
 from conformance.report.accepted import all_open
 from conformance.report.causes import CauseKey, RootCause, root_causes
 from conformance.report.common import md_cell, md_code, md_text, plural
-from conformance.report.json_report import as_run, read_report
+from conformance.report.json_report import ReadFinding, as_run, read_report
 from conformance.rules import Severity
 
 __all__ = ["Identity", "identities_of_report", "accept_baseline", "RunComparison", "compare_reports", "read_report",
@@ -58,10 +58,18 @@ def causes_of_report(report: Report, leave_out: Collection[tuple[str, int | None
     run = all_open(as_run(report)) if accepted else as_run(report)
     left_out = set(leave_out)
     kept = dataclasses.replace(run, cassettes=[
-        dataclasses.replace(cassette, interactions=[i for i in cassette.interactions
+        dataclasses.replace(cassette, interactions=[_registered(i) for i in cassette.interactions
                                                     if (cassette.path, i.index) not in left_out])
         for cassette in run.cassettes if (cassette.path, None) not in left_out])
     return {cause.key: cause for cause in root_causes(kept) if cause.severity == Severity.FAILURE}
+
+
+def _registered(interaction: InteractionResult) -> InteractionResult:
+    """The interaction with the findings of rules this process knows: a rule it has not registered (an API
+    profile's own, not loaded) has no traits to group it by, and is compared by identity only."""
+    if not any(isinstance(f, ReadFinding) for f in interaction.findings):
+        return interaction
+    return dataclasses.replace(interaction, findings=[f for f in interaction.findings if not isinstance(f, ReadFinding)])
 
 
 def accept_baseline(result: RunResult, baseline: Report) -> int:

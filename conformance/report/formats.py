@@ -81,11 +81,6 @@ class ReportFormat:
     matrix_help: str | None = None
     matrix_writer: MatrixWriter | None = None
 
-    @property
-    def dest(self) -> str:
-        """The option's parameter name (``--json-report``: ``json_report``)."""
-        return self.option.lstrip("-").replace("-", "_")
-
     def write(self, result: RunResult, path: Path, *, repros: Reproductions | None = None,
               causes: list[RootCause] | None = None) -> None:
         """A run's report in this format (``causes``: the run's root causes, computed once by the caller)."""

@@ -229,13 +229,22 @@ def _read_interaction(data: dict[str, Any], older: bool) -> InteractionResult:
 def from_json(data: dict[str, Any]) -> RunResult:
     """The run a JSON report tells (``to_json``'s inverse), of a shape :data:`READ_SHAPE` checked: what the
     report leaves out (each interaction's time, the bodies of those without findings) is left at its default."""
-    older = data["schema"] != REPORT_SCHEMA
+    older = data.get("schema") != REPORT_SCHEMA
     cassettes = [CassetteResult(cassette["path"], _text(cassette.get("name"), Path(cassette["path"]).stem),
                                 [_read_interaction(item, older) for item in cassette.get("interactions", [])],
                                 cassette.get("error"), _texts(cassette.get("warnings")))
-                 for cassette in data["cassettes"]]
-    seconds, code = data.get("seconds"), _integer(data.get("exit_code"))
+                 for cassette in data.get("cassettes", [])]
+    code = _integer(data.get("exit_code"))
     interrupted = code - 128 if data.get("interrupted") is True and code is not None and code > 128 else None
-    return RunResult(_text(data.get("target")), cassettes,
-                     float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else 0.0,
-                     interrupted, data.get("contract") if isinstance(data.get("contract"), str) else None)
+    return RunResult(_text(data.get("target")), cassettes, _seconds(data.get("seconds")), interrupted,
+                     data.get("contract") if isinstance(data.get("contract"), str) else None)
+
+
+def _seconds(data: Any) -> float:
+    """A duration as written; 0 for anything that is none (a number too large for a float included)."""
+    if not isinstance(data, (int, float)) or isinstance(data, bool):
+        return 0.0
+    try:
+        return float(data)
+    except OverflowError:
+        return 0.0

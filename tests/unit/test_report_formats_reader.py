@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult, RunResult
-from conformance.report.baseline import accept_baseline, compare_reports, identities_of_report
+from conformance.report.baseline import accept_baseline, causes_of_report, compare_reports, identities_of_report
 from conformance.report.json_report import ReadFinding, from_json, read_report, to_json, write_json
 from conformance.rules import Outcome, Severity
 
@@ -60,6 +60,8 @@ def test_a_rule_this_process_has_not_registered_is_kept_with_its_severity(tmp_pa
                if f.rule not in ("invariant.deleted", "keys.extra")]
     assert isinstance(kept, ReadFinding) and kept.severity == Severity.FAILURE and kept.message == "not attached"
     assert ("cassettes/a.yaml", 2, "", "payment_method.attach") in identities_of_report(data)
+    # compared by identity only: a rule of no known traits groups into no root cause (and breaks no grouping)
+    assert "payment_method.attach" not in {cause.rule for cause in causes_of_report(data).values()}
 
 
 def test_an_older_report_reads_as_a_run_its_findings_placed(tmp_path):
@@ -108,3 +110,10 @@ def test_a_top_level_field_of_another_type_reads_as_its_default(tmp_path, field)
     path.write_text(json.dumps(data))
     read = read_report(path)
     assert getattr(read, field) in ("", 0.0, None)
+
+
+def test_a_duration_no_float_holds_reads_as_none(tmp_path):
+    data = to_json(rich_run())
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data).replace('"seconds": 1.25', '"seconds": 1' + "0" * 400))
+    assert read_report(path).seconds == 0.0
