@@ -1,10 +1,9 @@
 """Replaying one cassette against a target, interaction by interaction, in order.
 
-Each request is re-sent as recorded — method, path, query, body in its original
-encoding, the headers that matter — with the run's API key and bound ids; the
-target's answer becomes an :class:`~conformance.checks.Exchange` that the
-registered checks judge. A target fault is a finding on its interaction, never
-a crash, and the replay goes on.
+The loop: each recorded request is sent as :mod:`~conformance.replay.request` builds it (the target's ids bound,
+fresh keys); the target's answer becomes an :class:`~conformance.checks.Exchange` that the registered checks
+judge, and :mod:`~conformance.replay.attribution` says which findings follow from an earlier failure. A target
+fault is a finding on its interaction, never a crash, and the replay goes on.
 """
 
 from __future__ import annotations
@@ -12,31 +11,27 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
-from conformance import forms
-from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, TestCard, TokenMode
-from conformance.cassette import CassetteError, Interaction, iter_interactions, multipart
-from conformance.cassette.model import MAX_BODY_DEPTH, CassetteHeader, nesting_exceeds
+from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, RouteMatch
+from conformance.cassette import CassetteError, Interaction, iter_interactions
+from conformance.cassette.model import CassetteHeader
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
 from conformance.checks.naming import note_minted
-from conformance.contract import Contract
-from conformance.findings import MISSING, CassetteResult, Finding, InteractionResult
-from conformance.record.exchange import GENERATED_KEY
-from conformance.redaction import Redactor
+from conformance.findings import CassetteResult, Finding, InteractionResult
+from conformance.replay.answer import fault, json_body, redact_finding
 from conformance.replay.attribution import Attribution
 from conformance.replay.binding import IdBindings
-from conformance.replay.cards import hint_magic_tokens, unredacted_card
+from conformance.replay.cards import hint_magic_tokens
 from conformance.replay.curl import CurlRequest, curl_command
+from conformance.replay.options import ReplayOptions
 from conformance.replay.probe import Probe
-from conformance.replay.tokens import make_token
+from conformance.replay.request import Requests, SentRequest
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.rules import Severity
 from conformance.text import snippet
@@ -44,34 +39,14 @@ from conformance.text import snippet
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
 
 
-@dataclass(frozen=True)
-class ReplayOptions:
-    api_key: str
-    profile: ApiProfile  # the API: its routes, ids, test cards, documented rules
-    rules: CompareRules = field(default_factory=CompareRules)
-    redactor: Redactor = field(default_factory=Redactor)
-    keep_bodies: bool = True  # keep recorded/actual bodies of deviating interactions for reports
-    # "magic": send the profile's test tokens (tok_visa) as recorded; "create": make a token at the target from
-    # the test card each stands for, for targets that do not know them (localstripe)
-    tokens: TokenMode = "magic"
-    contract: Contract | None = None  # --openapi: every answer is also judged by the published contract
-    stripe_version: str | None = None  # --stripe-version: sent instead of the recorded Stripe-Version
-    probes: tuple[str, ...] = ()  # --probe: extra checks run after recorded interactions (see probe.PROBES)
-
-
 @dataclass
-class _SentRequest:
-    path: str
-    query: dict[str, Any] | str
-    query_string: str
-    headers: dict[str, str]
-    content: bytes
-    setup: list[Finding]  # what went wrong preparing it (a token the target would not make)
-    parts: list[dict[str, Any]] | None = None  # a multipart body's parts as sent
+class _Turn:
+    """One interaction as the replay carries it from sending to judging: its route matched once."""
 
-    @property
-    def target(self) -> str:
-        return f"{self.path}?{self.query_string}" if self.query_string else self.path
+    interaction: Interaction
+    route: RouteMatch | None  # the recorded request's
+    sent: SentRequest
+    sent_route: RouteMatch | None  # the same route with the target's ids
 
 
 @dataclass
@@ -81,25 +56,20 @@ class _Replay:
     client: TargetClient
     options: ReplayOptions
     checks: CheckState
+    api_version: str | None = None  # the cassette's (its header's api_version)
     bindings: IdBindings = field(init=False)
     profile: ApiProfile = field(init=False)
-    idempotency_keys: dict[str, str] = field(default_factory=dict)
+    requests: Requests = field(init=False)  # the request as sent, and the keys and tokens made for it
     counts: dict[str, int] = field(default_factory=dict)  # objects of each kind the recording minted so far
-    api_version: str | None = None  # the cassette's (its header's api_version)
     attribution: Attribution = field(init=False)  # which findings follow from an earlier failure
     retries: RetryState | None = field(init=False)  # the profile's retry rules' memory, None without them
-    # a recorded request id -> the idempotency key sent for its request: a recorded retry (its answer names the
-    # original request) is sent with the same key
-    keys_by_request: dict[str, str] = field(default_factory=dict)
-    # (the idempotency key sent, a magic token) -> the token made for it: a recorded retry sends the same token,
-    # or the target would rightly refuse the key reused with other parameters
-    made_tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     probe: Probe | None = field(init=False)  # --probe: extra requests after an interaction, judged as its own
     recorded_retries: RetryState | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.profile = self.options.profile
         self.bindings = IdBindings(self.profile.ids)
+        self.requests = Requests(self.client, self.options, self.bindings, self.api_version)
         self.attribution = Attribution(self.profile, self.bindings, self.checks)
         self.retries = self.profile.retries.new_state() if self.profile.retries is not None else None
         # the retry rules fed the recording itself: which of them the suite covers, interaction by interaction
@@ -107,75 +77,73 @@ class _Replay:
         self.probe = Probe.for_run(self.options.probes, self.client, self.profile, self.retries, self.options.redactor,
                                    lambda finding: redact_finding(finding, self.options.redactor))
 
-    def request(self, interaction: Interaction) -> _SentRequest:
-        """The recorded request with the target's ids, a test card for a redacted one, fresh idempotency keys."""
-        recorded = interaction.request
-        path = self.bindings.text(recorded.path)
-        query: dict[str, Any] | str
-        if isinstance(recorded.query, dict):
-            bound: dict[str, Any] = self.bindings.substitute(recorded.query)
-            query, query_string = bound, forms.encode(bound) if bound else ""
-        else:
-            query = query_string = self.bindings.text(recorded.query)
-        wire = self.profile.headers
-        key = self._idempotency_key(interaction) if wire.idempotency and wire.idempotency in recorded.headers else None
-        content = b""
-        setup: list[Finding] = []
-        sent_parts: list[dict[str, Any]] | None = None
-        framing = ""  # a multipart body's Content-Type, naming the boundary it is framed with
-        body = recorded.body
-        if body is not None:
-            if body.kind == "form" and isinstance(body.value, dict):
-                # Bracket pairs, ids substituted value by value (cheaper than rebuilding the data).
-                pairs = unredacted_card(forms.encode_pairs(body.value), interaction.response.json(),
-                                         self.profile.cards)
-                if self.options.tokens == "create":
-                    pairs = [(k, self._made_token(v, recorded.headers, setup, key)
-                              if k in self.profile.token_parameters else v) for k, v in pairs]
-                content = urlencode([(self.bindings.text(k), self.bindings.text(v)) for k, v in pairs]).encode()
-            elif body.kind in ("form", "text") and isinstance(body.value, str):
-                content = self.bindings.text(body.value).encode()
-            elif body.kind == "json":
-                content = json.dumps(self.bindings.substitute(body.value)).encode()
-            elif body.kind == "multipart":
-                sent_parts = [{**part, "text": self.bindings.text(part["text"])} if "text" in part else part
-                              for part in body.value["parts"]]
-                framing, content = multipart.framed({**body.value, "parts": sent_parts})
-            else:
-                content = body.to_bytes()
-        headers = {name: self.bindings.text(value) for name, value in recorded.headers.items()
-                   if name in wire.forwarded}
-        if sent_parts is not None:  # the boundary the parts as sent are framed with
-            headers["Content-Type"] = framing
-        version = self._stripe_version(recorded.headers)
-        if version and wire.version:
-            headers[wire.version] = version
-        if wire.idempotency and key is not None:
-            headers[wire.idempotency] = key
-        if "Authorization" in recorded.headers:
-            headers["Authorization"] = f"Bearer {self.options.api_key}"
-        return _SentRequest(path, query, query_string, headers, content, setup, sent_parts)
+    def replay(self, interaction: Interaction) -> InteractionResult:
+        request, recorded = interaction.request, interaction.response
+        result = InteractionResult(interaction.index, self._endpoint(interaction), request.method, request.url_path,
+                                   recorded.status)
+        note_minted(self.checks.minted, self.counts, recorded.json(), recorded.status)  # "the card attached 2nd"
+        route = self.profile.routes.match(request.method, request.path)  # the one match of this interaction
+        result.covers = self.checks.covered(interaction) + self._retry_covers(interaction)
+        needed = self.attribution.needed(interaction)
+        sent = self.requests.build(interaction)
+        turn = _Turn(interaction, route, sent, self.requests.bound_route(route))
+        self.checks.request_sent(interaction, sent.path)
+        started = time.perf_counter()
+        try:
+            response = self.client.request(request.method, sent.target, headers=sent.headers, content=sent.content)
+        except httpx.HTTPError as error:
+            # the error text may quote the request: redacted like every finding
+            result.findings = [redact_finding(f, self.options.redactor)
+                               for f in [*sent.setup, fault(error, self.client.timeout, recorded.status)]]
+            self.attribution.attribute(interaction, result, needed, sent.path)
+            result.curl = self._curl(request.method, sent)
+            return result
+        finally:
+            result.seconds = time.perf_counter() - started
+        result.actual_status = response.status_code
+        result.sent_key = "Authorization" in sent.headers
+        self._judge(turn, response, result, needed)
+        return result
 
-    def _idempotency_key(self, interaction: Interaction) -> str:
-        """A fresh key (replaying a recorded one could be answered from the API's idempotency cache): one per
-        recorded key, so a recorded retry sends the same fresh key twice — a random key the recorder stored as
-        the placeholder too, when the retry's recorded answer names the original request."""
-        wire = self.profile.headers
-        recorded_key = interaction.request.headers[wire.idempotency]
-        answer = interaction.response.headers
-        original = answer.get(wire.original_request, "") if wire.original_request else ""
-        if original and original in self.keys_by_request:
-            key = self.keys_by_request[original]
-        elif recorded_key == GENERATED_KEY:
-            key = str(uuid.uuid4())
-        else:
-            key = self.idempotency_keys.setdefault(recorded_key, str(uuid.uuid4()))
-        request_id = answer.get(wire.request_id, "") if wire.request_id else ""
-        if request_id:
-            self.keys_by_request.setdefault(request_id, key)
-        return key
+    def _judge(self, turn: _Turn, response: TargetAnswer, result: InteractionResult, needed: Any) -> None:
+        """The checks' and the retry rules' findings on the answer, redacted; which of them follow from an earlier
+        failure; the bodies and the reproduce line a report shows."""
+        interaction, sent = turn.interaction, turn.sent
+        exchange = self._exchange(interaction, sent, response)
+        findings = sent.setup + run_checks(exchange, self.checks)
+        retried = self._retry_findings(interaction, sent, response, exchange.body)
+        findings += retried
+        if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
+            hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
+        redactor = self.options.redactor
+        result.findings = [redact_finding(f, redactor) for f in findings]
+        self._drain_judged(result)
+        self.attribution.attribute(interaction, result, needed, sent.path)
+        if self.retries is not None and self.profile.retries is not None:
+            self.attribution.follow_duplicates(interaction, result, exchange.body, self.retries.duplicates,
+                                               {f.rule for f in retried})
+            key = sent.headers.get(self.profile.headers.idempotency or "", "")
+            self.attribution.follow_keys(interaction, result, key, self.profile.retries.saved)
+        if any(f.severity == Severity.FAILURE for f in result.findings):
+            result.curl = self._curl(interaction.request.method, sent)
+        if result.findings and self.options.keep_bodies:
+            result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
+            result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
+                                  else redactor.text(exchange.body_text))
+        if self.probe is not None:
+            self.probe.after(interaction, sent, response, exchange.body, result)
 
-    def _retry_findings(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer,
+    def _drain_judged(self, result: InteractionResult) -> None:
+        """The documented rules the exchange judged, and those it could not judge (and why), onto its result."""
+        invariants = self.checks.invariants
+        if invariants.not_judged:
+            result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in invariants.not_judged]
+            invariants.not_judged.clear()
+        if invariants.judged or (self.retries is not None and self.retries.judged):
+            result.judged = sorted(invariants.judged | (self.retries.judged if self.retries else set()))
+            invariants.judged.clear()
+
+    def _retry_findings(self, interaction: Interaction, sent: SentRequest, response: TargetAnswer,
                         body: Any) -> list[Finding]:
         """The profile's retry rules on this answer (idempotency keys, request ids)."""
         rules, state = self.profile.retries, self.retries
@@ -202,96 +170,7 @@ class _Replay:
         rules.check(exchange, state, wire)
         return sorted(state.judged)
 
-    def _stripe_version(self, recorded_headers: dict[str, str]) -> str | None:
-        """--stripe-version, else what the request recorded, else the version the cassette's answers follow."""
-        header = self.profile.headers.version
-        return self.options.stripe_version or (recorded_headers.get(header) if header else None) or self.api_version
-
-    def _made_token(self, value: str, recorded_headers: dict[str, str], setup: list[Finding], key: str | None) -> str:
-        """A token the target made from the test card a magic token stands for; the magic token when it cannot,
-        and a finding in ``setup`` that says why."""
-        card = self.profile.cards.by_token.get(value)
-        if card is None:
-            return value
-        retry = (key, value) if key else None
-        if retry is not None and retry in self.made_tokens:
-            return self.made_tokens[retry]
-        made = self._make_token(value, card, recorded_headers, setup)
-        if retry is not None and made != value:
-            self.made_tokens[retry] = made
-        return made
-
-    def _make_token(self, value: str, card: TestCard, recorded_headers: dict[str, str], setup: list[Finding]) -> str:
-        headers = {"Authorization": f"Bearer {self.options.api_key}"}
-        version = self._stripe_version(recorded_headers)
-        if version and self.profile.headers.version:
-            headers[self.profile.headers.version] = version
-        made = make_token(self.client, self.profile.token_path, card, headers)
-        if made.id is not None:
-            return made.id
-        setup.append(Finding(
-            "setup.token", "", f"the target did not make a token for {value} (POST {self.profile.token_path} with its test card "
-                               f"ending {card.number[-4:]} answered {made.said()}); {value} was sent as recorded",
-            value, made.answer.status_code if made.answer is not None else MISSING))
-        return value
-
-    def replay(self, interaction: Interaction) -> InteractionResult:
-        recorded = interaction.response
-        result = InteractionResult(
-            interaction.index, self._endpoint(interaction), interaction.request.method, interaction.request.url_path,
-            recorded.status,
-        )
-        self._name_minted(interaction)
-        result.covers = self.checks.covered(interaction) + self._retry_covers(interaction)
-        needed = self.attribution.needed(interaction)
-        sent = self.request(interaction)
-        self.checks.request_sent(interaction, sent.path)
-        started = time.perf_counter()
-        try:
-            response = self.client.request(interaction.request.method, sent.target, headers=sent.headers,
-                                           content=sent.content)
-        except httpx.HTTPError as error:
-            # the error text may quote the request: redacted like every finding
-            result.findings = [redact_finding(f, self.options.redactor)
-                               for f in [*sent.setup, _fault(error, self.client.timeout, recorded.status)]]
-            self.attribution.attribute(interaction, result, needed, sent.path)
-            result.curl = self._curl(interaction.request.method, sent)
-            return result
-        finally:
-            result.seconds = time.perf_counter() - started
-        result.actual_status = response.status_code
-        result.sent_key = "Authorization" in sent.headers
-        exchange = self._exchange(interaction, sent, response)
-        findings = sent.setup + run_checks(exchange, self.checks)
-        retried = self._retry_findings(interaction, sent, response, exchange.body)
-        findings += retried
-        if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
-            hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
-        result.findings = [redact_finding(f, self.options.redactor) for f in findings]
-        if self.checks.invariants.not_judged:
-            result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in self.checks.invariants.not_judged]
-            self.checks.invariants.not_judged.clear()
-        if self.checks.invariants.judged or (self.retries is not None and self.retries.judged):
-            result.judged = sorted(self.checks.invariants.judged | (self.retries.judged if self.retries else set()))
-            self.checks.invariants.judged.clear()
-        self.attribution.attribute(interaction, result, needed, sent.path)
-        if self.retries is not None and self.profile.retries is not None:
-            self.attribution.follow_duplicates(interaction, result, exchange.body, self.retries.duplicates,
-                                               {f.rule for f in retried})
-            key = sent.headers.get(self.profile.headers.idempotency or "", "")
-            self.attribution.follow_keys(interaction, result, key, self.profile.retries.saved)
-        if any(f.severity == Severity.FAILURE for f in result.findings):
-            result.curl = self._curl(interaction.request.method, sent)
-        if result.findings and self.options.keep_bodies:
-            redactor = self.options.redactor
-            result.recorded_body = redactor.data(exchange.expected) if exchange.expected is not None else None
-            result.actual_body = (redactor.data(exchange.body) if exchange.body is not None
-                                  else redactor.text(exchange.body_text))
-        if self.probe is not None:
-            self.probe.after(interaction, sent, response, exchange.body, result)
-        return result
-
-    def _curl(self, method: str, sent: _SentRequest) -> str:
+    def _curl(self, method: str, sent: SentRequest) -> str:
         """The request as sent, as a command to paste (the key as ``$STRIPE_API_KEY``, test cards in clear)."""
         base = str(self.client.base_url).rstrip("/")
         idempotency = self.profile.headers.idempotency
@@ -307,14 +186,9 @@ class _Replay:
         operation = contract.operation(interaction.request.method, interaction.request.path)
         return f"{operation.method} {operation.template}" if operation is not None else interaction.endpoint
 
-    def _name_minted(self, interaction: Interaction) -> None:
-        """Number the objects the recording mints (an answer's own ``id``, first seen) by kind, so messages can
-        say "the card attached 2nd" on any target."""
-        note_minted(self.checks.minted, self.counts, interaction.response.json(), interaction.response.status)
-
-    def _exchange(self, interaction: Interaction, sent: _SentRequest, response: TargetAnswer) -> Exchange:
+    def _exchange(self, interaction: Interaction, sent: SentRequest, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
-        actual, problem = _json_body(response)
+        actual, problem = json_body(response)
         actual = self.probe.scrub(actual) if self.probe is not None else actual  # the probe's key never differs
         recorded_json = interaction.response.json()
         expected = expected_text = None
@@ -332,44 +206,6 @@ class _Replay:
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
                         snippet(response.text), expected, expected_text)
-
-
-def _fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
-    if isinstance(error, httpx.TimeoutException):
-        return Finding("target.timeout", "", f"no answer within {timeout}s", recorded_status, MISSING)
-    if isinstance(error, httpx.ConnectError):
-        reason = str(error) or type(error).__name__
-        if "CERTIFICATE_VERIFY_FAILED" in reason:
-            reason += "; trust the target's CA with --cacert FILE, or pass --insecure"
-        return Finding("target.connection", "", f"cannot connect to the target: {reason}", recorded_status, MISSING)
-    return Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
-                   recorded_status, MISSING)
-
-
-def _json_body(response: TargetAnswer) -> tuple[Any, str | None]:
-    if not response.content:
-        return None, "the body is empty"
-    too_deep = f"the JSON body is nested deeper than {MAX_BODY_DEPTH} levels"
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        kind = response.headers.get("content-type", "no content type").split(";")[0]
-        return None, f"the body is not JSON ({kind}): {snippet(response.text)!r}"
-    except RecursionError:
-        return None, too_deep
-    if nesting_exceeds(data, MAX_BODY_DEPTH):
-        return None, too_deep  # nothing recursive (comparison, invariants) meets it
-    return data, None
-
-
-def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
-    """The finding with every secret in its message and values redacted (they may quote the exchange)."""
-    finding.message = redactor.text(finding.message)
-    if finding.expected is not MISSING:
-        finding.expected = redactor.data(finding.expected)
-    if finding.actual is not MISSING:
-        finding.actual = redactor.data(finding.actual)
-    return finding
 
 
 def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions) -> list[str]:

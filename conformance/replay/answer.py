@@ -1,0 +1,57 @@
+"""The target's answer as the checks see it: its JSON (or why it has none), a transport fault as a finding, and
+every finding redacted before it leaves the replay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
+from conformance.findings import MISSING, Finding
+from conformance.redaction import Redactor
+from conformance.replay.transport import TargetAnswer
+from conformance.text import snippet
+
+__all__ = ["fault", "json_body", "redact_finding"]
+
+
+def fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
+    """A request that got no answer, as the finding of its interaction (a target fault, never a crash)."""
+    if isinstance(error, httpx.TimeoutException):
+        return Finding("target.timeout", "", f"no answer within {timeout}s", recorded_status, MISSING)
+    if isinstance(error, httpx.ConnectError):
+        reason = str(error) or type(error).__name__
+        if "CERTIFICATE_VERIFY_FAILED" in reason:
+            reason += "; trust the target's CA with --cacert FILE, or pass --insecure"
+        return Finding("target.connection", "", f"cannot connect to the target: {reason}", recorded_status, MISSING)
+    return Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
+                   recorded_status, MISSING)
+
+
+def json_body(response: TargetAnswer) -> tuple[Any, str | None]:
+    """The answer's JSON, or None and why not (empty, not JSON, nested deeper than anything recursive may meet)."""
+    if not response.content:
+        return None, "the body is empty"
+    too_deep = f"the JSON body is nested deeper than {MAX_BODY_DEPTH} levels"
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        return None, f"the body is not JSON ({kind}): {snippet(response.text)!r}"
+    except RecursionError:
+        return None, too_deep
+    if nesting_exceeds(data, MAX_BODY_DEPTH):
+        return None, too_deep  # nothing recursive (comparison, invariants) meets it
+    return data, None
+
+
+def redact_finding(finding: Finding, redactor: Redactor) -> Finding:
+    """The finding with every secret in its message and values redacted (they may quote the exchange)."""
+    finding.message = redactor.text(finding.message)
+    if finding.expected is not MISSING:
+        finding.expected = redactor.data(finding.expected)
+    if finding.actual is not MISSING:
+        finding.actual = redactor.data(finding.actual)
+    return finding
