@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance.api_profile import OTHER, ApiProfile, RuleState
+from conformance.api_profile import OTHER, ApiProfile, RouteMatch, RuleState
 from conformance.cassette.model import Interaction
 from conformance.checks.compare import CompareRules, promises_order
 from conformance.checks.parameters import parameter_paths, parameter_values
@@ -22,7 +22,16 @@ from conformance.findings import Finding
 from conformance.paths import locate
 from conformance.rules import CONTRACT_RULES, Severity
 
-__all__ = ["Exchange", "CheckState", "Check", "CHECKS", "check", "run_checks", "route_key", "sent_parameters"]
+__all__ = ["Exchange", "Routes", "CheckState", "Check", "CHECKS", "check", "run_checks", "route_key", "sent_parameters"]
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The route of one interaction, matched once by the replay and carried: as recorded, and as sent (the same
+    route with the target's ids in its parameters)."""
+
+    recorded: RouteMatch | None
+    sent: RouteMatch | None
 
 
 @dataclass
@@ -38,6 +47,7 @@ class Exchange:
     body_text: str  # the start of the answer's body on one line, for messages
     expected: Any  # the recorded JSON with bound ids, None when the recording has no JSON body
     expected_text: str | None = None  # ``expected`` serialized, when the replay had it at hand
+    routes: Routes | None = None  # as the replay matched them; None: CheckState.routes_of matches them
 
     @property
     def recorded_status(self) -> int:
@@ -71,16 +81,25 @@ class CheckState:
         self.recorded = self.profile.rules.new_state()
         self.recorded.minted = self.invariants.minted  # one naming of the cassette's objects for both
 
-    def covered(self, interaction: Interaction) -> list[str]:
+    def routes_of(self, exchange: Exchange) -> Routes:
+        """The exchange's routes: as the replay carried them, else matched here (an exchange built elsewhere)."""
+        if exchange.routes is not None:
+            return exchange.routes
+        method = exchange.interaction.request.method
+        match = self.profile.routes.match
+        return Routes(match(method, exchange.interaction.request.path), match(method, exchange.path))
+
+    def covered(self, interaction: Interaction, routes: Routes | None = None) -> list[str]:
         """The documented rules the recorded exchange judges: a rule the target's exchange then leaves unjudged
-        is *not judged* there (a missing route, an unminted id), never *not covered*."""
+        is *not judged* there (a missing route, an unminted id), never *not covered*. ``routes``: the
+        interaction's, when the caller matched them."""
         request, response = interaction.request, interaction.response
         body = response.json()
         rules = self.recorded.judged
         if body is not None:
             query = request.query if isinstance(request.query, dict) else {}
-            self.profile.rules.check(self.profile.routes.match(request.method, request.path), request.method,
-                                     request.path, query, response.status, body, self.recorded)
+            route = routes.recorded if routes is not None else self.profile.routes.match(request.method, request.path)
+            self.profile.rules.check(route, request.method, request.path, query, response.status, body, self.recorded)
             if response.status < 300 and promises_order(body, self.minted):
                 rules.add("list.order")
         if self.contract is not None and self.contract.operation(request.method, request.path) is not None:
@@ -95,16 +114,17 @@ class CheckState:
         """id (recorded or bound) -> (kind, n): the cassette's n-th object of its kind, for messages."""
         return self.invariants.minted
 
-    def request_sent(self, interaction: Interaction, path: str) -> None:
+    def request_sent(self, interaction: Interaction, path: str, routes: Routes | None = None) -> None:
         """Note what an update request (its route's action: ``update``) sets, before its answer is checked; and
-        what a request the recording answered with success sent."""
+        what a request the recording answered with success sent. ``routes``: the interaction's, when the caller
+        matched them."""
         if interaction.response.status < 300:
             self.valid_parameters.setdefault(route_key(interaction), set()).update(
                 (name, str(value)) for name, value in sent_parameters(interaction).items())
         body = interaction.request.body
         if body is None or not isinstance(body.value, dict):
             return
-        route = self.profile.routes.match(interaction.request.method, path)
+        route = routes.sent if routes is not None else self.profile.routes.match(interaction.request.method, path)
         subject = route.subject if route is not None and route.route.action == "update" else None
         if subject is None:
             return

@@ -18,10 +18,11 @@ from typing import Any
 
 import httpx
 
-from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState, RouteMatch
+from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState
 from conformance.cassette import CassetteError, Interaction, iter_interactions
 from conformance.cassette.model import CassetteHeader
 from conformance.checks import CheckState, CompareRules, Exchange, run_checks
+from conformance.checks.exchange import Routes
 from conformance.checks.naming import note_minted
 from conformance.findings import CassetteResult, Finding, InteractionResult
 from conformance.replay.answer import fault, json_body, redact_finding
@@ -44,9 +45,8 @@ class _Turn:
     """One interaction as the replay carries it from sending to judging: its route matched once."""
 
     interaction: Interaction
-    route: RouteMatch | None  # the recorded request's
+    routes: Routes  # as recorded and as sent
     sent: SentRequest
-    sent_route: RouteMatch | None  # the same route with the target's ids
 
 
 @dataclass
@@ -83,11 +83,11 @@ class _Replay:
                                    recorded.status)
         note_minted(self.checks.minted, self.counts, recorded.json(), recorded.status)  # "the card attached 2nd"
         route = self.profile.routes.match(request.method, request.path)  # the one match of this interaction
-        result.covers = self.checks.covered(interaction) + self._retry_covers(interaction)
+        result.covers = self.checks.covered(interaction, Routes(route, None)) + self._retry_covers(interaction)
         needed = self.attribution.needed(interaction)
         sent = self.requests.build(interaction)
-        turn = _Turn(interaction, route, sent, self.requests.bound_route(route))
-        self.checks.request_sent(interaction, sent.path)
+        turn = _Turn(interaction, Routes(route, self.requests.bound_route(route)), sent)
+        self.checks.request_sent(interaction, sent.path, turn.routes)
         started = time.perf_counter()
         try:
             response = self.client.request(request.method, sent.target, headers=sent.headers, content=sent.content)
@@ -109,7 +109,7 @@ class _Replay:
         """The checks' and the retry rules' findings on the answer, redacted; which of them follow from an earlier
         failure; the bodies and the reproduce line a report shows."""
         interaction, sent = turn.interaction, turn.sent
-        exchange = self._exchange(interaction, sent, response)
+        exchange = self._exchange(turn, response)
         findings = sent.setup + run_checks(exchange, self.checks)
         retried = self._retry_findings(interaction, sent, response, exchange.body)
         findings += retried
@@ -186,8 +186,9 @@ class _Replay:
         operation = contract.operation(interaction.request.method, interaction.request.path)
         return f"{operation.method} {operation.template}" if operation is not None else interaction.endpoint
 
-    def _exchange(self, interaction: Interaction, sent: SentRequest, response: TargetAnswer) -> Exchange:
+    def _exchange(self, turn: _Turn, response: TargetAnswer) -> Exchange:
         """The answer with what it is checked against: the recorded JSON with the target's ids bound."""
+        interaction, sent = turn.interaction, turn.sent
         actual, problem = json_body(response)
         actual = self.probe.scrub(actual) if self.probe is not None else actual  # the probe's key never differs
         recorded_json = interaction.response.json()
@@ -205,7 +206,7 @@ class _Replay:
                         minted[actual_id] = minted[recorded_id]
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
-                        snippet(response.text), expected, expected_text)
+                        snippet(response.text), expected, expected_text, turn.routes)
 
 
 def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions) -> list[str]:
