@@ -321,6 +321,10 @@ def scenario_retries(session: Session) -> None:
     session.step("the corrected attach with the same key is executed",
                  lambda: sources.create(customer.id, {"source": other or ""}, corrected))  # type: ignore[arg-type]
     session.step("the customer's cards: the two attached", lambda: session.get(f"/v1/customers/{customer.id}/cards"))
+    # the customer with its sources, a route every fake answers (localstripe and others lack GET /cards): each
+    # card once — a target that executed a retried attach behind its first answer lists the card twice
+    session.step("the customer with its sources: each card once",
+                 lambda: session.get(f"/v1/customers/{customer.id}", expand=["sources"]))
     named: dict[str, Any] = {"idempotency_key": "retry-update-name"}
     for label in ("update the name with an idempotency key", "the same update retried"):
         session.step(label, lambda: sources.update(customer.id, card.id, {"name": "Jenny Rosen"}, named))  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ def test_the_retry_scenario_is_in_the_reference_suite():
     assert all(keys.count(i.request.headers["Idempotency-Key"]) >= 2 for i in replays)
     refused = interactions[-1].response
     assert refused.status == 400 and refused.json()["error"]["type"] == "idempotency_error"
+    assert interactions[8].request.query == {"expand": ["sources"]}  # #9: the sources read back, every card once
     failed, corrected = (i for i in interactions if i.request.headers.get("Idempotency-Key") == "retry-after-validation")
     assert failed.response.status == 404 and corrected.response.status == 200
     assert all(i.response.headers.get("Request-Id") for i in interactions)
@@ -114,8 +115,8 @@ def test_a_missing_routes_404_kept_under_its_key_is_no_cause_beside_the_route(tm
     own — while the token's 404 it saved too (#6, a real validation error) stays the rule's own finding."""
     _, _, data = _run(tmp_path, "no-update-route,saves-every-answer")
     findings = _at(data, "cards-retries")
-    assert [f["rule"] for f in findings[9]] == ["route.missing"]
-    assert findings[11] and all(f.get("consequence_of") == 9 for f in findings[11])
+    assert [f["rule"] for f in findings[10]] == ["route.missing"]
+    assert findings[12] and all(f.get("consequence_of") == 10 for f in findings[12])
     (validation,) = [c for c in data["root_causes"] if c["rule"] == "idempotency.validation"]
     assert [i["index"] for i in validation["interactions"]] == [7]
     # without saving anything: the reused key answered the route's 404 again, which is the route's, not a rule's

@@ -217,7 +217,7 @@ def test_a_recorded_retry_after_a_probe_is_judged_without_the_probes_leftover(tm
     shutil.copy(ROOT / "cassettes" / "cards-retries.yaml", tmp_path / "cards-retries.yaml")
     with CountingFake("executes-repeats,accepts-reused-key,metadata-unset-ignored") as target:
         code, data, _ = _run(tmp_path / "cards-retries.yaml", target, tmp_path, "--probe", "idempotency")
-    retry = next(i for c in data["cassettes"] for i in c["interactions"] if i["index"] == 10)
+    retry = next(i for c in data["cassettes"] for i in c["interactions"] if i["index"] == 11)
     assert retry["endpoint"] == "cards.update" and retry["findings"] == []
     assert not any("another body" in f["message"] for _, f in _findings(data))
     assert code == 1
