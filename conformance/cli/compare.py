@@ -10,6 +10,8 @@ import click
 from conformance.atomic import atomic_write, check_writable
 from conformance.cli.main import (
     InputError,
+    api_option,
+    api_profile,
     main,
 )
 from conformance.report.baseline import read_report
@@ -25,8 +27,9 @@ from conformance.text import printable
               help="Also write the comparison as JSON.")
 @click.option("--allow-missing", is_flag=True,
               help="Cassettes or interactions of the baseline that the current run did not check do not fail it.")
+@api_option
 def compare_command(baseline: Path, current: Path, markdown_out: Path | None, json_out: Path | None,
-                    allow_missing: bool) -> None:
+                    allow_missing: bool, api_name: str) -> None:
     """Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones. Given two matrices
     (`conformance matrix --json-report`), per target: what newly broke, what got fixed, what is newly covered.
 
@@ -41,6 +44,7 @@ def compare_command(baseline: Path, current: Path, markdown_out: Path | None, js
     from conformance.report.matrix import MATRIX_SCHEMAS, read_matrix
 
     _check_outputs((baseline, current), (markdown_out, json_out))
+    api_profile(api_name)  # its rules: a report names them by id, and groups its findings by what they mean
     kinds = [_schema_of(baseline) in MATRIX_SCHEMAS, _schema_of(current) in MATRIX_SCHEMAS]
     if any(kinds):
         if not all(kinds):
