@@ -7,7 +7,9 @@
 and prints the functions that cost the most. ``against`` alternates this checkout with another one (``git worktree
 add DIR COMMIT``): each round, each side in its own process times a plain httpx keep-alive loop of the same GETs
 and then its own replay, back to back; the ratio replay / loop of each side is reported as medians, with the
-milliseconds per interaction. Measurements, not tests: nothing here asserts a speed.
+milliseconds per interaction, in wall time and in the process's CPU time (what a shared machine's load leaves
+alone: the sockets' system calls are the same on both sides), and the replay's own CPU per interaction with no
+socket at all (through httpx.MockTransport, less a loop of bare requests through it). Measurements, not tests: nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -44,13 +46,29 @@ settings.run([Path(cassette)], target)  # the parse cache filled, the code warm
 headers = {"Authorization": f"Bearer {key}", "Stripe-Version": "2023-08-16"}
 with httpx.Client(base_url=target, timeout=10) as client:
     client.get("/v1/warmup")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for method, path in sent:
         client.request(method, path, headers=headers).json()
-    plain = time.perf_counter() - started
+    plain, plain_cpu = time.perf_counter() - started, time.process_time() - cpu
+cpu = time.process_time()
 result = settings.run([Path(cassette)], target)
+ours_cpu = time.process_time() - cpu
 assert result.verdict.exit_code == 0, "the benchmark cassette must replay clean"
-print(json.dumps({"plain": plain, "ours": result.seconds, "count": len(sent)}))
+# No socket at all: the same replay through httpx.MockTransport, CPU time, less the same loop of bare requests
+from conformance.replay import TargetClient, replay_cassette
+answer = httpx.get(target + sent[0][1], headers=headers)
+def fake(request):
+    return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+with TargetClient(target, transport=httpx.MockTransport(fake)) as client:
+    cpu = time.process_time()
+    for method, path in sent:
+        client.request(method, path, headers=headers).json()
+    bare = time.process_time() - cpu
+    cpu = time.process_time()
+    replay_cassette(Path(cassette), client, settings.options)
+    mocked = time.process_time() - cpu
+print(json.dumps({"plain": plain, "ours": result.seconds, "plain_cpu": plain_cpu, "ours_cpu": ours_cpu,
+                  "bare": bare, "mocked": mocked, "count": len(sent)}))
 """
 
 
@@ -110,14 +128,18 @@ def against(other: Path, count: int, rounds: int) -> None:
                                       env=env, check=True, capture_output=True, text=True, timeout=600)
                 figures[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
     for name, runs in figures.items():
-        ratio = statistics.median(r["ours"] / r["plain"] for r in runs)
-        ours = statistics.median(r["ours"] / r["count"] * 1e3 for r in runs)
-        plain = statistics.median(r["plain"] / r["count"] * 1e3 for r in runs)
-        print(f"{name:<16} replay {ours:.3f} ms/interaction, plain loop {plain:.3f} ms: ratio {ratio:.3f} "
-              f"(median of {len(runs)}; ratios {', '.join(format(r['ours'] / r['plain'], '.2f') for r in runs)})")
-    mine, theirs = figures["this checkout"], figures[other.name]
-    paired = statistics.median((m["ours"] / m["plain"]) / (t["ours"] / t["plain"]) for m, t in zip(mine, theirs))
-    print(f"this checkout / {other.name}, round by round: {paired:.3f}")
+        own = [(r["mocked"] - r["bare"]) / r["count"] * 1e6 for r in runs]
+        print(f"mock {name:<16} the replay's own CPU {statistics.median(own):.0f} µs/interaction over bare requests "
+              f"through httpx.MockTransport (of {len(runs)}: {', '.join(format(x, '.0f') for x in own)})")
+    for what, ours, plain in (("wall", "ours", "plain"), ("CPU", "ours_cpu", "plain_cpu")):
+        for name, runs in figures.items():
+            ratios = [r[ours] / r[plain] for r in runs]
+            print(f"{what:<4} {name:<16} replay {statistics.median(r[ours] / r['count'] * 1e3 for r in runs):.3f} "
+                  f"ms/interaction, plain loop {statistics.median(r[plain] / r['count'] * 1e3 for r in runs):.3f} ms: "
+                  f"ratio {statistics.median(ratios):.3f} (of {len(runs)}: {', '.join(format(x, '.2f') for x in ratios)})")
+        mine, theirs = figures["this checkout"], figures[other.name]
+        paired = statistics.median((m[ours] / m[plain]) / (t[ours] / t[plain]) for m, t in zip(mine, theirs))
+        print(f"{what:<4} this checkout / {other.name}, round by round: {paired:.3f}")
 
 
 def main() -> None:

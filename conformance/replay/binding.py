@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container, Iterator
 from typing import Any
 
 from conformance.api_profile import IdScheme
@@ -37,11 +37,50 @@ _MIN_OTHER_ID = 8
 _RUN = re.compile(rf"(?<![0-9A-Za-z_])[\w.:~-]{{{_MIN_OTHER_ID},}}", re.ASCII)
 
 
+class _IdFinder:
+    """The matches of an id scheme's pattern in a text, as ``pattern.finditer`` finds them, several times faster.
+
+    The scheme's pattern tries its alternation of prefixes and a lookbehind at every position of the text (~25 µs
+    for a card's JSON, once per interaction and more). Every id it matches is a known prefix, ``_`` and at least
+    ``min_length`` letters or digits: a pattern beginning with ``_`` finds those tails at C speed, the prefixes a
+    set lookup, and the scheme's own pattern, anchored where such a prefix begins, still decides each match (its
+    lookbehind sees the text before it), in the order a scan would meet them.
+    """
+
+    def __init__(self, ids: IdScheme) -> None:
+        self.pattern = ids.pattern
+        self.tails = re.compile(rf"_[0-9A-Za-z]{{{ids.min_length},}}")
+        self.prefixes = frozenset(ids.prefixes)
+        self.lengths = sorted({len(prefix) for prefix in ids.prefixes})
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        starts = set()
+        for tail in self.tails.finditer(text):
+            at = tail.start()
+            starts.update(at - length for length in self.lengths
+                          if length <= at and text[at - length:at] in self.prefixes)
+        end = 0
+        for start in sorted(starts):
+            if start >= end and (found := self.pattern.match(text, start)) is not None:
+                end = found.end()
+                yield found
+
+    def sub(self, replace: Callable[[re.Match[str]], str], text: str) -> str:
+        """``pattern.sub(replace, text)``."""
+        pieces: list[str] = []
+        last = 0
+        for found in self.finditer(text):
+            pieces += [text[last:found.start()], replace(found)]
+            last = found.end()
+        return "".join(pieces) + text[last:] if pieces else text
+
+
 class IdBindings:
     """recorded id -> actual id, learnt response by response; ``ids``: the profile's id scheme (its known kinds)."""
 
     def __init__(self, ids: IdScheme) -> None:
         self.ids = ids
+        self._finder = _IdFinder(ids)
         self.actual: dict[str, str] = {}
         self._taken: set[str] = set()  # actual ids bound already: a binding is one to one
         self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
@@ -62,7 +101,7 @@ class IdBindings:
                 return found
             return actual
 
-        replaced = self.ids.pattern.sub(replace, text)
+        replaced = self._finder.sub(replace, text)
         if not unbound:  # the recording's own ids, not those the substitution just put in
             unbound = any(self._bindable_other(found) and found not in self.actual for found in _OWN_ID.findall(text))
         return self._replace_others(replaced), unbound
@@ -148,7 +187,7 @@ class IdBindings:
         if not self.actual:
             return value
         if "_" in value:
-            value = self.ids.pattern.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
+            value = self._finder.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
         return self._replace_others(value)
 
     def substitute(self, value: Any) -> Any:
@@ -157,8 +196,8 @@ class IdBindings:
         Done on the JSON text in one pass (bound ids hold no character JSON escapes: ``_ID_SHAPE``),
         several times faster than walking the data.
         """
-        if not self.actual or value is None or isinstance(value, (bool, int, float)):
-            return value
+        if not self.actual or not value or isinstance(value, (bool, int, float)):
+            return value  # nothing bound, or nothing a binding could be in (an empty query, list, string)
         if isinstance(value, str):
             return self.text(value)
         text = json.dumps(value, ensure_ascii=False)
