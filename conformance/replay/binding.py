@@ -54,7 +54,7 @@ class _IdFinder:
         self.lengths = sorted({len(prefix) for prefix in ids.prefixes})
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        starts = set()
+        starts: set[int] = set()
         for tail in self.tails.finditer(text):
             at = tail.start()
             starts.update(at - length for length in self.lengths
