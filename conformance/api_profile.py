@@ -24,16 +24,18 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from conformance.errors import ApiProfileError
 from conformance.findings import Finding
+from conformance.rules import MatrixRow, Rule, register
 
 __all__ = [
     "OTHER", "Action", "ComparisonDefaults", "Headers", "Route", "RouteMatch", "RouteTable", "IdScheme", "TestCard",
-    "TestCards", "TokenMode", "TOKEN_MODES", "RuleState", "DocumentedRules", "RetryExchange", "RetryState", "RetryRules",
+    "TestCards", "TokenMode", "TOKEN_MODES", "RuleState", "DocumentedRules", "DocumentedCheck", "Judgement", "RuleSet",
+    "RetryExchange", "RetryState", "RetryRules",
     "ApiProfile", "BUILTIN_API_PROFILES",
     "load_api_profile",
 ]
@@ -256,6 +258,70 @@ class DocumentedRules(Protocol):
               body: Any, state: RuleState) -> list[Finding]: ...
 
 
+# One documented check: the answer to one request (``path`` and ``query`` as sent, ``route`` as the profile
+# matched it) judged with the rule set's state; it marks in ``state.judged`` the rules whose precondition held
+# and in ``state.not_judged`` those it could not judge, and :meth:`RuleSet.judge` hands both back.
+DocumentedCheck = Callable[[RouteMatch | None, str, str, dict[str, Any], int, Any, RuleState], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What documented rules made of one answer: returned to the caller, never left behind for it to drain."""
+
+    findings: list[Finding] = field(default_factory=list)
+    judged: frozenset[str] = frozenset()  # rules whose precondition held, found broken or not
+    not_judged: tuple[tuple[str, str], ...] = ()  # (rule, why) for the rules the answer could not judge
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """An API's documented rules as its profile brings them: what each means (its :class:`Rule` with its traits)
+    and the checks that judge them, with the state they keep across one cassette's exchanges.
+
+    Its rules are registered when it is made, that is when the profile's module is imported: reports read rule
+    ids back. ``presets``: patterns (RULE:PATH) the profile adds to known-limitation presets, for rules it does
+    not own (``value:card``). A rule set is a :class:`DocumentedRules`."""
+
+    rules: tuple[Rule, ...] = ()
+    checks: tuple[DocumentedCheck, ...] = ()
+    state: Callable[[], RuleState] = RuleState
+    presets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        register(*self.rules, preset_patterns=dict(self.presets))
+
+    def new_state(self) -> RuleState:
+        return self.state()
+
+    def check(self, route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
+              body: Any, state: RuleState) -> list[Finding]:
+        """Every check's findings on one answer; what they judged stays in ``state`` (:meth:`judge` returns it)."""
+        return [finding for check in self.checks for finding in check(route, method, path, query, status, body, state)]
+
+    def judge(self, route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
+              body: Any, state: RuleState) -> Judgement:
+        """The findings on one answer with the rules it judged and could not judge, taken out of ``state``."""
+        findings = self.check(route, method, path, query, status, body, state)
+        judgement = Judgement(findings, frozenset(state.judged), tuple(state.not_judged))
+        state.judged.clear()
+        state.not_judged.clear()
+        return judgement
+
+    def extended(self, more: RuleSet) -> RuleSet:
+        """This set and ``more``: a rule of the same id is ``more``'s, its checks run after these. Only one of the
+        two may keep a state of its own (its checks and these then share it)."""
+        if self.state is not RuleState and more.state is not RuleState and self.state is not more.state:
+            raise ApiProfileError("two rule sets that each keep a state of their own cannot be composed: give the "
+                                  "checks of one the state of the other")
+        replaced = {r.id for r in more.rules}
+        return RuleSet((*(r for r in self.rules if r.id not in replaced), *more.rules), (*self.checks, *more.checks),
+                       more.state if more.state is not RuleState else self.state, (*self.presets, *more.presets))
+
+    def ids(self, row: MatrixRow) -> tuple[str, ...]:
+        """The ids of its rules that are matrix rows of that kind, in order."""
+        return tuple(r.id for r in self.rules if r.matrix is row)
+
+
 @dataclass(frozen=True)
 class RetryExchange:
     """One replayed request as the retry contract sees it: what was sent under which idempotency key, and the
@@ -304,7 +370,7 @@ class ApiProfile:
     routes: RouteTable
     ids: IdScheme
     cards: TestCards
-    rules: DocumentedRules
+    rules: RuleSet  # its documented rules: what each means, their checks and state
     default_api_key: str  # sent when none is given
     token_path: str  # where ``--tokens create`` makes a token from a test card
     token_parameters: frozenset[str] = frozenset()  # request keys a magic test token travels in
@@ -317,9 +383,6 @@ class ApiProfile:
     # they bring Hypothesis); "" when the API has none
     explore: str = ""
     retries: RetryRules | None = None  # the retry contract's rules (idempotency keys, request ids), if documented
-    # the profile's own rules that run judges (beyond the registry's documented ones) and that fail a run: rows
-    # of every matrix, a fixed set whatever a suite covers
-    matrix_rules: tuple[str, ...] = ()
 
     def explorer(self) -> Any:
         """The profile's operations for ``conformance explore``; ApiProfileError when it has none."""
@@ -328,13 +391,21 @@ class ApiProfile:
             raise ApiProfileError(f"API profile {self.name!r} has no operations to explore")
         return getattr(importlib.import_module(module_name), attribute)
 
+    @property
+    def matrix_rules(self) -> tuple[str, ...]:
+        """Its rules that are rows of every matrix beyond the documented promises' and the contract's (its
+        sequences', its retry contract's): a fixed set whatever a suite covers."""
+        return self.rules.ids(MatrixRow.BEYOND)
+
     def extended(self, name: str, *, routes: Iterable[Route] = (), id_prefixes: Iterable[str] = (),
-                 token_parameters: Iterable[str] = (), focus: Iterable[str] = ()) -> ApiProfile:
+                 token_parameters: Iterable[str] = (), focus: Iterable[str] = (),
+                 rules: RuleSet | None = None) -> ApiProfile:
         """This profile and one more resource family: its routes, its ids, the keys its tokens travel in, the
-        endpoint names under test."""
+        endpoint names under test, its documented rules (composed with this profile's)."""
         return replace(self, name=name, routes=self.routes.extended(routes), ids=self.ids.extended(id_prefixes),
                        token_parameters=self.token_parameters | frozenset(token_parameters),
-                       focus=tuple(dict.fromkeys([*self.focus, *focus])))
+                       focus=tuple(dict.fromkeys([*self.focus, *focus])),
+                       rules=self.rules.extended(rules) if rules is not None else self.rules)
 
     def label(self, method: str, path: str, recorded: str = "") -> str:
         """An interaction's endpoint: the label its cassette gives it, else its route's name (``other`` when the

@@ -1,10 +1,14 @@
 """The check registry: what every check of a replayed exchange sees, and the checks in their order.
 
 A check is a plain function ``(exchange, state) -> list[Finding]``, registered
-with :func:`check`, like Schemathesis' checks. The replay builds the
-:class:`Exchange`; it never decides what is a finding. State that spans the
-interactions of one cassette (cards deleted so far, fields requests set) lives
-in :class:`CheckState`.
+with :func:`check`, like Schemathesis' checks; a check that judges documented
+rules returns a :class:`~conformance.api_profile.Judgement` instead (its findings,
+the rules it judged, those it could not judge and why). :func:`judge` runs them
+all and returns one Judgement: the replay reads what was judged from it, never
+from a state. The replay builds the :class:`Exchange`; it never decides what is a
+finding. State that spans the interactions of one cassette (cards deleted so far,
+fields requests set) lives in :class:`CheckState`; the documented rules' own in
+``CheckState.invariants``, which only their rule set reads and writes.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from conformance.api_profile import OTHER, ApiProfile, RouteMatch, RuleState
+from conformance.api_profile import OTHER, ApiProfile, Judgement, RouteMatch, RuleState
 from conformance.cassette.model import Interaction
 from conformance.checks.compare import CompareRules, promises_order
 from conformance.checks.parameters import parameter_paths, parameter_values
@@ -22,7 +26,8 @@ from conformance.findings import Finding
 from conformance.paths import locate
 from conformance.rules import CONTRACT_RULES, Severity
 
-__all__ = ["Exchange", "Routes", "CheckState", "Check", "CHECKS", "check", "run_checks", "route_key", "sent_parameters"]
+__all__ = ["Exchange", "Routes", "CheckState", "Check", "CHECKS", "check", "judge", "run_checks", "route_key",
+           "sent_parameters"]
 
 
 @dataclass(frozen=True)
@@ -95,19 +100,24 @@ class CheckState:
         interaction's, when the caller matched them."""
         request, response = interaction.request, interaction.response
         body = response.json()
-        rules = self.recorded.judged
+        rules: set[str] = set()
         if body is not None:
             query = request.query if isinstance(request.query, dict) else {}
             route = routes.recorded if routes is not None else self.profile.routes.match(request.method, request.path)
-            self.profile.rules.check(route, request.method, request.path, query, response.status, body, self.recorded)
+            rules.update(self.profile.rules.judge(route, request.method, request.path, query, response.status, body,
+                                                  self.recorded).judged)
             if response.status < 300 and promises_order(body, self.minted):
                 rules.add("list.order")
         if self.contract is not None and self.contract.operation(request.method, request.path) is not None:
             rules.update(CONTRACT_RULES)
-        covered = sorted(rules)
-        rules.clear()
-        self.recorded.not_judged.clear()
-        return covered
+        return sorted(rules)
+
+    def documented(self, exchange: Exchange) -> Judgement:
+        """The profile's documented rules on the target's answer: what they found, judged and could not judge,
+        returned (their state, ``invariants``, keeps only what spans exchanges)."""
+        query = exchange.query if isinstance(exchange.query, dict) else {}
+        return self.profile.rules.judge(self.routes_of(exchange).sent, exchange.interaction.request.method,
+                                        exchange.path, query, exchange.status, exchange.body, self.invariants)
 
     @property
     def minted(self) -> dict[str, tuple[str, int]]:
@@ -149,7 +159,7 @@ def sent_parameters(interaction: Interaction) -> dict[str, Any]:
     return parameter_values(request.query, body)
 
 
-Check = Callable[[Exchange, CheckState], list[Finding]]
+Check = Callable[[Exchange, CheckState], "list[Finding] | Judgement"]
 CHECKS: list[Check] = []
 
 
@@ -159,15 +169,32 @@ def check(function: Check) -> Check:
     return function
 
 
-def run_checks(exchange: Exchange, state: CheckState, checks: list[Check] | None = None) -> list[Finding]:
-    """Every check's findings; a JSON path an earlier check reported as a failure is not reported again by a later
-    one (a warning there does not hide a later failure). Each finding says which object it is about."""
+def judge(exchange: Exchange, state: CheckState, checks: list[Check] | None = None) -> Judgement:
+    """Every check's findings, with the rules they judged and could not judge (and why). A JSON path an earlier
+    check reported as a failure is not reported again by a later one (a warning there does not hide a later
+    failure). Each finding says which object it is about."""
     findings: list[Finding] = []
+    judged: set[str] = set()
+    not_judged: list[tuple[str, str]] = []
     for function in CHECKS if checks is None else checks:
+        said = function(exchange, state)
+        if isinstance(said, Judgement):
+            judged.update(said.judged)
+            not_judged.extend(said.not_judged)
+            said = said.findings
         reported = {f.path for f in findings if f.path and f.severity == Severity.FAILURE}
-        findings.extend(f for f in function(exchange, state)
+        findings.extend(f for f in said
                         if (not f.path or f.path not in reported) and not state.rules.ignores(f.rule, f.path))
     for finding in findings:
         if finding.kind is None:
             finding.kind, finding.key_path = locate(finding.path, exchange.expected, exchange.body)
-    return findings
+    return Judgement(findings, frozenset(judged), tuple(not_judged))
+
+
+def run_checks(exchange: Exchange, state: CheckState, checks: list[Check] | None = None) -> list[Finding]:
+    """Every check's findings (:func:`judge` without what was judged). For a replay that drains
+    ``state.invariants`` rather than reading :func:`judge`'s return value, what was judged is also left there."""
+    judgement = judge(exchange, state, checks)
+    state.invariants.judged.update(judgement.judged)
+    state.invariants.not_judged.extend(judgement.not_judged)
+    return judgement.findings

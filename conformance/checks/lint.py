@@ -202,11 +202,9 @@ def _against_the_reference(path: Path, interaction: Interaction, profile: ApiPro
     note_minted(state.minted, counts, body, response.status)
     query = request.query if isinstance(request.query, dict) else {}
     route = profile.routes.match(request.method, request.path)
-    findings = [f for f in profile.rules.check(route, request.method, request.path, query, response.status, body,
-                                               state)
+    judgement = profile.rules.judge(route, request.method, request.path, query, response.status, body, state)
+    findings = [f for f in judgement.findings
                 if f.severity == Severity.FAILURE and not ignored.ignores(f.rule, f.path) and f.path not in judged]
-    state.not_judged.clear()
-    state.judged.clear()
     return [Problem(path, interaction.line, f"interaction {interaction.index} ({interaction.endpoint}): the recording "
                                             f"contradicts the API reference: [{f.rule}] {f.message}", warning=not strict,
                     weak=DOCUMENTED_RULE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from conformance.api_profile import Judgement
 from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check, route_key, sent_parameters
 from conformance.checks.parameters import covers, parameter_paths, parameter_text, parameter_values, without_indexes
@@ -19,27 +20,24 @@ __all__ = ["documented_invariants", "contract_conforms", "route_exists", "status
 
 
 @check
-def documented_invariants(exchange: Exchange, state: CheckState) -> list[Finding]:
+def documented_invariants(exchange: Exchange, state: CheckState) -> Judgement:
     """What the API's documentation promises (the profile's rules), whatever the recording says."""
     if exchange.body is None or route_is_missing(exchange):
-        return []
-    query = exchange.query if isinstance(exchange.query, dict) else {}
-    method = exchange.interaction.request.method
-    return state.profile.rules.check(state.profile.routes.match(method, exchange.path), method, exchange.path, query,
-                                     exchange.status, exchange.body, state.invariants)
+        return Judgement()
+    return state.documented(exchange)
 
 
 @check
-def contract_conforms(exchange: Exchange, state: CheckState) -> list[Finding]:
+def contract_conforms(exchange: Exchange, state: CheckState) -> Judgement:
     """What the OpenAPI description (``--openapi``) says of the answer's shape, whatever the recording says."""
     if state.contract is None or route_is_missing(exchange):
-        return []
+        return Judgement()
     request = exchange.interaction.request
-    if state.contract.operation(request.method, exchange.path) is not None:
-        state.invariants.judged.update(CONTRACT_RULES)
+    judged = frozenset(CONTRACT_RULES) if state.contract.operation(request.method, exchange.path) is not None \
+        else frozenset()
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
-    return state.contract.validate(request.method, exchange.path, exchange.status, exchange.body,
-                                   expanded_paths(exchange.query, body), strict=state.rules.strict)
+    return Judgement(state.contract.validate(request.method, exchange.path, exchange.status, exchange.body,
+                                             expanded_paths(exchange.query, body), strict=state.rules.strict), judged)
 
 
 def error_message(body: object) -> str | None:
@@ -226,15 +224,16 @@ def _both_errors(expected: object, actual: object) -> bool:
 
 
 @check
-def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Finding]:
+def body_matches_recording(exchange: Exchange, state: CheckState) -> Judgement:
     """Key by key, under the comparison rules; when the status differs, only two Stripe errors are compared
     (a missing ``error.code`` is its own finding), other bodies differ by design."""
     expected, actual = exchange.expected, exchange.body
+    judged: set[str] = set()  # the documented rules the comparison judged (a list's order)
     if expected is None or exchange.body_problem is not None or route_is_missing(exchange):
-        return []
+        return Judgement()
     if exchange.status != exchange.recorded_status:
         if not _both_errors(expected, actual):
-            return []
+            return Judgement()
         findings = compare_bodies(expected, actual, state.rules, is_error=True, set_fields=state.set_fields,
                                   minted=state.minted)
     else:
@@ -242,10 +241,10 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
         if expected == actual:
             expected_text = exchange.expected_text or json.dumps(expected, ensure_ascii=False)
             if expected_text == json.dumps(actual, ensure_ascii=False):
-                return []
+                return Judgement()
         setting = _values_set(exchange, state)
         findings = compare_bodies(expected, actual, state.rules, is_error=exchange.recorded_status >= 400,
-                                  set_fields=state.set_fields, minted=state.minted, judged=state.invariants.judged,
+                                  set_fields=state.set_fields, minted=state.minted, judged=judged,
                                   exact=frozenset(setting))
         _name_request_values(setting, expected, findings)
         _follow_set_values(setting, expected, state)
@@ -255,4 +254,4 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> list[Findin
             exchange.interaction.request.method, exchange.path, exchange.status):
         # A key the recording lacks is the contract's to judge: listed, it is fine; unlisted, schema.additional.
         findings = [f for f in findings if f.rule != "keys.extra"]
-    return findings
+    return Judgement(findings, frozenset(judged))

@@ -24,18 +24,18 @@ from conformance.checks.parameters import covers, parameter_paths
 from conformance.findings import MISSING, Finding, InteractionResult
 from conformance.paths import parse_path, value_at
 from conformance.replay.binding import IdBindings
-from conformance.rules import Severity
+from conformance.rules import Severity, rule
 
-__all__ = ["Attribution", "Needed"]
+__all__ = ["Attribution", "Needed", "never_consequence"]
 
-# What an unbound id cannot explain: the route, the target's faults.
-NEVER_CONSEQUENCES = frozenset({"route.missing", "target.connection", "target.timeout", "target.protocol"})
-# What counts a list's items: short by the items a target never minted.
-_COUNTING_RULES = frozenset({"value", "type", "invariant.list"})
+# Keys beside a list that count its items: short by the items a target never minted.
 _COUNT_KEYS = frozenset({"has_more", "total_count", "count"})
-# What an answer that shows an object made twice for one idempotency key can be short or long by.
-_DUPLICATE_COUNTS = frozenset({"list.length", "list.items", "value", "type", "invariant.list", "invariant.default_source"})
 _DELETED = "\x1fdeleted"  # among an object's unapplied parameters: a delete of the object failed
+
+
+def never_consequence(finding: Finding) -> bool:
+    """Whether an id an earlier failure left unbound cannot explain the finding (the route, the target's faults)."""
+    return rule(finding.rule).never_consequence
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Attribution:
             # invalid input it accepted (exp_month=13 answered 200), whichever object it answered
             accepted = _accepted_refused_input(interaction, result.actual_status)
             for finding in findings:
-                if finding.rule not in NEVER_CONSEQUENCES and not (accepted and finding.rule == "status"):
+                if not never_consequence(finding) and not (accepted and rule(finding.rule).status_code):
                     finding.consequence_of = needed.root
         elif self.broken or self.misbound:
             # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
@@ -129,14 +129,14 @@ class Attribution:
         addressed = [duplicates[found] for found in self.profile.ids.find(self.bindings.text(interaction.request.path))
                      if found in duplicates] if interaction.response.status == 404 else []
         for finding in result.findings:
-            if finding.consequence_of is not None or finding.rule in NEVER_CONSEQUENCES or finding.rule in retry_rules:
+            if finding.consequence_of is not None or never_consequence(finding) or finding.rule in retry_rules:
                 continue
             if failed_here or addressed:
                 finding.consequence_of = interaction.index if failed_here else min(addressed)
                 continue
             shown = json.dumps(finding.actual, default=str) if finding.actual is not MISSING else ""
             roots = [duplicates[found] for found in self.profile.ids.find(shown) if found in duplicates]
-            if not roots and named and finding.rule in _DUPLICATE_COUNTS and _about_a_list_holding(body, finding, named):
+            if not roots and named and rule(finding.rule).shows_duplicates and _about_a_list_holding(body, finding, named):
                 roots = [duplicates[found] for found in named]
             if roots:
                 finding.consequence_of = min(roots)
@@ -158,7 +158,7 @@ class Attribution:
         if root is not None:
             for finding in result.findings:
                 if finding.consequence_of is None and finding.severity == Severity.FAILURE \
-                        and finding.rule not in NEVER_CONSEQUENCES:
+                        and not never_consequence(finding):
                     finding.consequence_of = root
             if result.blocked_by is None and any(f.consequence_of == root for f in result.findings):
                 result.blocked_by = root
@@ -167,7 +167,7 @@ class Attribution:
         status = result.actual_status
         if not failures or status is None or status == interaction.response.status:
             return
-        if any(f.rule == "route.missing" for f in failures) or saved(status):
+        if any(rule(f.rule).no_route for f in failures) or saved(status):
             own = any(f.consequence_of is None for f in failures)
             self.failed_keys[key] = interaction.index if own or result.blocked_by is None else result.blocked_by
 
@@ -185,7 +185,7 @@ class Attribution:
         for finding in result.findings if failed_here else ():
             failed = next((index for path, index in failed_here.items()
                            if path == _DELETED or covers([path], finding.path)), None)
-            if failed is not None and finding.consequence_of is None and finding.rule not in NEVER_CONSEQUENCES:
+            if failed is not None and finding.consequence_of is None and not never_consequence(finding):
                 finding.consequence_of = failed
         if changes_subject:
             body = interaction.request.body.value if interaction.request.body is not None else None
@@ -205,7 +205,7 @@ class Attribution:
         mine = any(f.severity == Severity.FAILURE and f.consequence_of is None for f in result.findings)
         root = interaction.index if mine or result.blocked_by is None else result.blocked_by
         if minted_here and isinstance(own, str) and own in self.bindings.actual and any(
-                f.rule == "id.binding" and f.path == "id" and f.consequence_of is None for f in result.findings):
+                rule(f.rule).judges_binding and f.path == "id" and f.consequence_of is None for f in result.findings):
             self.misbound.setdefault(own, interaction.index)
             self.misbound_sent.setdefault(self.bindings.actual[own], interaction.index)
         for found in self.profile.ids.find(json.dumps(recorded_json)):
@@ -216,10 +216,11 @@ class Attribution:
 
     def _consequence_of(self, finding: Finding, recorded: Any) -> int | None:
         """The failure that left unusable an id this finding is about, if any."""
-        if finding.rule in NEVER_CONSEQUENCES:
+        its = rule(finding.rule)
+        if its.never_consequence:
             return None
         roots = self._roots_of(json.dumps(finding.expected) if finding.expected is not MISSING else "")
-        if finding.rule == "list.items" and isinstance(finding.expected, list):
+        if its.lists_items and isinstance(finding.expected, list):
             # the list lacks only cards never attached, and holds besides at most as many others (a page moved on)
             missing, extra = set(finding.expected), finding.actual if isinstance(finding.actual, list) else []
             unbound = {found for found in missing if found in self.broken and found not in self.bindings.actual}
@@ -227,10 +228,10 @@ class Attribution:
                 return min(self.broken[found] for found in unbound)
             return None
         parts = parse_path(finding.path) if finding.path else []
-        counts = finding.rule == "list.length" or (finding.rule in _COUNTING_RULES and parts and parts[-1] in _COUNT_KEYS)
+        counts = its.length or (its.counts_items and parts and parts[-1] in _COUNT_KEYS)
         if not roots and counts:
             # a list's length, or a count beside it, where the list holds an unbound id: short by it
-            scope = parts if finding.rule == "list.length" else parts[:-1]
+            scope = parts if its.length else parts[:-1]
             roots = self._roots_of(json.dumps(value_at(recorded, scope)))
         return min(roots) if roots else None
 
@@ -246,7 +247,7 @@ def _about_a_list_holding(body: Any, finding: Finding, named: set[str]) -> bool:
     """Whether a finding judges a list that holds one of ``named`` (its length, order, items or count, or a value
     inside it), or the customer's default among them: what an object made or listed twice changes. The object's
     own values are its own, wherever else it is named."""
-    if finding.rule != "value" and finding.rule != "type":
+    if not rule(finding.rule).value_at_path:
         return True
     parts = parse_path(finding.path) if finding.path else []
     if parts and parts[-1] in _COUNT_KEYS:
@@ -277,8 +278,9 @@ def _accepted_refused_input(interaction: Interaction, actual_status: int | None)
 def _about_values(finding: Finding) -> bool:
     """Whether a finding judges which object was answered (its values) rather than its shape: a parameter the
     request itself set is the answer's to show whatever the object."""
-    if finding.problem is not None or finding.rule in NEVER_CONSEQUENCES:
+    its = rule(finding.rule)
+    if finding.problem is not None or its.never_consequence:
         return False
-    if finding.rule == "type":
+    if its.null_is_value:
         return finding.expected is None or finding.actual is None
-    return finding.rule in ("value", "format", "id.binding", "id.prefix", "list.items", "list.length", "list.order")
+    return its.about_values

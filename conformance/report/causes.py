@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 from conformance.findings import MISSING, Finding, InteractionResult, RunResult
 from conformance.paths import locate
 from conformance.report.common import value
-from conformance.rules import RULES, Outcome, Severity, canonical_rule_id
+from conformance.rules import RULES, Group, Outcome, Severity, canonical_rule_id, rule
 from conformance.text import json_type, shorten
 
 __all__ = ["RootCause", "root_causes", "causes_of_run_data", "CauseKey"]
@@ -52,12 +52,6 @@ _MINTED_ID = re.compile(r"(?<![0-9A-Za-z_])[a-z]+_(?=[a-z]*[0-9A-Z])[0-9A-Za-z]{
 CauseKey = tuple[str, ...]
 
 _INDEX = re.compile(r"\[\d+\]")
-# Rules whose findings name keys of an object's shape: one cause per rule and object kind, listing the keys.
-_KEY_LIST_RULES = frozenset({"keys.missing", "keys.extra", "schema.required", "schema.additional", "schema.expand"})
-# Rules about a value's JSON type: one cause per object kind and pair of types, listing the keys.
-_TYPE_RULES = frozenset({"type", "schema.type"})
-# A finding that explains every other one of its interaction, in this order.
-_DOMINANT = ("setup.token", "target.connection", "target.timeout", "target.protocol", "route.missing", "body.json")
 # An object where an id stands, or the reverse (the problems conformance.checks.response names), over many keys.
 _EXPANSION_WORDS = {
     "not-expanded": "not expanded although the request asked for expand[] there",
@@ -67,7 +61,6 @@ _EXPANSION_WORDS = {
                                  "target expanded them",
     "expanded-unasked": "expanded although the request did not ask for expand[] there",
 }
-_WRONG_KIND = {"object": "object", "invariant.deleted": "object", "invariant.list": "object"}
 
 
 def _without_ids(text: str, keep: Iterable[str] = ()) -> str:
@@ -146,46 +139,49 @@ def _type_word(data: Any) -> str:
 
 
 def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
-    """What makes findings one problem, and the key path it names."""
-    rule, kind = finding.rule, finding.kind or ""
+    """What makes findings one problem (the rule's grouping), and the key path it names."""
+    rule_id, kind, its = finding.rule, finding.kind or "", rule(finding.rule)
     at = finding.key_path if finding.key_path is not None else _INDEX.sub("", finding.path)
-    if rule in RULES and RULES[rule].one_cause:
-        return (rule,), at
+    if its.one_cause:
+        return (rule_id,), at
     if finding.problem:
         return ("problem", finding.problem, kind or endpoint), at
-    if rule in _KEY_LIST_RULES:
-        return (rule, kind or endpoint), at
-    if rule in _TYPE_RULES:
-        wanted = str(finding.expected) if rule == "schema.type" else _type_word(finding.expected)
-        return (rule, kind, wanted, _type_word(finding.actual)), at
-    if rule == "value" and at.rsplit(".", 1)[-1] == "id":
-        return (rule, kind, at, "ids"), at  # ids compared by value are one problem, however many ids
-    if rule == "value":
-        return (rule, kind, at, _without_ids(value(finding.expected)), _without_ids(value(finding.actual))), at
-    if rule == "invariant.card":
-        return (rule, kind, str(finding.expected), _type_word(finding.actual)), at
-    if rule == "status":
-        return (rule, endpoint, value(finding.expected), value(finding.actual)), at
-    if rule in ("route.missing", "body.json"):
-        return (rule, _without_ids(value(finding.expected)) if rule == "route.missing" else endpoint), at
-    if rule == "setup.token":
-        return (rule, value(finding.actual)), at
-    if rule.startswith("target."):
-        return (rule,), at
-    return (rule, kind or endpoint, at), at
+    group = its.group
+    if group is Group.KEYS:
+        return (rule_id, kind or endpoint), at
+    if group is Group.TYPES:
+        return (rule_id, kind, _type_word(finding.expected), _type_word(finding.actual)), at
+    if group is Group.STATED:
+        return (rule_id, kind, str(finding.expected), _type_word(finding.actual)), at
+    if group is Group.VALUES and at.rsplit(".", 1)[-1] == "id":
+        return (rule_id, kind, at, "ids"), at  # ids compared by value are one problem, however many ids
+    if group is Group.VALUES:
+        return (rule_id, kind, at, _without_ids(value(finding.expected)), _without_ids(value(finding.actual))), at
+    if group is Group.STATUS:
+        return (rule_id, endpoint, value(finding.expected), value(finding.actual)), at
+    if group is Group.ROUTE:
+        return (rule_id, _without_ids(value(finding.expected))), at
+    if group is Group.ENDPOINT:
+        return (rule_id, endpoint), at
+    if group is Group.ANSWER:
+        return (rule_id, value(finding.actual)), at
+    if group is Group.ONE:
+        return (rule_id,), at
+    return (rule_id, kind or endpoint, at), at
 
 
 def _wrong_kind(findings: list[Finding]) -> Finding | None:
     """The finding saying the answer is another kind of object than documented (``object`` at the top)."""
     for finding in findings:
-        if _WRONG_KIND.get(finding.rule) == finding.path and finding.actual is not MISSING:
+        if rule(finding.rule).wrong_kind == finding.path and finding.actual is not MISSING:
             return finding
     return None
 
 
 def _dominant(findings: list[Finding]) -> Finding | None:
     """A refused token, a target fault, a missing route, an answer that is no JSON: the rest follows from it."""
-    return next((f for rule in _DOMINANT for f in findings if f.rule == rule), None)
+    dominant = [f for f in findings if rule(f.rule).dominates]
+    return min(dominant, key=lambda f: rule(f.rule).dominates) if dominant else None
 
 
 def _paged_with_cursor(path: str) -> bool:
@@ -204,7 +200,7 @@ def _covered_by_order(findings: list[Finding], paged: bool) -> tuple[set[int], d
     wrong ``has_more`` there is a problem of its own (fixing the order would not fix it)."""
     symptoms: set[int] = set()
     counts: dict[int, int] = {}
-    for order in (f for f in findings if f.rule == "list.order"):
+    for order in (f for f in findings if rule(f.rule).orders_items):
         more = "has_more" if "." not in order.path else None  # a nested list (expanded sources) has no cursor
         for finding in findings:
             if finding is not order and (finding.path == order.path or (paged and finding.path == more)):
@@ -213,10 +209,43 @@ def _covered_by_order(findings: list[Finding], paged: bool) -> tuple[set[int], d
     return symptoms, counts
 
 
+def _read(template: str, cause: RootCause) -> str:
+    """A rule's template for a cause of several keys, filled in (see ``Rule.reads``)."""
+    paths, key, first = cause.paths, cause.key, cause.examples[0]
+    wanted, got = (key[2], key[3]) if len(key) >= 4 else ("", "")
+    return template.format(thing=f"{cause.kind} objects" if cause.kind else "answers", count=len(paths),
+                           s="s" if len(paths) != 1 else "", paths=_words(paths), wanted=wanted, got=got,
+                           example=f" (e.g. {value(first.actual)})" if got not in ("null", "missing") else "",
+                           **{"is": "is" if len(paths) == 1 else "are"})
+
+
+def _values_message(cause: RootCause) -> str:
+    """A cause of values compared exactly: where, and what was expected; ids compared by value as one."""
+    first, kind = cause.examples[0], cause.kind
+    if cause.key[-1:] == ("ids",):
+        return (f"{kind + ' objects: ' if kind else ''}{cause.path}: the target's ids were compared by value, none "
+                f"bound to the recording's (e.g. expected {value(first.expected)}, got {value(first.actual)})")
+    return f"{kind + ' objects: ' if kind else ''}{cause.path or '(response)'}: expected " \
+           f"{_without_ids(value(first.expected))}, got {_without_ids(value(first.actual))}"
+
+
+_ASKED = re.compile(r"\((\w+ \S+) with ")
+
+
+def _answers_message(cause: RootCause) -> str:
+    """A setup step refused for several inputs (tokens of several test cards): one cause naming them all."""
+    first = cause.examples[0]
+    tokens = [str(f.expected) for f in cause.examples]
+    answered = first.message.split(" answered ", 1)[1].split("); ", 1)[0] if " answered " in first.message else ""
+    asked = _ASKED.search(first.message)
+    return (f"the target made no token from the test cards of {_words(tokens)} ({asked.group(1) if asked else 'it'} "
+            f"answered {answered}); the magic tokens were sent as recorded")
+
+
 def _message(cause: RootCause) -> str:
     """The cause in the words of the rule it breaks, naming every key it covers."""
     first = cause.examples[0]
-    rule, kind, paths = cause.rule, cause.kind, cause.paths
+    kind, paths = cause.kind, cause.paths
     thing = f"{kind} objects" if kind else "answers"
     if cause.key[0] == "problem" and cause.key[1] in _EXPANSION_WORDS:
         places = list(dict.fromkeys(_INDEX.sub("", f.path) for f in cause.examples))
@@ -227,51 +256,22 @@ def _message(cause: RootCause) -> str:
         body = "" if len(cause.key) < 3 else " with an empty body" if cause.key[2] == '""' else f" {cause.key[2]}"
         return (f"the target answers {cause.key[1]}{body} to every request, whatever the recording answered (e.g. "
                 f"{_without_ids(first.message)}): nothing else of these answers could be judged")
-    if cause.rule in RULES and RULES[cause.rule].one_cause and len(cause.interactions) > 1:
-        return f"{RULES[cause.rule].description}: not so here (e.g. {_without_ids(first.message)})"
+    its = rule(cause.rule)
+    if its.one_cause and len(cause.interactions) > 1:
+        return f"{its.description}: not so here (e.g. {_without_ids(first.message)})"
     if cause.key[0] == "problem":
         return f"does not apply the request's parameters: {_words(paths)} (e.g. {_without_ids(first.message)})"
     if cause.key[0] == "answer-kind":
-        wanted = "the deleted card ({id, object: \"card\", deleted: true})" if rule == "invariant.deleted" else \
-            _article(cause.key[2])
-        return f"answers {_article(cause.key[3])} object, not {wanted}"
-    if rule == "keys.missing":
-        return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} of the recorded shape: {_words(paths)}"
-    if rule == "keys.extra":
-        return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the recording lacks: {_words(paths)}"
-    if rule == "schema.expand" and len(paths) > 1 and cause.severity == Severity.WARNING:
-        return f"{thing} hold {_words(paths)} as lists although the request did not ask for expand[] (the contract " \
-               "lists them among expandable fields and does not say whether they are written out by default)"
-    if rule == "schema.expand" and len(paths) > 1:
-        return f"{thing} hold {_words(paths)} as objects or lists although the request did not ask for expand[] " \
-               "(the contract returns ids, and leaves lists out, unless expanded)"
-    if rule in ("schema.required", "schema.additional", "schema.expand") and len(paths) == 1:
-        return _without_ids(first.message)  # it names the contract's schema
-    if rule == "schema.required":
-        return f"{thing} lack {len(paths)} key{'s' if len(paths) != 1 else ''} the contract requires: {_words(paths)}"
-    if rule == "schema.additional":
-        return f"{thing} carry {len(paths)} key{'s' if len(paths) != 1 else ''} the contract does not list: " \
-               f"{_words(paths)}"
-    if rule == "type":
-        return f"{thing}: {_words(paths)} {'is' if len(paths) == 1 else 'are'} {cause.key[3]} where the recording " \
-               f"has {cause.key[2]}" + (f" (e.g. {value(first.actual)})" if cause.key[3] not in ("null", "missing") else "")
-    if rule == "schema.type":
-        return f"{thing}: {_words(paths)} {'is' if len(paths) == 1 else 'are'} {cause.key[3]} where the contract says " \
-               f"{cause.key[2]}"
-    if rule == "value" and cause.key[-1:] == ("ids",):
-        return (f"{kind + ' objects: ' if kind else ''}{cause.path}: the target's ids were compared by value, none "
-                f"bound to the recording's (e.g. expected {value(first.expected)}, got {value(first.actual)})")
-    if rule == "value":
-        return f"{kind + ' objects: ' if kind else ''}{cause.path or '(response)'}: expected {_without_ids(value(first.expected))}, got " \
-               f"{_without_ids(value(first.actual))}"
-    if rule == "invariant.card" and len(paths) > 1:
-        return f"{thing}: {_words(paths)}: expected {cause.key[2]}, got {cause.key[3]}"
-    if rule == "setup.token":
-        tokens = [str(f.expected) for f in cause.examples]
-        answered = first.message.split(" answered ", 1)[1].split("); ", 1)[0] if " answered " in first.message else ""
-        if len(set(tokens)) > 1:
-            return (f"the target made no token from the test cards of {_words(tokens)} (POST /v1/tokens answered "
-                    f"{answered}); the magic tokens were sent as recorded")
+        return f"answers {_article(cause.key[3])} object, not {its.right_kind_reads or _article(cause.key[2])}"
+    template = its.reads_warning if its.reads_warning and cause.severity == Severity.WARNING else its.reads
+    if template and (its.reads_one or len(paths) > 1):
+        return _read(template, cause)
+    if its.key_list and len(paths) == 1:
+        return _without_ids(first.message)  # it names where the expectation comes from (the contract's schema)
+    if its.group is Group.VALUES:
+        return _values_message(cause)
+    if its.group is Group.ANSWER and len({str(f.expected) for f in cause.examples}) > 1:
+        return _answers_message(cause)
     return _without_ids(first.message, _constant_ids(cause.examples))
 
 
@@ -326,7 +326,7 @@ def _uniform_answer(records: list[tuple[str, InteractionResult]]) -> CauseKey | 
 
 def _uniform_symptom(failures: list[Finding]) -> Finding:
     """The finding a cause of uniform answers is told by: the status, else what dominates, else the first."""
-    return next((f for f in failures if f.rule == "status"), None) or _dominant(failures) or failures[0]
+    return next((f for f in failures if rule(f.rule).status_code), None) or _dominant(failures) or failures[0]
 
 
 def _group(records_in: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:

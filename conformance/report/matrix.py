@@ -43,7 +43,7 @@ from conformance.findings import MISSING, CassetteResult, InteractionResult, Run
 from conformance.report.causes import RootCause, root_causes
 from conformance.report.common import read_document, value, verdict_text
 from conformance.report.profile import Limitation, Profile, known_reason, review
-from conformance.rules import CONTRACT_RULES, DOCUMENTED_RULES, RULES, Outcome, Severity
+from conformance.rules import CONTRACT_RULES, ENGINE_RULES, RULES, MatrixRow, Outcome, Severity
 from conformance.text import shorten
 
 __all__ = ["MATRIX_SCHEMA", "MATRIX_SCHEMAS", "CellState", "MARKS", "build_matrix", "matrix_exit_code",
@@ -235,12 +235,15 @@ def _rule_cell(column: _Column, rule: str) -> dict[str, Any]:
 
 
 def _rows(results: Iterable[RunResult], routes: RouteTable | None, focus: tuple[str, ...],
-          profile_rules: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+          api: ApiProfile | None = None) -> list[dict[str, Any]]:
     results = list(results)
-    rules = [*DOCUMENTED_RULES, *(CONTRACT_RULES if any(r.contract for r in results) else ())]
-    # and the profile's own (its retry contract's, the fingerprint): a warning's rule (a request id, a replay's
-    # mark) is no behaviour a score counts, its warnings show in its routes' cells
-    rules += [rule for rule in profile_rules if rule not in rules]
+    # the documented promises judged on every answer (the engine's, then the profile's), the contract's when a run
+    # used one, then the profile's others that fail a run (its retry contract's, the fingerprint): a warning's rule
+    # (a request id, a replay's mark) is no behaviour a score counts, its warnings show in its routes' cells
+    rules = [*(r.id for r in ENGINE_RULES if r.matrix is MatrixRow.DOCUMENTED),
+             *(api.rules.ids(MatrixRow.DOCUMENTED) if api is not None else ()),
+             *(CONTRACT_RULES if any(r.contract for r in results) else ())]
+    rules += [rule for rule in (api.matrix_rules if api is not None else ()) if rule not in rules]
     rows: list[dict[str, Any]] = [{"id": rule, "kind": "rule", "label": rule, "description": RULES[rule].description,
                                    "source": RULES[rule].source, "scored": True} for rule in rules]
     seen: set[str] = set()
@@ -271,7 +274,7 @@ def build_matrix(results: Mapping[str, RunResult], profiles: Mapping[str, Profil
     setup traffic), then each route only the runs met. ``today`` dates the profiles' ``until:`` (default: today)."""
     routes = api.routes if api is not None else None
     columns = {name: _Column(result, profiles.get(name), routes) for name, result in results.items()}
-    rows = _rows(results.values(), routes, api.focus if api is not None else (), api.matrix_rules if api is not None else ())
+    rows = _rows(results.values(), routes, api.focus if api is not None else (), api)
     cells: dict[str, dict[str, Any]] = {}
     for row in rows:
         cells[row["id"]] = {name: (_rule_cell(column, row["id"]) if row["kind"] == "rule" else

@@ -43,9 +43,9 @@ import yaml
 from conformance.errors import ReportError
 from conformance.redaction import Redactor
 from conformance.report.causes import _EXPANSION_WORDS, RootCause
-from conformance.rules import RULES
+from conformance.rules import RULES, Group, rule, rules_of
 
-__all__ = ["Limitation", "Profile", "PRESETS", "PROBLEMS", "read_profiles", "known_reason", "LimitationState",
+__all__ = ["Limitation", "Profile", "presets", "PROBLEMS", "read_profiles", "known_reason", "LimitationState",
            "Review", "review"]
 
 # Problems named beyond rule ids: the grouping's own names (conformance.report.causes). A problem of one of these
@@ -56,24 +56,27 @@ PROBLEMS = {
     "answer-kind": "an answer of another kind of object than documented (a delete answering an account)",
     **_EXPANSION_WORDS,
 }
-# name -> (what it means, the RULE[:PATH] patterns it stands for). A preset silences only what its name explains:
-# keeping no state explains fixture values and lost objects, not an update's answer that ignores the update's own
-# parameters (``parameters-not-applied``) nor a list's wrong ``url`` — a stateless server can echo both.
-PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
+# name -> (what it means, the RULE[:PATH] patterns it stands for beyond the rules that belong to it: a rule's
+# ``presets`` trait, and what API profiles add). A preset silences only what its name explains: keeping no state
+# explains fixture values and lost objects, not an update's answer that ignores the update's own parameters
+# (``parameters-not-applied``) nor a list's wrong ``url`` — a stateless server can echo both.
+_PRESETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "stateless": (
         "keeps no state: any id answers a fixture (its values, its nullable fields filled or not), and what was "
-        "created, updated or deleted is not kept; the documented types (invariant.card, the contract), an answer's "
+        "created, updated or deleted is not kept; the documented types (the API profile's rules, the contract), an answer's "
         "echo of its own request's parameters and a list's url still apply",
-        ("id.binding", "invariant.deleted_card", "invariant.default_source", "list.items", "list.order",
-         "list.length", "value:card", "value:customer", "value:has_more", "type:card", "type:customer",
-         "status:404->2*", "card.fingerprint", "card.attributes", "card.metadata", "card.deleted_gone",
-         "card.deleted_unchangeable", "card.other_customer"),
+        ("value:has_more", "status:404->2*"),
     ),
     "one-type": (
         "answers a polymorphic endpoint (a customer's sources: cards, bank accounts, sources) with one object type",
-        ("answer-kind", "object", "id.prefix"),
+        ("answer-kind",),
     ),
 }
+
+
+def presets() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each preset: what it means and every RULE[:PATH] pattern it stands for, as the registered rules say now."""
+    return {name: (reason, (*rules_of(name), *patterns)) for name, (reason, patterns) in _PRESETS.items()}
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,10 @@ class Limitation:
 def _subjects(cause: RootCause) -> list[str]:
     """What a problem is about, as a profile's PATH may name it."""
     subjects = [*cause.paths, *cause.endpoints, *([cause.kind] if cause.kind else [])]
-    if cause.rule == "route.missing" and len(cause.key) > 1:
+    group = rule(cause.rule).group if cause.rule in RULES else None
+    if group is Group.ROUTE and len(cause.key) > 1:
         subjects.append(cause.key[1])
-    if cause.rule == "status" and len(cause.key) == 4:
+    if group is Group.STATUS and len(cause.key) == 4:
         subjects.append(f"{cause.key[2]}->{cause.key[3]}")
     return subjects
 
@@ -218,12 +222,12 @@ def review(profile: Profile | None, failures: Iterable[RootCause], holds: Callab
 
 
 def _pattern(text: str, place: str) -> tuple[str, str | None]:
-    rule, _, path = text.partition(":")
-    rule = rule.strip()
-    if rule not in RULES and rule not in PROBLEMS:
-        raise ReportError(f"{place}: unknown rule {rule!r} (a rule id such as invariant.deleted or list.order, or "
+    rule_id, _, path = text.partition(":")
+    rule_id = rule_id.strip()
+    if rule_id not in RULES and rule_id not in PROBLEMS:
+        raise ReportError(f"{place}: unknown rule {rule_id!r} (a rule id such as list.order or keys.missing, or "
                           f"{' or '.join(PROBLEMS)})")
-    return rule, path.strip() or None
+    return rule_id, path.strip() or None
 
 
 def _scalar(node: yaml.Node, path: Path, what: str) -> str:
@@ -243,7 +247,7 @@ def _entry(node: yaml.Node, path: Path, redactor: Redactor) -> Iterable[Limitati
         raise ReportError(f"{place}: unknown key {', '.join(unknown)} (a limitation has rule or preset, reason, "
                           "and optionally issue and until)")
     if ("rule" in fields) == ("preset" in fields):
-        raise ReportError(f"{place}: give `rule: RULE[:PATH]` or `preset: NAME` ({', '.join(PRESETS)}), one of them")
+        raise ReportError(f"{place}: give `rule: RULE[:PATH]` or `preset: NAME` ({', '.join(_PRESETS)}), one of them")
     if "reason" not in fields:
         raise ReportError(f"{place}: say why with `reason: …` (a known limitation needs its reason)")
     # a reason is copied into every output of the matrix: a key or card number pasted into it stays out of them
@@ -252,15 +256,15 @@ def _entry(node: yaml.Node, path: Path, redactor: Redactor) -> Iterable[Limitati
     until = _until(fields["until"], path) if "until" in fields else None
     if "preset" in fields:
         name = _scalar(fields["preset"], path, "preset")
-        if name not in PRESETS:
-            raise ReportError(f"{place}: unknown preset {name!r} (known: {', '.join(PRESETS)})")
-        for pattern in PRESETS[name][1]:
-            rule, rule_path = _pattern(pattern, place)
-            yield Limitation(rule, rule_path, reason, f"preset {name}", place, issue, until)
+        if name not in _PRESETS:
+            raise ReportError(f"{place}: unknown preset {name!r} (known: {', '.join(_PRESETS)})")
+        for pattern in presets()[name][1]:
+            rule_id, rule_path = _pattern(pattern, place)
+            yield Limitation(rule_id, rule_path, reason, f"preset {name}", place, issue, until)
         return
     said = _scalar(fields["rule"], path, "rule")
-    rule, rule_path = _pattern(said, place)
-    yield Limitation(rule, rule_path, reason, redactor.text(said), place, issue, until)
+    rule_id, rule_path = _pattern(said, place)
+    yield Limitation(rule_id, rule_path, reason, redactor.text(said), place, issue, until)
 
 
 def _issue(node: yaml.Node, path: Path, redactor: Redactor) -> str:

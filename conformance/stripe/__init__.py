@@ -1,18 +1,17 @@
 """Stripe, as the engine needs to know it: one profile, built from the tables beside it.
 
 ``routes`` (the documented card endpoints and their setup traffic), ``ids`` (the id
-scheme), ``testcards`` (test cards and magic tokens), ``invariants`` (what the
-documentation promises). The engine never imports this package: the command
-line, the pytest plugin and the addons hand :data:`STRIPE` (or a profile
-extended from it) to it.
+scheme), ``testcards`` (test cards and magic tokens), ``rules`` (what the
+documentation promises: the rule set, registered when this package is imported).
+The engine never imports this package: the command line, the pytest plugin and
+the addons hand :data:`STRIPE` (or a profile extended from it) to it.
 """
 
 from conformance.api_profile import ApiProfile, ComparisonDefaults, Headers
-from conformance.stripe import sequence_rules  # noqa: F401  (registers the rules of sequences)
 from conformance.stripe.idempotency import IDEMPOTENCY
 from conformance.stripe.ids import IDS
-from conformance.stripe.invariants import CARD_RULES
 from conformance.stripe.routes import ROUTES
+from conformance.stripe.rules import CARD_RULES
 from conformance.stripe.testcards import CARDS, DEFAULT_API_KEY
 
 __all__ = ["STRIPE"]
@@ -55,5 +54,4 @@ STRIPE = ApiProfile(
                                         ("customer", "tax_ids")}),
     explore="conformance.stripe.explore:CARD_MACHINES",
     retries=IDEMPOTENCY,
-    matrix_rules=("card.fingerprint", "idempotency.replay", "idempotency.mismatch", "idempotency.validation"),
 )

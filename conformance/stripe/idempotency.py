@@ -14,26 +14,26 @@ from urllib.parse import quote
 
 from conformance.api_profile import Headers, RetryExchange, RetryState
 from conformance.findings import MISSING, Finding
-from conformance.rules import Rule, Severity, register
+from conformance.rules import MatrixRow, Rule, Severity
 
 __all__ = ["IDEMPOTENCY_RULES", "IdempotencyRules", "IDEMPOTENCY", "MISMATCH_STATUSES", "PROBE_PARAMETER", "times"]
 
 _IDEMPOTENT = "Stripe API reference, Idempotent requests"
 IDEMPOTENCY_RULES = (
     Rule("idempotency.replay", Severity.FAILURE, "a POST repeated with the same idempotency key and parameters "
-         "answers the first answer's status and body, and makes no second object", _IDEMPOTENT, one_cause=True),
+         "answers the first answer's status and body, and makes no second object", _IDEMPOTENT, one_cause=True,
+         matrix=MatrixRow.BEYOND),
     Rule("idempotency.mismatch", Severity.FAILURE, "the same idempotency key with other parameters is refused with "
          "an `idempotency_error` and nothing is executed (status 400, 409 or 422: sources disagree, compared loosely)",
-         f"{_IDEMPOTENT}; Errors (idempotency_error)", one_cause=True),
+         f"{_IDEMPOTENT}; Errors (idempotency_error)", one_cause=True, matrix=MatrixRow.BEYOND),
     Rule("idempotency.validation", Severity.FAILURE, "a request that failed validation is not saved: a corrected "
          "retry with the same key is executed", f"{_IDEMPOTENT} (results are saved only once the endpoint began "
-         "executing)", one_cause=True),
+         "executing)", one_cause=True, matrix=MatrixRow.BEYOND),
     Rule("idempotency.replayed_header", Severity.WARNING, "an answer replayed for a repeated key carries "
          "`Idempotent-Replayed: true`", "observed from Stripe by public parity tests, not written in the API reference", one_cause=True),
     Rule("request.id", Severity.WARNING, "every answer carries a `Request-Id`, distinct per request",
          "Stripe API reference, Request IDs", one_cause=True),
 )
-register(*IDEMPOTENCY_RULES)
 
 # A key reused with other parameters: the reference's error type, any status the sources give.
 MISMATCH_STATUSES = frozenset({400, 409, 422})

@@ -1,10 +1,11 @@
 """What Stripe's documentation promises, checked on every actual response whatever the recording says.
 
-Each check is a small function that explains its own finding. State that spans
-interactions (cards deleted so far, the previous page of a list) lives in
-:class:`InvariantState`, one per cassette replay. :data:`CARD_RULES` is what the
-profile hands the engine: any route whose action is ``list`` is paged by the
-list rules, whatever resource family it belongs to.
+:data:`INVARIANT_RULES` says what each rule means and how its findings behave;
+:func:`check_cards` judges them. Each check is a small function that explains its
+own finding. State that spans interactions (cards deleted so far, the previous
+page of a list) lives in :class:`InvariantState`, one per cassette replay: the
+state of Stripe's rule set (``conformance.stripe.rules``). Any route whose action
+is ``list`` is paged by the list rules, whatever resource family it belongs to.
 """
 
 from __future__ import annotations
@@ -18,12 +19,33 @@ from conformance.api_profile import RouteMatch, RuleState
 from conformance.checks.naming import name_of, names_of
 from conformance.findings import MISSING, Finding
 from conformance.paths import display_path
-from conformance.rules import Severity
+from conformance.rules import Group, MatrixRow, Rule, Severity
 from conformance.stripe.ids import IDS
 from conformance.stripe.testcards import CARDS
 from conformance.text import JSON_TYPE_NAMES, value_text
 
-__all__ = ["CARD_KEYS", "InvariantState", "check_response", "CardRules", "CARD_RULES"]
+__all__ = ["CARD_KEYS", "INVARIANT_RULES", "InvariantState", "cards_in", "check_cards", "check_response"]
+
+_REFERENCE = "Stripe API reference"
+_F, _DOCUMENTED, _STATELESS = Severity.FAILURE, MatrixRow.DOCUMENTED, frozenset({"stateless"})
+INVARIANT_RULES = (
+    Rule("invariant.card", _F, "a card object lacks a documented key, or a key has another type or an impossible "
+         "value", _REFERENCE, group=Group.STATED, reads="{thing}: {paths}: expected {wanted}, got {got}",
+         matrix=_DOCUMENTED),
+    Rule("invariant.deleted", _F, "deleting a card does not answer `{id: <that card>, object: card, deleted: true}`",
+         _REFERENCE, wrong_kind="object", right_kind_reads="the deleted card ({id, object: \"card\", deleted: true})",
+         matrix=_DOCUMENTED),
+    Rule("invariant.deleted_card", _F, "a deleted card is still retrievable (expected 404 `resource_missing`)",
+         _REFERENCE, presets=_STATELESS, matrix=_DOCUMENTED, formerly=("invariant.deleted-card",)),
+    Rule("invariant.default_source", _F, "a customer's `default_source` is a card deleted earlier; after the default "
+         "card is deleted it is not the most recently added card left (or not null once none is left)", _REFERENCE,
+         shows_duplicates=True, presets=_STATELESS, matrix=_DOCUMENTED),
+    Rule("invariant.list", _F, "a list breaks `object: list`, `has_more`, `url`, `limit` or paging with "
+         "`starting_after`", _REFERENCE, wrong_kind="object", counts_items=True, shows_duplicates=True,
+         matrix=_DOCUMENTED),
+    Rule("invariant.error", _F, "an error answer lacks an `error` object with a string `type` and `message`",
+         _REFERENCE, matrix=_DOCUMENTED),
+)
 
 _STR, _INT, _BOOL, _DICT, _NULL = str, int, bool, dict, type(None)
 # The card object's documented keys and their JSON types (the Stripe API reference and its OpenAPI description).
@@ -152,7 +174,7 @@ def _another_kind(value: Any) -> bool:
     return IDS.knows(prefix) and prefix != "card"
 
 
-def _cards(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
+def cards_in(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
     """Every card object in a response, with its path — but the object a request for another kind of source
     (``asked``: ``ba_123``) got: a fixture that answers any id with a card (stripe-mock puts the requested id into
     its card) holds no card to judge, and the comparison judges the id's kind."""
@@ -162,10 +184,10 @@ def _cards(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple
             found.append((value, parts))
         for key, child in value.items():
             if isinstance(child, (dict, list)):
-                found.extend(_cards(child, [*parts, key], asked))
+                found.extend(cards_in(child, [*parts, key], asked))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            found.extend(_cards(child, [*parts, index], asked))
+            found.extend(cards_in(child, [*parts, index], asked))
     return found
 
 
@@ -253,20 +275,12 @@ def check_error(body: Any) -> list[Finding]:
     return findings
 
 
-class CardRules:
-    """Stripe's documented rules of cards and lists, as the profile hands them to the engine."""
-
-    def new_state(self) -> InvariantState:
-        return InvariantState()
-
-    def check(self, route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
-              body: Any, state: RuleState) -> list[Finding]:
-        if not isinstance(state, InvariantState):
-            raise TypeError("CardRules judges with the state its new_state() made")
-        return check_response(route, method, path, query, status, body, state)
-
-
-CARD_RULES = CardRules()
+def check_cards(route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int, body: Any,
+                state: RuleState) -> list[Finding]:
+    """Stripe's documented rules of cards and lists, as its rule set runs them (with the state it makes)."""
+    if not isinstance(state, InvariantState):
+        raise TypeError("the card rules judge with the state their rule set made (InvariantState)")
+    return check_response(route, method, path, query, status, body, state)
 
 
 def check_response(
@@ -308,7 +322,7 @@ def check_response(
         findings.extend(check_list(body, path, query, state))
     # A token's card belongs to no customer yet: Stripe's own token fixture has no `customer` on it.
     absent = frozenset({"customer"}) if isinstance(body, dict) and body.get("object") == "token" else frozenset()
-    for card, parts in _cards(body, [], card_id if _another_kind(card_id) else None):
+    for card, parts in cards_in(body, [], card_id if _another_kind(card_id) else None):
         state.judged.add("invariant.card")
         findings.extend(check_card(card, parts, absent))
         findings.extend(check_fingerprint(card, parts, state))
