@@ -65,3 +65,34 @@ def test_an_answer_nested_deeper_than_the_limit_is_still_refused_and_a_card_is_r
         (None, f"the JSON body is nested deeper than {MAX_BODY_DEPTH} levels")
     assert json_body(TargetAnswer(200, httpx.Headers(headers), b'{"id": "card_1", "metadata": {}}')) == \
         ({"id": "card_1", "metadata": {}}, None)
+
+
+REPLAY_CLEAN = """
+import sys, httpx
+from pathlib import Path
+from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
+from conformance.replay import ReplayOptions, TargetClient, replay_cassette
+from conformance.stripe import STRIPE
+card = {"id": "card_Recorded00001", "object": "card", "brand": "Visa", "last4": "4242"}
+path = Path(sys.argv[1])
+with CassetteWriter(path, "clean") as writer:
+    writer.append(Interaction(Request("GET", "/v1/customers/cus_Recorded000001/cards/card_Recorded00001"),
+                              Response(200, {"Content-Type": "application/json"}, Body("json", card))))
+answer = dict(card, brand=sys.argv[2])
+with TargetClient("http://fake.invalid", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answer))) as c:
+    result = replay_cassette(path, c, ReplayOptions(api_key="sk_test_" + "x" * 24, profile=STRIPE))
+print("value" in {f.rule for i in result.interactions for f in i.findings}, "deepdiff" in sys.modules)
+"""
+
+
+def test_a_replay_whose_answers_conform_never_imports_deepdiff_and_one_that_differs_does(tmp_path):
+    import subprocess
+    import sys
+
+    def run(brand: str) -> str:
+        done = subprocess.run([sys.executable, "-c", REPLAY_CLEAN, str(tmp_path / f"{brand}.yaml"), brand],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout.strip().splitlines()[-1]
+
+    assert run("Visa") == "False False"  # the body as recorded: no comparison finding, no deepdiff
+    assert run("MasterCard") == "True True"  # another brand: deepdiff imported to say where it differs
