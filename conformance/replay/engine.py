@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from conformance.api_profile import OTHER, ApiProfile, RetryExchange, RetryState
+from conformance.api_profile import OTHER, ApiProfile, Judgement, RetryExchange, RetryState
 from conformance.cassette import CassetteError, Interaction, iter_interactions
 from conformance.cassette.model import CassetteHeader
-from conformance.checks import CheckState, CompareRules, Exchange, run_checks
-from conformance.checks.exchange import Routes
+from conformance.checks import CheckState, CompareRules, Exchange
+from conformance.checks.exchange import Routes, judge
 from conformance.checks.naming import note_minted
 from conformance.findings import CassetteResult, Finding, InteractionResult
 from conformance.replay.answer import fault, json_body, redact_finding
@@ -110,14 +110,15 @@ class _Replay:
         failure; the bodies and the reproduce line a report shows."""
         interaction, sent = turn.interaction, turn.sent
         exchange = self._exchange(turn, response)
-        findings = sent.setup + run_checks(exchange, self.checks)
+        judgement = judge(exchange, self.checks)
+        findings = sent.setup + judgement.findings
         retried = self._retry_findings(interaction, sent, response, exchange.body)
         findings += retried
         if self.options.tokens == "magic" and 400 <= response.status_code < 500 and interaction.response.status < 300:
             hint_magic_tokens(findings, interaction, response.status_code, response.text, self.profile)
         redactor = self.options.redactor
         result.findings = [redact_finding(f, redactor) for f in findings]
-        self._drain_judged(result)
+        self._note_judged(result, judgement)
         self.attribution.attribute(interaction, result, needed, sent.path)
         if self.retries is not None and self.profile.retries is not None:
             self.attribution.follow_duplicates(interaction, result, exchange.body, self.retries.duplicates,
@@ -133,15 +134,14 @@ class _Replay:
         if self.probe is not None:
             self.probe.after(interaction, sent, response, exchange.body, result)
 
-    def _drain_judged(self, result: InteractionResult) -> None:
-        """The documented rules the exchange judged, and those it could not judge (and why), onto its result."""
-        invariants = self.checks.invariants
-        if invariants.not_judged:
-            result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in invariants.not_judged]
-            invariants.not_judged.clear()
-        if invariants.judged or (self.retries is not None and self.retries.judged):
-            result.judged = sorted(invariants.judged | (self.retries.judged if self.retries else set()))
-            invariants.judged.clear()
+    def _note_judged(self, result: InteractionResult, judgement: Judgement) -> None:
+        """The documented rules the exchange judged (the checks' and the retry rules'), and those it could not
+        judge and why, onto its result."""
+        if judgement.not_judged:
+            result.not_judged = [(rule, self.options.redactor.text(why)) for rule, why in judgement.not_judged]
+        retried = self.retries.judged if self.retries is not None else set()
+        if judgement.judged or retried:
+            result.judged = sorted(judgement.judged | retried)
 
     def _retry_findings(self, interaction: Interaction, sent: SentRequest, response: TargetAnswer,
                         body: Any) -> list[Finding]:

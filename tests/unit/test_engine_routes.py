@@ -9,7 +9,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.api_profile import RouteMatch
+from conformance.api_profile import Judgement, RouteMatch
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
 from conformance.checks import CheckState, Exchange
 from conformance.checks.exchange import Routes
@@ -84,11 +84,11 @@ def test_a_replay_carries_the_routes_to_the_checks_with_the_targets_ids(tmp_path
                                   Response(200, JSON, Body("json", customer))))
     judged: list[Exchange] = []
 
-    def spy(exchange: Exchange, state: CheckState) -> list:
+    def spy(exchange: Exchange, state: CheckState) -> Judgement:
         judged.append(exchange)
-        return []
+        return Judgement()
 
-    monkeypatch.setattr(engine, "run_checks", spy)
+    monkeypatch.setattr(engine, "judge", spy)
     answer = {"id": "cus_Minted00000009", "object": "customer"}
     with TargetClient("http://fake.invalid", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=answer))) \
             as client:
