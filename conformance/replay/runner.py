@@ -14,7 +14,8 @@ from conformance.errors import TargetError
 from conformance.findings import CassetteResult, RunResult
 from conformance.net import DEFAULT_MAX_BODY, check_reachable, free_port
 from conformance.processes import listening
-from conformance.replay.engine import ReplayOptions, replay_cassette
+from conformance.replay.engine import replay_cassette
+from conformance.replay.options import ReplayOptions
 from conformance.replay.transport import TargetClient
 
 __all__ = ["run", "target_process", "check_target"]
