@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import partial
 
 __all__ = ["Severity", "Outcome", "Family", "Group", "MatrixRow", "Rule", "RULES", "ENGINE_RULES", "CONTRACT_RULES",
-           "rule", "canonical_rule_id", "register", "rules_of"]
+           "rule", "traits", "canonical_rule_id", "register", "rules_of"]
 
 
 class Severity(StrEnum):
@@ -236,6 +236,14 @@ def register(*rules: Rule, preset_patterns: dict[str, tuple[str, ...]] | None = 
 def rule(rule_id: str) -> Rule:
     """The registered rule; a KeyError names a rule nobody registered (a bug, not user input)."""
     return RULES[rule_id]
+
+
+def traits(rule_id: str) -> Rule:
+    """What a rule means to the stages that read a finding: the registered rule, else the default traits (a
+    report's finding of a rule this process has not registered: an API profile's own, a newer version's)."""
+    known = RULES.get(rule_id)
+    return known if known is not None else Rule(rule_id, Severity.FAILURE, "a rule this process has not registered",
+                                                "unknown")
 
 
 def rules_of(preset: str) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from conformance.checks.parameters import covers, parameter_paths
 from conformance.findings import MISSING, Finding, InteractionResult
 from conformance.paths import parse_path, value_at
 from conformance.replay.binding import IdBindings
-from conformance.rules import Severity, rule
+from conformance.rules import Severity, traits
 
 __all__ = ["Attribution", "Needed", "never_consequence"]
 
@@ -35,7 +35,7 @@ _DELETED = "\x1fdeleted"  # among an object's unapplied parameters: a delete of 
 
 def never_consequence(finding: Finding) -> bool:
     """Whether an id an earlier failure left unbound cannot explain the finding (the route, the target's faults)."""
-    return rule(finding.rule).never_consequence
+    return traits(finding.rule).never_consequence
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Attribution:
             # invalid input it accepted (exp_month=13 answered 200), whichever object it answered
             accepted = _accepted_refused_input(interaction, result.actual_status)
             for finding in findings:
-                if not never_consequence(finding) and not (accepted and rule(finding.rule).status_code):
+                if not never_consequence(finding) and not (accepted and traits(finding.rule).status_code):
                     finding.consequence_of = needed.root
         elif self.broken or self.misbound:
             # answered as recorded (a stateless target takes any id): judged, but for what is about the id; sent
@@ -136,7 +136,7 @@ class Attribution:
                 continue
             shown = json.dumps(finding.actual, default=str) if finding.actual is not MISSING else ""
             roots = [duplicates[found] for found in self.profile.ids.find(shown) if found in duplicates]
-            if not roots and named and rule(finding.rule).shows_duplicates and _about_a_list_holding(body, finding, named):
+            if not roots and named and traits(finding.rule).shows_duplicates and _about_a_list_holding(body, finding, named):
                 roots = [duplicates[found] for found in named]
             if roots:
                 finding.consequence_of = min(roots)
@@ -167,7 +167,7 @@ class Attribution:
         status = result.actual_status
         if not failures or status is None or status == interaction.response.status:
             return
-        if any(rule(f.rule).no_route for f in failures) or saved(status):
+        if any(traits(f.rule).no_route for f in failures) or saved(status):
             own = any(f.consequence_of is None for f in failures)
             self.failed_keys[key] = interaction.index if own or result.blocked_by is None else result.blocked_by
 
@@ -205,7 +205,7 @@ class Attribution:
         mine = any(f.severity == Severity.FAILURE and f.consequence_of is None for f in result.findings)
         root = interaction.index if mine or result.blocked_by is None else result.blocked_by
         if minted_here and isinstance(own, str) and own in self.bindings.actual and any(
-                rule(f.rule).judges_binding and f.path == "id" and f.consequence_of is None for f in result.findings):
+                traits(f.rule).judges_binding and f.path == "id" and f.consequence_of is None for f in result.findings):
             self.misbound.setdefault(own, interaction.index)
             self.misbound_sent.setdefault(self.bindings.actual[own], interaction.index)
         for found in self.profile.ids.find(json.dumps(recorded_json)):
@@ -216,7 +216,7 @@ class Attribution:
 
     def _consequence_of(self, finding: Finding, recorded: Any) -> int | None:
         """The failure that left unusable an id this finding is about, if any."""
-        its = rule(finding.rule)
+        its = traits(finding.rule)
         if its.never_consequence:
             return None
         roots = self._roots_of(json.dumps(finding.expected) if finding.expected is not MISSING else "")
@@ -247,7 +247,7 @@ def _about_a_list_holding(body: Any, finding: Finding, named: set[str]) -> bool:
     """Whether a finding judges a list that holds one of ``named`` (its length, order, items or count, or a value
     inside it), or the customer's default among them: what an object made or listed twice changes. The object's
     own values are its own, wherever else it is named."""
-    if not rule(finding.rule).value_at_path:
+    if not traits(finding.rule).value_at_path:
         return True
     parts = parse_path(finding.path) if finding.path else []
     if parts and parts[-1] in _COUNT_KEYS:
@@ -278,7 +278,7 @@ def _accepted_refused_input(interaction: Interaction, actual_status: int | None)
 def _about_values(finding: Finding) -> bool:
     """Whether a finding judges which object was answered (its values) rather than its shape: a parameter the
     request itself set is the answer's to show whatever the object."""
-    its = rule(finding.rule)
+    its = traits(finding.rule)
     if finding.problem is not None or its.never_consequence:
         return False
     if its.null_is_value:

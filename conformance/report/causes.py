@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 from conformance.findings import MISSING, Finding, InteractionResult, RunResult
 from conformance.paths import locate
 from conformance.report.common import value
-from conformance.rules import RULES, Group, Outcome, Severity, canonical_rule_id, rule
+from conformance.rules import RULES, Group, Outcome, Severity, canonical_rule_id, traits
 from conformance.text import json_type, shorten
 
 __all__ = ["RootCause", "root_causes", "causes_of_run_data", "CauseKey"]
@@ -140,7 +140,7 @@ def _type_word(data: Any) -> str:
 
 def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
     """What makes findings one problem (the rule's grouping), and the key path it names."""
-    rule_id, kind, its = finding.rule, finding.kind or "", rule(finding.rule)
+    rule_id, kind, its = finding.rule, finding.kind or "", traits(finding.rule)
     at = finding.key_path if finding.key_path is not None else _INDEX.sub("", finding.path)
     if its.one_cause:
         return (rule_id,), at
@@ -173,15 +173,15 @@ def _problem(endpoint: str, finding: Finding) -> tuple[CauseKey, str]:
 def _wrong_kind(findings: list[Finding]) -> Finding | None:
     """The finding saying the answer is another kind of object than documented (``object`` at the top)."""
     for finding in findings:
-        if rule(finding.rule).wrong_kind == finding.path and finding.actual is not MISSING:
+        if traits(finding.rule).wrong_kind == finding.path and finding.actual is not MISSING:
             return finding
     return None
 
 
 def _dominant(findings: list[Finding]) -> Finding | None:
     """A refused token, a target fault, a missing route, an answer that is no JSON: the rest follows from it."""
-    dominant = [f for f in findings if rule(f.rule).dominates]
-    return min(dominant, key=lambda f: rule(f.rule).dominates) if dominant else None
+    dominant = [f for f in findings if traits(f.rule).dominates]
+    return min(dominant, key=lambda f: traits(f.rule).dominates) if dominant else None
 
 
 def _paged_with_cursor(path: str) -> bool:
@@ -200,7 +200,7 @@ def _covered_by_order(findings: list[Finding], paged: bool) -> tuple[set[int], d
     wrong ``has_more`` there is a problem of its own (fixing the order would not fix it)."""
     symptoms: set[int] = set()
     counts: dict[int, int] = {}
-    for order in (f for f in findings if rule(f.rule).orders_items):
+    for order in (f for f in findings if traits(f.rule).orders_items):
         more = "has_more" if "." not in order.path else None  # a nested list (expanded sources) has no cursor
         for finding in findings:
             if finding is not order and (finding.path == order.path or (paged and finding.path == more)):
@@ -256,7 +256,7 @@ def _message(cause: RootCause) -> str:
         body = "" if len(cause.key) < 3 else " with an empty body" if cause.key[2] == '""' else f" {cause.key[2]}"
         return (f"the target answers {cause.key[1]}{body} to every request, whatever the recording answered (e.g. "
                 f"{_without_ids(first.message)}): nothing else of these answers could be judged")
-    its = rule(cause.rule)
+    its = traits(cause.rule)
     if its.one_cause and len(cause.interactions) > 1:
         return f"{its.description}: not so here (e.g. {_without_ids(first.message)})"
     if cause.key[0] == "problem":
@@ -326,7 +326,7 @@ def _uniform_answer(records: list[tuple[str, InteractionResult]]) -> CauseKey | 
 
 def _uniform_symptom(failures: list[Finding]) -> Finding:
     """The finding a cause of uniform answers is told by: the status, else what dominates, else the first."""
-    return next((f for f in failures if rule(f.rule).status_code), None) or _dominant(failures) or failures[0]
+    return next((f for f in failures if traits(f.rule).status_code), None) or _dominant(failures) or failures[0]
 
 
 def _group(records_in: Iterable[tuple[str, InteractionResult]]) -> list[RootCause]:

@@ -43,7 +43,7 @@ import yaml
 from conformance.errors import ReportError
 from conformance.redaction import Redactor
 from conformance.report.causes import _EXPANSION_WORDS, RootCause
-from conformance.rules import RULES, Group, rule, rules_of
+from conformance.rules import RULES, Group, rules_of, traits
 
 __all__ = ["Limitation", "Profile", "presets", "PROBLEMS", "read_profiles", "known_reason", "LimitationState",
            "Review", "review"]
@@ -109,7 +109,7 @@ class Limitation:
 def _subjects(cause: RootCause) -> list[str]:
     """What a problem is about, as a profile's PATH may name it."""
     subjects = [*cause.paths, *cause.endpoints, *([cause.kind] if cause.kind else [])]
-    group = rule(cause.rule).group if cause.rule in RULES else None
+    group = traits(cause.rule).group
     if group is Group.ROUTE and len(cause.key) > 1:
         subjects.append(cause.key[1])
     if group is Group.STATUS and len(cause.key) == 4:

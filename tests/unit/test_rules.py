@@ -124,3 +124,16 @@ def _run_of(interaction: InteractionResult) -> RunResult:
     cassette = CassetteResult("x.yaml", "x")
     cassette.interactions.append(interaction)
     return RunResult("http://127.0.0.1:1", [cassette])
+
+
+def test_a_finding_of_a_rule_this_process_has_not_registered_reads_with_default_traits():
+    """A report written with a profile's own rule, read without that profile: its finding groups as any rule
+    with no trait would, never a KeyError."""
+    from conformance.report.json_report import ReadFinding
+
+    interaction = InteractionResult(0, "things.get", "GET", "/v1/things/t_1", 200)
+    interaction.findings = [ReadFinding("elsewhere.rule", "n", "n: odd", "even", 3, Severity.FAILURE),
+                            Finding("value", "name", "name: expected a, got b", "a", "b")]
+    causes = root_causes(_run_of(interaction))
+    assert sorted(c.rule for c in causes) == ["elsewhere.rule", "value"]
+    assert next(c for c in causes if c.rule == "elsewhere.rule").message == "n: odd"
