@@ -308,13 +308,14 @@ class RuleSet:
         return judgement
 
     def extended(self, more: RuleSet) -> RuleSet:
-        """This set and ``more``: a rule of the same id is ``more``'s, its checks run after these. Only one of the
-        two may keep a state of its own (its checks and these then share it)."""
+        """This set and ``more``: a rule of the same id is ``more``'s, its checks run after these (a check both
+        hold, once). Only one of the two may keep a state of its own (its checks and these then share it)."""
         if self.state is not RuleState and more.state is not RuleState and self.state is not more.state:
             raise ApiProfileError("two rule sets that each keep a state of their own cannot be composed: give the "
                                   "checks of one the state of the other")
         replaced = {r.id for r in more.rules}
-        return RuleSet((*(r for r in self.rules if r.id not in replaced), *more.rules), (*self.checks, *more.checks),
+        checks = (*self.checks, *(check for check in more.checks if check not in self.checks))  # each runs once
+        return RuleSet((*(r for r in self.rules if r.id not in replaced), *more.rules), checks,
                        more.state if more.state is not RuleState else self.state, (*self.presets, *more.presets))
 
     def ids(self, row: MatrixRow) -> tuple[str, ...]:

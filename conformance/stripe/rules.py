@@ -50,7 +50,11 @@ def more_rules(folder: Path = Path(__file__).parent, package: str = __package__ 
     found = RuleSet()
     for module in sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("rules_")):
         loaded = importlib.import_module(f"{package}.{module}")
-        found = found.extended(RuleSet(tuple(loaded.RULES), tuple(getattr(loaded, "CHECKS", ()))))
+        rules, checks = getattr(loaded, "RULES", None), getattr(loaded, "CHECKS", ())
+        if not rules or not all(isinstance(r, Rule) for r in rules):
+            raise TypeError(f"{package}.{module} defines no RULES (a tuple of Rule): a rules_*.py module brings its "
+                            "rules and the CHECKS that judge them")
+        found = found.extended(RuleSet(tuple(rules), tuple(checks)))
     return found
 
 

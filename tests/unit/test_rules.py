@@ -137,3 +137,22 @@ def test_a_finding_of_a_rule_this_process_has_not_registered_reads_with_default_
     causes = root_causes(_run_of(interaction))
     assert sorted(c.rule for c in causes) == ["elsewhere.rule", "value"]
     assert next(c for c in causes if c.rule == "elsewhere.rule").message == "n: odd"
+
+
+def test_a_profile_extended_twice_with_the_same_rules_judges_them_once():
+    even = _even()
+    twice = STRIPE.extended("a", rules=even).extended("b", rules=even)
+    found = twice.rules.judge(None, "GET", "/v1/n", {}, 200, {"n": 1}, twice.rules.new_state()).findings
+    assert [f.rule for f in found] == ["test.even"]
+
+
+def test_a_rules_module_without_rules_is_named(tmp_path, monkeypatch):
+    from conformance.stripe.rules import more_rules
+
+    package = tmp_path / "extra_rules_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "rules_empty.py").write_text("CHECKS = ()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match=r"extra_rules_pkg\.rules_empty defines no RULES"):
+        more_rules(package, "extra_rules_pkg")
