@@ -20,6 +20,7 @@ from conformance.redaction import Redactor
 if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI starts
     from conformance.contract import Contract
     from conformance.explore import ExploreResult, Failure
+    from conformance.explore.runner import Machines
 
 
 @main.command("explore")
@@ -123,7 +124,7 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                                  if tokens == "create" else None)
         result = explore(options)
         replay = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(), tokens=tokens, contract=contract)
-        written = _write_failures(result, out, target, reference, api, api_key, redactor,
+        written = _write_failures(result, out, target, reference, api, api_key, redactor, machines,
                                   _reproduce_options(tokens, openapi),
                                   lambda path: cut_down(path, target, replay, timeout=timeout, budget=_CUT_BUDGET))
         if junit_xml or html_report or markdown_report:  # run's reports of the failing cassettes, replayed
@@ -151,7 +152,7 @@ _CUT_BUDGET = 20.0
 
 
 def _write_failures(result: ExploreResult, out: Path, target: str, reference: str | None, api: ApiProfile,
-                    api_key: str, redactor: Redactor, options: str,
+                    api_key: str, redactor: Redactor, machines: Machines, options: str,
                     cut: Callable[[Path], int]) -> list[tuple[Failure, Path, int]]:
     """Say what was explored and found; write each failure's cassette."""
     from conformance.explore import write_failure
@@ -163,7 +164,8 @@ def _write_failures(result: ExploreResult, out: Path, target: str, reference: st
     written: list[tuple[Failure, Path, int]] = []
     for failure in result.failures:
         path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor,
-                             reference=redactor.text(reference) if reference else "")
+                             reference=redactor.text(reference) if reference else "",
+                             recorded=getattr(machines, "recorded", None))
         steps = cut(path) or len(failure.steps)
         written.append((failure, path, steps))
         click.echo(f"  ✗ [{failure.rule}] {redactor.text(failure.message)}")

@@ -73,9 +73,10 @@ class PairedSession(Session):
         return Step(method, step.path, form, answer.status_code, seen, answer.content, answer_headers(answer.headers),
                     key=key)
 
-    def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None) -> None:
+    def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None,
+             key: str = "") -> None:
         """A difference from the reference, or a rule the candidate broke: the expected answer is the
         reference's own (the step as recorded)."""
         step = self.steps[-1]
-        super().fail(rule, message, step.status, step.body)
+        super().fail(rule, message, step.status, step.body, key)
 

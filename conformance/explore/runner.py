@@ -44,6 +44,7 @@ class Failure:
     message: str
     steps: list[Step]
     seed: int
+    key: str = ""  # what is then known: the rule, or the rule and where (a missing route, route by route)
 
 
 @dataclass
@@ -120,6 +121,9 @@ class Machines(Protocol):
     def preflight(self, session: Session) -> None:
         """Raise ExploreInputError when the target cannot be explored (it forgets what it makes)."""
 
+    def recorded(self, body: Any) -> Any:
+        """What a failing sequence's cassette records of an answer (what the model relied on)."""
+
 
 @dataclass(frozen=True)
 class ExploreOptions:
@@ -178,7 +182,7 @@ def _round(options: ExploreOptions, recorder: Recorder, examples: int, seed: int
         deviation = recorder.failing_rule
         if deviation is None or recorder.failing is None:
             raise
-        return Failure(deviation.rule, deviation.message, list(recorder.failing.steps), seed)
+        return Failure(deviation.rule, deviation.message, list(recorder.failing.steps), seed, deviation.key)
     return None
 
 
@@ -224,7 +228,7 @@ def explore(options: ExploreOptions) -> ExploreResult:
             failure = _round(options, recorder, examples, options.seed * 1_000_003 + number)
             number += 1
             if failure is not None:
-                recorder.known.add(failure.rule)
+                recorder.known.add(failure.key or failure.rule)
                 result.failures.append(failure)
         recorder.count_last()
         result.sequences, result.requests = recorder.sequences, recorder.requests

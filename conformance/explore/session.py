@@ -52,14 +52,19 @@ class Step:
 
 
 class Deviation(AssertionError):
-    """An answer that breaks a documented rule: its rule id, what is wrong, and the answer the rules expect."""
+    """An answer that breaks a documented rule: its rule id, what is wrong, and the answer the rules expect.
 
-    def __init__(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None):
+    ``key`` is what is then known (not raised again): the rule, or the rule and where it broke (a missing route
+    is known route by route, so one missing route hides no other)."""
+
+    def __init__(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None,
+                 key: str = ""):
         super().__init__(f"[{rule}] {message}")
         self.rule = rule
         self.message = message
         self.expected_status = expected_status
         self.expected_body = expected_body
+        self.key = key or rule
 
 
 @dataclass(frozen=True)
@@ -170,11 +175,13 @@ class Session:
             self.fail(first.rule, f"{method} {path}: {first.message} ({contract.name})", status,
                       without(body, failing))
 
-    def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None) -> None:
+    def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None,
+             key: str = "") -> None:
         """Mark the last step as breaking ``rule``, with the answer expected instead, and raise (a rule found
-        broken already is not raised again). The expected answer is the caller's; without one, the target's
-        own body stands only where the status is the target's too (a body never pairs with another status)."""
-        if rule in self.known:
+        broken already, or its ``key``, is not raised again). The expected answer is the caller's; without one,
+        the target's own body stands only where the status is the target's too (a body never pairs with another
+        status)."""
+        if (key or rule) in self.known:
             return
         step = self.steps[-1]
         step.expected_status = expected_status if expected_status is not None else step.status
@@ -182,7 +189,7 @@ class Session:
             raise ValueError(f"[{rule}] expects {step.expected_status} where the target answered {step.status}: "
                              "give the answer expected")
         step.expected_body = expected_body if expected_body is not None else step.body
-        deviation = Deviation(rule, message, step.expected_status, step.expected_body)
+        deviation = Deviation(rule, message, step.expected_status, step.expected_body, key)
         if self.on_deviation is not None:
             self.on_deviation(self, deviation)
         raise deviation

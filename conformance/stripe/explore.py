@@ -11,6 +11,7 @@ reference says the target's state is after each step; an answer that differs bre
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +22,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule
 
 from conformance.api_profile import Headers, RetryExchange
+from conformance.checks.response import no_such_route
 from conformance.explore.runner import Recorder
 from conformance.explore.session import ExploreInputError, Session, Step
 from conformance.stripe import sequence_rules  # noqa: F401  (registers the rules)
 from conformance.stripe.idempotency import IDEMPOTENCY, IdempotencyState
+from conformance.stripe.routes import ROUTES
 from conformance.stripe.testcards import CARDS
+from conformance.text import json_type, snippet, value_text
 
 __all__ = ["CardMachines", "CardModel", "CARD_MACHINES"]
 
@@ -47,12 +51,16 @@ REFUSED_UPDATES: tuple[tuple[str, dict[str, Any], str | None], ...] = (
     ("month 0", {"exp_month": "0"}, "request.invalid_expiry"),
     ("read-only brand", {"brand": "MasterCard"}, "request.read_only"),
     ("read-only funding", {"funding": "debit"}, "request.read_only"),
-    ("read-only fingerprint", {"fingerprint": "0000000000000000"}, "request.read_only"),
+    # not a card number (a Luhn-valid one would be redacted as one, in the message and the cassette's request)
+    ("read-only fingerprint", {"fingerprint": "fp_conformance_readonly"}, "request.read_only"),
     ("read-only cvc_check", {"cvc_check": "fail"}, "request.read_only"),
     ("unknown parameter", {"colour": "blue"}, "request.unknown_parameter"),
 )
 _ATTRIBUTES = ("name", "address_city", "address_zip", "address_country", "exp_month", "exp_year")
 _LIMITS = (None, 1, 2, 3, 10, 0, 101)
+PAGE = 10  # what a customer's expanded ``sources`` shows, and a list's default ``limit``
+_HAS_MORE = "invariant.list has_more"  # has_more is known apart from the page's cards
+PAGE_ODDS = 4  # a full page of cards (13 requests) is made by one in so many of the steps that could make it
 
 
 def missing(card: str) -> dict[str, Any]:
@@ -88,9 +96,57 @@ def refused(code: str, param: str, type_: str = "invalid_request_error") -> dict
     return {"error": {"type": type_, "code": code, "param": param, "message": f"refused: {param}"}}
 
 
-def _code(step: Step) -> str | None:
+def _code(step: Step, key: str = "code") -> str | None:
     error = step.body.get("error") if isinstance(step.body, dict) else None
-    return error.get("code") if isinstance(error, dict) else None
+    return error.get(key) if isinstance(error, dict) else None
+
+
+def route_of(method: str, path: str) -> str:
+    """``POST /v1/customers/:customer/cards/:card``: the route a request belongs to, as ``run``'s
+    ``route.missing`` names it."""
+    found = ROUTES.match(method, path.split("?")[0])
+    template = found.route.template if found else path.split("?")[0]
+    return f"{method} " + re.sub(r"\{(\w+)\}", r":\1", template)
+
+
+def _is_card(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("object") == "card"
+
+
+def _what(body: Any) -> str:
+    """``an account object``, ``a customer object``, ``no object`` (text, or JSON without ``object``)."""
+    kind = body.get("object") if isinstance(body, dict) else None
+    if not isinstance(kind, str):
+        return "no object"
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} object"
+
+
+# What a cassette keeps of an answer the rules did not find broken: what the model relied on (the keys its rules
+# read), so a faithful target's other keys are at most ``keys.extra`` warnings, never failures.
+_RELIED: dict[str, tuple[str, ...]] = {
+    "card": ("id", "object", "customer", *_ATTRIBUTES, "metadata", "fingerprint"),
+    "customer": ("id", "object", "default_source", "sources"),
+    "list": ("object", "data", "has_more", "url"),  # its url names the owner (what a cut keeps changes of)
+}
+_ERROR_KEYS = ("type", "code", "param", "message")
+_NESTED = frozenset({"customer", "sources", "data"})  # objects within objects: reduced alike
+
+
+def relied_on(body: Any) -> Any:
+    """An answer reduced to what the documented rules read of it: an error's type, code, param and message; a
+    deleted object's id and ``deleted``; a card's attributes, metadata and fingerprint; a customer's default
+    source and expanded sources; a page's items and ``has_more``; any other object's id and ``object``."""
+    if isinstance(body, list):
+        return [relied_on(item) for item in body]
+    if not isinstance(body, dict):
+        return body
+    error = body.get("error")
+    if isinstance(error, dict):
+        return {"error": {key: error[key] for key in _ERROR_KEYS if key in error}}
+    if body.get("deleted") is True:
+        return {key: body[key] for key in ("id", "object", "deleted") if key in body}
+    kept = _RELIED.get(str(body.get("object")), ("id", "object"))
+    return {key: relied_on(body[key]) if key in _NESTED else body[key] for key in kept if key in body}
 
 
 @dataclass
@@ -109,7 +165,7 @@ class CardModel:
     cards: dict[str, Card] = field(default_factory=dict)
     order: dict[str, list[str]] = field(default_factory=dict)  # customer -> live card ids, oldest first
     defaults: dict[str, str | None] = field(default_factory=dict)
-    fingerprints: dict[str, str] = field(default_factory=dict)  # card number -> its fingerprint
+    fingerprints: dict[str, str | None] = field(default_factory=dict)  # card number -> its fingerprint (nullable)
 
     def attach(self, customer: str, card: Card) -> None:
         self.cards[card.id] = card
@@ -174,9 +230,18 @@ class CardModel:
 
 
 def _differs(actual: Any, card: Card, keys: tuple[str, ...]) -> list[str]:
+    """The keys whose values differ, their JSON types too (``"12"`` is not ``12``)."""
     if not isinstance(actual, dict):
         return list(keys)
-    return [key for key in keys if actual.get(key) != card.body.get(key)]
+    return [key for key in keys if actual.get(key) != card.body.get(key)
+            or json_type(actual.get(key)) != json_type(card.body.get(key))]
+
+
+def _typed(value: Any) -> str:
+    """``"12" (text)``, ``12 (a number)``: as JSON says it, with its type where text and numbers look alike."""
+    kind = json_type(value)
+    return value_text(value) + (" (text)" if kind == "string" else " (a number)" if kind in ("integer", "number")
+                                else "")
 
 
 class _CardMachine(RuleBasedStateMachine):
@@ -192,26 +257,67 @@ class _CardMachine(RuleBasedStateMachine):
         self.session = self.recorder.session()
         self.model = CardModel()
         self.retries = IDEMPOTENCY.new_state()
+        self.first: str | None = None
 
     # -- judging ---------------------------------------------------------------------------------
-    def fail(self, rule: str, message: str, status: int | None = None, body: Any = None) -> None:
+    def fail(self, rule: str, message: str, status: int | None = None, body: Any = None, key: str = "") -> None:
         """The last answer breaks ``rule``: ``status`` and ``body`` are what the rules expect instead (a rule
-        found broken already is not raised again)."""
-        self.session.fail(rule, message, status, body)
+        found broken already, or its ``key``, is not raised again)."""
+        self.session.fail(rule, message, status, body, key)
 
+    # -- routes the target lacks: told once each, then not generated again ------------------------------
+    def missing_route(self, step: Step, status: int, body: Any) -> None:
+        """A 404/405 that is no API error (what ``run`` calls ``route.missing``): the target lacks the route, which
+        is said once for that route, not under the rule of each request that meets it; the sequence ends there
+        (once known, the operations that need the route are not generated again)."""
+        if not no_such_route(step.status, step.body):
+            return
+        route = route_of(step.method, step.path)
+        said = _code(step, "message") or step.content.decode("utf-8", "replace").strip() or "an empty body"
+        self.fail("route.missing", f"the target has no route {route} ({step.status}: {snippet(said, 80)})", status,
+                  body, key=f"route.missing {route}")
+        assume(False)
+
+    def reachable(self, method: str, tail: str) -> bool:
+        """Whether a card route (``/:card`` or a list: ``tail`` "") is known missing in neither spelling."""
+        return any(self.spelled(method, spelling, tail) for spelling in ("sources", "cards"))
+
+    def spelled(self, method: str, spelling: str, tail: str) -> str:
+        """``spelling`` (``sources``, ``cards``) unless the target is known to lack that route; then the other one,
+        else ""."""
+        for each in (spelling, "cards" if spelling == "sources" else "sources"):
+            if f"route.missing {method} {_CUSTOMERS}/:customer/{each}{tail}" not in self.recorder.known:
+                return each
+        return ""
+
+    # -- judging ---------------------------------------------------------------------------------------
     def expect_error(self, step: Step, rule: str, status: int, code: str, body: dict[str, Any], what: str) -> None:
+        """The refusal the rules expect; a target that took the request instead (2xx) holds what the model does
+        not, so the sequence ends there."""
         if step.status != status or _code(step) != code:
+            self.missing_route(step, status, body)
             self.fail(rule, f"{what}: expected {status} {code}, got {step.status} {_code(step) or 'without a code'}",
                       status, body)
+            if 200 <= step.status < 300:
+                assume(False)
 
     def expect_ok(self, step: Step, what: str, expected: dict[str, Any]) -> dict[str, Any]:
         """The answer of a request the rules say succeeds (``expected``: the object the model says it answers);
-        else the sequence ends (``status``, or discarded once that is known)."""
+        else the sequence ends (``route.missing`` or ``status``, each route told once, then discarded)."""
         if step.status != 200 or not isinstance(step.body, dict):
-            self.fail("status", f"{what}: expected 200, got {step.status}", 200, expected)
+            self.missing_route(step, 200, expected)
+            route = route_of(step.method, step.path)
+            self.fail("status", f"{what}: expected 200, got {step.status}", 200, expected, key=f"status {route}")
             assume(False)
         assert isinstance(step.body, dict)
         return step.body
+
+    def expect_card(self, body: dict[str, Any], what: str, expected: dict[str, Any]) -> None:
+        """A card answer is a card (``object``, as ``run`` judges it): else the model cannot follow it, and the
+        sequence ends (nothing expected is built from another object's values)."""
+        if not _is_card(body):
+            self.fail("object", f"{what}: answers {_what(body)}, not a card", 200, expected)
+            assume(False)
 
     def judge_card(self, step: Step, card: Card, what: str) -> None:
         """A card answer shows what the model holds: attributes, metadata, fingerprint."""
@@ -219,14 +325,16 @@ class _CardMachine(RuleBasedStateMachine):
         expected = {**actual, **{k: card.body.get(k) for k in (*_ATTRIBUTES, "metadata", "fingerprint")}}
         if isinstance(actual.get("customer"), dict):
             expected["customer"] = actual["customer"]
+        self.expect_card(actual, what, {**card.body, "id": card.id})
         wrong = _differs(actual, card, ("metadata",))
         if wrong:
             self.fail("card.metadata", f"{what}: metadata {actual.get('metadata')} where the updates made "
                       f"{card.body.get('metadata')}", 200, expected)
         wrong = _differs(actual, card, _ATTRIBUTES)
         if wrong:
-            self.fail("card.attributes", f"{what}: {', '.join(wrong)} not as the last update set "
-                      f"({', '.join(f'{k}={card.body.get(k)!r}' for k in wrong)})", 200, expected)
+            self.fail("card.attributes", f"{what}: " + ", ".join(
+                f"{k} is {_typed(actual.get(k))} where the last update set {_typed(card.body.get(k))}"
+                for k in wrong), 200, expected)
         if actual.get("fingerprint") != card.body.get("fingerprint"):
             self.fail("card.fingerprint", f"{what}: fingerprint {actual.get('fingerprint')} where the same card "
                       f"number had {card.body.get('fingerprint')}", 200, expected)
@@ -240,14 +348,20 @@ class _CardMachine(RuleBasedStateMachine):
         self.model.defaults[body["id"]] = None
         return str(body["id"])
 
+    def home(self) -> str:
+        """The sequence's first customer (made once, whichever initial step comes first)."""
+        if self.first is None:
+            self.first = self.new_customer()
+        return self.first
+
     @initialize(target=customers)
     def customer(self) -> str:
-        return next(iter(self.model.order), None) or self.new_customer()
+        return self.home()
 
     @initialize(target=cards, test_card=st.sampled_from(CARDS.cards[:4]))
     def first_card(self, test_card: Any) -> Any:
         """Every sequence starts with a customer and a card of it (any operation has something to act on)."""
-        return self.attach(next(iter(self.model.order), None) or self.new_customer(), test_card)
+        return self.attach(self.home(), test_card)
 
     @rule(target=customers)
     def another_customer(self) -> str:
@@ -260,24 +374,55 @@ class _CardMachine(RuleBasedStateMachine):
         return self.attached(customer, test_card, body)
 
     def attached(self, customer: str, test_card: Any, body: dict[str, Any]) -> str:
-        """A card the target attached: the model holds it (its fingerprint judged against the same number's)."""
+        """A card the target attached: the model holds it (its fingerprint judged against the same number's, once
+        a fingerprint of that number is known: the card object's ``fingerprint`` is nullable)."""
+        self.expect_card(body, f"attaching {test_card.token}", self.model.expected_card(customer, test_card))
+        fingerprint = body.get("fingerprint")
+        known = self.model.fingerprints.get(test_card.number)
+        if known is not None and fingerprint != known:
+            self.fail("card.fingerprint", f"attaching {test_card.token} again: fingerprint {fingerprint}, the same "
+                      f"card number had {known}", 200, {**body, "fingerprint": known})
+        if known is None:
+            known = self.model.fingerprints[test_card.number] = fingerprint
         card = Card(str(body.get("id")), customer, test_card.number, copy.deepcopy(body))
-        known = self.model.fingerprints.setdefault(test_card.number, str(body.get("fingerprint")))
-        if body.get("fingerprint") != known:
-            self.fail("card.fingerprint", f"attaching {test_card.token} again: fingerprint {body.get('fingerprint')}"
-                      f", the same card number had {known}", 200, {**body, "fingerprint": known})
         card.body["fingerprint"] = known
         self.model.attach(customer, card)
         return card.id
 
+    @initialize(odds=st.integers(0, PAGE_ODDS - 1))
+    def full_page(self, odds: int) -> None:
+        """A customer of its own with one card more than its expanded ``sources`` shows (10): ``has_more`` true
+        there, which one attach a step would rarely reach. Only ``has_more`` is judged on that customer (it is in
+        no bundle): its default, order and cards are what shorter sequences show in fewer steps. Its 13 requests
+        are sent in one sequence of a few (``odds``: the shrinker draws 0, so a shrunk sequence leaves them out
+        wherever it can)."""
+        if odds != PAGE_ODDS - 1:
+            return
+        customer = self.new_customer()
+        for number in range(PAGE + 1):
+            self.attach(customer, CARDS.cards[number % 4])
+        step = self.session.send("GET", f"{_CUSTOMERS}/{customer}", query={"expand": ["sources"]})
+        ids, more = self.model.page(customer, PAGE, None, None)
+        expected = {**expected_customer(customer, self.model.defaults[customer]),
+                    "sources": self.model.listed(ids, more, f"{_CUSTOMERS}/{customer}/sources")}
+        body = self.expect_ok(step, "retrieving the customer", expected)
+        sources = body.get("sources")
+        shown = sources.get("has_more") if isinstance(sources, dict) else None
+        if shown is not more:
+            self.fail("invariant.list", f"the customer's expanded sources with {PAGE + 1} cards: has_more "
+                      f"{value_text(shown)}, but more cards follow", 200, expected, key=_HAS_MORE)
+
+    @precondition(lambda self: self.reachable("POST", "/:card"))
     @rule(card=cards, change=st.sampled_from(ATTRIBUTE_UPDATES), spelling=st.sampled_from(("sources", "cards")))
     def update_attributes(self, card: str, change: tuple[str, dict[str, Any], str | None], spelling: str) -> None:
         self.update(card, change, spelling)
 
+    @precondition(lambda self: self.reachable("POST", "/:card"))
     @rule(card=cards, change=st.sampled_from(METADATA_UPDATES), spelling=st.sampled_from(("sources", "cards")))
     def update_metadata(self, card: str, change: tuple[str, dict[str, Any], str | None], spelling: str) -> None:
         self.update(card, change, spelling)
 
+    @precondition(lambda self: self.reachable("POST", "/:card"))
     @rule(card=cards, change=st.sampled_from(REFUSED_UPDATES), spelling=st.sampled_from(("sources", "cards")))
     def update_refused(self, card: str, change: tuple[str, dict[str, Any], str | None], spelling: str) -> None:
         self.update(card, change, spelling)
@@ -285,6 +430,9 @@ class _CardMachine(RuleBasedStateMachine):
     def update(self, card: str, change: tuple[str, dict[str, Any], str | None], spelling: str) -> None:
         held = self.model.cards[card]
         what, form, refusing = change
+        spelling = self.spelled("POST", spelling, "/:card")
+        if not spelling:
+            return
         step = self.session.send("POST", f"{_CUSTOMERS}/{held.customer}/{spelling}/{card}", form)
         if held.deleted:
             self.expect_error(step, "card.deleted_unchangeable", 404, "resource_missing", missing(card),
@@ -303,9 +451,13 @@ class _CardMachine(RuleBasedStateMachine):
         self.model.update(held, form)
         self.judge_card(step, held, f"the update ({what})")
 
+    @precondition(lambda self: self.reachable("GET", "/:card"))
     @rule(card=cards, spelling=st.sampled_from(("sources", "cards")), expand=st.booleans())
     def retrieve(self, card: str, spelling: str, expand: bool) -> None:
         held = self.model.cards[card]
+        spelling = self.spelled("GET", spelling, "/:card")
+        if not spelling:
+            return
         step = self.session.send("GET", f"{_CUSTOMERS}/{held.customer}/{spelling}/{card}",
                                  query={"expand": ["customer"]} if expand else None)
         if held.deleted:
@@ -315,20 +467,22 @@ class _CardMachine(RuleBasedStateMachine):
         self.expect_ok(step, "retrieving a card", held.body)
         self.judge_card(step, held, "retrieving it")
 
-    @precondition(lambda self: len(self.model.order) > 1)
+    @precondition(lambda self: len(self.model.order) > 1 and self.reachable("GET", "/:card"))
     @rule(card=cards, other=customers)
     def retrieve_elsewhere(self, card: str, other: str) -> None:
         held = self.model.cards[card]
         if other == held.customer:
             return
-        step = self.session.send("GET", f"{_CUSTOMERS}/{other}/cards/{card}")
+        step = self.session.send("GET", f"{_CUSTOMERS}/{other}/{self.spelled('GET', 'cards', '/:card')}/{card}")
         self.expect_error(step, "card.other_customer", 404, "resource_missing", missing(card),
                           "retrieving a card through another customer")
 
+    @precondition(lambda self: self.reachable("GET", ""))
     @rule(customer=customers, spelling=st.sampled_from(("cards", "sources")), limit=st.sampled_from(_LIMITS),
           cursor=st.sampled_from(("", "starting_after", "ending_before")), data=st.data())
     def list_cards(self, customer: str, spelling: str, limit: int | None, cursor: str, data: st.DataObject) -> None:
         live = self.model.order[customer]
+        spelling = self.spelled("GET", spelling, "")
         query: dict[str, Any] = {} if limit is None else {"limit": str(limit)}
         if spelling == "sources":
             query["object"] = "card"
@@ -343,25 +497,30 @@ class _CardMachine(RuleBasedStateMachine):
             return
         after = around if cursor == "starting_after" else None
         before = around if cursor == "ending_before" else None
-        ids, more = self.model.page(customer, limit or 10, after, before)
+        ids, more = self.model.page(customer, limit or PAGE, after, before)
         body = self.expect_ok(step, f"listing {url}", self.model.listed(ids, more, url))
         self.judge_page(body, ids, more, f"GET {url} {query or ''}".rstrip(), url)
 
     def judge_page(self, body: dict[str, Any], ids: list[str], more: bool, what: str, url: str) -> None:
+        """A page: no deleted card, the cards of the page in creation order, newest first, and ``has_more`` exactly
+        when more follow — judged whatever the order (a wrong order is not a wrong ``has_more``)."""
         data = body.get("data")
         got = [item.get("id") for item in data if isinstance(item, dict)] if isinstance(data, list) else []
         expected = {**body, "data": [self.model.cards[i].body for i in ids], "has_more": more}
         gone = [i for i in got if i in self.model.cards and self.model.cards[i].deleted]
         if gone:  # one problem, one rule: once known, not told again as the page's contents
             return self.fail("card.deleted_gone", f"{what}: lists deleted card {', '.join(gone)}", 200, expected)
+        wrong_more = body.get("has_more") is not more
+        told_more = (f"has_more {value_text(body.get('has_more'))}, but {'more' if more else 'no more'} cards "
+                     "follow")
         if sorted(map(str, got)) == sorted(ids) and got != ids:
-            return self.fail("list.order", f"{what}: {got}, where creation order, newest first, is {ids}", 200,
-                             expected)
-        if got != ids:
-            self.fail("invariant.list", f"{what}: holds {got}, where the page is {ids}", 200, expected)
-        if body.get("has_more") is not more:
-            self.fail("invariant.list", f"{what}: has_more {body.get('has_more')}, but "
-                      f"{'more' if more else 'no more'} cards follow", 200, expected)
+            self.fail("list.order", f"{what}: {got}, where creation order, newest first, is {ids}", 200, expected)
+        elif got != ids:
+            holds = (f"holds {got}, where the page is {ids}" if max(len(got), len(ids)) <= 4 else
+                     f"holds {len(got)} cards, where the page holds {len(ids)}")
+            self.fail("invariant.list", f"{what}: {holds}" + (f"; {told_more}" if wrong_more else ""), 200, expected)
+        if wrong_more:  # known apart: a wrong page hides no wrong has_more
+            self.fail("invariant.list", f"{what}: {told_more}", 200, expected, key=_HAS_MORE)
 
     @rule(customer=customers, expand=st.booleans())
     def retrieve_customer(self, customer: str, expand: bool) -> None:
@@ -400,8 +559,10 @@ class _CardMachine(RuleBasedStateMachine):
     def read_back(self, customer: str, rule: str, what: str) -> None:
         """The customer's cards as the model holds them: a card no answer named is one a retry made again (the
         model learns it when ``rule`` is known, so later steps judge the target as it is)."""
-        url = f"{_CUSTOMERS}/{customer}/cards"
-        step = self.session.send("GET", url, query={"limit": "100"})
+        spelling = self.spelled("GET", "cards", "")
+        url = f"{_CUSTOMERS}/{customer}/{spelling}"
+        step = self.session.send("GET", url, query={"limit": "100", **({"object": "card"} if spelling == "sources"
+                                                                        else {})})
         ids, _ = self.model.page(customer, 100, None, None)
         body = self.expect_ok(step, f"reading {what} back", self.model.listed(ids, False, url))
         data = body.get("data")
@@ -414,6 +575,7 @@ class _CardMachine(RuleBasedStateMachine):
                 number = next((c.number for c in CARDS.cards if c.last4 == item.get("last4")), "")
                 self.model.attach(customer, Card(str(item.get("id")), customer, number, copy.deepcopy(item)))
 
+    @precondition(lambda self: self.reachable("GET", ""))
     @rule(target=cards, customer=customers, test_card=st.sampled_from(CARDS.cards[:4]))
     def retried_attach(self, customer: str, test_card: Any) -> str:
         """An attach sent twice with one idempotency key (the answer lost, the SDK retrying): the first answer
@@ -446,12 +608,13 @@ class _CardMachine(RuleBasedStateMachine):
             self.attached(customer, other, step.body)  # known: the target attached it (the answer says so)
         return card
 
+    @precondition(lambda self: self.reachable("POST", "/:card"))
     @rule(card=cards, change=st.sampled_from(ATTRIBUTE_UPDATES))
     def retry_after_invalid(self, card: str, change: tuple[str, dict[str, Any], str | None]) -> None:
         """An update refused by validation, then corrected under the same key: executed (a validation error is
         not saved)."""
         held = self.model.cards[card]
-        key, url = _key(), f"{_CUSTOMERS}/{held.customer}/cards/{card}"
+        key, url = _key(), f"{_CUSTOMERS}/{held.customer}/{self.spelled('POST', 'cards', '/:card')}/{card}"
         refused_step = self.session.send("POST", url, {"colour": "blue"}, key=key)
         self.expect_error(refused_step, "request.unknown_parameter", 400, "parameter_unknown",
                           refused("parameter_unknown", "colour"), "updating with an unknown parameter")
@@ -459,11 +622,37 @@ class _CardMachine(RuleBasedStateMachine):
         what, form, _ = change
         step = self.session.send("POST", url, form, key=key)
         expected = self.model.updated(held, form)
+        if step.status != 200 and _code(step, "type") != "idempotency_error":
+            self.control(step, url, form, expected, f"the corrected retry ({what})")
         self.judge_retry(step, 200, expected)
         self.expect_ok(step, f"the corrected retry ({what})", expected)
         self.model.update(held, form)
         self.judge_card(step, held, f"the corrected retry ({what})")
 
+    def control(self, step: Step, url: str, form: dict[str, Any], expected: dict[str, Any], what: str) -> None:
+        """A corrected retry that failed otherwise than with an ``idempotency_error``: was it the key, or the
+        request? The same request under a fresh key tells. Executed: the key made the difference
+        (``idempotency.validation``, judged at the retry). Failing too: the rule is not judged, and what failed
+        is the request's own problem (a route the target lacks, a status), said at the retry. Either way the
+        sequence ends (the control changed the card, or nothing can be followed)."""
+        control = self.session.send("POST", url, form, key=_key())
+        self.session.steps.pop()  # the cassette ends at the retry: a faithful target executes it
+        self.session.setup_requests += 1  # sent all the same
+        if control.status == 200:
+            self.judge_retry(step, 200, expected)
+            first = self.session.steps[-2]
+            self.fail("idempotency.validation", f"{step.method} {step.path}: interaction #{len(self.session.steps) - 1}"
+                      f" was refused ({first.status}) under the same idempotency key; this corrected retry was "
+                      f"answered {step.status}, while the same request under a fresh key was executed (200)",
+                      200, expected)
+        else:
+            self.missing_route(step, 200, expected)
+            self.fail("status", f"{what}: expected 200, got {step.status} (and {control.status} under a fresh "
+                      "key: the request itself fails, not its key)", 200, expected,
+                      key=f"status {route_of(step.method, step.path)}")
+        assume(False)
+
+    @precondition(lambda self: self.reachable("DELETE", "/:card"))
     @rule(target=deleted, card=consumes(cards), spelling=st.sampled_from(("sources", "cards")))
     def delete(self, card: str, spelling: str) -> str:
         """Delete a live card: it moves to ``deleted``, so the live operations keep acting on live cards."""
@@ -483,6 +672,9 @@ class _CardMachine(RuleBasedStateMachine):
 
     def delete_card(self, card: str, spelling: str) -> None:
         held = self.model.cards[card]
+        spelling = self.spelled("DELETE", spelling, "/:card")
+        if not spelling:
+            return
         step = self.session.send("DELETE", f"{_CUSTOMERS}/{held.customer}/{spelling}/{card}")
         if held.deleted:
             self.expect_error(step, "card.deleted_unchangeable", 404, "resource_missing", missing(card),
@@ -490,7 +682,8 @@ class _CardMachine(RuleBasedStateMachine):
             return
         body = self.expect_ok(step, "deleting a card", {"id": card, "object": "card", "deleted": True})
         if body.get("deleted") is not True or body.get("id") != card:
-            self.fail("invariant.deleted", f"deleting {card} answered {body}", 200,
+            said = _what(body) if body.get("object") != "card" else snippet(value_text(relied_on(body)), 120)
+            self.fail("invariant.deleted", f"deleting {card} answered {said}, not the deleted card", 200,
                       {"id": card, "object": "card", "deleted": True})
         was_default = self.model.defaults[held.customer] == card
         self.model.delete(held)
@@ -503,6 +696,11 @@ class CardMachines:
 
     def machine(self, recorder: Recorder) -> type[RuleBasedStateMachine]:
         return type("CardSequences", (_CardMachine,), {"recorder": recorder})
+
+    def recorded(self, body: Any) -> Any:
+        """What a failing sequence's cassette records of an answer: what the model relied on
+        (:func:`relied_on`), so it passes on a faithful target whatever else the explored one answered."""
+        return relied_on(body)
 
     def preflight(self, session: Session) -> None:
         """A customer made is there when asked for again: else the target cannot be explored."""

@@ -1,0 +1,262 @@
+"""What `conformance explore` judges on targets like the public fakes, each case once a false positive or a
+cassette that did not reproduce (issue 38's measurement on stripe-mock, stripe-stateful-mock and localstripe).
+
+Each test explores the project's fake in this process (a thread on 127.0.0.1), as it is or changed the way a
+public fake answers (a relay in front of it: a null fingerprint, a route it lacks, an accepted read-only
+fingerprint kept), bounded by ``max_examples``, never by the clock. The failing cassettes are written as the
+command writes them and replayed by ``run`` on the broken target and on the faithful fake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+from typing import Any
+
+import yaml
+
+from conformance.checks.compare import CompareRules
+from conformance.explore import ExploreOptions, ExploreResult, Failure, explore, write_failure
+from conformance.redaction import Redactor
+from conformance.replay import ReplayOptions
+from conformance.replay.runner import run
+from conformance.stripe import STRIPE
+from conformance.stripe.explore import REFUSED_UPDATES, relied_on
+
+from ..stripe_fake import Answer as FakeAnswer
+from ..stripe_fake import FakeStripe, Handler, Store
+
+# an answer as the relay hands it on: status, content type, body (JSON, or bytes as they are)
+Answer = tuple[int, str, Any]
+Change = Callable[[str, str, dict[str, Any], Answer], Answer]
+
+
+@contextmanager
+def relay(change: Change, deviation: str | None = None) -> Iterator[str]:
+    """The fake (with ``deviation``) with its answers changed by ``change``, on 127.0.0.1: its URL."""
+    store = Store()
+    store.deviation = deviation
+
+    class Changed(Handler):
+        def _execute(self, path: str, params: dict[str, Any]) -> FakeAnswer:
+            answer = super()._execute(path, params)
+            kind = dict(answer.headers).get("Content-Type", "")
+            try:
+                body: Any = json.loads(answer.body)
+            except ValueError:
+                body = answer.body
+            status, kind, body = change(self.command, self.path, params, (answer.status, kind, body))
+            return FakeAnswer(status, (("Content-Type", kind),),
+                              body if isinstance(body, bytes) else json.dumps(body).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Bound", (Changed,), {"store": store}))
+    server.daemon_threads = True
+    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def explored(url: str, examples: int, failures: int = 0) -> ExploreResult:
+    return explore(ExploreOptions(url, STRIPE.default_api_key, STRIPE.explorer(), seed=1, max_examples=examples,
+                                  budget=300, max_failures=failures, version_header=STRIPE.headers.version,
+                                  idempotency_header=STRIPE.headers.idempotency))
+
+
+def rules(result: ExploreResult) -> list[str]:
+    return [failure.rule for failure in result.failures]
+
+
+def written(failure: Failure, tmp_path: Path) -> Path:
+    """The failure's cassette, as ``conformance explore`` writes it."""
+    return write_failure(failure, tmp_path, target="http://127.0.0.1", api_key=STRIPE.default_api_key,
+                         profile=STRIPE, redactor=Redactor(cards=STRIPE.cards), recorded=STRIPE.explorer().recorded)
+
+
+def replayed(cassette: Path, target: str) -> int:
+    """``conformance run CASSETTE --target URL``'s exit code."""
+    options = ReplayOptions(api_key=STRIPE.default_api_key, profile=STRIPE, rules=CompareRules())
+    return run([cassette], target, options, timeout=10).exit_code
+
+
+def as_is(method: str, path: str, form: dict[str, Any], answer: Answer) -> Answer:
+    return answer
+
+
+# -- F1: a null fingerprint is nullable, not a fingerprint that changed -------------------------------------------
+def test_a_first_attach_with_a_null_fingerprint_breaks_no_rule():
+    """stripe-mock answered `fingerprint: null` (spec3: nullable); explore said "fingerprint None, the same card
+    number had None" on the first attach of that number."""
+    def null_fingerprint(method: str, path: str, form: dict[str, Any], answer: Answer) -> Answer:
+        status, kind, body = answer
+        if isinstance(body, dict) and body.get("object") == "card":
+            body["fingerprint"] = None
+        return status, kind, body
+
+    with relay(null_fingerprint) as url:
+        result = explored(url, 60)
+    assert result.failures == [], [f.message for f in result.failures]
+
+
+# -- F2: an attach answering another object is `object`, and nothing is expected from it ---------------------------
+def test_an_attach_answering_an_account_is_the_object_rule_and_its_id_is_never_expected(tmp_path):
+    """stripe-mock answers a card attach with an `account`: explore tracked the acct_ id as the card and built
+    expected values from it (a default source, a page of acct_ ids, the account's null expiry)."""
+    with FakeStripe(deviation="cards-as-accounts") as target:
+        result = explored(target, 150)
+        assert rules(result) == ["object"], [f.message for f in result.failures]
+        (failure,) = result.failures
+        assert "answers an account object, not a card" in failure.message
+        cassette = written(failure, tmp_path)
+        last = list(yaml.safe_load_all(cassette.read_text()))[-1]["response"]
+        assert last["json"]["object"] == "card" and "acct_" not in json.dumps(last["json"])
+        assert replayed(cassette, target) == 1
+    with FakeStripe() as faithful:
+        assert replayed(cassette, faithful) == 0
+
+
+# -- F3: a corrected retry failing for its own reason does not break idempotency.validation ------------------------
+def _refuse_every_update(method: str, path: str, form: dict[str, Any], answer: Answer) -> Answer:
+    """Every card update refused alike, whatever its key: the corrected retry fails because the request does."""
+    if method == "POST" and path.count("/") == 5:
+        return 400, "application/json", {"error": {"type": "invalid_request_error", "code": "parameter_unknown",
+                                                   "message": "updates are not supported"}}
+    return answer
+
+
+def test_a_corrected_retry_that_fails_under_a_fresh_key_too_is_not_idempotency_validation():
+    with relay(_refuse_every_update) as url:
+        result = explored(url, 200)
+    assert "idempotency.validation" not in rules(result), [f.message for f in result.failures]
+    assert "status" in rules(result), [f.message for f in result.failures]
+
+
+def test_a_saved_validation_error_is_idempotency_validation_and_its_cassette_ends_at_the_retry(tmp_path):
+    """saves-every-answer (stripe-stateful-mock's): the refused update's 400 is saved under its key, so the
+    corrected retry is answered it again, while the same request under a fresh key is executed."""
+    with FakeStripe(deviation="saves-every-answer") as target:
+        result = explored(target, 400, failures=1)
+        assert rules(result) == ["idempotency.validation"], [f.message for f in result.failures]
+        (failure,) = result.failures
+        assert "under a fresh key" in failure.message or "instead of executed" in failure.message
+        last = failure.steps[-1]
+        assert last.key and last.key == failure.steps[-2].key and last.expected_status == 200
+        cassette = written(failure, tmp_path)
+        assert replayed(cassette, target) == 1
+    with FakeStripe() as faithful:
+        assert replayed(cassette, faithful) == 0
+
+
+# -- D-a: a cassette records what the model relied on, so it passes on a faithful target ----------------------------
+def test_a_cassette_from_a_target_with_other_keys_and_values_passes_on_the_faithful_fake(tmp_path):
+    """The broken target also answers a key the faithful fake lacks (display_brand) and "" for a null: recorded
+    as it gave them, every cassette failed on a faithful target at its first card."""
+    deviation = "update-ignores-name,extra-field,empty-string-for-null"
+    with FakeStripe(deviation=deviation) as target:
+        result = explored(target, 400, failures=1)
+        assert rules(result) == ["card.attributes"], [f.message for f in result.failures]
+        cassette = written(result.failures[0], tmp_path)
+        assert replayed(cassette, target) == 1
+    assert "display_brand" not in cassette.read_text()
+    with FakeStripe() as faithful:
+        assert replayed(cassette, faithful) == 0
+
+
+def test_what_a_cassette_keeps_of_an_answer_is_what_the_rules_read():
+    card = {"id": "card_1", "object": "card", "brand": "Visa", "display_brand": "visa", "exp_month": 8,
+            "metadata": {"order_id": "6735"}, "fingerprint": "abc", "customer": {"id": "cus_1", "object": "customer",
+                                                                                   "balance": 0}}
+    assert relied_on(card) == {"id": "card_1", "object": "card", "exp_month": 8, "metadata": {"order_id": "6735"},
+                               "fingerprint": "abc", "customer": {"id": "cus_1", "object": "customer"}}
+    page = {"object": "list", "data": [card], "has_more": False, "url": "/v1/x", "total_count": 1}
+    assert relied_on(page) == {"object": "list", "data": [relied_on(card)], "has_more": False, "url": "/v1/x"}
+    error = {"error": {"type": "card_error", "code": "x", "param": "exp_month", "message": "m", "doc_url": "u"}}
+    assert relied_on(error) == {"error": {"type": "card_error", "code": "x", "param": "exp_month", "message": "m"}}
+    assert relied_on({"id": "card_1", "object": "card", "deleted": True, "x": 1}) == {
+        "id": "card_1", "object": "card", "deleted": True}
+
+
+# -- D-b, D-c: a route the target lacks is route.missing, once a route, and the rest is still explored -----------------
+def test_each_missing_route_is_told_once_and_the_rest_of_the_api_is_still_explored(tmp_path):
+    """no-cards-routes answers a text/plain 404 for every /cards route (localstripe's aiohttp): that was told as
+    request.read_only, invariant.list, card.other_customer… "got 404 without a code", and once `status` was known
+    every other missing route was silent. The metadata deviation is only seen through /sources."""
+    with FakeStripe(deviation="no-cards-routes,metadata-replaced") as target:
+        result = explored(target, 300)
+        assert set(rules(result)) == {"route.missing", "card.metadata"}, [f.message for f in result.failures]
+        keys = sorted(failure.key for failure in result.failures)
+        assert len(keys) == len(set(keys))
+        assert "route.missing GET /v1/customers/:customer/cards" in keys
+        assert "route.missing POST /v1/customers/:customer/cards/:card" in keys
+        missing = next(f for f in result.failures if f.rule == "route.missing")
+        cassette = written(missing, tmp_path)
+        last = list(yaml.safe_load_all(cassette.read_text()))[-1]["response"]
+        assert "json" in last and last["headers"].get("Content-Type") == "application/json", last
+        assert replayed(cassette, target) == 1  # recorded as text, run said "conforms" on the very target
+    with FakeStripe() as faithful:
+        assert replayed(cassette, faithful) == 0
+
+
+# -- D-d: has_more is judged whatever the order, and a customer's expanded sources can show it -------------------------
+def test_has_more_of_the_expanded_sources_is_found_beside_a_wrong_order():
+    """stripe-stateful-mock: its expanded sources list every card, oldest first, has_more false."""
+    with FakeStripe(deviation="oldest-first,expanded-sources-unpaged") as target:
+        result = explored(target, 300)
+    messages = [f.message for f in result.failures]
+    assert "list.order" in rules(result), messages
+    assert any(f.rule == "invariant.list" and "has_more false, but more cards follow" in f.message
+               for f in result.failures), messages
+
+
+# -- D-e: the read-only fingerprint sent is no card number ----------------------------------------------------------
+def test_the_read_only_values_sent_are_no_card_numbers():
+    redactor = Redactor(cards=STRIPE.cards)
+    for _, form, _ in REFUSED_UPDATES:
+        for value in form.values():
+            assert redactor.text(str(value)) == str(value)
+
+
+# -- D-f: a refusal the target did not make ends the sequence ----------------------------------------------------------
+def test_an_accepted_impossible_expiry_is_told_once_not_again_as_the_card_s_attributes():
+    """expiry-unchecked keeps exp_month=13: the model, which refused it, then read the card as "not as the last
+    update set"."""
+    with FakeStripe(deviation="expiry-unchecked") as target:
+        result = explored(target, 200)
+    assert rules(result) == ["request.invalid_expiry"], [f.message for f in result.failures]
+
+
+def test_an_accepted_read_only_fingerprint_is_told_once_not_again_as_the_card_s_fingerprint():
+    """localstripe takes `fingerprint=…` on an update and keeps it."""
+    kept: dict[str, str] = {}
+
+    def keeps_fingerprint(method: str, path: str, form: dict[str, Any], answer: Answer) -> Answer:
+        status, kind, body = answer
+        card = path.split("?")[0].rstrip("/").split("/")[-1]
+        if method == "POST" and "fingerprint" in form and status == 200:
+            kept[card] = form["fingerprint"]
+        for item in (body.get("data") or []) if isinstance(body, dict) and body.get("object") == "list" else [body]:
+            if isinstance(item, dict) and item.get("id") in kept:
+                item["fingerprint"] = kept[item["id"]]
+        return status, kind, body
+
+    with relay(keeps_fingerprint, "read-only-accepted") as url:
+        result = explored(url, 250)
+    assert "request.read_only" in rules(result), [f.message for f in result.failures]
+    assert "card.fingerprint" not in rules(result), [f.message for f in result.failures]
+
+
+# -- D-g: a value and its JSON type ------------------------------------------------------------------------------------
+def test_card_attributes_says_the_answer_s_value_with_its_json_type():
+    """localstripe keeps an expiry as the text "12": the message said "exp_month=12 … (exp_month=12)"."""
+    with FakeStripe(deviation="integer-as-string") as target:
+        result = explored(target, 300, failures=1)
+    (failure,) = result.failures
+    assert failure.rule == "card.attributes"
+    assert 'exp_month is "12" (text) where the last update set 12 (a number)' in failure.message, failure.message
