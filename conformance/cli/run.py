@@ -222,6 +222,8 @@ def _replay_and_report(cassettes: list[Path], target: str | None, target_cmd: st
         causes = root_causes(result)  # once: the terminal and every report tell the same causes
         if repro.directory is not None and not signals and not result.setup_error:
             repros = _cut_down(console, result, causes, repro, settings, known, stop)
+            if signals:  # interrupted while cutting down: the run says so (its reports too), whatever it found
+                result.interrupted_by = signals[0]
     print_result(console, result, show_all=show_all, reports=[path for _, path in reports], repros=repros,
                  causes=causes)
     write_reports(result, reports, repros=repros, causes=causes)  # a ReportError: one line and exit 2

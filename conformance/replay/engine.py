@@ -254,4 +254,8 @@ def replay_cassette(path: Path, client: TargetClient, options: ReplayOptions,
     result.warnings = [*result.warnings, *header.get("warnings", [])]
     if not result.error and not result.interactions and not (stop is not None and stop.is_set()):
         result.warnings.append(f"{path}: holds no interaction: nothing in it was checked")
+    elif replay is not None and replay.probe is not None and not replay.probe.probed:
+        key = options.profile.headers.idempotency or "an idempotency key"
+        result.warnings.append(f"{path}: --probe {', '.join(options.probes)}: no recorded request it probes (a POST "
+                               f"with {key} answered 2xx): nothing probed")
     return result

@@ -203,7 +203,7 @@ class Probe:
             return step
         try:
             step.raw = step.answer.json() if step.answer.content else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes: no body to judge
             step.raw = None
         step.body = self.declaration.scrub(step.raw)
         if note:

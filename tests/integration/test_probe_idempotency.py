@@ -175,6 +175,9 @@ def test_cassettes_without_keys_are_probed_with_no_extra_request(keyless, tmp_pa
             code, data, _ = _run(keyless, target, tmp_path, *extra)
             counts.append(len(fake.requests))
         assert code == 0 and _findings(data) == []
+        said = [c["path"] for c in data["cassettes"] for w in c.get("warnings", []) if "nothing probed" in w]
+        # probing nothing is said, cassette by cassette: never a silent pass
+        assert said == ([c["path"] for c in data["cassettes"]] if extra else []), data["cassettes"]
     assert counts[0] == counts[1] > 0
 
 
