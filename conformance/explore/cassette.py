@@ -59,12 +59,13 @@ def _response_headers(step: Step, body: Any) -> list[tuple[str, str]]:
 
 def write_failure(failure: Failure, out: Path, *, target: str, api_key: str, profile: ApiProfile,
                   version: str = "", redactor: Redactor | None = None, reference: str = "",
-                  recorded: Callable[[Any], Any] | None = None) -> Path:
+                  recorded: Callable[[Any, str], Any] | None = None) -> Path:
     """Write one failure's steps to ``out/<name>.yaml`` (replaced if there) and return its path.
 
-    ``recorded`` reduces each answer to what the model relied on (the profile's ``Machines.recorded``), so a
-    faithful target's other keys are warnings at most. With ``reference``, the steps are the reference's
-    answers (the expected ones), the last one included, recorded whole."""
+    ``recorded`` reduces each answer (and the request path it answers) to what the model relied on (the
+    profile's ``Machines.recorded``), so a faithful target's other keys are warnings at most. A step that broke a
+    rule, the last one or one already known on the way, is recorded as the rules expect it. With ``reference``,
+    the steps are the reference's answers (the expected ones), the last one included, recorded whole."""
     redactor = redactor or Redactor()
     out.mkdir(parents=True, exist_ok=True)
     name = cassette_name(failure)
@@ -87,11 +88,11 @@ def write_failure(failure: Failure, out: Path, *, target: str, api_key: str, pro
         header["api_version"] = version
     with CassetteWriter(path, name, header, mode="overwrite") as writer:
         for step in failure.steps:
-            last = step is failure.steps[-1]
-            status = step.expected_status if last and step.expected_status is not None else step.status
-            body = step.expected_body if last and step.expected_body is not None else step.body
+            expected = step.expected_status is not None  # the last, or a known rule broken on the way
+            status = step.expected_status if expected and step.expected_status is not None else step.status
+            body = step.expected_body if expected and step.expected_body is not None else step.body
             if recorded is not None and body is not None:
-                body = recorded(body)
+                body = recorded(body, step.path)
             content = json.dumps(body).encode() if body is not None else step.content
             writer.append(build_interaction(
                 method=step.method, url_path=step.path, request_headers=_request_headers(step, api_key, profile,

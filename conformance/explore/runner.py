@@ -121,8 +121,8 @@ class Machines(Protocol):
     def preflight(self, session: Session) -> None:
         """Raise ExploreInputError when the target cannot be explored (it forgets what it makes)."""
 
-    def recorded(self, body: Any) -> Any:
-        """What a failing sequence's cassette records of an answer (what the model relied on)."""
+    def recorded(self, body: Any, path: str) -> Any:
+        """What a failing sequence's cassette records of an answer to ``path`` (what the model relied on)."""
 
 
 @dataclass(frozen=True)

@@ -177,18 +177,19 @@ class Session:
 
     def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None,
              key: str = "") -> None:
-        """Mark the last step as breaking ``rule``, with the answer expected instead, and raise (a rule found
-        broken already, or its ``key``, is not raised again). The expected answer is the caller's; without one,
-        the target's own body stands only where the status is the target's too (a body never pairs with another
-        status)."""
+        """Mark the last step as breaking ``rule``, with the answer expected instead, and raise. A rule found
+        broken already, or its ``key``, is not raised again, but the step still records the answer expected: a
+        failing sequence's cassette holds the documented answer wherever the target broke a known rule on the
+        way, so a faithful target passes it. The expected answer is the caller's; without one, the target's own
+        body stands only where the status is the target's too (a body never pairs with another status)."""
+        step = self.steps[-1]
+        status = expected_status if expected_status is not None else step.status
+        if expected_body is None and status != step.status:
+            raise ValueError(f"[{rule}] expects {status} where the target answered {step.status}: give the answer "
+                             "expected")
+        step.expected_status, step.expected_body = status, expected_body if expected_body is not None else step.body
         if (key or rule) in self.known:
             return
-        step = self.steps[-1]
-        step.expected_status = expected_status if expected_status is not None else step.status
-        if expected_body is None and step.expected_status != step.status:
-            raise ValueError(f"[{rule}] expects {step.expected_status} where the target answered {step.status}: "
-                             "give the answer expected")
-        step.expected_body = expected_body if expected_body is not None else step.body
         deviation = Deviation(rule, message, step.expected_status, step.expected_body, key)
         if self.on_deviation is not None:
             self.on_deviation(self, deviation)
