@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -198,11 +198,32 @@ def _preflight(options: ExploreOptions, session: Session) -> None:
                                     f"(POST {plan.path} answered {made.said()}): explore it with --tokens magic")
 
 
+@contextlib.contextmanager
+def _hypothesis_home(database: Path | None) -> Iterator[None]:
+    """Hypothesis writes its own files (a constants cache) under its home, by default ``.hypothesis`` in the
+    working directory: a user's repository. Explore points it at the cache folder (a temporary one without), and
+    gives the previous home back."""
+    import tempfile
+
+    from hypothesis import configuration
+
+    previous = getattr(configuration, "__hypothesis_home_directory", None)
+    with contextlib.ExitStack() as stack:
+        home = database.parent / "hypothesis" if database is not None else Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="conformance-explore-")))
+        configuration.set_hypothesis_home_dir(str(home))
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
+
+
 def explore(options: ExploreOptions) -> ExploreResult:
     """Generate sequences until the budget or max_examples is spent; each rule found broken once, shrunk."""
     result = ExploreResult(options.target, options.seed)
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_hypothesis_home(options.database))
         client = stack.enter_context(TargetClient(options.reference or options.target, timeout=options.timeout))
         candidate = stack.enter_context(TargetClient(options.target, timeout=options.timeout)) \
             if options.reference else None

@@ -118,6 +118,8 @@ def test_reference_mode_judges_the_candidate_by_the_documented_rules_too(tmp_pat
                            FAKE + " --deviation random-fingerprint", "--reference-cmd", FAKE, "--seed", "1",
                            "--max-examples", "500", "--max-failures", "1", "--out", str(tmp_path / "out"),
                            "--json-report", str(report)], capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "CONFORMANCE_CACHE": "0"})
+                          cwd=tmp_path, env={**os.environ, "CONFORMANCE_CACHE": "0",
+                                             "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert done.returncode == 1, done.stdout + done.stderr
     assert json.loads(report.read_text())["failures"][0]["rule"] == "card.fingerprint"
+    assert not (tmp_path / ".hypothesis").exists()  # Hypothesis' own files never land in the user's folder
