@@ -29,5 +29,5 @@ def test_the_reference_suite_recaptured_from_the_fake_diffs_clean(tmp_path):
                            "additive", "--json", report], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(report.read_text())
-    assert len(data["cassettes"]) == 6 and data["only_old"] == data["only_new"] == []
+    assert len(data["cassettes"]) == 7 and data["only_old"] == data["only_new"] == []
     assert all(c["changes"] == [] and c["volatile"] == [] and c["paired"] > 0 for c in data["cassettes"])

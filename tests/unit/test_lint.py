@@ -162,6 +162,13 @@ def test_a_key_reused_with_another_token_is_refused_for_the_key_not_the_token(tm
                         "response:\n  status: 404\n  json:\n    error:\n      type: invalid_request_error\n"
                         "      message: Not Found\n")
     assert len(weak(check_cassette(cassette(tmp_path, interaction(*CUSTOMER), first, other), STRIPE))) == 1
+    # an SDK's random keys, recorded as one placeholder: no key is reused, the refused token is the upstream's
+    generated = "  headers:\n    Idempotency-Key: <generated>\n"
+    attach = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_visa") + generated)
+    refused = interaction(ATTACH.format(customer="cus_NffrFeUfNV2Hib", token="tok_mastercard") + generated,
+                          "response:\n  status: 404\n  json:\n    error:\n      type: invalid_request_error\n"
+                          "      message: Not Found\n")
+    assert len(weak(check_cassette(cassette(tmp_path, interaction(*CUSTOMER), attach, refused), STRIPE))) == 1
 
 
 def test_a_token_from_a_test_card_the_upstream_refused_is_a_weak_reference(tmp_path):
