@@ -11,12 +11,11 @@ report keeps them — each cause whose every finding is accepted, marked so — 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from conformance.findings import RunResult
 from conformance.report.causes import RootCause, root_causes
 
-__all__ = ["accepted_causes", "all_open", "all_open_data"]
+__all__ = ["accepted_causes", "all_open"]
 
 
 def all_open(result: RunResult) -> RunResult:
@@ -25,16 +24,6 @@ def all_open(result: RunResult) -> RunResult:
         dataclasses.replace(interaction, findings=[dataclasses.replace(f, accepted=False) for f in interaction.findings])
         for interaction in cassette.interactions]) for cassette in result.cassettes]
     return dataclasses.replace(result, cassettes=cassettes)
-
-
-def all_open_data(data: dict[str, Any]) -> dict[str, Any]:
-    """A JSON report as if no baseline had accepted anything (a copy of the parts the grouping reads)."""
-    return {**data, "cassettes": [
-        {**cassette, "interactions": [
-            {**interaction, "findings": [{k: v for k, v in finding.items() if k != "accepted"}
-                                         for finding in interaction.get("findings", [])]}
-            for interaction in cassette.get("interactions", [])]}
-        for cassette in data.get("cassettes", [])]}
 
 
 def accepted_causes(result: RunResult, open_causes: list[RootCause] | None = None) -> list[RootCause]:

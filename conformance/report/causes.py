@@ -31,18 +31,17 @@ left the id unbound.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance.findings import MISSING, Finding, InteractionResult, RunResult
-from conformance.paths import locate
 from conformance.report.common import value
-from conformance.rules import RULES, Group, Outcome, Severity, canonical_rule_id, traits
+from conformance.rules import Group, Outcome, Severity, traits
 from conformance.text import json_type, shorten
 
-__all__ = ["RootCause", "root_causes", "causes_of_run_data", "CauseKey"]
+__all__ = ["RootCause", "root_causes", "CauseKey"]
 
 # A minted id in a message, whatever the API: a lower-case prefix, ``_``, and eight or more letters or digits
 # with a digit or a capital among them (``card_1NBLeN…``, ``pm_Qx81…``). A run reads from its report alone,
@@ -383,52 +382,3 @@ def _group(records_in: Iterable[tuple[str, InteractionResult]]) -> list[RootCaus
 def root_causes(result: RunResult) -> list[RootCause]:
     """The problems of a run, the most explaining first; warnings after failures."""
     return _group((cassette.path, interaction) for cassette, interaction in result.interactions())
-
-
-_SEVERITIES = {str(s) for s in Severity}
-
-
-def _finding_of(data: dict[str, Any]) -> Finding | None:
-    rule = canonical_rule_id(str(data.get("rule", "")))
-    if rule not in RULES:
-        return None
-    return Finding(rule, str(data.get("path", "")), str(data.get("message", "")), data.get("expected", MISSING),
-                   data.get("actual", MISSING), Severity(data["severity"]) if data.get("severity") in _SEVERITIES else None,
-                   bool(data.get("accepted")), data.get("kind"), data.get("key_path"), data.get("problem"),
-                   data.get("consequence_of"))
-
-
-def causes_of_run_data(data: dict[str, Any], keep: Callable[[str, int | None], bool] = lambda c, i: True) -> list[RootCause]:
-    """The root causes of a JSON report (any readable schema), from its findings: reports compare alike.
-
-    ``keep(cassette, index)`` leaves out what another run did not check (``index`` None: the whole cassette).
-    """
-    records: list[tuple[str, InteractionResult]] = []
-    for cassette in data.get("cassettes", []):
-        path = str(cassette.get("path", ""))
-        if not keep(path, None):
-            continue
-        for item in cassette.get("interactions", []):
-            index = int(item.get("index", 0))
-            if not keep(path, index):
-                continue
-            interaction = InteractionResult(index, str(item.get("endpoint") or ""), str(item.get("method", "")),
-                                            str(item.get("path", "")), int(item.get("status") or 0))
-            interaction.findings = [f for f in map(_finding_of, item.get("findings", [])) if f is not None]
-            for finding in interaction.findings:
-                if finding.kind is None and finding.key_path is None:
-                    # an older report: the object each finding is about, from the bodies it kept
-                    finding.kind, finding.key_path = locate(finding.path, item.get("recorded_body"),
-                                                            item.get("actual_body"))
-            if item.get("outcome") == "blocked" and not any(f.consequence_of is not None for f in interaction.findings):
-                # an older report: a blocked interaction's findings are all consequences
-                for finding in interaction.findings:
-                    finding.consequence_of = item.get("blocked_by") or 0
-            interaction.blocked_by = item.get("blocked_by")
-            interaction.curl = item.get("curl")
-            status = item.get("actual_status")
-            interaction.actual_status = status if isinstance(status, int) else None
-            interaction.actual_body = item.get("actual_body")
-            records.append((path, interaction))
-    return _group(records)
-

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from conformance.findings import CassetteResult, Finding, InteractionResult, RunResult
-from conformance.report.causes import causes_of_run_data, root_causes
-from conformance.report.json_report import to_json
+from conformance.report.causes import root_causes
+from conformance.report.json_report import from_json, to_json
 from conformance.stripe import STRIPE  # noqa: F401  (registers the idempotency rules)
 
 ENDPOINTS = (("customers.create", 200), ("sources.create", 200), ("cards.update", 200), ("cards.list", 404),
@@ -44,7 +44,7 @@ def test_a_target_answering_500_to_every_request_is_one_cause():
 
 def test_the_report_read_back_gives_the_same_one_cause():
     data = json.loads(json.dumps(to_json(_five_hundreds()), default=str))
-    (cause,) = causes_of_run_data(data)
+    (cause,) = root_causes(from_json(data))  # the report's one reader, the writer's inverse
     assert cause.message.startswith("the target answers 500 to every request")
 
 
