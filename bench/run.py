@@ -30,8 +30,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from conformance.mitm import MitmProcess, addon_path  # noqa: E402
 from conformance.net import free_port  # noqa: E402
-from conformance.record.mitm import MitmProcess, addon_path  # noqa: E402
 from conformance.stripe import STRIPE  # noqa: E402
 
 API_KEY = "sk_test_" + "bench0000000000000000000"

@@ -37,10 +37,10 @@ from mitmproxy import ctx, exceptions, http
 
 from conformance.api_profile import ApiProfile, load_api_profile
 from conformance.cassette import RECORD_MODES, CassetteWriter
+from conformance.cassette.exchange import build_interaction
 from conformance.cassette.guard import Unwritable, wire_target
 from conformance.cassette.model import DEFAULT_HOST, recorded_now
 from conformance.errors import ConformanceError
-from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 from conformance.text import printable
 
@@ -281,7 +281,7 @@ class Recorder:
     def _parts(message: http.Message, wanted: frozenset[bytes]) -> tuple[list[tuple[str, str]], bytes, str]:
         """The headers worth recording, the body as sent and the content-codings it is in ("" for none), in one
         pass over the raw header fields: the codings are undone where the body is stored, leniently and
-        stacked, so the redactor reads what a client would (``record/exchange.py``)."""
+        stacked, so the redactor reads what a client would (``cassette/exchange.py``)."""
         headers = []
         codings = []
         for name, value in message.headers.fields:

@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 
 from conformance.cassette import CassetteError, load
+from conformance.mitm import addon_path
 from conformance.net import free_port
 from conformance.processes import wait_until_listening
-from conformance.record.mitm import addon_path
 
 __all__ = ["Upstream", "Round", "RecorderProcess", "mitmdump_recorder", "run_round", "run_rounds"]
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from conformance.api_profile import ApiProfile, IdScheme, RuleState
 from conformance.cassette import Interaction, iter_interactions
 from conformance.cassette.age import judge_ages
+from conformance.cassette.exchange import redact_interaction
 from conformance.cassette.model import CassetteHeader
 from conformance.cassette.reader import locate_line
 from conformance.cassette.validation import interaction_to_dict
@@ -29,7 +30,6 @@ from conformance.checks.naming import note_minted
 from conformance.checks.weak import DOCUMENTED_RULE, WeakReference, WeakSpot
 from conformance.contract import Contract, expanded_paths
 from conformance.paths import parse_path
-from conformance.record.exchange import redact_interaction
 from conformance.redaction import Redactor
 from conformance.rules import Severity
 
@@ -66,7 +66,7 @@ def find_secrets(text: str, redactor: Redactor) -> list[str]:
     return sorted(_kinds(redacted) - _kinds(text)) or ["secret"]
 
 
-# What the recorder stores in place of a body it could not read as text (conformance/record/bodies.py).
+# What the recorder stores in place of a body it could not read as text (conformance/cassette/bodies.py).
 _UNREADABLE = "[NOT RECORDED: "
 
 

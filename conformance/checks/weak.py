@@ -30,8 +30,8 @@ from typing import Any
 
 from conformance.api_profile import ApiProfile, TestCard
 from conformance.cassette import Interaction
+from conformance.cassette.exchange import GENERATED_KEY
 from conformance.checks.response import no_such_route
-from conformance.record.exchange import GENERATED_KEY
 from conformance.text import snippet
 
 __all__ = ["WeakSpot", "WeakReference", "KINDS", "weak_summary", "MISSING_ROUTE", "REFUSED_TOKEN", "CARD_CONTRADICTED", "DOCUMENTED_RULE"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from conformance.cli.main import Command, main
-from conformance.record.mitm import addon_path
+from conformance.mitm import addon_path
 
 
 class DocsCommand(Command):

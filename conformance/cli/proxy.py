@@ -18,7 +18,7 @@ import click
 
 from conformance.cli.main import InputError, interruptible
 from conformance.errors import ProxyError
-from conformance.record.mitm import MitmProcess
+from conformance.mitm import MitmProcess
 from conformance.redaction import Redactor, relayed
 from conformance.serve.ages import served_age_text
 from conformance.serve.session import one_line

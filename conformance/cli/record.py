@@ -25,8 +25,8 @@ from conformance.cli.main import (
 )
 from conformance.cli.proxy import PROXY_MODES, ProxyMode, run_proxy
 from conformance.errors import TargetError
+from conformance.mitm import addon_path
 from conformance.net import check_port_free, check_reachable, free_port
-from conformance.record.mitm import addon_path
 from conformance.redaction import Redactor, without_credentials
 
 

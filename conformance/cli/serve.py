@@ -17,8 +17,8 @@ from conformance.cli.main import (
 )
 from conformance.cli.proxy import PROXY_MODES, ProxyMode, print_session, retry_bugs, run_proxy
 from conformance.errors import ConformanceError
+from conformance.mitm import addon_path
 from conformance.net import check_port_free, free_port
-from conformance.record.mitm import addon_path
 from conformance.redaction import Redactor
 from conformance.serve.faults import parse_faults
 from conformance.serve.matching import EXHAUSTED_MODES, Exhausted

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.api_profile import ApiProfile
+from conformance.cassette.exchange import build_interaction
 from conformance.cassette.files import CassetteWriter
 from conformance.explore.runner import Failure
 from conformance.explore.session import Step
-from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 
 __all__ = ["write_failure", "cassette_name"]

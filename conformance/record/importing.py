@@ -2,7 +2,7 @@
 
 Each reader yields :class:`Exchange` values — one HTTP exchange with its raw
 parts, bodies content-decoded — and every exchange then goes through the
-recorder's own :func:`~conformance.record.exchange.build_interaction`: the same
+recorder's own :func:`~conformance.cassette.exchange.build_interaction`: the same
 redaction (VCR cassettes often hold live keys), the same decoding of forms and
 JSON, the same endpoint names. mitmproxy's own reader reads flow files, and its
 content decoders undo ``Content-Encoding``.
@@ -26,11 +26,11 @@ import yaml
 
 from conformance.api_profile import ApiProfile
 from conformance.cassette import CassetteWriter, foreign_recording
+from conformance.cassette.exchange import build_interaction
 from conformance.cassette.guard import Unwritable
 from conformance.cassette.model import RecordMode
 from conformance.cassette.validation import foreign_format
 from conformance.errors import ConformanceError
-from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 
 __all__ = ["Exchange", "ImportResult", "NotARecording", "recording_format", "read_exchanges", "import_recording",

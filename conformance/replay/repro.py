@@ -35,10 +35,10 @@ from typing import Any, TypeVar
 
 from conformance.api_profile import IdScheme
 from conformance.cassette import CassetteError, Interaction
+from conformance.cassette.exchange import redact_interaction
 from conformance.cassette.files import CassetteWriter, load
 from conformance.findings import CassetteResult, RunResult
 from conformance.net import DEFAULT_MAX_BODY
-from conformance.record.exchange import redact_interaction
 from conformance.replay.engine import ReplayOptions, replay_cassette
 from conformance.replay.transport import TargetClient
 from conformance.report.causes import CauseKey, RootCause, root_causes

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 from conformance import forms
 from conformance.api_profile import ApiProfile, RouteMatch, TestCard
 from conformance.cassette import Interaction, multipart
+from conformance.cassette.exchange import GENERATED_KEY
 from conformance.findings import MISSING, Finding
-from conformance.record.exchange import GENERATED_KEY
 from conformance.replay.binding import IdBindings
 from conformance.replay.cards import unredacted_card
 from conformance.replay.options import ReplayOptions

@@ -26,8 +26,8 @@ from urllib.parse import unquote
 from conformance import forms
 from conformance.api_profile import OTHER, RouteTable
 from conformance.cassette import multipart
+from conformance.cassette.exchange import redact_body, redacted_query
 from conformance.cassette.model import Body, Interaction, body_from_bytes
-from conformance.record.exchange import redact_body, redacted_query
 from conformance.redaction import Redactor
 
 __all__ = ["LiveRequest", "Matcher", "MATCHERS", "key_of", "ServedInteraction", "InteractionIndex", "shared_segments"]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.api_profile import TokenMode
+from conformance.mitm import MitmProcess, addon_path
 from conformance.net import free_port
-from conformance.record.mitm import MitmProcess, addon_path
 from conformance.redaction import Redactor
 from conformance.stripe.testcards import CARDS
 from conformance.suite.scenarios import SUITE, SUITE_API_VERSION, Scenario, Session, captured_from

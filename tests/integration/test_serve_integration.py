@@ -99,7 +99,7 @@ def test_plain_mitmdump_refuses_to_serve_nothing(recorded_lifecycle, options, sa
     import sys
     from pathlib import Path
 
-    from conformance.record.mitm import addon_path
+    from conformance.mitm import addon_path
 
     mitmdump = Path(sys.executable).parent / "mitmdump"
     args = [str(mitmdump), "--listen-host", "127.0.0.1", "-p", "0", "-s", addon_path("server"),

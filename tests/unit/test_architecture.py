@@ -25,9 +25,12 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
                               "conformance.report", "conformance.suite"), "the cassette is the bottom layer"),
     ("conformance.record", ("conformance.replay", "conformance.checks", "conformance.report", "conformance.serve"),
      "the record side does not import replay"),
-    ("conformance.serve", ("conformance.replay", "conformance.checks", "conformance.report"),
+    ("conformance.serve", ("conformance.replay", "conformance.checks", "conformance.report", "conformance.record"),
      "serving is offline matching, not replay"),
-    ("conformance.checks", ("conformance.report", "conformance.replay", "conformance.record.mitm"),
+    *[(stage, ("conformance.record",), "the exchange codec is the cassette's, the mitmdump helper a foundation: "
+                                       "no stage imports the record side sideways")
+      for stage in ("conformance.replay", "conformance.checks", "conformance.explore", "conformance.suite")],
+    ("conformance.checks", ("conformance.report", "conformance.replay", "conformance.mitm"),
      "checks judge exchanges; they neither send nor report"),
     ("conformance.contract", ("conformance.checks", "conformance.replay", "conformance.report", "conformance.record",
                               "conformance.serve", "conformance.suite"), "the contract judges bodies; it knows no run"),
@@ -40,12 +43,12 @@ FORBIDDEN: list[tuple[str, tuple[str, ...], str]] = [
       for engine in ("conformance.cassette", "conformance.record", "conformance.serve", "conformance.replay",
                      "conformance.checks", "conformance.contract", "conformance.report", "conformance.explore",
                      "conformance_proxy", *(f"conformance.{name}" for name in ("errors", "rules", "findings", "api_profile", "redaction",
-                                                          "forms", "text", "atomic", "net", "processes", "paths")))],
+                                                          "forms", "text", "atomic", "net", "processes", "paths", "mitm")))],
     ("conformance.stripe", ("conformance.replay", "conformance.report", "conformance.record", "conformance.serve",
                             "conformance.cli", "conformance.suite"), "the profile is facts and rules, no stage"),
 ]
 FOUNDATION = ("errors", "rules", "findings", "api_profile", "redaction", "forms", "text", "atomic", "net",
-              "processes", "paths")
+              "processes", "paths", "mitm")
 
 
 def module_name(path: Path) -> str:
@@ -109,7 +112,7 @@ def test_imports_follow_the_pipeline():
     [
         ("conformance.checks.compare", "import click\n"),
         ("conformance.checks.compare", "def f():\n    from ..report import json_report\n"),
-        ("conformance.record.exchange", "from conformance.replay.binding import IdBindings\n"),
+        ("conformance.cassette.exchange", "from conformance.replay.binding import IdBindings\n"),
         ("conformance.errors", "from conformance.cassette import load\n"),
         ("conformance.replay.engine", "from conformance.stripe import STRIPE\n"),
         ("conformance.checks.response", "from conformance.stripe.invariants import check_response\n"),

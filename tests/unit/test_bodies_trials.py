@@ -14,9 +14,9 @@ import zlib
 
 import pytest
 
-from conformance.record import bodies
-from conformance.record.bodies import read_body
-from conformance.record.exchange import stored_body
+from conformance.cassette import bodies
+from conformance.cassette.bodies import read_body
+from conformance.cassette.exchange import stored_body
 from conformance.redaction import Redactor
 
 KEY = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.record.exchange import build_interaction
+from conformance.cassette.exchange import build_interaction
 from conformance.redaction import Redactor
 from conformance.stripe import STRIPE
 

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from conformance.cassette import load, multipart
+from conformance.cassette.exchange import build_interaction
 from conformance.cassette.files import CassetteWriter
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes
 from conformance.cassette.validation import Invalid, interaction_from_dict
-from conformance.record.exchange import build_interaction
 from conformance.redaction import Redactor
 from conformance.serve.matching import LiveRequest, recorded_request
 

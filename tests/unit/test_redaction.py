@@ -170,7 +170,7 @@ def test_other_floats_are_left_alone(value):
     '{"card": {"CVC": "739"}}',
 ])
 def test_a_json_key_written_with_escapes_does_not_hide_its_field(text):
-    from conformance.record.exchange import build_interaction
+    from conformance.cassette.exchange import build_interaction
 
     interaction = build_interaction(method="POST", url_path="/v1/tokens", request_headers=[("Content-Type", "application/json")],
                                     request_content=text.encode(), status=200, response_headers=[],
@@ -273,7 +273,7 @@ def test_new_readings_leave_ordinary_text_alone(text):
 @pytest.mark.parametrize("raw", ["x=1;card[cvc]=739", "x=1;card%5Bcvc%5D=739&y=2", "n=Ren%E9;card[cvc]=739",
                                  "a=b;c=d;card[cvc][]=739", "card[%2563vc]=739", "card%5B%2563vc%5D=739"])
 def test_a_cvc_after_a_semicolon_or_with_its_name_encoded_twice_is_redacted(raw):
-    from conformance.record.exchange import build_interaction
+    from conformance.cassette.exchange import build_interaction
 
     redacted = Redactor().form_text(raw, REQUEST_FIELDS)
     assert "739" not in redacted and "[REDACTED:cvc]" in redacted, redacted

@@ -303,8 +303,8 @@ def test_redaction_is_idempotent_and_check_passes_what_record_writes(tmp_path, c
                                                                    after, seed):
     """Every marker the recorder writes (Bearer and Basic credentials, keys, cards, CVCs, client secrets, in every
     encoding) is left alone when redacted again, so `check` never takes the recorder's own output for a leak."""
+    from conformance.cassette.exchange import redact_interaction
     from conformance.checks.lint import check_cassette
-    from conformance.record.exchange import redact_interaction
 
     flow, _ = build_flow(secret, place, depth, before, after, seed)
     path = record(flow, tmp_path / "c.yaml", echo=False)
@@ -410,8 +410,8 @@ def test_no_secret_survives_any_coding_stack_or_charset(secret, cvc, shape, char
     (declared, a BOM, NULs between characters, EBCDIC), what the recorder would write holds no secret in any
     reading — the file, percent-decoded, and a base64 body undone and read in every charset."""
     from conformance.cassette.emitter import dump_document
+    from conformance.cassette.exchange import build_interaction
     from conformance.cassette.validation import interaction_to_dict
-    from conformance.record.exchange import build_interaction
     from tests.leaks import byte_views, leaks
 
     codec, name = charset
@@ -472,7 +472,7 @@ def test_bytes_that_are_no_coding_are_stored_as_read_or_as_their_digest(content,
     with their digest: a decoder that stops early on them (raw deflate read 329 random bytes as "I") gives a third
     thing, which no reader of the body would see. 40 bytes or more: fewer after a gzip header may truly be a
     cut-off stream of "4"."""
-    from conformance.record.exchange import stored_body
+    from conformance.cassette.exchange import stored_body
 
     content = prefix + content
     body, _ = stored_body(content, content_type, Redactor(), request=False, content_encoding=coding)

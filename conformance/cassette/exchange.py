@@ -16,8 +16,8 @@ from urllib.parse import unquote_plus, urlsplit
 
 from conformance.api_profile import OTHER, ApiProfile, Headers
 from conformance.cassette import multipart
+from conformance.cassette.bodies import Reading, charset_of, read_body, rereadings, unreadable_marker
 from conformance.cassette.model import Body, Interaction, Request, Response, body_from_bytes, decode_form
-from conformance.record.bodies import Reading, charset_of, read_body, rereadings, unreadable_marker
 from conformance.redaction import REQUEST_FIELDS, RESPONSE_FIELDS, Redactor
 
 __all__ = ["GENERATED_KEY", "build_interaction", "redacted_query", "redact_body", "redact_interaction", "stored_body"]
@@ -97,7 +97,7 @@ def stored_body(content: bytes, content_type: str, redactor: Redactor, *, reques
     writer stores a body, whatever its coding and charset (``content_encoding``: the codings ``content`` is still
     in, "" when undone or none; codings its bytes betray are undone anyway).
 
-    The redactor sees the body as a reader would (:func:`~conformance.record.bodies.read_body`); a body in
+    The redactor sees the body as a reader would (:func:`~conformance.cassette.bodies.read_body`); a body in
     another charset than UTF-8 is stored as its text in UTF-8 and its ``Content-Type`` says so; a body that
     reads as no text — or whose bytes show a secret read in another charset than the one chosen — is stored as
     a line saying so with its SHA-256 and size, never as its bytes. ``stored``: the body as a cassette holds it
