@@ -2,7 +2,7 @@
 
 What the documentation promises of a single answer (``invariants``: cards, deletes,
 lists, errors), what only sequences show (``sequence_rules``, judged by ``explore``;
-the fingerprint one by ``run`` too), the retry contract's (``idempotency``), then
+the fingerprint one by ``run`` too; each rule with its traits), the retry contract's (``idempotency``), then
 one module per further rule: every ``rules_*.py`` beside this one defines ``RULES``
 (its :class:`~conformance.rules.Rule`, with its traits) and ``CHECKS`` (the
 documented checks that judge it, each taking the rule set's state). A new rule is
@@ -13,35 +13,18 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import replace
 from pathlib import Path
 
 from conformance.api_profile import RuleSet
-from conformance.rules import MatrixRow, Rule
+from conformance.rules import Rule
 from conformance.stripe.idempotency import IDEMPOTENCY_RULES
 from conformance.stripe.invariants import INVARIANT_RULES, InvariantState, check_cards
 from conformance.stripe.sequence_rules import SEQUENCE_RULES
 
 __all__ = ["CARD_RULES", "more_rules"]
 
-_STATELESS = frozenset({"stateless"})
-# The traits of the sequences' rules (their module tells their story): a stateless fake cannot keep any of them;
-# the fingerprint, which run judges too, is a row of every matrix.
-_SEQUENCE_TRAITS: dict[str, dict[str, object]] = {
-    "card.attributes": {"presets": _STATELESS},
-    "card.metadata": {"presets": _STATELESS},
-    "card.fingerprint": {"presets": _STATELESS, "matrix": MatrixRow.BEYOND},
-    "card.deleted_gone": {"presets": _STATELESS},
-    "card.deleted_unchangeable": {"presets": _STATELESS},
-    "card.other_customer": {"presets": _STATELESS},
-}
 # A stateless fake answers any card or customer id with a fixture, and a 404's id with one.
 _PRESET_PATTERNS = (("stateless", ("value:card", "value:customer", "type:card", "type:customer")),)
-
-
-def _with_traits(rule: Rule) -> Rule:
-    traits = _SEQUENCE_TRAITS.get(rule.id)
-    return replace(rule, **traits) if traits else rule  # type: ignore[arg-type]
 
 
 def more_rules(folder: Path = Path(__file__).parent, package: str = __package__ or "conformance.stripe") -> RuleSet:
@@ -59,6 +42,6 @@ def more_rules(folder: Path = Path(__file__).parent, package: str = __package__ 
 
 
 CARD_RULES = RuleSet(INVARIANT_RULES, (check_cards,), InvariantState, _PRESET_PATTERNS) \
-    .extended(RuleSet(tuple(map(_with_traits, SEQUENCE_RULES)))) \
+    .extended(RuleSet(SEQUENCE_RULES)) \
     .extended(RuleSet(IDEMPOTENCY_RULES)) \
     .extended(more_rules())
