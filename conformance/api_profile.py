@@ -230,6 +230,13 @@ class ComparisonDefaults:
     set_by_request: frozenset[str] = frozenset()  # exactly only where a request of the cassette set them
     verification_suffix: str = ""  # keys ending so are a network's verification results: text or null conforms
     user_data: frozenset[str] = frozenset()  # maps of the user's data: every difference in them is a value's
+    # What public sources disagree on, compared so that either source's answer conforms. ``run`` (every cassette)
+    # and ``explore --reference`` take them from here; a rule of the run or a cassette's ``compare:`` overrides them.
+    nullable: frozenset[str] = frozenset()  # keys (or paths) sources disagree are null: null on either side conforms
+    ignored: frozenset[str] = frozenset()  # keys (or paths) one source shows and another leaves out: not compared
+    # (path, recorded value): a value one source chose where the documents name none, compared by presence only
+    # (any non-empty text conforms; a missing one is still missing)
+    loose: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass

@@ -41,6 +41,7 @@ __all__ = ["CompareRules", "compare_bodies"]
 ERROR_KEYS = ("type", "code", "param", "message")
 
 IGNORE, EXACT, FORMAT, LOOSE, CHECK = "ignore", "exact", "format", "loose", "check"
+NULLABLE = "nullable"  # the profile's: null on either side conforms, two values are compared
 _SHAPE = "\x1fshape:"
 _ITEM = "\x1fid:"  # a list item's place in a view: its id, not its position
 
@@ -55,7 +56,12 @@ class CompareRules:
     ``data[*].name``, ``**.created``). ``loose`` compares text by presence only
     (any non-empty text conforms), ``nullable`` takes null on either side, or
     text on both: for values public sources disagree on (a new customer's
-    ``currency``, ``preferred_locales``).
+    ``currency``, ``preferred_locales``). Where neither the run nor the
+    cassette says how a key is compared, the profile's ``defaults`` do (what
+    the API's public sources disagree on: its ``nullable``, where null on
+    either side conforms and two values are compared; its ``ignored``; its
+    ``loose``, a value one source chose), so every comparison of the same API
+    judges a disputed key alike.
     """
 
     strict: bool = False
@@ -68,30 +74,30 @@ class CompareRules:
     _keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
     _rules: tuple[tuple[str, re.Pattern[str] | None], ...] = field(default=(), compare=False, repr=False)
+    # the profile's defaults, consulted where the run's and the cassette's rules say nothing
+    _default_keys: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _default_paths: tuple[tuple[re.Pattern[str], str], ...] = field(default=(), compare=False, repr=False)
+    _loose_values: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        keys: dict[str, str] = {}
-        paths: list[tuple[re.Pattern[str], str]] = []
         rules: list[tuple[str, re.Pattern[str] | None]] = []
         for pattern in self.ignore:  # RULE or RULE:PATH silences findings of a rule (an invariant, say)
             rule_id, colon, where = pattern.partition(":")
             if colon or rule_id in RULES:
                 rules.append((rule_id, path_pattern(where) if where else None))
         object.__setattr__(self, "_rules", tuple(rules))
-        for mode, patterns in ((CHECK, self.nullable), (LOOSE, self.loose), (EXACT, self.exact),
-                               (IGNORE, self.ignore)):  # ignore wins
-            for pattern in patterns:
-                if ":" in pattern or pattern in RULES:
-                    continue
-                if "." in pattern or "[" in pattern:
-                    paths.append((path_pattern(pattern), mode))
-                elif "*" in pattern or "?" in pattern:
-                    paths.append((path_pattern("**." + pattern), mode))  # a key glob, at any depth
-                    paths.append((path_pattern(pattern), mode))
-                else:
-                    keys[pattern] = mode
+        keys, paths = _compiled(((CHECK, self.nullable), (LOOSE, self.loose), (EXACT, self.exact),
+                                 (IGNORE, self.ignore)))  # ignore wins
         object.__setattr__(self, "_keys", keys)
-        object.__setattr__(self, "_paths", tuple(paths))
+        object.__setattr__(self, "_paths", paths)
+        defaults = self.defaults
+        keys, paths = _compiled(((NULLABLE, tuple(defaults.nullable)), (IGNORE, tuple(defaults.ignored))))
+        object.__setattr__(self, "_default_keys", keys)
+        object.__setattr__(self, "_default_paths", paths)
+        loose: dict[str, tuple[re.Pattern[str], ...]] = {}
+        for where, value in sorted(defaults.loose):
+            loose[value] = (*loose.get(value, ()), *_patterns(where))
+        object.__setattr__(self, "_loose_values", loose)
 
     def with_overrides(self, ignore: Iterable[str] = (), exact: Iterable[str] = (),
                        loose: Iterable[str] = (), nullable: Iterable[str] = ()) -> CompareRules:
@@ -100,26 +106,70 @@ class CompareRules:
 
     def ignores(self, rule: str, path: str) -> bool:
         """Whether a finding of ``rule`` at ``path`` is silenced: by its rule (``invariant.card``,
-        ``invariant.card:wallet``) or by its path, as comparisons are (``wallet``, ``**.wallet``)."""
+        ``invariant.card:wallet``) or by its path, as comparisons are (``wallet``, ``**.wallet``). The profile's
+        ``ignored`` keys are the comparison's only: a documented rule is judged there all the same."""
         for rule_id, where in self._rules:
             if rule_id == rule and (where is None or where.fullmatch(path)):
                 return True
         if not path or not (self._keys or self._paths):
             return False
         parts = parse_path(path)
-        return self.mode(parts[-1], parts) == IGNORE
+        return _mode_of(parts[-1], parts, self._keys, self._paths) == IGNORE
 
     def mode(self, key: Any, parts: list[Any]) -> str | None:
-        """How the value at ``parts`` (ending in ``key``) is compared; None: the default for its place."""
-        mode = None
-        if self._paths:
-            path = display_path(parts)
-            for pattern, pattern_mode in self._paths:
-                if pattern.fullmatch(path):
-                    mode = IGNORE if IGNORE in (mode, pattern_mode) else pattern_mode
-        if isinstance(key, str) and key in self._keys:
-            mode = IGNORE if mode == IGNORE else self._keys[key]
+        """How the value at ``parts`` (ending in ``key``) is compared; None: the default for its place. The run's
+        and the cassette's rules first, then the profile's (``nullable``, ``ignored``)."""
+        mode = _mode_of(key, parts, self._keys, self._paths)
+        if mode is None and (self._default_keys or self._default_paths):
+            mode = _mode_of(key, parts, self._default_keys, self._default_paths)
         return mode
+
+    def loose_by_default(self, parts: list[Any], recorded: Any) -> bool:
+        """Whether the profile compares the recorded value at ``parts`` by presence only (a value one source
+        chose where the documents name none: ``error.code`` ``parameter_invalid_integer``)."""
+        patterns = self._loose_values.get(recorded) if isinstance(recorded, str) and self._loose_values else None
+        if not patterns:
+            return False
+        path = display_path(parts)
+        return any(pattern.fullmatch(path) for pattern in patterns)
+
+
+def _patterns(pattern: str) -> tuple[re.Pattern[str], ...]:
+    """A path (``error.message``, ``data[*].name``) as one pattern; a key glob (``*_check``) at any depth."""
+    if "." in pattern or "[" in pattern:
+        return (path_pattern(pattern),)
+    return path_pattern("**." + pattern), path_pattern(pattern)
+
+
+def _compiled(modes: Iterable[tuple[str, Iterable[str]]]) -> tuple[dict[str, str],
+                                                                   tuple[tuple[re.Pattern[str], str], ...]]:
+    """Key names to their mode, and path patterns with theirs; a later mode overrides an earlier one for a key.
+    ``RULE`` and ``RULE:PATH`` (silencing a rule's findings) are no comparison mode: left out."""
+    keys: dict[str, str] = {}
+    paths: list[tuple[re.Pattern[str], str]] = []
+    for mode, patterns in modes:
+        for pattern in patterns:
+            if ":" in pattern or pattern in RULES:
+                continue
+            if "." in pattern or "[" in pattern or "*" in pattern or "?" in pattern:
+                paths += [(compiled, mode) for compiled in _patterns(pattern)]
+            else:
+                keys[pattern] = mode
+    return keys, tuple(paths)
+
+
+def _mode_of(key: Any, parts: list[Any], keys: dict[str, str],
+             paths: tuple[tuple[re.Pattern[str], str], ...]) -> str | None:
+    """The mode ``keys`` and ``paths`` give the value at ``parts``; ignore wins over any other."""
+    mode = None
+    if paths:
+        path = display_path(parts)
+        for pattern, pattern_mode in paths:
+            if pattern.fullmatch(path):
+                mode = IGNORE if IGNORE in (mode, pattern_mode) else pattern_mode
+    if isinstance(key, str) and key in keys:
+        mode = IGNORE if mode == IGNORE else keys[key]
+    return mode
 
 
 def _shape(value: Any, ids: IdScheme) -> str:
@@ -147,6 +197,10 @@ class _Context:
 
 
 def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context, mode: str | None) -> tuple[Any, Any]:
+    if mode == NULLABLE:  # what sources disagree on is whether it is null: two values are compared as any
+        if recorded is None or actual is None:
+            return _SHAPE + "check", _SHAPE + "check"
+        mode = None
     if mode == FORMAT or _is_redacted(recorded):
         return _shape(recorded, ctx.rules.ids), _shape(actual, ctx.rules.ids)
     if mode == LOOSE:
@@ -180,6 +234,8 @@ def _views(recorded: Any, actual: Any, key: Any, parts: list[Any], ctx: _Context
             elif child_mode is None and defaults.verification_suffix and isinstance(child, str) and \
                     child.endswith(defaults.verification_suffix):
                 child_mode = CHECK
+            elif child_mode is None and ctx.rules.loose_by_default(child_parts, value):
+                child_mode = LOOSE
             if child in actual:
                 view_r[child], view_a[child] = _views(value, actual[child], child, child_parts, ctx, child_mode)
             else:
@@ -306,7 +362,7 @@ def _error_views(recorded: dict[str, Any], actual: Any, ctx: _Context) -> tuple[
         mode = ctx.rules.mode(key, parts)
         if mode == IGNORE or (key not in recorded_error and key not in actual_error):
             continue
-        if mode is None and key == "message":
+        if mode is None and (key == "message" or ctx.rules.loose_by_default(parts, recorded_error.get(key))):
             mode = LOOSE
         if key in recorded_error and key in actual_error:
             view_r[key], view_a[key] = _views(recorded_error[key], actual_error[key], key, parts, ctx, mode)

@@ -47,6 +47,15 @@ STRIPE = ApiProfile(
         # API answer null where the recording has "pass"
         verification_suffix="_check",
         user_data=frozenset({"metadata"}),
+        # what public sources disagree on (the reference suite's headers say it too, in `source:` and `compare:`):
+        # a new customer's currency is null by the OpenAPI description (set by the first charge) and "usd" in
+        # Stripe's own fixture; its preferred_locales nullable by the OpenAPI description and [] in the fixture
+        nullable=frozenset({"currency", "preferred_locales"}),
+        # the API reference's card examples show `wallet: null`, the OpenAPI card schema does not list it
+        ignored=frozenset({"wallet"}),
+        # the API reference documents `limit` from 1 to 100 (default 10), not the code a refused bound answers:
+        # parameter_invalid_integer is tests/stripe_fake.py's (the suite's source), any code conforms where it is
+        loose=frozenset({("error.code", "parameter_invalid_integer")}),
     ),
     # Stripe's changelog (2020-08-27): "The sources, subscriptions and tax_ids properties on Customer objects are
     # no longer included by default".

@@ -207,11 +207,65 @@ def test_nullable_takes_null_on_either_side_and_compares_two_values():
     """A customer's preferred_locales: [] in Stripe's fixture, nullable by the OpenAPI description."""
     recorded = {"object": "customer", "preferred_locales": [], "currency": None}
     nulls = {"object": "customer", "preferred_locales": None, "currency": "usd"}
-    assert sorted(f.path for f in compare_bodies(recorded, nulls, stripe_rules())) == ["currency", "preferred_locales"]
-    nullable = stripe_rules(nullable=("preferred_locales", "currency"))
+    plain = CompareRules(ids=STRIPE.ids)  # no profile's defaults: compared exactly
+    assert sorted(f.path for f in compare_bodies(recorded, nulls, plain)) == ["currency", "preferred_locales"]
+    nullable = plain.with_overrides(nullable=("preferred_locales", "currency"))
     assert compare_bodies(recorded, nulls, nullable) == []
     other = {"object": "customer", "preferred_locales": ["fr"], "currency": None}
     assert [f.path for f in compare_bodies(recorded, other, nullable)] == ["preferred_locales"]
+
+
+def test_what_public_sources_disagree_on_is_compared_by_the_profile_as_the_suite_compares_it():
+    """Stripe's profile says it once (currency and preferred_locales nullable, wallet not compared), so a cassette
+    without a `compare:` header, and explore's comparison with a reference, judge them as the suite's cassettes do."""
+    customer = {"id": "cus_NhD8HD2bY8dP3V", "object": "customer", "preferred_locales": [], "currency": None}
+    other = {**customer, "preferred_locales": None, "currency": "usd"}
+    assert compare_bodies(customer, other, stripe_rules()) == []
+    assert rules_of(compare_bodies(customer, {**customer, "preferred_locales": ["fr"]}, stripe_rules())) == [
+        ("list.length", "preferred_locales")]  # two values: compared
+    usd = {**customer, "currency": "usd"}  # what sources disagree on is null or not: two currencies are compared
+    assert rules_of(compare_bodies(usd, {**customer, "currency": "eur"}, stripe_rules())) == [("value", "currency")]
+    assert compare_bodies(usd, {**customer, "currency": "eur"}, stripe_rules(nullable=("currency",))) == []
+    assert compare_bodies(CARD, changed(wallet={"type": "apple_pay"}), stripe_rules()) == []
+    assert compare_bodies(changed(wallet=MISSING), CARD, stripe_rules()) == []  # not even an extra key
+    assert compare_bodies(CARD, changed(wallet=MISSING), stripe_rules()) == []
+    listing = {"object": "list", "data": [CARD], "has_more": False, "url": "/v1/customers/cus_NhD8HD2bY8dP3V/cards"}
+    walleted = {**listing, "data": [changed(wallet={"type": "apple_pay"})]}
+    assert compare_bodies(listing, walleted, stripe_rules()) == []  # at any depth
+
+
+def test_a_rule_of_the_run_or_the_cassette_overrides_the_profiles_default():
+    customer = {"id": "cus_NhD8HD2bY8dP3V", "object": "customer", "currency": None}
+    exact = stripe_rules().with_overrides(exact=["currency"])
+    assert rules_of(compare_bodies(customer, {**customer, "currency": "usd"}, exact)) == [("type", "currency")]
+    assert rules_of(compare_bodies(CARD, changed(wallet="apple_pay"), stripe_rules(exact=("wallet",)))) == [
+        ("type", "wallet")]
+    assert rules_of(compare_bodies(CARD, changed(wallet="apple_pay"), stripe_rules(exact=("data[*].wallet",)))) == []
+
+
+def test_the_profiles_ignored_keys_silence_comparisons_not_documented_rules():
+    assert not stripe_rules().ignores("invariant.card", "wallet")
+    assert stripe_rules(ignore=("wallet",)).ignores("invariant.card", "wallet")
+
+
+def test_a_code_one_source_chose_is_compared_by_presence_and_a_documented_one_exactly():
+    """The API reference documents limit 1-100, not the code a refused bound answers: the test fake's
+    parameter_invalid_integer is compared by presence; resource_missing, which the reference names, exactly."""
+    bound = {"error": {"type": "invalid_request_error", "code": "parameter_invalid_integer", "param": "limit",
+                       "message": "This value must be between 1 and 100 (limit)."}}
+    other = {"error": {**bound["error"], "code": "parameter_invalid"}}
+    assert compare_bodies(bound, other, stripe_rules(), is_error=True) == []
+    assert rules_of(compare_bodies(bound, other, CompareRules(ids=STRIPE.ids), is_error=True)) == [
+        ("value", "error.code")]
+    uncoded = {"error": {key: value for key, value in bound["error"].items() if key != "code"}}
+    assert rules_of(compare_bodies(bound, uncoded, stripe_rules(), is_error=True)) == [("keys.missing", "error.code")]
+    assert rules_of(compare_bodies(other, bound, stripe_rules(), is_error=True)) == [("value", "error.code")]
+    missing = {"error": {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
+                         "message": "No such source: 'card_1'"}}
+    assert rules_of(compare_bodies(missing, {"error": {**missing["error"], "code": "not_found"}}, stripe_rules(),
+                                   is_error=True)) == [("value", "error.code")]
+    assert rules_of(compare_bodies(bound, other, stripe_rules(exact=("error.code",)), is_error=True)) == [
+        ("value", "error.code")]
 
 
 def test_card_invariants_judge_cards_not_another_kind_of_source_answered_as_one():
