@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
+from hypothesis import reject
 
 from conformance.api_profile import ApiProfile
 from conformance.checks.compare import CompareRules, compare_bodies
 from conformance.explore.session import Session, Step, answer_headers, json_body
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetClient
+from conformance.text import snippet
 
 __all__ = ["PairedSession", "reference_rules"]
 
@@ -59,19 +61,46 @@ class PairedSession(Session):
                       f"({error or type(error).__name__})")
             return step
         body = json_body(answer.content)
-        if answer.status_code != step.status:
-            self.fail("status", f"{method} {path}: the candidate answered {answer.status_code}, the reference "
-                      f"{step.status}")
         self.bindings.learn(step.body, body)
         self.back.learn(body, step.body)
-        findings = compare_bodies(self.bindings.substitute(step.body), body, self.rules, is_error=step.status >= 400)
-        failing = [finding for finding in findings if finding.is_failure and finding.rule not in self.known]
-        if failing:
-            self.fail(failing[0].rule, f"{method} {path}: {failing[0].message} (the reference answered otherwise)")
+        unbound = self.unbound(body, step)
+        ending = f"; {unbound}: the sequence ends here" if unbound else ""
+        differs = answer.status_code != step.status
+        if differs:
+            self.fail("status", f"{method} {path}: the candidate answered {answer.status_code}, the reference "
+                      f"{step.status}{ending}")
+        if not differs or (_is_error(step.body) and _is_error(body)):  # as run: two statuses, two errors compared
+            findings = compare_bodies(self.bindings.substitute(step.body), body, self.rules,
+                                      is_error=step.status >= 400)
+            differs = differs or any(finding.is_failure for finding in findings)
+            failing = [finding for finding in findings if finding.is_failure and finding.rule not in self.known]
+            if failing:
+                self.fail(failing[0].rule, f"{method} {path}: {failing[0].message} (the reference answered "
+                          f"otherwise{ending})")
+        if unbound:  # its difference told already (a known rule): nothing after it can be sent to both
+            if not differs:
+                self.fail("id.binding", f"{method} {path}: {unbound}")  # no difference said it: this does
+            reject()
         self.judge_contract(method, path, form, query, answer.status_code, body)
         seen = self.back.substitute(body)
         return Step(method, step.path, form, answer.status_code, seen, answer.content, answer_headers(answer.headers),
                     key=key)
+
+    def unbound(self, body: Any, step: Step) -> str:
+        """The candidate's answer's own id where it binds no id of the reference's (one of another kind, or an
+        object the reference did not make), said as a message says it; "" when there is none.
+
+        The machine would carry it into its next requests: the reference never made it (it would answer 404 to
+        each, a cascade blamed on the candidate), and the reference's own id is of no kind the candidate minted.
+        So the sequence ends at this answer, whose difference is the one finding."""
+        assert self.back is not None
+        own = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(own, str) or own in self.back.actual:
+            return ""
+        theirs = step.body.get("id") if isinstance(step.body, dict) else None
+        if isinstance(theirs, str):
+            return f"the candidate's {snippet(own, 60)} is no id of the kind of the reference's {theirs}"
+        return f"the candidate's {snippet(own, 60)} stands for nothing the reference made"
 
     def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None,
              key: str = "") -> None:
@@ -80,3 +109,6 @@ class PairedSession(Session):
         step = self.steps[-1]
         super().fail(rule, message, step.status, step.body, key)
 
+
+def _is_error(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
