@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,25 @@ def _response_headers(step: Step, body: Any) -> list[tuple[str, str]]:
         ("Content-Type", "application/json")]
 
 
+def _renaming(steps: list[Step]) -> Callable[[Any], Any]:
+    """The steps' aliases applied: each target's id the cassette names otherwise (:attr:`Step.alias`) replaced,
+    as a whole id, in a path, a form or a body (a copy)."""
+    aliases = dict(step.alias for step in steps if step.alias is not None)
+    if not aliases:
+        return lambda value: value
+    pattern = re.compile(r"(?<![\w])(" + "|".join(map(re.escape, sorted(aliases, key=len, reverse=True)))
+                         + r")(?![\w])")
+
+    def renamed(value: Any) -> Any:
+        if value is None or isinstance(value, bytes):
+            return value
+        if isinstance(value, str):
+            return pattern.sub(lambda found: aliases[found.group(1)], value)
+        return json.loads(pattern.sub(lambda found: aliases[found.group(1)], json.dumps(value)))
+
+    return renamed
+
+
 def write_failure(failure: Failure, out: Path, *, target: str, api_key: str, profile: ApiProfile,
                   version: str = "", redactor: Redactor | None = None, reference: str = "",
                   recorded: Callable[[Any, str], Any] | None = None) -> Path:
@@ -86,6 +106,7 @@ def write_failure(failure: Failure, out: Path, *, target: str, api_key: str, pro
                               "source": source}
     if version:
         header["api_version"] = version
+    renamed = _renaming(failure.steps)
     with CassetteWriter(path, name, header, mode="overwrite") as writer:
         for step in failure.steps:
             expected = step.expected_status is not None  # the last, or a known rule broken on the way
@@ -93,10 +114,12 @@ def write_failure(failure: Failure, out: Path, *, target: str, api_key: str, pro
             body = step.expected_body if expected and step.expected_body is not None else step.body
             if recorded is not None and body is not None:
                 body = recorded(body, step.path)
+            body = renamed(body)
             content = json.dumps(body).encode() if body is not None else step.content
+            named = replace(step, path=renamed(step.path), form=renamed(step.form))
             writer.append(build_interaction(
-                method=step.method, url_path=step.path, request_headers=_request_headers(step, api_key, profile,
-                                                                                         version),
-                request_content=_content(step), status=status, response_headers=_response_headers(step, body),
+                method=step.method, url_path=named.path, request_headers=_request_headers(step, api_key, profile,
+                                                                                          version),
+                request_content=_content(named), status=status, response_headers=_response_headers(step, body),
                 response_content=content, redactor=redactor, profile=profile))
     return path

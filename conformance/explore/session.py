@@ -49,6 +49,9 @@ class Step:
     expected_status: int | None = None
     expected_body: Any = None
     key: str = ""  # the idempotency key it was sent with ("" none): a retry in the cassette sends one key twice
+    # (the target's id, the id the cassette names it by): an object the rules expected of another kind (a card
+    # where the target answered an account), named in the cassette as the object it should have been
+    alias: tuple[str, str] | None = None
 
 
 class Deviation(AssertionError):

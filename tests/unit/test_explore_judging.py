@@ -284,3 +284,57 @@ def test_card_attributes_says_the_answer_s_value_with_its_json_type():
     (failure,) = result.failures
     assert failure.rule == "card.attributes"
     assert 'exp_month is "12" (text) where the last update set 12 (a number)' in failure.message, failure.message
+
+
+# -- issue 38, round 4: past a non-card attach, the stateless rules still judge ---------------------------------------
+STAND_IN_TRUE = {"object", "request.invalid_expiry", "request.read_only", "request.unknown_parameter",
+                 "invariant.default_source", "invariant.deleted"}
+
+
+def test_past_an_attach_answering_an_account_exploring_goes_on_and_finds_the_stateless_deviations(tmp_path):
+    """stripe-mock answers an attach with an `account` and keeps nothing: every sequence ended there, so its
+    accepted exp_month=13 was never seen. `object` is told once, the account's id is then the card's handle, and
+    what the fake really breaks is found — nothing it does not (its lists, a deleted card, another customer's
+    card depend on what it kept of a card it never made: not judged)."""
+    with FakeStripe(deviation="attach-answers-account,stateless") as target:
+        result = explored(target, 600)
+        found = rules(result)
+        assert {"object", "request.invalid_expiry"} <= set(found) <= STAND_IN_TRUE, [f.message for f in
+                                                                                     result.failures]
+        assert found.count("object") == 1
+        expiry = next(f for f in result.failures if f.rule == "request.invalid_expiry")
+        cassette = written(expiry, tmp_path)
+        assert "acct_" not in cassette.read_text().split("interactions", 1)[-1]  # the handle named as a card
+        assert replayed(cassette, target) == 1
+    with FakeStripe() as faithful:
+        assert replayed(cassette, faithful) == 0
+
+
+def test_a_default_source_left_null_by_an_attach_answering_another_object_is_found():
+    """stripe-mock's `default_source` is always null: a 200 attach made something the customer's default."""
+    with FakeStripe(deviation="attach-answers-account,stateless") as target:
+        result = explored(target, 600)
+    assert any(f.rule == "invariant.default_source" and "the object its attach answered" in f.message
+               for f in result.failures), [f.message for f in result.failures]
+
+
+def _refuse_limit(method: str, path: str, form: dict[str, Any], answer: Answer) -> Answer:
+    """localstripe refuses `limit` on a customer's sources (400 "Unexpected limit")."""
+    if method == "GET" and "limit=" in path and "/sources" in path:
+        return 400, "application/json", {"error": {"type": "invalid_request_error", "message": "Unexpected limit"}}
+    return answer
+
+
+def test_a_retried_attach_listed_twice_is_idempotency_replay_where_limit_is_refused(tmp_path):
+    """localstripe re-attaches the token of a retried attach: the same card twice in the customer's list. Explore
+    read it back with `limit=100`, which localstripe refuses (a `status` finding, then every read-back ended
+    there), and looked only for cards no answer named, not for one listed twice."""
+    with relay(_refuse_limit, "relists-repeats") as url:
+        result = explored(url, 400)
+        assert "idempotency.replay" in rules(result), [f.message for f in result.failures]
+        replay = next(f for f in result.failures if f.rule == "idempotency.replay")
+        assert "2 times (the same card attached again)" in replay.message, replay.message
+        cassette = written(replay, tmp_path)
+        assert replayed(cassette, url) == 1
+    with FakeStripe() as faithful:
+        assert replayed(cassette, faithful) == 0
