@@ -675,7 +675,8 @@ class _CardMachine(RuleBasedStateMachine):
         self.judge_retry(first, 200, body)
         card = self.attached(customer, test_card, body)
         again = self.session.send("POST", url, form, key=key)
-        self.judge_retry(again, first.status, first.body)
+        recorded = first.expected_body if first.expected_status is not None else first.body  # a stand-in: a card
+        self.judge_retry(again, first.status, recorded)
         self.read_back(customer, "idempotency.replay", "the retried attach")
         return card
 
