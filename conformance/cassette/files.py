@@ -7,6 +7,9 @@ The recorder appends each interaction as one document in one ``write()``, so a
 recorder killed at any moment leaves a file that loads; nothing is ever rewritten.
 
 Every problem is a :class:`~conformance.errors.CassetteError` naming the file and the line.
+
+PyYAML (the reader, ``reader.py``, and the writer, ``emitter.py``) is imported when a file is parsed or written,
+not with this module: a run whose cassettes the parse cache holds reads them as JSON and never pays for it.
 """
 
 from __future__ import annotations
@@ -20,15 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.api_profile import OTHER, ApiProfile
 from conformance.atomic import probe_directory
-from conformance.cassette import emitter
 from conformance.cassette.cache import CacheWriter, cached_documents
 from conformance.cassette.guard import Unwritable, header_document, interaction_document
 from conformance.cassette.model import RECORD_MODES, VERSION, Cassette, CassetteHeader, Interaction, RecordMode
-from conformance.cassette.reader import locate_line, read_documents
 from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict
 from conformance.errors import CassetteError, ConformanceError
 
@@ -54,6 +53,8 @@ def regular_file(path: Path) -> None:
 
 
 def _yaml_error(path: Path, error: Exception) -> CassetteError:
+    import yaml
+
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
@@ -63,6 +64,8 @@ def _yaml_error(path: Path, error: Exception) -> CassetteError:
 
 
 def _locate(path: Path, document: int, inner: tuple[Any, ...]) -> int | None:
+    from conformance.cassette.reader import locate_line
+
     try:
         with open(path, "rb") as stream:
             return locate_line(stream, document, inner)
@@ -80,6 +83,10 @@ def _documents(path: Path, use_cache: bool = True) -> Iterator[tuple[int, Any]]:
     if cached is not None:
         yield from cached
         return
+    import yaml
+
+    from conformance.cassette.reader import read_documents
+
     try:
         stream = open(path, "rb")  # noqa: SIM115  (closed below, after the last document)
     except OSError as error:
@@ -251,6 +258,10 @@ def is_cassette(path: str | os.PathLike[str]) -> bool:
         regular_file(path)
     except CassetteError:
         return False
+    import yaml
+
+    from conformance.cassette.reader import read_documents
+
     try:
         with open(path, "rb") as stream:
             _line, first = next(read_documents(stream))
@@ -281,6 +292,8 @@ def find_cassettes(paths: list[str | os.PathLike[str]]) -> list[Path]:
 
 
 def dump_document(data: dict[str, Any]) -> bytes:
+    from conformance.cassette import emitter
+
     return emitter.dump_document(data).encode("utf-8")
 
 

@@ -25,7 +25,6 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from conformance.cassette import emitter
 from conformance.cassette.model import Interaction
 from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict, interaction_to_dict
 from conformance.errors import ConformanceError
@@ -85,6 +84,8 @@ def _without_surrogates(value: Any) -> Any:
 
 def _emitted(data: dict[str, Any]) -> bytes:
     """The YAML document of ``data``; text YAML cannot hold (a lone surrogate) written with U+FFFD instead."""
+    from conformance.cassette import emitter  # PyYAML's resolvers: imported by a writer, not by every reader
+
     try:
         return emitter.dump_document(data).encode("utf-8")
     except emitter.LoneSurrogate:

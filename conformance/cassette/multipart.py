@@ -14,13 +14,12 @@ re-recording writes the same file.
 from __future__ import annotations
 
 import base64
-import email.policy
-import email.utils
 import hashlib
 import re
-from email.message import Message
-from email.parser import BytesParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the email package is imported when a multipart body is met, not with every cassette
+    from email.message import Message
 
 __all__ = ["MULTIPART_TYPE", "PART_KEYS", "BOUNDARY", "decode", "encode", "content_type", "framed", "part_content",
            "part_digest", "placeholder"]
@@ -40,8 +39,11 @@ def placeholder(size: int) -> bytes:
 
 
 def _parse(content: bytes, content_type: str) -> Message | None:
-    # The compat32 policy: headers stay text (policy.HTTP's header objects cost ten times the parse).
-    message = BytesParser(policy=email.policy.compat32).parsebytes(
+    from email.parser import BytesParser
+
+    # The parser's default policy, compat32: headers stay text (policy.HTTP's header objects cost ten times the
+    # parse), and email.policy, whose import costs more than a run's reading of its cassette, stays unimported.
+    message = BytesParser().parsebytes(
         b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + content)
     if not message.is_multipart() or message.defects or (message.preamble or "").strip() \
             or (message.epilogue or "").strip():
@@ -52,6 +54,8 @@ def _parse(content: bytes, content_type: str) -> Message | None:
 def _utf8_headers(part: Message) -> Message:
     """The part's headers read as UTF-8: clients send a file name raw (RFC 7578), which compat32 keeps as
     escaped bytes."""
+    from email.message import Message
+
     headers = Message()
     for name, value in part.raw_items():
         headers[name] = str(value).encode("ascii", "surrogateescape").decode("utf-8", "replace")
@@ -63,6 +67,9 @@ def decode(content: bytes, content_type: str) -> dict[str, Any] | None:
     describe whole (a part with other headers or parameters, a nested multipart, text around the parts)."""
     if content_type.split(";", 1)[0].strip().lower() != MULTIPART_TYPE:
         return None
+    import email.utils
+    from email.message import Message
+
     message = _parse(content, content_type)
     if message is None:
         return None

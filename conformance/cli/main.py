@@ -8,11 +8,12 @@ raises becomes ``Error: <one line>`` and exit 2, here and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -80,11 +81,106 @@ class Command(click.Command):
         return super().invoke(ctx)
 
 
+# Every command: the module:attribute that defines it, and the first sentence of its help (what `conformance
+# --help` shows, cut to the terminal's width). A command's module is imported only when that command is looked up
+# (run, its --help, completion), so a command line pays for the one command it runs, not for all of them; the
+# sentences stay equal to the commands' own (tests/unit/test_cli_lazy.py).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "addon-path": ("conformance.cli.docs:addon_path_command",
+                   'Where an addon is, for a mitmproxy of your own: mitmdump -s "$(conformance addon-path recorder)".'),
+    "capture": ("conformance.cli.capture:capture",
+                "Re-record the reference suite: drive the stripe SDK through every scenario while recording."),
+    "check": ("conformance.cli.check:check",
+              "Lint cassettes: format, no secret, every request replayable; judge the recording by what the tool knows "
+              "of the API (a weak reference: missing routes, refused test cards, documented rules broken, test cards "
+              "answered as other cards), and with --openapi every recorded response as the published contract "
+              "describes it."),
+    "compare": ("conformance.cli.compare:compare_command",
+                "Compare two JSON reports: regressions (new failures), fixes (gone) and unchanged ones."),
+    "demo": ("conformance.cli.demo:demo",
+             "Replay the reference suite against a local localstripe and write the reports (needs the 'demo' extra)."),
+    "diff": ("conformance.cli.diff:diff",
+             "Compare two recordings of the same traffic (files, or directories paired by cassette name) with run's "
+             "comparison: ids bound between them, minted values by shape, lists as lists."),
+    "docs": ("conformance.cli.docs:docs_command",
+             "The manual that ships with the package: print one PAGE (below), or list them all without one."),
+    "explore": ("conformance.cli.explore:explore_command",
+                "Generate sequences of requests from the API profile and judge every answer by the documented rules."),
+    "import": ("conformance.cli.importing:import_command",
+               "Convert recordings of other tools into cassettes: VCR.py / pytest-recording (YAML or JSON), Ruby VCR, "
+               "HAR 1.2 (browsers, mitmproxy's hardump, Schemathesis), mitmproxy flow files (mitmdump -w)."),
+    "matrix": ("conformance.cli.matrix:matrix_command",
+               "Replay the suite against several targets and judge each documented behaviour and route per target: "
+               "holds, broken (its problems), known (its profile), not judged (why) or not covered."),
+    "matrix-history": ("conformance.cli.matrix_history:matrix_history_command",
+                       "Several matrices' JSON (`conformance matrix --json-report`), oldest first, as one history: "
+                       "each target's score per run, the interop score, and each behaviour that broke or was fixed, "
+                       "with when."),
+    "record": ("conformance.cli.record:record", "Record the traffic of an application into a YAML cassette."),
+    "run": ("conformance.cli.run:run_command", "Replay cassettes against a target and report every deviation."),
+    "serve": ("conformance.cli.serve:serve", "Answer requests from cassettes, offline: never a request goes upstream."),
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands by name (Click's ``Group.commands``), each imported from its ``module:attribute`` when it
+    is first looked up. Its names are known without importing anything, so listing them, ``No such command`` and
+    its "Did you mean" stay what they were when every command was imported at start-up."""
+
+    def __init__(self, table: dict[str, tuple[str, str]]) -> None:
+        self._where = {name: where for name, (where, _) in table.items()}
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, _, attribute = self._where[name].partition(":")  # KeyError: no such command
+            command = getattr(importlib.import_module(module), attribute)  # its decorator registers it here too
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self._where[name]} is no click command")
+            self._loaded[name] = command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._loaded and name not in self._where:
+            raise KeyError(name)
+        self._loaded.pop(name, None)
+        self._where.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._where, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(self._where.keys() | self._loaded.keys())
+
+
+def _short_help(name: str, limit: int) -> str:
+    """A command's line in the group's help, from its table sentence: a stand-in command with that help cuts it to
+    ``limit`` with Click's own rule, so the line is the one the command itself would give."""
+    return click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)
+
+
 class _Commands(click.Group):
     """Turns the core's errors into :class:`InputError` for every command, and an import of an extra's module that
-    is not installed into the line that names the extra."""
+    is not installed into the line that names the extra. Its commands are lazy (:class:`LazyCommands`, Click's
+    lazy-group pattern): the group's help lists them from :data:`COMMANDS` without importing one."""
 
     command_class = Command
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their short help, cut as Click cuts it, from the table: ``--help`` imports none."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, _short_help(name, limit) if name in COMMANDS else self.commands[name].get_short_help_str(limit))
+                for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from conformance.extras import COMMAND_EXTRAS

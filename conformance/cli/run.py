@@ -152,8 +152,6 @@ def run_command(
 
     Exit code 0: everything conforms; 1: deviations found; 2: usage or input error.
     """
-    from conformance.report.baseline import read_report
-
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
     paths = suite_paths(paths, with_suite)
@@ -173,7 +171,7 @@ def run_command(
         _check_repro_dir(repro_dir, paths)
     if shard:
         cassettes = _shard(cassettes, shard)
-    known = read_report(baseline) if baseline else None
+    known = _known(baseline) if baseline else None
     choices = RunChoices(api, api_key, strict=strict, ignore=ignore, exact=exact, tokens=tokens,
                          contract=contract_of(openapi, api), stripe_version=stripe_version, probes=probes,
                          timeout=timeout, max_body=max_body, cacert=cacert, insecure=insecure)
@@ -181,6 +179,13 @@ def run_command(
     _replay_and_report(cassettes, target, target_cmd, choices.settings(), total, known,
                        _Repro(repro_dir, repro_replays, repro_budget), workers=workers,
                        wait_for_target=wait_for_target, show_all=show_all, reports=reports)
+
+
+def _known(baseline: Path) -> RunResult:
+    """``--baseline``: the run its JSON report tells (the baselines' module imported only when one is given)."""
+    from conformance.report.baseline import read_report
+
+    return read_report(baseline)
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,6 @@ def _replay_and_report(cassettes: list[Path], target: str | None, target_cmd: st
     from rich.console import Console
 
     from conformance.replay import check_target, target_process
-    from conformance.report.baseline import accept_baseline
     from conformance.report.causes import root_causes
     from conformance.report.formats import write_reports
     from conformance.report.terminal import print_result, progress
@@ -218,6 +222,8 @@ def _replay_and_report(cassettes: list[Path], target: str | None, target_cmd: st
         if signals:
             result.interrupted_by = signals[0]
         if known is not None:
+            from conformance.report.baseline import accept_baseline
+
             accept_baseline(result, known)
         causes = root_causes(result)  # once: the terminal and every report tell the same causes
         if repro.directory is not None and not signals and not result.setup_error:

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import jsonschema_rs
 import yaml
 
 from conformance import __version__
@@ -383,6 +382,8 @@ def _check_schemas(converted: dict[str, Any]) -> None:
     """Every converted schema checked against its draft's meta-schema now, so one that no validator could compile
     is named before a run, not at the first answer that needs it. jsonschema-rs has the meta-schemas built in: the
     converted schemas carry no ``$schema`` of their own, so nothing is fetched."""
+    import jsonschema_rs  # here, not at the module's start: the engine imports the contract's names in every run
+
     draft4 = str(converted["openapi"]).startswith("3.0")
     meta = "http://json-schema.org/draft-04/schema#" if draft4 else "https://json-schema.org/draft/2020-12/schema"
     places: list[tuple[str, Any]] = [(f"#/components/schemas/{name.replace('~', '~0').replace('/', '~1')}", schema)

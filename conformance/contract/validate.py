@@ -3,38 +3,29 @@
 A validator is compiled (jsonschema-rs, draft 4 as OpenAPI 3.0 is) once per
 operation and status, the first time it is needed (a schema that cannot be
 compiled is a SpecError then). A valid body costs one ``is_valid`` call (a few
-µs for a card); only an invalid one is explained.
+µs for a card); only an invalid one is explained (``explain.py``).
 
-Stripe says ``anyOf`` where it means "one of these objects" (the card update
-answers a card, a bank account or a source). When no branch fits, the finding
-comes from the branch the body is closest to — the one whose ``object`` and
-type it has, with the fewest problems — so a card with a string ``exp_year``
-reads ``exp_year: the contract says integer``, not "matches no alternative".
+jsonschema-rs and the spec's reader are imported when a contract is made, not
+with this module: the engine names :class:`Contract` in every run's options,
+and a run without ``--openapi`` does not pay for their import.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import jsonschema_rs
 
 from conformance import forms
 from conformance.api_profile import ApiProfile, IdScheme
 from conformance.contract.operations import Operation, OperationIndex
-from conformance.contract.spec import CONTRACT_URI, load_spec
 from conformance.errors import SpecError
-from conformance.findings import MISSING, Finding
+from conformance.findings import Finding
 from conformance.paths import display_path
-from conformance.rules import Severity
-from conformance.text import json_type, snippet
+from conformance.text import snippet
 
 __all__ = ["Contract", "load_contract", "expanded_paths"]
-
-Kind = jsonschema_rs.ValidationErrorKind
 
 
 class _Expandable:
@@ -87,6 +78,10 @@ class Contract:
     """An OpenAPI description, ready to judge responses. Safe to share between replay workers."""
 
     def __init__(self, source: Path, converted: dict[str, Any], profile: ApiProfile | None = None) -> None:
+        import jsonschema_rs
+
+        from conformance.contract.spec import CONTRACT_URI
+
         self.source = source
         # The lists the API documents as left out unless expanded (the profile's) are failures when present;
         # the spec marks other lists expandable too without saying whether they are written out by default:
@@ -123,6 +118,8 @@ class Contract:
         return documented is not None and documented[1] is not None
 
     def _validator(self, operation: Operation, status_key: str, schema: Any) -> Any:
+        import jsonschema_rs
+
         key = (operation.operation_id, status_key)
         with self._lock:
             validator = self._validators.get(key)
@@ -171,131 +168,17 @@ def _nothing_fetched(uri: str) -> Any:
 def load_contract(path: Path, profile: ApiProfile | None = None) -> Contract:
     """Read (or take from the cache) and prepare ``path``, to judge as ``profile`` documents the API; SpecError
     when it is no OpenAPI 3 description."""
+    from conformance.contract.spec import load_spec  # PyYAML and the converter: only with a contract to read
+
     return Contract(path, load_spec(path), profile)
 
 
-def _schema_name(error: Any) -> str:
-    """The component a failing keyword belongs to (``card``), from the end of its schema path."""
-    path = list(error.schema_path)
-    for index in range(len(path) - 2, -1, -1):
-        if path[index] == "schemas" and isinstance(path[index + 1], str):
-            return f"`{path[index + 1]}`"
-    return "response"
-
-
-def _disqualifies(error: Any, where: list[Any]) -> bool:
-    """A branch meant for another type of value, or another kind of object."""
-    at = list(error.instance_path)
-    if at == where and isinstance(error.kind, Kind.Type):
-        return True
-    if at == where + ["object"] and isinstance(error.kind, (Kind.Enum, Kind.Constant)):
-        return True
-    return at == where and isinstance(error.kind, Kind.AnyOf) and _closest_branch(error) is None
-
-
-def _cost(error: Any, where: list[Any]) -> tuple[int, int]:
-    """How far a body is from a branch, (at the object itself, deeper down): one per problem, one per
-    unexpected key, a nested ``anyOf`` by its closest branch. A customer lacking ``livemode`` whose ten cards
-    carry a key more is a customer, not a deleted customer."""
-    count = len(error.kind.unexpected) if isinstance(error.kind, Kind.AdditionalProperties) else 1
-    if isinstance(error.kind, (Kind.AnyOf, Kind.OneOfNotValid)):
-        branch = _closest_branch(error)
-        if branch is not None:
-            inner = [_cost(sub, where) for sub in branch]
-            return sum(c[0] for c in inner), sum(c[1] for c in inner)
-    return (count, 0) if list(error.instance_path) == where else (0, count)
-
-
-def _closest_branch(error: Any) -> list[Any] | None:
-    where = list(error.instance_path)
-    best: tuple[int, int, int] | None = None
-    chosen: list[Any] | None = None
-    for index, errors in enumerate(error.kind.context):
-        if any(_disqualifies(sub, where) for sub in errors):
-            continue
-        costs = [_cost(sub, where) for sub in errors]
-        rank = (sum(c[0] for c in costs), sum(c[1] for c in costs), index)
-        if best is None or rank < best:
-            best, chosen = rank, errors
-    return chosen
-
-
-def _leaves(errors: Iterable[Any]) -> Iterator[Any]:
-    for error in errors:
-        if isinstance(error.kind, (Kind.AnyOf, Kind.OneOfNotValid)):
-            branch = _closest_branch(error)
-            if branch is not None:
-                yield from _leaves(branch)
-                continue
-        yield error
-
-
-def _value(value: Any) -> Any:
-    return value if not isinstance(value, (dict, list)) else json_type(value)
-
-
-def _json(value: Any) -> str:
-    return snippet(json.dumps(value, ensure_ascii=False, default=str), 60)
-
-
-def _explain(errors: Iterable[Any], expand: frozenset[str], strict: bool,
+def _explain(errors: Iterator[Any], expand: frozenset[str], strict: bool,
              left_out: frozenset[tuple[str, str]]) -> list[Finding]:
-    findings: dict[str, Finding] = {}  # one per path: the first (a type) says enough; anyOf branches repeat
-    for error in _leaves(errors):
-        parts = list(error.instance_path)
-        path = display_path(parts)
-        where = path or "the body"
-        value = error.instance
-        kind = error.kind
-        name = _schema_name(error)
-        new: list[Finding] = []
-        if isinstance(kind, Kind.Type):
-            wanted = " or ".join(kind.types)
-            new.append(Finding("schema.type", path, f"{where}: the contract's {name} says {wanted}, got "
-                                                    f"{json_type(value)} ({_json(value)})",
-                               wanted, _value(value)))
-        elif isinstance(kind, Kind.Required):
-            at = display_path(parts + [kind.property])
-            new.append(Finding("schema.required", at, f"{at} is missing; the contract's {name} requires it",
-                               "present", MISSING))
-        elif isinstance(kind, (Kind.Enum, Kind.Constant)):
-            options = kind.options if isinstance(kind, Kind.Enum) else [kind.expected_value]
-            new.append(Finding("schema.enum", path, f"{where}: {_json(value)} is not one of the contract's "
-                                                    f"{', '.join(map(_json, options))} ({name})", options, _value(value)))
-        elif isinstance(kind, Kind.AdditionalProperties):
-            severity = Severity.FAILURE if strict else Severity.WARNING
-            for key in kind.unexpected:
-                at = display_path(parts + [key])
-                got = value.get(key) if isinstance(value, dict) else None
-                new.append(Finding("schema.additional", at, f"{at}: the contract's {name} does not list this key",
-                                   MISSING, _value(got), severity))
-        elif isinstance(kind, Kind.Custom) and kind.keyword in ("x-expandable", "x-includable"):
-            field = kind.message
-            at = display_path(parts + [field])
-            dotted = ".".join(str(p) for p in parts + [field] if not isinstance(p, int))
-            if dotted not in expand and kind.keyword == "x-expandable":
-                new.append(Finding("schema.expand", at, f"{at} is the expanded object, but the request did not ask "
-                                                        f"for expand[]={dotted} (the contract's {name} returns its id)",
-                                   "an id", "an object"))
-            elif dotted not in expand and (name.strip("`"), field) in left_out:
-                new.append(Finding("schema.expand", at, f"{at} is present, but the request did not ask for "
-                                                        f"expand[]={dotted} (the API documents a {name.strip('`')}'s "
-                                                        f"{field} as left out unless expanded)", MISSING, "a list"))
-            elif dotted not in expand:  # the contract does not say whether it is written out by default
-                new.append(Finding("schema.expand", at, f"{at} is present, but the request did not ask for "
-                                                        f"expand[]={dotted}: the contract's {name} lists it among "
-                                                        "expandable fields and does not say whether it is written "
-                                                        "out by default", MISSING, "a list", Severity.WARNING))
-        elif isinstance(kind, (Kind.AnyOf, Kind.OneOfNotValid)):
-            new.append(Finding("schema.type", path, f"{where}: {json_type(value)} {_json(value)} "
-                                                    f"fits none of the contract's {len(kind.context)} alternatives "
-                                                    f"({name})", "one of the alternatives", _value(value)))
-        else:
-            new.append(Finding("schema.constraint", path, f"{where}: {snippet(error.message, 120)} ({name})",
-                               None, _value(value)))
-        for finding in new:
-            findings.setdefault(finding.path, finding)
-    return sorted(findings.values(), key=lambda f: f.path)
+    """Why a body is invalid (``explain.py``, imported once a body is)."""
+    from conformance.contract.explain import explain
+
+    return explain(errors, expand, strict, left_out)
 
 
 def _unexpanded(body: Any, expand: frozenset[str], ids: IdScheme) -> list[Finding]:
