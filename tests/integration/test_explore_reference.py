@@ -185,3 +185,14 @@ def test_what_public_sources_disagree_on_is_compared_with_the_reference_as_run_c
         code, output, data = explore_urls(tmp_path, candidate, reference, 60)
     assert code == 0, output
     assert data["failures"] == [] and data["sequences"] >= 60, output
+
+
+def test_a_route_the_candidate_lacks_is_route_missing_once_per_route_never_a_status_per_request(tmp_path):
+    """As stripe-stateful-mock lacks POST /cards/:card: the model says route.missing once for the route; the
+    comparison no longer says `status` (404 where the reference answered) for the requests that meet it."""
+    with serving(Logged) as (reference, _), serving(Logged, "no-cards-routes") as (candidate, _):
+        code, output, data = explore_urls(tmp_path, candidate, reference, 200)
+    assert code == 1, output
+    messages = [failure["message"] for failure in data["failures"]]
+    assert {failure["rule"] for failure in data["failures"]} == {"route.missing"}, output
+    assert all("/cards" in message for message in messages), output
