@@ -26,13 +26,12 @@ from typing import Any
 from conformance.api_profile import OTHER, ApiProfile
 from conformance.atomic import probe_directory
 from conformance.cassette.cache import CacheWriter, cached_documents
-from conformance.cassette.guard import Unwritable, header_document, interaction_document
 from conformance.cassette.model import RECORD_MODES, VERSION, Cassette, CassetteHeader, Interaction, RecordMode
 from conformance.cassette.validation import Invalid, header_from_dict, interaction_from_dict
 from conformance.errors import CassetteError, ConformanceError
 
 __all__ = ["SUFFIXES", "iter_interactions", "load", "find_cassettes", "is_cassette", "count_interactions",
-           "CassetteWriter", "CassetteExists", "CassetteLocked", "Unwritable", "RECORD_MODES", "dump_document",
+           "CassetteWriter", "CassetteExists", "CassetteLocked", "RECORD_MODES", "dump_document",
            "HEADER_COMMENT", "foreign_recording", "regular_file", "lock_holder"]
 
 SUFFIXES = (".yaml", ".yml")
@@ -391,7 +390,7 @@ class CassetteWriter:
     complete document before the error is raised, so what was written stays readable.
 
     Every document goes through the guard (``guard.py``): what the loader would
-    refuse is escaped or, when it cannot be, refused with :class:`Unwritable`
+    refuse is escaped or, when it cannot be, refused with :class:`~conformance.cassette.guard.Unwritable`
     and not written. One writer per cassette: a second one (another process) is
     refused with :class:`CassetteLocked` for as long as the first is open.
 
@@ -430,6 +429,8 @@ class CassetteWriter:
         self._appending = existing and self.mode == "append"
         if self._appending:
             self.count = len(load(self.path).interactions)  # a cassette that does not load is not appended to
+        from conformance.cassette.guard import header_document  # the writer's guard: a reader never needs it
+
         header_document(self._header, self.path.stem)  # a header the loader refuses: now, not at the first write
 
     def set_header(self, key: str, value: Any) -> None:
@@ -446,6 +447,8 @@ class CassetteWriter:
                 os.ftruncate(self._fd, len(whole))  # a cut-off last document: cut back to the whole ones
             self._size = os.fstat(self._fd).st_size
             return
+        from conformance.cassette.guard import header_document
+
         header = HEADER_COMMENT + header_document(self._header, self.path.stem)
         backup = None
         if self.path.exists() and self.mode == "overwrite":
@@ -477,6 +480,8 @@ class CassetteWriter:
         if self._lock < 0:
             raise ValueError(f"{self.path}: the writer is closed")
         interaction.index = self.count + 1
+        from conformance.cassette.guard import interaction_document
+
         document = interaction_document(interaction)
         if self._fd < 0:
             self._open()
