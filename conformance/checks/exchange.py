@@ -182,6 +182,8 @@ def judge(exchange: Exchange, state: CheckState, checks: list[Check] | None = No
             judged.update(said.judged)
             not_judged.extend(said.not_judged)
             said = said.findings
+        if not said:  # the common case: nothing to weigh against what earlier checks reported
+            continue
         reported = {f.path for f in findings if f.path and f.severity == Severity.FAILURE}
         findings.extend(f for f in said
                         if (not f.path or f.path not in reported) and not state.rules.ignores(f.rule, f.path))

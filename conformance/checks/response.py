@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
+from typing import Any
 
 from conformance.api_profile import Judgement
 from conformance.checks.compare import compare_bodies
@@ -219,6 +219,24 @@ def _name_expansions(exchange: Exchange, findings: list[Finding]) -> None:
         finding.message = template.format(path=finding.path, param=param, id=value_text(text, MISSING))
 
 
+def same_json_text(expected: Any, actual: Any) -> bool:
+    """Whether two equal JSON values (``expected == actual``) also serialize to the same text: the same keys in the
+    same order and the same JSON types (``true`` is no ``1``, ``1.0`` no ``1``, ``-0.0`` no ``0.0``). A walk of the
+    types: serializing the answer for it cost as much as judging it."""
+    if type(expected) is not type(actual):
+        return False
+    if isinstance(expected, dict):
+        for (key, value), (other_key, other) in zip(expected.items(), actual.items()):
+            if key != other_key or type(value) is not type(other):
+                return False
+            if isinstance(value, (dict, list, float)) and not same_json_text(value, other):
+                return False
+        return True
+    if isinstance(expected, list):
+        return all(same_json_text(value, other) for value, other in zip(expected, actual))
+    return repr(expected) == repr(actual) if isinstance(expected, float) else True
+
+
 def _both_errors(expected: object, actual: object) -> bool:
     return all(isinstance(body, dict) and isinstance(body.get("error"), dict) for body in (expected, actual))
 
@@ -238,10 +256,8 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> Judgement:
                                   minted=state.minted)
     else:
         # Equal data and equal text (which tells true from 1): nothing to compare, not even minted values.
-        if expected == actual:
-            expected_text = exchange.expected_text or json.dumps(expected, ensure_ascii=False)
-            if expected_text == json.dumps(actual, ensure_ascii=False):
-                return Judgement()
+        if expected == actual and same_json_text(expected, actual):
+            return Judgement()
         setting = _values_set(exchange, state)
         findings = compare_bodies(expected, actual, state.rules, is_error=exchange.recorded_status >= 400,
                                   set_fields=state.set_fields, minted=state.minted, judged=judged,

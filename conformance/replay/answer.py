@@ -12,9 +12,9 @@ from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.findings import MISSING, Finding
 from conformance.redaction import Redactor
 from conformance.replay.transport import TargetAnswer
-from conformance.text import snippet
+from conformance.text import shorten, snippet
 
-__all__ = ["content_may_nest", "fault", "json_body", "redact_finding"]
+__all__ = ["answer_snippet", "content_may_nest", "fault", "json_body", "redact_finding"]
 
 
 def fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
@@ -47,6 +47,17 @@ def json_body(response: TargetAnswer) -> tuple[Any, str | None]:
     if content_may_nest(response.content, MAX_BODY_DEPTH) and nesting_exceeds(data, MAX_BODY_DEPTH):
         return None, too_deep  # nothing recursive (comparison, invariants) meets it
     return data, None
+
+
+def answer_snippet(text: str, limit: int = 200) -> str:
+    """``snippet(text, limit)`` read from the start of the text only: an answer's snippet is kept for messages, and
+    collapsing the whitespace of a whole body for it cost more than judging it. The collapsed start of a text is
+    the start of its collapse, so once it is longer than ``limit`` the rest cannot change the cut."""
+    if len(text) > 4 * limit:
+        head = " ".join(text[:4 * limit].split())
+        if len(head) > limit:
+            return shorten(head, limit)
+    return snippet(text, limit)
 
 
 def content_may_nest(content: bytes, limit: int) -> bool:

@@ -86,10 +86,24 @@ class IdBindings:
         self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
         self._others: set[str] = set()  # bound recorded ids of no kind the scheme knows
         self._lengths: list[int] = []  # their lengths, the longest first
+        # how many recorded ids are bound to another id: a target that answers the recorded ids (a fake's fixtures,
+        # stripe-mock) binds each to itself, and then no text needs its ids replaced
+        self._renamed = 0
+
+    @property
+    def renames(self) -> bool:
+        """Whether a binding changes any text: some recorded id is bound to another id."""
+        return self._renamed > 0
 
     def rewrite(self, text: str) -> tuple[str, bool]:
         """``text`` with bound ids replaced, and whether it held an id not bound yet — in one pass for the known
         kinds; an object's own id of another style counts as not bound until it is."""
+        if not self._renamed:  # nothing to replace: only whether an id is still unbound
+            unbound = any(found.group(0) not in self.actual for found in self._finder.finditer(text))
+            if not unbound:
+                unbound = any(self._bindable_other(found) and found not in self.actual
+                              for found in _OWN_ID.findall(text))
+            return text, unbound
         unbound = False
 
         def replace(match: re.Match[str]) -> str:
@@ -139,6 +153,7 @@ class IdBindings:
         self.actual[recorded] = actual
         self._taken.add(actual)
         self._fresh.append((recorded, actual))
+        self._renamed += recorded != actual
         if self.ids.prefix_of(recorded) is None and recorded != actual:
             self._others.add(recorded)
             self._lengths = sorted({len(other) for other in self._others}, reverse=True)
@@ -184,7 +199,7 @@ class IdBindings:
 
     def text(self, value: str) -> str:
         """A string with every bound id inside it replaced (paths, urls, messages)."""
-        if not self.actual:
+        if not self._renamed:
             return value
         if "_" in value:
             value = self._finder.sub(lambda match: self.actual.get(match.group(0), match.group(0)), value)
@@ -196,7 +211,7 @@ class IdBindings:
         Done on the JSON text in one pass (bound ids hold no character JSON escapes: ``_ID_SHAPE``),
         several times faster than walking the data.
         """
-        if not self.actual or not value or isinstance(value, (bool, int, float)):
+        if not self._renamed or not value or isinstance(value, (bool, int, float)):
             return value  # nothing bound, or nothing a binding could be in (an empty query, list, string)
         if isinstance(value, str):
             return self.text(value)

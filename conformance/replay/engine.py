@@ -25,7 +25,7 @@ from conformance.checks import CheckState, CompareRules, Exchange
 from conformance.checks.exchange import Routes, judge
 from conformance.checks.naming import note_minted
 from conformance.findings import CassetteResult, Finding, InteractionResult
-from conformance.replay.answer import fault, json_body, redact_finding
+from conformance.replay.answer import answer_snippet, fault, json_body, redact_finding
 from conformance.replay.attribution import Attribution
 from conformance.replay.binding import IdBindings
 from conformance.replay.cards import hint_magic_tokens
@@ -35,7 +35,6 @@ from conformance.replay.probe import Probe
 from conformance.replay.request import Requests, SentRequest
 from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.rules import Severity
-from conformance.text import snippet
 
 __all__ = ["ReplayOptions", "replay_cassette", "redact_finding"]
 
@@ -206,7 +205,7 @@ class _Replay:
                         minted[actual_id] = minted[recorded_id]
             expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
-                        snippet(response.text), expected, expected_text, turn.routes)
+                        answer_snippet(response.text), expected, expected_text, turn.routes)
 
 
 def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions) -> list[str]:

@@ -66,7 +66,7 @@ class Requests:
     def bound_route(self, route: RouteMatch | None) -> RouteMatch | None:
         """The recorded request's route as the request is sent: its ids bound (a route's parameters are whole
         path segments, and a bound id holds no ``/``: the same as matching the sent path, without the match)."""
-        if route is None or not self.bindings.actual:
+        if route is None or not self.bindings.renames:
             return route
         return RouteMatch(route.route, {name: self.bindings.text(value) for name, value in route.params.items()})
 

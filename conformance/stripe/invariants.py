@@ -11,7 +11,7 @@ is ``list`` is paged by the list rules, whatever resource family it belongs to.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +100,11 @@ def _json(value: Any) -> str:
     return value_text(value, MISSING)
 
 
-def _of_kind(value: object, prefix: str) -> bool:
-    """Whether ``value`` is an id of that kind, however short (stripe-mock's fixtures are ``card_123``): the
-    documents promise the prefix, not a length."""
-    return isinstance(value, str) and re.fullmatch(prefix + r"_[0-9A-Za-z]+", value) is not None
+# An id of a kind, however short (stripe-mock's fixtures are ``card_123``): the documents promise the prefix, not
+# a length. Compiled once: a card is judged twice per interaction (as recorded and as answered).
+_CARD_ID = re.compile(r"card_[0-9A-Za-z]+")
+_CUSTOMER_ID = re.compile(r"cus_[0-9A-Za-z]+")
+_FOUR_DIGITS = re.compile(r"\d{4}")
 
 
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
@@ -123,6 +124,16 @@ REQUIRED_CARD_KEYS = frozenset({"id", "object", "brand", "exp_month", "exp_year"
 # Keys only the API reference's examples show (`wallet: null`; the OpenAPI card schema does not list it):
 # a target may leave them out, and a wrong type is a warning.
 EXAMPLE_ONLY_CARD_KEYS = frozenset({"wallet"})
+
+
+# The values a card's keys of the right type may hold: (key, whether the value is one, what it should be).
+_VALUE_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("id", lambda v: _CARD_ID.fullmatch(v) is not None, "a card_ id"),
+    ("customer", lambda v: not isinstance(v, str) or _CUSTOMER_ID.fullmatch(v) is not None, "a cus_ id or null"),
+    ("exp_month", lambda v: 1 <= v <= 12, "a month 1-12"),
+    ("last4", lambda v: _FOUR_DIGITS.fullmatch(v) is not None, "four digits"),
+    ("funding", lambda v: v in _FUNDING, "one of credit, debit, prepaid, unknown"),
+)
 
 
 def check_card(card: dict[str, Any], parts: list[Any], absent: frozenset[str] = frozenset()) -> list[Finding]:
@@ -151,14 +162,7 @@ def check_card(card: dict[str, Any], parts: list[Any], absent: frozenset[str] = 
                                     f"{path}: expected {_describe_types(types)}, got {_json(value)}"
                                     + (" (as the API reference's examples show it)" if example_only else ""),
                                     _describe_types(types), value, Severity.WARNING if example_only else None))
-    checks = (
-        ("id", lambda v: _of_kind(v, "card"), "a card_ id"),
-        ("customer", lambda v: v is None or isinstance(v, dict) or _of_kind(v, "cus"), "a cus_ id or null"),
-        ("exp_month", lambda v: isinstance(v, int) and 1 <= v <= 12, "a month 1-12"),
-        ("last4", lambda v: isinstance(v, str) and re.fullmatch(r"\d{4}", v) is not None, "four digits"),
-        ("funding", lambda v: v in _FUNDING, "one of credit, debit, prepaid, unknown"),
-    )
-    for key, ok, what in checks:
+    for key, ok, what in _VALUE_CHECKS:
         if key in card and _type_ok(card[key], CARD_KEYS[key]) and not ok(card[key]):
             path = display_path([*parts, key])
             findings.append(Finding("invariant.card", path, f"{path}: expected {what}, got {_json(card[key])}", what,
@@ -174,20 +178,41 @@ def _another_kind(value: Any) -> bool:
     return IDS.knows(prefix) and prefix != "card"
 
 
+# The last top-level walk of :func:`cards_in`: (the answer, ``asked``, what it found). The card rules and every
+# rule of the set that judges cards walk the same answer one after the other; the next walk of the same object
+# takes this one's result (once: what a later call meets may have changed).
+_LAST_WALK: tuple[Any, str | None, list[tuple[dict[str, Any], list[Any]]]] | None = None
+
+
 def cards_in(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
     """Every card object in a response, with its path — but the object a request for another kind of source
     (``asked``: ``ba_123``) got: a fixture that answers any id with a card (stripe-mock puts the requested id into
     its card) holds no card to judge, and the comparison judges the id's kind."""
-    found = []
+    global _LAST_WALK
+    if parts or not isinstance(value, (dict, list)):
+        return _walk(value, parts, asked, [])
+    last = _LAST_WALK
+    if last is not None and last[0] is value and last[1] == asked:
+        _LAST_WALK = None
+        return list(last[2])
+    found = _walk(value, parts, asked, [])
+    _LAST_WALK = (value, asked, found)
+    return list(found)
+
+
+def _walk(value: Any, parts: list[Any], asked: str | None,
+          found: list[tuple[dict[str, Any], list[Any]]]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """:func:`cards_in`'s walk, into ``found``: only containers are descended into."""
     if isinstance(value, dict):
         if value.get("object") == "card" and "deleted" not in value and (asked is None or value.get("id") != asked):
             found.append((value, parts))
         for key, child in value.items():
-            if isinstance(child, (dict, list)):
-                found.extend(cards_in(child, [*parts, key], asked))
+            if isinstance(child, (dict, list)) and child:
+                _walk(child, [*parts, key], asked, found)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            found.extend(cards_in(child, [*parts, index], asked))
+            if isinstance(child, (dict, list)) and child:
+                _walk(child, [*parts, index], asked, found)
     return found
 
 

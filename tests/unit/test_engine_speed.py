@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import httpx
 from hypothesis import given, settings
@@ -10,10 +11,13 @@ from hypothesis import strategies as st
 
 from conformance.api_profile import IdScheme
 from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
-from conformance.replay.answer import content_may_nest, json_body
+from conformance.checks.response import same_json_text
+from conformance.replay.answer import answer_snippet, content_may_nest, json_body
 from conformance.replay.binding import IdBindings, _IdFinder
 from conformance.replay.transport import TargetAnswer
 from conformance.stripe import STRIPE
+from conformance.stripe.invariants import cards_in
+from conformance.text import snippet
 
 # Schemes whose prefixes overlap (b, ba, btok), hold an underscore, or are long beside a short min_length.
 SCHEMES = [STRIPE.ids, IdScheme(["b", "ba", "btok", "file_link", "card"], min_length=3),
@@ -96,3 +100,71 @@ def test_a_replay_whose_answers_conform_never_imports_deepdiff_and_one_that_diff
 
     assert run("Visa") == "False False"  # the body as recorded: no comparison finding, no deepdiff
     assert run("MasterCard") == "True True"  # another brand: deepdiff imported to say where it differs
+
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([0.0, -0.0, 1.0, 2.5]) | \
+    st.text(alphabet="ab", max_size=2)
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda children: st.lists(children, max_size=3) |
+                           st.dictionaries(st.text(alphabet="xyz", max_size=2), children, max_size=3), max_leaves=20)
+
+
+def _retyped(value: object, draw: st.DrawFn) -> object:
+    """An equal value that may serialize otherwise: keys in another order, 1 as 1.0 or True, 0.0 as -0.0."""
+    if isinstance(value, dict):
+        items = [(key, _retyped(child, draw)) for key, child in value.items()]
+        return dict(draw(st.permutations(items)))
+    if isinstance(value, list):
+        return [_retyped(child, draw) for child in value]
+    if value is True or (value == 1 and not isinstance(value, bool)):
+        return draw(st.sampled_from([True, 1, 1.0]))
+    if isinstance(value, float) and value == 0.0:
+        return draw(st.sampled_from([0.0, -0.0, 0, False]))
+    return value
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_VALUES, st.data())
+def test_two_equal_answers_are_the_same_text_exactly_when_they_serialize_alike(value, data):
+    """The comparison's fast path: equal data is left uncompared only where its JSON text would be equal too."""
+    other = _retyped(value, data.draw)
+    assert value == other
+    dumps = partial(json.dumps, ensure_ascii=False)
+    assert same_json_text(value, other) == (dumps(value) == dumps(other))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bc", " ", "  ", "\n", "\t", "é", "{", "xyzxyzxyz"]), max_size=400).map("".join),
+       st.sampled_from([1, 5, 20, 200]))
+def test_an_answer_snippet_read_from_the_start_is_the_snippet_of_the_whole_answer(text, limit):
+    assert answer_snippet(text, limit) == snippet(text, limit)
+
+
+def test_ids_bound_to_themselves_leave_every_text_alone_and_still_tell_an_unbound_id():
+    """A target that answers the recorded ids (a fake's fixtures) binds each to itself: nothing is replaced, and an
+    id never seen is still unbound (what makes the replay learn from the answer)."""
+    bindings = IdBindings(STRIPE.ids)
+    bindings.learn({"id": "card_Recorded00001", "customer": "cus_Recorded000001"},
+                   {"id": "card_Recorded00001", "customer": "cus_Recorded000001"})
+    assert not bindings.renames
+    path = "/v1/customers/cus_Recorded000001/cards/card_Recorded00001"
+    assert bindings.text(path) == path and bindings.substitute({"card": "card_Recorded00001"}) == \
+        {"card": "card_Recorded00001"}
+    bound = json.dumps({"id": "card_Recorded00001", "customer": "cus_Recorded000001"})
+    assert bindings.rewrite(bound) == (bound, False)
+    for unbound in (json.dumps({"id": "card_NeverSeen0001"}), json.dumps({"id": "a1b2c3d4e5f6"})):
+        assert bindings.rewrite(unbound) == (unbound, True)
+    bindings.learn({"id": "card_NeverSeen0001"}, {"id": "card_Minted0000009"})
+    assert bindings.renames and bindings.text("/v1/cards/card_NeverSeen0001") == "/v1/cards/card_Minted0000009"
+
+
+def test_the_cards_of_an_answer_walked_twice_are_found_alike_and_a_changed_answer_walked_again():
+    """The card rules and the exp_year rule walk the same answer one after the other: the second takes the first's
+    walk, once; an answer changed since is walked anew."""
+    card = {"id": "card_1", "object": "card"}
+    answer = {"object": "list", "data": [card, {"id": "ba_1", "object": "bank_account"}], "metadata": {}}
+    first = cards_in(answer, [])
+    assert first == cards_in(answer, []) == [(card, ["data", 0])]
+    answer["data"].append(dict(card, id="card_2"))
+    cards_in(answer, [])
+    assert [path for _, path in cards_in(answer, [])] == [["data", 0], ["data", 2]]
+    assert cards_in(answer, [], "card_1") == [(answer["data"][2], ["data", 2])]
