@@ -341,3 +341,14 @@ def test_a_retried_attach_listed_twice_is_idempotency_replay_where_limit_is_refu
         assert replayed(cassette, url) == 1
     with FakeStripe() as faithful:
         assert replayed(cassette, faithful) == 0
+
+
+def test_the_default_after_a_stand_in_was_deleted_is_not_judged():
+    """A fake that keeps the card it answers as an account, and deletes nothing (a delete answering an account):
+    its default stays the card. Explore deleted the stand-in in its model and expected null: what a delete of an
+    object the target never showed as a card left as the default depends on what the target kept."""
+    with FakeStripe(deviation="cards-as-accounts,stateless") as target:
+        result = explored(target, 500)
+    found = rules(result)
+    assert "invariant.default_source" not in found, [f.message for f in result.failures]
+    assert {"object", "invariant.deleted", "request.invalid_expiry"} <= set(found) <= STAND_IN_TRUE, found
