@@ -8,6 +8,7 @@ from typing import Any
 from conformance.api_profile import ApiProfile, TestCards
 from conformance.cassette import Interaction
 from conformance.findings import Finding
+from conformance.rules import traits
 
 __all__ = ["unredacted_card", "hint_magic_tokens"]
 
@@ -41,6 +42,6 @@ def hint_magic_tokens(findings: list[Finding], interaction: Interaction, status:
     if not sent or not (status == 404 or any(token in answer for token in sent)):
         return
     for finding in findings:
-        if finding.rule == "status":
+        if traits(finding.rule).status_code:  # the finding that says the status differs
             finding.message += (f"; the request sent Stripe's magic test token {sent[0]}, which the target may not "
                                 "know: replay with --tokens create (each card attached from a token the target makes)")

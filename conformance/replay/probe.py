@@ -15,7 +15,6 @@ probed interaction. The findings are the probed interaction's, with the probe's 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,8 +24,7 @@ import httpx
 
 from conformance.api_profile import ApiProfile, RetryExchange, RetryRules, RetryState, Route
 from conformance.cassette import Interaction
-from conformance.checks.response import PARAMETERS_NOT_APPLIED
-from conformance.findings import MISSING, Finding, InteractionResult
+from conformance.findings import Finding, InteractionResult
 from conformance.paths import parse_path, value_at
 from conformance.redaction import Redactor
 from conformance.replay.curl import CurlRequest, curl_command
@@ -62,6 +60,26 @@ class ProbeDeclaration(Protocol):
 
     def leftover(self, body: Any) -> str | None:
         """Where the answer to :meth:`reverted` still shows the changed parameter (a path), None when undone."""
+        ...
+
+    def unanswered(self, repeated_as_is: bool, said: str) -> Finding:
+        """The finding of a probe's request that got no answer: ``repeated_as_is``, the request sent again as is
+        (else with :meth:`changed`'s body); ``said``: what happened, to be the message."""
+        ...
+
+    def unchangeable(self, content_type: str) -> tuple[str, str]:
+        """(rule, why) for a probed request whose body :meth:`changed` cannot change: the rule is not judged."""
+        ...
+
+    def listed_again(self, said: str, unnamed: list[str], twice: dict[str, int]) -> list[Finding]:
+        """The findings of a list read back after the probe that holds objects no answer named (``unnamed``) or
+        objects more than once (``twice``: id -> how often): the repeat was executed again. ``said``: how the
+        message begins (what was read)."""
+        ...
+
+    def left(self, path: str, shown: Any, undo: str, kind: str | None) -> Finding:
+        """The finding of an undo whose answer still shows the changed parameter at ``path`` (``shown``): the
+        target does not unset it. ``undo``: the undo's body; ``kind``: the answered object's."""
         ...
 
     @property
@@ -171,18 +189,17 @@ class Probe:
         findings: list[Finding] = []
         steps: list[_Step] = []
         again = self._send(_Step(method, sent.target, dict(sent.headers), sent.content), budget)
-        findings += self._judged(interaction, again, "sent again as is")
+        findings += self._judged(interaction, again, as_is=True)
         steps.append(again)
         left = self._undo(again, first, sent, route, budget)
         kind = sent.headers.get("Content-Type", "")
         changed = self.declaration.changed(sent.content, kind)
         notes: list[tuple[str, str]] = []
         if changed is None:
-            notes.append(("idempotency.mismatch", f"--probe idempotency cannot change a parameter of this request's "
-                          f"body ({kind or 'none'})"))
+            notes.append(self.declaration.unchangeable(kind))
         else:
             other = self._send(_Step(method, sent.target, dict(sent.headers), changed), budget)
-            findings += self._judged(interaction, other, "sent again with a parameter changed")
+            findings += self._judged(interaction, other, as_is=False)
             steps.append(other)
             left = self._undo(other, first, sent, route, budget) or left
         if left is not None and not self.told_left:
@@ -210,12 +227,13 @@ class Probe:
             self.seen.update(self.profile.ids.find(step.answer.text))
         return step
 
-    def _judged(self, interaction: Interaction, step: _Step, what: str) -> list[Finding]:
-        """The retry rules on the probe's answer, as on a recorded retry, each message saying it was the probe."""
+    def _judged(self, interaction: Interaction, step: _Step, as_is: bool) -> list[Finding]:
+        """The retry rules on the probe's answer, as on a recorded retry, each message saying it was the probe;
+        ``as_is``: the request sent again as is (else with a parameter changed)."""
+        what = "sent again as is" if as_is else "sent again with a parameter changed"
         said = f"--probe idempotency, the request {what} with its idempotency key: "
         if step.answer is None:
-            return [Finding("idempotency.replay" if "as is" in what else "idempotency.mismatch", "",
-                            said + f"no answer ({step.error})", "an answer", MISSING)]
+            return [self.declaration.unanswered(as_is, said + f"no answer ({step.error})")]
         wire = self.profile.headers
         exchange = RetryExchange(interaction.index, step.method, step.target.split("?", 1)[0],
                                  step.headers.get(wire.idempotency, ""), step.content, step.answer.status_code,
@@ -253,11 +271,8 @@ class Probe:
         path = self.declaration.leftover(revert.raw) or ""
         steps.append(revert)
         kind = revert.raw.get("object") if isinstance(revert.raw, dict) else None
-        shown = value_at(revert.raw, parse_path(path))
-        return [Finding("value", path, f"--probe idempotency: the undo ({revert.content.decode(errors='replace')}) "
-                        f"left {path}: {json.dumps(shown)}: the target does not unset a metadata key sent empty",
-                        MISSING, shown, kind=kind if isinstance(kind, str) else None, key_path=path,
-                        problem=PARAMETERS_NOT_APPLIED)]
+        return [self.declaration.left(path, value_at(revert.raw, parse_path(path)),
+                                      revert.content.decode(errors="replace"), kind if isinstance(kind, str) else None)]
 
     def _read_back(self, interaction: Interaction, sent: SentLike, route: Route, budget: list[int],
                    steps: list[_Step]) -> list[Finding]:
@@ -284,13 +299,7 @@ class Probe:
         for found in (*unnamed, *twice):
             self.state.duplicates.setdefault(found, interaction.index)
         said = f"--probe idempotency: after the request was sent again with its idempotency key, GET {sent.path} lists"
-        findings = [Finding("idempotency.replay", "", f"{said} {', '.join(unnamed)}, which no answer named: the "
-                            "target executed the repeat again although it answered the first answer",
-                            "no other object", unnamed)] if unnamed else []
-        findings += [Finding("idempotency.replay", "", f"{said} {found} {_times(ids.count(found))}: executed "
-                             "again (the same object added once more) although the target answered the first "
-                             "answer", 1, ids.count(found)) for found in twice if ids is not None]
-        return findings
+        return self.declaration.listed_again(said, unnamed, {found: (ids or []).count(found) for found in twice})
 
     def _reproduce(self, method: str, sent: SentLike, steps: list[_Step]) -> str:
         """The request and the probe's requests as curl commands, under one fresh idempotency key of their own."""
@@ -306,10 +315,6 @@ class Probe:
 
         first = line(method, sent.target, sent.headers, sent.content, sent.parts)
         return "\n".join([first, *(line(s.method, s.target, s.headers, s.content) for s in steps)])
-
-
-def _times(count: int) -> str:
-    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _delete_route(profile: ApiProfile, create: Route) -> Route | None:

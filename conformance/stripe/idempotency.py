@@ -8,11 +8,13 @@ public sources disagree it is said, and compared loosely: the status of a key re
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
 from conformance.api_profile import Headers, RetryExchange, RetryState
+from conformance.checks.response import PARAMETERS_NOT_APPLIED
 from conformance.findings import MISSING, Finding
 from conformance.rules import MatrixRow, Rule, Severity
 
@@ -173,6 +175,34 @@ class IdempotencyRules:
         if not isinstance(items, list):
             return None
         return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+    def unanswered(self, repeated_as_is: bool, said: str) -> Finding:
+        """A probe's repeat that got no answer: the rule it was to judge, the message ``said``."""
+        return Finding("idempotency.replay" if repeated_as_is else "idempotency.mismatch", "", said, "an answer",
+                       MISSING)
+
+    def unchangeable(self, content_type: str) -> tuple[str, str]:
+        """A body that is no form cannot be sent with other parameters: the mismatch rule is not judged there."""
+        return ("idempotency.mismatch", "--probe idempotency cannot change a parameter of this request's body "
+                f"({content_type or 'none'})")
+
+    def listed_again(self, said: str, unnamed: list[str], twice: dict[str, int]) -> list[Finding]:
+        """A list read back after the probe that names objects no answer named, or one object more than once: the
+        repeat was executed again behind the first answer."""
+        findings = [Finding("idempotency.replay", "", f"{said} {', '.join(unnamed)}, which no answer named: the "
+                            "target executed the repeat again although it answered the first answer",
+                            "no other object", unnamed)] if unnamed else []
+        findings += [Finding("idempotency.replay", "", f"{said} {found} {times(count)}: executed again (the same "
+                             "object added once more) although the target answered the first answer", 1, count)
+                     for found, count in twice.items()]
+        return findings
+
+    def left(self, path: str, shown: Any, undo: str, kind: str | None) -> Finding:
+        """The undo (:data:`PROBE_PARAMETER` sent empty) answered with the key still there: a value of the request
+        the target did not apply, said on the probed interaction."""
+        return Finding("value", path, f"--probe idempotency: the undo ({undo}) left {path}: {json.dumps(shown)}: the "
+                       "target does not unset a metadata key sent empty", MISSING, shown, kind=kind, key_path=path,
+                       problem=PARAMETERS_NOT_APPLIED)
 
     def new_state(self) -> IdempotencyState:
         return IdempotencyState()

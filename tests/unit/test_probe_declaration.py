@@ -40,3 +40,20 @@ def test_only_a_whole_list_names_its_items():
     assert IDEMPOTENCY.listed({**page, "has_more": True}) is None
     assert IDEMPOTENCY.listed({"object": "card", "id": "card_1"}) is None
     assert IDEMPOTENCY.listed(None) is None
+
+
+def test_the_profile_builds_the_probes_findings_under_its_own_retry_rules():
+    """The engine's probe names no rule: what a repeat without an answer, an unchangeable body, a list read back
+    and an undo left behind mean is the profile's to say."""
+    assert IDEMPOTENCY.unanswered(True, "no answer").rule == "idempotency.replay"
+    assert IDEMPOTENCY.unanswered(False, "no answer").rule == "idempotency.mismatch"
+    rule, why = IDEMPOTENCY.unchangeable("application/json")
+    assert rule == "idempotency.mismatch" and "(application/json)" in why
+    unnamed, twice = IDEMPOTENCY.listed_again("GET /v1/customers/cus_1/sources lists", ["card_9"], {"card_1": 2})
+    assert (unnamed.rule, unnamed.actual, twice.rule, twice.actual) == \
+        ("idempotency.replay", ["card_9"], "idempotency.replay", 2)
+    assert "card_1 twice: executed again" in twice.message
+    assert IDEMPOTENCY.listed_again("said", [], {}) == []
+    left = IDEMPOTENCY.left("metadata.conformance_probe", "changed", f"{PROBE_PARAMETER}=", "card")
+    assert (left.rule, left.problem, left.kind, left.actual) == \
+        ("value", "parameters-not-applied", "card", "changed")
