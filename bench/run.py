@@ -619,9 +619,9 @@ def bench_fixed(requests: int, rounds: int) -> list[dict[str, object]]:
     """A one-interaction `conformance run` in a process of its own, start to exit: the fixed cost every run pays
     (start-up, imports, reading the cassette, the reports), with the bytecode and the parse cache an installed
     package has after its first run (each checkout's bytecode in a folder of its own, never in the checkout). The
-    floor beside it is an interpreter that imports only the libraries a run cannot do without (httpx, Click,
-    Rich's progress bar). With --against DIR, the same run of that checkout alternates with this one's, each going
-    first in turn, and the ratios are of the runs made back to back."""
+    floor beside it is an interpreter that imports only the libraries a run cannot do without (httpx with the
+    httpcore it sends through, Click, Rich's progress bar). With --against DIR, the same run of that checkout
+    alternates with this one's, each going first in turn, and the ratios are of the runs made back to back."""
     count = max(1, rounds * 4) if requests >= 100 else 1  # tiny for the smoke test
     sides = {"this checkout": HERE.parent, **({f"--against {AGAINST.name}": AGAINST} if AGAINST else {})}
     times: dict[str, list[float]] = {name: [] for name in [*sides, "floor"]}
@@ -635,7 +635,7 @@ def bench_fixed(requests: int, rounds: int) -> list[dict[str, object]]:
                    "--json-report", str(Path(out) / "r.json")]
         runs = {name: (command, checkout, {**env, "PYTHONPYCACHEPREFIX": str(Path(out) / f"bytecode-{index}")})
                 for index, (name, checkout) in enumerate(sides.items())}
-        runs["floor"] = ([sys.executable, "-c", "import httpx, click, rich.progress"], HERE.parent,
+        runs["floor"] = ([sys.executable, "-c", "import httpx, httpcore, click, rich.progress"], HERE.parent,
                          {**env, "PYTHONPYCACHEPREFIX": str(Path(out) / "bytecode-floor")})
         for argv, checkout, child_env in runs.values():  # bytecode written, the parse cache filled, files read once
             subprocess.run(argv, cwd=checkout, env=child_env, check=True, capture_output=True, timeout=120)
@@ -655,7 +655,7 @@ def _fixed_rows(times: dict[str, list[float]], cpu: dict[str, list[float]]) -> l
         {"benchmark": "fixed", "case": "imports a run cannot avoid" if name == "floor" else
          f"run of 1 interaction, {name}", "seconds": round(statistics.median(t), 3),
          "cpu_seconds": round(statistics.median(cpu[name]), 3), "goal": "<= 0.3 s" if name == "this checkout" else "",
-         "note": f"{statistics.median(cpu[name]):.3f} s CPU" + ("; httpx, Click, Rich: the floor" if name == "floor"
+         "note": f"{statistics.median(cpu[name]):.3f} s CPU" + ("; httpx, httpcore, Click, Rich: the floor" if name == "floor"
                                                               else "")} for name, t in times.items()]
     other = next((name for name in times if name.startswith("--against")), None)
     if other is not None:
