@@ -62,9 +62,10 @@ class PairedSession(Session):
                       f"({error or type(error).__name__})")
             return step
         body = json_body(answer.content)
-        self.bindings.learn(step.body, body)
-        self.back.learn(body, step.body)
-        unbound = self.unbound(body, step)
+        theirs = step.body.get("id") if isinstance(step.body, dict) else None
+        made = not isinstance(theirs, str) or theirs not in self.bindings.actual  # what the answer names is new
+        self.learn(step.body, body)
+        unbound = self.unbound(body, step) if made else ""
         ending = f"; {unbound}: the sequence ends here" if unbound else ""
         if no_such_route(answer.status_code, body) and not no_such_route(step.status, step.body):
             # a route the candidate lacks: the machine tells it once per route (route.missing), as run does, never
@@ -96,9 +97,22 @@ class PairedSession(Session):
         return Step(method, step.path, form, answer.status_code, self.back.substitute(body), answer.content,
                     answer_headers(answer.headers), key=key)
 
+    def learn(self, reference: Any, candidate: Any) -> None:
+        """Bind the ids of two answers, each way. The way back is one to one: a candidate's id met where the
+        reference answered an id bound to another of the candidate's already (stripe-stateful-mock answers every
+        delete with one constant id) stays the candidate's, so the model is shown what the candidate answered,
+        never an id of another object."""
+        assert self.bindings is not None and self.back is not None
+        self.bindings.learn(reference, candidate)
+        taken = set(self.back.actual.values())
+        self.back.learn(candidate, reference)
+        for mine, theirs in self.back.take_fresh():
+            if theirs in taken and self.back.ids.prefix_of(mine) is not None:
+                del self.back.actual[mine]
+
     def unbound(self, body: Any, step: Step) -> str:
-        """The candidate's answer's own id where it binds no id of the reference's (one of another kind, or an
-        object the reference did not make), said as a message says it; "" when there is none.
+        """The candidate's answer's own id where it names a new object and binds no id of the reference's (one of
+        another kind, one the reference did not make), said as a message says it; "" when there is none.
 
         The machine would carry it into its next requests: the reference never made it (it would answer 404 to
         each, a cascade blamed on the candidate), and the reference's own id is of no kind the candidate minted.
@@ -108,9 +122,12 @@ class PairedSession(Session):
         if not isinstance(own, str) or own in self.back.actual:
             return ""
         theirs = step.body.get("id") if isinstance(step.body, dict) else None
-        if isinstance(theirs, str):
+        if not isinstance(theirs, str):
+            return f"the candidate's {snippet(own, 60)} stands for nothing the reference made"
+        ids = self.back.ids
+        if ids.prefix_of(own) != ids.prefix_of(theirs):
             return f"the candidate's {snippet(own, 60)} is no id of the kind of the reference's {theirs}"
-        return f"the candidate's {snippet(own, 60)} stands for nothing the reference made"
+        return f"the candidate's {snippet(own, 60)} names another of its objects where the reference made {theirs}"
 
     def fail(self, rule: str, message: str, expected_status: int | None = None, expected_body: Any = None,
              key: str = "") -> None:

@@ -196,3 +196,25 @@ def test_a_route_the_candidate_lacks_is_route_missing_once_per_route_never_a_sta
     messages = [failure["message"] for failure in data["failures"]]
     assert {failure["rule"] for failure in data["failures"]} == {"route.missing"}, output
     assert all("/cards" in message for message in messages), output
+
+
+CONSTANT = "card_1FKCxrBCvBiGc7Sdp8LvNQKQ"  # what stripe-stateful-mock answers every card delete with
+
+
+class ConstantDeletes(Logged):
+    """As stripe-stateful-mock deletes a card: the card is gone, the answer names one constant id."""
+
+    def answer(self, method: str, path: str, status: int, payload: dict[str, Any]) -> dict[str, Any]:
+        return {**payload, "id": CONSTANT} if method == "DELETE" and payload.get("deleted") is True else payload
+
+
+def test_the_model_is_shown_the_id_the_candidate_answered_never_another_objects_through_a_binding(tmp_path):
+    """The constant id binds to the first deleted card's; bound back, the second delete's answer read as the first
+    card's id: the message named an id the candidate never answered (and took a second delete to show)."""
+    with serving(Logged) as (reference, _), serving(ConstantDeletes) as (candidate, _):
+        code, output, data = explore_urls(tmp_path, candidate, reference, 300)
+    assert code == 1, output
+    found = {failure["rule"]: failure for failure in data["failures"]}
+    assert "id.binding" in found and CONSTANT in found["id.binding"]["message"], output
+    deleted = found.get("invariant.deleted")
+    assert deleted is not None and CONSTANT in deleted["message"], output
