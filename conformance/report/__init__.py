@@ -1,9 +1,9 @@
 """Reports of a run: JSON, JUnit XML, Markdown, HTML, the terminal, and comparing runs (baselines).
 
 Reports read results; they never run checks. Every value in them went through redaction. The formats, with their
-options and writers, are listed once in ``report/formats.py``. Every command line imports this package (the
-report options come from it), few write every format: each writer is imported when first asked for — JUnit's
-brings xml.etree, HTML's Jinja2.
+options and writers, are listed once in ``report/formats.py``. ``run`` and ``matrix`` import this package for
+their report options, and a run writes few formats: each writer is imported when first asked for — JUnit's brings
+xml.etree, HTML's Jinja2.
 """
 
 from __future__ import annotations
