@@ -14,7 +14,7 @@ from conformance.cassette.model import MAX_BODY_DEPTH, nesting_exceeds
 from conformance.checks.response import same_json_text
 from conformance.replay.answer import answer_snippet, content_may_nest, json_body
 from conformance.replay.binding import IdBindings, _IdFinder
-from conformance.replay.transport import TargetAnswer
+from conformance.replay.transport import TargetAnswer, TargetClient
 from conformance.stripe import STRIPE
 from conformance.stripe.invariants import cards_in
 from conformance.text import snippet
@@ -168,3 +168,21 @@ def test_the_cards_of_an_answer_walked_twice_are_found_alike_and_a_changed_answe
     cards_in(answer, [])
     assert [path for _, path in cards_in(answer, [])] == [["data", 0], ["data", 2]]
     assert cards_in(answer, [], "card_1") == [(answer["data"][2], ["data", 2])]
+
+
+def test_a_target_sent_again_reaches_the_same_url_and_each_client_its_own_target():
+    """URLs made once per target and client: the second send of a target (quoted, under a gateway's path) goes
+    where the first went, and another client's base URL is never mixed in."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={})
+
+    target = "/v1/customers/cus_1/cards?expand[]=customer&q=a b é"
+    with TargetClient("http://one.invalid/gateway", transport=httpx.MockTransport(answer)) as one, \
+            TargetClient("http://two.invalid", transport=httpx.MockTransport(answer)) as two:
+        for client in (one, two, one, two):
+            client.request("GET", target, headers={})
+    first = "http://one.invalid/gateway/v1/customers/cus_1/cards?expand[]=customer&q=a%20b%20%C3%A9"
+    assert seen == [first, first.replace("one.invalid/gateway", "two.invalid")] * 2
