@@ -9,8 +9,6 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-
 from conformance.errors import ReportError
 from conformance.findings import MISSING, Finding, RunResult, Verdict
 from conformance.text import plural, printable, shorten, value_text
@@ -116,4 +114,6 @@ def read_document(path: Path, what: str, schemas: Collection[str],
 
 @functools.lru_cache(maxsize=4)
 def _validator(shape: str) -> Any:
+    import jsonschema_rs  # only when a written report is read back: a run never needs it
+
     return jsonschema_rs.Draft202012Validator(json.loads(shape))
