@@ -8,6 +8,11 @@ compared with the reference's by ``compare_bodies``: a different status, or a fi
 sequence under that finding's rule. What the profile's machine then judges is the candidate's answer with its
 ids rewritten back to the reference's: the documented rules judge the candidate too, so what the comparison
 treats as server-minted (a ``fingerprint`` drawn at random) is still judged.
+
+One difference, one finding: a candidate's object whose id binds none of the reference's (another kind: an
+account for a card) ends the sequence at the answer that names it, so nothing the reference never made is sent to
+it; a route the candidate lacks is the model's ``route.missing``; two statuses compare their bodies only when both
+are errors, as ``run``; a list whose length differs is not also compared item by item against other items.
 """
 
 from __future__ import annotations
@@ -101,8 +106,8 @@ class PairedSession(Session):
 
     def learn(self, reference: Any, candidate: Any) -> None:
         """Bind the ids of two answers, each way. The way back is one to one: a candidate's id met where the
-        reference answered an id bound to another of the candidate's already (stripe-stateful-mock answers every
-        delete with one constant id) stays the candidate's, so the model is shown what the candidate answered,
+        reference answered an id bound to another of the candidate's already (a fake answering every delete with
+        one constant id) stays the candidate's, so the model is shown what the candidate answered,
         never an id of another object."""
         assert self.bindings is not None and self.back is not None
         self.bindings.learn(reference, candidate)
