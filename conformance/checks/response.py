@@ -130,7 +130,7 @@ def _name_unapplied_parameters(exchange: Exchange, state: CheckState, findings: 
     request = exchange.interaction.request
     body = request.body.value if request.body is not None and request.body.kind == "form" else None
     sent = parameter_paths(body) if request.method == "POST" else frozenset()
-    route = state.profile.routes.match(request.method, exchange.path)
+    route = state.routes_of(exchange).sent
     subject = route.subject if route is not None else None
     if subject is not None:
         sent |= state.requested.get(subject, frozenset())

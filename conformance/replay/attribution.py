@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.api_profile import ApiProfile
+from conformance.api_profile import ApiProfile, RouteMatch
 from conformance.cassette import Interaction
 from conformance.checks import CheckState
 from conformance.checks.parameters import covers, parameter_paths
@@ -81,7 +81,7 @@ class Attribution:
         return Needed(found, root, minted)
 
     def attribute(self, interaction: Interaction, result: InteractionResult, needed: Needed | None,
-                  sent_path: str) -> None:
+                  route: RouteMatch | None) -> None:
         """Which findings are consequences of an earlier failure, and what this one leaves unbound or unset.
 
         A request sent with an id no earlier answer minted (or minted under another name), and answered with
@@ -108,7 +108,7 @@ class Attribution:
                 finding.consequence_of = self._consequence_of(finding, expected)
                 if needed is not None and finding.consequence_of is None and _about_values(finding):
                     finding.consequence_of = needed.root
-        self._follow_updates(interaction, result, sent_path)
+        self._follow_updates(interaction, result, route)
         roots = [f.consequence_of for f in findings if f.consequence_of is not None and f.severity == Severity.FAILURE]
         if needed is not None and not needed.minted:
             result.blocked_id = needed.recorded_id
@@ -171,10 +171,9 @@ class Attribution:
             own = any(f.consequence_of is None for f in failures)
             self.failed_keys[key] = interaction.index if own or result.blocked_by is None else result.blocked_by
 
-    def _follow_updates(self, interaction: Interaction, result: InteractionResult, sent_path: str) -> None:
+    def _follow_updates(self, interaction: Interaction, result: InteractionResult, route: RouteMatch | None) -> None:
         """Findings about what an update failed to set (a delete failed to remove) are its consequences; this
-        update or delete, failing, is remembered."""
-        route = self.profile.routes.match(interaction.request.method, sent_path)
+        update or delete, failing, is remembered. ``route``: the request's as sent."""
         action = route.route.action if route is not None else None
         changes_subject = action in ("update", "delete") and \
             interaction.response.status < 300 and result.actual_status != interaction.response.status

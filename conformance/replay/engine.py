@@ -94,7 +94,7 @@ class _Replay:
             # the error text may quote the request: redacted like every finding
             result.findings = [redact_finding(f, self.options.redactor)
                                for f in [*sent.setup, fault(error, self.client.timeout, recorded.status)]]
-            self.attribution.attribute(interaction, result, needed, sent.path)
+            self.attribution.attribute(interaction, result, needed, turn.routes.sent)
             result.curl = self._curl(request.method, sent)
             return result
         finally:
@@ -118,7 +118,7 @@ class _Replay:
         redactor = self.options.redactor
         result.findings = [redact_finding(f, redactor) for f in findings]
         self._note_judged(result, judgement)
-        self.attribution.attribute(interaction, result, needed, sent.path)
+        self.attribution.attribute(interaction, result, needed, turn.routes.sent)
         if self.retries is not None and self.profile.retries is not None:
             self.attribution.follow_duplicates(interaction, result, exchange.body, self.retries.duplicates,
                                                {f.rule for f in retried})
