@@ -27,11 +27,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from conformance.cassette import count_interactions  # noqa: E402
-from conformance.checks.compare import CompareRules  # noqa: E402
 from conformance.explore import ExploreOptions, explore  # noqa: E402
-from conformance.replay import ReplayOptions, TargetClient  # noqa: E402
-from conformance.replay.runner import run as run_cassettes  # noqa: E402
 from conformance.replay.runner import target_process  # noqa: E402
+from conformance.settings import RunChoices  # noqa: E402
 from conformance.stripe import STRIPE  # noqa: E402
 from conformance.suite.reference import reference_suite  # noqa: E402
 
@@ -50,15 +48,17 @@ def bench_explore(url: str, budget: float, seed: int) -> dict[str, float]:
 
 
 def bench_suite(url: str, rounds: int) -> dict[str, float]:
-    """``run --suite``'s replay (parse cache warm), repeated: interactions, wall and CPU time per round (median)."""
+    """``run --suite``'s replay (parse cache warm), repeated: interactions, wall and CPU time per round (median);
+    with run's own settings (``RunChoices``: the profile's redactor, the body cap…), so what is measured is what
+    ``run --suite`` replays."""
     cassettes = sorted(reference_suite().glob("*.yaml"))
-    options = ReplayOptions(api_key=STRIPE.default_api_key, profile=STRIPE, rules=CompareRules())
-    run_cassettes(cassettes, url, options)  # fills the parse cache
+    settings = RunChoices(STRIPE, STRIPE.default_api_key).settings()
+    settings.run(cassettes, url)  # fills the parse cache
     interactions = sum(count_interactions(path) for path in cassettes)
     walls, cpus = [], []
     for _ in range(rounds):
         wall, cpu = time.perf_counter(), time.process_time()
-        run_cassettes(cassettes, url, options)
+        settings.run(cassettes, url)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return {"requests": interactions, "seconds": statistics.median(walls), "cpu": statistics.median(cpus)}
@@ -69,7 +69,7 @@ def bench_floor(url: str, count: int = 1000) -> dict[str, float]:
     customer made, then retrieved), nothing judged: the floor."""
     headers = {"Authorization": f"Bearer {STRIPE.default_api_key}"}
     form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
-    with TargetClient(url) as client:
+    with RunChoices(STRIPE, STRIPE.default_api_key).settings().client(url) as client:  # run's limits
         customer = json.loads(client.request("POST", "/v1/customers", form, b"description=bench").content)["id"]
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):

@@ -6,21 +6,46 @@ import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from conformance.api_profile import TOKEN_MODES, ApiProfile, TokenMode
-from conformance.atomic import check_writable
+from conformance.atomic import atomic_write, check_writable
 from conformance.cli.main import OPENAPI_HELP, api_option, api_profile, contract_of, main, timeout_option
-from conformance.cli.options import command_with_port
+from conformance.cli.options import check_outputs, command_with_port
 from conformance.errors import refuse_live_key
-from conformance.redaction import Redactor
+from conformance.report.formats import FORMATS, ReportFormat, chosen
+from conformance.settings import RunChoices, RunSettings
 
 if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI starts
-    from conformance.contract import Contract
     from conformance.explore import ExploreResult, Failure
     from conformance.explore.runner import Machines
+    from conformance.redaction import Redactor
+
+F = TypeVar("F", bound=Callable[..., Any])
+_REPORTS = "conformance.explore.reports"  # where the run report options leave their paths, in the context's meta
+
+
+def _run_report_options(command: F) -> F:
+    """run's report options from the one table of formats (``conformance.report.formats``), but its JSON: explore's
+    own ``--json-report`` tells the exploration. Each writes run's report of the failing cassettes, replayed on the
+    target; their paths are read with :func:`_chosen_reports`."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+        if value is not None:
+            ctx.meta.setdefault(_REPORTS, {})[str(param.name)] = value
+
+    for fmt in reversed([fmt for fmt in FORMATS if fmt.option != "--json-report"]):  # the last applied shows first
+        command = click.option(fmt.option, fmt.name, type=click.Path(dir_okay=False, path_type=Path),
+                               help=f"Write run's {fmt.label} of the failing cassettes replayed on the target here.",
+                               expose_value=False, callback=remember)(command)
+    return command
+
+
+def _chosen_reports() -> list[tuple[ReportFormat, Path]]:
+    """The run reports this command was asked to write (format, path), in the table's order."""
+    return chosen(click.get_current_context().meta.get(_REPORTS, {}))
 
 
 @main.command("explore")
@@ -53,18 +78,11 @@ if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI 
 @timeout_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write run's JUnit XML of the failing cassettes replayed on the target here.")
-@click.option("--html-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write run's HTML report of the failing cassettes replayed on the target here.")
-@click.option("--markdown-report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write run's Markdown report of the failing cassettes replayed on the target here.")
+@_run_report_options
 def explore_command(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
                     seed: int, max_examples: int, budget: float,
                     max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool,
-                    tokens: TokenMode, openapi: Path | None, timeout: float, json_report: Path | None,
-                    junit_xml: Path | None, html_report: Path | None,
-                    markdown_report: Path | None) -> None:
+                    tokens: TokenMode, openapi: Path | None, timeout: float, json_report: Path | None) -> None:
     """Generate sequences of requests from the API profile and judge every answer by the documented rules.
 
     Each rule found broken is shrunk to the fewest steps that still break it and written to --out as a cassette
@@ -72,39 +90,27 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     2: usage or input error.
     """
     from conformance.cassette.cache import cache_dir
-    from conformance.checks.compare import CompareRules
     from conformance.explore import ExploreOptions, explore
     from conformance.explore.cut import cut_down
     from conformance.explore.reference import reference_rules
     from conformance.explore.session import TokenPlan
-    from conformance.replay import ReplayOptions, check_target, target_process
+    from conformance.replay import check_target, target_process
 
-    if bool(target) == bool(target_cmd):
-        raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
-    if reference and reference_cmd:
-        raise click.UsageError("give at most one of --reference URL and --reference-cmd CMD")
-    if seed < 0:
-        raise click.BadParameter(f"{seed} is negative: give a seed of 0 or more", param_hint="--seed")
-    if budget <= 0:
-        raise click.BadParameter(f"{budget:g} seconds explores nothing: give more than 0", param_hint="--budget")
-    if max_examples < 1:
-        raise click.BadParameter(f"{max_examples} explores nothing: give 1 or more", param_hint="--max-examples")
-    if max_failures < 0:
-        raise click.BadParameter(f"{max_failures} is negative: give 1 or more (0: no limit)",
-                                 param_hint="--max-failures")
+    _check_choices(target, target_cmd, reference, reference_cmd, seed, budget, max_examples, max_failures)
     api = api_profile(api_name)
     contract = contract_of(openapi, api)
     machines = api.explorer()
-    api_key = api_key or api.default_api_key
-    refuse_live_key(api_key, "exploring creates and deletes objects", allow_live, "--allow-live")
+    api_key = refuse_live_key(api_key or api.default_api_key, "exploring creates and deletes objects", allow_live,
+                              "--allow-live")
     for command in (target_cmd, reference_cmd):
         if command:
             command_with_port(command)
-    for report in (json_report, junit_xml, html_report, markdown_report):
-        if report:
-            check_writable(report)
+    reports = _chosen_reports()
+    _check_reports(json_report, reports, openapi)
+    # as run replays: the failing cassettes cut down and reported with run's settings (the profile's redactor…)
+    settings = RunChoices(api, api_key, tokens=tokens, contract=contract, timeout=timeout).settings()
+    redactor = settings.options.redactor
     cache = cache_dir()
-    redactor = Redactor(cards=api.cards)
     with contextlib.ExitStack() as stack:
         if target_cmd:
             target = stack.enter_context(target_process(target_cmd))
@@ -123,23 +129,55 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                                  tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
                                  if tokens == "create" else None)
         result = explore(options)
-        replay = ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(), tokens=tokens, contract=contract)
+        explored = target
         written = _write_failures(result, out, target, reference, api, api_key, redactor, machines,
                                   _reproduce_options(tokens, openapi),
-                                  lambda path: cut_down(path, target, replay, timeout=timeout, budget=_CUT_BUDGET))
-        if junit_xml or html_report or markdown_report:  # run's reports of the failing cassettes, replayed
-            _run_reports([path for _, path, _ in written], target, api, api_key, timeout,
-                         {"junit": junit_xml, "html": html_report, "markdown": markdown_report}, tokens, contract)
+                                  lambda path: cut_down(path, explored, settings, budget=_CUT_BUDGET))
+        if reports:  # run's reports of the failing cassettes, replayed
+            _run_reports([path for _, path, _ in written], target, settings, reports)
     if json_report:
-        shown = redactor.text(result.target)
-        data = {"target": shown, "reference": redactor.text(reference) if reference else None, "seed": seed,
-                "sequences": result.sequences, "requests": result.requests,
-                "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
-                "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": steps,
-                              "cassette": str(p), "seed": f.seed} for f, p, steps in written],
-                "warnings": [{"rule": n.rule, "message": redactor.text(n.message)} for n in result.notices]}
-        json_report.write_text(json.dumps(data, indent=2) + "\n")
+        _write_json_report(json_report, result, reference, seed, written, redactor)
     raise SystemExit(result.exit_code)
+
+
+def _check_choices(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
+                   seed: int, budget: float, max_examples: int, max_failures: int) -> None:
+    """Before anything starts: one target, at most one reference, numbers that explore something."""
+    if bool(target) == bool(target_cmd):
+        raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
+    if reference and reference_cmd:
+        raise click.UsageError("give at most one of --reference URL and --reference-cmd CMD")
+    if seed < 0:
+        raise click.BadParameter(f"{seed} is negative: give a seed of 0 or more", param_hint="--seed")
+    if budget <= 0:
+        raise click.BadParameter(f"{budget:g} seconds explores nothing: give more than 0", param_hint="--budget")
+    if max_examples < 1:
+        raise click.BadParameter(f"{max_examples} explores nothing: give 1 or more", param_hint="--max-examples")
+    if max_failures < 0:
+        raise click.BadParameter(f"{max_failures} is negative: give 1 or more (0: no limit)",
+                                 param_hint="--max-failures")
+
+
+def _check_reports(json_report: Path | None, reports: list[tuple[ReportFormat, Path]], openapi: Path | None) -> None:
+    """Before exploring, as ``run`` checks its reports: no two on one path (the second would replace the first),
+    none on the ``--openapi`` description, each writable — not after a budget of exploring."""
+    outputs = [*([("--json-report", json_report)] if json_report else []),
+               *((fmt.option, path) for fmt, path in reports)]
+    check_outputs(outputs, [openapi] if openapi else [])
+    for _, path in outputs:
+        check_writable(path)
+
+
+def _write_json_report(path: Path, result: ExploreResult, reference: str | None, seed: int,
+                       written: list[tuple[Failure, Path, int]], redactor: Redactor) -> None:
+    """``--json-report``: what was explored and found, redacted, written whole or not at all."""
+    data = {"target": redactor.text(result.target), "reference": redactor.text(reference) if reference else None,
+            "seed": seed, "sequences": result.sequences, "requests": result.requests,
+            "seconds": round(result.seconds, 3), "exit_code": result.exit_code,
+            "failures": [{"rule": f.rule, "message": redactor.text(f.message), "steps": steps,
+                          "cassette": str(p), "seed": f.seed} for f, p, steps in written],
+            "warnings": [{"rule": n.rule, "message": redactor.text(n.message)} for n in result.notices]}
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def _reproduce_options(tokens: TokenMode, openapi: Path | None) -> str:
@@ -178,19 +216,11 @@ def _write_failures(result: ExploreResult, out: Path, target: str, reference: st
     return written
 
 
-def _run_reports(cassettes: list[Path], target: str, api: ApiProfile, api_key: str, timeout: float,
-                 paths: dict[str, Path | None], tokens: TokenMode, contract: Contract | None) -> None:
-    """The failing cassettes replayed on the target by ``run``, reported by run's own writers: each finding in
-    them is one ``run CASSETTE --target URL`` shows (none found: a report of no cassette)."""
-    from conformance.checks.compare import CompareRules
-    from conformance.replay import ReplayOptions, run
-    from conformance.report.html import write_html
-    from conformance.report.junit import write_junit
-    from conformance.report.markdown import write_markdown
+def _run_reports(cassettes: list[Path], target: str, settings: RunSettings,
+                 reports: list[tuple[ReportFormat, Path]]) -> None:
+    """The failing cassettes replayed on the target as ``run`` replays them (its settings: the profile's redactor
+    names a test card as run's reports name it), reported by run's own writers: each finding in them is one
+    ``run CASSETTE --target URL`` shows (none found: a report of no cassette)."""
+    from conformance.report.formats import write_reports
 
-    replayed = run(cassettes, target, ReplayOptions(api_key=api_key, profile=api, rules=CompareRules(),
-                                                    tokens=tokens, contract=contract), timeout=timeout)
-    writers = {"junit": write_junit, "html": write_html, "markdown": write_markdown}
-    for kind, path in paths.items():
-        if path is not None:
-            writers[kind](replayed, path)
+    write_reports(settings.run(cassettes, target), reports)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.cassette import CassetteError
 from conformance.cassette.files import CassetteWriter, load
-from conformance.replay.engine import ReplayOptions
 from conformance.replay.repro import ReproLimits, reproduce
-from conformance.replay.runner import run
+
+if TYPE_CHECKING:
+    from conformance.settings import RunSettings
 
 __all__ = ["cut_down"]
 
@@ -25,9 +26,11 @@ __all__ = ["cut_down"]
 CUT_FROM = 5
 
 
-def cut_down(path: Path, target: str, options: ReplayOptions, *, timeout: float, budget: float) -> int:
-    """Rewrite ``path`` with the fewest of its interactions that still fail at its last one on ``target``; its
-    header kept, its ``meta`` saying how many steps it was cut from. Returns the interactions it holds."""
+def cut_down(path: Path, target: str, settings: RunSettings, *, budget: float) -> int:
+    """Rewrite ``path`` with the fewest of its interactions that still fail at its last one on ``target``, each
+    candidate replayed with ``settings`` (the run's: ``run CASSETTE`` must fail as the cut one did); its header
+    kept, its ``meta`` saying how many steps it was cut from. Returns the interactions it holds."""
+    options = settings.options
     try:
         loaded = load(path, options.profile)
     except CassetteError:
@@ -35,9 +38,10 @@ def cut_down(path: Path, target: str, options: ReplayOptions, *, timeout: float,
     total = len(loaded.interactions)
     if total < CUT_FROM or budget <= 0:
         return total
-    replayed = run([path], target, options, timeout=timeout)
+    replayed = settings.run([path], target)
     with tempfile.TemporaryDirectory(prefix=".explore-cut-", dir=path.parent) as work:
-        cuts = reproduce(replayed, Path(work), options, lambda _: "", timeout=timeout,
+        cuts = reproduce(replayed, Path(work), options, lambda _: "", timeout=settings.timeout,
+                         verify=settings.verify, max_body=settings.max_body,
                          limits=ReproLimits(replays=32, budget=budget))
         kept = min((cut.kept for cut in cuts.values() if cut.path is not None and cut.kept
                     and cut.kept[-1] == total), key=len, default=None)
