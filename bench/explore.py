@@ -5,8 +5,9 @@
 The fake runs as a process of its own, so the CPU time of this process (``time.process_time``) is the client's:
 explore's (Hypothesis, the card model, the checks, HTTP) per request, `run --suite`'s (reading the cassettes
 from the parse cache, binding ids, comparing, the registered checks, HTTP) per interaction, and the HTTP both
-send with alone (run's TargetClient in a loop: the floor both share). Goals (issue 38): >= 500 sequences in a 60 s budget, explore's own
-cost per request <= 1.5x run's per interaction.
+send with alone (run's TargetClient in a loop: the floor both share), run's and the floor's taken before and
+after exploring (the load of a shared machine drifts). Goals (issue 38): >= 500 sequences in a 60 s budget,
+explore's own cost per request <= 1.5x run's per interaction.
 
 A measurement, not a test: nothing here asserts a speed.
 """
@@ -77,6 +78,11 @@ def bench_floor(url: str, count: int = 1000) -> dict[str, float]:
         return {"requests": count, "seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
 
 
+def _middle(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of the same measurement taken before and after exploring."""
+    return {key: statistics.fmean(row[key] for row in rows) for key in rows[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=60.0)
@@ -86,17 +92,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         os.environ["CONFORMANCE_CACHE_DIR"] = cache
         with target_process(FAKE) as url:
-            floor = bench_floor(url)
-            suite = bench_suite(url, args.rounds)
+            # run's rounds and the floor before and after exploring: on a shared machine the load drifts over the
+            # budget, and a ratio of figures taken at one end only follows the drift
+            floors, suites = [bench_floor(url)], [bench_suite(url, args.rounds)]
             explored = bench_explore(url, args.budget, args.seed)
+            floors.append(bench_floor(url))
+            suites.append(bench_suite(url, args.rounds))
+    floor, suite = _middle(floors), _middle(suites)
     per = {name: 1e6 * row["cpu"] / row["requests"] for name, row in
            (("floor", floor), ("suite", suite), ("explore", explored))}
+    drift = " / ".join(f"{1e6 * row['cpu'] / row['requests']:.0f}" for row in suites)
     print(f"explore, {args.budget:g} s budget, seed {args.seed}: {explored['sequences']} sequences, "
           f"{explored['requests']} requests in {explored['seconds']:.1f} s "
           f"({explored['requests'] / explored['seconds']:.0f} requests/s, "
           f"{explored['sequences'] / explored['seconds']:.1f} sequences/s), {explored['failures']} rules broken")
-    print(f"run --suite: {suite['requests']} interactions in {suite['seconds']:.3f} s "
-          f"({suite['requests'] / suite['seconds']:.0f} requests/s), median of {args.rounds}")
+    print(f"run --suite: {suite['requests']:.0f} interactions in {suite['seconds']:.3f} s "
+          f"({suite['requests'] / suite['seconds']:.0f} requests/s), {args.rounds} rounds before exploring and "
+          f"{args.rounds} after (CPU per interaction {drift} µs: their mean is used)")
     print("client CPU per request (µs):")
     print(f"  TargetClient loop (floor)     {per['floor']:8.0f}")
     print(f"  run --suite, per interaction  {per['suite']:8.0f}   own {per['suite'] - per['floor']:6.0f}")
