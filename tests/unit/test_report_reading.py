@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from conformance.cli import main
@@ -20,6 +20,8 @@ from conformance.report import to_json
 from conformance.report.baseline import read_report
 from conformance.report.matrix import build_matrix, write_matrix_json
 from conformance.stripe import STRIPE
+
+from ..conftest import examples
 
 
 def deleted_false(index: int, accepted: bool = False) -> InteractionResult:
@@ -103,8 +105,17 @@ def holds(code: int, output: str, error: BaseException | None) -> None:
         assert len(output.strip().splitlines()) == 1 and output.startswith("Error: "), output
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+# Fixed mutations per CI run, 1,500 new ones each under HYPOTHESIS_PROFILE=deep (`make test-deep`); a matrix is
+# 630 places to a report's 150, so its CI share is smaller.
+FUZZ = examples(ci=150, deep=1500, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ_MATRIX = examples(ci=75, deep=1500,
+                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def matrices() -> dict[bool, dict[str, Any]]:
+    """The broken and the fixed matrix, built once for every example (building one costs as much as comparing)."""
+    return {broken: matrix(broken) for broken in (True, False)}
 
 
 @FUZZ
@@ -118,11 +129,11 @@ def test_a_mutated_report_is_compared_or_refused_in_one_line(tmp_path, data):
         holds(*compare(tmp_path, report(), broken))
 
 
-@FUZZ
+@FUZZ_MATRIX
 @given(data=st.data())
-def test_a_mutated_matrix_is_compared_or_refused_in_one_line(tmp_path, data):
-    broken = data.draw(mutated(matrix(broken=True)))
-    holds(*compare(tmp_path, broken, matrix(broken=False)))
+def test_a_mutated_matrix_is_compared_or_refused_in_one_line(tmp_path, data, matrices):
+    broken = data.draw(mutated(matrices[True]))  # mutated() changes a deep copy: the built matrix stays whole
+    holds(*compare(tmp_path, broken, matrices[False]))
 
 
 @pytest.mark.parametrize(("text", "says"), [
