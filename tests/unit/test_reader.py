@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from conformance.cassette.emitter import dump_document
 from conformance.cassette.reader import MAX_DEPTH, locate_line, read_documents
 
+from ..conftest import examples
 from .test_emitter import json_data, same
 
 
@@ -69,7 +70,7 @@ def test_locate_line_follows_keys_and_list_indexes():
     assert locate_line("a: [unclosed\n", 0, ("a",)) is None
 
 
-@settings(max_examples=300, deadline=None)
+@examples(ci=100, deep=1500)
 @given(st.lists(st.dictionaries(st.text(max_size=8), json_data, max_size=5), min_size=1, max_size=4))
 def test_what_the_emitter_writes_reads_back_as_libyaml_reads_it(documents):
     text = "".join(dump_document(document) for document in documents)
