@@ -5,13 +5,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.cassette import CassetteWriter
 from conformance.cassette import load as load_cassette
 from conformance.cassette.emitter import dump_document
 from conformance.cassette.reader import read_documents
+
+from ..conftest import examples
 
 TRICKY = [
     "", " ", "yes", "No", "on", "null", "~", "true", "1", "-1", "0x1F", "1e3", "1_000", "12:30", ".5", ".inf",
@@ -55,7 +57,7 @@ def test_tricky_strings_read_back_unchanged():
     assert same(load(dump_document(data)), data)
 
 
-@settings(max_examples=500, deadline=None)
+@examples(ci=150, deep=2500)
 @given(st.dictionaries(st.text(max_size=10, alphabet=st.characters(exclude_categories=("Cs",))), json_data, max_size=6))
 def test_any_json_shaped_data_reads_back_unchanged(data):
     text = dump_document(data)
