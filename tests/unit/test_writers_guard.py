@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
@@ -16,6 +16,8 @@ from mitmproxy.test import taddons, tflow, tutils
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response, load
 from conformance.cassette.guard import Unwritable, wire_path, wire_target
 from conformance_proxy.recorder import Recorder
+
+from ..conftest import examples
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -158,7 +160,7 @@ def exchanges(draw: st.DrawFn) -> http.HTTPFlow:
                 response_body=response_body)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(ci=100, deep=1500, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(exchanges(), min_size=1, max_size=4))
 def test_any_exchange_the_recorder_answers_loads_back(flows):
     with tempfile.TemporaryDirectory() as scratch:
