@@ -52,11 +52,13 @@ def test_keys_that_are_not_clean_bracket_notation_are_kept_whole():
 
 from urllib.parse import parse_qsl  # noqa: E402
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from ..conftest import examples  # noqa: E402
 
-@settings(max_examples=2000, deadline=None)
+
+@examples(ci=600, deep=10000)
 @given(st.lists(st.sampled_from(list("ab=&+%[]é 0F2;") + ["%2", "%C3%A9", "%ZZ", "%FF", "&&", "=="])).map("".join))
 def test_parse_pairs_splits_like_the_standard_library(raw):
     try:
