@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.cassette import Body, Interaction, Request, Response
 from conformance.redaction import Redactor
 from conformance.serve.matching import MATCHERS, InteractionIndex, LiveRequest, recorded_request
 from conformance.stripe import STRIPE
+
+from ..conftest import examples
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -172,7 +174,7 @@ RECORDED = st.tuples(METHODS, PATHS, st.dictionaries(st.sampled_from(["limit", "
                      st.one_of(st.none(), st.dictionaries(st.sampled_from(["name", "email"]), VALUES, max_size=2)))
 
 
-@settings(max_examples=300, deadline=None)
+@examples(ci=100, deep=1500)
 @given(st.lists(RECORDED, min_size=0, max_size=25), st.lists(RECORDED, min_size=1, max_size=5),
        st.integers(1, 4))
 def test_the_indexed_ranking_of_a_miss_is_the_full_scans(recordings, requests, count):
