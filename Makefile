@@ -33,10 +33,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-# The property tests with thousands of fresh examples each (CI runs each property's explicit examples and a fixed
-# share): the adversarial counts docs/security.md gives were measured so (about 3 minutes).
+# The property tests with thousands of fresh examples each (CI runs each property's explicit examples and a fixed,
+# derandomized share): the adversarial counts docs/security.md gives were measured so. Every property written with
+# tests/conftest.py's examples(ci=, deep=) is here.
+PROPERTY_TESTS := tests/unit/test_redaction_properties.py tests/unit/test_reader.py tests/unit/test_emitter.py \
+  tests/unit/test_writers_guard.py tests/unit/test_forms.py tests/unit/test_matching.py tests/unit/test_report_reading.py
 test-deep: $(STAMP)
-	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/unit/test_redaction_properties.py
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -n 2 $(PROPERTY_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
