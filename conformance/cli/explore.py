@@ -98,7 +98,6 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
 
     _check_choices(target, target_cmd, reference, reference_cmd, seed, budget, max_examples, max_failures)
     api = api_profile(api_name)
-    contract = contract_of(openapi, api)
     machines = api.explorer()
     api_key = refuse_live_key(api_key or api.default_api_key, "exploring creates and deletes objects", allow_live,
                               "--allow-live")
@@ -107,8 +106,9 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
             command_with_port(command)
     reports = _chosen_reports()
     _check_reports(json_report, reports, openapi)
-    # as run replays: the failing cassettes cut down and reported with run's settings (the profile's redactor…)
-    settings = RunChoices(api, api_key, tokens=tokens, contract=contract, timeout=timeout).settings()
+    # run's settings, built as every door builds them: explore judges with their contract and timeout, and the
+    # failing cassettes are cut down, replayed and reported with them (the profile's redactor names a test card)
+    settings = RunChoices(api, api_key, tokens=tokens, contract=contract_of(openapi, api), timeout=timeout).settings()
     redactor = settings.options.redactor
     cache = cache_dir()
     with contextlib.ExitStack() as stack:
@@ -122,10 +122,11 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
             check_target(reference)
         options = ExploreOptions(target.rstrip("/"), api_key, machines, seed=seed, max_examples=max_examples,
                                  budget=budget, database=cache / "explore" if cache is not None else None,
-                                 database_key=f"conformance-explore:{api.name}".encode(), timeout=timeout,
-                                 version_header=api.headers.version, max_failures=max_failures,
-                                 reference=(reference or "").rstrip("/"), rules=reference_rules(api),
-                                 idempotency_header=api.headers.idempotency, contract=contract,
+                                 database_key=f"conformance-explore:{api.name}".encode(),
+                                 timeout=settings.timeout, version_header=api.headers.version,
+                                 max_failures=max_failures, reference=(reference or "").rstrip("/"),
+                                 rules=reference_rules(api), idempotency_header=api.headers.idempotency,
+                                 contract=settings.options.contract,
                                  tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
                                  if tokens == "create" else None)
         result = explore(options)
