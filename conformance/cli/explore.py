@@ -13,9 +13,9 @@ import click
 from conformance.api_profile import TOKEN_MODES, ApiProfile, TokenMode
 from conformance.atomic import atomic_write, check_writable
 from conformance.cli.main import OPENAPI_HELP, api_option, api_profile, contract_of, main, timeout_option
-from conformance.cli.options import check_outputs, command_with_port
+from conformance.cli.options import check_outputs, chosen_reports, command_with_port, report_options
 from conformance.errors import refuse_live_key
-from conformance.report.formats import FORMATS, ReportFormat, chosen
+from conformance.report.formats import ReportFormat
 from conformance.settings import RunChoices, RunSettings
 
 if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI starts
@@ -24,28 +24,13 @@ if TYPE_CHECKING:  # Hypothesis is imported when explore runs, not when the CLI 
     from conformance.redaction import Redactor
 
 F = TypeVar("F", bound=Callable[..., Any])
-_REPORTS = "conformance.explore.reports"  # where the run report options leave their paths, in the context's meta
 
 
-def _run_report_options(command: F) -> F:
-    """run's report options from the one table of formats (``conformance.report.formats``), but its JSON: explore's
-    own ``--json-report`` tells the exploration. Each writes run's report of the failing cassettes, replayed on the
-    target; their paths are read with :func:`_chosen_reports`."""
-
-    def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
-        if value is not None:
-            ctx.meta.setdefault(_REPORTS, {})[str(param.name)] = value
-
-    for fmt in reversed([fmt for fmt in FORMATS if fmt.option != "--json-report"]):  # the last applied shows first
-        command = click.option(fmt.option, fmt.name, type=click.Path(dir_okay=False, path_type=Path),
-                               help=f"Write run's {fmt.label} of the failing cassettes replayed on the target here.",
-                               expose_value=False, callback=remember)(command)
-    return command
-
-
-def _chosen_reports() -> list[tuple[ReportFormat, Path]]:
-    """The run reports this command was asked to write (format, path), in the table's order."""
-    return chosen(click.get_current_context().meta.get(_REPORTS, {}))
+def _run_report_help(fmt: ReportFormat) -> str | None:
+    """run's report options but its JSON (explore's own ``--json-report`` tells the exploration): each writes
+    run's report of the failing cassettes, replayed on the target."""
+    return None if fmt.option == "--json-report" else \
+        f"Write run's {fmt.label} of the failing cassettes replayed on the target here."
 
 
 @main.command("explore")
@@ -78,7 +63,7 @@ def _chosen_reports() -> list[tuple[ReportFormat, Path]]:
 @timeout_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
-@_run_report_options
+@report_options(help_of=_run_report_help)
 def explore_command(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
                     seed: int, max_examples: int, budget: float,
                     max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool,
@@ -104,7 +89,7 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     for command in (target_cmd, reference_cmd):
         if command:
             command_with_port(command)
-    reports = _chosen_reports()
+    reports = chosen_reports()
     _check_reports(json_report, reports, openapi)
     # run's settings, built as every door builds them: explore judges with their contract and timeout, and the
     # failing cassettes are cut down, replayed and reported with them (the profile's redactor names a test card)

@@ -85,9 +85,11 @@ def command_with_port(command: str, option: str = "--target-cmd") -> str:
     return command
 
 
-def report_options(matrix: bool = False) -> Callable[[F], F]:
+def report_options(matrix: bool = False,
+                   help_of: Callable[[ReportFormat], str | None] | None = None) -> Callable[[F], F]:
     """The report options of the format table (``conformance.report.formats``): every format for ``run``, those a
-    matrix is written in for ``matrix`` (with the matrix's help). Their paths are read with
+    matrix is written in for ``matrix`` (with the matrix's help); ``help_of`` gives another command's help for a
+    format, or None to leave it out (``explore`` writes its own JSON). Their paths are read with
     :func:`chosen_reports`, not passed to the command one parameter each."""
 
     def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -96,7 +98,7 @@ def report_options(matrix: bool = False) -> Callable[[F], F]:
 
     def decorate(command: F) -> F:
         for fmt in reversed(FORMATS):  # the last decorator applied is the first option shown
-            help_text = fmt.matrix_help if matrix else fmt.help
+            help_text = help_of(fmt) if help_of is not None else fmt.matrix_help if matrix else fmt.help
             if help_text is None:
                 continue
             command = click.option(fmt.option, fmt.name, type=click.Path(dir_okay=False, path_type=Path),

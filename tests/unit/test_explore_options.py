@@ -9,6 +9,7 @@ import click
 from click.testing import CliRunner
 
 from conformance.cli import explore as explore_cli
+from conformance.cli import options
 from conformance.cli.explore import explore_command
 from conformance.report import formats
 from conformance.report.formats import FORMATS
@@ -18,13 +19,13 @@ def test_a_format_added_to_the_table_is_an_option_explore_reads(monkeypatch, tmp
     extra = dataclasses.replace(FORMATS[1], name="sarif", option="--sarif-report", file_name="report.sarif",
                                 label="SARIF")
     monkeypatch.setattr(formats, "FORMATS", (*FORMATS, extra))
-    monkeypatch.setattr(explore_cli, "FORMATS", formats.FORMATS)
+    monkeypatch.setattr(options, "FORMATS", formats.FORMATS)
     seen = []
 
     @click.command()
-    @explore_cli._run_report_options
+    @options.report_options(help_of=explore_cli._run_report_help)
     def command() -> None:
-        seen.extend((fmt.name, path.name) for fmt, path in explore_cli._chosen_reports())
+        seen.extend((fmt.name, path.name) for fmt, path in options.chosen_reports())
 
     result = CliRunner().invoke(command, ["--sarif-report", str(tmp_path / "x.sarif"),
                                           "--junit-xml", str(tmp_path / "x.xml")])
