@@ -10,7 +10,7 @@ __all__ = ["shorten", "snippet", "value_text", "json_type", "JSON_TYPE_NAMES", "
 
 # Control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides that reorder what a
 # reader sees ("Trojan Source"): a target's answer must not move the cursor, recolour or hide a terminal line.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # What XML 1.0 cannot hold at all, even escaped: JUnit readers reject the whole file for one of these.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 

@@ -48,6 +48,8 @@ from conformance.rules import RULES, Group, rules_of, traits
 __all__ = ["Limitation", "Profile", "presets", "PROBLEMS", "read_profiles", "known_reason", "LimitationState",
            "Review", "review"]
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml refuses a deep nesting at once; Python's recurses
+
 # Problems named beyond rule ids: the grouping's own names (conformance.report.causes). A problem of one of these
 # names is matched by its name only, never by the rule of its first finding: `type:card` does not silence an update
 # whose answer ignores its parameters.
@@ -296,7 +298,7 @@ def read_profiles(paths: Iterable[Path], redactor: Redactor | None = None) -> di
     profiles: dict[str, Profile] = {}
     for path in paths:
         try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except RecursionError:
             raise ReportError(f"{path}: not a profile: nested deeper than any profile is (a profile maps target "
                               "names to lists of limitations)") from None
@@ -305,6 +307,9 @@ def read_profiles(paths: Iterable[Path], redactor: Redactor | None = None) -> di
         except UnicodeDecodeError:
             raise ReportError(f"{path}: a profile is UTF-8 YAML text") from None
         except yaml.YAMLError as error:
+            if "maximum nesting depth" in str(error):  # libyaml's own limit: refused at once, not by recursion
+                raise ReportError(f"{path}: not a profile: nested deeper than any profile is (a profile maps "
+                                  "target names to lists of limitations)") from None
             mark = getattr(error, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
             raise ReportError(f"{where}: not YAML: {getattr(error, 'problem', None) or error}") from None
