@@ -37,7 +37,8 @@ test: lint
 # derandomized share): the adversarial counts docs/security.md gives were measured so. Every property written with
 # tests/conftest.py's examples(ci=, deep=) is here.
 PROPERTY_TESTS := tests/unit/test_redaction_properties.py tests/unit/test_reader.py tests/unit/test_emitter.py \
-  tests/unit/test_writers_guard.py tests/unit/test_forms.py tests/unit/test_matching.py tests/unit/test_report_reading.py
+  tests/unit/test_writers_guard.py tests/unit/test_forms.py tests/unit/test_matching.py tests/unit/test_report_reading.py \
+  tests/unit/test_engine_speed.py tests/unit/test_engine_routes.py tests/unit/test_target_client.py
 test-deep: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -n 2 $(PROPERTY_TESTS)
 

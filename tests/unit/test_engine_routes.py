@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.api_profile import Judgement, RouteMatch
@@ -17,6 +17,8 @@ from conformance.replay import ReplayOptions, TargetClient, engine, replay_casse
 from conformance.replay.binding import IdBindings
 from conformance.replay.request import Requests
 from conformance.stripe import STRIPE
+
+from ..conftest import examples
 
 KEY = "sk_test_" + "EngineRoutes00"
 JSON = {"Content-Type": "application/json"}
@@ -40,7 +42,7 @@ BOUND = {"cus_Recorded000001": "cus_Minted00000009", "card_Recorded00001": "card
 VALUES = [*BOUND, "cus_NeverBound0001", "card_NeverBound001", "tok_visa", "default"]
 
 
-@settings(max_examples=200, deadline=None)
+@examples(ci=100, deep=1000)
 @given(st.data())
 def test_the_recorded_route_with_bound_ids_is_the_route_of_the_sent_path(data):
     requests = _requests(BOUND)

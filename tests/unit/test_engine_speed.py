@@ -6,7 +6,7 @@ import json
 from functools import partial
 
 import httpx
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.api_profile import IdScheme
@@ -19,6 +19,8 @@ from conformance.stripe import STRIPE
 from conformance.stripe.invariants import cards_in
 from conformance.text import snippet
 
+from ..conftest import examples
+
 # Schemes whose prefixes overlap (b, ba, btok), hold an underscore, or are long beside a short min_length.
 SCHEMES = [STRIPE.ids, IdScheme(["b", "ba", "btok", "file_link", "card"], min_length=3),
            IdScheme(["averyverylongprefix", "x"], min_length=2)]
@@ -28,7 +30,7 @@ PIECES = st.sampled_from(["card", "cus", "b", "ba", "btok", "file", "link", "x",
                           "abcdefgh", "12345678", "Z9", "a", "é", "ß", '"', ": ", "/", "-", ".", " ", "\n", "{"])
 
 
-@settings(max_examples=600, deadline=None)
+@examples(ci=150, deep=1500)
 @given(st.sampled_from(SCHEMES), st.lists(PIECES, max_size=40).map("".join))
 def test_the_id_finder_finds_what_the_schemes_pattern_finds(ids, text):
     finder = _IdFinder(ids)
@@ -51,7 +53,7 @@ def test_bound_ids_are_replaced_in_text_and_rewritten_json_as_before():
     assert bindings.substitute({}) == {} and bindings.substitute("") == ""
 
 
-@settings(max_examples=300, deadline=None)
+@examples(ci=100, deep=1000)
 @given(st.recursive(st.none() | st.integers() | st.text(alphabet="{}[]ab", max_size=5),
                     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children,
                                                                                          max_size=3), max_leaves=80))
@@ -122,7 +124,7 @@ def _retyped(value: object, draw: st.DrawFn) -> object:
     return value
 
 
-@settings(max_examples=400, deadline=None)
+@examples(ci=100, deep=1000)
 @given(JSON_VALUES, st.data())
 def test_two_equal_answers_are_the_same_text_exactly_when_they_serialize_alike(value, data):
     """The comparison's fast path: equal data is left uncompared only where its JSON text would be equal too."""
@@ -132,7 +134,7 @@ def test_two_equal_answers_are_the_same_text_exactly_when_they_serialize_alike(v
     assert same_json_text(value, other) == (dumps(value) == dumps(other))
 
 
-@settings(max_examples=300, deadline=None)
+@examples(ci=100, deep=1000)
 @given(st.lists(st.sampled_from(["a", "bc", " ", "  ", "\n", "\t", "é", "{", "xyzxyzxyz"]), max_size=400).map("".join),
        st.sampled_from([1, 5, 20, 200]))
 def test_an_answer_snippet_read_from_the_start_is_the_snippet_of_the_whole_answer(text, limit):

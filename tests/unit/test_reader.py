@@ -2,7 +2,7 @@
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.cassette.emitter import dump_document
@@ -81,7 +81,7 @@ def test_what_the_emitter_writes_reads_back_as_libyaml_reads_it(documents):
     assert all(same(a, b) for a, b in zip(ours, theirs))
 
 
-@settings(max_examples=500, deadline=None)
+@examples(ci=150, deep=2500)
 @given(st.text(alphabet=st.sampled_from(list("ab:-.#[]{}&*!?|>'\" \n\t0123")), max_size=60))
 def test_any_text_is_read_or_refused_as_libyaml_would(text):
     """A document libyaml refuses is refused by us too; one it reads we read alike or refuse by a rule of ours."""

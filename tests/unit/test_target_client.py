@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 
 import httpx
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.cassette import Body, CassetteWriter, Interaction, Request, Response
 from conformance.replay import ReplayOptions, TargetClient, replay_cassette
 from conformance.stripe import STRIPE
+
+from ..conftest import examples
 
 KEY = "sk_test_" + "MockTransport00"
 JSON = {"Content-Type": "application/json"}
@@ -84,7 +86,7 @@ ANY_TEXT = st.lists(st.one_of(st.characters(), st.characters(categories=["Cs"]),
                     max_size=20).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@examples(ci=100, deep=1000)
 @given(ANY_TEXT, st.booleans())
 def test_any_text_a_target_escapes_reads_back_as_unicode(text, ascii_only):
     """Whatever string a target writes (lone surrogates too, escaped backslashes before them), what is read can be
