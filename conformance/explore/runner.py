@@ -124,6 +124,10 @@ class Machines(Protocol):
     def recorded(self, body: Any, path: str) -> Any:
         """What a failing sequence's cassette records of an answer to ``path`` (what the model relied on)."""
 
+    def route(self, method: str, path: str) -> str:
+        """The route a request belongs to, as the model keys a ``status`` it tells (``--reference``: a status
+        difference is known route by route alike)."""
+
 
 @dataclass(frozen=True)
 class ExploreOptions:
@@ -236,7 +240,7 @@ def explore(options: ExploreOptions) -> ExploreResult:
                 return Session(client, wire, recorder.known, recorder.failed)
             return PairedSession(client, wire, recorder.known, recorder.failed, candidate=candidate,
                                  rules=options.rules, bindings=IdBindings(options.rules.ids),
-                                 back=IdBindings(options.rules.ids))
+                                 back=IdBindings(options.rules.ids), route_of=options.machines.route)
 
         recorder = Recorder(new_session, deadline=started + options.budget)
         for each in (client, candidate):  # each target remembers what it makes (nothing judged yet)

@@ -131,6 +131,30 @@ class Session:
         self.judge_contract(method, path, form, query, answer.status_code, body)
         return step
 
+    def aside(self, method: str, path: str, form: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
+              key: str = "") -> Step:
+        """A request beside the sequence (a control the model sends to tell two causes apart): sent and counted,
+        never kept as a step, and what the last step left to tell (``settle``) is still the last step's."""
+        held, kept = self.hold(), len(self.steps)
+        try:
+            return self.send(method, path, form, query, key)
+        finally:
+            del self.steps[kept:]
+            self.setup_requests += 1
+            self.release(held)
+
+    def settle(self) -> None:
+        """Tell what the last step still holds untold (``explore --reference``: its differences from the
+        reference no documented rule explained); the model calls it when it is done with a step and would end
+        the sequence."""
+
+    def hold(self) -> Any:
+        """What the last step holds untold, taken aside (nothing here)."""
+        return None
+
+    def release(self, held: Any) -> None:
+        """What :meth:`hold` took, given back."""
+
     def framed(self, form: dict[str, Any] | None, key: str = "") -> tuple[dict[str, str], bytes]:
         """The headers and body a request is sent with: the key, the API version, an idempotency key, a form in
         bracket notation."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from threading import Thread
 from typing import Any
 
+import pytest
 import yaml
 
 from conformance.checks.compare import CompareRules
@@ -352,3 +353,37 @@ def test_the_default_after_a_stand_in_was_deleted_is_not_judged():
     found = rules(result)
     assert "invariant.default_source" not in found, [f.message for f in result.failures]
     assert {"object", "invariant.deleted", "request.invalid_expiry"} <= set(found) <= STAND_IN_TRUE, found
+
+
+def out_of_bounds(answer: Callable[[Answer], Answer]) -> Change:
+    """A list's `limit` 0 or 101 answered by ``answer`` (the fake's own refusal handed in)."""
+    def change(method: str, path: str, params: dict[str, Any], given: Answer) -> Answer:
+        limit = path.partition("limit=")[2].partition("&")[0]
+        return answer(given) if method == "GET" and limit in ("0", "101") else given
+    return change
+
+
+def with_error(status: int, **error: Any) -> Callable[[Answer], Answer]:
+    return lambda given: (status, "application/json", {"error": {"message": "limit out of bounds", **error}})
+
+
+def test_a_limit_out_of_bounds_refused_with_any_code_of_the_documented_type_conforms():
+    """The API reference documents `limit` 1-100, not the code a refusal carries: parameter_invalid_integer is the
+    test fake's (the profile's loose codes), so another code breaks no rule."""
+    change = out_of_bounds(with_error(400, type="invalid_request_error", code="parameter_out_of_range",
+                                      param="limit"))
+    with relay(change) as url:
+        result = explored(url, 120)
+    assert result.failures == [], [failure.message for failure in result.failures]
+
+
+@pytest.mark.parametrize(("status", "error", "said"), [
+    (400, {"type": "invalid_request_error"}, "no code"),
+    (400, {"type": "api_error", "code": "parameter_invalid_integer"}, "api_error"),
+    (500, {"type": "invalid_request_error", "code": "parameter_invalid_integer"}, "got 500"),
+])
+def test_a_limit_out_of_bounds_refused_without_a_code_or_of_another_type_or_status_is_still_found(
+        status: int, error: dict[str, Any], said: str):
+    with relay(out_of_bounds(with_error(status, **error))) as url:
+        result = explored(url, 120, failures=1)
+    assert rules(result) == ["invariant.list"] and said in result.failures[0].message, result.failures
