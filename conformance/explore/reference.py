@@ -4,10 +4,13 @@ comparison and by the profile's model.
 The reference answers first: its answers are what a failing sequence's cassette records, so the cassette holds
 the expected answers. The same request then goes to the candidate with the reference's ids rewritten to the
 candidate's (``IdBindings``, learnt answer by answer as ``run`` learns them), and the candidate's answer is
-compared with the reference's by ``compare_bodies``: a different status, or a finding that fails, breaks the
-sequence under that finding's rule. What the profile's machine then judges is the candidate's answer with its
-ids rewritten back to the reference's: the documented rules judge the candidate too, so what the comparison
-treats as server-minted (a ``fingerprint`` drawn at random) is still judged.
+compared with the reference's by ``compare_bodies``: a different status, or a finding that fails, is a
+difference held until the model has judged the step. What the profile's machine judges is the candidate's answer
+with its ids rewritten back to the reference's: the documented rules judge the candidate too, so what the
+comparison treats as server-minted (a ``fingerprint`` drawn at random) is still judged. Where a documented rule
+breaks at the step, the differences it explains (the answer it expects differs from the candidate's there too)
+are its evidence, never findings of their own; the others are told under the comparison's rule once the model
+is done with the step (``settle``), so two problems in one answer stay two.
 
 One difference, one finding: a candidate's object whose id binds none of the reference's (another kind: an
 account for a card) ends the sequence at the answer that names it, so nothing the reference never made is sent to
