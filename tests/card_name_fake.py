@@ -11,10 +11,9 @@ that number (a named marker, ``[REDACTED:card-number:…]``, as `run` says it) i
 from __future__ import annotations
 
 import argparse
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from .stripe_fake import ALL_DEVIATIONS, Handler, Store
+from .stripe_fake import ALL_DEVIATIONS, Store, serve
 
 
 class NumberAsNameStore(Store):
@@ -33,9 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     store = NumberAsNameStore()
     store.deviation = args.deviation
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), type("BoundHandler", (Handler,), {"store": store}))
-    server.daemon_threads = True
-    server.serve_forever()
+    serve(store, args.port)
 
 
 if __name__ == "__main__":

@@ -638,7 +638,12 @@ def main() -> None:
         parser.error("give --port N (or --capture DIR)")
     store = Store()
     store.deviation = args.deviation
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), type("BoundHandler", (Handler,), {"store": store}))
+    serve(store, args.port)
+
+
+def serve(store: Store, port: int) -> None:
+    """Answer with ``store`` on 127.0.0.1:``port`` until killed: the fake as a process of its own."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), type("BoundHandler", (Handler,), {"store": store}))
     server.daemon_threads = True
     server.serve_forever()
 
