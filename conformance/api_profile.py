@@ -230,13 +230,21 @@ class ComparisonDefaults:
     set_by_request: frozenset[str] = frozenset()  # exactly only where a request of the cassette set them
     verification_suffix: str = ""  # keys ending so are a network's verification results: text or null conforms
     user_data: frozenset[str] = frozenset()  # maps of the user's data: every difference in them is a value's
-    # What public sources disagree on, compared so that either source's answer conforms. ``run`` (every cassette)
-    # and ``explore --reference`` take them from here; a rule of the run or a cassette's ``compare:`` overrides them.
+    # What public sources disagree on, compared so that either source's answer conforms where the expected answers
+    # are no authority on them: ``explore --reference`` (the reference may be an emulator) and the headers of the
+    # cassettes the suite and explore write (``compare:``). ``run`` compares any other recording exactly there (a
+    # recording from the API itself is the authority; see :meth:`undisputed`); a rule of the run overrides them.
     nullable: frozenset[str] = frozenset()  # keys (or paths) sources disagree are null: null on either side conforms
     ignored: frozenset[str] = frozenset()  # keys (or paths) one source shows and another leaves out: not compared
     # (path, recorded value): a value one source chose where the documents name none, compared by presence only
     # (any non-empty text conforms; a missing one is still missing)
     loose: frozenset[tuple[str, str]] = frozenset()
+
+    def undisputed(self) -> ComparisonDefaults:
+        """The conventions alone, without what sources disagree on: how ``run`` compares a recording whose header
+        says nothing of them (recorded from the API itself, a ``currency`` null where it answered ``"usd"`` is a
+        deviation)."""
+        return replace(self, nullable=frozenset(), ignored=frozenset(), loose=frozenset())
 
 
 @dataclass

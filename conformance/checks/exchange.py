@@ -80,8 +80,9 @@ class CheckState:
     valid_parameters: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # the profile's ids and conventions, under whatever the run and the cassette say
-        self.rules = replace(self.rules, ids=self.profile.ids, defaults=self.profile.comparison)
+        # the profile's ids and conventions, under whatever the run and the cassette say; what sources disagree on
+        # is compared as the cassette's header says (the suite's and explore's say it), else exactly
+        self.rules = replace(self.rules, ids=self.profile.ids, defaults=self.profile.comparison.undisputed())
         self.invariants = self.profile.rules.new_state()
         self.recorded = self.profile.rules.new_state()
         self.recorded.minted = self.invariants.minted  # one naming of the cassette's objects for both
