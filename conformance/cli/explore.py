@@ -12,7 +12,15 @@ import click
 
 from conformance.api_profile import TOKEN_MODES, ApiProfile, TokenMode
 from conformance.atomic import atomic_write, check_writable
-from conformance.cli.main import OPENAPI_HELP, api_option, api_profile, contract_of, main, timeout_option
+from conformance.cli.main import (
+    OPENAPI_HELP,
+    InputError,
+    api_option,
+    api_profile,
+    contract_of,
+    main,
+    timeout_option,
+)
 from conformance.cli.options import check_outputs, chosen_reports, command_with_port, report_options
 from conformance.errors import refuse_live_key
 from conformance.report.formats import ReportFormat
@@ -115,6 +123,9 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                                  tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
                                  if tokens == "create" else None)
         result = explore(options)
+        if result.sequences == 0 and not result.failures:  # nothing checked is never a pass
+            raise InputError(f"explored nothing: no sequence ran in {result.seconds:.1f}s; give a larger --budget "
+                             "or --max-examples")
         explored = target
         written = _write_failures(result, out, target, reference, api, api_key, redactor, machines,
                                   _reproduce_options(tokens, openapi),

@@ -152,6 +152,7 @@ def test_the_same_seed_makes_the_same_sequences(tmp_path, faithful):
     (["--seed", "-1"], "--seed"),
     (["--api", "nosuch"], "nosuch"),
     (["--max-failures", "-1"], "--max-failures"),
+    (["--budget", "0.001"], "explored nothing"),  # nothing checked is never a pass
 ])
 def test_bad_input_is_one_line_and_exit_2(args, says, tmp_path):
     with FakeStripe() as target:
