@@ -20,6 +20,7 @@ from conformance.cassette.exchange import build_interaction
 from conformance.cassette.files import CassetteWriter
 from conformance.explore.runner import Failure
 from conformance.explore.session import Step
+from conformance.paths import parse_path, value_at
 from conformance.redaction import Redactor
 
 __all__ = ["write_failure", "cassette_name"]
@@ -82,21 +83,13 @@ def _disputed(profile: ApiProfile, bodies: list[Any]) -> dict[str, list[str]]:
     it judges as explore did: error wording loosely, as the API words it its own way; the disputed keys; a value
     one source chose (the profile's ``loose``) by presence where an answer holds it."""
     defaults = profile.comparison
-    chosen = {path for path, value in defaults.loose if any(_value_at(body, path) == value for body in bodies)}
+    chosen = {path for path, value in defaults.loose if any(value_at(body, parse_path(path)) == value for body in bodies)}
     compare = {"loose": ["error.message", "error.param", *sorted(chosen - {"error.message", "error.param"})]}
     if defaults.nullable:
         compare["nullable"] = sorted(defaults.nullable)
     if defaults.ignored:
         compare["ignore"] = sorted(defaults.ignored)
     return compare
-
-
-def _value_at(body: Any, path: str) -> Any:
-    for key in path.split("."):
-        if not isinstance(body, dict):
-            return None
-        body = body.get(key)
-    return body
 
 
 def write_failure(failure: Failure, out: Path, *, target: str, api_key: str, profile: ApiProfile,
