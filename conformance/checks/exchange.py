@@ -51,7 +51,6 @@ class Exchange:
     body_problem: str | None  # why the answer is not JSON (empty, HTML, …)
     body_text: str  # the start of the answer's body on one line, for messages
     expected: Any  # the recorded JSON with bound ids, None when the recording has no JSON body
-    expected_text: str | None = None  # ``expected`` serialized, when the replay had it at hand
     routes: Routes | None = None  # as the replay matched them; None: CheckState.routes_of matches them
 
     @property

@@ -191,6 +191,23 @@ class IdBindings:
             if kind == prefix or (key == "id" and not self.ids.knows(kind)):
                 self._bind(recorded, actual)
 
+    def expected(self, recorded: Any, actual: Any, learn: bool, minted: dict[str, Any],
+                 never: Container[str] = ()) -> Any:
+        """The recorded JSON as the target should have answered it: its ids rewritten to the target's. Ids the
+        recording names that are not bound yet are learnt from ``actual`` first when ``learn`` (the same status,
+        a JSON answer), and each fresh binding names the target's id as ``minted`` names the recorded one. One
+        serialization serves the binding check and the substitution; the recorded object itself comes back when
+        nothing was rewritten."""
+        recorded_text = json.dumps(recorded, ensure_ascii=False)
+        expected_text, unbound = self.rewrite(recorded_text)
+        if unbound and learn:
+            self.learn(recorded, actual, never=never)
+            expected_text, _ = self.rewrite(recorded_text)
+            for recorded_id, actual_id in self.take_fresh():  # the target's ids go by the same names
+                if recorded_id in minted and actual_id not in minted:
+                    minted[actual_id] = minted[recorded_id]
+        return json.loads(expected_text) if expected_text != recorded_text else recorded
+
     def take_fresh(self) -> list[tuple[str, str]]:
         """(recorded, actual) pairs bound since the last call: what a caller keeps beside the bindings follows
         them without walking every binding again."""

@@ -8,7 +8,6 @@ fault is a finding on its interaction, never a crash, and the replay goes on.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -191,21 +190,11 @@ class _Replay:
         actual, problem = json_body(response)
         actual = self.probe.scrub(actual) if self.probe is not None else actual  # the probe's key never differs
         recorded_json = interaction.response.json()
-        expected = expected_text = None
-        if recorded_json is not None:
-            # One serialization serves the binding check, the substitution and the checks' fast path.
-            recorded_text = json.dumps(recorded_json, ensure_ascii=False)
-            expected_text, unbound = self.bindings.rewrite(recorded_text)
-            if unbound and problem is None and response.status_code == interaction.response.status:
-                self.bindings.learn(recorded_json, actual, never=self.attribution.broken)
-                expected_text, _ = self.bindings.rewrite(recorded_text)
-                minted = self.checks.minted
-                for recorded_id, actual_id in self.bindings.take_fresh():  # the target's ids go by the same names
-                    if recorded_id in minted and actual_id not in minted:
-                        minted[actual_id] = minted[recorded_id]
-            expected = json.loads(expected_text) if expected_text != recorded_text else recorded_json
+        expected = None if recorded_json is None else self.bindings.expected(
+            recorded_json, actual, problem is None and response.status_code == interaction.response.status,
+            self.checks.minted, never=self.attribution.broken)
         return Exchange(interaction, sent.path, sent.query, response.status_code, actual, problem,
-                        answer_snippet(response.text), expected, expected_text, turn.routes)
+                        answer_snippet(response.text), expected, routes=turn.routes)
 
 
 def _version_warnings(path: Path, header: CassetteHeader, options: ReplayOptions) -> list[str]:
