@@ -37,7 +37,7 @@ __all__ = [
     "TestCards", "TokenMode", "TOKEN_MODES", "RuleState", "DocumentedRules", "DocumentedCheck", "Judgement", "RuleSet",
     "RetryExchange", "RetryState", "RetryRules",
     "ApiProfile", "BUILTIN_API_PROFILES",
-    "load_api_profile",
+    "load_api_profile", "route_text",
 ]
 
 OTHER = "other"
@@ -50,6 +50,12 @@ Action = Literal["create", "retrieve", "update", "delete", "list"]
 # stands for first, for targets that do not know them (localstripe).
 TokenMode = Literal["magic", "create"]
 TOKEN_MODES: tuple[TokenMode, ...] = ("magic", "create")
+
+
+def route_text(method: str, template: str) -> str:
+    """``POST /v1/customers/:customer/sources/:card``: a route as the API reference writes it (a template's
+    ``{name}`` as ``:name``), in every finding, weak spot and matrix row that names one."""
+    return method + " " + re.sub(r"\{(\w+)\}", r":\1", template)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from conformance.api_profile import Judgement
+from conformance.api_profile import Judgement, route_text
 from conformance.checks.compare import compare_bodies
 from conformance.checks.exchange import CheckState, Exchange, check, route_key, sent_parameters
 from conformance.checks.parameters import covers, parameter_paths, parameter_text, parameter_values, without_indexes
@@ -80,11 +79,11 @@ def route_exists(exchange: Exchange, state: CheckState) -> list[Finding]:
     route = state.profile.routes.match(request.method, request.path)
     # the route table's name first: the same problem reads alike with or without a contract
     known = route.route.template if route else operation.template if operation is not None else None
-    template = re.sub(r"\{(\w+)\}", r":\1", known) if known else request.path
+    route_named = route_text(request.method, known if known else request.path)
     said = error_message(exchange.body) or (exchange.body_text or "an empty body")
-    return [Finding("route.missing", "", f"the target has no route {request.method} {template} "
+    return [Finding("route.missing", "", f"the target has no route {route_named} "
                                          f"({exchange.status}: {snippet(said, 80)})",
-                    f"{request.method} {template}", exchange.status)]
+                    route_named, exchange.status)]
 
 
 @check

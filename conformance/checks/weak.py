@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.api_profile import ApiProfile, TestCard
+from conformance.api_profile import ApiProfile, TestCard, route_text
 from conformance.cassette import Interaction
 from conformance.cassette.exchange import GENERATED_KEY
 from conformance.checks.response import no_such_route
@@ -94,8 +94,8 @@ class WeakReference:
         route = self.profile.routes.match(request.method, request.path)
         if route is None or not no_such_route(response.status, response.json()):
             return []
-        template = re.sub(r"\{(\w+)\}", r":\1", route.route.template)
-        return [WeakSpot(MISSING_ROUTE, interaction, f"the upstream has no route {request.method} {template} "
+        return [WeakSpot(MISSING_ROUTE, interaction, f"the upstream has no route "
+                                                     f"{route_text(request.method, route.route.template)} "
                                                      f"({response.status}: {_said(interaction)}), which the API "
                                                      "documents: a replay would hold every target to that answer")]
 

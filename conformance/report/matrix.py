@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
-from conformance.api_profile import OTHER, ApiProfile, RouteTable
+from conformance.api_profile import OTHER, ApiProfile, RouteTable, route_text
 from conformance.atomic import atomic_write
 from conformance.errors import ReportError
 from conformance.findings import MISSING, CassetteResult, InteractionResult, RunResult, Verdict
@@ -68,11 +67,6 @@ class CellState(StrEnum):
 # A mark for each state that reads without colour (colour-blind safe, plain terminals, screen readers).
 MARKS: dict[str, str] = {CellState.HOLDS: "✓", CellState.BROKEN: "✗", CellState.KNOWN: "≈",
                          CellState.NOT_JUDGED: "?", CellState.NOT_COVERED: "–"}
-
-
-def route_text(method: str, template: str) -> str:
-    """``POST /v1/customers/:customer/sources/:card``: the route as the API reference writes it."""
-    return method + " " + re.sub(r"\{(\w+)\}", r":\1", template)
 
 
 def _route_of(interaction: InteractionResult, routes: RouteTable | None) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, precondition, rule
 
-from conformance.api_profile import Headers, RetryExchange
+from conformance.api_profile import Headers, RetryExchange, route_text
 from conformance.checks.compare import CompareRules
 from conformance.checks.response import no_such_route
 from conformance.explore.runner import Recorder
@@ -121,8 +121,7 @@ def route_of(method: str, path: str) -> str:
     """``POST /v1/customers/:customer/cards/:card``: the route a request belongs to, as ``run``'s
     ``route.missing`` names it."""
     found = ROUTES.match(method, path.split("?")[0])
-    template = found.route.template if found else path.split("?")[0]
-    return f"{method} " + re.sub(r"\{(\w+)\}", r":\1", template)
+    return route_text(method, found.route.template if found else path.split("?")[0])
 
 
 def _is_card(body: Any) -> bool:
