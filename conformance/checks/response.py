@@ -15,7 +15,7 @@ from conformance.rules import CONTRACT_RULES
 from conformance.text import snippet, value_text
 
 __all__ = ["documented_invariants", "contract_conforms", "route_exists", "status_matches", "body_is_json", "body_matches_recording",
-           "route_is_missing", "no_such_route"]
+           "route_is_missing", "no_such_route", "both_errors", "same_json_text"]
 
 
 @check
@@ -236,7 +236,8 @@ def same_json_text(expected: Any, actual: Any) -> bool:
     return repr(expected) == repr(actual) if isinstance(expected, float) else True
 
 
-def _both_errors(expected: object, actual: object) -> bool:
+def both_errors(expected: object, actual: object) -> bool:
+    """Whether both bodies are API errors (``{"error": {…}}``): two statuses compare their bodies only then."""
     return all(isinstance(body, dict) and isinstance(body.get("error"), dict) for body in (expected, actual))
 
 
@@ -249,7 +250,7 @@ def body_matches_recording(exchange: Exchange, state: CheckState) -> Judgement:
     if expected is None or exchange.body_problem is not None or route_is_missing(exchange):
         return Judgement()
     if exchange.status != exchange.recorded_status:
-        if not _both_errors(expected, actual):
+        if not both_errors(expected, actual):
             return Judgement()
         findings = compare_bodies(expected, actual, state.rules, is_error=True, set_fields=state.set_fields,
                                   minted=state.minted)

@@ -29,9 +29,9 @@ from hypothesis import reject
 
 from conformance.api_profile import ApiProfile
 from conformance.checks.compare import CompareRules, compare_bodies
-from conformance.checks.response import no_such_route
+from conformance.checks.response import both_errors, no_such_route
 from conformance.explore.session import Session, Step, answer_headers, json_body
-from conformance.findings import Finding
+from conformance.findings import MISSING, Finding
 from conformance.paths import parse_path, value_at
 from conformance.replay.binding import IdBindings
 from conformance.replay.transport import TargetAnswer, TargetClient
@@ -105,7 +105,7 @@ class PairedSession(Session):
             said = f"the candidate answered {status}, the reference {step.status}"
             found.append(Difference("status", "", said, f"{method} {path}: {said}{ending}",
                                     f"status {route}" if route else ""))
-        if not differs or (_is_error(step.body) and _is_error(body)):  # as run: two statuses, two errors compared
+        if not differs or both_errors(step.body, body):  # as run: two statuses, two errors compared
             assert self.bindings is not None
             findings = compare_bodies(self.bindings.substitute(step.body), body, self.rules,
                                       is_error=step.status >= 400)
@@ -222,7 +222,7 @@ class Untold:
         rest: list[Difference] = []
         for difference in self.differences:
             parts = parse_path(difference.path)
-            ours, theirs = value_at(body, parts, _ABSENT), value_at(self.body, parts, _ABSENT)
+            ours, theirs = value_at(body, parts, MISSING), value_at(self.body, parts, MISSING)
             explains = difference.rule != "status" and body is not None and (
                 ours != theirs or json_type(ours) != json_type(theirs))
             (told if explains else rest).append(difference)
@@ -242,15 +242,12 @@ class Untold:
         return (seen[0].key or seen[0].rule) if wrong and covered else ""
 
 
-_ABSENT = object()
-
-
 def _differing(expected: Any, actual: Any, path: str = "") -> list[str]:
     """The paths where ``actual`` differs from what ``expected`` says (its keys only: what a rule expects), its
     JSON types too."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         return [found for key, value in expected.items()
-                for found in _differing(value, actual.get(key, _ABSENT), f"{path}.{key}" if path else str(key))]
+                for found in _differing(value, actual.get(key, MISSING), f"{path}.{key}" if path else str(key))]
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
         return [found for index, (mine, theirs) in enumerate(zip(expected, actual))
                 for found in _differing(mine, theirs, f"{path}[{index}]")]
@@ -266,10 +263,6 @@ def _evidence(difference: Difference, status: int) -> str:
     """What the reference answered, as a finding's evidence: its status, or the comparison's words."""
     return f"the reference answered {status}" if difference.rule == "status" else \
         f"the reference answered otherwise ({difference.said})"
-
-
-def _is_error(body: Any) -> bool:
-    return isinstance(body, dict) and isinstance(body.get("error"), dict)
 
 
 def _told_once(findings: list[Finding]) -> list[Finding]:
