@@ -200,7 +200,7 @@ def _write_failures(result: ExploreResult, out: Path, target: str, reference: st
     for failure in result.failures:
         path = write_failure(failure, out, target=shown, api_key=api_key, profile=api, redactor=redactor,
                              reference=redactor.text(reference) if reference else "",
-                             recorded=getattr(machines, "recorded", None))
+                             recorded=machines.recorded)
         steps = cut(path) or len(failure.steps)
         written.append((failure, path, steps))
         click.echo(f"  ✗ [{failure.rule}] {redactor.text(failure.message)}")
