@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ..client_lines import client_json
 from ..generic_fake import GenericFake
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = '''
-import json, os, stripe
+import json, os, stripe, sys
 
 stripe.api_key = "sk_test_anytraffic"
 stripe.api_base = stripe.upload_api_base = os.environ["STRIPE_API_BASE"]
@@ -34,12 +35,12 @@ with open("receipt.png", "rb") as handle:
     uploaded = stripe.File.create(purpose="dispute_evidence", file=handle)
 stored = stripe.File.retrieve(uploaded.id)
 deleted = stripe.Coupon.delete(coupon.id)
-print(json.dumps({
+sys.stdout.write(json.dumps({
     "coupon": [coupon.id, again.id == coupon.id, again.percent_off, [c.id for c in listed.data]],
     "intent": [intent.id, intent.client_secret, fetched.client_secret == intent.client_secret],
     "file": [uploaded.id, stored.url, stored.size, stored.filename],
     "deleted": [deleted.id, deleted.deleted],
-}))
+}) + "\\n")
 '''
 
 
@@ -49,8 +50,7 @@ def conformance(*args, cwd: Path, timeout: float = 180) -> subprocess.CompletedP
 
 
 def client_output(done: subprocess.CompletedProcess[str]) -> dict:
-    line = next(line for line in done.stdout.splitlines() if line.startswith('{"coupon"'))
-    return json.loads(line)
+    return client_json(done.stdout, '{"coupon"')
 
 
 def test_any_traffic_records_replays_clean_and_serves_alike_twice(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from conformance.suite.localstripe_target import running
+from tests.client_lines import client_json
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ API = "payment_methods:PAYMENT_METHODS"
 
 # The scenario: what an application does with payment methods, through the official SDK.
 SESSION = '''
-import json, os, stripe
+import json, os, stripe, sys
 
 client = stripe.StripeClient("sk_test_paymentmethods", base_addresses={"api": os.environ["STRIPE_API_BASE"]},
                              stripe_version="2023-08-16", max_network_retries=0)
@@ -39,8 +40,9 @@ first = v1.payment_methods.list({"customer": customer.id, "type": "card", "limit
 after = v1.payment_methods.list({"customer": customer.id, "type": "card", "limit": 1,
                                  "starting_after": first.data[0].id})
 detached = v1.payment_methods.detach(pm.id)
-print(json.dumps({"session": [attached.customer == customer.id, fetched.metadata.to_dict(),
-                              len(first.data) + len(after.data), detached.customer, fetched.card.last4]}))
+sys.stdout.write(json.dumps({"session": [attached.customer == customer.id, fetched.metadata.to_dict(),
+                                         len(first.data) + len(after.data), detached.customer,
+                                         fetched.card.last4]}) + "\\n")
 '''
 ENDPOINTS = ["customers.create", "payment_methods.create", "payment_methods.create", "payment_methods.attach",
              "payment_methods.attach", "payment_methods.update", "payment_methods.retrieve", "payment_methods.list",
@@ -53,8 +55,7 @@ def conformance(*args, cwd: Path, timeout: float = 180) -> subprocess.CompletedP
 
 
 def session_output(done: subprocess.CompletedProcess[str]) -> list:
-    line = next(line for line in done.stdout.splitlines() if line.startswith('{"session"'))
-    return json.loads(line)["session"]
+    return client_json(done.stdout, '{"session"')["session"]
 
 
 def interactions(report: Path) -> list[dict]:
