@@ -14,6 +14,7 @@ they appear — a URL, a file name, a client secret — like the known kinds.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Container, Iterator
@@ -33,8 +34,13 @@ _OWN_ID = re.compile(r'"id": "([\w.:~-]+)"', re.ASCII)
 # A recorded id of no known kind is bound only when it is this long: shorter words ("1", "default") would be
 # substituted where they are no id.
 _MIN_OTHER_ID = 8
-# A run of text such ids may sit in, beginning where a whole word can.
-_RUN = re.compile(rf"(?<![0-9A-Za-z_])[\w.:~-]{{{_MIN_OTHER_ID},}}", re.ASCII)
+
+
+@functools.lru_cache(maxsize=8)
+def _run(shortest: int) -> re.Pattern[str]:
+    """A run of text ids of at least ``shortest`` characters may sit in, beginning where a whole word can (a
+    learnt id is at least ``_MIN_OTHER_ID`` long; one :meth:`IdBindings.bind` was told of may be shorter)."""
+    return re.compile(rf"(?<![0-9A-Za-z_])[\w.:~-]{{{shortest},}}", re.ASCII)
 
 
 class _IdFinder:
@@ -86,6 +92,7 @@ class IdBindings:
         self._fresh: list[tuple[str, str]] = []  # bound since take_fresh was last called
         self._others: set[str] = set()  # bound recorded ids of no kind the scheme knows
         self._lengths: list[int] = []  # their lengths, the longest first
+        self._runs = _run(_MIN_OTHER_ID)  # the runs of text they may sit in
         # how many recorded ids are bound to another id: a target that answers the recorded ids (a fake's fixtures,
         # stripe-mock) binds each to itself, and then no text needs its ids replaced
         self._renamed = 0
@@ -126,7 +133,7 @@ class IdBindings:
         pattern of the ids themselves would be compiled again for each id learnt (quadratic in the session)."""
         if not self._others:
             return text
-        return _RUN.sub(self._replace_run, text)
+        return self._runs.sub(self._replace_run, text)
 
     def _replace_run(self, match: re.Match[str]) -> str:
         run = match.group(0)
@@ -157,6 +164,23 @@ class IdBindings:
         if self.ids.prefix_of(recorded) is None and recorded != actual:
             self._others.add(recorded)
             self._lengths = sorted({len(other) for other in self._others}, reverse=True)
+            self._runs = _run(min(self._lengths[-1], _MIN_OTHER_ID))
+
+    def bind(self, recorded: str, actual: str) -> None:
+        """Bind ``recorded`` to ``actual`` without an answer to learn it from: the caller knows they name one
+        object (explore's cassette names a stand-in the target answered by an id of its own). Either may be of any
+        kind or none, and of any length; both are then substituted as whole ids like the ids learnt. Raises
+        ValueError for a string no substitution can carry (quotes, spaces, beyond ASCII: ``_ID_SHAPE``), or for
+        ``recorded`` bound to another id already."""
+        for value in (recorded, actual):
+            if not _ID_SHAPE.fullmatch(value):
+                raise ValueError(f"{value[:60]!r} is no id a binding can substitute: give letters, digits and "
+                                 "_ . : ~ - only, at most 255 of them")
+        bound = self.actual.get(recorded)
+        if bound is not None and bound != actual:
+            raise ValueError(f"{recorded} is bound to {bound} already, not to {actual}: a binding is one to one")
+        if bound is None:
+            self._bind(recorded, actual)
 
     def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False,
               never: Container[str] = ()) -> None:
