@@ -183,7 +183,7 @@ class IdBindings:
             self._bind(recorded, actual)
 
     def learn(self, recorded: Any, actual: Any, key: Any = None, in_list: bool = False,
-              never: Container[str] = ()) -> None:
+              never: Container[str] = (), *, one_to_one: bool = False) -> None:
         """Walk a recorded and an actual response together; bind ids met at the same place.
 
         An id binds only to one of its kind (``card_`` to ``card_``): a card
@@ -195,16 +195,21 @@ class IdBindings:
         lacks a card the target never attached, the next card moves up and is not
         taken for the missing one. Ids in ``never`` (their creation failed) bind to
         nothing: a later answer that shows another id in their place did not mint them.
+
+        ``one_to_one``: an actual id bound already binds no other recorded id anywhere, not only inside a list
+        (explore's way back from a candidate's ids to a reference's: two of the candidate's ids never stand for
+        one of the reference's, so the model is never shown the id of another object).
         """
         if isinstance(recorded, dict) and isinstance(actual, dict):
             for child, value in recorded.items():
                 if child in actual:
-                    self.learn(value, actual[child], child, in_list, never)
+                    self.learn(value, actual[child], child, in_list, never, one_to_one=one_to_one)
         elif isinstance(recorded, list) and isinstance(actual, list):
             for value, other in zip(recorded, actual):
-                self.learn(value, other, None, True, never)
+                self.learn(value, other, None, True, never, one_to_one=one_to_one)
         elif isinstance(recorded, str) and recorded not in self.actual and recorded not in never:
-            if not isinstance(actual, str) or not _ID_SHAPE.fullmatch(actual) or (in_list and actual in self._taken):
+            if not isinstance(actual, str) or not _ID_SHAPE.fullmatch(actual) or \
+                    ((in_list or one_to_one) and actual in self._taken):
                 return
             prefix = self.ids.prefix_of(recorded)
             if prefix is None:
