@@ -2,7 +2,7 @@
 
 What the documentation promises of a single answer (``invariants``: cards, deletes,
 lists, errors), what only sequences show (``sequence_rules``, judged by ``explore``;
-the fingerprint one by ``run`` too; each rule with its traits), the retry contract's (``idempotency``), then
+by ``run`` too where its answers show them; each rule with its traits), the retry contract's (``idempotency``), then
 one module per further rule: every ``rules_*.py`` beside this one defines ``RULES``
 (its :class:`~conformance.rules.Rule`, with its traits) and ``CHECKS`` (the
 documented checks that judge it, each taking the rule set's state). A new rule is
@@ -19,7 +19,7 @@ from conformance.api_profile import RuleSet
 from conformance.rules import Rule
 from conformance.stripe.idempotency import IDEMPOTENCY_RULES
 from conformance.stripe.invariants import INVARIANT_RULES, InvariantState, check_cards
-from conformance.stripe.sequence_rules import SEQUENCE_RULES
+from conformance.stripe.sequence_rules import SEQUENCE_RULES, check_sequences
 
 __all__ = ["CARD_RULES", "more_rules"]
 
@@ -41,7 +41,8 @@ def more_rules(folder: Path = Path(__file__).parent, package: str = __package__ 
     return found
 
 
-CARD_RULES = RuleSet(INVARIANT_RULES, (check_cards,), InvariantState, _PRESET_PATTERNS) \
+# the sequence rules' check sees an answer before the card rules note it (a delete's card is deleted after it)
+CARD_RULES = RuleSet(INVARIANT_RULES, (check_sequences, check_cards), InvariantState, _PRESET_PATTERNS) \
     .extended(RuleSet(SEQUENCE_RULES)) \
     .extended(RuleSet(IDEMPOTENCY_RULES)) \
     .extended(more_rules())

@@ -1,19 +1,32 @@
 """The documented card rules only a sequence of requests shows, each with the API reference section it comes from.
 
-Registered with the rule registry when the profile is imported; ``conformance explore`` judges them (and
-``run`` the fingerprint one). Each carries its traits: a stateless fake (stripe-mock) keeps no card, so the rules
-about what a card keeps belong to the ``stateless`` known-limitation preset; the fingerprint, which ``run`` judges
-too, is a row of every matrix. The rules a sequence shares with a single answer keep their ids:
-``invariant.default_source``, ``invariant.deleted_card``, ``invariant.deleted``, ``invariant.list`` (``has_more``
-exactly when more follow, ``limit`` bounds) and ``list.order`` (newest first).
+Registered with the rule registry when the profile is imported; ``conformance explore`` judges them, and ``run``
+judges those its replay can see from the answers alone (:func:`check_sequences`: a deleted card updated or deleted
+again, a card reached through another customer; the fingerprint one in ``invariants``): a cassette explore wrote
+is one more sequence, so ``run`` names the rule its header names. Each carries its traits: a stateless fake
+(stripe-mock) keeps no card, so the rules about what a card keeps belong to the ``stateless`` known-limitation
+preset; the fingerprint, which ``run`` judges too, is a row of every matrix; a rule that says what the whole
+answer must be (a refusal: its status and error) *dominates* its interaction, so the status or the error's keys
+that differ from the recording are its evidence, never causes of their own. The rules a sequence shares with a
+single answer keep their ids: ``invariant.default_source``, ``invariant.deleted_card``, ``invariant.deleted``,
+``invariant.list`` (``has_more`` exactly when more follow, ``limit`` bounds) and ``list.order`` (newest first).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from conformance.api_profile import RouteMatch, RuleState
+from conformance.checks.naming import name_of
+from conformance.findings import Finding
 from conformance.rules import MatrixRow, Rule, Severity, register
+from conformance.stripe.invariants import InvariantState
 
-__all__ = ["SEQUENCE_RULES"]
+__all__ = ["SEQUENCE_RULES", "ANSWER_RANK", "check_sequences"]
 
+# The rank a rule that says what the whole answer must be dominates its interaction with: after the run's own
+# (a token not made, a target fault, a missing route, an answer that is no JSON: 1-6), which explain it in turn.
+ANSWER_RANK = 7
 _CARDS = "Stripe API reference, Cards"
 _STATELESS = frozenset({"stateless"})  # what a fake that keeps no card cannot keep
 SEQUENCE_RULES = (
@@ -28,10 +41,11 @@ SEQUENCE_RULES = (
     Rule("card.deleted_gone", Severity.FAILURE, "a deleted card is gone from its customer's lists and sources",
          f"{_CARDS}: Delete a card", presets=_STATELESS),
     Rule("card.deleted_unchangeable", Severity.FAILURE, "a deleted card can be neither updated nor deleted again "
-         "(404 `resource_missing`)", f"{_CARDS}: Delete a card; Errors (resource_missing)", presets=_STATELESS),
+         "(404 `resource_missing`)", f"{_CARDS}: Delete a card; Errors (resource_missing)", presets=_STATELESS,
+         dominates=ANSWER_RANK),
     Rule("card.other_customer", Severity.FAILURE, "a card is reachable only through its own customer (404 "
          "`resource_missing` through another)", f"{_CARDS}: Retrieve a card (GET /v1/customers/:customer/cards/:id)",
-         presets=_STATELESS),
+         presets=_STATELESS, dominates=ANSWER_RANK),
     Rule("request.read_only", Severity.FAILURE, "a read-only attribute on an update (brand, funding, fingerprint, "
          "cvc_check) is refused with 400 `parameter_unknown`", f"{_CARDS}: Update a card (its parameters); Errors"),
     Rule("request.unknown_parameter", Severity.FAILURE, "an unknown parameter is refused with 400 "
@@ -40,3 +54,42 @@ SEQUENCE_RULES = (
          "`card_error` `invalid_expiry_month`", "Stripe API reference, Errors (card_error: invalid_expiry_month)"),
 )
 register(*SEQUENCE_RULES)
+
+
+def _code(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _missing(rule_id: str, doing: str, card: str, status: int, body: Any, state: RuleState) -> list[Finding]:
+    """A request the rules say finds no card: judged, and a finding unless answered 404 ``resource_missing``."""
+    state.judged.add(rule_id)
+    code = _code(body)
+    if status == 404 and code == "resource_missing":
+        return []
+    return [Finding(rule_id, "", f"{doing} {name_of(card, state.minted)} must answer 404 resource_missing, got "
+                    f"{status} {code or 'without a code'}", "404 resource_missing", f"{status} {code}")]
+
+
+def check_sequences(route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
+                    body: Any, state: RuleState) -> list[Finding]:
+    """What ``run`` sees of the sequence rules: an update or a delete of a card deleted earlier in the cassette
+    (``card.deleted_unchangeable``), a card retrieved through a customer other than the one it was attached to
+    (``card.other_customer``). Judged before the card rules note this answer (a delete's card is deleted after
+    it), with the state they keep (deleted cards, each customer's cards: ``invariants.InvariantState``)."""
+    if not isinstance(state, InvariantState):
+        raise TypeError("the sequence rules judge with the state the card rules' set made (InvariantState)")
+    deleted, owners = state.deleted_cards, state.cards
+    card = route.subject if route is not None else None
+    customer = route.params.get("customer") if route is not None else None
+    if card is None or customer is None:
+        return []
+    if method in ("POST", "DELETE") and card in deleted:
+        return _missing("card.deleted_unchangeable", "updating deleted card" if method == "POST" else
+                        "deleting deleted card", card, status, body, state)
+    if method == "GET" and card not in deleted and card not in owners.get(customer, []) and any(
+            card in cards for owner, cards in owners.items() if owner != customer):
+        return _missing("card.other_customer", "retrieving through another customer the card", card, status, body,
+                        state)
+    return []
