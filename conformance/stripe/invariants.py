@@ -93,6 +93,11 @@ class InvariantState(RuleState):
     pending_default: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     # test card (brand, last4) -> the fingerprint its first card had: the same number, the same fingerprint
     fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
+    # the cards check_response found in the answer it judged (that answer, its cards): a later check of the same
+    # judgement (exp_year) takes them once instead of walking the answer again. Every judgement walks its answer
+    # anew, so an answer changed since an earlier judgement is never read from here.
+    walked: tuple[Any, list[tuple[dict[str, Any], list[Any]]]] | None = field(default=None, repr=False,
+                                                                                compare=False)
 
 
 def _json(value: Any) -> str:
@@ -178,26 +183,27 @@ def _another_kind(value: Any) -> bool:
     return IDS.knows(prefix) and prefix != "card"
 
 
-# The last top-level walk of :func:`cards_in`: (the answer, ``asked``, what it found). The card rules and every
-# rule of the set that judges cards walk the same answer one after the other; the next walk of the same object
-# takes this one's result (once: what a later call meets may have changed).
-_LAST_WALK: tuple[Any, str | None, list[tuple[dict[str, Any], list[Any]]]] | None = None
-
-
-def cards_in(value: Any, parts: list[Any], asked: str | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
+def cards_in(value: Any, parts: list[Any], asked: str | None = None,
+             state: RuleState | None = None) -> list[tuple[dict[str, Any], list[Any]]]:
     """Every card object in a response, with its path — but the object a request for another kind of source
     (``asked``: ``ba_123``) got: a fixture that answers any id with a card (stripe-mock puts the requested id into
-    its card) holds no card to judge, and the comparison judges the id's kind."""
-    global _LAST_WALK
-    if parts or not isinstance(value, (dict, list)):
-        return _walk(value, parts, asked, [])
-    last = _LAST_WALK
-    if last is not None and last[0] is value and last[1] == asked:
-        _LAST_WALK = None
-        return list(last[2])
-    found = _walk(value, parts, asked, [])
-    _LAST_WALK = (value, asked, found)
-    return list(found)
+    its card) holds no card to judge, and the comparison judges the id's kind.
+
+    A check of Stripe's rule set passes its ``state``: the cards :func:`check_response` has just found in this
+    answer are then taken (once) instead of walking it again. Without it the answer is walked: nothing kept
+    outside the caller's state can go stale."""
+    if isinstance(state, InvariantState) and state.walked is not None and not parts:
+        answer, found = state.walked
+        state.walked = None
+        if answer is value:
+            return _but(found, asked)
+    return _walk(value, parts, asked, [])
+
+
+def _but(found: list[tuple[dict[str, Any], list[Any]]],
+         asked: str | None) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The cards of a walk (``asked`` None) but those a walk for ``asked`` leaves out."""
+    return found if asked is None else [(card, parts) for card, parts in found if card.get("id") != asked]
 
 
 def _walk(value: Any, parts: list[Any], asked: str | None,
@@ -315,6 +321,7 @@ def check_response(
     """The documented invariants for one actual exchange (``path`` and ``query`` as sent; ``route`` as the
     profile matched it)."""
     findings: list[Finding] = []
+    state.walked = None  # what an earlier judgement walked is never this one's
     card_id = route.subject if route else None
     if status >= 400:
         state.judged.add("invariant.error")
@@ -347,7 +354,9 @@ def check_response(
         findings.extend(check_list(body, path, query, state))
     # A token's card belongs to no customer yet: Stripe's own token fixture has no `customer` on it.
     absent = frozenset({"customer"}) if isinstance(body, dict) and body.get("object") == "token" else frozenset()
-    for card, parts in cards_in(body, [], card_id if _another_kind(card_id) else None):
+    found = _walk(body, [], None, [])  # walked anew for each judgement; the set's later checks take it (cards_in)
+    state.walked = (body, found)
+    for card, parts in _but(found, card_id if _another_kind(card_id) else None):
         state.judged.add("invariant.card")
         findings.extend(check_card(card, parts, absent))
         findings.extend(check_fingerprint(card, parts, state))
