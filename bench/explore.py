@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from conformance.cassette import count_interactions  # noqa: E402
-from conformance.explore import ExploreOptions, explore  # noqa: E402
+from conformance.explore import explore  # noqa: E402
 from conformance.replay.runner import target_process  # noqa: E402
 from conformance.settings import RunChoices  # noqa: E402
 from conformance.stripe import STRIPE  # noqa: E402
@@ -38,9 +38,10 @@ FAKE = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE.parent / 'tests' / 
 
 
 def bench_explore(url: str, budget: float, seed: int) -> dict[str, float]:
-    """One exploration of ``budget`` seconds: sequences, requests, wall and CPU time of this process."""
-    options = ExploreOptions(url, STRIPE.default_api_key, STRIPE.explorer(), seed=seed, budget=budget,
-                             version_header=STRIPE.headers.version, idempotency_header=STRIPE.headers.idempotency)
+    """One exploration of ``budget`` seconds: sequences, requests, wall and CPU time of this process; with the
+    options ``conformance explore`` builds (``RunSettings.explore_options``), so what is measured is what it
+    explores."""
+    options = RunChoices(STRIPE, STRIPE.default_api_key).settings().explore_options(url, seed=seed, budget=budget)
     wall, cpu = time.perf_counter(), time.process_time()
     result = explore(options)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

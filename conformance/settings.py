@@ -5,7 +5,8 @@ each used to assemble the replay options (the comparison rules, the redactor wit
 contract, the token mode…) and the transport's limits (timeout, body cap, certificate check) by hand, and a door
 that forgot one replayed otherwise than ``run`` — the plugin redacted no test card names, the benchmarks
 measured a replay no command makes. Here a door says what was chosen (:class:`RunChoices`) and gets the settings
-(:class:`RunSettings`); a new choice is added once, and every door hands it over.
+(:class:`RunSettings`); a new choice is added once, and every door hands it over. ``conformance explore`` and
+its benchmark get their exploration's options from the same settings (:meth:`RunSettings.explore_options`).
 
 Imports stay light (the replay engine only when settings are built): ``run --help`` loads this module.
 """
@@ -23,6 +24,7 @@ from conformance.errors import refuse_live_key
 if TYPE_CHECKING:
     from conformance.api_profile import ApiProfile, TokenMode
     from conformance.contract import Contract
+    from conformance.explore import ExploreOptions
     from conformance.findings import RunResult
     from conformance.replay import ReplayOptions, TargetClient
 
@@ -115,6 +117,26 @@ class RunSettings:
         options = {name: self.with_tokens(tokens[name]).options for name in urls}
         return run_targets(cassettes, urls, options, timeout=self.timeout, workers=workers,
                            on_interaction=on_interaction, verify=self.verify, stop=stop, max_body=self.max_body)
+
+    def explore_options(self, target: str, *, seed: int = 0, max_examples: int = 100_000, budget: float = 60.0,
+                        max_failures: int = 0, reference: str = "", database: Path | None = None) -> ExploreOptions:
+        """An exploration of ``target`` (``conformance.explore.explore``) judged as a replay with these settings
+        judges: the profile's operations, key, version and retry headers, token mode and contract, the
+        timeout; with ``reference``, compared as ``run`` compares (``reference_rules``). ``database``: the folder
+        of Hypothesis' example database (a failing sequence kept for the next exploration), None for none."""
+        from conformance.explore import ExploreOptions
+        from conformance.explore.reference import reference_rules
+        from conformance.explore.session import TokenPlan
+
+        api, options = self.options.profile, self.options
+        return ExploreOptions(target.rstrip("/"), options.api_key, api.explorer(), seed=seed,
+                              max_examples=max_examples, budget=budget, database=database,
+                              database_key=f"conformance-explore:{api.name}".encode(), timeout=self.timeout,
+                              version_header=api.headers.version, max_failures=max_failures,
+                              reference=reference.rstrip("/"), rules=reference_rules(api),
+                              idempotency_header=api.headers.idempotency, contract=options.contract,
+                              tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
+                              if options.tokens == "create" else None)
 
     def client(self, target: str) -> TargetClient:
         """A client of one target with these settings' limits (the pytest plugin replays a cassette per item)."""

@@ -83,10 +83,8 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     2: usage or input error.
     """
     from conformance.cassette.cache import cache_dir
-    from conformance.explore import ExploreOptions, explore
+    from conformance.explore import explore
     from conformance.explore.cut import cut_down
-    from conformance.explore.reference import reference_rules
-    from conformance.explore.session import TokenPlan
     from conformance.replay import check_target, target_process
 
     _check_choices(target, target_cmd, reference, reference_cmd, seed, budget, max_examples, max_failures)
@@ -113,16 +111,9 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
         check_target(target)
         if reference:
             check_target(reference)
-        options = ExploreOptions(target.rstrip("/"), api_key, machines, seed=seed, max_examples=max_examples,
-                                 budget=budget, database=cache / "explore" if cache is not None else None,
-                                 database_key=f"conformance-explore:{api.name}".encode(),
-                                 timeout=settings.timeout, version_header=api.headers.version,
-                                 max_failures=max_failures, reference=(reference or "").rstrip("/"),
-                                 rules=reference_rules(api), idempotency_header=api.headers.idempotency,
-                                 contract=settings.options.contract,
-                                 tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
-                                 if tokens == "create" else None)
-        result = explore(options)
+        result = explore(settings.explore_options(target, seed=seed, max_examples=max_examples, budget=budget,
+                                                  max_failures=max_failures, reference=reference or "",
+                                                  database=cache / "explore" if cache is not None else None))
         if result.sequences == 0 and not result.failures:  # nothing checked is never a pass
             raise InputError(f"explored nothing: no sequence ran in {result.seconds:.1f}s; give a larger --budget "
                              "or --max-examples")
