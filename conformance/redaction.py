@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote
 from conformance import forms
 from conformance.api_profile import TestCards
 
-__all__ = ["Redactor", "marker", "field_marker", "luhn_valid", "redact_message", "without_credentials", "relayed"]
+__all__ = ["Redactor", "marker", "field_marker", "luhn_valid", "redact_message", "message_unchanged", "without_credentials", "relayed"]
 
 # Each rule runs only when its literal is in the text: one regex with four
 # alternatives and look-behinds costs ~50 µs per card body, these ~5 µs.
@@ -595,6 +595,102 @@ def redact_message(text: str) -> str:
     if ":" in redacted or "=" in redacted:
         redacted = _NAMED_VALUE.sub(lambda m: _named_value(m, redactor), redacted)
     return redacted
+
+
+# What redact_message must find in a text before it can change it (message_unchanged), each cheaper to look for
+# than the rule it stands for: a literal prefix regex compiles to a fast scan, a translated byte string to memchr.
+_ENCODING_SIGNS = ("%", "+", "&", "=")  # percent-encoding, UTF-7 and forms, character references, QP and forms
+# The escapes any rule decodes (JSON's \n, \t and \" are read by none: a JSON string's line breaks stay cheap).
+_ESCAPE_SIGN = re.compile(r"\\[uxU/\\]")
+_KEY_SIGN = re.compile(r"k_(?:test_|live_|[0-9A-Za-z]{24})")  # every _KEY match holds one
+_SCHEME_SIGNS = tuple(re.compile(scheme + r"\s+[a-z0-9._~+/=-]{12}") for scheme in ("bearer", "basic"))  # lowered
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+# A card number's digits with the separators it may be written with dropped: 13 digits in a row.
+_CARD_SEPARATORS = b" \t\r\n./-"
+_DIGIT_CLASS = bytes(48 if 48 <= byte <= 57 else 120 for byte in range(256))  # a digit -> "0", any other -> "x"
+_THIRTEEN_DIGITS = b"0" * 13
+# The characters _BASE64_TEXT matches: a match lies inside a run of 20 or more of them.
+_BASE64_CLASS = bytes(97 if chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) in "+/_-") else 32
+                      for byte in range(256))
+_BASE64_RUN = b"a" * 20
+
+
+def message_unchanged(text: str) -> bool:
+    """True only when ``redact_message(text) == text`` is certain without running it (~20x faster on a recorded
+    interaction's JSON); False means "run it". The parse cache asks this of every document of a cassette's first
+    read and redacts only the few it cannot clear.
+
+    Sound by construction: each test is a necessary condition of a rule of redact_message changing anything.
+    Non-ASCII text (format characters, digits of other scripts, case folding) is never cleared. Without
+    ``% + & =`` and ``\\u \\x \\U \\/ \\\\`` no escape, percent-encoding, character reference, UTF-7,
+    quoted-printable, form or multipart part is read, and base64 only where ``_BASE64_TEXT`` finds a run. A field's
+    value is replaced only under its name (``cvc``, ``card[cvc]``: with nothing decoded, a whole word), unless the
+    value is a marker already. A URL's user part needs ``@`` and ``://``; a key, a webhook or client secret, a
+    credential after its scheme each start with a literal; a card number is 13 digits apart only by separators.
+    A property test (tests/unit/test_cache_fast_path.py) holds it to redact_message on adversarial input: a rule
+    added to redact_message needs its condition here.
+    """
+    if not text.isascii() or any(sign in text for sign in _ENCODING_SIGNS) or ("@" in text and "://" in text):
+        return False
+    if "\\" in text and _ESCAPE_SIGN.search(text):
+        return False
+    if _KEY_SIGN.search(text) or "whsec_" in text or ("_secret_" in text and _CLIENT_SECRET.search(text)):
+        return False
+    lowered = text.lower()
+    if any(sign.search(lowered) for sign in _SCHEME_SIGNS) or _field_word(text, lowered):
+        return False
+    data = text.encode("ascii")
+    if _THIRTEEN_DIGITS in data.translate(_DIGIT_CLASS, _CARD_SEPARATORS):
+        return False
+    return len(text) < 20 or not _base64_text_in_runs(text, data.translate(_BASE64_CLASS))
+
+
+def _field_word(text: str, lowered: str) -> bool:
+    """Whether a secret field's name (of REQUEST_FIELDS, redact_message's) stands as a whole word in ``lowered``
+    (``text`` lowered) where a rule could replace its value."""
+    for name in REQUEST_FIELDS:
+        at = lowered.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (at == 0 or lowered[at - 1] not in _WORD) and (end == len(lowered) or lowered[end] not in _WORD) \
+                    and not _marked(text, at, end, name):
+                return True
+            at = lowered.find(name, at + 1)
+    return False
+
+
+# A JSON key's value that is a marker (``"cvc":"[REDACTED:cvc]"``), as json.dumps writes it, compact.
+_MARKED_VALUE = re.compile(r'":"\[REDACTED:[a-z0-9_:-]+\]"')
+
+
+def _marked(text: str, at: int, end: int, name: str) -> bool:
+    """Whether the field name at ``text[at:end]`` is one the redaction leaves alone: a JSON key whose value is a
+    marker (a marker is never replaced), or a word inside a marker (``[REDACTED:cvc]``,
+    ``[REDACTED:card-number:visa-4242]``: read as ``number: visa-4242``, too few digits for a card's)."""
+    if _MARKED_VALUE.match(text, end):
+        return True
+    start = text.rfind("[REDACTED:", 0, at)
+    found = _MARKER.match(text, start) if start >= 0 and at >= start + len("[REDACTED:") else None
+    if found is None or found.end() <= end:
+        return False
+    if text[end] == "]":
+        return True
+    tail = text[end:found.end()]
+    return name == "number" and tail.startswith(":") and sum(c.isdigit() for c in tail) < 12
+
+
+def _base64_text_in_runs(text: str, classes: bytes) -> bool:
+    """``_BASE64_TEXT.search(text)``, searched only in the runs of its characters long enough to hold a match
+    (``classes``: each character of the run as "a"); the character before a run is none of them, so its
+    look-behind reads the same as in the whole text."""
+    at = classes.find(_BASE64_RUN)
+    while at >= 0:
+        start, end = classes.rfind(b" ", 0, at) + 1, classes.find(b" ", at)
+        end = len(classes) if end < 0 else end
+        if _BASE64_TEXT.search(text, start, end):
+            return True
+        at = classes.find(_BASE64_RUN, end)
+    return False
 
 
 # An escape of one character as Python, JSON and YAML quote it: ``\u2064``, ``\U000e0041``, ``\xad``.
