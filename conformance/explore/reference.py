@@ -136,8 +136,9 @@ class PairedSession(Session):
         """The candidate's answer as the model judges it: by the contract, then in the reference's ids."""
         assert self.back is not None
         self.judge_contract(method, path, form, query, answer.status_code, body)
+        assert self.candidate is not None
         return Step(method, step.path, form, answer.status_code, self.back.substitute(body), answer.content,
-                    answer_headers(answer.headers), key=key)
+                    answer_headers(answer.headers), key=key, unmade=self.unmade(self.candidate, form))
 
     def learn(self, reference: Any, candidate: Any) -> None:
         """Bind the ids of two answers, each way. The way back is one to one: a candidate's id met where the

@@ -52,6 +52,9 @@ class Step:
     # (the target's id, the id the cassette names it by): an object the rules expected of another kind (a card
     # where the target answered an account), named in the cassette as the object it should have been
     alias: tuple[str, str] | None = None
+    # ``--tokens create``: the magic token sent because the target made none from its card, and what the token
+    # request answered (``run`` calls that ``setup.token``, whatever the request then answered)
+    unmade: tuple[str, str] | None = None
 
 
 class Deviation(AssertionError):
@@ -112,6 +115,8 @@ class Session:
     steps: list[Step] = field(default_factory=list)
     setup_requests: int = 0  # requests no step shows (a token made for --tokens create)
     made: dict[tuple[int, str, str], str] = field(default_factory=dict)  # (client, key, magic token) -> made
+    # (client, magic token) the target made no token from -> what the token request answered
+    refused: dict[tuple[int, str], str] = field(default_factory=dict)
 
     def send(self, method: str, path: str, form: dict[str, Any] | None = None,
              query: dict[str, Any] | None = None, key: str = "") -> Step:
@@ -126,7 +131,7 @@ class Session:
                 from None
         body = json_body(answer.content)
         step = Step(method, target, form, answer.status_code, body, answer.content, answer_headers(answer.headers),
-                    key=key)
+                    key=key, unmade=self.unmade(self.client, form))
         self.steps.append(step)
         self.judge_contract(method, path, form, query, answer.status_code, body)
         return step
@@ -184,9 +189,21 @@ class Session:
             if not key or retry not in self.made:
                 headers, _ = self.framed(None)
                 self.setup_requests += 1
-                self.made[retry] = make_token(client, plan.path, card, headers).id or card.token
+                made = make_token(client, plan.path, card, headers)
+                self.made[retry] = made.id or card.token
+                if made.id is None:
+                    self.refused[(id(client), card.token)] = made.said()
             sent[name] = self.made[retry]
         return sent
+
+    def unmade(self, client: TargetClient, form: dict[str, Any] | None) -> tuple[str, str] | None:
+        """The magic token ``form`` carries that ``client``'s target made no token from (``--tokens create``),
+        with what the token request answered."""
+        plan = self.wire.tokens
+        if plan is None or form is None:
+            return None
+        found = [form[name] for name in sorted(plan.parameters & form.keys()) if (id(client), form[name]) in self.refused]
+        return (found[0], self.refused[(id(client), found[0])]) if found else None
 
     def judge_contract(self, method: str, path: str, form: dict[str, Any] | None, query: dict[str, Any] | None,
                        status: int, body: Any) -> None:

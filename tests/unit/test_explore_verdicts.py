@@ -1,0 +1,101 @@
+"""What explore names is what `run` of its cassette names (issue 38: a recorded cassette is one more sequence),
+and one problem is one finding: cases measured on localstripe.
+
+Each test explores the project's fake in this process (a thread on 127.0.0.1), changed the way localstripe answers
+(a relay in front of it), bounded by ``max_examples``, never by the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from conformance.explore import ExploreOptions, ExploreResult, explore, write_failure
+from conformance.explore.session import TokenPlan
+from conformance.redaction import Redactor
+from conformance.replay import ReplayOptions
+from conformance.replay.runner import run
+from conformance.report.causes import root_causes
+from conformance.stripe import STRIPE
+
+from ..stripe_fake import Answer as FakeAnswer
+from ..stripe_fake import Handler, Store
+
+Answer = tuple[int, Any]  # status, JSON body
+Change = Callable[[str, str, dict[str, Any], Answer], Answer]
+
+
+@contextmanager
+def relay(change: Change) -> Iterator[str]:
+    """The faithful fake with its answers changed by ``change`` (method, path, parameters, answer), on 127.0.0.1."""
+
+    class Changed(Handler):
+        def _execute(self, path: str, params: dict[str, Any]) -> FakeAnswer:
+            answer = super()._execute(path, params)
+            status, body = change(self.command, self.path, params, (answer.status, json.loads(answer.body)))
+            return FakeAnswer(status, (("Content-Type", "application/json"),), json.dumps(body).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Bound", (Changed,), {"store": Store()}))
+    server.daemon_threads = True
+    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def explored(url: str, examples: int, tokens: bool = False, failures: int = 0) -> ExploreResult:
+    plan = TokenPlan(STRIPE.token_path, STRIPE.cards, STRIPE.token_parameters) if tokens else None
+    return explore(ExploreOptions(url, STRIPE.default_api_key, STRIPE.explorer(), seed=1, max_examples=examples,
+                                  budget=300, max_failures=failures, version_header=STRIPE.headers.version,
+                                  idempotency_header=STRIPE.headers.idempotency, tokens=plan))
+
+
+def _error(message: str, status: int = 400) -> Answer:
+    return status, {"error": {"type": "invalid_request_error", "message": message}}  # no code, as localstripe
+
+
+def refuses_limit(method: str, path: str, params: dict[str, Any], answer: Answer) -> Answer:
+    """localstripe on a customer's sources: any ``limit`` refused, without a code."""
+    if method == "GET" and "limit" in parse_qs(urlsplit(path).query):
+        return _error("Unexpected limit")
+    return answer
+
+
+def test_a_limit_refused_outright_is_one_finding_the_route_s_status_not_also_invariant_list():
+    with relay(refuses_limit) as url:
+        result = explored(url, 200)  # before, invariant.list was found too within as many
+    found = [failure.rule for failure in result.failures]
+    assert "status" in found and "invariant.list" not in found, found
+
+
+def no_amex(method: str, path: str, params: dict[str, Any], answer: Answer) -> Answer:
+    """localstripe: no token made from the Amex test card, and the magic token unknown."""
+    card = params.get("card")
+    number = card.get("number") if isinstance(card, dict) else None
+    if method == "POST" and path.startswith("/v1/tokens") and number == STRIPE.cards.by_token["tok_amex"].number:
+        return _error("Invalid card number", 402)
+    if method == "POST" and params.get("source") == "tok_amex":
+        return 404, {"error": {"type": "invalid_request_error", "message": "Not Found"}}
+    return answer
+
+
+def test_a_token_the_target_did_not_make_is_setup_token_as_run_names_it(tmp_path: Path):
+    with relay(no_amex) as url:
+        result = explored(url, 100, tokens=True, failures=1)
+        (failure,) = [f for f in result.failures if "tok_amex" in f.message]
+        assert failure.rule == "setup.token", result.failures
+        cassette = write_failure(failure, tmp_path, target=url, api_key=STRIPE.default_api_key, profile=STRIPE,
+                                 redactor=Redactor(), recorded=STRIPE.explorer().recorded)
+        replayed = run([cassette], url, ReplayOptions(api_key=STRIPE.default_api_key, profile=STRIPE,
+                                                      tokens="create"))
+    causes = [cause.rule for cause in root_causes(replayed) if cause.severity == "failure"]
+    assert causes[:1] == ["setup.token"], causes
