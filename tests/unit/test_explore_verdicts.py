@@ -32,8 +32,11 @@ Change = Callable[[str, str, dict[str, Any], Answer], Answer]
 
 
 @contextmanager
-def relay(change: Change) -> Iterator[str]:
-    """The faithful fake with its answers changed by ``change`` (method, path, parameters, answer), on 127.0.0.1."""
+def relay(change: Change, deviation: str | None = None) -> Iterator[str]:
+    """The fake (with ``deviation``) with its answers changed by ``change`` (method, path, parameters, answer), on
+    127.0.0.1."""
+    store = Store()
+    store.deviation = deviation
 
     class Changed(Handler):
         def _execute(self, path: str, params: dict[str, Any]) -> FakeAnswer:
@@ -41,7 +44,7 @@ def relay(change: Change) -> Iterator[str]:
             status, body = change(self.command, self.path, params, (answer.status, json.loads(answer.body)))
             return FakeAnswer(status, (("Content-Type", "application/json"),), json.dumps(body).encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Bound", (Changed,), {"store": Store()}))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Bound", (Changed,), {"store": store}))
     server.daemon_threads = True
     thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -99,3 +102,21 @@ def test_a_token_the_target_did_not_make_is_setup_token_as_run_names_it(tmp_path
                                                       tokens="create"))
     causes = [cause.rule for cause in root_causes(replayed) if cause.severity == "failure"]
     assert causes[:1] == ["setup.token"], causes
+
+
+def as_is(method: str, path: str, params: dict[str, Any], answer: Answer) -> Answer:
+    return answer
+
+
+def test_an_attribute_of_another_type_is_invariant_card_as_run_names_it_not_also_card_attributes(tmp_path: Path):
+    """localstripe answers an updated expiry as text ("12"): the card object's type, which run judges on every
+    card answer, not a value the update failed to set."""
+    with relay(as_is, "integer-as-string") as url:
+        result = explored(url, 60)
+        found = [failure.rule for failure in result.failures]
+        assert "invariant.card" in found and "card.attributes" not in found, found
+        (failure,) = [f for f in result.failures if f.rule == "invariant.card"]
+        cassette = write_failure(failure, tmp_path, target=url, api_key=STRIPE.default_api_key, profile=STRIPE,
+                                 redactor=Redactor(), recorded=STRIPE.explorer().recorded)
+        replayed = run([cassette], url, ReplayOptions(api_key=STRIPE.default_api_key, profile=STRIPE))
+    assert [c.rule for c in root_causes(replayed) if c.severity == "failure"] == ["invariant.card"]
