@@ -57,6 +57,8 @@ CASES = {
     "deleted-updatable": ("card.deleted_unchangeable", [
         _customer(_CUSTOMER), _ATTACH, _DELETE,
         ("POST", f"/v1/customers/{_CUSTOMER}/sources/{_CARD}", {"name": "Jenny Rosen"}, 404, _MISSING)]),
+    "wrong-error-code": ("invariant.deleted_card", [
+        _customer(_CUSTOMER), _ATTACH, _DELETE, ("GET", f"/v1/customers/{_CUSTOMER}/sources/{_CARD}", None, 404, _MISSING)]),
     "cards-any-customer": ("card.other_customer", [
         _customer(_CUSTOMER), _ATTACH, _customer(_OTHER),
         ("GET", f"/v1/customers/{_OTHER}/cards/{_CARD}", None, 404, _MISSING)]),
