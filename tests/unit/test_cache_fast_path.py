@@ -143,6 +143,27 @@ def test_the_quick_test_clears_no_document_the_redaction_would_change(payload, p
     _agrees(_document(payload, place, line))
 
 
+# For each rule of redact_message, a text only that rule changes, which no other test of the quick one rejects:
+# a quick test that dropped or narrowed that rule's condition would clear it.
+ONE_RULE_EACH = {
+    "percent": "4242%204242%204242%204242", "plus": "4242+4242+4242+4242", "entity": "4242&#32;4242&#32;4242&#32;4242",
+    "quoted-printable": "4242=204242=204242=204242", "escape": "4242\\u00204242\\u00204242\\u00204242",
+    "url": "https://user:pass@example.com/", "key": "sk_live_abcd", "whsec": "whsec_abc", "client-secret": "pi_abc_secret_def",
+    "bearer": "Bearer abc.defghijklm", "basic": "basic dXNlcjpwYXNzd28x", "json-field": '{"cvc":"739"}',
+    "named-field": "x-cvc: 739", "form-field": "card[cvc]: 739", "marker-not-a-value": "[REDACTED:cvc:739]",
+    "number-in-marker": "[REDACTED:card-number:424242424242]", "card": "4242424242424242", "card-13": "4222222222222",
+    "card-dots": "4242.4242.4242.4242", "card-slashes": "4242/4242/4242/4242", "card-tabs": "4242\t4242\t4242\t4242",
+    "base64": "c2tfbGl2ZV80ZUMzOUhxTHlqV0RhcmpUMXpkcDdkYw", "base64-20": "Mzc4MjgyMjQ2MzEwMDA1",
+    "non-ascii": "\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12",
+}
+
+
+@pytest.mark.parametrize("text", ONE_RULE_EACH.values(), ids=ONE_RULE_EACH.keys())
+def test_the_quick_test_leaves_each_rules_secret_to_the_redaction(text):
+    assert redact_message(text) != text  # the example is one: the full check changes it
+    assert not message_unchanged(text)
+
+
 @pytest.mark.parametrize("payload", ["Jenny Rosen", "[REDACTED:card-number:visa-4242]", "cvc_check", "last4 4242",
                                      "created 1690000000", "pi_123_secret", "https://example.com/v1", "jenny@x.com"])
 def test_the_quick_test_clears_a_clean_recorded_interaction(payload):
