@@ -160,8 +160,8 @@ def test_ids_bound_to_themselves_leave_every_text_alone_and_still_tell_an_unboun
 
 
 def test_the_cards_of_an_answer_walked_twice_are_found_alike_and_a_changed_answer_walked_again():
-    """The card rules and the exp_year rule walk the same answer one after the other: the second takes the first's
-    walk, once; an answer changed since is walked anew."""
+    """Without a rule set's state, every call walks the answer: the cards found are alike each time, and an answer
+    changed since is walked anew (the walk the card rules share within one judgement is test_invariants_walk's)."""
     card = {"id": "card_1", "object": "card"}
     answer = {"object": "list", "data": [card, {"id": "ba_1", "object": "bank_account"}], "metadata": {}}
     first = cards_in(answer, [])
