@@ -218,14 +218,3 @@ def test_the_model_is_shown_the_id_the_candidate_answered_never_another_objects_
     (deleted,) = data["failures"]
     assert deleted["rule"] == "invariant.deleted" and CONSTANT in deleted["message"], output
     assert "the reference answered otherwise" in deleted["message"], output
-
-
-def test_a_card_listed_twice_is_one_difference_of_the_list_never_one_per_item_compared_with_another(tmp_path):
-    """As localstripe re-attaches a retried attach's card (the fake's relists-repeats): its list holds one card
-    twice, so it is compared position by position; each item after the repeat then meets another card's values
-    (`data[0].name`), which is the list's length told again, not a difference of names."""
-    with serving(Logged) as (reference, _), serving(Logged, "relists-repeats") as (candidate, _):
-        code, output, data = explore_urls(tmp_path, candidate, reference, 400)
-    assert code == 1, output
-    beneath = [failure["message"] for failure in data["failures"] if re.search(r"data\[\d+\]\.", failure["message"])]
-    assert beneath == [], output
