@@ -38,6 +38,7 @@ NOT_PRINTABLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
 _STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
 _PLAIN_TAGS: dict[str, str] = {}  # plain scalar -> its resolved tag
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -145,21 +146,39 @@ class CassetteLoader(_Base):
         if depth > MAX_DEPTH:
             raise ReaderError(f"nested deeper than {MAX_DEPTH} levels", node.start_mark)
         if type(node) is MappingNode and tag == _MAP:
-            mapping: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if type(key_node) is not ScalarNode:
-                    raise ReaderError("a mapping or list cannot be a key", key_node.start_mark)
+            return self._mapping(node, depth)
+        if type(node) is SequenceNode and tag == _SEQ:
+            return [self._build(item, depth + 1, node.start_mark) for item in node.value]
+        raise ReaderError(f"YAML tags such as {tag!r} are not allowed in cassettes", node.start_mark)
+
+
+    def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
+        """A mapping's data. A text key, a text or null value (most nodes of a cassette) is taken here rather than
+        through :meth:`_build`: those calls were half of a first read's construction. Same rules, same errors (a
+        node met twice, an alias, goes to :meth:`_build`, which refuses it)."""
+        mapping: dict[str, Any] = {}
+        seen = self._seen
+        for key_node, value_node in node.value:
+            if type(key_node) is not ScalarNode:
+                raise ReaderError("a mapping or list cannot be a key", key_node.start_mark)
+            key_id = id(key_node)
+            if key_node.tag == _STR and key_id not in seen:
+                seen.add(key_id)
+                key = key_node.value
+            else:
                 key = self._build(key_node, depth, key_node.start_mark)
                 if type(key) is not str:
                     raise ReaderError(f"the key {key_node.value!r} is read as {type(key).__name__}: keys are text in "
                                       f"cassettes (as in JSON); quote it: '{key_node.value}'", key_node.start_mark)
-                if key in mapping:
-                    raise ReaderError(f"duplicate key {key!r}", key_node.start_mark)
+            if key in mapping:
+                raise ReaderError(f"duplicate key {key!r}", key_node.start_mark)
+            value_id, tag = id(value_node), value_node.tag
+            if type(value_node) is ScalarNode and tag in (_STR, _NULL) and value_id not in seen:
+                seen.add(value_id)
+                mapping[key] = value_node.value if tag == _STR else None
+            else:
                 mapping[key] = self._build(value_node, depth + 1, key_node.start_mark)
-            return mapping
-        if type(node) is SequenceNode and tag == _SEQ:
-            return [self._build(item, depth + 1, node.start_mark) for item in node.value]
-        raise ReaderError(f"YAML tags such as {tag!r} are not allowed in cassettes", node.start_mark)
+        return mapping
 
 
 def read_documents(stream: IO[bytes] | bytes | str) -> Iterator[tuple[int, Any]]:
