@@ -251,8 +251,9 @@ def explore(options: ExploreOptions) -> ExploreResult:
             if each is not None:
                 _preflight(options, Session(each, replace(wire, contract=None)))
         number = 0
-        generating = options.budget * (1 - SHRINK_SHARE)  # the first round starts whatever the budget
-        while recorder.sequences < options.max_examples and (number == 0 or time.monotonic() - started < generating) \
+        generating = options.budget * (1 - SHRINK_SHARE)  # a later round starts only within it, the first within all
+        while recorder.sequences < options.max_examples \
+                and time.monotonic() - started < (generating if number else options.budget) \
                 and not 0 < options.max_failures <= len(result.failures):
             examples = min(ROUND, options.max_examples - recorder.sequences)
             failure = _round(options, recorder, examples, options.seed * 1_000_003 + number)
