@@ -122,8 +122,9 @@ class RunSettings:
                         max_failures: int = 0, reference: str = "", database: Path | None = None) -> ExploreOptions:
         """An exploration of ``target`` (``conformance.explore.explore``) judged as a replay with these settings
         judges: the profile's operations, key, version and retry headers, token mode and contract, the
-        timeout; with ``reference``, compared as ``run`` compares (``reference_rules``). ``database``: the folder
-        of Hypothesis' example database (a failing sequence kept for the next exploration), None for none."""
+        transport's limits (timeout, body cap, certificate check: the reference's too); with ``reference``,
+        compared as ``run`` compares (``reference_rules``). ``database``: the folder of Hypothesis' example
+        database (a failing sequence kept for the next exploration), None for none."""
         from conformance.explore import ExploreOptions
         from conformance.explore.reference import reference_rules
         from conformance.explore.session import TokenPlan
@@ -136,7 +137,7 @@ class RunSettings:
                               reference=reference.rstrip("/"), rules=reference_rules(api),
                               idempotency_header=api.headers.idempotency, contract=options.contract,
                               tokens=TokenPlan(api.token_path, api.cards, api.token_parameters)
-                              if options.tokens == "create" else None)
+                              if options.tokens == "create" else None, verify=self.verify, max_body=self.max_body)
 
     def client(self, target: str) -> TargetClient:
         """A client of one target with these settings' limits (the pytest plugin replays a cassette per item)."""

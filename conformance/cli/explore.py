@@ -20,8 +20,17 @@ from conformance.cli.main import (
     contract_of,
     main,
     timeout_option,
+    wait_for_target_option,
 )
-from conformance.cli.options import check_outputs, chosen_reports, command_with_port, report_options
+from conformance.cli.options import (
+    check_outputs,
+    check_trust,
+    chosen_reports,
+    command_with_port,
+    max_body_option,
+    report_options,
+    trust_options,
+)
 from conformance.errors import refuse_live_key
 from conformance.report.formats import ReportFormat
 from conformance.settings import RunChoices, RunSettings
@@ -69,13 +78,17 @@ def _run_report_help(fmt: ReportFormat) -> str | None:
                    "the test card first (for targets that refuse the magic tokens, e.g. localstripe).")
 @click.option("--openapi", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC", help=OPENAPI_HELP)
 @timeout_option
+@wait_for_target_option
+@max_body_option
 @click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write what was explored and found (JSON) here.")
 @report_options(help_of=_run_report_help)
+@trust_options()
 def explore_command(target: str | None, target_cmd: str | None, reference: str | None, reference_cmd: str | None,
                     seed: int, max_examples: int, budget: float,
                     max_failures: int, out: Path, api_key: str | None, api_name: str, allow_live: bool,
-                    tokens: TokenMode, openapi: Path | None, timeout: float, json_report: Path | None) -> None:
+                    tokens: TokenMode, openapi: Path | None, timeout: float, wait_for_target: float, max_body: int,
+                    json_report: Path | None, cacert: Path | None, insecure: bool) -> None:
     """Generate sequences of requests from the API profile and judge every answer by the documented rules.
 
     Each rule found broken is shrunk to the fewest steps that still break it and written to --out as a cassette
@@ -88,6 +101,7 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
     from conformance.replay import check_target, target_process
 
     _check_choices(target, target_cmd, reference, reference_cmd, seed, budget, max_examples, max_failures)
+    check_trust(cacert, insecure)
     api = api_profile(api_name)
     machines = api.explorer()
     api_key = refuse_live_key(api_key or api.default_api_key, "exploring creates and deletes objects", allow_live,
@@ -96,10 +110,12 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
         if command:
             command_with_port(command)
     reports = chosen_reports()
-    _check_reports(json_report, reports, openapi)
-    # run's settings, built as every door builds them: explore judges with their contract and timeout, and the
-    # failing cassettes are cut down, replayed and reported with them (the profile's redactor names a test card)
-    settings = RunChoices(api, api_key, tokens=tokens, contract=contract_of(openapi, api), timeout=timeout).settings()
+    _check_reports(json_report, reports, [path for path in (openapi, cacert) if path])
+    # run's settings, built as every door builds them: explore judges with their contract and reaches the target
+    # with their limits (timeout, body cap, certificate check), and the failing cassettes are cut down, replayed
+    # and reported with them (the profile's redactor names a test card)
+    settings = RunChoices(api, api_key, tokens=tokens, contract=contract_of(openapi, api), timeout=timeout,
+                          max_body=max_body, cacert=cacert, insecure=insecure).settings()
     redactor = settings.options.redactor
     cache = cache_dir()
     with contextlib.ExitStack() as stack:
@@ -108,9 +124,9 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
         if reference_cmd:
             reference = stack.enter_context(target_process(reference_cmd))
         assert target is not None
-        check_target(target)
+        check_target(target, wait=wait_for_target)
         if reference:
-            check_target(reference)
+            check_target(reference, wait=wait_for_target)
         result = explore(settings.explore_options(target, seed=seed, max_examples=max_examples, budget=budget,
                                                   max_failures=max_failures, reference=reference or "",
                                                   database=cache / "explore" if cache is not None else None))
@@ -119,7 +135,7 @@ def explore_command(target: str | None, target_cmd: str | None, reference: str |
                              "or --max-examples")
         explored = target
         written = _write_failures(result, out, target, reference, api, api_key, redactor, machines,
-                                  _reproduce_options(tokens, openapi),
+                                  _reproduce_options(tokens, openapi, settings),
                                   lambda path: cut_down(path, explored, settings, budget=_CUT_BUDGET))
         if reports:  # run's reports of the failing cassettes, replayed
             _run_reports([path for _, path, _ in written], target, settings, reports)
@@ -146,12 +162,13 @@ def _check_choices(target: str | None, target_cmd: str | None, reference: str | 
                                  param_hint="--max-failures")
 
 
-def _check_reports(json_report: Path | None, reports: list[tuple[ReportFormat, Path]], openapi: Path | None) -> None:
+def _check_reports(json_report: Path | None, reports: list[tuple[ReportFormat, Path]], inputs: list[Path]) -> None:
     """Before exploring, as ``run`` checks its reports: no two on one path (the second would replace the first),
-    none on the ``--openapi`` description, each writable — not after a budget of exploring."""
+    none on an input (the ``--openapi`` description, the ``--cacert`` certificate), each writable — not after a
+    budget of exploring."""
     outputs = [*([("--json-report", json_report)] if json_report else []),
                *((fmt.option, path) for fmt, path in reports)]
-    check_outputs(outputs, [openapi] if openapi else [])
+    check_outputs(outputs, inputs)
     for _, path in outputs:
         check_writable(path)
 
@@ -168,9 +185,15 @@ def _write_json_report(path: Path, result: ExploreResult, reference: str | None,
     atomic_write(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
-def _reproduce_options(tokens: TokenMode, openapi: Path | None) -> str:
-    """What ``run`` needs beside the cassette and the target to judge as explore judged."""
-    return (" --tokens create" if tokens == "create" else "") + (f" --openapi {openapi}" if openapi else "")
+def _reproduce_options(tokens: TokenMode, openapi: Path | None, settings: RunSettings) -> str:
+    """What ``run`` needs beside the cassette and the target to judge as explore judged, and to reach the target
+    as explore reached it (its certificate check, a body cap other than the default)."""
+    from conformance.net import DEFAULT_MAX_BODY
+
+    verify = settings.verify
+    return "".join([" --tokens create" if tokens == "create" else "", f" --openapi {openapi}" if openapi else "",
+                    f" --max-body {settings.max_body}" if settings.max_body != DEFAULT_MAX_BODY else "",
+                    f" --cacert {verify}" if isinstance(verify, str) else " --insecure" if verify is False else ""])
 
 
 # the most seconds cutting one failing cassette down may take (run --repro-dir's ddmin, one replay a candidate)

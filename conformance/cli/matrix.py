@@ -26,7 +26,15 @@ from conformance.cli.main import (
     wait_for_target_option,
 )
 from conformance.cli.option_order import RecordsArguments, in_command_line_order
-from conformance.cli.options import check_outputs, chosen_reports, command_with_port, max_body_option, report_options
+from conformance.cli.options import (
+    check_outputs,
+    check_trust,
+    chosen_reports,
+    command_with_port,
+    max_body_option,
+    report_options,
+    trust_options,
+)
 from conformance.report.formats import FORMATS
 from conformance.settings import RunChoices, RunSettings, api_key_of
 
@@ -122,9 +130,7 @@ def _targets_in_order(targets: tuple[str, ...], target_cmds: tuple[str, ...]) ->
 @click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path),
               help=f"Also write each target's full reports into DIR/NAME/ ({', '.join(f.file_name for f in FORMATS)}"
                    "); the matrix links each problem to its interaction there.")
-@click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Trust this CA certificate (PEM) for https:// targets.")
-@click.option("--insecure", is_flag=True, help="Do not verify https:// targets' certificates.")
+@trust_options(targets=True)
 def matrix_command(
     paths: tuple[Path, ...], with_suite: bool, targets: tuple[str, ...], target_cmds: tuple[str, ...], profiles: tuple[Path, ...],
     strict_profiles: bool, api_key: str | None, api_name: str, allow_live: bool, tokens: tuple[str, ...], strict: bool,
@@ -152,8 +158,7 @@ def matrix_command(
         raise click.UsageError("give the targets: --target NAME=URL or --target-cmd NAME=CMD, repeatable")
     check_names(chosen)  # before anything is read or started
     names = [t.name for t in chosen]
-    if cacert and insecure:
-        raise click.UsageError("give --cacert FILE or --insecure, not both")
+    check_trust(cacert, insecure)
     api = api_profile(api_name)
     api_key = api_key_of(api, api_key, allow_live, "--allow-live")
     modes = _token_modes(tokens, names)

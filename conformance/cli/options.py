@@ -1,5 +1,6 @@
-"""Options of `run` and `matrix` beyond those every command shares: the size cap on a target's answers, where
-reports go (from the one table of report formats), the command that starts a target."""
+"""Options of `run`, `matrix` and `explore` beyond those every command shares: the size cap on a target's answers,
+how an https:// target is trusted, where reports go (from the one table of report formats), the command that starts a
+target."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import click
 from conformance.net import DEFAULT_MAX_BODY, size_text
 from conformance.report.formats import FORMATS, ReportFormat, chosen
 
-__all__ = ["max_body_option", "Size", "check_outputs", "command_with_port", "report_options", "chosen_reports"]
+__all__ = ["max_body_option", "trust_options", "check_trust", "Size", "check_outputs", "command_with_port",
+           "report_options", "chosen_reports"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REPORTS = "conformance.reports"  # where the report options leave their paths, in the context's meta
@@ -47,6 +49,27 @@ max_body_option = click.option(
     "--max-body", type=Size(), default=DEFAULT_MAX_BODY, metavar="SIZE",
     help=f"The most an answer's body may hold, as sent and as decoded (gzip, zstd, brotli); a larger one is a "
          f"finding of its exchange and the run goes on (default {size_text(DEFAULT_MAX_BODY)}; e.g. 50MB).")
+
+
+def trust_options(targets: bool = False) -> Callable[[F], F]:
+    """``--cacert FILE`` and ``--insecure``: how an https:// target's certificate is verified (``targets``: every
+    target's, as the matrix says it). :func:`check_trust` refuses the two together."""
+    cacert = click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                          help="Trust this CA certificate (PEM) for https:// targets." if targets else
+                          "Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
+    insecure = click.option("--insecure", is_flag=True,
+                            help="Do not verify https:// targets' certificates." if targets else
+                            "Do not verify an https:// target's certificate at all.")
+
+    def decorate(command: F) -> F:
+        return cacert(insecure(command))
+
+    return decorate
+
+
+def check_trust(cacert: Path | None, insecure: bool) -> None:
+    if cacert and insecure:
+        raise click.UsageError("give --cacert FILE or --insecure, not both")
 
 
 def _same(one: Path, other: Path) -> bool:

@@ -29,7 +29,15 @@ from conformance.cli.main import (
     timeout_option,
     wait_for_target_option,
 )
-from conformance.cli.options import check_outputs, chosen_reports, command_with_port, max_body_option, report_options
+from conformance.cli.options import (
+    check_outputs,
+    check_trust,
+    chosen_reports,
+    command_with_port,
+    max_body_option,
+    report_options,
+    trust_options,
+)
 from conformance.settings import RunChoices, RunSettings, api_key_of
 
 if TYPE_CHECKING:
@@ -117,9 +125,7 @@ class _ProbeName(click.ParamType):
               show_default=True, metavar="SECONDS", help="With --repro-dir: the most seconds all root causes' "
                                                          "replays may take together.")
 @click.option("--show-all", is_flag=True, help="Print every root cause, deviating and blocked interaction and finding.")
-@click.option("--cacert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Trust this CA certificate (PEM) for an https:// target with a certificate of its own.")
-@click.option("--insecure", is_flag=True, help="Do not verify an https:// target's certificate at all.")
+@trust_options()
 def run_command(
     paths: tuple[Path, ...],
     with_suite: bool,
@@ -155,8 +161,7 @@ def run_command(
     if bool(target) == bool(target_cmd):
         raise click.UsageError("give exactly one of --target URL and --target-cmd CMD")
     paths = suite_paths(paths, with_suite)
-    if cacert and insecure:
-        raise click.UsageError("give --cacert FILE or --insecure, not both")
+    check_trust(cacert, insecure)
     api = api_profile(api_name)
     api_key = api_key_of(api, api_key, allow_live, "--allow-live")
     if target_cmd:

@@ -147,11 +147,7 @@ class PairedSession(Session):
         never an id of another object."""
         assert self.bindings is not None and self.back is not None
         self.bindings.learn(reference, candidate)
-        taken = set(self.back.actual.values())
-        self.back.learn(candidate, reference)
-        for mine, theirs in self.back.take_fresh():
-            if theirs in taken and self.back.ids.prefix_of(mine) is not None:
-                del self.back.actual[mine]
+        self.back.learn(candidate, reference, one_to_one=True)
 
     def unbound(self, body: Any, step: Step) -> str:
         """The candidate's answer's own id where it names a new object and binds no id of the reference's (one of

@@ -27,6 +27,8 @@ from conformance.checks.compare import CompareRules
 from conformance.contract import Contract
 from conformance.explore.reference import PairedSession
 from conformance.explore.session import Deviation, ExploreInputError, Notice, Session, Step, TokenPlan, Wire
+from conformance.net import DEFAULT_MAX_BODY
+from conformance.redaction import without_credentials
 from conformance.replay.binding import IdBindings
 from conformance.replay.tokens import make_token
 from conformance.replay.transport import TargetClient
@@ -153,6 +155,8 @@ class ExploreOptions:
     idempotency_header: str = ""  # the header a retry's idempotency key travels in
     tokens: TokenPlan | None = None  # --tokens create: where and from what the target makes tokens
     contract: Contract | None = None  # --openapi: every answer also judged by the published contract
+    verify: bool | str = True  # --cacert FILE / --insecure: how the target's (and reference's) certificate is checked
+    max_body: int = DEFAULT_MAX_BODY  # --max-body: the most an answer's body may hold, as sent and as decoded
 
 
 @dataclass
@@ -195,8 +199,18 @@ def _round(options: ExploreOptions, recorder: Recorder, examples: int, seed: int
 
 
 def _preflight(options: ExploreOptions, session: Session) -> None:
-    """The target remembers what it makes; with ``--tokens create`` it makes a token from a test card."""
-    options.machines.preflight(session)
+    """The target remembers what it makes; with ``--tokens create`` it makes a token from a test card. A target
+    that gives the first request no answer (a certificate not trusted, an answer over the body cap, a connection
+    refused) cannot be explored: said in one line, never a traceback."""
+    try:
+        options.machines.preflight(session)
+    except Deviation as deviation:
+        if deviation.rule != "target.connection":
+            raise
+        hint = "; trust its CA with --cacert FILE, or pass --insecure" if "CERTIFICATE_VERIFY_FAILED" in \
+            deviation.message else ""
+        raise ExploreInputError(f"cannot explore {without_credentials(str(session.client.base_url))}: "
+                                f"{deviation.message}{hint}") from None
     plan = options.tokens
     if plan is not None:
         headers, _ = session.framed(None)
@@ -232,9 +246,10 @@ def explore(options: ExploreOptions) -> ExploreResult:
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         stack.enter_context(_hypothesis_home(options.database))
-        client = stack.enter_context(TargetClient(options.reference or options.target, timeout=options.timeout))
-        candidate = stack.enter_context(TargetClient(options.target, timeout=options.timeout)) \
-            if options.reference else None
+        client = stack.enter_context(TargetClient(options.reference or options.target, timeout=options.timeout,
+                                                  verify=options.verify, max_body=options.max_body))
+        candidate = stack.enter_context(TargetClient(options.target, timeout=options.timeout, verify=options.verify,
+                                                     max_body=options.max_body)) if options.reference else None
 
         wire = Wire(options.api_key, options.version_header, options.version, options.idempotency_header,
                     options.tokens, options.contract)

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 
+from ..stripe_fake import FakeStripe
 from .test_explore import explore, fake_process
 
 pytestmark = pytest.mark.integration
@@ -123,3 +124,23 @@ def test_reference_mode_judges_the_candidate_by_the_documented_rules_too(tmp_pat
     assert done.returncode == 1, done.stdout + done.stderr
     assert json.loads(report.read_text())["failures"][0]["rule"] == "card.fingerprint"
     assert not (tmp_path / ".hypothesis").exists()  # Hypothesis' own files never land in the user's folder
+
+
+def test_an_https_target_with_a_private_ca_is_explored_with_cacert_and_refused_in_one_line_without(tmp_path):
+    """run's --cacert and --max-body reach explore's own client: without the CA the first request gets no answer,
+    said in one line with what to do (a traceback before); with it the target is explored; a body cap below the
+    fake's answers is the same one line, naming --max-body."""
+    from ..tls import self_signed
+
+    cert, key = self_signed(tmp_path)
+    with FakeStripe(tls=(cert, key)) as target:
+        for extra, said in (((), ("CERTIFICATE_VERIFY_FAILED", "trust its CA with --cacert FILE, or pass --insecure")),
+                            (("--cacert", str(cert), "--max-body", "100"), ("larger than --max-body 100 bytes",))):
+            refused = CliRunner().invoke(main, ["explore", "--target", target, "--max-examples", "3",
+                                                "--out", str(tmp_path / "out"), *extra], env={"CONFORMANCE_CACHE": "0"})
+            assert refused.exit_code == 2, refused.output
+            (line,) = refused.output.strip().splitlines()
+            assert all(words in line for words in said) and target in line, line
+        code, output, data = explore(target, tmp_path, "--max-examples", "3", "--cacert", str(cert))
+    assert code == 0 and data["sequences"] >= 1 and data["requests"] > 2, output
+    assert not (tmp_path / "out").exists()

@@ -20,6 +20,7 @@ from conformance.explore import ExploreOptions, ExploreResult
 from conformance.stripe import STRIPE
 
 ROOT = Path(__file__).resolve().parents[2]
+REACHED: list[tuple[str, float]] = []  # (url, seconds waited for it): each target checked before exploring
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def handed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[ExploreOptio
         return ExploreResult(options.target, options.seed, sequences=1, requests=1, seconds=0.1)
 
     monkeypatch.setattr(conformance.explore, "explore", recorded)
-    monkeypatch.setattr(conformance.replay, "check_target", lambda url, *args, **kwargs: None)
+    monkeypatch.setattr(conformance.replay, "check_target", lambda url, wait=0.0: REACHED.append((url, wait)))
     monkeypatch.setenv("CONFORMANCE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CONFORMANCE_CACHE", raising=False)
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
@@ -45,9 +46,15 @@ def explored(*args: str) -> None:
 
 
 def test_each_choice_of_the_command_reaches_the_exploration(handed: list[ExploreOptions], tmp_path: Path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
     explored("--seed", "5", "--budget", "7", "--max-examples", "9", "--max-failures", "2", "--timeout", "3",
-             "--tokens", "create", "--reference", "http://127.0.0.1:10/", "--out", str(tmp_path / "out"))
-    (options,) = handed
+             "--tokens", "create", "--reference", "http://127.0.0.1:10/", "--out", str(tmp_path / "out"),
+             "--max-body", "5MB", "--cacert", str(ca))
+    explored("--insecure", "--out", str(tmp_path / "out"))
+    options, insecure = handed
+    assert REACHED[-1] == ("http://127.0.0.1:9/", 0.0)
+    assert (options.verify, options.max_body, insecure.verify) == (str(ca), 5_000_000, False)
     assert (options.target, options.reference) == ("http://127.0.0.1:9", "http://127.0.0.1:10")
     assert (options.seed, options.budget, options.max_examples, options.max_failures, options.timeout) == \
         (5, 7.0, 9, 2, 3.0)
@@ -59,6 +66,37 @@ def test_each_choice_of_the_command_reaches_the_exploration(handed: list[Explore
     assert options.database_key == b"conformance-explore:stripe"
     assert options.rules.ids is STRIPE.ids and {"error.message", "error.param"} <= set(options.rules.loose)
     assert options.contract is None
+
+
+def test_wait_for_target_waits_for_the_target_and_the_reference(handed: list[ExploreOptions], tmp_path: Path):
+    REACHED.clear()
+    explored("--wait-for-target", "4", "--reference", "http://127.0.0.1:10", "--out", str(tmp_path / "out"))
+    assert REACHED == [("http://127.0.0.1:9/", 4.0), ("http://127.0.0.1:10", 4.0)]
+
+
+def test_cacert_with_insecure_and_a_report_on_the_ca_file_are_refused_in_one_line(handed: list[ExploreOptions],
+                                                                                 tmp_path: Path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    for extra, said in ((("--insecure",), "--cacert FILE or --insecure, not both"),
+                        (("--markdown-report", str(ca)), "input of this command")):
+        result = CliRunner().invoke(main, ["explore", "--target", "http://127.0.0.1:9", "--cacert", str(ca), *extra])
+        assert result.exit_code == 2 and said in result.output, result.output
+    assert handed == [] and ca.read_text() == "-----BEGIN CERTIFICATE-----\n"
+
+
+def test_the_reproduce_line_reaches_the_target_as_explore_reached_it():
+    """A failing cassette's `conformance run CASSETTE --target URL` line carries how explore reached the target:
+    without them, run of an https:// target with a CA of its own fails on the certificate, not the rule."""
+    from conformance.cli.explore import _reproduce_options
+    from conformance.settings import RunChoices
+
+    def line(**chosen: Any) -> str:
+        return _reproduce_options("magic", None, RunChoices(STRIPE, STRIPE.default_api_key, **chosen).settings())
+
+    assert line() == ""
+    assert line(cacert=Path("ca.pem"), max_body=100) == " --max-body 100 --cacert ca.pem"
+    assert line(insecure=True) == " --insecure"
 
 
 def test_the_benchmark_explores_with_the_command_s_options(handed: list[ExploreOptions], tmp_path: Path):
