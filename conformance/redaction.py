@@ -609,6 +609,8 @@ _WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _CARD_SEPARATORS = b" \t\r\n./-"
 _DIGIT_CLASS = bytes(48 if 48 <= byte <= 57 else 120 for byte in range(256))  # a digit -> "0", any other -> "x"
 _THIRTEEN_DIGITS = b"0" * 13
+# Then where one may start: a card's first digit is never glued to a letter, a digit or "_" (``card_8841…``, an id).
+_CARD_START = re.compile(r"(?<![0-9A-Za-z_])[0-9](?:[ \t\r\n./-]{0,3}[0-9]){12}")
 # The characters _BASE64_TEXT matches: a match lies inside a run of 20 or more of them.
 _BASE64_CLASS = bytes(97 if chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) in "+/_-") else 32
                       for byte in range(256))
@@ -626,7 +628,8 @@ def message_unchanged(text: str) -> bool:
     quoted-printable, form or multipart part is read, and base64 only where ``_BASE64_TEXT`` finds a run. A field's
     value is replaced only under its name (``cvc``, ``card[cvc]``: with nothing decoded, a whole word), unless the
     value is a marker already. A URL's user part needs ``@`` and ``://``; a key, a webhook or client secret, a
-    credential after its scheme each start with a literal; a card number is 13 digits apart only by separators.
+    credential after its scheme each start with a literal; a card number is 13 digits apart only by separators,
+    the first not glued to a letter, a digit or ``_``.
     A property test (tests/unit/test_cache_fast_path.py) holds it to redact_message on adversarial input: a rule
     added to redact_message needs its condition here.
     """
@@ -640,7 +643,7 @@ def message_unchanged(text: str) -> bool:
     if any(sign.search(lowered) for sign in _SCHEME_SIGNS) or _field_word(text, lowered):
         return False
     data = text.encode("ascii")
-    if _THIRTEEN_DIGITS in data.translate(_DIGIT_CLASS, _CARD_SEPARATORS):
+    if _THIRTEEN_DIGITS in data.translate(_DIGIT_CLASS, _CARD_SEPARATORS) and _CARD_START.search(text):
         return False
     return len(text) < 20 or not _base64_text_in_runs(text, data.translate(_BASE64_CLASS))
 

@@ -152,6 +152,7 @@ ONE_RULE_EACH = {
     "bearer": "Bearer abc.defghijklm", "basic": "basic dXNlcjpwYXNzd28x", "json-field": '{"cvc":"739"}',
     "named-field": "x-cvc: 739", "form-field": "card[cvc]: 739", "marker-not-a-value": "[REDACTED:cvc:739]",
     "number-in-marker": "[REDACTED:card-number:424242424242]", "card": "4242424242424242", "card-13": "4222222222222",
+    "card-after-id": "card_1234 4242 4242 4242 4242", "card-after-dash": "ref-4242424242424242",
     "card-dots": "4242.4242.4242.4242", "card-slashes": "4242/4242/4242/4242", "card-tabs": "4242\t4242\t4242\t4242",
     "base64": "c2tfbGl2ZV80ZUMzOUhxTHlqV0RhcmpUMXpkcDdkYw", "base64-20": "Mzc4MjgyMjQ2MzEwMDA1",
     "non-ascii": "\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12\uff14\uff12",
@@ -165,7 +166,8 @@ def test_the_quick_test_leaves_each_rules_secret_to_the_redaction(text):
 
 
 @pytest.mark.parametrize("payload", ["Jenny Rosen", "[REDACTED:card-number:visa-4242]", "cvc_check", "last4 4242",
-                                     "created 1690000000", "pi_123_secret", "https://example.com/v1", "jenny@x.com"])
+                                     "created 1690000000", "card_8841169613592869", "pi_123_secret",
+                                     "https://example.com/v1", "jenny@x.com"])
 def test_the_quick_test_clears_a_clean_recorded_interaction(payload):
     """Without this the cache would be as slow as before: a card's interaction, markers and all, is cleared."""
     assert message_unchanged(_document(payload, "value", 7))
