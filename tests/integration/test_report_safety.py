@@ -18,6 +18,7 @@ import pytest
 import xmlschema
 from markdown_it import MarkdownIt
 
+from ..conftest import CLIProcess
 from ..leaks import ENCODINGS, leaks, some_secrets
 
 pytestmark = pytest.mark.integration
@@ -64,7 +65,7 @@ class Hostile(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = answer
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def hostile() -> Iterator[tuple[str, dict[str, str]]]:
     own = some_secrets()
     server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Hostile,), {"own": own}))
@@ -120,16 +121,22 @@ class Tags(HTMLParser):
         return found
 
 
-@pytest.fixture
-def hostile_run(cli, hostile, tmp_path) -> tuple[Path, str, list[str]]:
+@pytest.fixture(scope="module")
+def hostile_run(hostile, tmp_path_factory) -> Iterator[tuple[Path, str, list[str]]]:
+    """One `conformance run` of the reference suite against the hostile target, every report written: the tests
+    below read the same terminal output and reports, each for its own kind of harm."""
     url, own = hostile
     key = "sk_test_51" + secrets.token_hex(12)
-    reports = tmp_path / "reports"
-    process = cli("run", ROOT / "cassettes", "--target", url, "--api-key", key, "--show-all",
-                  "--json-report", reports / "report.json", "--junit-xml", reports / "junit.xml",
-                  "--html-report", reports / "report.html", "--markdown-report", reports / "summary.md")
-    assert process.finish(120) == 1, process.text[-2000:]
-    return reports, process.text, [key, *own.values()]
+    reports = tmp_path_factory.mktemp("hostile") / "reports"
+    process = CLIProcess([str(arg) for arg in (
+        "run", ROOT / "cassettes", "--target", url, "--api-key", key, "--show-all",
+        "--json-report", reports / "report.json", "--junit-xml", reports / "junit.xml",
+        "--html-report", reports / "report.html", "--markdown-report", reports / "summary.md")])
+    try:
+        assert process.finish(120) == 1, process.text[-2000:]
+        yield reports, process.text, [key, *own.values()]
+    finally:
+        process.close()
 
 
 def test_markup_and_control_characters_from_a_target_stay_text_in_every_report(hostile_run):
