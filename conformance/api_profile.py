@@ -268,6 +268,9 @@ class RuleState:
     # documented rules an exchange did judge (their precondition held), found broken or not: drained alike; a
     # rule never judged is "not covered", never "holds"
     judged: set[str] = field(default_factory=set)
+    # the request's parameters (its query and form, as ``checks.parameters.parameter_values`` spells them:
+    # ``card.exp_month``), set by the replay before each exchange is judged: a rule about what a request may send
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 class DocumentedRules(Protocol):

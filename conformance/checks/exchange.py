@@ -104,6 +104,7 @@ class CheckState:
         if body is not None:
             query = request.query if isinstance(request.query, dict) else {}
             route = routes.recorded if routes is not None else self.profile.routes.match(request.method, request.path)
+            self.recorded.parameters = sent_parameters(interaction)
             rules.update(self.profile.rules.judge(route, request.method, request.path, query, response.status, body,
                                                   self.recorded).judged)
             if response.status < 300 and promises_order(body, self.minted):
@@ -116,6 +117,7 @@ class CheckState:
         """The profile's documented rules on the target's answer: what they found, judged and could not judge,
         returned (their state, ``invariants``, keeps only what spans exchanges)."""
         query = exchange.query if isinstance(exchange.query, dict) else {}
+        self.invariants.parameters = sent_parameters(exchange.interaction)
         return self.profile.rules.judge(self.routes_of(exchange).sent, exchange.interaction.request.method,
                                         exchange.path, query, exchange.status, exchange.body, self.invariants)
 

@@ -20,9 +20,10 @@ from conformance.api_profile import RouteMatch, RuleState
 from conformance.checks.naming import name_of
 from conformance.findings import Finding
 from conformance.rules import MatrixRow, Rule, Severity, register
+from conformance.stripe.ids import IDS
 from conformance.stripe.invariants import InvariantState
 
-__all__ = ["SEQUENCE_RULES", "ANSWER_RANK", "check_sequences"]
+__all__ = ["SEQUENCE_RULES", "ANSWER_RANK", "READ_ONLY", "UPDATABLE", "check_sequences", "check_request"]
 
 # The rank a rule that says what the whole answer must be dominates its interaction with: after the run's own
 # (a token not made, a target fault, a missing route, an answer that is no JSON: 1-6), which explain it in turn.
@@ -47,13 +48,21 @@ SEQUENCE_RULES = (
          "`resource_missing` through another)", f"{_CARDS}: Retrieve a card (GET /v1/customers/:customer/cards/:id)",
          presets=_STATELESS, dominates=ANSWER_RANK),
     Rule("request.read_only", Severity.FAILURE, "a read-only attribute on an update (brand, funding, fingerprint, "
-         "cvc_check) is refused with 400 `parameter_unknown`", f"{_CARDS}: Update a card (its parameters); Errors"),
+         "cvc_check) is refused with 400 `parameter_unknown`", f"{_CARDS}: Update a card (its parameters); Errors",
+         dominates=ANSWER_RANK),
     Rule("request.unknown_parameter", Severity.FAILURE, "an unknown parameter is refused with 400 "
-         "`parameter_unknown` naming it", "Stripe API reference, Errors (parameter_unknown)"),
+         "`parameter_unknown` naming it", "Stripe API reference, Errors (parameter_unknown)", dominates=ANSWER_RANK),
     Rule("request.invalid_expiry", Severity.FAILURE, "an impossible `exp_month` (13, 0) is refused with 402 "
-         "`card_error` `invalid_expiry_month`", "Stripe API reference, Errors (card_error: invalid_expiry_month)"),
+         "`card_error` `invalid_expiry_month`", "Stripe API reference, Errors (card_error: invalid_expiry_month)",
+         dominates=ANSWER_RANK),
 )
 register(*SEQUENCE_RULES)
+
+# What a card update may send (API reference, Cards: Update a card), and the card's attributes it may not: refused as
+# unknown parameters (Stripe answers 400 parameter_unknown for both)
+UPDATABLE = frozenset({"address_city", "address_country", "address_line1", "address_line2", "address_state",
+                       "address_zip", "exp_month", "exp_year", "metadata", "name", "expand"})
+READ_ONLY = frozenset({"brand", "funding", "fingerprint", "cvc_check"})
 
 
 def _code(body: Any) -> str | None:
@@ -85,6 +94,9 @@ def check_sequences(route: RouteMatch | None, method: str, path: str, query: dic
     customer = route.params.get("customer") if route is not None else None
     if card is None or customer is None:
         return []
+    if method == "POST" and card not in deleted and route is not None and route.route.action == "update" \
+            and IDS.prefix_of(card) == "card":
+        return check_request(card, status, body, state)
     if method in ("POST", "DELETE") and card in deleted:
         return _missing("card.deleted_unchangeable", "updating deleted card" if method == "POST" else
                         "deleting deleted card", card, status, body, state)
@@ -93,3 +105,38 @@ def check_sequences(route: RouteMatch | None, method: str, path: str, query: dic
         return _missing("card.other_customer", "retrieving through another customer the card", card, status, body,
                         state)
     return []
+
+
+def check_request(card: str, status: int, body: Any, state: RuleState) -> list[Finding]:
+    """A card update's parameters (``state.parameters``) the rules refuse: a read-only attribute or an unknown
+    parameter (400 ``parameter_unknown``), an impossible ``exp_month`` (402 ``invalid_expiry_month``)."""
+    sent = {path.split(".", 1)[0]: value for path, value in state.parameters.items()}
+    first = next(((name, said) for name in sorted(sent) if (said := _refusal(name, sent[name])) is not None), None)
+    if first is None:
+        return []
+    name, (rule_id, want, code) = first
+    state.judged.add(rule_id)
+    got = _code(body)
+    if status == want and got == code:
+        return []
+    return [Finding(rule_id, "", f"updating {name_of(card, state.minted)} with {name}={sent[name]!s} must answer "
+                    f"{want} {code}, got {status} {got or 'without a code'}", f"{want} {code}", f"{status} {got}")]
+
+
+def _refusal(name: str, value: Any) -> tuple[str, int, str] | None:
+    """The rule that refuses a card update's parameter, with the status and code it answers; None: allowed."""
+    if name in READ_ONLY:
+        return "request.read_only", 400, "parameter_unknown"
+    if name not in UPDATABLE:
+        return "request.unknown_parameter", 400, "parameter_unknown"
+    if name == "exp_month" and not _month(value):
+        return "request.invalid_expiry", 402, "invalid_expiry_month"
+    return None
+
+
+def _month(value: Any) -> bool:
+    """Whether an ``exp_month`` sent is a month (1-12)."""
+    try:
+        return 1 <= int(str(value)) <= 12
+    except ValueError:
+        return False

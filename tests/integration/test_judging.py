@@ -123,15 +123,18 @@ def update_with_a_bad_month(client: httpx.Client) -> None:
 
 def test_a_status_mismatch_on_a_request_meant_to_fail_names_the_input_that_provoked_it(tmp_path):
     """A stateless target (as stripe-mock is) takes exp_month=13: the finding says which input the recording
-    refused, not only the statuses."""
+    refused, not only the statuses, and the cause is the documented rule that input breaks."""
     with FakeStripe() as upstream:
         cassette = record(upstream, tmp_path / "bad-month.yaml", update_with_a_bad_month)
     with FakeStripe(deviation="stateless") as target:
         report = replay(cassette, target, tmp_path)
     (status,) = [f for _, f in findings(report) if f["rule"] == "status"]
     assert status["message"] == "status: expected 402, got 200 (the request sent exp_month=13)"
-    (cause,) = [c for c in failures(report) if c["rule"] == "status"]
-    assert cause["message"] == status["message"]
+    # the cause is the documented rule the input breaks, the status its evidence (not a cause of its own)
+    (cause,) = [c for c in failures(report) if c["endpoint"] == "cards.update" and "exp_month=13" in c["message"]]
+    assert cause["rule"] == "request.invalid_expiry", cause
+    assert cause["message"].endswith("with exp_month=13 must answer 402 invalid_expiry_month, got 200 without a code")
+    assert not [c for c in failures(report) if c["rule"] == "status"]
 
 
 def test_a_request_meant_to_fail_with_nothing_to_compare_names_what_it_sent_redacted(tmp_path):

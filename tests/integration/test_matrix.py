@@ -42,7 +42,7 @@ stateless:
     reason: expand[]=customer is not applied to the fixture
   - rule: parameters-not-applied
     reason: an update's answer is the fixture, not the parameters it sets (a bug of the fake, not statelessness)
-  - rule: "status:402->200"
+  - rule: request.invalid_expiry
     reason: the fixture accepts any expiry
 """
 

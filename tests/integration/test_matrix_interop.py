@@ -46,7 +46,7 @@ stateless:
   - rule: parameters-not-applied
     reason: an update answers the fixture
     issue: https://example.com/fake/issues/4
-  - rule: "status:402->200"
+  - rule: request.invalid_expiry
     reason: the fixture accepts any expiry
     issue: https://example.com/fake/issues/5
 fake:

@@ -33,7 +33,10 @@ def test_the_engine_registry_holds_only_generic_rules():
 def test_the_dominant_rules_rank_as_before():
     ranked = sorted((r for r in RULES.values() if r.dominates), key=lambda r: r.dominates)
     assert [r.id for r in ranked] == ["setup.token", "target.connection", "target.timeout", "target.protocol",
-                                      "route.missing", "body.json"]
+                                      "route.missing", "body.json",
+                                      # a documented rule that says what the whole answer must be (a refusal)
+                                      "card.deleted_unchangeable", "card.other_customer", "request.read_only",
+                                      "request.unknown_parameter", "request.invalid_expiry", "invariant.deleted_card"]
 
 
 def test_matrix_rows_come_from_the_profile_s_rules():
