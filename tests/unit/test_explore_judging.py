@@ -102,7 +102,7 @@ def test_a_first_attach_with_a_null_fingerprint_breaks_no_rule():
         return status, kind, body
 
     with relay(null_fingerprint) as url:
-        result = explored(url, 60)
+        result = explored(url, 20)  # the false card.fingerprint came by sequence 3 (seed 1, derandomized)
     assert result.failures == [], [f.message for f in result.failures]
 
 
@@ -111,7 +111,7 @@ def test_an_attach_answering_an_account_is_the_object_rule_and_its_id_is_never_e
     """stripe-mock answers a card attach with an `account`: explore tracked the acct_ id as the card and built
     expected values from it (a default source, a page of acct_ ids, the account's null expiry)."""
     with FakeStripe(deviation="cards-as-accounts") as target:
-        result = explored(target, 150)
+        result = explored(target, 50)  # `object`, or the bug's invariant.default_source: by sequence 3
         assert rules(result) == ["object"], [f.message for f in result.failures]
         (failure,) = result.failures
         assert "answers an account object, not a card" in failure.message
