@@ -222,9 +222,17 @@ def _write_failures(result: ExploreResult, out: Path, target: str, reference: st
                    + options)
     for notice in result.notices:  # warnings: listed, never a reason to fail
         click.echo(f"  ! [{notice.rule}] {redactor.text(notice.message)} (a warning)")
-    click.echo(f"{len(result.failures)} rule{'s' if len(result.failures) != 1 else ''} broken — "
-               + ("deviations found" if result.failures else "conforms"))
+    click.echo(_summary(len(result.failures), len({failure.rule for failure in result.failures})))
     return written
+
+
+def _summary(problems: int, rules: int) -> str:
+    """The last line: problems found (a rule told once per route, such as route.missing, counts once a route)
+    and the distinct rules they break."""
+    if not problems:
+        return "0 problems — conforms"
+    broken = f"{rules} rule{'s' if rules != 1 else ''}"
+    return f"{problems} problem{'s' if problems != 1 else ''} ({broken} broken) — deviations found"
 
 
 def _run_reports(cassettes: list[Path], target: str, settings: RunSettings,
