@@ -102,6 +102,10 @@ class Rule:
     orders_items: bool = False  # a list in another order: findings about the same list are its symptoms
     judges_binding: bool = False  # it judges an id against the one bound to it earlier
     shows_duplicates: bool = False  # an object made (or listed) twice shows in it: a list longer, a default moved
+    # it says how the API answers an input (a parameter it refuses): where the recorded answer to the same request
+    # breaks it, the recording decides (Stripe's answer, or the reference's, is the authority on what the rule's
+    # list of parameters may lack) and it is not judged on the target there
+    recording_decides: bool = False
     # the key path at which its finding says the answer is another kind of object than documented: the rest of
     # the interaction follows from it
     wrong_kind: str | None = None

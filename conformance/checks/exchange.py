@@ -24,7 +24,7 @@ from conformance.checks.parameters import parameter_paths, parameter_values
 from conformance.contract import Contract
 from conformance.findings import Finding
 from conformance.paths import locate
-from conformance.rules import CONTRACT_RULES, Severity
+from conformance.rules import CONTRACT_RULES, Severity, traits
 
 __all__ = ["Exchange", "Routes", "CheckState", "Check", "CHECKS", "check", "judge", "run_checks", "route_key",
            "sent_parameters"]
@@ -77,6 +77,8 @@ class CheckState:
     # method and endpoint -> (parameter path, value) of the requests the recording answered with success so far:
     # what a request meant to fail does differently
     valid_parameters: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # the documented rules the recorded answer of the interaction being replayed breaks (set by ``covered``)
+    recording_broke: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # the profile's ids and conventions, under whatever the run and the cassette say; what sources disagree on
@@ -101,12 +103,15 @@ class CheckState:
         request, response = interaction.request, interaction.response
         body = response.json()
         rules: set[str] = set()
+        self.recording_broke = frozenset()
         if body is not None:
             query = request.query if isinstance(request.query, dict) else {}
             route = routes.recorded if routes is not None else self.profile.routes.match(request.method, request.path)
             self.recorded.parameters = sent_parameters(interaction)
-            rules.update(self.profile.rules.judge(route, request.method, request.path, query, response.status, body,
-                                                  self.recorded).judged)
+            recorded = self.profile.rules.judge(route, request.method, request.path, query, response.status, body,
+                                                self.recorded)
+            rules.update(recorded.judged)
+            self.recording_broke = frozenset(finding.rule for finding in recorded.findings)
             if response.status < 300 and promises_order(body, self.minted):
                 rules.add("list.order")
         if self.contract is not None and self.contract.operation(request.method, request.path) is not None:
@@ -118,8 +123,21 @@ class CheckState:
         returned (their state, ``invariants``, keeps only what spans exchanges)."""
         query = exchange.query if isinstance(exchange.query, dict) else {}
         self.invariants.parameters = sent_parameters(exchange.interaction)
-        return self.profile.rules.judge(self.routes_of(exchange).sent, exchange.interaction.request.method,
-                                        exchange.path, query, exchange.status, exchange.body, self.invariants)
+        judgement = self.profile.rules.judge(self.routes_of(exchange).sent, exchange.interaction.request.method,
+                                             exchange.path, query, exchange.status, exchange.body, self.invariants)
+        return self._recording_decides(judgement)
+
+    def _recording_decides(self, judgement: Judgement) -> Judgement:
+        """A rule about how the API answers an input that the recorded answer to the same request breaks too is not
+        judged on the target: the recording (Stripe's answer, or the reference's) knows better than the rule."""
+        decided = {finding.rule for finding in judgement.findings
+                   if finding.rule in self.recording_broke and traits(finding.rule).recording_decides}
+        if not decided:
+            return judgement
+        return Judgement([finding for finding in judgement.findings if finding.rule not in decided],
+                         judgement.judged - decided,
+                         judgement.not_judged + tuple((rule, "the recording answered this request otherwise, and "
+                                                             "the recording decides") for rule in sorted(decided)))
 
     @property
     def minted(self) -> dict[str, tuple[str, int]]:

@@ -49,12 +49,13 @@ SEQUENCE_RULES = (
          presets=_STATELESS, dominates=ANSWER_RANK),
     Rule("request.read_only", Severity.FAILURE, "a read-only attribute on an update (brand, funding, fingerprint, "
          "cvc_check) is refused with 400 `parameter_unknown`", f"{_CARDS}: Update a card (its parameters); Errors",
-         dominates=ANSWER_RANK),
+         dominates=ANSWER_RANK, recording_decides=True),
     Rule("request.unknown_parameter", Severity.FAILURE, "an unknown parameter is refused with 400 "
-         "`parameter_unknown` naming it", "Stripe API reference, Errors (parameter_unknown)", dominates=ANSWER_RANK),
+         "`parameter_unknown` naming it", "Stripe API reference, Errors (parameter_unknown)", dominates=ANSWER_RANK,
+         recording_decides=True),
     Rule("request.invalid_expiry", Severity.FAILURE, "an impossible `exp_month` (13, 0) is refused with 402 "
          "`card_error` `invalid_expiry_month`", "Stripe API reference, Errors (card_error: invalid_expiry_month)",
-         dominates=ANSWER_RANK),
+         dominates=ANSWER_RANK, recording_decides=True),
 )
 register(*SEQUENCE_RULES)
 
@@ -63,6 +64,9 @@ register(*SEQUENCE_RULES)
 UPDATABLE = frozenset({"address_city", "address_country", "address_line1", "address_line2", "address_state",
                        "address_zip", "exp_month", "exp_year", "metadata", "name", "expand"})
 READ_ONLY = frozenset({"brand", "funding", "fingerprint", "cvc_check"})
+# What the same endpoint declares for the other kinds of source (OpenAPI: bank accounts' account_holder_*, sources'
+# owner): whether Stripe refuses them on a card no public source says, so they are not judged
+OTHER_SOURCES = frozenset({"account_holder_name", "account_holder_type", "owner"})
 
 
 def _code(body: Any) -> str | None:
@@ -109,34 +113,42 @@ def check_sequences(route: RouteMatch | None, method: str, path: str, query: dic
 
 def check_request(card: str, status: int, body: Any, state: RuleState) -> list[Finding]:
     """A card update's parameters (``state.parameters``) the rules refuse: a read-only attribute or an unknown
-    parameter (400 ``parameter_unknown``), an impossible ``exp_month`` (402 ``invalid_expiry_month``)."""
-    sent = {path.split(".", 1)[0]: value for path, value in state.parameters.items()}
-    first = next(((name, said) for name in sorted(sent) if (said := _refusal(name, sent[name])) is not None), None)
-    if first is None:
+    parameter (400 ``parameter_unknown``), checked before the card's values are (Stripe refuses what it does not
+    know before it validates), then an ``exp_month`` that is a number but no month (402 ``invalid_expiry_month``;
+    one that is no number is ``parameter_invalid_integer``, another rule's)."""
+    sent: dict[str, Any] = {}
+    for path, value in state.parameters.items():
+        sent.setdefault(path.split(".", 1)[0], (path, value))
+    refused = [(name, said) for name in sorted(sent) if (said := _refusal(name, sent[name][1])) is not None]
+    if not refused:
         return []
-    name, (rule_id, want, code) = first
+    name, (rule_id, want, code) = min(refused, key=lambda item: item[1][1])  # the 400s first
     state.judged.add(rule_id)
     got = _code(body)
     if status == want and got == code:
         return []
-    return [Finding(rule_id, "", f"updating {name_of(card, state.minted)} with {name}={sent[name]!s} must answer "
+    path, value = sent[name]
+    return [Finding(rule_id, "", f"updating {name_of(card, state.minted)} with {path}={value!s} must answer "
                     f"{want} {code}, got {status} {got or 'without a code'}", f"{want} {code}", f"{status} {got}")]
 
 
 def _refusal(name: str, value: Any) -> tuple[str, int, str] | None:
-    """The rule that refuses a card update's parameter, with the status and code it answers; None: allowed."""
+    """The rule that refuses a card update's parameter, with the status and code it answers; None: allowed, or
+    not the card rules' to judge."""
     if name in READ_ONLY:
         return "request.read_only", 400, "parameter_unknown"
+    if name in OTHER_SOURCES:
+        return None
     if name not in UPDATABLE:
         return "request.unknown_parameter", 400, "parameter_unknown"
-    if name == "exp_month" and not _month(value):
+    if name == "exp_month" and _month(value) is False:
         return "request.invalid_expiry", 402, "invalid_expiry_month"
     return None
 
 
-def _month(value: Any) -> bool:
-    """Whether an ``exp_month`` sent is a month (1-12)."""
+def _month(value: Any) -> bool | None:
+    """Whether an ``exp_month`` sent is a month (1-12); None: it is no whole number (not this rule's to judge)."""
     try:
-        return 1 <= int(str(value)) <= 12
+        return 1 <= int(str(value).strip()) <= 12
     except ValueError:
-        return False
+        return None
