@@ -193,6 +193,8 @@ class Session:
                 self.made[retry] = made.id or card.token
                 if made.id is None:
                     self.refused[(id(client), card.token)] = made.said()
+                else:  # made this time: an earlier refusal (a transient one) explains no later answer
+                    self.refused.pop((id(client), card.token), None)
             sent[name] = self.made[retry]
         return sent
 

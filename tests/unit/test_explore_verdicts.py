@@ -120,3 +120,27 @@ def test_an_attribute_of_another_type_is_invariant_card_as_run_names_it_not_also
                                  redactor=Redactor(), recorded=STRIPE.explorer().recorded)
         replayed = run([cassette], url, ReplayOptions(api_key=STRIPE.default_api_key, profile=STRIPE))
     assert [c.rule for c in root_causes(replayed) if c.severity == "failure"] == ["invariant.card"]
+
+
+def test_a_token_refused_once_then_made_explains_no_later_answer():
+    """A transient refusal of a test card's token is forgotten once the target makes one: a later answer to a
+    request carrying that card's magic token is judged by its own rule, never as setup.token."""
+    import httpx
+
+    from conformance.explore.session import Session, Wire
+    from conformance.replay.transport import TargetClient
+
+    answers = iter([(402, {"error": {"type": "card_error", "message": "try again"}}),
+                    (200, {"id": "tok_made", "object": "token"})])
+
+    def tokens(request: httpx.Request) -> httpx.Response:
+        status, body = next(answers)
+        return httpx.Response(status, json=body)
+
+    plan = TokenPlan(STRIPE.token_path, STRIPE.cards, STRIPE.token_parameters)
+    with TargetClient("http://127.0.0.1:9", transport=httpx.MockTransport(tokens)) as client:
+        session = Session(client, Wire(STRIPE.default_api_key, tokens=plan))
+        form = {"source": "tok_amex"}
+        assert session.with_tokens(client, form) == form and session.unmade(client, form) is not None
+        assert session.with_tokens(client, form) == {"source": "tok_made"}
+        assert session.unmade(client, form) is None
