@@ -68,6 +68,7 @@ def trust_options(targets: bool = False) -> Callable[[F], F]:
 
 
 def check_trust(cacert: Path | None, insecure: bool) -> None:
+    """Refuse ``--cacert`` with ``--insecure``: trusting one CA and trusting none cannot both be meant."""
     if cacert and insecure:
         raise click.UsageError("give --cacert FILE or --insecure, not both")
 
