@@ -159,3 +159,14 @@ def test_a_rules_module_without_rules_is_named(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(TypeError, match=r"extra_rules_pkg\.rules_empty defines no RULES"):
         more_rules(package, "extra_rules_pkg")
+
+
+def test_explore_sends_every_read_only_attribute_run_refuses_and_only_those():
+    """The request rules' lists (run judges by them) and explore's refused updates (what it sends) say the same."""
+    from conformance.stripe.explore import REFUSED_UPDATES
+    from conformance.stripe.sequence_rules import READ_ONLY, UPDATABLE
+
+    read_only = {name for _, form, rule in REFUSED_UPDATES if rule == "request.read_only" for name in form}
+    unknown = {name for _, form, rule in REFUSED_UPDATES if rule == "request.unknown_parameter" for name in form}
+    assert read_only == READ_ONLY
+    assert unknown and not unknown & (UPDATABLE | READ_ONLY)
