@@ -7,12 +7,9 @@ Each test explores the project's fake in this process (a thread on 127.0.0.1), c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 from pathlib import Path
-from threading import Thread
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,8 +21,7 @@ from conformance.replay.runner import run
 from conformance.report.causes import root_causes
 from conformance.stripe import STRIPE
 
-from ..stripe_fake import Answer as FakeAnswer
-from ..stripe_fake import Handler, Store
+from .test_explore_judging import relay as relay_answers
 
 Answer = tuple[int, Any]  # status, JSON body
 Change = Callable[[str, str, dict[str, Any], Answer], Answer]
@@ -33,26 +29,16 @@ Change = Callable[[str, str, dict[str, Any], Answer], Answer]
 
 @contextmanager
 def relay(change: Change, deviation: str | None = None) -> Iterator[str]:
-    """The fake (with ``deviation``) with its answers changed by ``change`` (method, path, parameters, answer), on
-    127.0.0.1."""
-    store = Store()
-    store.deviation = deviation
+    """The fake (with ``deviation``) with its JSON answers changed by ``change`` (method, path, parameters, answer),
+    on 127.0.0.1: test_explore_judging's relay, its answers' kind left JSON."""
 
-    class Changed(Handler):
-        def _execute(self, path: str, params: dict[str, Any]) -> FakeAnswer:
-            answer = super()._execute(path, params)
-            status, body = change(self.command, self.path, params, (answer.status, json.loads(answer.body)))
-            return FakeAnswer(status, (("Content-Type", "application/json"),), json.dumps(body).encode())
+    def json_change(method: str, path: str, params: dict[str, Any], answer: tuple[int, str, Any]) -> Any:
+        status, _, body = answer
+        status, body = change(method, path, params, (status, body))
+        return status, "application/json", body
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Bound", (Changed,), {"store": store}))
-    server.daemon_threads = True
-    thread = Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with relay_answers(json_change, deviation) as url:
+        yield url
 
 
 def explored(url: str, examples: int, tokens: bool = False, failures: int = 0) -> ExploreResult:
