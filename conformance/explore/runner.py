@@ -207,10 +207,8 @@ def _preflight(options: ExploreOptions, session: Session) -> None:
     except Deviation as deviation:
         if deviation.rule != "target.connection":
             raise
-        hint = "; trust its CA with --cacert FILE, or pass --insecure" if "CERTIFICATE_VERIFY_FAILED" in \
-            deviation.message else ""
         raise ExploreInputError(f"cannot explore {without_credentials(str(session.client.base_url))}: "
-                                f"{deviation.message}{hint}") from None
+                                f"{deviation.message}") from None
     plan = options.tokens
     if plan is not None:
         headers, _ = session.framed(None)

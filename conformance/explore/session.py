@@ -24,6 +24,7 @@ from conformance.contract import Contract, expanded_paths
 from conformance.errors import ConformanceError
 from conformance.findings import Finding
 from conformance.paths import parse_path
+from conformance.replay.answer import no_answer_reason
 from conformance.replay.tokens import make_token
 from conformance.replay.transport import TargetClient
 
@@ -127,8 +128,7 @@ class Session:
         try:
             answer = self.client.request(method, target, headers, content)
         except httpx.HTTPError as error:  # RequestNotSent too
-            raise Deviation("target.connection", f"{method} {target}: no answer ({error or type(error).__name__})") \
-                from None
+            raise Deviation("target.connection", f"{method} {target}: no answer ({no_answer_reason(error)})") from None
         body = json_body(answer.content)
         step = Step(method, target, form, answer.status_code, body, answer.content, answer_headers(answer.headers),
                     key=key, unmade=self.unmade(self.client, form))

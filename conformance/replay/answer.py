@@ -14,7 +14,7 @@ from conformance.redaction import Redactor
 from conformance.replay.transport import TargetAnswer
 from conformance.text import shorten, snippet
 
-__all__ = ["answer_snippet", "content_may_nest", "fault", "json_body", "redact_finding"]
+__all__ = ["answer_snippet", "content_may_nest", "fault", "json_body", "no_answer_reason", "redact_finding"]
 
 
 def fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Finding:
@@ -22,12 +22,19 @@ def fault(error: httpx.HTTPError, timeout: float, recorded_status: int) -> Findi
     if isinstance(error, httpx.TimeoutException):
         return Finding("target.timeout", "", f"no answer within {timeout}s", recorded_status, MISSING)
     if isinstance(error, httpx.ConnectError):
-        reason = str(error) or type(error).__name__
-        if "CERTIFICATE_VERIFY_FAILED" in reason:
-            reason += "; trust the target's CA with --cacert FILE, or pass --insecure"
-        return Finding("target.connection", "", f"cannot connect to the target: {reason}", recorded_status, MISSING)
+        return Finding("target.connection", "", f"cannot connect to the target: {no_answer_reason(error)}",
+                       recorded_status, MISSING)
     return Finding("target.protocol", "", f"the exchange broke off: {error or type(error).__name__}",
                    recorded_status, MISSING)
+
+
+def no_answer_reason(error: httpx.HTTPError) -> str:
+    """Why a request got no answer, as a user reads it: a certificate not trusted says how to trust it (``run``'s
+    finding and ``explore``'s refusal alike)."""
+    reason = str(error) or type(error).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in reason:
+        reason += "; trust the target's CA with --cacert FILE, or pass --insecure"
+    return reason
 
 
 def json_body(response: TargetAnswer) -> tuple[Any, str | None]:

@@ -134,7 +134,7 @@ def test_an_https_target_with_a_private_ca_is_explored_with_cacert_and_refused_i
 
     cert, key = self_signed(tmp_path)
     with FakeStripe(tls=(cert, key)) as target:
-        for extra, said in (((), ("CERTIFICATE_VERIFY_FAILED", "trust its CA with --cacert FILE, or pass --insecure")),
+        for extra, said in (((), ("CERTIFICATE_VERIFY_FAILED", "trust the target's CA with --cacert FILE, or pass --insecure")),
                             (("--cacert", str(cert), "--max-body", "100"), ("larger than --max-body 100 bytes",))):
             refused = CliRunner().invoke(main, ["explore", "--target", target, "--max-examples", "3",
                                                 "--out", str(tmp_path / "out"), *extra], env={"CONFORMANCE_CACHE": "0"})
