@@ -151,7 +151,6 @@ class CassetteLoader(_Base):
             return [self._build(item, depth + 1, node.start_mark) for item in node.value]
         raise ReaderError(f"YAML tags such as {tag!r} are not allowed in cassettes", node.start_mark)
 
-
     def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
         """A mapping's data. A text key, a text or null value (most nodes of a cassette) is taken here rather than
         through :meth:`_build`: those calls were half of a first read's construction. Same rules, same errors (a
