@@ -24,9 +24,14 @@ from conformance.stripe.ids import IDS
 from conformance.stripe.testcards import CARDS
 from conformance.text import JSON_TYPE_NAMES, value_text
 
-__all__ = ["CARD_KEYS", "INVARIANT_RULES", "InvariantState", "cards_in", "check_cards", "check_response"]
+__all__ = ["ANSWER_RANK", "CARD_KEYS", "INVARIANT_RULES", "InvariantState", "cards_in", "check_cards", "check_response",
+           "error_code", "missing_answer"]
 
 _REFERENCE = "Stripe API reference"
+# The rank a rule that says what the whole answer must be (a refusal: its status and error) dominates its interaction
+# with: after the run's own (a token not made, a target fault, a missing route, an answer that is no JSON: 1-6),
+# which explain it in turn. The status or error code that differs from the recording is its evidence, not a cause.
+ANSWER_RANK = 7
 _F, _DOCUMENTED, _STATELESS = Severity.FAILURE, MatrixRow.DOCUMENTED, frozenset({"stateless"})
 INVARIANT_RULES = (
     Rule("invariant.card", _F, "a card object lacks a documented key, or a key has another type or an impossible "
@@ -36,7 +41,8 @@ INVARIANT_RULES = (
          _REFERENCE, wrong_kind="object", right_kind_reads="the deleted card ({id, object: \"card\", deleted: true})",
          matrix=_DOCUMENTED),
     Rule("invariant.deleted_card", _F, "a deleted card is still retrievable (expected 404 `resource_missing`)",
-         _REFERENCE, presets=_STATELESS, matrix=_DOCUMENTED, formerly=("invariant.deleted-card",)),
+         _REFERENCE, presets=_STATELESS, matrix=_DOCUMENTED, formerly=("invariant.deleted-card",),
+         dominates=ANSWER_RANK),
     Rule("invariant.default_source", _F, "a customer's `default_source` is a card deleted earlier; after the default "
          "card is deleted it is not the most recently added card left (or not null once none is left)", _REFERENCE,
          shows_duplicates=True, presets=_STATELESS, matrix=_DOCUMENTED),
@@ -293,6 +299,23 @@ def check_list(body: Any, path: str, query: dict[str, Any], state: InvariantStat
     return findings
 
 
+def error_code(body: Any) -> str | None:
+    """The ``code`` of an error answer, None when it has none (or is no error)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def missing_answer(rule_id: str, request: str, status: int, body: Any) -> list[Finding]:
+    """A request (``request``: as a finding says it) the rules say finds nothing: a finding unless it was answered
+    404 ``resource_missing``."""
+    code = error_code(body)
+    if status == 404 and code == "resource_missing":
+        return []
+    return [Finding(rule_id, "", f"{request} must answer 404 resource_missing, got {status} {code or 'without a code'}",
+                    "404 resource_missing", f"{status} {code}")]
+
+
 def check_error(body: Any) -> list[Finding]:
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
@@ -328,12 +351,7 @@ def check_response(
         findings.extend(check_error(body))
     if method == "GET" and card_id in state.deleted_cards:
         state.judged.add("invariant.deleted_card")
-        code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-        if status != 404 or code != "resource_missing":
-            findings.append(Finding("invariant.deleted_card", "", f"retrieving deleted card {card_id} must answer 404 "
-                                    f"resource_missing, got {status} {code or 'without a code'}", "404 resource_missing",
-                                    f"{status} {code}"))
-        return findings
+        return findings + missing_answer("invariant.deleted_card", f"retrieving deleted card {card_id}", status, body)
     if status >= 300:
         return findings
     customer_id = route.params.get("customer") if route else None

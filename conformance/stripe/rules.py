@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import replace
 from pathlib import Path
 
 from conformance.api_profile import RuleSet
 from conformance.rules import Rule
 from conformance.stripe.idempotency import IDEMPOTENCY_RULES
 from conformance.stripe.invariants import INVARIANT_RULES, InvariantState, check_cards
-from conformance.stripe.sequence_rules import ANSWER_RANK, SEQUENCE_RULES, check_sequences
+from conformance.stripe.sequence_rules import SEQUENCE_RULES, check_sequences
 
 __all__ = ["CARD_RULES", "more_rules"]
 
@@ -42,13 +41,8 @@ def more_rules(folder: Path = Path(__file__).parent, package: str = __package__ 
     return found
 
 
-# A deleted card retrieved answers 404 resource_missing, whole: as the sequence rules' refusals, the rule dominates
-# its interaction (the status or error code that differs from the recording is its evidence, not a cause).
-_WHOLE_ANSWER = frozenset({"invariant.deleted_card"})
-_INVARIANTS = tuple(replace(r, dominates=ANSWER_RANK) if r.id in _WHOLE_ANSWER else r for r in INVARIANT_RULES)
-
 # the sequence rules' check sees an answer before the card rules note it (a delete's card is deleted after it)
-CARD_RULES = RuleSet(_INVARIANTS, (check_sequences, check_cards), InvariantState, _PRESET_PATTERNS) \
+CARD_RULES = RuleSet(INVARIANT_RULES, (check_sequences, check_cards), InvariantState, _PRESET_PATTERNS) \
     .extended(RuleSet(SEQUENCE_RULES)) \
     .extended(RuleSet(IDEMPOTENCY_RULES)) \
     .extended(more_rules())

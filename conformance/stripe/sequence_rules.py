@@ -21,13 +21,10 @@ from conformance.checks.naming import name_of
 from conformance.findings import Finding
 from conformance.rules import MatrixRow, Rule, Severity, register
 from conformance.stripe.ids import IDS
-from conformance.stripe.invariants import InvariantState
+from conformance.stripe.invariants import ANSWER_RANK, InvariantState, error_code, missing_answer
 
-__all__ = ["SEQUENCE_RULES", "ANSWER_RANK", "READ_ONLY", "UPDATABLE", "check_sequences", "check_request"]
+__all__ = ["SEQUENCE_RULES", "READ_ONLY", "UPDATABLE", "check_sequences", "check_request"]
 
-# The rank a rule that says what the whole answer must be dominates its interaction with: after the run's own
-# (a token not made, a target fault, a missing route, an answer that is no JSON: 1-6), which explain it in turn.
-ANSWER_RANK = 7
 _CARDS = "Stripe API reference, Cards"
 _STATELESS = frozenset({"stateless"})  # what a fake that keeps no card cannot keep
 SEQUENCE_RULES = (
@@ -69,20 +66,10 @@ READ_ONLY = frozenset({"brand", "funding", "fingerprint", "cvc_check"})
 OTHER_SOURCES = frozenset({"account_holder_name", "account_holder_type", "owner"})
 
 
-def _code(body: Any) -> str | None:
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
-
-
 def _missing(rule_id: str, doing: str, card: str, status: int, body: Any, state: RuleState) -> list[Finding]:
     """A request the rules say finds no card: judged, and a finding unless answered 404 ``resource_missing``."""
     state.judged.add(rule_id)
-    code = _code(body)
-    if status == 404 and code == "resource_missing":
-        return []
-    return [Finding(rule_id, "", f"{doing} {name_of(card, state.minted)} must answer 404 resource_missing, got "
-                    f"{status} {code or 'without a code'}", "404 resource_missing", f"{status} {code}")]
+    return missing_answer(rule_id, f"{doing} {name_of(card, state.minted)}", status, body)
 
 
 def check_sequences(route: RouteMatch | None, method: str, path: str, query: dict[str, Any], status: int,
@@ -124,7 +111,7 @@ def check_request(card: str, status: int, body: Any, state: RuleState) -> list[F
         return []
     name, (rule_id, want, code) = min(refused, key=lambda item: item[1][1])  # the 400s first
     state.judged.add(rule_id)
-    got = _code(body)
+    got = error_code(body)
     if status == want and got == code:
         return []
     path, value = sent[name]
